@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * portwatch.bpf.c - the kernel side of portwatch.
+ *
+ * Streams what the ownership table needs and nothing more:
+ *   - bind(2), listen(2): every call on an AF_INET/AF_INET6 socket, success
+ *     or failure, with the socket as the kernel holds it after the call;
+ *   - connect(2): only when it failed with EADDRNOTAVAIL/EADDRINUSE, or when
+ *     the socket had a local port before the call (bind-before-connect);
+ *   - setsockopt(2) of SO_REUSEADDR, SO_REUSEPORT, IPV6_V6ONLY on a socket
+ *     the table holds (the kernel reads these at conflict time, so the table
+ *     must follow them: inet_bind_conflict() in net/ipv4/inet_connection_sock.c);
+ *   - TCP state changes of tracked sockets that the table shows;
+ *   - release of a tracked socket (cgroup/sock_release: close(), exit, SIGKILL).
+ *
+ * "Tracked" sockets are the ones the daemon's table holds, keyed by socket
+ * inode in the `tracked` map: bind exit adds them, the daemon adds the ones
+ * its snapshot finds, release removes them. Everything else (accepted
+ * children, ordinary outgoing connections) is filtered here.
+ *
+ * Wake-ups: events are submitted with BPF_RB_NO_WAKEUP, and the consumer is
+ * woken (BPF_RB_FORCE_WAKEUP) only when the backlog crosses
+ * `wakeup_bytes`; the daemon drains the rest from a short flush timer.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+#include "portwatch/event.h"
+#include "sock.bpf.h"
+
+#define EADDRINUSE 98
+#define EADDRNOTAVAIL 99
+#define SOL_SOCKET 1
+#define SO_REUSEADDR 2
+#define SO_REUSEPORT 15
+#define SOL_IPV6 41
+#define IPV6_V6ONLY 26
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by the daemon before load: backlog (bytes) that forces a wake-up. */
+const volatile __u64 wakeup_bytes = 64 * 1024;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* resized by the daemon before load */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PW_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* Socket inodes the table holds (value unused). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 18);
+	__type(key, __u64);
+	__type(value, __u8);
+} tracked SEC(".maps");
+
+/* Syscall arguments saved at sys_enter, keyed by pid_tgid. */
+struct call_args {
+	__u64 uaddr;   /* bind/connect: user pointer to the sockaddr */
+	__s32 fd;
+	__u32 type;    /* enum pw_event_type */
+	__u8 bound_before;
+	__u8 pad[7];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct call_args);
+} inflight SEC(".maps");
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+/* The struct sock behind fd in the current task, or NULL (not a socket). */
+static __always_inline struct sock *fd_to_sock(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *file = NULL;
+	struct socket *sock;
+
+	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return NULL;
+	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return NULL;
+	sock = BPF_CORE_READ(file, private_data);
+	return sock ? BPF_CORE_READ(sock, sk) : NULL;
+}
+
+static __always_inline int is_inet(const struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 proto = BPF_CORE_READ(sk, sk_protocol);
+
+	return (family == AF_INET || family == AF_INET6) &&
+	       (proto == IPPROTO_TCP || proto == IPPROTO_UDP);
+}
+
+/* Reserve and fill the common header of an event; NULL (counted) when full. */
+static __always_inline struct pw_event *event_reserve(__u32 type)
+{
+	struct pw_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	__u64 id, ugid;
+
+	if (!e) {
+		count(PW_CNT_DROPPED);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	id = bpf_get_current_pid_tgid();
+	ugid = bpf_get_current_uid_gid();
+	e->ts_ns = bpf_ktime_get_boot_ns();
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->type = type;
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->uid = (__u32)ugid;
+	e->gid = ugid >> 32;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	return e;
+}
+
+/* Submit, waking the consumer only when the backlog crosses wakeup_bytes. */
+static __always_inline void event_submit(struct pw_event *e)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (avail < wakeup_bytes && avail + sizeof(*e) + 8 >= wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+	count(PW_CNT_EMITTED);
+}
+
+/* Copy the address and port of a user sockaddr into the req_* fields. */
+static __always_inline void read_user_sockaddr(struct pw_event *e, __u64 uaddr)
+{
+	__u16 family = 0;
+	__be16 port = 0;
+
+	if (!uaddr)
+		return;
+	bpf_probe_read_user(&family, sizeof(family), (void *)uaddr);
+	bpf_probe_read_user(&port, sizeof(port), (void *)(uaddr + 2));
+	e->req_family = family;
+	e->req_port = bpf_ntohs(port);
+	if (family == AF_INET6)
+		bpf_probe_read_user(e->req_addr, 16, (void *)(uaddr + 8));
+	else if (family == AF_INET)
+		bpf_probe_read_user(e->req_addr, 4, (void *)(uaddr + 4));
+}
+
+static __always_inline int save_args(__s32 fd, __u64 uaddr, __u32 type, __u8 bound_before)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct call_args a = {
+		.uaddr = uaddr, .fd = fd, .type = type, .bound_before = bound_before,
+	};
+
+	bpf_map_update_elem(&inflight, &id, &a, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int take_args(struct call_args *out, __u32 type)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct call_args *a = bpf_map_lookup_elem(&inflight, &id);
+
+	if (!a)
+		return -1;
+	*out = *a;
+	bpf_map_delete_elem(&inflight, &id);
+	return out->type == type ? 0 : -1;
+}
+
+SEC("tracepoint/syscalls/sys_enter_bind")
+int tp_enter_bind(struct trace_event_raw_sys_enter *ctx)
+{
+	return save_args((__s32)ctx->args[0], ctx->args[1], PW_EV_BIND, 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_listen")
+int tp_enter_listen(struct trace_event_raw_sys_enter *ctx)
+{
+	return save_args((__s32)ctx->args[0], 0, PW_EV_LISTEN, 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int tp_enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	struct sock *sk = fd_to_sock((__s32)ctx->args[0]);
+
+	if (!sk || !is_inet(sk))
+		return 0;
+	return save_args((__s32)ctx->args[0], ctx->args[1], PW_EV_CONNECT,
+			 BPF_CORE_READ(sk, __sk_common.skc_num) != 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_setsockopt")
+int tp_enter_setsockopt(struct trace_event_raw_sys_enter *ctx)
+{
+	__s32 level = ctx->args[1], opt = ctx->args[2];
+
+	if ((level == SOL_SOCKET && (opt == SO_REUSEADDR || opt == SO_REUSEPORT)) ||
+	    (level == SOL_IPV6 && opt == IPV6_V6ONLY))
+		return save_args((__s32)ctx->args[0], 0, PW_EV_SOCKOPT, 0);
+	return 0;
+}
+
+/* Common exit path: emit an event describing fd's socket after the call. */
+static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 type)
+{
+	struct call_args a;
+	struct pw_event *e;
+	struct sock *sk;
+	__s32 ret = ctx->ret;
+	__u8 one = 1;
+
+	if (take_args(&a, type))
+		return 0;
+	sk = fd_to_sock(a.fd);
+	if (!sk || !is_inet(sk))
+		return 0;
+
+	if (type == PW_EV_CONNECT && !a.bound_before && ret != -EADDRNOTAVAIL &&
+	    ret != -EADDRINUSE) {
+		count(PW_CNT_FILTERED);
+		return 0;
+	}
+	if (type == PW_EV_SOCKOPT) {
+		__u64 ino = pw_sock_inode(sk);
+
+		if (ret || !bpf_map_lookup_elem(&tracked, &ino))
+			return 0;
+	}
+
+	e = event_reserve(type);
+	if (!e)
+		return 0;
+	e->err = ret;
+	e->fd = a.fd;
+	e->bound_before = a.bound_before;
+	pw_fill_sock(sk, &e->sk);
+	read_user_sockaddr(e, a.uaddr);
+	if (type == PW_EV_CONNECT) {
+		/* the destination asked for, even when the call failed */
+		__builtin_memcpy(e->sk.raddr, e->req_addr, 16);
+		e->sk.rport = e->req_port;
+	}
+	if (type == PW_EV_BIND && ret == 0 && e->sk.inode)
+		bpf_map_update_elem(&tracked, &e->sk.inode, &one, BPF_ANY);
+	event_submit(e);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_bind")
+int tp_exit_bind(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_exit(ctx, PW_EV_BIND);
+}
+
+SEC("tracepoint/syscalls/sys_exit_listen")
+int tp_exit_listen(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_exit(ctx, PW_EV_LISTEN);
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int tp_exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_exit(ctx, PW_EV_CONNECT);
+}
+
+SEC("tracepoint/syscalls/sys_exit_setsockopt")
+int tp_exit_setsockopt(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_exit(ctx, PW_EV_SOCKOPT);
+}
+
+/*
+ * TCP state changes of tracked sockets: a listener that stops listening
+ * without being closed (shutdown(2)), and a bind-before-connect socket
+ * whose non-blocking connect completes. Listen itself is reported by the
+ * listen exit, and close by the release hook, so the two transitions of
+ * every listen/close cycle are filtered here.
+ */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
+{
+	struct pw_event *e;
+	__u64 ino;
+
+	if (oldstate != PW_TCP_LISTEN &&
+	    !(oldstate == PW_TCP_SYN_SENT && newstate == PW_TCP_ESTABLISHED)) {
+		count(PW_CNT_FILTERED);
+		return 0;
+	}
+	ino = pw_sock_inode(sk);
+	if (!ino || !bpf_map_lookup_elem(&tracked, &ino))
+		return 0;
+	e = event_reserve(PW_EV_STATE);
+	if (!e)
+		return 0;
+	pw_fill_sock(sk, &e->sk);
+	e->sk.state = newstate;
+	e->old_state = oldstate;
+	e->new_state = newstate;
+	event_submit(e);
+	return 0;
+}
+
+extern void *bpf_rdonly_cast(void *obj, __u32 btf_id) __ksym;
+
+/*
+ * Release of a socket (inet_release(), net/ipv4/af_inet.c): runs on the
+ * last close(), on exit and on SIGKILL, in the releasing task's context.
+ * Reports tracked sockets only; always allows the release.
+ */
+SEC("cgroup/sock_release")
+int cg_sock_release(struct bpf_sock *ctx)
+{
+	struct sock *sk = bpf_rdonly_cast(ctx, bpf_core_type_id_kernel(struct sock));
+	struct pw_event *e;
+	__u64 ino;
+
+	ino = pw_sock_inode(sk);
+	if (!ino || bpf_map_delete_elem(&tracked, &ino))
+		return 1;
+	e = event_reserve(PW_EV_RELEASE);
+	if (!e)
+		return 1;
+	pw_fill_sock(sk, &e->sk);
+	event_submit(e);
+	return 1;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * proc.h - attribution of sockets to processes through /proc (proc(5)).
+ *
+ * Nothing here is on the per-event hot path except proc_owner(), which
+ * reads three small files of one process.
+ */
+#ifndef PORTWATCH_PROC_H
+#define PORTWATCH_PROC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "table.h"
+
+/*
+ * Fill *out for process pid: comm (/proc/PID/comm), exe (readlink of
+ * /proc/PID/exe, "" when unreadable, e.g. kernel threads), uid (the real
+ * uid, first field of "Uid:" in /proc/PID/status), unit (see
+ * proc_unit_from_cgroup(), "" when none). out->pid = pid.
+ * Returns 0, or -errno (-ENOENT/-ESRCH when the process is gone).
+ * A comm already set in *out (non-empty) is kept: the event's comm is the
+ * one at bind time.
+ */
+int proc_owner(uint32_t pid, struct pw_owner *out);
+
+/*
+ * The systemd unit a process belongs to, from the text of /proc/PID/cgroup
+ * (cgroup v2 line "0::/system.slice/nginx.service" or the v1
+ * "N:name=systemd:/..." line): the last path component that ends in
+ * ".service", ".scope", ".socket" or ".mount" (for
+ * "/user.slice/user-0.slice/session-3.scope" that is "session-3.scope";
+ * for ".../nginx.service/worker" it is "nginx.service"). Writes "" and
+ * returns -ENOENT when there is none. unit is always NUL-terminated.
+ * Pure: no I/O. Returns 0 or -ENOENT.
+ */
+int proc_unit_from_cgroup(const char *cgroup_text, char *unit, size_t len);
+
+/*
+ * A map from socket inode to the lowest pid that holds an fd on it,
+ * built by one scan of /proc/[0-9]+/fd/ (readlink "socket:[INODE]").
+ * Processes that vanish during the scan are skipped.
+ */
+struct proc_sockmap;
+
+/* Scan /proc now. Returns 0 and *out (caller frees), or -errno. */
+int proc_sockmap_scan(struct proc_sockmap **out);
+/* The pid holding inode, or 0 when no process holds it. */
+uint32_t proc_sockmap_pid(const struct proc_sockmap *m, uint64_t inode);
+/* Number of socket inodes found. */
+size_t proc_sockmap_size(const struct proc_sockmap *m);
+/* Free; accepts NULL. */
+void proc_sockmap_free(struct proc_sockmap *m);
+
+#endif /* PORTWATCH_PROC_H */

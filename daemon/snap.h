@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * snap.h - snapshots of every TCP and UDP socket of the host, in every
+ * network namespace, through the BPF socket iterators of
+ * bpf/snapshot.bpf.c (reuse flags and inode included).
+ *
+ * Network namespaces are found through /proc/[0-9]+/ns/net and the bind
+ * mounts of /run/netns/ (ip-netns(8)); each distinct namespace (by inode)
+ * is entered with setns(2), its iter/tcp and iter/udp iterators are read,
+ * and the daemon returns to its own namespace before the call returns.
+ * The daemon is single-threaded, so entering a namespace affects nothing
+ * else. Needs CAP_SYS_ADMIN (setns) and CAP_BPF/CAP_PERFMON.
+ */
+#ifndef PORTWATCH_SNAP_H
+#define PORTWATCH_SNAP_H
+
+#include <stdint.h>
+
+#include "portwatch/event.h"
+
+struct snap;
+
+/* Callback per socket record: return 0 to go on, non-zero to stop the walk. */
+typedef int (*snap_fn)(const struct pw_sock *sk, void *arg);
+
+/* Load the iterator programs. Returns 0 and *out, or -errno (logged by caller). */
+int snap_open(struct snap **out);
+/* Destroy; accepts NULL. */
+void snap_close(struct snap *s);
+
+/*
+ * Walk every socket of every network namespace. Records of TIME_WAIT
+ * entries are included (inode 0). Returns the number of namespaces walked
+ * (>= 1), or -errno when even the daemon's own namespace could not be read.
+ * A namespace that vanishes mid-walk is skipped.
+ */
+int snap_walk(struct snap *s, snap_fn fn, void *arg);
+
+/*
+ * Walk the sockets of one namespace (by netns inode), e.g. to find the
+ * TIME_WAIT entries on a port when explaining a conflict. Returns 0,
+ * -ENOENT when no process or /run/netns mount holds that namespace any
+ * more, or -errno.
+ */
+int snap_walk_netns(struct snap *s, uint32_t netns, snap_fn fn, void *arg);
+
+/* Inode of the daemon's own network namespace (cached at snap_open()). */
+uint32_t snap_self_netns(const struct snap *s);
+
+#endif /* PORTWATCH_SNAP_H */

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * table.h - the ownership table: which socket holds which local address.
+ *
+ * Identity of a socket is (netns inode, socket inode), as `ss -e` and
+ * /proc/PID/fd show them. Sockets are also indexed by (netns, protocol,
+ * local port), which is all the kernel's own conflict checks look at
+ * first (inet_csk_get_port() walks the bind bucket of one port), so every
+ * overlap query is one bucket walk. Both indexes are chained hash tables
+ * that grow by doubling; insert, lookup and remove are O(1) on average.
+ *
+ * The table owns its entries: table_insert() copies what it is given,
+ * table_remove() frees. Pointers returned by lookups stay valid until the
+ * entry is removed or the table is freed.
+ */
+#ifndef PORTWATCH_TABLE_H
+#define PORTWATCH_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "portwatch/event.h"
+
+#define PW_COMM_LEN 16
+#define PW_EXE_LEN 256
+#define PW_UNIT_LEN 128
+
+/*
+ * The process a socket is attributed to: the one that bound it (from the
+ * bind event), or for sockets found by a snapshot, the lowest pid holding
+ * an fd to it. uid is the real uid of that process. exe is the target of
+ * /proc/PID/exe ("" when unreadable), unit the systemd unit from
+ * /proc/PID/cgroup ("" when none: JSON null).
+ */
+struct pw_owner {
+	uint32_t pid;
+	uint32_t uid;
+	char comm[PW_COMM_LEN];
+	char exe[PW_EXE_LEN];
+	char unit[PW_UNIT_LEN];
+};
+
+/* One socket of the table. */
+struct pw_entry {
+	struct pw_sock sk;      /* as the kernel holds it (event.h: byte orders) */
+	struct pw_owner owner;
+	uint64_t since_ns;      /* CLOCK_REALTIME ns when it was bound (or first seen) */
+	uint64_t seen_gen;      /* reconciliation generation that last saw it */
+	struct pw_entry *next_id;   /* chain of the (netns, inode) index */
+	struct pw_entry *next_port; /* chain of the (netns, proto, port) index */
+};
+
+struct pw_table;
+
+/* A new empty table; NULL on ENOMEM. */
+struct pw_table *table_new(void);
+/* Free the table and every entry. Accepts NULL. */
+void table_free(struct pw_table *t);
+
+/* Number of entries. */
+size_t table_size(const struct pw_table *t);
+
+/*
+ * Insert a copy of *e, or update the entry with the same (netns, inode) in
+ * place (keeping its since_ns and owner when `keep_owner` is set).
+ * Returns the stored entry, or NULL on ENOMEM. An entry with inode 0 is
+ * refused (NULL, errno EINVAL): TIME_WAIT entries are not held.
+ */
+struct pw_entry *table_upsert(struct pw_table *t, const struct pw_entry *e, int keep_owner);
+
+/* The entry with this identity, or NULL. */
+struct pw_entry *table_lookup(const struct pw_table *t, uint32_t netns, uint64_t inode);
+
+/* Remove and free the entry with this identity; 0, or -ENOENT. */
+int table_remove(struct pw_table *t, uint32_t netns, uint64_t inode);
+
+/*
+ * Update an entry's local port/address/state in place; the port index is
+ * rehashed when the port changes. Used when a held socket changes (a
+ * setsockopt, a listen, a state change).
+ */
+void table_update_sock(struct pw_table *t, struct pw_entry *e, const struct pw_sock *sk);
+
+/*
+ * Call fn for every entry on (netns, protocol, port), in no set order.
+ * fn returns 0 to go on, non-zero to stop; that value is returned.
+ */
+int table_foreach_port(const struct pw_table *t, uint32_t netns, uint8_t protocol, uint16_t port,
+		       int (*fn)(struct pw_entry *e, void *arg), void *arg);
+
+/* Call fn for every entry; same convention. fn must not remove entries. */
+int table_foreach(const struct pw_table *t, int (*fn)(struct pw_entry *e, void *arg), void *arg);
+
+/* Remove every entry whose seen_gen != gen; calls gone(e) first if set. Returns count. */
+size_t table_sweep(struct pw_table *t, uint64_t gen, void (*gone)(struct pw_entry *e, void *arg),
+		   void *arg);
+
+#endif /* PORTWATCH_TABLE_H */

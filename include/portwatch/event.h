@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * portwatch/event.h - the ABI between bpf/portwatch.bpf.c and portwatchd.
+ *
+ * Everything here is read by both the BPF programs (compiled against
+ * vmlinux.h) and the daemon (compiled against the libc headers), so only
+ * fixed-width types are used, fields are ordered largest first so the
+ * compiler adds no padding, and the sizes are pinned by _Static_assert.
+ *
+ * Byte order: addresses are network order, ports are HOST order (the
+ * kernel's inet_num / skc_num are host order; the sockaddr port is
+ * converted with bpf_ntohs() on the BPF side).
+ */
+#ifndef PORTWATCH_EVENT_H
+#define PORTWATCH_EVENT_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Values of pw_event.type. */
+enum pw_event_type {
+	PW_EV_BIND = 1,    /* bind(2) returned; err = 0 or -errno */
+	PW_EV_LISTEN = 2,  /* listen(2) returned */
+	PW_EV_CONNECT = 3, /* connect(2) returned (only the interesting ones) */
+	PW_EV_SOCKOPT = 4, /* SO_REUSEADDR/SO_REUSEPORT/IPV6_V6ONLY changed on a bound socket */
+	PW_EV_STATE = 5,   /* TCP state change the table needs (to/from LISTEN, to ESTABLISHED) */
+	PW_EV_RELEASE = 6, /* a bound socket was released (last close, exit, SIGKILL) */
+};
+
+/* Values of pw_sock.state: the kernel's TCP states (include/net/tcp_states.h). */
+enum pw_tcp_state {
+	PW_TCP_ESTABLISHED = 1,
+	PW_TCP_SYN_SENT = 2,
+	PW_TCP_SYN_RECV = 3,
+	PW_TCP_FIN_WAIT1 = 4,
+	PW_TCP_FIN_WAIT2 = 5,
+	PW_TCP_TIME_WAIT = 6,
+	PW_TCP_CLOSE = 7, /* reported as BOUND when the socket has a local port */
+	PW_TCP_CLOSE_WAIT = 8,
+	PW_TCP_LAST_ACK = 9,
+	PW_TCP_LISTEN = 10,
+	PW_TCP_CLOSING = 11,
+	PW_TCP_NEW_SYN_RECV = 12,
+};
+
+/*
+ * One socket as the kernel holds it, read with CO-RE from struct sock
+ * (struct sock_common for TIME_WAIT entries met by the iterators).
+ *
+ * laddr/raddr: network order; an IPv4 address sits in bytes 0..3 and the
+ * rest is zero. lport/rport: host order. netns: the inode number of the
+ * socket's network namespace (sk->sk_net->ns.inum, as `ls -l /proc/PID/ns/net`
+ * shows). inode: the socket inode (`ss -e` "ino:", /proc/PID/fd
+ * "socket:[N]"), 0 for TIME_WAIT entries, which have no file.
+ * sk_uid: the uid that created the socket (sock->sk_uid), which the kernel
+ * compares for SO_REUSEPORT (net/core/sock_reuseport.c, inet_bind_conflict).
+ */
+struct pw_sock {
+	__u64 inode;
+	__u32 netns;
+	__u32 sk_uid;
+	__u8 laddr[16];
+	__u8 raddr[16];
+	__u16 lport;
+	__u16 rport;
+	__u16 family;   /* AF_INET (2) or AF_INET6 (10) */
+	__u8 protocol;  /* IPPROTO_TCP (6) or IPPROTO_UDP (17) */
+	__u8 state;     /* enum pw_tcp_state; UDP: 7 unconnected, 1 connected */
+	__u8 reuseaddr; /* sk_reuse != SK_NO_REUSE */
+	__u8 reuseport; /* sk_reuseport */
+	__u8 v6only;    /* sk_ipv6only (always 1 for a specific non-mapped IPv6 address) */
+	__u8 pad[5];
+};
+_Static_assert(sizeof(struct pw_sock) == 64, "struct pw_sock is an ABI");
+
+/*
+ * One event on the ring buffer.
+ *
+ * ts_ns: CLOCK_BOOTTIME nanoseconds (bpf_ktime_get_boot_ns()); the daemon
+ * turns it into wall-clock time once per event with an offset it measures
+ * at start. pid is the thread-group id (what ps calls PID), tid the thread.
+ * uid/gid: the caller's real uid/gid (bpf_get_current_uid_gid()).
+ *
+ * err: 0 on success, else the negative errno the syscall returned.
+ * sk: what the kernel holds after the call (all zero but netns/inode/flags
+ * when the fd did not resolve). For a failed bind the requested address
+ * is in req_addr/req_port/req_family (req_port host order), since the
+ * socket itself stays unbound. For connect, raddr/rport are the
+ * destination asked for.
+ * old_state/new_state: for PW_EV_STATE, the TCP transition.
+ */
+struct pw_event {
+	__u64 ts_ns;
+	__u64 cgroup_id;
+	struct pw_sock sk;
+	__u8 req_addr[16];
+	__u32 type; /* enum pw_event_type */
+	__u32 pid;
+	__u32 tid;
+	__u32 uid;
+	__u32 gid;
+	__s32 err;
+	__s32 fd;
+	__u16 req_port;
+	__u16 req_family;
+	__u8 old_state;
+	__u8 new_state;
+	__u8 bound_before; /* connect: the socket had a local port before the call */
+	__u8 pad[5];
+	char comm[16];
+};
+_Static_assert(sizeof(struct pw_event) == 152, "struct pw_event is an ABI");
+
+/* Indices of the per-CPU counters in the `counters` array map. */
+enum pw_counter {
+	PW_CNT_DROPPED = 0, /* bpf_ringbuf_reserve() failed: event lost */
+	PW_CNT_EMITTED,     /* events submitted */
+	PW_CNT_FILTERED,    /* connects and state changes filtered in the kernel */
+	PW_CNT_MAX,
+};
+
+#endif /* PORTWATCH_EVENT_H */
