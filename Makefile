@@ -24,7 +24,8 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-	-Wpointer-arith -Wformat-security -Wimplicit-fallthrough
+	-Wpointer-arith -Wformat-security -Wimplicit-fallthrough \
+	-Wno-format-truncation # fixed-size message buffers truncate on purpose
 PKGS     := libbpf json-c libmnl
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -Iinclude -Idaemon -I$(BUILD) \

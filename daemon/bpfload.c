@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* bpfload.c - load and attach bpf/portwatch.bpf.c; see bpfload.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <mntent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "bpfload.h"
+#include "log.h"
+#include "portwatch.skel.h"
+
+#define TRACEFS "/sys/kernel/tracing"
+
+/* libbpf's messages go to our log at debug level (warnings at info). */
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char buf[512];
+	size_t n;
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	if (n && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	log_at(level == LIBBPF_WARN ? LOG_INFO : LOG_DEBUG, "libbpf: %s", buf);
+	return 0;
+}
+
+/* Syscall tracepoints need tracefs, which is not mounted at boot here. */
+static int ensure_tracefs(void)
+{
+	struct stat st;
+
+	if (!stat(TRACEFS "/events", &st) || !stat("/sys/kernel/debug/tracing/events", &st))
+		return 0;
+	if (mount("tracefs", TRACEFS, "tracefs", 0, NULL))
+		return -errno;
+	log_info("mounted tracefs on " TRACEFS);
+	return 0;
+}
+
+/* The cgroup v2 mount point (/sys/fs/cgroup or /sys/fs/cgroup/unified), opened. */
+static int open_cgroup2_root(void)
+{
+	FILE *f = setmntent("/proc/self/mounts", "re");
+	struct mntent *me;
+	int fd = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while ((me = getmntent(f)))
+		if (!strcmp(me->mnt_type, "cgroup2")) {
+			fd = open(me->mnt_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (fd < 0)
+				fd = -errno;
+			break;
+		}
+	endmntent(f);
+	return fd;
+}
+
+static void note_hook(struct pw_bpf *b, const struct bpf_program *prog)
+{
+	if (b->nhooks < PWBPF_MAX_HOOKS)
+		snprintf(b->hooks[b->nhooks++], sizeof(b->hooks[0]), "%s",
+			 bpf_program__section_name(prog));
+}
+
+int pwbpf_open(struct pw_bpf *b, size_t ringbuf_bytes, ring_buffer_sample_fn fn, void *ctx,
+	       const char **what)
+{
+	struct bpf_program *prog;
+	int err;
+
+	memset(b, 0, sizeof(*b));
+	b->cgroup_fd = -1;
+	libbpf_set_print(libbpf_log);
+
+	err = ensure_tracefs();
+	if (err) {
+		*what = "mount tracefs on " TRACEFS;
+		return err;
+	}
+	b->skel = portwatch__open();
+	if (!b->skel) {
+		*what = "open the BPF object";
+		return -errno;
+	}
+	err = bpf_map__set_max_entries(b->skel->maps.events, ringbuf_bytes);
+	if (err) {
+		*what = "size the ring buffer";
+		return err;
+	}
+	b->skel->rodata->wakeup_bytes = ringbuf_bytes / 16 < 64 * 1024 ? ringbuf_bytes / 16 :
+									  64 * 1024;
+	err = portwatch__load(b->skel);
+	if (err) {
+		*what = "load the BPF programs (verifier log at --log-level debug)";
+		return err;
+	}
+
+	bpf_object__for_each_program(prog, b->skel->obj) {
+		const char *sec = bpf_program__section_name(prog);
+		struct bpf_link *link;
+
+		if (!strcmp(sec, "cgroup/sock_release")) {
+			b->cgroup_fd = open_cgroup2_root();
+			if (b->cgroup_fd < 0) {
+				log_warnx("no cgroup v2 hierarchy (%s): sockets leave the table only "
+					  "at reconciliation", strerror(-b->cgroup_fd));
+				continue;
+			}
+			link = bpf_program__attach_cgroup(prog, b->cgroup_fd);
+		} else {
+			link = bpf_program__attach(prog);
+		}
+		if (!link) {
+			err = -errno;
+			if (!strncmp(sec, "tracepoint/", 11)) {
+				*what = sec;
+				return err;
+			}
+			log_warnx("cannot attach %s: %s", sec, strerror(-err));
+			continue;
+		}
+		bpf_program__set_autoattach(prog, false);
+		/* the skeleton's links array owns the link, destroyed with it */
+		for (int i = 0; i < b->skel->skeleton->prog_cnt; i++)
+			if (*b->skel->skeleton->progs[i].prog == prog)
+				*b->skel->skeleton->progs[i].link = link;
+		if (!strcmp(sec, "cgroup/sock_release"))
+			b->release_hook = 1;
+		note_hook(b, prog);
+	}
+
+	b->rb = ring_buffer__new(bpf_map__fd(b->skel->maps.events), fn, ctx, NULL);
+	if (!b->rb) {
+		*what = "create the ring buffer consumer";
+		return -errno;
+	}
+	return 0;
+}
+
+void pwbpf_close(struct pw_bpf *b)
+{
+	ring_buffer__free(b->rb);
+	b->rb = NULL;
+	portwatch__destroy(b->skel);
+	b->skel = NULL;
+	if (b->cgroup_fd >= 0)
+		close(b->cgroup_fd);
+	b->cgroup_fd = -1;
+}
+
+int pwbpf_epoll_fd(const struct pw_bpf *b)
+{
+	return ring_buffer__epoll_fd(b->rb);
+}
+
+int pwbpf_consume(struct pw_bpf *b)
+{
+	return ring_buffer__consume(b->rb);
+}
+
+int pwbpf_tracked_fd(const struct pw_bpf *b)
+{
+	return bpf_map__fd(b->skel->maps.tracked);
+}
+
+uint64_t pwbpf_counter(const struct pw_bpf *b, unsigned int idx)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	uint64_t sum = 0;
+	__u64 *vals;
+
+	if (ncpus <= 0 || !(vals = calloc(ncpus, sizeof(*vals))))
+		return 0;
+	if (!bpf_map_lookup_elem(bpf_map__fd(b->skel->maps.counters), &idx, vals))
+		for (int i = 0; i < ncpus; i++)
+			sum += vals[i];
+	free(vals);
+	return sum;
+}

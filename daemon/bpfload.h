@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * bpfload.h - loads bpf/portwatch.bpf.c (skeleton `portwatch`), attaches
+ * what works on this kernel, and hands events to a callback through one
+ * libbpf ring buffer.
+ *
+ * Lifecycle: pwbpf_open() = __open() -> size the ring buffer, set rodata ->
+ * __load() -> attach each program on its own (so one unavailable hook is
+ * reported, not fatal unless it is a required one) -> ring_buffer__new().
+ */
+#ifndef PORTWATCH_BPFLOAD_H
+#define PORTWATCH_BPFLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <bpf/libbpf.h>
+
+#define PWBPF_MAX_HOOKS 16
+
+struct pw_bpf {
+	struct portwatch *skel;
+	struct ring_buffer *rb;
+	int cgroup_fd;                        /* cgroup v2 root, -1 when not used */
+	char hooks[PWBPF_MAX_HOOKS][64];      /* attached programs, "SEC name" form */
+	int nhooks;
+	int release_hook;                     /* cgroup/sock_release attached */
+};
+
+/*
+ * Mount tracefs when needed, open/load/attach, create the ring buffer of
+ * ringbuf_bytes (a power of two, >= page size) with fn(ctx, data, size) as
+ * the sample callback. Returns 0, or -errno with *what set to the step
+ * that failed (static string) for the caller's message.
+ */
+int pwbpf_open(struct pw_bpf *b, size_t ringbuf_bytes, ring_buffer_sample_fn fn, void *ctx,
+	       const char **what);
+/* Detach and free everything; accepts a zeroed or half-opened struct. */
+void pwbpf_close(struct pw_bpf *b);
+
+/* The epoll fd to wait on for wake-ups (ring_buffer__epoll_fd()). */
+int pwbpf_epoll_fd(const struct pw_bpf *b);
+/* Consume every pending event; returns the count or -errno. */
+int pwbpf_consume(struct pw_bpf *b);
+/* fd of the `tracked` map (socket inodes the table holds). */
+int pwbpf_tracked_fd(const struct pw_bpf *b);
+/* Sum over CPUs of counter idx (enum pw_counter). */
+uint64_t pwbpf_counter(const struct pw_bpf *b, unsigned int idx);
+
+#endif /* PORTWATCH_BPFLOAD_H */

@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* ctl.c - the control socket server; see ctl.h and docs/protocol.md. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "ctl.h"
+#include "ctl_cmd.h"
+#include "log.h"
+
+struct ctl_client {
+	int fd;
+	uint32_t events;    /* currently registered with epoll */
+	int subscribed;
+	int discarding;     /* inside an oversized request: drop up to '\n' */
+	int eof;            /* the peer shut down its side: close once the output is out */
+	size_t inlen;
+	char in[PW_CTL_MAX_REQUEST + 1];
+	char *out;          /* pending output */
+	size_t outlen, outcap, outoff;
+};
+
+static int make_dir_of(const char *path)
+{
+	char tmp[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *dir;
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	dir = dirname(tmp);
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Is a daemon answering on path? (connect succeeds) */
+static int socket_is_live(const struct sockaddr_un *sun)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), live;
+
+	if (fd < 0)
+		return 0;
+	live = !connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	close(fd);
+	return live;
+}
+
+int ctl_open(struct pw_ctl *c, const char *path, int epoll_fd, struct pw_monitor *mon,
+	     struct pw_bpf *bpf)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct epoll_event ev = { .events = EPOLLIN };
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	c->listen_fd = -1;
+	c->epoll_fd = epoll_fd;
+	c->mon = mon;
+	c->bpf = bpf;
+	c->start_ns = monitor_now();
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	err = make_dir_of(path);
+	if (err)
+		return err;
+	if (socket_is_live(&sun))
+		return -EADDRINUSE;
+	unlink(path);
+	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->listen_fd < 0)
+		return -errno;
+	if (bind(c->listen_fd, (struct sockaddr *)&sun, sizeof(sun)) ||
+	    chmod(path, 0660) || listen(c->listen_fd, 128))
+		goto fail;
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	ev.data.ptr = c;
+	if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, c->listen_fd, &ev))
+		goto fail;
+	return 0;
+fail:
+	err = -errno;
+	close(c->listen_fd);
+	c->listen_fd = -1;
+	return err;
+}
+
+static void client_free(struct pw_ctl *c, size_t i)
+{
+	struct ctl_client *cl = c->clients[i];
+
+	epoll_ctl(c->epoll_fd, EPOLL_CTL_DEL, cl->fd, NULL);
+	close(cl->fd);
+	free(cl->out);
+	free(cl);
+	c->clients[i] = c->clients[--c->nclients];
+}
+
+void ctl_close(struct pw_ctl *c)
+{
+	while (c->nclients)
+		client_free(c, 0);
+	free(c->clients);
+	c->clients = NULL;
+	if (c->listen_fd >= 0) {
+		close(c->listen_fd);
+		c->listen_fd = -1;
+	}
+	if (c->path[0])
+		unlink(c->path);
+	c->path[0] = '\0';
+}
+
+int ctl_owns(const struct pw_ctl *c, const void *ptr)
+{
+	if (ptr == c)
+		return 1;
+	for (size_t i = 0; i < c->nclients; i++)
+		if (c->clients[i] == ptr)
+			return 1;
+	return 0;
+}
+
+static void client_rearm(struct pw_ctl *c, struct ctl_client *cl)
+{
+	uint32_t want = (cl->eof ? 0 : EPOLLIN) | (cl->outlen > cl->outoff ? EPOLLOUT : 0);
+	struct epoll_event ev = { .events = want, .data.ptr = cl };
+
+	if (want != cl->events && !epoll_ctl(c->epoll_fd, EPOLL_CTL_MOD, cl->fd, &ev))
+		cl->events = want;
+}
+
+/* Queue bytes; -ENOBUFS when the client is past its output bound. */
+static int client_queue(struct ctl_client *cl, const char *data, size_t len)
+{
+	size_t limit = cl->subscribed ? PW_CTL_SUBSCRIBER_MAX_OUTPUT : PW_CTL_MAX_OUTPUT;
+
+	if (cl->outoff == cl->outlen)
+		cl->outoff = cl->outlen = 0;
+	if (cl->outlen - cl->outoff + len > limit)
+		return -ENOBUFS;
+	if (cl->outlen + len > cl->outcap) {
+		size_t cap = cl->outcap ? cl->outcap : 4096;
+		char *p;
+
+		if (cl->outoff) { /* compact first */
+			memmove(cl->out, cl->out + cl->outoff, cl->outlen - cl->outoff);
+			cl->outlen -= cl->outoff;
+			cl->outoff = 0;
+		}
+		while (cap < cl->outlen + len)
+			cap *= 2;
+		p = realloc(cl->out, cap);
+		if (!p)
+			return -ENOMEM;
+		cl->out = p;
+		cl->outcap = cap;
+	}
+	memcpy(cl->out + cl->outlen, data, len);
+	cl->outlen += len;
+	return 0;
+}
+
+/* Write what the socket takes now; -errno when the client is gone. */
+static int client_flush(struct ctl_client *cl)
+{
+	while (cl->outoff < cl->outlen) {
+		ssize_t n = send(cl->fd, cl->out + cl->outoff, cl->outlen - cl->outoff,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+		cl->outoff += n;
+	}
+	return 0;
+}
+
+/* Serialize obj (consumed) as one line and queue it. */
+static int client_send(struct ctl_client *cl, json_object *obj)
+{
+	size_t len;
+	const char *s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN, &len);
+	int err = client_queue(cl, s, len);
+
+	if (!err)
+		err = client_queue(cl, "\n", 1);
+	json_object_put(obj);
+	return err;
+}
+
+static void handle_line(struct pw_ctl *c, struct ctl_client *cl, const char *line, size_t len)
+{
+	struct ctl_cmd_ctx ctx = { .mon = c->mon, .bpf = c->bpf, .start_ns = c->start_ns,
+				   .nclients = c->nclients };
+	json_object *resp = ctl_cmd_dispatch(&ctx, line, len);
+
+	if (ctx.subscribe)
+		cl->subscribed = 1;
+	client_send(cl, resp);
+}
+
+/* Split input into lines; an overlong line is answered once and skipped. */
+static void client_read(struct pw_ctl *c, struct ctl_client *cl, int *gone)
+{
+	for (;;) {
+		ssize_t n = recv(cl->fd, cl->in + cl->inlen, PW_CTL_MAX_REQUEST + 1 - cl->inlen,
+				 MSG_DONTWAIT);
+		char *nl;
+
+		if (n == 0) {
+			cl->eof = 1;
+			return;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			*gone = 1;
+			return;
+		}
+		if (n < 0)
+			return;
+		cl->inlen += n;
+		while ((nl = memchr(cl->in, '\n', cl->inlen))) {
+			size_t linelen = nl - cl->in;
+
+			if (cl->discarding)
+				cl->discarding = 0;
+			else if (linelen)
+				handle_line(c, cl, cl->in, linelen);
+			memmove(cl->in, nl + 1, cl->inlen - linelen - 1);
+			cl->inlen -= linelen + 1;
+		}
+		if (cl->inlen > PW_CTL_MAX_REQUEST) {
+			if (!cl->discarding)
+				client_send(cl, ctl_cmd_error("request longer than 65536 bytes"));
+			cl->discarding = 1;
+			cl->inlen = 0;
+		}
+	}
+}
+
+static void accept_clients(struct pw_ctl *c)
+{
+	for (;;) {
+		int fd = accept4(c->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct ctl_client *cl, **v;
+		struct epoll_event ev = { .events = EPOLLIN };
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				log_warn("accept on %s", c->path);
+			return;
+		}
+		if (c->nclients >= PW_CTL_MAX_CLIENTS ||
+		    !(v = realloc(c->clients, (c->nclients + 1) * sizeof(*v)))) {
+			log_warnx("control socket: too many clients, refusing one");
+			close(fd);
+			continue;
+		}
+		c->clients = v;
+		cl = calloc(1, sizeof(*cl));
+		if (!cl) {
+			close(fd);
+			continue;
+		}
+		cl->fd = fd;
+		cl->events = EPOLLIN;
+		ev.data.ptr = cl;
+		if (epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, fd, &ev)) {
+			log_warn("epoll_ctl for a control client");
+			close(fd);
+			free(cl);
+			continue;
+		}
+		c->clients[c->nclients++] = cl;
+	}
+}
+
+int ctl_handle(struct pw_ctl *c, void *ptr, uint32_t events)
+{
+	struct ctl_client *cl = NULL;
+	size_t i;
+	int gone = 0;
+
+	if (ptr == c) {
+		accept_clients(c);
+		return 1;
+	}
+	for (i = 0; i < c->nclients; i++)
+		if (c->clients[i] == ptr) {
+			cl = c->clients[i];
+			break;
+		}
+	if (!cl)
+		return 0;
+	if (!cl->eof && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		client_read(c, cl, &gone);
+	if (!gone && client_flush(cl) < 0)
+		gone = 1;
+	if (gone || (cl->eof && cl->outoff == cl->outlen)) {
+		client_free(c, i);
+		return 1;
+	}
+	client_rearm(c, cl);
+	return 1;
+}
+
+void ctl_publish_alert(struct pw_ctl *c, const struct pw_alert *a)
+{
+	for (size_t i = 0; i < c->nclients;) {
+		struct ctl_client *cl = c->clients[i];
+		json_object *o;
+
+		if (!cl->subscribed) {
+			i++;
+			continue;
+		}
+		o = json_object_new_object();
+		json_object_object_add(o, "version", json_object_new_int(PW_PROTO_VERSION));
+		json_object_object_add(o, "alert", pwj_alert(a));
+		if (client_send(cl, o) || client_flush(cl) < 0) {
+			log_warnx("control socket: dropping a subscriber that does not read");
+			client_free(c, i);
+			continue;
+		}
+		client_rearm(c, cl);
+		i++;
+	}
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * ctl.h - the control socket: a Unix stream socket speaking
+ * newline-delimited JSON (docs/protocol.md, version PW_PROTO_VERSION).
+ *
+ * It is a trust boundary: every client is non-blocking, its input is
+ * bounded (PW_CTL_MAX_REQUEST bytes a request, the rest of an oversized
+ * line is discarded) and so is its pending output (a client that stops
+ * reading is dropped rather than let block the loop or grow memory).
+ * Every request is shape-checked before use; a bad one gets
+ * {"version":1,"ok":false,"error":"..."} and the connection stays.
+ * Only what the daemon already holds is read: no request does I/O other
+ * than `why`, which walks one network namespace for TIME_WAIT entries.
+ */
+#ifndef PORTWATCH_CTL_H
+#define PORTWATCH_CTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bpfload.h"
+#include "monitor.h"
+
+/* Protocol versions: 1 = first version (docs/protocol.md). */
+#define PW_PROTO_VERSION 1
+#define PW_CTL_MAX_REQUEST 65536
+#define PW_CTL_MAX_CLIENTS 1024
+#define PW_CTL_MAX_OUTPUT (64u << 20) /* pending bytes before a client is dropped */
+#define PW_CTL_SUBSCRIBER_MAX_OUTPUT (4u << 20)
+
+struct ctl_client;
+
+struct pw_ctl {
+	int listen_fd;
+	int epoll_fd;              /* borrowed: the daemon's loop */
+	char path[108];            /* socket path, unlinked at ctl_close() */
+	struct ctl_client **clients;
+	size_t nclients;
+	struct pw_monitor *mon;    /* borrowed */
+	struct pw_bpf *bpf;        /* borrowed, for counters and hooks */
+	uint64_t start_ns;         /* CLOCK_REALTIME ns at daemon start */
+};
+
+/*
+ * Create the socket at path (mode 0660; the parent directory is created
+ * 0755 when missing) and register it with epoll_fd. A stale socket file
+ * nobody answers on is replaced; a live one is -EADDRINUSE.
+ * Returns 0 or -errno.
+ */
+int ctl_open(struct pw_ctl *c, const char *path, int epoll_fd, struct pw_monitor *mon,
+	     struct pw_bpf *bpf);
+/* Close every client and the socket, and unlink it. Accepts a zeroed struct. */
+void ctl_close(struct pw_ctl *c);
+
+/*
+ * Handle epoll readiness of fd, which belongs to the control socket (ptr
+ * is what ctl registered: the struct pw_ctl for the listener, a client
+ * otherwise). Returns 1 when it was ctl's, 0 when not.
+ */
+int ctl_handle(struct pw_ctl *c, void *ptr, uint32_t events);
+/* Is ptr an epoll cookie of ctl's? */
+int ctl_owns(const struct pw_ctl *c, const void *ptr);
+
+/* Send an alert to every subscriber. */
+void ctl_publish_alert(struct pw_ctl *c, const struct pw_alert *a);
+
+#endif /* PORTWATCH_CTL_H */

@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* ctl_cmd.c - control protocol commands; see ctl_cmd.h and docs/protocol.md. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "addr.h"
+#include "ctl.h"
+#include "ctl_cmd.h"
+#include "report.h"
+#include "snap.h"
+
+json_object *ctl_cmd_error(const char *msg)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "version", json_object_new_int(PW_PROTO_VERSION));
+	json_object_object_add(o, "ok", json_object_new_boolean(0));
+	json_object_object_add(o, "error", json_object_new_string(msg));
+	return o;
+}
+
+static json_object *ok_response(void)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "version", json_object_new_int(PW_PROTO_VERSION));
+	json_object_object_add(o, "ok", json_object_new_boolean(1));
+	return o;
+}
+
+/* Socket filter of `owners` and `why`; a field < 0 / 0 means "any". */
+struct filter {
+	int64_t port, pid, netns;
+	int proto; /* IPPROTO_*, 0 any */
+	int has_addr;
+	uint16_t family;
+	uint8_t addr[16];
+};
+
+/*
+ * Read an optional integer member in [lo, hi] into *out (left alone when
+ * absent). Returns 0, or writes a message into err and returns -EINVAL.
+ */
+static int opt_int(json_object *req, const char *key, int64_t lo, int64_t hi, int64_t *out,
+		   char *err, size_t errlen)
+{
+	json_object *v;
+	int64_t x;
+
+	if (!json_object_object_get_ex(req, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_int)) {
+		snprintf(err, errlen, "\"%s\" must be an integer", key);
+		return -EINVAL;
+	}
+	x = json_object_get_int64(v);
+	if (x < lo || x > hi) {
+		snprintf(err, errlen, "\"%s\" must be between %lld and %lld", key, (long long)lo,
+			 (long long)hi);
+		return -EINVAL;
+	}
+	*out = x;
+	return 0;
+}
+
+static int opt_string(json_object *req, const char *key, const char **out, char *err,
+		      size_t errlen)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(req, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_string)) {
+		snprintf(err, errlen, "\"%s\" must be a string", key);
+		return -EINVAL;
+	}
+	*out = json_object_get_string(v);
+	return 0;
+}
+
+static int parse_filter(json_object *req, struct filter *f, char *err, size_t errlen)
+{
+	const char *proto = NULL, *addr = NULL;
+
+	memset(f, 0, sizeof(*f));
+	f->port = f->pid = f->netns = -1;
+	if (opt_int(req, "port", 0, 65535, &f->port, err, errlen) ||
+	    opt_int(req, "pid", 1, 4194304, &f->pid, err, errlen) ||
+	    opt_int(req, "netns", 1, UINT32_MAX, &f->netns, err, errlen) ||
+	    opt_string(req, "proto", &proto, err, errlen) ||
+	    opt_string(req, "addr", &addr, err, errlen))
+		return -EINVAL;
+	if (proto && strcmp(proto, "tcp") && strcmp(proto, "udp")) {
+		snprintf(err, errlen, "\"proto\" must be \"tcp\" or \"udp\"");
+		return -EINVAL;
+	}
+	f->proto = !proto ? 0 : !strcmp(proto, "tcp") ? IPPROTO_TCP : IPPROTO_UDP;
+	if (addr) {
+		if (pw_addr_pton(addr, &f->family, f->addr)) {
+			snprintf(err, errlen, "\"addr\": not an IPv4 or IPv6 address: %.64s", addr);
+			return -EINVAL;
+		}
+		f->has_addr = 1;
+	}
+	return 0;
+}
+
+static int filter_match(const struct filter *f, const struct pw_entry *e)
+{
+	if (f->port >= 0 && e->sk.lport != f->port)
+		return 0;
+	if (f->pid > 0 && e->owner.pid != f->pid)
+		return 0;
+	if (f->netns > 0 && e->sk.netns != f->netns)
+		return 0;
+	if (f->proto && e->sk.protocol != f->proto)
+		return 0;
+	if (f->has_addr) {
+		uint8_t a[16] = { 0 };
+
+		/* an IPv4 filter also matches the v4-mapped form */
+		if (f->family == AF_INET && e->sk.family == AF_INET6 &&
+		    pw_addr_is_v4mapped(e->sk.laddr))
+			memcpy(a, e->sk.laddr + 12, 4);
+		else if (f->family == e->sk.family)
+			memcpy(a, e->sk.laddr, 16);
+		else
+			return 0;
+		if (!pw_addr_equal(f->family, a, f->addr))
+			return 0;
+	}
+	return 1;
+}
+
+struct collect {
+	const struct filter *f;
+	const struct pw_entry **v;
+	size_t n, cap;
+};
+
+static int collect_entry(struct pw_entry *e, void *arg)
+{
+	struct collect *c = arg;
+
+	if (!filter_match(c->f, e))
+		return 0;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		const struct pw_entry **v = realloc(c->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		c->v = v;
+		c->cap = cap;
+	}
+	c->v[c->n++] = e;
+	return 0;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct pw_entry *x = *(const struct pw_entry *const *)a;
+	const struct pw_entry *y = *(const struct pw_entry *const *)b;
+	int d;
+
+	if (x->sk.netns != y->sk.netns)
+		return x->sk.netns < y->sk.netns ? -1 : 1;
+	if (x->sk.protocol != y->sk.protocol)
+		return x->sk.protocol - y->sk.protocol;
+	if (x->sk.lport != y->sk.lport)
+		return x->sk.lport - y->sk.lport;
+	if (x->sk.family != y->sk.family)
+		return x->sk.family - y->sk.family;
+	d = memcmp(x->sk.laddr, y->sk.laddr, 16);
+	if (d)
+		return d;
+	return x->sk.inode < y->sk.inode ? -1 : x->sk.inode > y->sk.inode;
+}
+
+/* Matching table entries as a sorted JSON array. */
+static json_object *sockets_array(struct pw_monitor *m, const struct filter *f)
+{
+	struct collect c = { .f = f };
+	json_object *arr = json_object_new_array();
+
+	if (f->port >= 0 && f->netns > 0 && f->proto)
+		table_foreach_port(m->table, f->netns, f->proto, f->port, collect_entry, &c);
+	else
+		table_foreach(m->table, collect_entry, &c);
+	qsort(c.v, c.n, sizeof(*c.v), cmp_entry);
+	for (size_t i = 0; i < c.n; i++)
+		json_object_array_add(arr, pwj_socket(c.v[i]));
+	free(c.v);
+	return arr;
+}
+
+static json_object *cmd_owners(struct ctl_cmd_ctx *ctx, json_object *req)
+{
+	struct filter f;
+	char err[160];
+	json_object *o;
+
+	if (parse_filter(req, &f, err, sizeof(err)))
+		return ctl_cmd_error(err);
+	o = ok_response();
+	json_object_object_add(o, "sockets", sockets_array(ctx->mon, &f));
+	return o;
+}
+
+/* alerts/conflicts: ids > since, the newest `limit`, oldest first. */
+static json_object *history(const struct pw_ring *r, json_object *req, const char *member,
+			    json_object *(*enc)(const void *item))
+{
+	int64_t since = 0, limit = 100;
+	uint64_t first = ring_first_id(r), id;
+	char err[160];
+	json_object *o, *arr;
+
+	if (opt_int(req, "since", 0, INT64_MAX, &since, err, sizeof(err)) ||
+	    opt_int(req, "limit", 1, 1000000, &limit, err, sizeof(err)))
+		return ctl_cmd_error(err);
+	id = (uint64_t)since + 1 > first ? (uint64_t)since + 1 : first;
+	if (r->next_id > id && r->next_id - id > (uint64_t)limit)
+		id = r->next_id - limit;
+	arr = json_object_new_array();
+	for (; id < r->next_id; id++)
+		json_object_array_add(arr, enc(ring_get(r, id)));
+	o = ok_response();
+	json_object_object_add(o, member, arr);
+	return o;
+}
+
+static json_object *enc_alert(const void *a)
+{
+	return pwj_alert(a);
+}
+
+static json_object *enc_conflict(const void *c)
+{
+	return pwj_conflict(c);
+}
+
+static json_object *cmd_alerts(struct ctl_cmd_ctx *ctx, json_object *req)
+{
+	return history(&ctx->mon->alerts, req, "alerts", enc_alert);
+}
+
+static json_object *cmd_conflicts(struct ctl_cmd_ctx *ctx, json_object *req)
+{
+	return history(&ctx->mon->conflicts, req, "conflicts", enc_conflict);
+}
+
+static json_object *cmd_stats(struct ctl_cmd_ctx *ctx, json_object *req)
+{
+	static const char *const names[] = { NULL, "bind", "listen", "connect", "sockopt",
+					     "state", "release" };
+	struct pw_monitor *m = ctx->mon;
+	json_object *o = ok_response(), *s = json_object_new_object();
+	json_object *ev = json_object_new_object(), *hooks = json_object_new_array();
+	json_object *kinds = json_object_new_object();
+
+	(void)req;
+	json_object_object_add(s, "uptime_s",
+			       json_object_new_int64((monitor_now() - ctx->start_ns) / 1000000000ULL));
+	for (int i = PW_EV_BIND; i <= PW_EV_RELEASE; i++)
+		json_object_object_add(ev, names[i], json_object_new_int64(m->stats.events[i]));
+	json_object_object_add(s, "events", ev);
+	json_object_object_add(s, "dropped", json_object_new_int64(
+					       ctx->bpf ? pwbpf_counter(ctx->bpf, PW_CNT_DROPPED) : 0));
+	json_object_object_add(s, "filtered", json_object_new_int64(
+						ctx->bpf ? pwbpf_counter(ctx->bpf, PW_CNT_FILTERED) : 0));
+	json_object_object_add(s, "table_size", json_object_new_int64(table_size(m->table)));
+	json_object_object_add(s, "netns", json_object_new_int64(m->stats.netns));
+	json_object_object_add(s, "reconciliations", json_object_new_int64(m->stats.reconciliations));
+	json_object_object_add(s, "reconcile_added", json_object_new_int64(m->stats.reconcile_added));
+	json_object_object_add(s, "reconcile_removed",
+			       json_object_new_int64(m->stats.reconcile_removed));
+	json_object_object_add(s, "last_reconcile_ms",
+			       json_object_new_int64(m->stats.last_reconcile_ms));
+	for (int i = 0; ctx->bpf && i < ctx->bpf->nhooks; i++)
+		json_object_array_add(hooks, json_object_new_string(ctx->bpf->hooks[i]));
+	json_object_object_add(s, "hooks", hooks);
+	json_object_object_add(s, "alerts", json_object_new_int64(m->stats.alerts));
+	for (size_t i = 0; monitor_alert_kinds[i]; i++)
+		json_object_object_add(kinds, monitor_alert_kinds[i],
+				       json_object_new_int64(m->alerts_by_kind[i]));
+	json_object_object_add(s, "alerts_by_kind", kinds);
+	json_object_object_add(s, "conflicts", json_object_new_int64(m->stats.conflicts));
+	json_object_object_add(s, "clients", json_object_new_int64(ctx->nclients));
+	json_object_object_add(o, "stats", s);
+	return o;
+}
+
+static json_object *cmd_subscribe(struct ctl_cmd_ctx *ctx, json_object *req)
+{
+	json_object *o = ok_response();
+
+	(void)req;
+	ctx->subscribe = 1;
+	json_object_object_add(o, "subscribed", json_object_new_boolean(1));
+	return o;
+}
+
+/* Implemented in ctl_why.c. */
+json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req, json_object *ok);
+
+static json_object *cmd_why(struct ctl_cmd_ctx *ctx, json_object *req)
+{
+	return ctl_cmd_why(ctx, req, ok_response());
+}
+
+static const struct {
+	const char *name;
+	json_object *(*fn)(struct ctl_cmd_ctx *ctx, json_object *req);
+} commands[] = {
+	{ "owners", cmd_owners },     { "alerts", cmd_alerts }, { "conflicts", cmd_conflicts },
+	{ "why", cmd_why },           { "stats", cmd_stats },   { "subscribe", cmd_subscribe },
+};
+
+json_object *ctl_cmd_dispatch(struct ctl_cmd_ctx *ctx, const char *line, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new();
+	json_object *req, *v, *resp;
+	const char *cmd;
+	char err[200];
+
+	if (!tok)
+		return ctl_cmd_error("out of memory");
+	req = json_tokener_parse_ex(tok, line, (int)len);
+	if (!req || json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) < len) {
+		/* trailing bytes after one object (other than blanks) are an error too */
+		size_t end = json_tokener_get_parse_end(tok);
+		int trailing = 0;
+
+		for (size_t i = end; req && i < len; i++)
+			trailing |= line[i] != ' ' && line[i] != '\t' && line[i] != '\r';
+		if (!req || trailing || json_tokener_get_error(tok) != json_tokener_success) {
+			snprintf(err, sizeof(err), "malformed JSON: %s",
+				 req ? "trailing data after the request" :
+				       json_tokener_error_desc(json_tokener_get_error(tok)));
+			json_object_put(req);
+			json_tokener_free(tok);
+			return ctl_cmd_error(err);
+		}
+	}
+	json_tokener_free(tok);
+	if (!json_object_is_type(req, json_type_object)) {
+		json_object_put(req);
+		return ctl_cmd_error("a request must be a JSON object");
+	}
+	if (json_object_object_get_ex(req, "version", &v) &&
+	    (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) != PW_PROTO_VERSION)) {
+		json_object_put(req);
+		return ctl_cmd_error("unsupported protocol version (this daemon speaks version 1)");
+	}
+	if (!json_object_object_get_ex(req, "cmd", &v) || !json_object_is_type(v, json_type_string)) {
+		json_object_put(req);
+		return ctl_cmd_error("missing \"cmd\" string");
+	}
+	cmd = json_object_get_string(v);
+	resp = NULL;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(cmd, commands[i].name))
+			resp = commands[i].fn(ctx, req);
+	if (!resp) {
+		snprintf(err, sizeof(err), "unknown command \"%.40s\" (owners, alerts, conflicts, why, "
+					   "stats, subscribe)", cmd);
+		resp = ctl_cmd_error(err);
+	}
+	json_object_put(req);
+	return resp;
+}

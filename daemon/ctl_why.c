@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * ctl_why.c - the `why` command: who holds a port, in what state and with
+ * which flags, the TIME_WAIT entries the kernel still has on it, and what
+ * that means for the next bind (rules.h states the rules followed).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "ctl_cmd.h"
+#include "report.h"
+#include "rules.h"
+#include "snap.h"
+
+json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req, json_object *ok);
+
+#define WHY_HISTORY 20
+
+struct why {
+	int64_t port;
+	int proto; /* 0 = both */
+	json_object *holders, *time_wait;
+	size_t nlisten, nbound, ntw, nholders;
+	char text[2048];
+	size_t len;
+};
+
+static void say(struct why *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct why *w, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (w->len >= sizeof(w->text) - 1)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(w->text + w->len, sizeof(w->text) - w->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		w->len += (size_t)n < sizeof(w->text) - w->len ? (size_t)n : sizeof(w->text) - 1 - w->len;
+}
+
+static int proto_ok(const struct why *w, uint8_t proto)
+{
+	return !w->proto || w->proto == proto;
+}
+
+static int why_holder(struct pw_entry *e, void *arg)
+{
+	struct why *w = arg;
+	char addr[PW_ADDRSTRLEN];
+
+	if (e->sk.lport != w->port || !proto_ok(w, e->sk.protocol))
+		return 0;
+	json_object_array_add(w->holders, pwj_socket(e));
+	if (e->sk.protocol == IPPROTO_TCP && e->sk.state == PW_TCP_LISTEN)
+		w->nlisten++;
+	else
+		w->nbound++;
+	if (w->nholders++ < 4)
+		say(w, "%s%s pid %u (%s, uid %u) holds %s%s%s:%u/%s in %s%s%s%s.",
+		    w->nholders > 1 ? " " : "", w->nholders > 1 ? "Also," : "", e->owner.pid,
+		    e->owner.comm[0] ? e->owner.comm : "?", e->owner.uid,
+		    e->sk.family == AF_INET6 ? "[" : "", pw_addr_ntop(e->sk.family, e->sk.laddr, addr),
+		    e->sk.family == AF_INET6 ? "]" : "", e->sk.lport, pw_proto_name(e->sk.protocol),
+		    pw_state_name(&e->sk), e->sk.reuseaddr ? " with SO_REUSEADDR" : "",
+		    e->sk.reuseport ? (e->sk.reuseaddr ? " and SO_REUSEPORT" : " with SO_REUSEPORT") : "",
+		    e->sk.v6only ? " (IPV6_V6ONLY)" : "");
+	return 0;
+}
+
+static int why_time_wait(const struct pw_sock *sk, void *arg)
+{
+	struct why *w = arg;
+	struct pw_entry e = { .sk = *sk };
+
+	if (sk->lport != w->port || sk->state != PW_TCP_TIME_WAIT || sk->protocol != IPPROTO_TCP ||
+	    !proto_ok(w, IPPROTO_TCP))
+		return 0;
+	w->ntw++;
+	json_object_array_add(w->time_wait, pwj_socket(&e));
+	return 0;
+}
+
+/* The last WHY_HISTORY items of a ring that concern the port. */
+static json_object *about_port(const struct pw_ring *r, int64_t port, int proto,
+			       const struct pw_sock *(*sock_of)(const void *),
+			       json_object *(*enc)(const void *), const void **last)
+{
+	json_object *arr = json_object_new_array();
+	const void *hits[WHY_HISTORY];
+	size_t n = 0;
+
+	*last = NULL;
+	for (uint64_t id = r->next_id; id-- > ring_first_id(r) && n < WHY_HISTORY;) {
+		const void *item = ring_get(r, id);
+		const struct pw_sock *sk = sock_of(item);
+
+		if (sk->lport == port && (!proto || sk->protocol == proto))
+			hits[n++] = item;
+	}
+	if (n)
+		*last = hits[0];
+	while (n--)
+		json_object_array_add(arr, enc(hits[n]));
+	return arr;
+}
+
+static const struct pw_sock *alert_sock(const void *a)
+{
+	return &((const struct pw_alert *)a)->contender.sk;
+}
+
+static const struct pw_sock *conflict_sock(const void *c)
+{
+	return &((const struct pw_conflict *)c)->contender.sk;
+}
+
+static json_object *enc_alert(const void *a)
+{
+	return pwj_alert(a);
+}
+
+static json_object *enc_conflict(const void *c)
+{
+	return pwj_conflict(c);
+}
+
+json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req, json_object *ok)
+{
+	struct pw_monitor *m = ctx->mon;
+	struct why w = { .port = -1 };
+	json_object *v, *conflicts, *alerts;
+	const void *last_conflict, *last_alert;
+	const char *proto = NULL;
+	int64_t netns = 0;
+	uint32_t tw_netns;
+
+	if (!json_object_object_get_ex(req, "port", &v) || !json_object_is_type(v, json_type_int) ||
+	    json_object_get_int64(v) < 1 || json_object_get_int64(v) > 65535) {
+		json_object_put(ok);
+		return ctl_cmd_error("\"why\" needs \"port\": an integer from 1 to 65535");
+	}
+	w.port = json_object_get_int64(v);
+	if (json_object_object_get_ex(req, "proto", &v)) {
+		proto = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+		if (strcmp(proto, "tcp") && strcmp(proto, "udp")) {
+			json_object_put(ok);
+			return ctl_cmd_error("\"proto\" must be \"tcp\" or \"udp\"");
+		}
+		w.proto = !strcmp(proto, "tcp") ? IPPROTO_TCP : IPPROTO_UDP;
+	}
+	if (json_object_object_get_ex(req, "netns", &v)) {
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1) {
+			json_object_put(ok);
+			return ctl_cmd_error("\"netns\" must be a positive integer (a netns inode)");
+		}
+		netns = json_object_get_int64(v);
+	}
+
+	w.holders = json_object_new_array();
+	w.time_wait = json_object_new_array();
+	if (netns) {
+		for (int p = 0; p < 2; p++)
+			table_foreach_port(m->table, netns, p ? IPPROTO_UDP : IPPROTO_TCP, w.port,
+					   why_holder, &w);
+	} else {
+		table_foreach(m->table, why_holder, &w);
+	}
+	tw_netns = netns ? (uint32_t)netns : m->snap ? snap_self_netns(m->snap) : 0;
+	if (m->snap && tw_netns)
+		snap_walk_netns(m->snap, tw_netns, why_time_wait, &w);
+	conflicts = about_port(&m->conflicts, w.port, w.proto, conflict_sock, enc_conflict,
+			       &last_conflict);
+	alerts = about_port(&m->alerts, w.port, w.proto, alert_sock, enc_alert, &last_alert);
+
+	if (!w.nholders && !w.ntw)
+		say(&w, "Nothing holds port %lld%s%s: no socket would refuse a bind there.",
+		    (long long)w.port, proto ? "/" : "", proto ? proto : "");
+	if (w.nholders > 4)
+		say(&w, " (%zu sockets in all.)", w.nholders);
+	if (w.nlisten)
+		say(&w, " A listening socket refuses every overlapping bind, SO_REUSEADDR or not; "
+			"only sockets with SO_REUSEPORT created by the same uid may join it.");
+	else if (w.nbound)
+		say(&w, " Sockets that are bound but not listening share the address only when both "
+			"set SO_REUSEADDR (or both SO_REUSEPORT, created by one uid).");
+	if (w.ntw)
+		say(&w, " %zu TIME_WAIT entr%s hold%s the port until %s expire (60 s): a new socket "
+			"binds over them only when the old and the new socket both set SO_REUSEADDR.",
+		    w.ntw, w.ntw == 1 ? "y" : "ies", w.ntw == 1 ? "s" : "", w.ntw == 1 ? "it" : "they");
+	if (last_conflict)
+		say(&w, " Last conflict: %s", ((const struct pw_conflict *)last_conflict)->explanation);
+	if (last_alert)
+		say(&w, " Last alert: %s", ((const struct pw_alert *)last_alert)->message);
+
+	json_object_object_add(ok, "port", json_object_new_int((int)w.port));
+	json_object_object_add(ok, "holders", w.holders);
+	json_object_object_add(ok, "time_wait", w.time_wait);
+	json_object_object_add(ok, "conflicts", conflicts);
+	json_object_object_add(ok, "alerts", alerts);
+	json_object_object_add(ok, "explanation", json_object_new_string(w.text + (w.text[0] == ' ')));
+	return ok;
+}

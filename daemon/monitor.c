@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* monitor.c - events and snapshots -> table, alerts, conflicts; see monitor.h. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+
+#include "addr.h"
+#include "log.h"
+#include "monitor.h"
+#include "proc.h"
+#include "rules.h"
+
+/*
+ * The last TCP listener that went away on a (netns, port): a bind there by
+ * another owner group within the takeover window is a takeover. One slot
+ * per (netns, port) hash; a collision replaces the older record, which
+ * bounds memory under listen/close churn on many ports.
+ */
+struct recent_listener {
+	uint64_t gone_ns; /* CLOCK_REALTIME ns; 0 = empty slot */
+	struct pw_entry holder;
+};
+
+#define RECENT_SLOTS 4096
+
+const char *const monitor_alert_kinds[] = { "hijack_attempt", "reuse_collision", "resource",
+					    NULL };
+
+uint64_t monitor_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+uint64_t monitor_realtime(const struct pw_monitor *m, uint64_t boot_ns)
+{
+	return boot_ns + m->boot_to_real_ns;
+}
+
+void monitor_defaults(struct monitor_config *cfg)
+{
+	cfg->takeover_window_ns = 60ULL * 1000000000ULL;
+	cfg->history = 1024;
+}
+
+int monitor_init(struct pw_monitor *m, const struct monitor_config *cfg, struct snap *snap,
+		 int tracked_fd, monitor_alert_fn on_alert, void *arg)
+{
+	struct timespec rt, bt;
+
+	memset(m, 0, sizeof(*m));
+	m->cfg = *cfg;
+	m->snap = snap;
+	m->tracked_fd = tracked_fd;
+	m->on_alert = on_alert;
+	m->on_alert_arg = arg;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	m->boot_to_real_ns = ((int64_t)rt.tv_sec - bt.tv_sec) * 1000000000LL +
+			     (rt.tv_nsec - bt.tv_nsec);
+	m->table = table_new();
+	m->recent = calloc(RECENT_SLOTS, sizeof(*m->recent));
+	if (!m->table || !m->recent || ring_init(&m->alerts, sizeof(struct pw_alert), cfg->history) ||
+	    ring_init(&m->conflicts, sizeof(struct pw_conflict), cfg->history)) {
+		monitor_free(m);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void monitor_free(struct pw_monitor *m)
+{
+	table_free(m->table);
+	m->table = NULL;
+	free(m->recent);
+	m->recent = NULL;
+	ring_free(&m->alerts);
+	ring_free(&m->conflicts);
+}
+
+/* Sharing inside one owner group (same uid and executable) is normal. */
+static int same_group(const struct pw_owner *a, const struct pw_owner *b)
+{
+	return a->uid == b->uid && !strcmp(a->exe, b->exe);
+}
+
+static struct recent_listener *recent_slot(struct pw_monitor *m, uint32_t netns, uint16_t port)
+{
+	uint64_t h = ((uint64_t)netns * 0x9e3779b97f4a7c15ULL) ^ (port * 0xff51afd7ed558ccdULL);
+
+	return &m->recent[(h >> 20) % RECENT_SLOTS];
+}
+
+static void note_listener_gone(struct pw_monitor *m, const struct pw_entry *e, uint64_t now)
+{
+	struct recent_listener *r;
+
+	if (e->sk.protocol != IPPROTO_TCP || e->sk.state != PW_TCP_LISTEN)
+		return;
+	r = recent_slot(m, e->sk.netns, e->sk.lport);
+	r->gone_ns = now;
+	r->holder = *e;
+	r->holder.next_id = r->holder.next_port = NULL;
+}
+
+static void raise_alert(struct pw_monitor *m, const struct rules_alert *ra, const struct pw_entry *holder,
+			const struct pw_entry *contender, int result, uint64_t now)
+{
+	struct pw_alert *a = ring_push(&m->alerts);
+	char addr[PW_ADDRSTRLEN];
+
+	a->id = m->alerts.next_id++;
+	a->time_ns = now;
+	a->severity = ra->severity;
+	a->kind = ra->kind;
+	a->reason = ra->reason;
+	a->result = result;
+	a->holder = *holder;
+	a->contender = *contender;
+	a->holder.next_id = a->holder.next_port = NULL;
+	a->contender.next_id = a->contender.next_port = NULL;
+	snprintf(a->message, sizeof(a->message),
+		 "%s: pid %u (%s, uid %u) %s %s%s%s:%u/%s held by pid %u (%s, uid %u)", ra->reason,
+		 contender->owner.pid, contender->owner.comm, contender->owner.uid,
+		 result ? "tried to bind" : "bound", contender->sk.family == AF_INET6 ? "[" : "",
+		 pw_addr_ntop(contender->sk.family, contender->sk.laddr, addr),
+		 contender->sk.family == AF_INET6 ? "]" : "", contender->sk.lport,
+		 pw_proto_name(contender->sk.protocol), holder->owner.pid, holder->owner.comm,
+		 holder->owner.uid);
+	m->stats.alerts++;
+	for (size_t i = 0; monitor_alert_kinds[i]; i++)
+		if (!strcmp(monitor_alert_kinds[i], a->kind))
+			m->alerts_by_kind[i]++;
+	if (m->on_alert)
+		m->on_alert(a, m->on_alert_arg);
+}
+
+/* Owner of an event's caller: pid/uid/comm from the event, exe/unit from /proc. */
+static void event_owner(const struct pw_event *e, struct pw_owner *o)
+{
+	memset(o, 0, sizeof(*o));
+	memcpy(o->comm, e->comm, sizeof(o->comm));
+	o->comm[sizeof(o->comm) - 1] = '\0';
+	if (proc_owner(e->pid, o))
+		log_debug("pid %u exited before it could be attributed", e->pid);
+	o->pid = e->pid;
+	o->uid = e->uid;
+}
+
+struct bind_scan {
+	const struct pw_entry *c;
+	const struct pw_entry *worst;
+	struct rules_alert alert;
+};
+
+static int scan_bind(struct pw_entry *h, void *arg)
+{
+	struct bind_scan *s = arg;
+	struct rules_alert ra;
+
+	if (h->sk.inode == s->c->sk.inode || same_group(&h->owner, &s->c->owner))
+		return 0;
+	if (!rules_classify_bind(&s->c->sk, s->c->owner.uid, &h->sk, h->owner.uid, &ra))
+		return 0;
+	if (!s->worst || ra.severity > s->alert.severity) {
+		s->worst = h;
+		s->alert = ra;
+	}
+	return 0;
+}
+
+/* A successful bind: detection against the holders of the port, then insert. */
+static void on_bind_ok(struct pw_monitor *m, const struct pw_event *e, uint64_t now)
+{
+	struct pw_entry c = { .sk = e->sk, .since_ns = now, .seen_gen = m->gen };
+	struct bind_scan s = { .c = &c };
+	struct recent_listener *r;
+
+	event_owner(e, &c.owner);
+	table_foreach_port(m->table, c.sk.netns, c.sk.protocol, c.sk.lport, scan_bind, &s);
+	r = recent_slot(m, c.sk.netns, c.sk.lport);
+	if (s.worst) {
+		raise_alert(m, &s.alert, s.worst, &c, 0, now);
+	} else if (c.sk.protocol == IPPROTO_TCP && r->gone_ns && r->holder.sk.netns == c.sk.netns &&
+		   r->holder.sk.lport == c.sk.lport && now - r->gone_ns <= m->cfg.takeover_window_ns &&
+		   rules_overlap(&c.sk, &r->holder.sk)) {
+		if (!same_group(&r->holder.owner, &c.owner)) {
+			struct rules_alert ra = {
+				.kind = "hijack_attempt",
+				.reason = "takeover",
+				.severity = r->holder.owner.uid != c.owner.uid ? RULES_SEV_CRITICAL :
+										  RULES_SEV_WARNING,
+			};
+
+			raise_alert(m, &ra, &r->holder, &c, 0, now);
+		}
+		r->gone_ns = 0; /* the port has a holder again: one takeover per departure */
+	}
+	if (!table_upsert(m->table, &c, 0))
+		log_warn("table insert of inode %llu", (unsigned long long)c.sk.inode);
+}
+
+struct conflict_scan {
+	struct pw_conflict *cf;
+	const struct pw_sock *c;
+	int four_tuple;
+};
+
+/* Keep the holders that refuse c, highest-ranked rule first. */
+static void add_holder(struct conflict_scan *s, const struct pw_entry *h, const char *rule)
+{
+	struct pw_conflict *cf = s->cf;
+	size_t i, n = cf->nholders;
+
+	if (!cf->rule || rules_rule_rank(rule) > rules_rule_rank(cf->rule))
+		cf->rule = rule;
+	for (i = 0; i < n; i++)
+		if (cf->holders[i].sk.inode == h->sk.inode && h->sk.inode)
+			return;
+	if (n == PW_MAX_HOLDERS)
+		return;
+	/* a holder with a higher-ranked rule goes first */
+	i = n;
+	if (n && rules_rule_rank(rule) > rules_rule_rank(rules_block_rule(s->c, &cf->holders[0].sk))) {
+		memmove(&cf->holders[1], &cf->holders[0], n * sizeof(cf->holders[0]));
+		i = 0;
+	}
+	cf->holders[i] = *h;
+	cf->holders[i].next_id = cf->holders[i].next_port = NULL;
+	cf->nholders++;
+}
+
+static int scan_conflict(struct pw_entry *h, void *arg)
+{
+	struct conflict_scan *s = arg;
+
+	if (h->sk.inode && h->sk.inode == s->c->inode)
+		return 0;
+	if (s->four_tuple) {
+		if (h->sk.rport == s->c->rport && rules_overlap(&h->sk, s->c) &&
+		    !memcmp(h->sk.raddr, s->c->raddr, 16))
+			add_holder(s, h, "four_tuple");
+		return 0;
+	}
+	if (rules_blocks(s->c, &h->sk))
+		add_holder(s, h, rules_block_rule(s->c, &h->sk));
+	return 0;
+}
+
+struct kernel_scan {
+	struct conflict_scan *cs;
+	struct pw_monitor *m;
+};
+
+/* Holders the table does not have: TIME_WAIT entries, sockets not yet seen. */
+static int scan_kernel(const struct pw_sock *sk, void *arg)
+{
+	struct kernel_scan *ks = arg;
+	const struct pw_sock *c = ks->cs->c;
+	struct pw_entry h = { .sk = *sk };
+	struct pw_entry *known;
+
+	if (sk->lport != c->lport || sk->protocol != c->protocol)
+		return 0;
+	known = sk->inode ? table_lookup(ks->m->table, sk->netns, sk->inode) : NULL;
+	if (known)
+		return 0; /* already considered */
+	return scan_conflict(&h, ks->cs);
+}
+
+/* A bind/listen/connect that failed with EADDRINUSE or EADDRNOTAVAIL. */
+static void on_conflict(struct pw_monitor *m, const struct pw_event *e, enum rules_op op,
+			uint64_t now)
+{
+	struct pw_conflict *cf = ring_push(&m->conflicts);
+	struct conflict_scan s = { .cf = cf };
+	struct pw_entry *ce = &cf->contender;
+	char what[160], addr[PW_ADDRSTRLEN], holder_text[PW_MSG_LEN], eb[16];
+	int err = -e->err;
+
+	cf->id = m->conflicts.next_id++;
+	cf->time_ns = now;
+	cf->op = op;
+	cf->err = err;
+	ce->sk = e->sk;
+	ce->since_ns = now;
+	event_owner(e, &ce->owner);
+	if (op == RULES_OP_BIND) {
+		/* the socket stayed unbound: what was asked for is the address */
+		memset(ce->sk.laddr, 0, sizeof(ce->sk.laddr));
+		memcpy(ce->sk.laddr, e->req_addr, e->sk.family == AF_INET6 ? 16 : 4);
+		ce->sk.lport = e->req_port;
+		ce->sk.state = PW_TCP_CLOSE;
+	} else if (op == RULES_OP_LISTEN) {
+		ce->sk.state = PW_TCP_LISTEN;
+	}
+	s.c = &ce->sk;
+	s.four_tuple = op == RULES_OP_CONNECT;
+
+	if (op == RULES_OP_BIND && err == EADDRNOTAVAIL) {
+		cf->rule = "no_local_address";
+	} else if (op == RULES_OP_CONNECT && !e->bound_before) {
+		cf->rule = "ephemeral_exhausted";
+	} else {
+		table_foreach_port(m->table, ce->sk.netns, ce->sk.protocol, ce->sk.lport,
+				   scan_conflict, &s);
+		if ((!cf->nholders || ce->sk.protocol == IPPROTO_TCP) && m->snap) {
+			struct kernel_scan ks = { .cs = &s, .m = m };
+			int ret = snap_walk_netns(m->snap, ce->sk.netns, scan_kernel, &ks);
+
+			if (ret < 0)
+				log_debug("netns %u walk for a conflict: %s", ce->sk.netns,
+					  strerror(-ret));
+		}
+		if (!cf->rule)
+			cf->rule = op == RULES_OP_CONNECT ? "four_tuple" : "unknown_holder";
+	}
+
+	snprintf(what, sizeof(what), "%s %s%s%s:%u/%s by pid %u (%s, uid %u) failed with %s",
+		 rules_op_name(op), ce->sk.family == AF_INET6 ? "[" : "",
+		 pw_addr_ntop(ce->sk.family, ce->sk.laddr, addr),
+		 ce->sk.family == AF_INET6 ? "]" : "", ce->sk.lport,
+		 pw_proto_name(ce->sk.protocol), ce->owner.pid, ce->owner.comm, ce->owner.uid,
+		 pw_errno_name(err, eb));
+	rules_explain(holder_text, sizeof(holder_text), cf->rule,
+		      cf->nholders ? &cf->holders[0] : NULL);
+	snprintf(cf->explanation, sizeof(cf->explanation), "%s: %s", what, holder_text);
+	m->stats.conflicts++;
+	log_info("conflict: %s", cf->explanation);
+
+	/* refused across uids: a blocked hijack attempt */
+	if (err == EADDRINUSE && op != RULES_OP_CONNECT && cf->nholders &&
+	    cf->holders[0].owner.pid && cf->holders[0].owner.uid != ce->owner.uid) {
+		struct rules_alert ra = { "hijack_attempt", "blocked", RULES_SEV_NOTICE };
+
+		raise_alert(m, &ra, &cf->holders[0], ce, err, now);
+	}
+}
+
+/* Update a held socket from an event, or adopt it when the table missed it. */
+static struct pw_entry *update_held(struct pw_monitor *m, const struct pw_event *e, uint64_t now)
+{
+	struct pw_entry *h = table_lookup(m->table, e->sk.netns, e->sk.inode);
+	struct pw_entry n = { .sk = e->sk, .since_ns = now, .seen_gen = m->gen };
+
+	if (h) {
+		table_update_sock(m->table, h, &e->sk);
+		return h;
+	}
+	if (!e->sk.inode || !e->sk.lport)
+		return NULL;
+	event_owner(e, &n.owner);
+	return table_upsert(m->table, &n, 0);
+}
+
+void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e)
+{
+	uint64_t now = monitor_realtime(m, e->ts_ns);
+	struct pw_entry *h;
+
+	if (e->type <= PW_EV_RELEASE)
+		m->stats.events[e->type]++;
+	switch (e->type) {
+	case PW_EV_BIND:
+		if (!e->err)
+			on_bind_ok(m, e, now);
+		else if (e->err == -EADDRINUSE || e->err == -EADDRNOTAVAIL)
+			on_conflict(m, e, RULES_OP_BIND, now);
+		break;
+	case PW_EV_LISTEN:
+		if (!e->err)
+			update_held(m, e, now);
+		else if (e->err == -EADDRINUSE)
+			on_conflict(m, e, RULES_OP_LISTEN, now);
+		break;
+	case PW_EV_CONNECT:
+		if (e->err == -EADDRINUSE || e->err == -EADDRNOTAVAIL)
+			on_conflict(m, e, RULES_OP_CONNECT, now);
+		else if (e->bound_before)
+			update_held(m, e, now);
+		break;
+	case PW_EV_SOCKOPT:
+		h = table_lookup(m->table, e->sk.netns, e->sk.inode);
+		if (h)
+			table_update_sock(m->table, h, &e->sk);
+		break;
+	case PW_EV_STATE:
+		h = table_lookup(m->table, e->sk.netns, e->sk.inode);
+		if (h && e->old_state == PW_TCP_LISTEN)
+			note_listener_gone(m, h, now);
+		if (h) {
+			struct pw_sock sk = h->sk;
+
+			sk.state = e->new_state;
+			memcpy(sk.raddr, e->sk.raddr, sizeof(sk.raddr));
+			sk.rport = e->sk.rport;
+			table_update_sock(m->table, h, &sk);
+		}
+		break;
+	case PW_EV_RELEASE:
+		h = table_lookup(m->table, e->sk.netns, e->sk.inode);
+		if (h) {
+			note_listener_gone(m, h, now);
+			table_remove(m->table, e->sk.netns, e->sk.inode);
+		}
+		break;
+	default:
+		log_debug("unknown event type %u", e->type);
+	}
+}

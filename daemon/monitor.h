@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * monitor.h - turns BPF events and snapshots into the ownership table,
+ * alerts and conflicts. The heart of portwatchd; no I/O of its own except
+ * /proc reads for attribution (proc.h) and namespace walks (snap.h) when
+ * a conflict needs the kernel's TIME_WAIT entries.
+ */
+#ifndef PORTWATCH_MONITOR_H
+#define PORTWATCH_MONITOR_H
+
+#include <stdint.h>
+
+#include "portwatch/event.h"
+#include "report.h"
+#include "snap.h"
+#include "table.h"
+
+/* Tunables, with the defaults of monitor_defaults(). */
+struct monitor_config {
+	uint64_t takeover_window_ns; /* 60 s: a bind this soon after a listener left is a takeover */
+	size_t history;              /* 1024: alerts and conflicts kept in memory */
+};
+
+/* Counters shown by `stats`. */
+struct monitor_stats {
+	uint64_t events[PW_EV_RELEASE + 1]; /* by enum pw_event_type */
+	uint64_t alerts;
+	uint64_t conflicts;
+	uint64_t reconciliations;
+	uint64_t reconcile_added;   /* sockets a reconciliation found that events had not shown */
+	uint64_t reconcile_removed; /* sockets a reconciliation found gone */
+	uint64_t last_reconcile_ms;
+	uint32_t netns;             /* namespaces seen by the last snapshot */
+};
+
+/* Called for every new alert (syslog, subscribers); must not keep *a. */
+typedef void (*monitor_alert_fn)(const struct pw_alert *a, void *arg);
+
+struct pw_monitor {
+	struct monitor_config cfg;
+	struct pw_table *table;
+	struct pw_ring alerts;    /* of struct pw_alert */
+	struct pw_ring conflicts; /* of struct pw_conflict */
+	struct recent_listener *recent; /* takeover candidates, see monitor.c */
+	size_t nrecent;
+	struct monitor_stats stats;
+	uint64_t alerts_by_kind[8];
+	int64_t boot_to_real_ns;  /* CLOCK_REALTIME - CLOCK_BOOTTIME, measured at init */
+	uint64_t gen;             /* reconciliation generation */
+	struct snap *snap;        /* borrowed: namespace walks */
+	int tracked_fd;           /* BPF map of tracked socket inodes, -1 when none */
+	monitor_alert_fn on_alert;
+	void *on_alert_arg;
+};
+
+/* Alert kinds counted in alerts_by_kind, in that order. */
+extern const char *const monitor_alert_kinds[];
+
+void monitor_defaults(struct monitor_config *cfg);
+/* Set up; 0 or -ENOMEM. snap may be NULL (no TIME_WAIT lookups). */
+int monitor_init(struct pw_monitor *m, const struct monitor_config *cfg, struct snap *snap,
+		 int tracked_fd, monitor_alert_fn on_alert, void *arg);
+void monitor_free(struct pw_monitor *m);
+
+/* Apply one ring-buffer event. */
+void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e);
+
+/*
+ * Snapshot every namespace and make the table match the kernel: add
+ * sockets the events did not show (owners from one /proc scan), drop the
+ * ones that are gone. Raises no alerts. Returns 0 or -errno from the walk.
+ */
+int monitor_reconcile(struct pw_monitor *m);
+
+/* CLOCK_BOOTTIME ns (event time) -> CLOCK_REALTIME ns. */
+uint64_t monitor_realtime(const struct pw_monitor *m, uint64_t boot_ns);
+/* Now, CLOCK_REALTIME ns. */
+uint64_t monitor_now(void);
+
+#endif /* PORTWATCH_MONITOR_H */

@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * proc.c - attribution of sockets to processes through /proc; see proc.h.
+ *
+ * Everything is read relative to a directory fd of /proc/PID, so the
+ * files of one proc_owner() call all belong to one process even if its
+ * pid is reused meanwhile (the dirfd goes stale and reads fail with ESRCH
+ * instead of reading the newcomer).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proc.h"
+
+/*
+ * Read a small file relative to dirfd into buf (at most len - 1 bytes),
+ * NUL-terminated. Returns the byte count, or -errno.
+ */
+static ssize_t read_small(int dirfd, const char *name, char *buf, size_t len)
+{
+	size_t off = 0;
+	ssize_t n;
+	int fd;
+
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (off < len - 1) {
+		n = read(fd, buf + off, len - 1 - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			n = -errno;
+			close(fd);
+			return n;
+		}
+		if (n == 0)
+			break;
+		off += n;
+	}
+	buf[off] = '\0';
+	close(fd);
+	return off;
+}
+
+/* Real uid from the text of /proc/PID/status; -ENOENT when no Uid: line. */
+static int parse_status_uid(const char *status, uint32_t *uid)
+{
+	const char *p = status;
+	char *end;
+	unsigned long v;
+
+	while (p) {
+		if (!strncmp(p, "Uid:", 4)) {
+			errno = 0;
+			v = strtoul(p + 4, &end, 10);
+			if (errno || end == p + 4)
+				return -EINVAL;
+			*uid = v;
+			return 0;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return -ENOENT;
+}
+
+int proc_owner(uint32_t pid, struct pw_owner *out)
+{
+	char path[32], buf[4096];
+	ssize_t n;
+	int dirfd, err;
+
+	snprintf(path, sizeof(path), "/proc/%u", pid);
+	dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return -errno;
+	out->pid = pid;
+
+	/* status first: it fails (ENOENT/ESRCH) once the process is gone. */
+	n = read_small(dirfd, "status", buf, sizeof(buf));
+	if (n < 0) {
+		err = n;
+		goto out;
+	}
+	err = parse_status_uid(buf, &out->uid);
+	if (err)
+		goto out;
+
+	if (!out->comm[0]) {
+		n = read_small(dirfd, "comm", out->comm, sizeof(out->comm));
+		if (n < 0) {
+			err = n;
+			goto out;
+		}
+		out->comm[strcspn(out->comm, "\n")] = '\0';
+	}
+
+	/* Kernel threads and processes of other mount namespaces: "". */
+	n = readlinkat(dirfd, "exe", out->exe, sizeof(out->exe) - 1);
+	out->exe[n < 0 ? 0 : n] = '\0';
+
+	/* A missing cgroup file (no cgroups configured) is not an error. */
+	if (read_small(dirfd, "cgroup", buf, sizeof(buf)) < 0)
+		out->unit[0] = '\0';
+	else
+		proc_unit_from_cgroup(buf, out->unit, sizeof(out->unit));
+	err = 0;
+out:
+	close(dirfd);
+	return err;
+}
+
+/*
+ * The unit in one cgroup path ("/a.slice/b.service/c"): the last component
+ * with a unit suffix, copied into unit (truncated to len - 1 bytes).
+ * Returns 0, or -ENOENT when no component has one.
+ */
+static int unit_from_path(const char *path, size_t plen, char *unit, size_t len)
+{
+	static const char *const suffixes[] = { ".service", ".scope", ".socket", ".mount" };
+	const char *end = path + plen, *comp, *best = NULL;
+	size_t clen, best_len = 0, slen;
+
+	for (comp = path; comp < end; comp += clen + 1) {
+		const char *slash = memchr(comp, '/', end - comp);
+
+		clen = (slash ? slash : end) - comp;
+		for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+			slen = strlen(suffixes[i]);
+			if (clen > slen && !memcmp(comp + clen - slen, suffixes[i], slen)) {
+				best = comp;
+				best_len = clen;
+				break;
+			}
+		}
+	}
+	if (!best)
+		return -ENOENT;
+	if (best_len > len - 1)
+		best_len = len - 1;
+	memcpy(unit, best, best_len);
+	unit[best_len] = '\0';
+	return 0;
+}
+
+/*
+ * Lines look like "hierarchy-ID:controller-list:path" (cgroups(7)). The
+ * v2 line ("0::") wins when it names a unit; on a hybrid or legacy host
+ * whose v2 path is just "/", the v1 "name=systemd" line is used.
+ */
+int proc_unit_from_cgroup(const char *cgroup_text, char *unit, size_t len)
+{
+	const char *line, *next, *c1, *c2, *eol;
+	const char *v1 = NULL, *v1_end = NULL;
+
+	if (!len)
+		return -ENOENT;
+	unit[0] = '\0';
+	for (line = cgroup_text; line && *line; line = next) {
+		eol = strchr(line, '\n');
+		next = eol ? eol + 1 : NULL;
+		if (!eol)
+			eol = line + strlen(line);
+		c1 = memchr(line, ':', eol - line);
+		if (!c1)
+			continue;
+		c2 = memchr(c1 + 1, ':', eol - c1 - 1);
+		if (!c2)
+			continue;
+		if (c2 == c1 + 1 && c1 - line == 1 && line[0] == '0') {
+			if (!unit_from_path(c2 + 1, eol - c2 - 1, unit, len))
+				return 0;
+		} else if (c2 - c1 - 1 == 12 && !memcmp(c1 + 1, "name=systemd", 12)) {
+			v1 = c2 + 1;
+			v1_end = eol;
+		}
+	}
+	if (v1 && !unit_from_path(v1, v1_end - v1, unit, len))
+		return 0;
+	return -ENOENT;
+}
+
+/*
+ * Open-addressing hash, linear probing, power-of-two capacity kept at most
+ * half full. Key 0 marks an empty slot: no socket has inode 0.
+ */
+struct sockmap_slot {
+	uint64_t inode;
+	uint32_t pid;
+};
+
+struct proc_sockmap {
+	struct sockmap_slot *slots;
+	size_t cap; /* power of two */
+	size_t count;
+};
+
+/* Fibonacci hashing: socket inodes are nearly sequential. */
+static size_t sockmap_hash(uint64_t inode, size_t cap)
+{
+	return (size_t)((inode * 0x9e3779b97f4a7c15ULL) >> 32) & (cap - 1);
+}
+
+static int sockmap_grow(struct proc_sockmap *m)
+{
+	size_t ncap = m->cap ? m->cap * 2 : 4096;
+	struct sockmap_slot *ns, *o;
+
+	ns = calloc(ncap, sizeof(*ns));
+	if (!ns)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->cap; i++) {
+		o = &m->slots[i];
+		if (!o->inode)
+			continue;
+		for (size_t h = sockmap_hash(o->inode, ncap);; h = (h + 1) & (ncap - 1)) {
+			if (!ns[h].inode) {
+				ns[h] = *o;
+				break;
+			}
+		}
+	}
+	free(m->slots);
+	m->slots = ns;
+	m->cap = ncap;
+	return 0;
+}
+
+/* Record that pid holds inode, keeping the lowest pid. 0 or -ENOMEM. */
+static int sockmap_add(struct proc_sockmap *m, uint64_t inode, uint32_t pid)
+{
+	struct sockmap_slot *s;
+	int err;
+
+	if ((m->count + 1) * 2 > m->cap) {
+		err = sockmap_grow(m);
+		if (err)
+			return err;
+	}
+	for (size_t h = sockmap_hash(inode, m->cap);; h = (h + 1) & (m->cap - 1)) {
+		s = &m->slots[h];
+		if (s->inode == inode) {
+			if (pid < s->pid)
+				s->pid = pid;
+			return 0;
+		}
+		if (!s->inode) {
+			s->inode = inode;
+			s->pid = pid;
+			m->count++;
+			return 0;
+		}
+	}
+}
+
+uint32_t proc_sockmap_pid(const struct proc_sockmap *m, uint64_t inode)
+{
+	const struct sockmap_slot *s;
+
+	if (!m || !m->cap || !inode)
+		return 0;
+	for (size_t h = sockmap_hash(inode, m->cap);; h = (h + 1) & (m->cap - 1)) {
+		s = &m->slots[h];
+		if (s->inode == inode)
+			return s->pid;
+		if (!s->inode)
+			return 0;
+	}
+}
+
+size_t proc_sockmap_size(const struct proc_sockmap *m)
+{
+	return m ? m->count : 0;
+}
+
+void proc_sockmap_free(struct proc_sockmap *m)
+{
+	if (!m)
+		return;
+	free(m->slots);
+	free(m);
+}
+
+/* Parse a readlink target "socket:[12345]" (not NUL-terminated); 0 if not a socket. */
+static uint64_t parse_socket_link(const char *s, ssize_t n)
+{
+	uint64_t ino = 0;
+	ssize_t i;
+
+	if (n < 10 || memcmp(s, "socket:[", 8) || s[n - 1] != ']')
+		return 0;
+	for (i = 8; i < n - 1; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		ino = ino * 10 + (s[i] - '0');
+	}
+	return ino;
+}
+
+/*
+ * Add the sockets of one process. A process that exits or execs (EACCES
+ * across a setuid exec) in the middle is skipped: returns 0 then too.
+ * Only -ENOMEM is an error.
+ */
+static int scan_pid(struct proc_sockmap *m, int procfd, uint32_t pid)
+{
+	char path[32], link[64];
+	struct dirent *de;
+	uint64_t ino;
+	ssize_t n;
+	DIR *dir;
+	int fdfd, err = 0;
+
+	snprintf(path, sizeof(path), "%u/fd", pid);
+	fdfd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fdfd < 0)
+		return 0;
+	dir = fdopendir(fdfd);
+	if (!dir) {
+		close(fdfd);
+		return errno == ENOMEM ? -ENOMEM : 0;
+	}
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		n = readlinkat(fdfd, de->d_name, link, sizeof(link));
+		if (n <= 0)
+			continue;
+		ino = parse_socket_link(link, n);
+		if (!ino)
+			continue;
+		err = sockmap_add(m, ino, pid);
+		if (err)
+			break;
+	}
+	closedir(dir);
+	return err;
+}
+
+int proc_sockmap_scan(struct proc_sockmap **out)
+{
+	struct proc_sockmap *m;
+	struct dirent *de;
+	unsigned long pid;
+	char *end;
+	DIR *proc;
+	int err;
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	err = sockmap_grow(m);
+	if (err)
+		goto err_free;
+	proc = opendir("/proc");
+	if (!proc) {
+		err = -errno;
+		goto err_free;
+	}
+	while ((de = readdir(proc))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		pid = strtoul(de->d_name, &end, 10);
+		if (*end || pid > UINT32_MAX)
+			continue;
+		err = scan_pid(m, dirfd(proc), pid);
+		if (err)
+			goto err_close;
+	}
+	closedir(proc);
+	*out = m;
+	return 0;
+
+err_close:
+	closedir(proc);
+err_free:
+	proc_sockmap_free(m);
+	return err;
+}

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * reconcile.c - make the ownership table match the kernel (monitor.h:
+ * monitor_reconcile()). Used for the startup snapshot, every few seconds,
+ * and after the ring buffer dropped events. Raises no alerts: it repairs.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+
+#include "log.h"
+#include "monitor.h"
+#include "proc.h"
+
+struct collect {
+	struct pw_sock *v;
+	size_t n, cap;
+};
+
+static int collect_one(const struct pw_sock *sk, void *arg)
+{
+	struct collect *c = arg;
+
+	if (!sk->inode || !sk->lport)
+		return 0; /* TIME_WAIT entries and unbound sockets are not held */
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 4096;
+		struct pw_sock *v = realloc(c->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		c->v = v;
+		c->cap = cap;
+	}
+	c->v[c->n++] = *sk;
+	return 0;
+}
+
+/* Order by (netns, protocol, port), LISTEN sockets first within a port. */
+static int cmp_sock(const void *a, const void *b)
+{
+	const struct pw_sock *x = a, *y = b;
+
+	if (x->netns != y->netns)
+		return x->netns < y->netns ? -1 : 1;
+	if (x->protocol != y->protocol)
+		return x->protocol - y->protocol;
+	if (x->lport != y->lport)
+		return x->lport - y->lport;
+	return (y->state == PW_TCP_LISTEN) - (x->state == PW_TCP_LISTEN);
+}
+
+/* ip_local_port_range of the daemon's netns (ip(7)); 32768-60999 when unreadable. */
+static void ephemeral_range(unsigned int *lo, unsigned int *hi)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+
+	*lo = 32768;
+	*hi = 60999;
+	if (!f)
+		return;
+	if (fscanf(f, "%u %u", lo, hi) != 2) {
+		*lo = 32768;
+		*hi = 60999;
+	}
+	fclose(f);
+}
+
+/*
+ * Does the table hold this socket when events did not show it? Listeners,
+ * bound sockets and unconnected UDP sockets, yes. A connected socket only
+ * when it looks explicitly bound: not an accepted child of a listener on
+ * its port (has_listener) and not on an ephemeral port.
+ */
+static int wanted(const struct pw_sock *sk, int has_listener, unsigned int lo, unsigned int hi)
+{
+	int connected = sk->protocol == IPPROTO_UDP ? sk->state == PW_TCP_ESTABLISHED :
+						     sk->state != PW_TCP_LISTEN &&
+							     sk->state != PW_TCP_CLOSE;
+
+	if (!connected)
+		return 1;
+	if (sk->protocol == IPPROTO_TCP && has_listener)
+		return 0;
+	return sk->lport < lo || sk->lport > hi;
+}
+
+static void on_gone(struct pw_entry *e, void *arg)
+{
+	struct pw_monitor *m = arg;
+
+	log_debug("reconcile: inode %llu (%s:%u) is gone", (unsigned long long)e->sk.inode,
+		  e->sk.protocol == IPPROTO_UDP ? "udp" : "tcp", e->sk.lport);
+	(void)m;
+}
+
+int monitor_reconcile(struct pw_monitor *m)
+{
+	struct collect c = { 0 };
+	struct proc_sockmap *map = NULL;
+	struct timespec t0, t1;
+	unsigned int lo, hi;
+	size_t added = 0, removed, i, j;
+	uint64_t now = monitor_now();
+	int ret;
+	__u8 one = 1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	m->gen++;
+	ret = snap_walk(m->snap, collect_one, &c);
+	if (ret < 0) {
+		free(c.v);
+		return ret;
+	}
+	m->stats.netns = ret;
+	qsort(c.v, c.n, sizeof(*c.v), cmp_sock);
+	ephemeral_range(&lo, &hi);
+
+	for (i = 0; i < c.n; i = j) {
+		int has_listener = c.v[i].state == PW_TCP_LISTEN;
+
+		for (j = i; j < c.n && c.v[j].netns == c.v[i].netns &&
+			    c.v[j].protocol == c.v[i].protocol && c.v[j].lport == c.v[i].lport;
+		     j++) {
+			const struct pw_sock *sk = &c.v[j];
+			struct pw_entry *e = table_lookup(m->table, sk->netns, sk->inode);
+			struct pw_entry n = { .sk = *sk, .since_ns = now, .seen_gen = m->gen };
+
+			if (e) {
+				table_update_sock(m->table, e, sk);
+				e->seen_gen = m->gen;
+				continue;
+			}
+			if (!wanted(sk, has_listener, lo, hi))
+				continue;
+			if (!map && (ret = proc_sockmap_scan(&map)) < 0)
+				log_warnx("reconcile: scanning /proc for socket owners: %s",
+					  strerror(-ret));
+			n.owner.pid = map ? proc_sockmap_pid(map, sk->inode) : 0;
+			if (n.owner.pid && proc_owner(n.owner.pid, &n.owner))
+				n.owner.pid = 0;
+			if (!table_upsert(m->table, &n, 0))
+				continue;
+			if (m->tracked_fd >= 0)
+				bpf_map_update_elem(m->tracked_fd, &sk->inode, &one, BPF_ANY);
+			added++;
+		}
+	}
+	removed = table_sweep(m->table, m->gen, on_gone, m);
+	proc_sockmap_free(map);
+	free(c.v);
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	m->stats.reconciliations++;
+	m->stats.reconcile_added += added;
+	m->stats.reconcile_removed += removed;
+	m->stats.last_reconcile_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	if (added || removed)
+		log_info("reconcile: %zu sockets in %d netns, %zu added, %zu removed, %llu ms",
+			 table_size(m->table), (int)m->stats.netns, added, removed,
+			 (unsigned long long)m->stats.last_reconcile_ms);
+	return 0;
+}

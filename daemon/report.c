@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* report.c - alerts and conflicts: rings, JSON, syslog line; see report.h. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "addr.h"
+#include "report.h"
+
+int ring_init(struct pw_ring *r, size_t item_size, size_t cap)
+{
+	r->items = calloc(cap, item_size);
+	if (!r->items)
+		return -ENOMEM;
+	r->item_size = item_size;
+	r->cap = cap;
+	r->next_id = 1;
+	return 0;
+}
+
+void ring_free(struct pw_ring *r)
+{
+	free(r->items);
+	r->items = NULL;
+}
+
+void *ring_push(struct pw_ring *r)
+{
+	void *slot = (char *)r->items + (r->next_id % r->cap) * r->item_size;
+
+	memset(slot, 0, r->item_size);
+	return slot;
+}
+
+uint64_t ring_first_id(const struct pw_ring *r)
+{
+	return r->next_id > r->cap ? r->next_id - r->cap : 1;
+}
+
+void *ring_get(const struct pw_ring *r, uint64_t id)
+{
+	if (id < ring_first_id(r) || id >= r->next_id)
+		return NULL;
+	return (char *)r->items + (id % r->cap) * r->item_size;
+}
+
+const char *pw_time_rfc3339(uint64_t ns, char buf[32])
+{
+	time_t sec = ns / 1000000000ULL;
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&sec, &tm);
+	n = strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, 32 - n, ".%06uZ", (unsigned)(ns % 1000000000ULL / 1000));
+	return buf;
+}
+
+const char *pw_proto_name(uint8_t protocol)
+{
+	return protocol == IPPROTO_UDP ? "udp" : "tcp";
+}
+
+const char *pw_family_name(uint16_t family)
+{
+	return family == AF_INET6 ? "inet6" : "inet";
+}
+
+/* Kernel TCP state names (include/net/tcp_states.h), as ss(8) prints them. */
+const char *pw_state_name(const struct pw_sock *sk)
+{
+	static const char *const names[] = {
+		[PW_TCP_ESTABLISHED] = "ESTABLISHED", [PW_TCP_SYN_SENT] = "SYN_SENT",
+		[PW_TCP_SYN_RECV] = "SYN_RECV",       [PW_TCP_FIN_WAIT1] = "FIN_WAIT1",
+		[PW_TCP_FIN_WAIT2] = "FIN_WAIT2",     [PW_TCP_TIME_WAIT] = "TIME_WAIT",
+		[PW_TCP_CLOSE] = "CLOSE",             [PW_TCP_CLOSE_WAIT] = "CLOSE_WAIT",
+		[PW_TCP_LAST_ACK] = "LAST_ACK",       [PW_TCP_LISTEN] = "LISTEN",
+		[PW_TCP_CLOSING] = "CLOSING",         [PW_TCP_NEW_SYN_RECV] = "NEW_SYN_RECV",
+	};
+
+	if (sk->state == PW_TCP_CLOSE && sk->lport)
+		return "BOUND";
+	if (sk->protocol == IPPROTO_UDP)
+		return sk->state == PW_TCP_ESTABLISHED ? "ESTABLISHED" : "BOUND";
+	if (sk->state < sizeof(names) / sizeof(names[0]) && names[sk->state])
+		return names[sk->state];
+	return "UNKNOWN";
+}
+
+const char *pw_errno_name(int err, char buf[16])
+{
+	switch (err) {
+	case 0:
+		return "ok";
+	case EADDRINUSE:
+		return "EADDRINUSE";
+	case EADDRNOTAVAIL:
+		return "EADDRNOTAVAIL";
+	case EACCES:
+		return "EACCES";
+	case EPERM:
+		return "EPERM";
+	case EINVAL:
+		return "EINVAL";
+	}
+	snprintf(buf, 16, "E%d", err);
+	return buf;
+}
+
+static json_object *str_or_null(const char *s)
+{
+	return s && *s ? json_object_new_string(s) : NULL;
+}
+
+json_object *pwj_socket(const struct pw_entry *e)
+{
+	json_object *o = json_object_new_object();
+	char addr[PW_ADDRSTRLEN], t[32];
+	int connected = e->sk.rport != 0;
+
+	json_object_object_add(o, "netns", json_object_new_int64(e->sk.netns));
+	json_object_object_add(o, "proto", json_object_new_string(pw_proto_name(e->sk.protocol)));
+	json_object_object_add(o, "family", json_object_new_string(pw_family_name(e->sk.family)));
+	json_object_object_add(o, "addr",
+			       json_object_new_string(pw_addr_ntop(e->sk.family, e->sk.laddr, addr)));
+	json_object_object_add(o, "port", json_object_new_int(e->sk.lport));
+	json_object_object_add(o, "state", json_object_new_string(pw_state_name(&e->sk)));
+	json_object_object_add(o, "reuseaddr", json_object_new_boolean(e->sk.reuseaddr));
+	json_object_object_add(o, "reuseport", json_object_new_boolean(e->sk.reuseport));
+	json_object_object_add(o, "v6only", json_object_new_boolean(e->sk.v6only));
+	json_object_object_add(o, "inode", json_object_new_int64((int64_t)e->sk.inode));
+	json_object_object_add(o, "pid", e->owner.pid ? json_object_new_int64(e->owner.pid) : NULL);
+	json_object_object_add(o, "comm", str_or_null(e->owner.comm));
+	json_object_object_add(o, "exe", json_object_new_string(e->owner.exe));
+	json_object_object_add(o, "uid", e->owner.pid ? json_object_new_int64(e->owner.uid) : NULL);
+	json_object_object_add(o, "unit", str_or_null(e->owner.unit));
+	json_object_object_add(o, "since", e->since_ns ? json_object_new_string(pw_time_rfc3339(
+								 e->since_ns, t)) :
+							 NULL);
+	json_object_object_add(o, "raddr",
+			       connected ? json_object_new_string(pw_addr_ntop(e->sk.family,
+									       e->sk.raddr, addr)) :
+					   NULL);
+	json_object_object_add(o, "rport", connected ? json_object_new_int(e->sk.rport) : NULL);
+	json_object_object_add(o, "sk_uid", json_object_new_int64(e->sk.sk_uid));
+	return o;
+}
+
+json_object *pwj_alert(const struct pw_alert *a)
+{
+	json_object *o = json_object_new_object();
+	char addr[PW_ADDRSTRLEN], t[32], eb[16];
+	const struct pw_sock *sk = &a->contender.sk;
+
+	json_object_object_add(o, "id", json_object_new_int64((int64_t)a->id));
+	json_object_object_add(o, "time", json_object_new_string(pw_time_rfc3339(a->time_ns, t)));
+	json_object_object_add(o, "severity",
+			       json_object_new_string(rules_severity_name(a->severity)));
+	json_object_object_add(o, "kind", json_object_new_string(a->kind));
+	json_object_object_add(o, "reason", json_object_new_string(a->reason));
+	json_object_object_add(o, "netns", json_object_new_int64(sk->netns));
+	json_object_object_add(o, "proto", json_object_new_string(pw_proto_name(sk->protocol)));
+	json_object_object_add(o, "addr",
+			       json_object_new_string(pw_addr_ntop(sk->family, sk->laddr, addr)));
+	json_object_object_add(o, "port", json_object_new_int(sk->lport));
+	json_object_object_add(o, "result", json_object_new_string(pw_errno_name(a->result, eb)));
+	json_object_object_add(o, "holder", pwj_socket(&a->holder));
+	json_object_object_add(o, "contender", pwj_socket(&a->contender));
+	json_object_object_add(o, "message", json_object_new_string(a->message));
+	return o;
+}
+
+json_object *pwj_conflict(const struct pw_conflict *c)
+{
+	json_object *o = json_object_new_object(), *h = json_object_new_array();
+	const struct pw_entry *ce = &c->contender;
+	char addr[PW_ADDRSTRLEN], t[32], eb[16];
+
+	json_object_object_add(o, "id", json_object_new_int64((int64_t)c->id));
+	json_object_object_add(o, "time", json_object_new_string(pw_time_rfc3339(c->time_ns, t)));
+	json_object_object_add(o, "op", json_object_new_string(rules_op_name(c->op)));
+	json_object_object_add(o, "errno", json_object_new_int(c->err));
+	json_object_object_add(o, "errno_name", json_object_new_string(pw_errno_name(c->err, eb)));
+	json_object_object_add(o, "pid", json_object_new_int64(ce->owner.pid));
+	json_object_object_add(o, "comm", json_object_new_string(ce->owner.comm));
+	json_object_object_add(o, "uid", json_object_new_int64(ce->owner.uid));
+	json_object_object_add(o, "exe", json_object_new_string(ce->owner.exe));
+	json_object_object_add(o, "netns", json_object_new_int64(ce->sk.netns));
+	json_object_object_add(o, "proto", json_object_new_string(pw_proto_name(ce->sk.protocol)));
+	json_object_object_add(o, "addr", json_object_new_string(pw_addr_ntop(
+						  ce->sk.family, ce->sk.laddr, addr)));
+	json_object_object_add(o, "port", json_object_new_int(ce->sk.lport));
+	json_object_object_add(o, "reuseaddr", json_object_new_boolean(ce->sk.reuseaddr));
+	json_object_object_add(o, "reuseport", json_object_new_boolean(ce->sk.reuseport));
+	for (size_t i = 0; i < c->nholders; i++)
+		json_object_array_add(h, pwj_socket(&c->holders[i]));
+	json_object_object_add(o, "holders", h);
+	json_object_object_add(o, "rule", json_object_new_string(c->rule));
+	json_object_object_add(o, "explanation", json_object_new_string(c->explanation));
+	return o;
+}
+
+/* Who: pid=.. comm=.. uid=.. exe=.. (no quotes inside: comm/exe quotes become '). */
+static void kv_who(char *buf, size_t len, const struct pw_entry *e)
+{
+	char comm[PW_COMM_LEN], exe[PW_EXE_LEN];
+
+	snprintf(comm, sizeof(comm), "%s", e->owner.comm);
+	snprintf(exe, sizeof(exe), "%s", e->owner.exe);
+	for (char *p = comm; *p; p++)
+		if (*p == '"' || *p == ' ')
+			*p = '_';
+	for (char *p = exe; *p; p++)
+		if (*p == '"')
+			*p = '\'';
+	snprintf(buf, len, "pid=%u comm=%s uid=%u exe=%s", e->owner.pid, comm[0] ? comm : "-",
+		 e->owner.uid, exe[0] ? exe : "-");
+}
+
+void pw_alert_kv(const struct pw_alert *a, char *buf, size_t len)
+{
+	char addr[PW_ADDRSTRLEN], holder[320], contender[320], eb[16];
+	const struct pw_sock *sk = &a->contender.sk;
+	int v6 = sk->family == AF_INET6;
+
+	kv_who(holder, sizeof(holder), &a->holder);
+	kv_who(contender, sizeof(contender), &a->contender);
+	snprintf(buf, len,
+		 "kind=%s reason=%s severity=%s proto=%s local=%s%s%s:%u netns=%u holder=\"%s\" "
+		 "contender=\"%s\" result=%s id=%llu",
+		 a->kind, a->reason, rules_severity_name(a->severity), pw_proto_name(sk->protocol),
+		 v6 ? "[" : "", pw_addr_ntop(sk->family, sk->laddr, addr), v6 ? "]" : "",
+		 sk->lport, sk->netns, holder, contender, pw_errno_name(a->result, eb),
+		 (unsigned long long)a->id);
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * report.h - what portwatchd reports: alerts and conflicts (DESIGN.md
+ * contract), kept in fixed-size rings of the most recent ones, and their
+ * JSON encoding (json-c) and syslog line.
+ */
+#ifndef PORTWATCH_REPORT_H
+#define PORTWATCH_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "rules.h"
+#include "table.h"
+
+#define PW_MAX_HOLDERS 4
+#define PW_MSG_LEN 320
+
+/* An alert. holder/contender are copies taken when it was raised. */
+struct pw_alert {
+	uint64_t id;      /* 1, 2, ... in order of raising */
+	uint64_t time_ns; /* CLOCK_REALTIME ns */
+	enum rules_severity severity;
+	const char *kind;   /* static string, contract name */
+	const char *reason; /* static string, contract name */
+	int result;         /* 0 = the contender's call succeeded, else its errno (> 0) */
+	struct pw_entry holder;
+	struct pw_entry contender;
+	char message[PW_MSG_LEN];
+};
+
+/* A failed bind/listen/connect (EADDRINUSE / EADDRNOTAVAIL). */
+struct pw_conflict {
+	uint64_t id;
+	uint64_t time_ns; /* CLOCK_REALTIME ns */
+	enum rules_op op;
+	int err;                   /* positive errno */
+	struct pw_entry contender; /* sk: requested address/port and flags; owner: caller */
+	struct pw_entry holders[PW_MAX_HOLDERS];
+	size_t nholders;
+	const char *rule; /* static string, contract name */
+	char explanation[PW_MSG_LEN];
+};
+
+/* A ring of the last `cap` items of one type; ids grow from 1. */
+struct pw_ring {
+	void *items;
+	size_t item_size;
+	size_t cap;
+	uint64_t next_id; /* id the next pushed item gets */
+};
+
+/* Allocate a ring of cap items of item_size bytes; 0 or -ENOMEM. */
+int ring_init(struct pw_ring *r, size_t item_size, size_t cap);
+void ring_free(struct pw_ring *r);
+/* Slot for the next item (id assigned by the caller from r->next_id++). */
+void *ring_push(struct pw_ring *r);
+/* The item with this id, or NULL when never pushed or already overwritten. */
+void *ring_get(const struct pw_ring *r, uint64_t id);
+/* Oldest id still held (next_id when empty). */
+uint64_t ring_first_id(const struct pw_ring *r);
+
+/* RFC 3339 UTC with microseconds, "2026-11-23T13:08:38.123456Z". Returns buf. */
+const char *pw_time_rfc3339(uint64_t realtime_ns, char buf[32]);
+
+/* JSON objects of the contract; the caller owns the result (json_object_put). */
+json_object *pwj_socket(const struct pw_entry *e);
+json_object *pwj_alert(const struct pw_alert *a);
+json_object *pwj_conflict(const struct pw_conflict *c);
+
+/*
+ * The syslog message of an alert, one line of key=value pairs:
+ * kind= reason= severity= proto= local=ADDR:PORT netns= holder="pid=..
+ * comm=.. uid=.. exe=.." contender="..." result= id=
+ */
+void pw_alert_kv(const struct pw_alert *a, char *buf, size_t len);
+
+/* "tcp"/"udp", "inet"/"inet6", and the state name ("LISTEN", "BOUND", ...). */
+const char *pw_proto_name(uint8_t protocol);
+const char *pw_family_name(uint16_t family);
+const char *pw_state_name(const struct pw_sock *sk);
+/* "EADDRINUSE", "EADDRNOTAVAIL", ... or "E<number>"; "ok" for 0. */
+const char *pw_errno_name(int err, char buf[16]);
+
+#endif /* PORTWATCH_REPORT_H */
