@@ -120,6 +120,8 @@ static __always_inline int is_inet(const struct sock *sk)
 static __always_inline struct pw_event *event_reserve(__u32 type)
 {
 	struct pw_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	struct task_struct *task;
+	struct file *exe;
 	__u64 id, ugid;
 
 	if (!e) {
@@ -137,6 +139,12 @@ static __always_inline struct pw_event *event_reserve(__u32 type)
 	e->uid = (__u32)ugid;
 	e->gid = ugid >> 32;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	task = (struct task_struct *)bpf_get_current_task();
+	exe = BPF_CORE_READ(task, mm, exe_file);
+	if (exe) {
+		e->exe_ino = BPF_CORE_READ(exe, f_inode, i_ino);
+		e->exe_dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+	}
 	return e;
 }
 

@@ -29,6 +29,19 @@ struct recent_listener {
 
 #define RECENT_SLOTS 4096
 
+/*
+ * Paths of executables by identity, so a process that exits before its
+ * bind event is handled still shows the path a sibling of the same binary
+ * revealed. Direct-mapped; a collision replaces.
+ */
+struct exe_path {
+	uint64_t ino;
+	uint32_t dev;
+	char path[PW_EXE_LEN];
+};
+
+#define EXE_PATH_SLOTS 256
+
 const char *const monitor_alert_kinds[] = { "hijack_attempt", "reuse_collision", "resource",
 					    NULL };
 
@@ -68,7 +81,8 @@ int monitor_init(struct pw_monitor *m, const struct monitor_config *cfg, struct 
 			     (rt.tv_nsec - bt.tv_nsec);
 	m->table = table_new();
 	m->recent = calloc(RECENT_SLOTS, sizeof(*m->recent));
-	if (!m->table || !m->recent || ring_init(&m->alerts, sizeof(struct pw_alert), cfg->history) ||
+	m->exe_paths = calloc(EXE_PATH_SLOTS, sizeof(*m->exe_paths));
+	if (!m->table || !m->recent || !m->exe_paths || ring_init(&m->alerts, sizeof(struct pw_alert), cfg->history) ||
 	    ring_init(&m->conflicts, sizeof(struct pw_conflict), cfg->history)) {
 		monitor_free(m);
 		return -ENOMEM;
@@ -82,14 +96,24 @@ void monitor_free(struct pw_monitor *m)
 	m->table = NULL;
 	free(m->recent);
 	m->recent = NULL;
+	free(m->exe_paths);
+	m->exe_paths = NULL;
 	ring_free(&m->alerts);
 	ring_free(&m->conflicts);
 }
 
-/* Sharing inside one owner group (same uid and executable) is normal. */
+/*
+ * Sharing inside one owner group (same uid and executable) is normal. The
+ * executable is compared by identity (device, inode) when both sides know
+ * it, by path otherwise.
+ */
 static int same_group(const struct pw_owner *a, const struct pw_owner *b)
 {
-	return a->uid == b->uid && !strcmp(a->exe, b->exe);
+	if (a->uid != b->uid)
+		return 0;
+	if (a->exe_ino && b->exe_ino)
+		return a->exe_ino == b->exe_ino && a->exe_dev == b->exe_dev;
+	return !strcmp(a->exe, b->exe);
 }
 
 static struct recent_listener *recent_slot(struct pw_monitor *m, uint32_t netns, uint16_t port)
@@ -143,9 +167,20 @@ static void raise_alert(struct pw_monitor *m, const struct rules_alert *ra, cons
 		m->on_alert(a, m->on_alert_arg);
 }
 
-/* Owner of an event's caller: pid/uid/comm from the event, exe/unit from /proc. */
-static void event_owner(const struct pw_event *e, struct pw_owner *o)
+static struct exe_path *exe_slot(struct pw_monitor *m, uint64_t ino, uint32_t dev)
 {
+	return &m->exe_paths[(ino * 0x9e3779b97f4a7c15ULL ^ dev) % EXE_PATH_SLOTS];
+}
+
+/*
+ * Owner of an event's caller: pid/uid/comm and the executable's identity
+ * from the event, exe path and unit from /proc (or the path cache when the
+ * process is already gone).
+ */
+static void event_owner(struct pw_monitor *m, const struct pw_event *e, struct pw_owner *o)
+{
+	struct exe_path *slot = exe_slot(m, e->exe_ino, e->exe_dev);
+
 	memset(o, 0, sizeof(*o));
 	memcpy(o->comm, e->comm, sizeof(o->comm));
 	o->comm[sizeof(o->comm) - 1] = '\0';
@@ -153,12 +188,24 @@ static void event_owner(const struct pw_event *e, struct pw_owner *o)
 		log_debug("pid %u exited before it could be attributed", e->pid);
 	o->pid = e->pid;
 	o->uid = e->uid;
+	o->exe_ino = e->exe_ino;
+	o->exe_dev = e->exe_dev;
+	if (!e->exe_ino)
+		return;
+	if (o->exe[0]) {
+		slot->ino = e->exe_ino;
+		slot->dev = e->exe_dev;
+		memcpy(slot->path, o->exe, sizeof(slot->path));
+	} else if (slot->ino == e->exe_ino && slot->dev == e->exe_dev) {
+		memcpy(o->exe, slot->path, sizeof(o->exe));
+	}
 }
 
 struct bind_scan {
 	const struct pw_entry *c;
 	const struct pw_entry *worst;
 	struct rules_alert alert;
+	int live_overlap; /* some other live socket overlaps c, whatever its group */
 };
 
 static int scan_bind(struct pw_entry *h, void *arg)
@@ -166,7 +213,11 @@ static int scan_bind(struct pw_entry *h, void *arg)
 	struct bind_scan *s = arg;
 	struct rules_alert ra;
 
-	if (h->sk.inode == s->c->sk.inode || same_group(&h->owner, &s->c->owner))
+	if (h->sk.inode == s->c->sk.inode)
+		return 0;
+	if (rules_overlap(&h->sk, &s->c->sk))
+		s->live_overlap = 1;
+	if (same_group(&h->owner, &s->c->owner))
 		return 0;
 	if (!rules_classify_bind(&s->c->sk, s->c->owner.uid, &h->sk, h->owner.uid, &ra))
 		return 0;
@@ -184,12 +235,13 @@ static void on_bind_ok(struct pw_monitor *m, const struct pw_event *e, uint64_t 
 	struct bind_scan s = { .c = &c };
 	struct recent_listener *r;
 
-	event_owner(e, &c.owner);
+	event_owner(m, e, &c.owner);
 	table_foreach_port(m->table, c.sk.netns, c.sk.protocol, c.sk.lport, scan_bind, &s);
 	r = recent_slot(m, c.sk.netns, c.sk.lport);
 	if (s.worst) {
 		raise_alert(m, &s.alert, s.worst, &c, 0, now);
-	} else if (c.sk.protocol == IPPROTO_TCP && r->gone_ns && r->holder.sk.netns == c.sk.netns &&
+	} else if (!s.live_overlap && c.sk.protocol == IPPROTO_TCP && r->gone_ns &&
+		   r->holder.sk.netns == c.sk.netns &&
 		   r->holder.sk.lport == c.sk.lport && now - r->gone_ns <= m->cfg.takeover_window_ns &&
 		   rules_overlap(&c.sk, &r->holder.sk)) {
 		if (!same_group(&r->holder.owner, &c.owner)) {
@@ -292,7 +344,7 @@ static void on_conflict(struct pw_monitor *m, const struct pw_event *e, enum rul
 	cf->err = err;
 	ce->sk = e->sk;
 	ce->since_ns = now;
-	event_owner(e, &ce->owner);
+	event_owner(m, e, &ce->owner);
 	if (op == RULES_OP_BIND) {
 		/* the socket stayed unbound: what was asked for is the address */
 		memset(ce->sk.laddr, 0, sizeof(ce->sk.laddr));
@@ -357,7 +409,7 @@ static struct pw_entry *update_held(struct pw_monitor *m, const struct pw_event 
 	}
 	if (!e->sk.inode || !e->sk.lport)
 		return NULL;
-	event_owner(e, &n.owner);
+	event_owner(m, e, &n.owner);
 	return table_upsert(m->table, &n, 0);
 }
 

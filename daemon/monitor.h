@@ -42,6 +42,7 @@ struct pw_monitor {
 	struct pw_ring alerts;    /* of struct pw_alert */
 	struct pw_ring conflicts; /* of struct pw_conflict */
 	struct recent_listener *recent; /* takeover candidates, see monitor.c */
+	struct exe_path *exe_paths;     /* (exe dev, inode) -> path, for processes gone early */
 	size_t nrecent;
 	struct monitor_stats stats;
 	uint64_t alerts_by_kind[8];

@@ -423,7 +423,11 @@ static int conn_recv(struct ctl *c, struct json_object **resp)
 	while (err == 1 && !*line);
 	if (err < 1)
 		return read_failed(c, err);
-	return parse_response(c, line, true, resp);
+	err = parse_response(c, line, true, resp);
+	/* The text of a large response is no longer needed once it is a tree. */
+	free(c->in.buf);
+	c->in = (struct linebuf){ 0 };
+	return err;
 }
 
 /* Connect, send req (taken over), read the response. 0 or an exit status. */
@@ -722,8 +726,9 @@ static int do_help(struct ctl *c)
 	       "    answers within %d s or portwatchctl gives up (watch waits forever).\n"
 	       "\n"
 	       "EXIT STATUS\n"
-	       "    0 success, 1 the daemon answered an error, 2 usage error,\n"
-	       "    3 cannot connect, or I/O error talking to the daemon.\n"
+	       "    0 success; 1 the daemon answered an error or speaks another protocol\n"
+	       "    version; 2 usage error; 3 cannot connect, timeout, I/O error or bad\n"
+	       "    response from the daemon.\n"
 	       "\n"
 	       "FILES\n"
 	       "    " CTL_DEFAULT_SOCKET "  portwatchd's control socket\n"
@@ -763,6 +768,9 @@ int main(int argc, char **argv)
 		case ':':
 			return usage_err("option '--%s' needs an argument", opt_name(optopt));
 		case '?':
+			if (optopt && strchr("jhV", optopt)) /* "--json=x" */
+				return usage_err("option '--%s' takes no argument",
+						 opt_name(optopt));
 			if (optopt)
 				return usage_err("unknown option '-%c'", optopt);
 			return usage_err("unknown option '%s'", argv[optind - 1]);

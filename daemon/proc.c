@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "proc.h"
@@ -74,6 +76,7 @@ static int parse_status_uid(const char *status, uint32_t *uid)
 int proc_owner(uint32_t pid, struct pw_owner *out)
 {
 	char path[32], buf[4096];
+	struct stat st;
 	ssize_t n;
 	int dirfd, err;
 
@@ -105,6 +108,10 @@ int proc_owner(uint32_t pid, struct pw_owner *out)
 	/* Kernel threads and processes of other mount namespaces: "". */
 	n = readlinkat(dirfd, "exe", out->exe, sizeof(out->exe) - 1);
 	out->exe[n < 0 ? 0 : n] = '\0';
+	if (!fstatat(dirfd, "exe", &st, 0)) {
+		out->exe_ino = st.st_ino;
+		out->exe_dev = pw_kernel_dev(major(st.st_dev), minor(st.st_dev));
+	}
 
 	/* A missing cgroup file (no cgroups configured) is not an error. */
 	if (read_small(dirfd, "cgroup", buf, sizeof(buf)) < 0)

@@ -25,14 +25,24 @@
 #define PW_EXE_LEN 256
 #define PW_UNIT_LEN 128
 
+/* dev_t as the kernel encodes it in struct super_block (MKDEV of kdev_t.h). */
+static inline uint32_t pw_kernel_dev(unsigned int major, unsigned int minor)
+{
+	return (major << 20) | minor;
+}
+
 /*
  * The process a socket is attributed to: the one that bound it (from the
  * bind event), or for sockets found by a snapshot, the lowest pid holding
  * an fd to it. uid is the real uid of that process. exe is the target of
  * /proc/PID/exe ("" when unreadable), unit the systemd unit from
- * /proc/PID/cgroup ("" when none: JSON null).
+ * /proc/PID/cgroup ("" when none: JSON null). exe_ino/exe_dev identify the
+ * executable even when the process is gone before /proc could be read
+ * (the BPF side reads task->mm->exe_file): owner groups compare them.
  */
 struct pw_owner {
+	uint64_t exe_ino; /* inode of the executable, 0 when unknown */
+	uint32_t exe_dev; /* its device, kernel encoding (MAJOR << 20 | MINOR) */
 	uint32_t pid;
 	uint32_t uid;
 	char comm[PW_COMM_LEN];

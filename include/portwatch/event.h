@@ -89,10 +89,14 @@ _Static_assert(sizeof(struct pw_sock) == 64, "struct pw_sock is an ABI");
  * socket itself stays unbound. For connect, raddr/rport are the
  * destination asked for.
  * old_state/new_state: for PW_EV_STATE, the TCP transition.
+ * exe_ino/exe_dev: identity of the caller's executable, so that owner
+ * groups (uid, executable) hold even for a process gone before the daemon
+ * could read /proc/PID/exe.
  */
 struct pw_event {
 	__u64 ts_ns;
 	__u64 cgroup_id;
+	__u64 exe_ino; /* inode of the caller's executable (mm->exe_file), 0 when none */
 	struct pw_sock sk;
 	__u8 req_addr[16];
 	__u32 type; /* enum pw_event_type */
@@ -107,10 +111,11 @@ struct pw_event {
 	__u8 old_state;
 	__u8 new_state;
 	__u8 bound_before; /* connect: the socket had a local port before the call */
-	__u8 pad[5];
+	__u8 pad;
+	__u32 exe_dev; /* s_dev of the executable's filesystem (kernel dev_t encoding) */
 	char comm[16];
 };
-_Static_assert(sizeof(struct pw_event) == 152, "struct pw_event is an ABI");
+_Static_assert(sizeof(struct pw_event) == 160, "struct pw_event is an ABI");
 
 /* Indices of the per-CPU counters in the `counters` array map. */
 enum pw_counter {
