@@ -80,32 +80,36 @@ static int sanitize(char *s)
 	return w;
 }
 
-static int reserve(void **buf, size_t *cap, size_t need, size_t size)
+/* buf grown to hold need elements of size bytes, or NULL (buf still valid). */
+static void *grow(void *buf, size_t *cap, size_t need, size_t size)
 {
 	size_t ncap = *cap ? *cap : 64;
-	void *nbuf;
 
 	if (need <= *cap)
-		return 0;
+		return buf;
 	while (ncap < need)
 		ncap *= 2;
-	nbuf = realloc(*buf, ncap * size);
-	if (!nbuf)
-		return -ENOMEM;
-	*buf = nbuf;
-	*cap = ncap;
-	return 0;
+	buf = realloc(buf, ncap * size);
+	if (buf)
+		*cap = ncap;
+	return buf;
 }
 
 int ctlfmt_table_add(struct ctlfmt_table *t, const char *const *cells)
 {
-	size_t need = t->text_len;
+	size_t need = t->text_len, *offs;
+	char *text;
 
 	for (size_t i = 0; i < t->ncols; i++)
 		need += strlen(cells[i] ? cells[i] : "-") + 1;
-	if (reserve((void **)&t->text, &t->text_cap, need, 1) ||
-	    reserve((void **)&t->cells, &t->cells_cap, t->ncells + t->ncols, sizeof(size_t)))
+	text = grow(t->text, &t->text_cap, need, 1);
+	if (!text)
 		return -ENOMEM;
+	t->text = text;
+	offs = grow(t->cells, &t->cells_cap, t->ncells + t->ncols, sizeof(*offs));
+	if (!offs)
+		return -ENOMEM;
+	t->cells = offs;
 	for (size_t i = 0; i < t->ncols; i++) {
 		const char *c = cells[i] ? cells[i] : "-";
 		size_t len = strlen(c);
@@ -186,9 +190,10 @@ int ctlfmt_parse_time(const char *s, time_t *t)
 	if (*p == 'Z' || *p == 'z') {
 		p++;
 	} else if ((*p == '+' || *p == '-') && isdigit((unsigned char)p[1]) &&
-		   isdigit((unsigned char)p[2]) && p[3] == ':' &&
-		   isdigit((unsigned char)p[4]) && isdigit((unsigned char)p[5])) {
-		off = ((p[1] - '0') * 10 + p[2] - '0') * 3600 + ((p[4] - '0') * 10 + p[5] - '0') * 60;
+		   isdigit((unsigned char)p[2]) && p[3] == ':' && isdigit((unsigned char)p[4]) &&
+		   isdigit((unsigned char)p[5])) {
+		off = ((p[1] - '0') * 10 + p[2] - '0') * 3600 +
+		      ((p[4] - '0') * 10 + p[5] - '0') * 60;
 		if (*p == '-')
 			off = -off;
 		p += 6;
@@ -207,6 +212,7 @@ int ctlfmt_parse_time(const char *s, time_t *t)
 void ctlfmt_time(const char *s, time_t now, bool date_only, char *buf, size_t len)
 {
 	struct tm tm, today;
+	const char *fmt;
 	time_t t;
 
 	if (!s || !*s) {
@@ -218,9 +224,11 @@ void ctlfmt_time(const char *s, time_t now, bool date_only, char *buf, size_t le
 		return;
 	}
 	if (tm.tm_year == today.tm_year && tm.tm_yday == today.tm_yday)
-		strftime(buf, len, "%H:%M:%S", &tm);
+		fmt = "%H:%M:%S";
 	else
-		strftime(buf, len, date_only ? "%Y-%m-%d" : "%Y-%m-%d %H:%M:%S", &tm);
+		fmt = date_only ? "%Y-%m-%d" : "%Y-%m-%d %H:%M:%S";
+	if (!strftime(buf, len, fmt, &tm))
+		buf[0] = '\0';
 }
 
 void ctlfmt_duration(long long secs, char *buf, size_t len)
@@ -322,7 +330,8 @@ static const char *party(struct json_object *alert, const char *key, char *buf, 
 	const char *uid;
 	size_t n;
 
-	if (!json_object_object_get_ex(alert, key, &sk) || !json_object_is_type(sk, json_type_object))
+	if (!json_object_object_get_ex(alert, key, &sk) ||
+	    !json_object_is_type(sk, json_type_object))
 		return NULL;
 	pid_comm(sk, buf, len);
 	uid = jtext(sk, "uid");
@@ -339,8 +348,9 @@ static const char *addr_port(struct json_object *o, char *buf, size_t len)
 }
 
 const struct ctlfmt_col ctlfmt_socket_cols[CTLFMT_SOCKET_NCOLS] = {
-	{ "Netid", 0 }, { "State", 0 },	 { "Local-Address:Port", 0 }, { "Flags", 0 }, { "Uid", 0 },
-	{ "Pid/Comm", 0 }, { "Exe", 0 }, { "Unit", 0 },		      { "Since", 0 },
+	{ "Netid", 0 }, { "State", 0 }, { "Local-Address:Port", 0 },
+	{ "Flags", 0 }, { "Uid", 0 },	{ "Pid/Comm", 0 },
+	{ "Exe", 0 },	{ "Unit", 0 },	{ "Since", 0 },
 };
 
 int ctlfmt_socket_row(struct ctlfmt_table *t, struct json_object *sk, time_t now)
@@ -368,8 +378,8 @@ int ctlfmt_socket_row(struct ctlfmt_table *t, struct json_object *sk, time_t now
 }
 
 const struct ctlfmt_col ctlfmt_alert_cols[CTLFMT_ALERT_NCOLS] = {
-	{ "ID", 0 },	 { "Time", 0 },	     { "Severity", 0 }, { "Kind/Reason", 0 }, { "Proto", 0 },
-	{ "Local", 0 }, { "Holder", 0 }, { "Contender", 0 }, { "Result", 0 },	      { "Message", 0 },
+	{ "ID", 0 },	{ "Time", 0 },	 { "Severity", 0 },  { "Kind/Reason", 0 }, { "Proto", 0 },
+	{ "Local", 0 }, { "Holder", 0 }, { "Contender", 0 }, { "Result", 0 },	   { "Message", 0 },
 };
 
 int ctlfmt_alert_row(struct ctlfmt_table *t, struct json_object *alert, time_t now)
@@ -396,7 +406,7 @@ int ctlfmt_alert_row(struct ctlfmt_table *t, struct json_object *alert, time_t n
 }
 
 const struct ctlfmt_col ctlfmt_conflict_cols[CTLFMT_CONFLICT_NCOLS] = {
-	{ "ID", 0 },	{ "Time", 0 }, { "Op", 0 },	  { "Errno", 0 }, { "Rule", 0 },
+	{ "ID", 0 },	{ "Time", 0 },	{ "Op", 0 },	   { "Errno", 0 }, { "Rule", 0 },
 	{ "Proto", 0 }, { "Local", 0 }, { "Pid/Comm", 0 }, { "Uid", 0 },   { "Explanation", 0 },
 };
 
@@ -417,7 +427,8 @@ int ctlfmt_conflict_row(struct ctlfmt_table *t, struct json_object *c, time_t no
 		jtext(c, "explanation"),
 	};
 
-	_Static_assert(sizeof(row) / sizeof(row[0]) == CTLFMT_CONFLICT_NCOLS, "one cell per column");
+	_Static_assert(sizeof(row) / sizeof(row[0]) == CTLFMT_CONFLICT_NCOLS,
+		       "one cell per column");
 	ctlfmt_time(jtext(c, "time"), now, false, when, sizeof(when));
 	pid_comm(c, pc, sizeof(pc));
 	return ctlfmt_table_add(t, row);
@@ -450,11 +461,14 @@ int ctlfmt_print_why(FILE *out, struct json_object *resp, time_t now)
 		size_t ncols;
 		ctlfmt_row_fn fn;
 	} sections[] = {
-		{ "holders", "Holders", ctlfmt_socket_cols, CTLFMT_SOCKET_NCOLS, ctlfmt_socket_row },
-		{ "time_wait", "TIME_WAIT", ctlfmt_socket_cols, CTLFMT_SOCKET_NCOLS, ctlfmt_socket_row },
+		{ "holders", "Holders", ctlfmt_socket_cols, CTLFMT_SOCKET_NCOLS,
+		  ctlfmt_socket_row },
+		{ "time_wait", "TIME_WAIT", ctlfmt_socket_cols, CTLFMT_SOCKET_NCOLS,
+		  ctlfmt_socket_row },
 		{ "conflicts", "Recent conflicts", ctlfmt_conflict_cols, CTLFMT_CONFLICT_NCOLS,
 		  ctlfmt_conflict_row },
-		{ "alerts", "Recent alerts", ctlfmt_alert_cols, CTLFMT_ALERT_NCOLS, ctlfmt_alert_row },
+		{ "alerts", "Recent alerts", ctlfmt_alert_cols, CTLFMT_ALERT_NCOLS,
+		  ctlfmt_alert_row },
 	};
 	const char *expl = jtext(resp, "explanation");
 	struct json_object *arr;
@@ -502,11 +516,9 @@ int ctlfmt_print_stats(FILE *out, struct json_object *stats)
 
 	if (!t)
 		return -ENOMEM;
-	json_object_object_foreach(stats, key, val)
-	{
+	json_object_object_foreach (stats, key, val) {
 		if (json_object_is_type(val, json_type_object)) {
-			json_object_object_foreach(val, sub, v)
-			{
+			json_object_object_foreach (val, sub, v) {
 				stats_label(label, sizeof(label), key, sub);
 				row[1] = json_object_get_string(v);
 				err = err ?: ctlfmt_table_add(t, row);

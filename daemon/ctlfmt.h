@@ -73,8 +73,7 @@ void ctlfmt_flags(bool reuseaddr, bool reuseport, bool v6only, char *buf, size_t
  * Parse a decimal number in [min, max]: digits only, no sign, no space,
  * nothing after. Returns 0, -EINVAL (not a number) or -ERANGE.
  */
-int ctlfmt_parse_ulong(const char *s, unsigned long min, unsigned long max,
-		       unsigned long *out);
+int ctlfmt_parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out);
 
 /* Columns of a socket table (owners, why): see ctlfmt_socket_row(). */
 #define CTLFMT_SOCKET_NCOLS 9

@@ -42,6 +42,20 @@ struct exe_path {
 
 #define EXE_PATH_SLOTS 256
 
+/*
+ * Attribution read from /proc, per process: a burst of binds by one
+ * process costs one set of /proc reads, not one per bind. Keyed by pid and
+ * executable identity (an exec or a reused pid with another binary misses);
+ * entries older than OWNER_CACHE_NS are read again (the unit can change).
+ */
+struct owner_cache {
+	uint64_t read_ns; /* CLOCK_REALTIME ns of the /proc read; 0 = empty */
+	struct pw_owner owner;
+};
+
+#define OWNER_CACHE_SLOTS 1024
+#define OWNER_CACHE_NS (10ULL * 1000000000ULL)
+
 const char *const monitor_alert_kinds[] = { "hijack_attempt", "reuse_collision", "resource",
 					    NULL };
 
@@ -82,7 +96,8 @@ int monitor_init(struct pw_monitor *m, const struct monitor_config *cfg, struct 
 	m->table = table_new();
 	m->recent = calloc(RECENT_SLOTS, sizeof(*m->recent));
 	m->exe_paths = calloc(EXE_PATH_SLOTS, sizeof(*m->exe_paths));
-	if (!m->table || !m->recent || !m->exe_paths || ring_init(&m->alerts, sizeof(struct pw_alert), cfg->history) ||
+	m->owners = calloc(OWNER_CACHE_SLOTS, sizeof(*m->owners));
+	if (!m->table || !m->recent || !m->exe_paths || !m->owners || ring_init(&m->alerts, sizeof(struct pw_alert), cfg->history) ||
 	    ring_init(&m->conflicts, sizeof(struct pw_conflict), cfg->history)) {
 		monitor_free(m);
 		return -ENOMEM;
@@ -98,6 +113,8 @@ void monitor_free(struct pw_monitor *m)
 	m->recent = NULL;
 	free(m->exe_paths);
 	m->exe_paths = NULL;
+	free(m->owners);
+	m->owners = NULL;
 	ring_free(&m->alerts);
 	ring_free(&m->conflicts);
 }
@@ -180,12 +197,24 @@ static struct exe_path *exe_slot(struct pw_monitor *m, uint64_t ino, uint32_t de
 static void event_owner(struct pw_monitor *m, const struct pw_event *e, struct pw_owner *o)
 {
 	struct exe_path *slot = exe_slot(m, e->exe_ino, e->exe_dev);
+	struct owner_cache *oc = &m->owners[e->pid % OWNER_CACHE_SLOTS];
+	uint64_t now = monitor_now();
 
-	memset(o, 0, sizeof(*o));
+	if (oc->read_ns && now - oc->read_ns < OWNER_CACHE_NS && oc->owner.pid == e->pid &&
+	    oc->owner.exe_ino == e->exe_ino && oc->owner.exe_dev == e->exe_dev) {
+		*o = oc->owner;
+	} else {
+		memset(o, 0, sizeof(*o));
+		if (proc_owner(e->pid, o))
+			log_debug("pid %u exited before it could be attributed", e->pid);
+		else if (o->exe_ino == e->exe_ino && o->exe_dev == e->exe_dev) {
+			oc->owner = *o;
+			oc->read_ns = now;
+		}
+	}
+	/* comm as it was at the call, not as /proc has it now */
 	memcpy(o->comm, e->comm, sizeof(o->comm));
 	o->comm[sizeof(o->comm) - 1] = '\0';
-	if (proc_owner(e->pid, o))
-		log_debug("pid %u exited before it could be attributed", e->pid);
 	o->pid = e->pid;
 	o->uid = e->uid;
 	o->exe_ino = e->exe_ino;

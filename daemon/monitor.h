@@ -43,6 +43,7 @@ struct pw_monitor {
 	struct pw_ring conflicts; /* of struct pw_conflict */
 	struct recent_listener *recent; /* takeover candidates, see monitor.c */
 	struct exe_path *exe_paths;     /* (exe dev, inode) -> path, for processes gone early */
+	struct owner_cache *owners;     /* pid -> attribution read from /proc, see monitor.c */
 	size_t nrecent;
 	struct monitor_stats stats;
 	uint64_t alerts_by_kind[8];

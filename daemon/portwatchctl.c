@@ -46,7 +46,10 @@ enum {
 	EXIT_IO = 3, /* cannot connect, I/O or protocol error with the daemon */
 };
 
-/* Command options: one bit each, so the command table can list its own. */
+/*
+ * Command options: one bit each, so the command table can list its own;
+ * also getopt_long()'s values for them (none is ':', '?' or a letter).
+ */
 enum {
 	OPT_PORT = 1 << 0,
 	OPT_ADDR = 1 << 1,
@@ -58,12 +61,18 @@ enum {
 };
 
 static const struct option long_opts[] = {
-	{ "socket", required_argument, NULL, 's' },   { "json", no_argument, NULL, 'j' },
-	{ "help", no_argument, NULL, 'h' },	      { "version", no_argument, NULL, 'V' },
-	{ "port", required_argument, NULL, OPT_PORT }, { "addr", required_argument, NULL, OPT_ADDR },
-	{ "proto", required_argument, NULL, OPT_PROTO }, { "pid", required_argument, NULL, OPT_PID },
-	{ "netns", required_argument, NULL, OPT_NETNS }, { "since", required_argument, NULL, OPT_SINCE },
-	{ "limit", required_argument, NULL, OPT_LIMIT }, { NULL, 0, NULL, 0 },
+	{ "socket", required_argument, NULL, 's' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "port", required_argument, NULL, OPT_PORT },
+	{ "addr", required_argument, NULL, OPT_ADDR },
+	{ "proto", required_argument, NULL, OPT_PROTO },
+	{ "pid", required_argument, NULL, OPT_PID },
+	{ "netns", required_argument, NULL, OPT_NETNS },
+	{ "since", required_argument, NULL, OPT_SINCE },
+	{ "limit", required_argument, NULL, OPT_LIMIT },
+	{ NULL, 0, NULL, 0 },
 };
 
 /* Bytes read from the daemon: lines are cut out of buf[start, len). */
@@ -182,7 +191,8 @@ static int parse_opt(struct ctl *c, int opt, const char *arg)
 		else if (inet_pton(AF_INET6, buf, bin) == 1)
 			inet_ntop(AF_INET6, bin, c->addr, sizeof(c->addr));
 		else
-			return usage_err("invalid --addr '%s': expected an IPv4 or IPv6 address", arg);
+			return usage_err("invalid --addr '%s': expected an IPv4 or IPv6 address",
+					 arg);
 		break;
 	case OPT_PROTO:
 		if (!strcasecmp(arg, "tcp"))
@@ -359,8 +369,7 @@ static int read_failed(struct ctl *c, int err)
  * "ok": true (every response but the alert lines of a subscription).
  * Returns 0 with *resp (to put), or an exit status after saying why.
  */
-static int parse_response(struct ctl *c, const char *line, bool want_ok,
-			  struct json_object **resp)
+static int parse_response(struct ctl *c, const char *line, bool want_ok, struct json_object **resp)
 {
 	struct json_tokener *tok;
 	struct json_object *o, *m;
@@ -374,17 +383,20 @@ static int parse_response(struct ctl *c, const char *line, bool want_ok,
 	if (!o || json_tokener_get_parse_end(tok) != strlen(line)) {
 		enum json_tokener_error jerr = json_tokener_get_error(tok);
 
-		p_err("bad response from %s: %s%s%s", c->path,
-		      o ? "trailing data after the JSON object" : "not JSON (",
-		      o ? "" : jerr == json_tokener_continue ? "truncated" : json_tokener_error_desc(jerr),
-		      o ? "" : ")");
+		if (o)
+			p_err("bad response from %s: trailing data after the JSON object", c->path);
+		else
+			p_err("bad response from %s: not JSON (%s)", c->path,
+			      jerr == json_tokener_continue ? "truncated"
+							    : json_tokener_error_desc(jerr));
 		json_object_put(o);
 		json_tokener_free(tok);
 		return EXIT_IO;
 	}
 	json_tokener_free(tok);
 	if (!json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, "version", &m) || !json_object_is_type(m, json_type_int)) {
+	    !json_object_object_get_ex(o, "version", &m) ||
+	    !json_object_is_type(m, json_type_int)) {
 		p_err("bad response from %s: not an object with a version", c->path);
 		goto err_io;
 	}
@@ -395,9 +407,8 @@ static int parse_response(struct ctl *c, const char *line, bool want_ok,
 		return EXIT_DAEMON;
 	}
 	if (json_object_object_get_ex(o, "ok", &m) && !json_object_get_boolean(m)) {
-		p_err("daemon: %s", json_object_object_get_ex(o, "error", &m) && m ?
-					    json_object_get_string(m) :
-					    "error without a message");
+		json_object_object_get_ex(o, "error", &m);
+		p_err("daemon: %s", m ? json_object_get_string(m) : "error without a message");
 		json_object_put(o);
 		return EXIT_DAEMON;
 	}
@@ -453,7 +464,7 @@ static struct json_object *request(struct ctl *c, const char *cmd, unsigned int 
 		const char *key;
 		unsigned long *val;
 	} nums[] = {
-		{ OPT_PORT, "port", &c->port },	  { OPT_PID, "pid", &c->pid },
+		{ OPT_PORT, "port", &c->port },	   { OPT_PID, "pid", &c->pid },
 		{ OPT_NETNS, "netns", &c->netns }, { OPT_SINCE, "since", &c->since },
 		{ OPT_LIMIT, "limit", &c->limit },
 	};
@@ -497,7 +508,8 @@ static int call_list(struct ctl *c, const char *cmd, unsigned int mask, const ch
 
 	if (ret)
 		return ret;
-	if (!json_object_object_get_ex(resp, key, &arr) || !json_object_is_type(arr, json_type_array)) {
+	if (!json_object_object_get_ex(resp, key, &arr) ||
+	    !json_object_is_type(arr, json_type_array)) {
 		p_err("bad response from %s: no \"%s\" array", c->path, key);
 		ret = EXIT_IO;
 	} else {
@@ -623,7 +635,8 @@ static int do_watch(struct ctl *c)
 	char *line;
 	int ret;
 
-	_Static_assert(sizeof(widths) / sizeof(widths[0]) == CTLFMT_ALERT_NCOLS, "one width per column");
+	_Static_assert(sizeof(widths) / sizeof(widths[0]) == CTLFMT_ALERT_NCOLS,
+		       "one width per column");
 	if (!c->json) {
 		for (size_t i = 0; i < CTLFMT_ALERT_NCOLS; i++)
 			cols[i] = (struct ctlfmt_col){ ctlfmt_alert_cols[i].name, widths[i] };
@@ -755,6 +768,8 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, ":s:jhV", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
+			if (!*optarg)
+				return usage_err("option '--socket' needs a path");
 			c.path = optarg;
 			break;
 		case 'j':
