@@ -106,16 +106,21 @@ struct cmd {
 
 static volatile sig_atomic_t interrupted;
 
+static void __attribute__((format(printf, 1, 0))) vp_err(const char *fmt, va_list ap)
+{
+	fputs("portwatchctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 /* Say what failed on stderr, as "portwatchctl: what failed: why". */
 static void __attribute__((format(printf, 1, 2))) p_err(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("portwatchctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vp_err(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 /* Say what was wrong with the command line; returns EXIT_USAGE. */
@@ -123,14 +128,14 @@ static int __attribute__((format(printf, 1, 2))) usage_err(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("portwatchctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vp_err(fmt, ap);
 	va_end(ap);
-	fputs("\nTry 'portwatchctl --help' for more information.\n", stderr);
+	fputs("Try 'portwatchctl --help' for more information.\n", stderr);
 	return EXIT_USAGE;
 }
 
+/* The long name of an option, from its getopt value. */
 static const char *opt_name(int val)
 {
 	for (const struct option *o = long_opts; o->name; o++)
@@ -155,6 +160,7 @@ static int parse_port(struct ctl *c, const char *s, unsigned long min)
 	return 0;
 }
 
+/* Parse the argument of option opt into *out; 0 or EXIT_USAGE. */
 static int parse_num(const char *s, int opt, unsigned long min, unsigned long max,
 		     unsigned long *out)
 {
@@ -483,6 +489,7 @@ static struct json_object *request(struct ctl *c, const char *cmd, unsigned int 
 	return req;
 }
 
+/* Print o as indented JSON; 0. */
 static int print_json(struct json_object *o)
 {
 	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
@@ -490,6 +497,7 @@ static int print_json(struct json_object *o)
 	return 0;
 }
 
+/* Print arr as a table (ctlfmt_print_list()); 0 or EXIT_IO. */
 static int print_list(struct json_object *arr, const struct ctlfmt_col *cols, size_t ncols,
 		      ctlfmt_row_fn fn, time_t now)
 {
@@ -523,6 +531,10 @@ static int call_list(struct ctl *c, const char *cmd, unsigned int mask, const ch
 #define LIST_OPTS   (OPT_SINCE | OPT_LIMIT)
 #define WHY_OPTS    (OPT_PORT | OPT_ADDR | OPT_PROTO | OPT_NETNS)
 
+/*
+ * Command handlers: c holds the options and the arguments after the
+ * command name (main() checked their number). Each returns an exit status.
+ */
 static int do_owners(struct ctl *c)
 {
 	if (c->argc == 1 && parse_port(c, c->argv[0], 0))
@@ -594,6 +606,7 @@ static int do_stats(struct ctl *c)
 	return ret;
 }
 
+/* watch: SIGINT ends the watch; read_line() sees the flag. */
 static void on_sigint(int sig)
 {
 	(void)sig;

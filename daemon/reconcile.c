@@ -90,6 +90,16 @@ static int wanted(const struct pw_sock *sk, int has_listener, unsigned int lo, u
 	return sk->lport < lo || sk->lport > hi;
 }
 
+/* Entries of namespaces the walk could not read are kept, not swept. */
+static int keep_unwalked(struct pw_entry *e, void *arg)
+{
+	struct pw_monitor *m = arg;
+
+	if (e->seen_gen != m->gen && !snap_walked(m->snap, e->sk.netns))
+		e->seen_gen = m->gen;
+	return 0;
+}
+
 static void on_gone(struct pw_entry *e, void *arg)
 {
 	struct pw_monitor *m = arg;
@@ -151,6 +161,7 @@ int monitor_reconcile(struct pw_monitor *m)
 			added++;
 		}
 	}
+	table_foreach(m->table, keep_unwalked, m);
 	removed = table_sweep(m->table, m->gen, on_gone, m);
 	proc_sockmap_free(map);
 	free(c.v);

@@ -42,6 +42,7 @@ struct ns_ent {
 	uint32_t ino; /* netns inode (nsfs st_ino) */
 	uint32_t pid;
 	char *name;   /* owned; NULL for a /proc entry */
+	int walked;   /* the last snap_walk() read this namespace */
 };
 
 struct snap {
@@ -441,10 +442,21 @@ int snap_walk(struct snap *s, snap_fn fn, void *arg)
 			continue;
 		}
 		walked++;
+		s->ns[i].walked = 1;
 		if (err > 0)
 			break;
 	}
 	return walked;
+}
+
+int snap_walked(const struct snap *s, uint32_t netns)
+{
+	const struct ns_ent *e;
+
+	if (netns == s->self_ino)
+		return 1;
+	e = ns_find(s, netns);
+	return e && e->walked;
 }
 
 int snap_walk_netns(struct snap *s, uint32_t netns, snap_fn fn, void *arg)

@@ -44,6 +44,14 @@ int snap_walk(struct snap *s, snap_fn fn, void *arg);
  */
 int snap_walk_netns(struct snap *s, uint32_t netns, snap_fn fn, void *arg);
 
+/*
+ * Did the last snap_walk() read the sockets of this namespace? (A namespace
+ * held only by an open fd cannot be found, one can vanish mid-walk: the
+ * table keeps what it knows of those rather than drop it.) Valid until the
+ * next walk or snap_walk_netns().
+ */
+int snap_walked(const struct snap *s, uint32_t netns);
+
 /* Inode of the daemon's own network namespace (cached at snap_open()). */
 uint32_t snap_self_netns(const struct snap *s);
 
