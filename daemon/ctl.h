@@ -19,10 +19,9 @@
 #include <stdint.h>
 
 #include "bpfload.h"
+#include "portwatch/proto.h"
 #include "monitor.h"
 
-/* Protocol versions: 1 = first version (docs/protocol.md). */
-#define PW_PROTO_VERSION 1
 #define PW_CTL_MAX_REQUEST 65536
 #define PW_CTL_MAX_CLIENTS 1024
 #define PW_CTL_MAX_OUTPUT (64u << 20) /* pending bytes before a client is dropped */

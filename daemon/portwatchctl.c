@@ -32,11 +32,9 @@
 
 #include <json-c/json.h>
 
+#include "portwatch/proto.h"
 #include "ctlfmt.h"
 
-#define CTL_VERSION	   "0.1.0"
-#define CTL_PROTOCOL	   1 /* docs/protocol.md "Versions" */
-#define CTL_DEFAULT_SOCKET "/run/portwatch/portwatchd.sock"
 #define CTL_TIMEOUT_S	   10
 #define CTL_MAX_LINE	   (1U << 30) /* json_tokener takes an int length */
 
@@ -267,7 +265,7 @@ static int conn_send(struct ctl *c, struct json_object *req)
 	size_t len, off = 0;
 	int ret = 0;
 
-	json_object_object_add(req, "version", json_object_new_int(CTL_PROTOCOL));
+	json_object_object_add(req, "version", json_object_new_int(PW_PROTO_VERSION));
 	s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
 	len = strlen(s);
 	line = malloc(len + 1);
@@ -406,9 +404,9 @@ static int parse_response(struct ctl *c, const char *line, bool want_ok, struct 
 		p_err("bad response from %s: not an object with a version", c->path);
 		goto err_io;
 	}
-	if (json_object_get_int64(m) != CTL_PROTOCOL) {
+	if (json_object_get_int64(m) != PW_PROTO_VERSION) {
 		p_err("daemon speaks protocol version %s, this portwatchctl speaks %d",
-		      json_object_get_string(m), CTL_PROTOCOL);
+		      json_object_get_string(m), PW_PROTO_VERSION);
 		json_object_put(o);
 		return EXIT_DAEMON;
 	}
@@ -743,7 +741,7 @@ static int do_help(struct ctl *c)
 	       "\n"
 	       "OPTIONS\n"
 	       "    -s, --socket PATH  control socket (default: $PORTWATCH_SOCKET, else\n"
-	       "                       " CTL_DEFAULT_SOCKET ")\n"
+	       "                       " PW_DEFAULT_SOCKET ")\n"
 	       "    -j, --json         print the response's list (stats: object; why: the\n"
 	       "                       whole response) as JSON; watch: one alert per line\n"
 	       "    -h, --help         this text\n"
@@ -757,7 +755,7 @@ static int do_help(struct ctl *c)
 	       "    response from the daemon.\n"
 	       "\n"
 	       "FILES\n"
-	       "    " CTL_DEFAULT_SOCKET "  portwatchd's control socket\n"
+	       "    " PW_DEFAULT_SOCKET "  portwatchd's control socket\n"
 	       "\n"
 	       "EXAMPLES\n"
 	       "    portwatchctl owners 80               who holds port 80\n"
@@ -776,7 +774,7 @@ int main(int argc, char **argv)
 	int opt, ret;
 
 	if (!c.path || !*c.path)
-		c.path = CTL_DEFAULT_SOCKET;
+		c.path = PW_DEFAULT_SOCKET;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":s:jhV", long_opts, NULL)) != -1) {
 		switch (opt) {
@@ -791,7 +789,7 @@ int main(int argc, char **argv)
 		case 'h':
 			return do_help(&c);
 		case 'V':
-			printf("portwatchctl " CTL_VERSION " (protocol %d)\n", CTL_PROTOCOL);
+			printf("portwatchctl " PW_RELEASE " (protocol %d)\n", PW_PROTO_VERSION);
 			return 0;
 		case ':':
 			return usage_err("option '--%s' needs an argument", opt_name(optopt));

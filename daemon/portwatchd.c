@@ -25,11 +25,10 @@
 #include "ctl.h"
 #include "log.h"
 #include "monitor.h"
+#include "portwatch/proto.h"
 #include "report.h"
 #include "snap.h"
 
-#define PW_VERSION "0.1.0"
-#define PW_DEFAULT_SOCKET "/run/portwatch/portwatchd.sock"
 #define PW_FLUSH_MS 5
 
 struct options {
@@ -165,7 +164,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 			usage(stdout);
 			exit(0);
 		case 'V':
-			printf("portwatchd %s (protocol %d)\n", PW_VERSION, PW_PROTO_VERSION);
+			printf("portwatchd %s (protocol %d)\n", PW_RELEASE, PW_PROTO_VERSION);
 			exit(0);
 		default:
 			fprintf(stderr, "Try 'portwatchd --help'.\n");
@@ -365,7 +364,7 @@ static void setup(struct daemon *d)
 	if (add_fd(d, pwbpf_epoll_fd(&d->bpf), &tag_ring) || add_fd(d, d->signal_fd, &tag_signal) ||
 	    add_fd(d, d->flush_fd, &tag_flush) || add_fd(d, d->house_fd, &tag_house))
 		fatal("epoll_ctl");
-	log_info("portwatchd %s ready: %zu sockets watched, control socket %s", PW_VERSION,
+	log_info("portwatchd %s ready: %zu sockets watched, control socket %s", PW_RELEASE,
 		 table_size(d->mon.table), d->opt.socket_path);
 }
 
