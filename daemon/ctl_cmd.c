@@ -32,20 +32,7 @@ static json_object *ok_response(void)
 	return o;
 }
 
-/* Socket filter of `owners` and `why`; a field < 0 / 0 means "any". */
-struct filter {
-	int64_t port, pid, netns;
-	int proto; /* IPPROTO_*, 0 any */
-	int has_addr;
-	uint16_t family;
-	uint8_t addr[16];
-};
-
-/*
- * Read an optional integer member in [lo, hi] into *out (left alone when
- * absent). Returns 0, or writes a message into err and returns -EINVAL.
- */
-static int opt_int(json_object *req, const char *key, int64_t lo, int64_t hi, int64_t *out,
+int ctl_opt_int(json_object *req, const char *key, int64_t lo, int64_t hi, int64_t *out,
 		   char *err, size_t errlen)
 {
 	json_object *v;
@@ -82,15 +69,15 @@ static int opt_string(json_object *req, const char *key, const char **out, char 
 	return 0;
 }
 
-static int parse_filter(json_object *req, struct filter *f, char *err, size_t errlen)
+int ctl_filter_parse(json_object *req, struct ctl_filter *f, char *err, size_t errlen)
 {
 	const char *proto = NULL, *addr = NULL;
 
 	memset(f, 0, sizeof(*f));
 	f->port = f->pid = f->netns = -1;
-	if (opt_int(req, "port", 0, 65535, &f->port, err, errlen) ||
-	    opt_int(req, "pid", 1, 4194304, &f->pid, err, errlen) ||
-	    opt_int(req, "netns", 1, UINT32_MAX, &f->netns, err, errlen) ||
+	if (ctl_opt_int(req, "port", 0, 65535, &f->port, err, errlen) ||
+	    ctl_opt_int(req, "pid", 1, 4194304, &f->pid, err, errlen) ||
+	    ctl_opt_int(req, "netns", 1, UINT32_MAX, &f->netns, err, errlen) ||
 	    opt_string(req, "proto", &proto, err, errlen) ||
 	    opt_string(req, "addr", &addr, err, errlen))
 		return -EINVAL;
@@ -109,7 +96,7 @@ static int parse_filter(json_object *req, struct filter *f, char *err, size_t er
 	return 0;
 }
 
-static int filter_match(const struct filter *f, const struct pw_entry *e)
+int ctl_filter_match(const struct ctl_filter *f, const struct pw_entry *e)
 {
 	if (f->port >= 0 && e->sk.lport != f->port)
 		return 0;
@@ -137,7 +124,7 @@ static int filter_match(const struct filter *f, const struct pw_entry *e)
 }
 
 struct collect {
-	const struct filter *f;
+	const struct ctl_filter *f;
 	const struct pw_entry **v;
 	size_t n, cap;
 };
@@ -146,7 +133,7 @@ static int collect_entry(struct pw_entry *e, void *arg)
 {
 	struct collect *c = arg;
 
-	if (!filter_match(c->f, e))
+	if (!ctl_filter_match(c->f, e))
 		return 0;
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 64;
@@ -182,7 +169,7 @@ static int cmp_entry(const void *a, const void *b)
 }
 
 /* Matching table entries as a sorted JSON array. */
-static json_object *sockets_array(struct pw_monitor *m, const struct filter *f)
+static json_object *sockets_array(struct pw_monitor *m, const struct ctl_filter *f)
 {
 	struct collect c = { .f = f };
 	json_object *arr = json_object_new_array();
@@ -200,11 +187,11 @@ static json_object *sockets_array(struct pw_monitor *m, const struct filter *f)
 
 static json_object *cmd_owners(struct ctl_cmd_ctx *ctx, json_object *req)
 {
-	struct filter f;
+	struct ctl_filter f;
 	char err[160];
 	json_object *o;
 
-	if (parse_filter(req, &f, err, sizeof(err)))
+	if (ctl_filter_parse(req, &f, err, sizeof(err)))
 		return ctl_cmd_error(err);
 	o = ok_response();
 	json_object_object_add(o, "sockets", sockets_array(ctx->mon, &f));
@@ -220,8 +207,8 @@ static json_object *history(const struct pw_ring *r, json_object *req, const cha
 	char err[160];
 	json_object *o, *arr;
 
-	if (opt_int(req, "since", 0, INT64_MAX, &since, err, sizeof(err)) ||
-	    opt_int(req, "limit", 1, 1000000, &limit, err, sizeof(err)))
+	if (ctl_opt_int(req, "since", 0, INT64_MAX, &since, err, sizeof(err)) ||
+	    ctl_opt_int(req, "limit", 1, 1000000, &limit, err, sizeof(err)))
 		return ctl_cmd_error(err);
 	id = (uint64_t)since + 1 > first ? (uint64_t)since + 1 : first;
 	if (r->next_id > id && r->next_id - id > (uint64_t)limit)
@@ -331,6 +318,10 @@ json_object *ctl_cmd_dispatch(struct ctl_cmd_ctx *ctx, const char *line, size_t 
 	if (!tok)
 		return ctl_cmd_error("out of memory");
 	req = json_tokener_parse_ex(tok, line, (int)len);
+	if (!req && json_tokener_get_error(tok) == json_tokener_continue) {
+		json_tokener_free(tok);
+		return ctl_cmd_error("malformed JSON: incomplete request");
+	}
 	if (!req || json_tokener_get_error(tok) != json_tokener_success ||
 	    json_tokener_get_parse_end(tok) < len) {
 		/* trailing bytes after one object (other than blanks) are an error too */

@@ -30,6 +30,31 @@ struct ctl_cmd_ctx {
  */
 json_object *ctl_cmd_dispatch(struct ctl_cmd_ctx *ctx, const char *line, size_t len);
 
+/* Socket filter of `owners` and `why`; a field < 0 (0 for proto) means "any". */
+struct ctl_filter {
+	int64_t port, pid, netns;
+	int proto; /* IPPROTO_TCP/UDP, 0 any */
+	int has_addr;
+	uint16_t family;
+	uint8_t addr[16]; /* network order */
+};
+
+/*
+ * Read the optional members port, pid, netns, proto, addr of req into *f.
+ * Returns 0, or writes a message naming the member into err and returns
+ * -EINVAL.
+ */
+int ctl_filter_parse(json_object *req, struct ctl_filter *f, char *err, size_t errlen);
+/* Does the table entry pass the filter? (An IPv4 addr matches its v4-mapped form.) */
+int ctl_filter_match(const struct ctl_filter *f, const struct pw_entry *e);
+
+/*
+ * Read an optional integer member in [lo, hi] into *out (left alone when
+ * absent). Returns 0, or writes a message into err and returns -EINVAL.
+ */
+int ctl_opt_int(json_object *req, const char *key, int64_t lo, int64_t hi, int64_t *out,
+		char *err, size_t errlen);
+
 /* {"version": 1, "ok": false, "error": msg}; caller owns it. */
 json_object *ctl_cmd_error(const char *msg);
 

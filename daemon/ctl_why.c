@@ -22,6 +22,7 @@ json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req, json_object 
 #define WHY_HISTORY 20
 
 struct why {
+	struct ctl_filter f; /* port required; addr, proto, netns optional */
 	int64_t port;
 	int proto; /* 0 = both */
 	json_object *holders, *time_wait;
@@ -55,7 +56,7 @@ static int why_holder(struct pw_entry *e, void *arg)
 	struct why *w = arg;
 	char addr[PW_ADDRSTRLEN];
 
-	if (e->sk.lport != w->port || !proto_ok(w, e->sk.protocol))
+	if (!ctl_filter_match(&w->f, e))
 		return 0;
 	json_object_array_add(w->holders, pwj_socket(e));
 	if (e->sk.protocol == IPPROTO_TCP && e->sk.state == PW_TCP_LISTEN)
@@ -87,8 +88,8 @@ static int why_time_wait(const struct pw_sock *sk, void *arg)
 	return 0;
 }
 
-/* The last WHY_HISTORY items of a ring that concern the port. */
-static json_object *about_port(const struct pw_ring *r, int64_t port, int proto,
+/* The last WHY_HISTORY items of a ring that concern the port (and netns when given). */
+static json_object *about_port(const struct pw_ring *r, const struct ctl_filter *f,
 			       const struct pw_sock *(*sock_of)(const void *),
 			       json_object *(*enc)(const void *), const void **last)
 {
@@ -101,7 +102,8 @@ static json_object *about_port(const struct pw_ring *r, int64_t port, int proto,
 		const void *item = ring_get(r, id);
 		const struct pw_sock *sk = sock_of(item);
 
-		if (sk->lport == port && (!proto || sk->protocol == proto))
+		if (sk->lport == f->port && (!f->proto || sk->protocol == f->proto) &&
+		    (f->netns <= 0 || sk->netns == f->netns))
 			hits[n++] = item;
 	}
 	if (n)
@@ -135,33 +137,25 @@ json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req, json_object 
 {
 	struct pw_monitor *m = ctx->mon;
 	struct why w = { .port = -1 };
-	json_object *v, *conflicts, *alerts;
+	json_object *conflicts, *alerts;
 	const void *last_conflict, *last_alert;
-	const char *proto = NULL;
-	int64_t netns = 0;
+	const char *proto;
+	int64_t netns;
 	uint32_t tw_netns;
+	char err[160];
 
-	if (!json_object_object_get_ex(req, "port", &v) || !json_object_is_type(v, json_type_int) ||
-	    json_object_get_int64(v) < 1 || json_object_get_int64(v) > 65535) {
+	if (ctl_filter_parse(req, &w.f, err, sizeof(err))) {
+		json_object_put(ok);
+		return ctl_cmd_error(err);
+	}
+	if (w.f.port < 1) {
 		json_object_put(ok);
 		return ctl_cmd_error("\"why\" needs \"port\": an integer from 1 to 65535");
 	}
-	w.port = json_object_get_int64(v);
-	if (json_object_object_get_ex(req, "proto", &v)) {
-		proto = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
-		if (strcmp(proto, "tcp") && strcmp(proto, "udp")) {
-			json_object_put(ok);
-			return ctl_cmd_error("\"proto\" must be \"tcp\" or \"udp\"");
-		}
-		w.proto = !strcmp(proto, "tcp") ? IPPROTO_TCP : IPPROTO_UDP;
-	}
-	if (json_object_object_get_ex(req, "netns", &v)) {
-		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1) {
-			json_object_put(ok);
-			return ctl_cmd_error("\"netns\" must be a positive integer (a netns inode)");
-		}
-		netns = json_object_get_int64(v);
-	}
+	w.port = w.f.port;
+	w.proto = w.f.proto;
+	proto = !w.proto ? NULL : w.proto == IPPROTO_TCP ? "tcp" : "udp";
+	netns = w.f.netns > 0 ? w.f.netns : 0;
 
 	w.holders = json_object_new_array();
 	w.time_wait = json_object_new_array();
@@ -175,9 +169,8 @@ json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req, json_object 
 	tw_netns = netns ? (uint32_t)netns : m->snap ? snap_self_netns(m->snap) : 0;
 	if (m->snap && tw_netns)
 		snap_walk_netns(m->snap, tw_netns, why_time_wait, &w);
-	conflicts = about_port(&m->conflicts, w.port, w.proto, conflict_sock, enc_conflict,
-			       &last_conflict);
-	alerts = about_port(&m->alerts, w.port, w.proto, alert_sock, enc_alert, &last_alert);
+	conflicts = about_port(&m->conflicts, &w.f, conflict_sock, enc_conflict, &last_conflict);
+	alerts = about_port(&m->alerts, &w.f, alert_sock, enc_alert, &last_alert);
 
 	if (!w.nholders && !w.ntw)
 		say(&w, "Nothing holds port %lld%s%s: no socket would refuse a bind there.",

@@ -201,6 +201,10 @@ void rules_explain(char *buf, size_t len, const char *rule, const struct pw_entr
 		{ "four_tuple",
 		  "that local address is already connected to the same remote address and port" },
 		{ "ephemeral_exhausted", "no free port is left in ip_local_port_range" },
+		{ "no_local_address",
+		  "no interface of that network namespace has the address (see ip_nonlocal_bind in "
+		  "ip(7))" },
+		{ "unknown_holder", "no socket portwatch can see explains the refusal" },
 	};
 	const char *text = "the kernel refused the address";
 	char who[128] = "", addr[PW_ADDRSTRLEN];

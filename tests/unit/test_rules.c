@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * test_rules.c - unit tests of daemon/rules.c: address overlap across
+ * families, wildcard widths, the TCP and UDP bind-conflict rules, rule
+ * ranks, alert classification and explanations (DESIGN.md "Linux
+ * address-reuse rules").
+ */
+#include <ctype.h>
+
+#include "helpers.h"
+#include "rules.h"
+
+enum { T = PW_TCP_CLOSE, L = PW_TCP_LISTEN, TW = PW_TCP_TIME_WAIT };
+
+/* The sockets of the overlap matrix, all TCP port 80. */
+enum { A4, B4, W4, L6, D6, W6, W6O, M4, MB4, MW4, NSOCKS };
+
+static struct pw_sock matrix_sock(int i)
+{
+	switch (i) {
+	case A4:
+		return pwt_tcp("127.0.0.1", 80, T, 0, 0);
+	case B4:
+		return pwt_tcp("127.0.0.2", 80, T, 0, 0);
+	case W4:
+		return pwt_tcp("0.0.0.0", 80, T, 0, 0);
+	case L6:
+		return pwt_tcp("::1", 80, T, 0, 0); /* V6ONLY on by itself */
+	case D6:
+		return pwt_tcp("2001:db8::1", 80, T, 0, 0);
+	case W6:
+		return pwt_tcp("::", 80, T, 0, 0); /* dual-stack */
+	case W6O:
+		return pwt_tcp("::", 80, T, PWT_V6ONLY, 0);
+	case M4:
+		return pwt_tcp("::ffff:127.0.0.1", 80, T, 0, 0);
+	case MB4:
+		return pwt_tcp("::ffff:127.0.0.2", 80, T, 0, 0);
+	default:
+		return pwt_tcp("::ffff:0.0.0.0", 80, T, 0, 0);
+	}
+}
+
+static void test_overlap_matrix(void **state)
+{
+	/* want[i][j]: does socket i overlap socket j (upper triangle, j >= i) */
+	static const char *const want[NSOCKS] = {
+		/*       A4 B4 W4 L6 D6 W6 W6O M4 MB4 MW4 */
+		[A4] = "1  0  1  0  0  1  0   1  0   1",
+		[B4] = "   1  1  0  0  1  0   0  1   1",
+		[W4] = "      1  0  0  1  0   1  1   1",
+		[L6] = "         1  0  1  1   0  0   0",
+		[D6] = "            1  1  1   0  0   0",
+		[W6] = "               1  1   1  1   1",
+		[W6O] = "                 1   0  0   0",
+		[M4] = "                      1  0   1",
+		[MB4] = "                         1   1",
+		[MW4] = "                             1",
+	};
+
+	(void)state;
+	for (int i = 0; i < NSOCKS; i++) {
+		const char *p = want[i];
+
+		for (int j = i; j < NSOCKS; j++) {
+			struct pw_sock a = matrix_sock(i), b = matrix_sock(j);
+			int expect;
+
+			while (*p == ' ')
+				p++;
+			expect = *p++ - '0';
+			if (rules_overlap(&a, &b) != expect || rules_overlap(&b, &a) != expect)
+				fail_msg("overlap(%d, %d): want %d, got %d / %d", i, j, expect,
+					 rules_overlap(&a, &b), rules_overlap(&b, &a));
+		}
+	}
+}
+
+/* The cross-family cases named in DESIGN.md, spelled out. */
+static void test_overlap_cross_family(void **state)
+{
+	struct pw_sock any4 = pwt_tcp("0.0.0.0", 443, T, 0, 0);
+	struct pw_sock dual = pwt_tcp("::", 443, T, 0, 0);
+	struct pw_sock only6 = pwt_tcp("[::]", 443, T, PWT_V6ONLY, 0);
+	struct pw_sock lo4 = pwt_tcp("127.0.0.1", 443, T, 0, 0);
+	struct pw_sock lo6 = pwt_tcp("[::1]", 443, T, 0, 0);
+	struct pw_sock mapped = pwt_tcp("::ffff:127.0.0.1", 443, T, 0, 0);
+
+	(void)state;
+	assert_int_equal(lo6.v6only, 1);
+	assert_true(rules_overlap(&any4, &dual));
+	assert_false(rules_overlap(&any4, &only6));
+	assert_false(rules_overlap(&lo4, &lo6));
+	assert_true(rules_overlap(&lo4, &mapped));
+	assert_true(rules_overlap(&mapped, &lo4));
+	assert_true(rules_overlap(&lo4, &dual));
+	assert_false(rules_overlap(&lo4, &only6));
+	assert_true(rules_overlap(&lo6, &only6));
+}
+
+static void test_width(void **state)
+{
+	static const int want[NSOCKS] = {
+		[A4] = 0, [B4] = 0, [W4] = 1, [L6] = 0, [D6] = 0,
+		[W6] = 2, [W6O] = 1, [M4] = 0, [MB4] = 0, [MW4] = 1,
+	};
+
+	(void)state;
+	for (int i = 0; i < NSOCKS; i++) {
+		struct pw_sock s = matrix_sock(i);
+
+		if (rules_width(&s) != want[i])
+			fail_msg("width(%d): want %d, got %d", i, want[i], rules_width(&s));
+	}
+}
+
+/* Check rules_blocks(c, h) and, when it blocks, the rule. */
+static void check_block(const struct pw_sock *c, const struct pw_sock *h, const char *rule)
+{
+	if (!rule) {
+		assert_int_equal(rules_blocks(c, h), 0);
+		return;
+	}
+	assert_int_equal(rules_blocks(c, h), 1);
+	assert_string_equal(rules_block_rule(c, h), rule);
+}
+
+static void test_blocks_tcp(void **state)
+{
+	struct pw_sock c, h;
+
+	(void)state;
+	/* both SO_REUSEADDR, holder bound but not listening: shared */
+	c = pwt_tcp("127.0.0.1", 80, T, PWT_RA, 1000);
+	h = pwt_tcp("127.0.0.1", 80, T, PWT_RA, 33);
+	check_block(&c, &h, NULL);
+	/* the holder listens: refused even with SO_REUSEADDR on both */
+	h.state = L;
+	check_block(&c, &h, "listener");
+	/* only one side has SO_REUSEADDR, or none */
+	h = pwt_tcp("127.0.0.1", 80, T, 0, 33);
+	check_block(&c, &h, "no_reuseaddr");
+	c.reuseaddr = 0;
+	h.reuseaddr = 1;
+	check_block(&c, &h, "no_reuseaddr");
+	h.reuseaddr = 0;
+	check_block(&c, &h, "no_reuseaddr");
+
+	/* SO_REUSEPORT on both: one creator uid joins, even a listener */
+	c = pwt_tcp("0.0.0.0", 80, T, PWT_RP, 1000);
+	h = pwt_tcp("0.0.0.0", 80, L, PWT_RP, 1000);
+	check_block(&c, &h, NULL);
+	h.state = T;
+	check_block(&c, &h, NULL);
+	h.sk_uid = 1001;
+	check_block(&c, &h, "reuseport_uid");
+	h.state = L;
+	check_block(&c, &h, "reuseport_uid");
+	/* SO_REUSEPORT on one side only */
+	h = pwt_tcp("0.0.0.0", 80, T, 0, 1000);
+	check_block(&c, &h, "no_reuseaddr");
+
+	/* TIME_WAIT: both SO_REUSEADDR binds over it, else time_wait */
+	h = pwt_tcp("127.0.0.1", 80, TW, PWT_RA, 0);
+	c = pwt_tcp("127.0.0.1", 80, T, PWT_RA, 1000);
+	check_block(&c, &h, NULL);
+	h.reuseaddr = 0;
+	check_block(&c, &h, "time_wait");
+	h.reuseaddr = 1;
+	c.reuseaddr = 0;
+	check_block(&c, &h, "time_wait");
+	/* SO_REUSEPORT over TIME_WAIT: the uid is not compared */
+	h = pwt_tcp("127.0.0.1", 80, TW, PWT_RP, 0);
+	c = pwt_tcp("127.0.0.1", 80, T, PWT_RP, 1000);
+	check_block(&c, &h, NULL);
+
+	/* a wildcard (or dual-stack) listener blocks a specific contender */
+	c = pwt_tcp("127.0.0.1", 80, T, PWT_RA, 1000);
+	h = pwt_tcp("0.0.0.0", 80, L, PWT_RA, 33);
+	check_block(&c, &h, "wildcard_listener");
+	h = pwt_tcp("::", 80, L, 0, 33);
+	check_block(&c, &h, "wildcard_listener");
+	c = pwt_tcp("0.0.0.0", 80, T, 0, 1000);
+	check_block(&c, &h, "wildcard_listener"); /* dual-stack is wider than 0.0.0.0 */
+	/* same address, or a wider contender: listener */
+	h = pwt_tcp("0.0.0.0", 80, L, 0, 33);
+	check_block(&c, &h, "listener");
+	h = pwt_tcp("127.0.0.1", 80, L, 0, 33);
+	check_block(&c, &h, "listener");
+	/* a listen() of c re-checks with c listening: same rules */
+	c = pwt_tcp("127.0.0.1", 80, L, PWT_RA, 1000);
+	h = pwt_tcp("127.0.0.1", 80, L, PWT_RA, 1000);
+	check_block(&c, &h, "listener");
+
+	/* no overlap, no block, whatever the flags and states */
+	c = pwt_tcp("127.0.0.2", 80, T, 0, 1000);
+	check_block(&c, &h, NULL);
+	c = pwt_tcp("::1", 80, T, 0, 1000);
+	check_block(&c, &h, NULL);
+	h = pwt_tcp("::", 80, L, PWT_V6ONLY, 33);
+	c = pwt_tcp("0.0.0.0", 80, T, 0, 1000);
+	check_block(&c, &h, NULL);
+}
+
+static void test_blocks_udp(void **state)
+{
+	struct pw_sock c, h;
+
+	(void)state;
+	c = pwt_udp("0.0.0.0", 53, PWT_RA, 1000);
+	h = pwt_udp("0.0.0.0", 53, PWT_RA, 0);
+	check_block(&c, &h, NULL); /* shared whatever the uids */
+	c = pwt_udp("127.0.0.1", 53, PWT_RP, 1000);
+	h = pwt_udp("0.0.0.0", 53, PWT_RP, 1000);
+	check_block(&c, &h, NULL);
+	h.sk_uid = 0;
+	check_block(&c, &h, "reuseport_uid");
+	h = pwt_udp("127.0.0.1", 53, 0, 1000);
+	c = pwt_udp("127.0.0.1", 53, 0, 1000);
+	check_block(&c, &h, "no_reuseaddr");
+	c.reuseaddr = 1;
+	check_block(&c, &h, "no_reuseaddr");
+	/* a dual-stack [::] holds IPv4 too; a v6only one does not */
+	h = pwt_udp("::", 53, 0, 1000);
+	check_block(&c, &h, "no_reuseaddr");
+	h.v6only = 1;
+	check_block(&c, &h, NULL);
+	h = pwt_udp("127.0.0.2", 53, 0, 1000);
+	check_block(&c, &h, NULL);
+}
+
+static void test_rule_rank(void **state)
+{
+	(void)state;
+	assert_true(rules_rule_rank("wildcard_listener") > rules_rule_rank("listener"));
+	assert_true(rules_rule_rank("listener") > rules_rule_rank("reuseport_uid"));
+	assert_true(rules_rule_rank("reuseport_uid") > rules_rule_rank("no_reuseaddr"));
+	assert_true(rules_rule_rank("no_reuseaddr") > rules_rule_rank("time_wait"));
+	assert_true(rules_rule_rank("time_wait") > 0);
+	assert_int_equal(rules_rule_rank("no_such_rule"), 0);
+	assert_int_equal(rules_rule_rank(""), 0);
+}
+
+/* Classify c (uid_c) over h (uid_h); kind NULL: no alert expected. */
+static void check_class(const struct pw_sock *c, uint32_t uid_c, const struct pw_sock *h,
+			uint32_t uid_h, const char *kind, const char *reason,
+			enum rules_severity sev)
+{
+	struct rules_alert out = { NULL, NULL, RULES_SEV_NONE };
+
+	if (!kind) {
+		assert_int_equal(rules_classify_bind(c, uid_c, h, uid_h, &out), 0);
+		return;
+	}
+	assert_int_equal(rules_classify_bind(c, uid_c, h, uid_h, &out), 1);
+	assert_string_equal(out.kind, kind);
+	assert_string_equal(out.reason, reason);
+	assert_int_equal(out.severity, sev);
+}
+
+static void test_classify_bind(void **state)
+{
+	struct pw_sock c, h;
+
+	(void)state;
+	/* a specific address under another group's wildcard */
+	h = pwt_udp("0.0.0.0", 53, PWT_RA, 0);
+	c = pwt_udp("127.0.0.1", 53, PWT_RA, 1000);
+	check_class(&c, 1000, &h, 0, "hijack_attempt", "shadow_wildcard", RULES_SEV_CRITICAL);
+	check_class(&c, 0, &h, 0, "hijack_attempt", "shadow_wildcard", RULES_SEV_WARNING);
+	/* the other family's wildcard under a dual-stack [::] */
+	h = pwt_tcp("::", 80, L, PWT_RP, 0);
+	c = pwt_tcp("0.0.0.0", 80, L, PWT_RP, 1000);
+	check_class(&c, 1000, &h, 0, "hijack_attempt", "shadow_wildcard", RULES_SEV_CRITICAL);
+	/* joining another group's SO_REUSEPORT group on the same address */
+	h = pwt_tcp("0.0.0.0", 80, L, PWT_RP, 1000);
+	check_class(&c, 1000, &h, 0, "hijack_attempt", "reuseport_join", RULES_SEV_CRITICAL);
+	check_class(&c, 1000, &h, 1000, "hijack_attempt", "reuseport_join", RULES_SEV_WARNING);
+	/* UDP address bound again through SO_REUSEADDR */
+	h = pwt_udp("127.0.0.1", 53, PWT_RA, 0);
+	c = pwt_udp("127.0.0.1", 53, PWT_RA, 1000);
+	check_class(&c, 1000, &h, 0, "hijack_attempt", "udp_share", RULES_SEV_CRITICAL);
+	check_class(&c, 7, &h, 7, "hijack_attempt", "udp_share", RULES_SEV_WARNING);
+	/* TCP SO_REUSEADDR, neither listening: a warning whatever the uids */
+	h = pwt_tcp("127.0.0.1", 80, T, PWT_RA, 0);
+	c = pwt_tcp("127.0.0.1", 80, T, PWT_RA, 1000);
+	check_class(&c, 1000, &h, 0, "reuse_collision", "shared_bind", RULES_SEV_WARNING);
+	check_class(&c, 0, &h, 0, "reuse_collision", "shared_bind", RULES_SEV_WARNING);
+	/* no overlap: nothing */
+	c = pwt_tcp("127.0.0.2", 80, T, PWT_RA, 1000);
+	check_class(&c, 1000, &h, 0, NULL, NULL, RULES_SEV_NONE);
+	c = pwt_tcp("::1", 80, T, PWT_RA, 1000);
+	check_class(&c, 1000, &h, 0, NULL, NULL, RULES_SEV_NONE);
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	assert_string_equal(rules_severity_name(RULES_SEV_CRITICAL), "critical");
+	assert_string_equal(rules_severity_name(RULES_SEV_WARNING), "warning");
+	assert_string_equal(rules_severity_name(RULES_SEV_NOTICE), "notice");
+	assert_null(rules_severity_name(RULES_SEV_NONE));
+	assert_string_equal(rules_op_name(RULES_OP_BIND), "bind");
+	assert_string_equal(rules_op_name(RULES_OP_LISTEN), "listen");
+	assert_string_equal(rules_op_name(RULES_OP_CONNECT), "connect");
+}
+
+static void test_explain(void **state)
+{
+	struct pw_sock sk = pwt_tcp("0.0.0.0", 80, L, 0, 33);
+	struct pw_entry h = pwt_entry(&sk, PWT_NS1, 77, 4242, 33, "nginx");
+	char buf[320];
+
+	(void)state;
+	rules_explain(buf, sizeof(buf), "wildcard_listener", &h);
+	assert_non_null(strstr(buf, "pid 4242"));
+	assert_non_null(strstr(buf, "nginx"));
+	assert_non_null(strstr(buf, "uid 33"));
+	assert_non_null(strstr(buf, "0.0.0.0:80/tcp"));
+	assert_non_null(strstr(buf, "listens on"));
+	assert_non_null(strstr(buf, "wildcard listener"));
+
+	sk = pwt_udp("::1", 5353, 0, 1000);
+	h = pwt_entry(&sk, PWT_NS1, 78, 17, 1000, "avahi");
+	rules_explain(buf, sizeof(buf), "no_reuseaddr", &h);
+	assert_non_null(strstr(buf, "pid 17 (avahi, uid 1000)"));
+	assert_non_null(strstr(buf, "[::1]:5353/udp"));
+	assert_non_null(strstr(buf, "SO_REUSEADDR"));
+
+	/* no owner: the socket inode, or a closed connection for TIME_WAIT */
+	sk = pwt_tcp("127.0.0.1", 80, T, 0, 0);
+	h = pwt_entry(&sk, PWT_NS1, 12345, 0, 0, NULL);
+	rules_explain(buf, sizeof(buf), "no_reuseaddr", &h);
+	assert_non_null(strstr(buf, "socket inode 12345"));
+	assert_non_null(strstr(buf, "127.0.0.1:80"));
+	sk.state = TW;
+	h = pwt_entry(&sk, PWT_NS1, 0, 0, 0, NULL);
+	rules_explain(buf, sizeof(buf), "time_wait", &h);
+	assert_non_null(strstr(buf, "closed connection"));
+	assert_non_null(strstr(buf, "TIME_WAIT"));
+
+	/* no holder: the rule alone, as a sentence */
+	rules_explain(buf, sizeof(buf), "listener", NULL);
+	assert_true(isupper((unsigned char)buf[0]));
+	assert_non_null(strstr(buf, "istening socket"));
+	rules_explain(buf, sizeof(buf), "something_new", NULL);
+	assert_true(isupper((unsigned char)buf[0]));
+
+	/* truncated to len, NUL-terminated */
+	memset(buf, 'x', sizeof(buf));
+	rules_explain(buf, 12, "listener", NULL);
+	assert_int_equal(strlen(buf), 11);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_overlap_matrix),
+		cmocka_unit_test(test_overlap_cross_family),
+		cmocka_unit_test(test_width),
+		cmocka_unit_test(test_blocks_tcp),
+		cmocka_unit_test(test_blocks_udp),
+		cmocka_unit_test(test_rule_rank),
+		cmocka_unit_test(test_classify_bind),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_explain),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
