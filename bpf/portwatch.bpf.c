@@ -185,7 +185,8 @@ static __always_inline int save_args(__s32 fd, __u64 uaddr, __u32 type, __u8 bou
 		.uaddr = uaddr, .fd = fd, .type = type, .bound_before = bound_before,
 	};
 
-	bpf_map_update_elem(&inflight, &id, &a, BPF_ANY);
+	if (bpf_map_update_elem(&inflight, &id, &a, BPF_ANY))
+		count(PW_CNT_DROPPED);
 	return 0;
 }
 
@@ -275,8 +276,9 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 t
 		__builtin_memcpy(e->sk.raddr, e->req_addr, 16);
 		e->sk.rport = e->req_port;
 	}
-	if (type == PW_EV_BIND && ret == 0 && e->sk.inode)
-		bpf_map_update_elem(&tracked, &e->sk.inode, &one, BPF_ANY);
+	if (type == PW_EV_BIND && ret == 0 && e->sk.inode &&
+	    bpf_map_update_elem(&tracked, &e->sk.inode, &one, BPF_ANY))
+		count(PW_CNT_UNTRACKED);
 	event_submit(e);
 	return 0;
 }

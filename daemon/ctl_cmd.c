@@ -260,6 +260,8 @@ static json_object *cmd_stats(struct ctl_cmd_ctx *ctx, json_object *req)
 					       ctx->bpf ? pwbpf_counter(ctx->bpf, PW_CNT_DROPPED) : 0));
 	json_object_object_add(s, "filtered", json_object_new_int64(
 						ctx->bpf ? pwbpf_counter(ctx->bpf, PW_CNT_FILTERED) : 0));
+	json_object_object_add(s, "untracked", json_object_new_int64(
+						 ctx->bpf ? pwbpf_counter(ctx->bpf, PW_CNT_UNTRACKED) : 0));
 	json_object_object_add(s, "table_size", json_object_new_int64(table_size(m->table)));
 	json_object_object_add(s, "netns", json_object_new_int64(m->stats.netns));
 	json_object_object_add(s, "reconciliations", json_object_new_int64(m->stats.reconciliations));

@@ -119,9 +119,10 @@ _Static_assert(sizeof(struct pw_event) == 160, "struct pw_event is an ABI");
 
 /* Indices of the per-CPU counters in the `counters` array map. */
 enum pw_counter {
-	PW_CNT_DROPPED = 0, /* bpf_ringbuf_reserve() failed: event lost */
+	PW_CNT_DROPPED = 0, /* event lost: ring buffer full, or no room to track a call */
 	PW_CNT_EMITTED,     /* events submitted */
 	PW_CNT_FILTERED,    /* connects and state changes filtered in the kernel */
+	PW_CNT_UNTRACKED,   /* `tracked` map full: that socket's release goes unreported */
 	PW_CNT_MAX,
 };
 
