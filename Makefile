@@ -51,8 +51,10 @@ LIB       := $(BUILD)/libportwatch.a
 BINS      := $(BUILD)/portwatchd $(BUILD)/portwatchctl
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
+BPFT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
 
-.PHONY: all deps run test unit e2e vmlinux clean
+.PHONY: all deps run test unit bpf-test e2e vmlinux clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -93,18 +95,28 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) Makefile
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP $< $(LIB) $(LDLIBS) -lcmocka -o $@
 
+$(BUILD)/tests/bpf/%: tests/bpf/%.c $(LIB) Makefile
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP $< $(LIB) $(LDLIBS) -lcmocka -o $@
+
 run: deps all
 	$(BUILD)/portwatchd --foreground
 
 unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do $$t || fail=1; done; exit $$fail
 
+# The real BPF programs against real sockets in a fresh netns (root).
+bpf-test: $(BPFT_BINS)
+	@fail=0; for t in $(BPFT_BINS); do $$t || fail=1; done; exit $$fail
+
 e2e: all
 	$(PYTHON) -m pytest -v tests/e2e
 
 test: deps
-	$(MAKE) all $(UNIT_BINS)
+	$(MAKE) all $(UNIT_BINS) $(BPFT_BINS)
 	$(MAKE) unit
+	$(MAKE) bpf-test
 	$(MAKE) e2e
 
 vmlinux:
@@ -113,4 +125,4 @@ vmlinux:
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/obj/*.d $(BUILD)/bpf/*.d $(BUILD)/tests/*.d)
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/bpf/*.d $(BUILD)/tests/*.d $(BUILD)/tests/bpf/*.d)

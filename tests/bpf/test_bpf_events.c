@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * test_bpf_events.c - the real BPF programs against real sockets.
+ *
+ * Loads bpf/portwatch.bpf.c through daemon/bpfload.c and
+ * bpf/snapshot.bpf.c through daemon/snap.c, moves this process into a
+ * fresh network namespace (unshare(CLONE_NEWNET), lo up), and checks that
+ * each bind/listen/setsockopt/connect/close produces the event the daemon
+ * relies on, field by field, in the style of the kernel's
+ * tools/testing/selftests/bpf/prog_tests/select_reuseport.c: one subtest
+ * per {TCP, UDP} x {IPv4, IPv6} x {specific, wildcard}. Needs root.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bpfload.h"
+#include "snap.h"
+
+#define MAX_EVENTS 4096
+
+static struct pw_bpf bpf;
+static struct snap *snap;
+static struct pw_event events[MAX_EVENTS];
+static size_t nevents;
+static uint32_t self_netns;
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	const struct pw_event *e = data;
+
+	(void)ctx;
+	if (size >= sizeof(*e) && e->pid == (uint32_t)getpid() && nevents < MAX_EVENTS)
+		events[nevents++] = *e;
+	return 0;
+}
+
+/* Drain the ring buffer; the events of this process land in events[]. */
+static void drain(void)
+{
+	nevents = 0;
+	assert_true(pwbpf_consume(&bpf) >= 0);
+}
+
+/* The first event of this type on this port (0 = any), or fail. */
+static const struct pw_event *find(uint32_t type, uint16_t port, int err)
+{
+	for (size_t i = 0; i < nevents; i++)
+		if (events[i].type == type && events[i].err == err &&
+		    (!port || events[i].sk.lport == port || events[i].req_port == port))
+			return &events[i];
+	fail_msg("no event of type %u on port %u with err %d among %zu", type, port, err, nevents);
+	return NULL;
+}
+
+static int count(uint32_t type)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < nevents; i++)
+		n += events[i].type == type;
+	return n;
+}
+
+static void lo_up(void)
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	assert_true(fd >= 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	assert_int_equal(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
+	ifr.ifr_flags |= IFF_UP;
+	assert_int_equal(ioctl(fd, SIOCSIFFLAGS, &ifr), 0);
+	close(fd);
+}
+
+static int group_setup(void **state)
+{
+	const char *what = "";
+	struct stat st;
+	int err;
+
+	(void)state;
+	if (unshare(CLONE_NEWNET)) {
+		fprintf(stderr, "unshare(CLONE_NEWNET): %s (run as root)\n", strerror(errno));
+		return -1;
+	}
+	lo_up();
+	if (stat("/proc/self/ns/net", &st))
+		return -1;
+	self_netns = st.st_ino;
+	err = pwbpf_open(&bpf, 1 << 22, on_event, NULL, &what);
+	if (err) {
+		fprintf(stderr, "pwbpf_open: cannot %s: %s\n", what, strerror(-err));
+		return -1;
+	}
+	err = snap_open(&snap);
+	if (err) {
+		fprintf(stderr, "snap_open: %s\n", strerror(-err));
+		return -1;
+	}
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	snap_close(snap);
+	pwbpf_close(&bpf);
+	return 0;
+}
+
+struct variant {
+	int type;      /* SOCK_STREAM, SOCK_DGRAM */
+	int family;    /* AF_INET, AF_INET6 */
+	const char *addr;
+	uint16_t port;
+};
+
+static socklen_t make_addr(const struct variant *v, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (v->family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(v->port);
+		assert_int_equal(inet_pton(AF_INET, v->addr, &sin->sin_addr), 1);
+		return sizeof(*sin);
+	}
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(v->port);
+	assert_int_equal(inet_pton(AF_INET6, v->addr, &sin6->sin6_addr), 1);
+	return sizeof(*sin6);
+}
+
+struct snap_find {
+	uint64_t inode;
+	struct pw_sock found;
+	int hits;
+};
+
+static int snap_match(const struct pw_sock *sk, void *arg)
+{
+	struct snap_find *f = arg;
+
+	if (sk->inode == f->inode) {
+		f->found = *sk;
+		f->hits++;
+	}
+	return 0;
+}
+
+/*
+ * One variant: bind with SO_REUSEADDR, (listen), setsockopt SO_REUSEPORT,
+ * a refused second bind, the snapshot, close.
+ */
+static void run_variant(void **state)
+{
+	const struct variant *v = *state;
+	int proto = v->type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP;
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(v, &ss);
+	const struct pw_event *e;
+	struct snap_find sf = { 0 };
+	uint8_t want[16] = { 0 };
+	struct stat st;
+	int one = 1, fd, fd2;
+
+	memcpy(want, v->family == AF_INET ? (void *)&((struct sockaddr_in *)&ss)->sin_addr :
+					    (void *)&((struct sockaddr_in6 *)&ss)->sin6_addr,
+	       v->family == AF_INET ? 4 : 16);
+
+	fd = socket(v->family, v->type, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	drain(); /* setsockopt on an unbound socket is not reported */
+	assert_int_equal(count(PW_EV_SOCKOPT), 0);
+
+	assert_int_equal(bind(fd, (struct sockaddr *)&ss, len), 0);
+	if (v->type == SOCK_STREAM)
+		assert_int_equal(listen(fd, 8), 0);
+	drain();
+	e = find(PW_EV_BIND, v->port, 0);
+	assert_int_equal(e->sk.family, v->family);
+	assert_int_equal(e->sk.protocol, proto);
+	assert_int_equal(e->sk.lport, v->port);
+	assert_memory_equal(e->sk.laddr, want, 16);
+	assert_int_equal(e->sk.reuseaddr, 1);
+	assert_int_equal(e->sk.reuseport, 0);
+	assert_int_equal(e->sk.netns, self_netns);
+	assert_int_equal(e->sk.inode, st.st_ino);
+	assert_int_equal(e->sk.sk_uid, getuid());
+	assert_int_equal(e->uid, getuid());
+	assert_int_equal(e->tid, (uint32_t)gettid());
+	assert_true(e->exe_ino != 0);
+	assert_true(e->ts_ns != 0);
+	if (v->family == AF_INET6 && strcmp(v->addr, "::"))
+		assert_int_equal(e->sk.v6only, 1); /* inet6_bind() sets it for ::1 */
+	if (v->type == SOCK_STREAM) {
+		e = find(PW_EV_LISTEN, v->port, 0);
+		assert_int_equal(e->sk.state, PW_TCP_LISTEN);
+		assert_int_equal(e->sk.inode, st.st_ino);
+	}
+
+	/* the kernel reads the flags at conflict time: the table must follow */
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)), 0);
+	drain();
+	e = find(PW_EV_SOCKOPT, v->port, 0);
+	assert_int_equal(e->sk.reuseport, 1);
+	assert_int_equal(e->sk.inode, st.st_ino);
+
+	/* a refused bind reports what was asked for and the errno */
+	fd2 = socket(v->family, v->type, 0);
+	assert_true(fd2 >= 0);
+	assert_int_equal(bind(fd2, (struct sockaddr *)&ss, len), -1);
+	assert_int_equal(errno, EADDRINUSE);
+	drain();
+	e = find(PW_EV_BIND, v->port, -EADDRINUSE);
+	assert_int_equal(e->req_port, v->port);
+	assert_int_equal(e->req_family, v->family);
+	assert_memory_equal(e->req_addr, want, v->family == AF_INET ? 4 : 16);
+	assert_int_equal(e->sk.lport, 0);
+	close(fd2);
+	drain(); /* fd2 was never bound: its release is not reported */
+	assert_int_equal(count(PW_EV_RELEASE), 0);
+
+	/* the iterators see the same socket with the same flags */
+	sf.inode = st.st_ino;
+	assert_int_equal(snap_walk_netns(snap, self_netns, snap_match, &sf), 0);
+	assert_int_equal(sf.hits, 1);
+	assert_int_equal(sf.found.lport, v->port);
+	assert_int_equal(sf.found.protocol, proto);
+	assert_memory_equal(sf.found.laddr, want, 16);
+	assert_int_equal(sf.found.reuseaddr, 1);
+	assert_int_equal(sf.found.reuseport, 1);
+	assert_int_equal(sf.found.netns, self_netns);
+
+	close(fd);
+	drain();
+	e = find(PW_EV_RELEASE, v->port, 0);
+	assert_int_equal(e->sk.inode, st.st_ino);
+}
+
+/* Port 0: the event carries the port the kernel chose. */
+static void test_port_zero(void **state)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sin);
+	const struct pw_event *e;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	(void)state;
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	drain();
+	e = find(PW_EV_BIND, ntohs(sin.sin_port), 0);
+	assert_int_equal(e->req_port, 0);
+	assert_int_not_equal(e->sk.lport, 0);
+	close(fd);
+}
+
+/* connect: nothing for an ordinary one, an event after an explicit bind. */
+static void test_connect_filter(void **state)
+{
+	struct sockaddr_in srv = { .sin_family = AF_INET, .sin_port = htons(7101),
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in cli = srv;
+	const struct pw_event *e;
+	int l = socket(AF_INET, SOCK_STREAM, 0), c1, c2, one = 1;
+
+	(void)state;
+	assert_int_equal(bind(l, (struct sockaddr *)&srv, sizeof(srv)), 0);
+	assert_int_equal(listen(l, 8), 0);
+	drain();
+
+	c1 = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(connect(c1, (struct sockaddr *)&srv, sizeof(srv)), 0);
+	drain();
+	assert_int_equal(count(PW_EV_CONNECT), 0);
+
+	cli.sin_port = htons(7102);
+	c2 = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(c2, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	assert_int_equal(bind(c2, (struct sockaddr *)&cli, sizeof(cli)), 0);
+	assert_int_equal(connect(c2, (struct sockaddr *)&srv, sizeof(srv)), 0);
+	drain();
+	e = find(PW_EV_CONNECT, 7102, 0);
+	assert_int_equal(e->bound_before, 1);
+	assert_int_equal(e->sk.rport, 7101);
+	assert_int_equal(e->sk.state, PW_TCP_ESTABLISHED);
+	close(c1);
+	close(c2);
+	close(l);
+	drain();
+}
+
+#define VARIANT(name, type, family, addr, port)                                            \
+	static const struct variant name = { type, family, addr, port }
+VARIANT(tcp4_specific, SOCK_STREAM, AF_INET, "127.0.0.1", 7001);
+VARIANT(tcp4_wildcard, SOCK_STREAM, AF_INET, "0.0.0.0", 7002);
+VARIANT(tcp6_specific, SOCK_STREAM, AF_INET6, "::1", 7003);
+VARIANT(tcp6_wildcard, SOCK_STREAM, AF_INET6, "::", 7004);
+VARIANT(udp4_specific, SOCK_DGRAM, AF_INET, "127.0.0.1", 7005);
+VARIANT(udp4_wildcard, SOCK_DGRAM, AF_INET, "0.0.0.0", 7006);
+VARIANT(udp6_specific, SOCK_DGRAM, AF_INET6, "::1", 7007);
+VARIANT(udp6_wildcard, SOCK_DGRAM, AF_INET6, "::", 7008);
+
+/* A named subtest per variant, like test__start_subtest() in the kernel's test_progs. */
+#define SUBTEST(v) { .name = #v, .test_func = run_variant, .initial_state = (void *)&v }
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		SUBTEST(tcp4_specific), SUBTEST(tcp4_wildcard), SUBTEST(tcp6_specific),
+		SUBTEST(tcp6_wildcard), SUBTEST(udp4_specific), SUBTEST(udp4_wildcard),
+		SUBTEST(udp6_specific), SUBTEST(udp6_wildcard),
+		cmocka_unit_test(test_port_zero), cmocka_unit_test(test_connect_filter),
+	};
+
+	return cmocka_run_group_tests_name("bpf_events", tests, group_setup, group_teardown);
+}
