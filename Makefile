@@ -21,6 +21,8 @@ CLANG    ?= clang
 BPFTOOL  ?= bpftool
 PYTHON   ?= /usr/bin/python3
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+# `make deps APT_UPDATE=:` when the caller (.ci/run) has just run apt-get update.
+APT_UPDATE ?= apt-get update -qq
 ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -65,7 +67,7 @@ deps:
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || \
 		missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "make deps: installing$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		$(APT_UPDATE) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	else echo "make deps: all packages present"; fi
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c Makefile

@@ -1,0 +1,181 @@
+#!/usr/bin/python3
+"""actor.py - performs real socket operations for the end-to-end tests.
+
+Run as root; it drops to --uid/--gid (setgroups, setresgid, setresuid)
+*before* creating any socket, since the kernel's SO_REUSEPORT check
+compares the uid that created the socket (sk_uid), not the caller of bind().
+
+Operations are JSON objects. Those given with --ops (a JSON array) run at
+start; then one operation per stdin line runs as it arrives. Every
+operation prints exactly one JSON result line on stdout:
+
+    {"op": "bind", "name": "a", "ok": true, "errno": null, "errno_num": 0,
+     "addr": "127.0.0.1", "port": 40000, "inode": 123456, "fd": 3}
+
+After the start operations it prints {"op": "ready", "pid": ..., ...}. It
+holds its sockets until stdin closes (exit 0) or SIGTERM (exit 0).
+
+Operations:
+    {"op":"socket","name":"a","family":"inet|inet6","type":"tcp|udp"}
+    {"op":"setsockopt","name":"a","opt":"reuseaddr|reuseport|v6only","value":1}
+    {"op":"bind","name":"a","addr":"127.0.0.1","port":N}
+    {"op":"listen","name":"a","backlog":16}
+    {"op":"connect","name":"a","addr":"127.0.0.1","port":N}
+    {"op":"accept","name":"a","as":"c"}          (blocks up to 10 s)
+    {"op":"close","name":"a"}
+    {"op":"info","name":"a"}                      (port, inode, ... of a socket)
+    {"op":"fork"}                                  (child holds copies of every fd)
+    {"op":"exit","code":0}                         (leave now, without closing first)
+Only the standard library is used.
+"""
+import argparse
+import errno
+import json
+import os
+import signal
+import socket
+import sys
+import time
+
+FAMILIES = {"inet": socket.AF_INET, "inet6": socket.AF_INET6}
+TYPES = {"tcp": socket.SOCK_STREAM, "udp": socket.SOCK_DGRAM}
+OPTS = {
+    "reuseaddr": (socket.SOL_SOCKET, socket.SO_REUSEADDR),
+    "reuseport": (socket.SOL_SOCKET, socket.SO_REUSEPORT),
+    "v6only": (socket.IPPROTO_IPV6, socket.IPV6_V6ONLY),
+}
+
+socks = {}
+children = []
+
+
+def emit(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def describe(name, s):
+    """Local address, port and inode of socket s."""
+    out = {"name": name, "fd": s.fileno(), "inode": os.fstat(s.fileno()).st_ino}
+    try:
+        local = s.getsockname()
+        out["addr"], out["port"] = local[0], local[1]
+    except OSError:
+        out["addr"], out["port"] = None, None
+    return out
+
+
+def run(op):
+    kind = op.get("op")
+    name = op.get("name")
+    res = {"op": kind, "ok": True, "errno": None, "errno_num": 0}
+    try:
+        if kind == "socket":
+            s = socket.socket(FAMILIES[op.get("family", "inet")], TYPES[op.get("type", "tcp")])
+            socks[name] = s
+        elif kind == "setsockopt":
+            level, opt = OPTS[op["opt"]]
+            socks[name].setsockopt(level, opt, int(op.get("value", 1)))
+        elif kind == "bind":
+            socks[name].bind((op["addr"], int(op["port"])))
+        elif kind == "listen":
+            socks[name].listen(int(op.get("backlog", 16)))
+        elif kind == "connect":
+            socks[name].settimeout(5)
+            try:
+                socks[name].connect((op["addr"], int(op["port"])))
+            finally:
+                socks[name].settimeout(None)
+        elif kind == "accept":
+            socks[name].settimeout(10)
+            try:
+                conn, peer = socks[name].accept()
+            finally:
+                socks[name].settimeout(None)
+            socks[op["as"]] = conn
+            name = op["as"]
+            res["peer"] = list(peer[:2])
+        elif kind == "close":
+            s = socks.pop(name)
+            res.update(describe(name, s))
+            s.close()
+            emit(res)
+            return
+        elif kind == "info":
+            pass
+        elif kind == "fork":
+            pid = os.fork()
+            if pid == 0:
+                # The child holds copies of every socket until its parent is gone.
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                while os.getppid() == ppid:
+                    time.sleep(0.1)
+                os._exit(0)
+            signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # no zombies to reap
+            children.append(pid)
+            res["child"] = pid
+        elif kind == "exit":
+            sys.stdout.flush()
+            os._exit(int(op.get("code", 0)))
+        else:
+            raise ValueError("unknown op %r" % kind)
+    except OSError as e:
+        res["ok"] = False
+        res["errno_num"] = e.errno or 0
+        res["errno"] = errno.errorcode.get(e.errno, str(e.errno)) if e.errno else type(e).__name__
+        res["error"] = str(e)
+    except (KeyError, ValueError, TypeError) as e:
+        res["ok"] = False
+        res["errno"] = "EINVAL"
+        res["error"] = "bad op: %r" % (e,)
+    if name is not None and name in socks:
+        res.update(describe(name, socks[name]))
+    elif name is not None:
+        res["name"] = name
+    emit(res)
+
+
+def on_term(signum, frame):
+    for pid in children:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
+    os._exit(0)
+
+
+def main():
+    global ppid
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--uid", type=int)
+    ap.add_argument("--gid", type=int)
+    ap.add_argument("--ops", default="[]", help="JSON array of operations to run at start")
+    args = ap.parse_args()
+    signal.signal(signal.SIGTERM, on_term)
+    if args.uid is not None or args.gid is not None:
+        gid = args.gid if args.gid is not None else args.uid
+        uid = args.uid if args.uid is not None else os.getuid()
+        os.setgroups([])
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
+    ppid = os.getpid()
+    for op in json.loads(args.ops):
+        run(op)
+    emit({"op": "ready", "ok": True, "pid": os.getpid(), "uid": os.getuid(),
+          "gid": os.getgid(), "exe": os.readlink("/proc/self/exe"),
+          "netns": os.stat("/proc/self/ns/net").st_ino})
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            op = json.loads(line)
+        except ValueError as e:
+            emit({"op": None, "ok": False, "errno": "EINVAL", "error": str(e)})
+            continue
+        run(op)
+    on_term(None, None)
+
+
+if __name__ == "__main__":
+    main()
