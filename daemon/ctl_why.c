@@ -64,14 +64,13 @@ static int why_holder(struct pw_entry *e, void *arg)
 	else
 		w->nbound++;
 	if (w->nholders++ < 4)
-		say(w, "%s%s pid %u (%s, uid %u) holds %s%s%s:%u/%s in %s%s%s%s.",
+		say(w, "%s%s pid %u (%s, uid %u) holds %s%s%s:%u/%s (%s%s%s%s).",
 		    w->nholders > 1 ? " " : "", w->nholders > 1 ? "Also," : "", e->owner.pid,
 		    e->owner.comm[0] ? e->owner.comm : "?", e->owner.uid,
 		    e->sk.family == AF_INET6 ? "[" : "", pw_addr_ntop(e->sk.family, e->sk.laddr, addr),
 		    e->sk.family == AF_INET6 ? "]" : "", e->sk.lport, pw_proto_name(e->sk.protocol),
-		    pw_state_name(&e->sk), e->sk.reuseaddr ? " with SO_REUSEADDR" : "",
-		    e->sk.reuseport ? (e->sk.reuseaddr ? " and SO_REUSEPORT" : " with SO_REUSEPORT") : "",
-		    e->sk.v6only ? " (IPV6_V6ONLY)" : "");
+		    pw_state_name(&e->sk), e->sk.reuseaddr ? ", SO_REUSEADDR" : "",
+		    e->sk.reuseport ? ", SO_REUSEPORT" : "", e->sk.v6only ? ", IPV6_V6ONLY" : "");
 	return 0;
 }
 

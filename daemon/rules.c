@@ -207,7 +207,7 @@ void rules_explain(char *buf, size_t len, const char *rule, const struct pw_entr
 		{ "unknown_holder", "no socket portwatch can see explains the refusal" },
 	};
 	const char *text = "the kernel refused the address";
-	char who[128] = "", addr[PW_ADDRSTRLEN];
+	char who[128] = "", addr[PW_ADDRSTRLEN], peer[PW_ADDRSTRLEN + 16] = "", raddr[PW_ADDRSTRLEN];
 
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
 		if (!strcmp(rule, texts[i].rule))
@@ -225,8 +225,12 @@ void rules_explain(char *buf, size_t len, const char *rule, const struct pw_entr
 		snprintf(who, sizeof(who), "socket inode %llu",
 			 (unsigned long long)holder->sk.inode);
 	pw_addr_ntop(holder->sk.family, holder->sk.laddr, addr);
-	snprintf(buf, len, "%s %s %s%s%s:%u/%s, and %s.", who, holder_verb(&holder->sk),
+	if (holder->sk.rport)
+		snprintf(peer, sizeof(peer), " to %s%s%s:%u", holder->sk.family == AF_INET6 ? "[" : "",
+			 pw_addr_ntop(holder->sk.family, holder->sk.raddr, raddr),
+			 holder->sk.family == AF_INET6 ? "]" : "", holder->sk.rport);
+	snprintf(buf, len, "%s %s %s%s%s:%u/%s%s, and %s.", who, holder_verb(&holder->sk),
 		 holder->sk.family == AF_INET6 ? "[" : "", addr,
 		 holder->sk.family == AF_INET6 ? "]" : "", holder->sk.lport,
-		 holder->sk.protocol == IPPROTO_UDP ? "udp" : "tcp", text);
+		 holder->sk.protocol == IPPROTO_UDP ? "udp" : "tcp", peer, text);
 }

@@ -416,7 +416,7 @@ static void test_why(void **state)
 	check_why(f, ",\"port\":80,\"addr\":\"0.0.0.0\"", (const uint64_t[]){ 101, 106 }, 2,
 		  SIZE_MAX, SIZE_MAX, "pid 100 (nginx, uid 33) holds 0.0.0.0:80/tcp");
 	check_why(f, ",\"port\":8081", (const uint64_t[]){ 104 }, 1, 0, 0,
-		  "holds [::ffff:127.0.0.1]:8081/tcp in LISTEN");
+		  "holds [::ffff:127.0.0.1]:8081/tcp (LISTEN)");
 	check_why(f, ",\"port\":9999", NULL, 0, 0, 0, "Nothing holds port 9999");
 
 	o = req(f, "{\"cmd\":\"why\",\"port\":80}", 1);
