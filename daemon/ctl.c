@@ -197,7 +197,8 @@ static int client_send(struct ctl_client *cl, json_object *obj)
 	return err;
 }
 
-static void handle_line(struct pw_ctl *c, struct ctl_client *cl, const char *line, size_t len)
+/* Answer one request; -ENOBUFS/-ENOMEM when the client cannot take the answer. */
+static int handle_line(struct pw_ctl *c, struct ctl_client *cl, const char *line, size_t len)
 {
 	struct ctl_cmd_ctx ctx = { .mon = c->mon, .bpf = c->bpf, .start_ns = c->start_ns,
 				   .nclients = c->nclients };
@@ -205,7 +206,7 @@ static void handle_line(struct pw_ctl *c, struct ctl_client *cl, const char *lin
 
 	if (ctx.subscribe)
 		cl->subscribed = 1;
-	client_send(cl, resp);
+	return client_send(cl, resp);
 }
 
 /* Split input into lines; an overlong line is answered once and skipped. */
@@ -230,10 +231,14 @@ static void client_read(struct pw_ctl *c, struct ctl_client *cl, int *gone)
 		while ((nl = memchr(cl->in, '\n', cl->inlen))) {
 			size_t linelen = nl - cl->in;
 
-			if (cl->discarding)
+			if (cl->discarding) {
 				cl->discarding = 0;
-			else if (linelen)
-				handle_line(c, cl, cl->in, linelen);
+			} else if (linelen && handle_line(c, cl, cl->in, linelen)) {
+				log_warnx("control socket: dropping a client that does not read its "
+					  "answers");
+				*gone = 1;
+				return;
+			}
 			memmove(cl->in, nl + 1, cl->inlen - linelen - 1);
 			cl->inlen -= linelen + 1;
 		}

@@ -221,11 +221,11 @@ static void event_owner(struct pw_monitor *m, const struct pw_event *e, struct p
 	o->exe_dev = e->exe_dev;
 	if (!e->exe_ino)
 		return;
-	if (o->exe[0]) {
+	if (o->exe[0] && (slot->ino != e->exe_ino || slot->dev != e->exe_dev)) {
 		slot->ino = e->exe_ino;
 		slot->dev = e->exe_dev;
 		memcpy(slot->path, o->exe, sizeof(slot->path));
-	} else if (slot->ino == e->exe_ino && slot->dev == e->exe_dev) {
+	} else if (!o->exe[0] && slot->ino == e->exe_ino && slot->dev == e->exe_dev) {
 		memcpy(o->exe, slot->path, sizeof(o->exe));
 	}
 }
