@@ -351,43 +351,49 @@ static int scan_pid(struct proc_sockmap *m, int procfd, uint32_t pid)
 	return err;
 }
 
-int proc_sockmap_scan(struct proc_sockmap **out)
+int proc_foreach_pid(int (*fn)(int procfd, uint32_t pid, void *arg), void *arg)
 {
-	struct proc_sockmap *m;
 	struct dirent *de;
 	unsigned long pid;
 	char *end;
 	DIR *proc;
+	int ret = 0;
+
+	proc = opendir("/proc");
+	if (!proc)
+		return -errno;
+	while (!ret && (de = readdir(proc))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		pid = strtoul(de->d_name, &end, 10);
+		if (*end || pid > UINT32_MAX)
+			continue;
+		ret = fn(dirfd(proc), pid, arg);
+	}
+	closedir(proc);
+	return ret;
+}
+
+static int scan_one(int procfd, uint32_t pid, void *arg)
+{
+	return scan_pid(arg, procfd, pid);
+}
+
+int proc_sockmap_scan(struct proc_sockmap **out)
+{
+	struct proc_sockmap *m;
 	int err;
 
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
 	err = sockmap_grow(m);
-	if (err)
-		goto err_free;
-	proc = opendir("/proc");
-	if (!proc) {
-		err = -errno;
-		goto err_free;
+	if (!err)
+		err = proc_foreach_pid(scan_one, m);
+	if (err) {
+		proc_sockmap_free(m);
+		return err;
 	}
-	while ((de = readdir(proc))) {
-		if (de->d_name[0] < '1' || de->d_name[0] > '9')
-			continue;
-		pid = strtoul(de->d_name, &end, 10);
-		if (*end || pid > UINT32_MAX)
-			continue;
-		err = scan_pid(m, dirfd(proc), pid);
-		if (err)
-			goto err_close;
-	}
-	closedir(proc);
 	*out = m;
 	return 0;
-
-err_close:
-	closedir(proc);
-err_free:
-	proc_sockmap_free(m);
-	return err;
 }

@@ -37,6 +37,14 @@ int proc_owner(uint32_t pid, struct pw_owner *out);
 int proc_unit_from_cgroup(const char *cgroup_text, char *unit, size_t len);
 
 /*
+ * Call fn(procfd, pid, arg) for every process in /proc (procfd: an fd of
+ * the /proc directory, for *at() calls relative to "PID/..."). fn returns
+ * 0 to go on, non-zero to stop: that value is returned. Returns 0, the
+ * stopping value, or -errno when /proc cannot be read.
+ */
+int proc_foreach_pid(int (*fn)(int procfd, uint32_t pid, void *arg), void *arg);
+
+/*
  * A map from socket inode to the lowest pid that holds an fd on it,
  * built by one scan of /proc/[0-9]+/fd/ (readlink "socket:[INODE]").
  * Processes that vanish during the scan are skipped.

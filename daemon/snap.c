@@ -25,6 +25,7 @@
 #include <bpf/libbpf.h>
 
 #include "log.h"
+#include "proc.h"
 #include "snap.h"
 #include "snapshot.skel.h"
 
@@ -324,15 +325,34 @@ static int ns_push(struct ns_ent **v, size_t *n, size_t *cap, uint32_t ino, uint
  * through /run/netns/ and /proc/[0-9]+/ns/net, one path each, sorted by
  * inode. Entries that vanish while scanning are skipped. 0 or -errno.
  */
+/* Collects the namespaces of processes for ns_scan(). */
+struct ns_scan {
+	struct snap *s;
+	struct ns_ent *v;
+	size_t n, cap;
+};
+
+static int ns_scan_pid(int procfd, uint32_t pid, void *arg)
+{
+	struct ns_scan *c = arg;
+	char path[32];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%u/ns/net", pid);
+	if (fstatat(procfd, path, &st, 0) < 0 || st.st_dev != c->s->nsfs_dev ||
+	    st.st_ino == c->s->self_ino)
+		return 0; /* gone, or in our own namespace */
+	return ns_push(&c->v, &c->n, &c->cap, st.st_ino, pid, NULL);
+}
+
 static int ns_scan(struct snap *s)
 {
 	struct ns_ent *v = NULL;
+	struct ns_scan scan;
 	size_t n = 0, cap = 0, k;
-	char path[32], *name;
 	struct dirent *de;
 	struct stat st;
-	char *end;
-	unsigned long pid;
+	char *name;
 	DIR *d;
 	int err = 0;
 
@@ -354,26 +374,10 @@ static int ns_scan(struct snap *s)
 	if (err)
 		goto err_free;
 
-	d = opendir("/proc");
-	if (!d) {
-		err = -errno;
-		goto err_free;
-	}
-	while ((de = readdir(d))) {
-		if (de->d_name[0] < '1' || de->d_name[0] > '9')
-			continue;
-		pid = strtoul(de->d_name, &end, 10);
-		if (*end || pid > UINT32_MAX)
-			continue;
-		snprintf(path, sizeof(path), "%lu/ns/net", pid);
-		if (fstatat(dirfd(d), path, &st, 0) < 0 || st.st_dev != s->nsfs_dev ||
-		    st.st_ino == s->self_ino)
-			continue;
-		err = ns_push(&v, &n, &cap, st.st_ino, pid, NULL);
-		if (err)
-			break;
-	}
-	closedir(d);
+	scan = (struct ns_scan){ .s = s, .v = v, .n = n, .cap = cap };
+	err = proc_foreach_pid(ns_scan_pid, &scan);
+	v = scan.v;
+	n = scan.n;
 	if (err)
 		goto err_free;
 
