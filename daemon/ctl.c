@@ -120,16 +120,6 @@ void ctl_close(struct pw_ctl *c)
 	c->path[0] = '\0';
 }
 
-int ctl_owns(const struct pw_ctl *c, const void *ptr)
-{
-	if (ptr == c)
-		return 1;
-	for (size_t i = 0; i < c->nclients; i++)
-		if (c->clients[i] == ptr)
-			return 1;
-	return 0;
-}
-
 static void client_rearm(struct pw_ctl *c, struct ctl_client *cl)
 {
 	uint32_t want = (cl->eof ? 0 : EPOLLIN) | (cl->outlen > cl->outoff ? EPOLLOUT : 0);

@@ -57,8 +57,6 @@ void ctl_close(struct pw_ctl *c);
  * otherwise). Returns 1 when it was ctl's, 0 when not.
  */
 int ctl_handle(struct pw_ctl *c, void *ptr, uint32_t events);
-/* Is ptr an epoll cookie of ctl's? */
-int ctl_owns(const struct pw_ctl *c, const void *ptr);
 
 /* Send an alert to every subscriber. */
 void ctl_publish_alert(struct pw_ctl *c, const struct pw_alert *a);

@@ -56,8 +56,7 @@ struct owner_cache {
 #define OWNER_CACHE_SLOTS 1024
 #define OWNER_CACHE_NS (10ULL * 1000000000ULL)
 
-const char *const monitor_alert_kinds[] = { "hijack_attempt", "reuse_collision", "resource",
-					    NULL };
+const char *const monitor_alert_kinds[] = { "hijack_attempt", "reuse_collision", NULL };
 
 uint64_t monitor_now(void)
 {
