@@ -116,7 +116,12 @@ static __always_inline int is_inet(const struct sock *sk)
 	       (proto == IPPROTO_TCP || proto == IPPROTO_UDP);
 }
 
-/* Reserve and fill the common header of an event; NULL (counted) when full. */
+/*
+ * Reserve and fill the common header of an event; NULL (counted) when full.
+ * The caller's comm, cgroup and executable are read only for the calls the
+ * daemon attributes (bind, listen, connect): the other events update a
+ * socket the table already holds and are matched by its inode.
+ */
 static __always_inline struct pw_event *event_reserve(__u32 type)
 {
 	struct pw_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -132,12 +137,14 @@ static __always_inline struct pw_event *event_reserve(__u32 type)
 	id = bpf_get_current_pid_tgid();
 	ugid = bpf_get_current_uid_gid();
 	e->ts_ns = bpf_ktime_get_boot_ns();
-	e->cgroup_id = bpf_get_current_cgroup_id();
 	e->type = type;
 	e->pid = id >> 32;
 	e->tid = (__u32)id;
 	e->uid = (__u32)ugid;
 	e->gid = ugid >> 32;
+	if (type != PW_EV_BIND && type != PW_EV_LISTEN && type != PW_EV_CONNECT)
+		return e;
+	e->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	task = (struct task_struct *)bpf_get_current_task();
 	exe = BPF_CORE_READ(task, mm, exe_file);
@@ -229,11 +236,18 @@ SEC("tracepoint/syscalls/sys_enter_setsockopt")
 int tp_enter_setsockopt(struct trace_event_raw_sys_enter *ctx)
 {
 	__s32 level = ctx->args[1], opt = ctx->args[2];
+	struct sock *sk;
 
-	if ((level == SOL_SOCKET && (opt == SO_REUSEADDR || opt == SO_REUSEPORT)) ||
-	    (level == SOL_IPV6 && opt == IPV6_V6ONLY))
-		return save_args((__s32)ctx->args[0], 0, PW_EV_SOCKOPT, 0);
-	return 0;
+	if (!((level == SOL_SOCKET && (opt == SO_REUSEADDR || opt == SO_REUSEPORT)) ||
+	      (level == SOL_IPV6 && opt == IPV6_V6ONLY)))
+		return 0;
+	/* an unbound socket is not in the table: bind will report its flags */
+	sk = fd_to_sock((__s32)ctx->args[0]);
+	if (!sk || !BPF_CORE_READ(sk, __sk_common.skc_num)) {
+		count(PW_CNT_FILTERED);
+		return 0;
+	}
+	return save_args((__s32)ctx->args[0], 0, PW_EV_SOCKOPT, 0);
 }
 
 /* Common exit path: emit an event describing fd's socket after the call. */
@@ -359,7 +373,11 @@ int cg_sock_release(struct bpf_sock *ctx)
 	e = event_reserve(PW_EV_RELEASE);
 	if (!e)
 		return 1;
-	pw_fill_sock(sk, &e->sk);
+	/* the table finds the socket by (netns, inode): nothing else is needed */
+	e->sk.inode = ino;
+	e->sk.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	e->sk.lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e->sk.protocol = BPF_CORE_READ(sk, sk_protocol);
 	event_submit(e);
 	return 1;
 }
