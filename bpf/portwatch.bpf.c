@@ -63,7 +63,12 @@ struct {
 	__type(value, __u8);
 } tracked SEC(".maps");
 
-/* Syscall arguments saved at sys_enter, keyed by pid_tgid. */
+/*
+ * Arguments of a call in flight, keyed by pid_tgid. Only connect saves
+ * them at sys_enter (whether the socket was bound BEFORE the call must be
+ * read then); bind, listen and setsockopt read theirs at exit from the
+ * saved user registers (args_from_regs()).
+ */
 struct call_args {
 	__u64 uaddr;   /* bind/connect: user pointer to the sockaddr */
 	__s32 fd;
@@ -209,18 +214,6 @@ static __always_inline int take_args(struct call_args *out, __u32 type)
 	return out->type == type ? 0 : -1;
 }
 
-SEC("tracepoint/syscalls/sys_enter_bind")
-int tp_enter_bind(struct trace_event_raw_sys_enter *ctx)
-{
-	return save_args((__s32)ctx->args[0], ctx->args[1], PW_EV_BIND, 0);
-}
-
-SEC("tracepoint/syscalls/sys_enter_listen")
-int tp_enter_listen(struct trace_event_raw_sys_enter *ctx)
-{
-	return save_args((__s32)ctx->args[0], 0, PW_EV_LISTEN, 0);
-}
-
 SEC("tracepoint/syscalls/sys_enter_connect")
 int tp_enter_connect(struct trace_event_raw_sys_enter *ctx)
 {
@@ -232,22 +225,30 @@ int tp_enter_connect(struct trace_event_raw_sys_enter *ctx)
 			 BPF_CORE_READ(sk, __sk_common.skc_num) != 0);
 }
 
-SEC("tracepoint/syscalls/sys_enter_setsockopt")
-int tp_enter_setsockopt(struct trace_event_raw_sys_enter *ctx)
+/*
+ * The arguments of the current syscall, read at its exit from the user
+ * registers the kernel saved at entry (bpf_task_pt_regs(); the syscall
+ * argument registers of the PT_REGS_PARMn_CORE_SYSCALL macros, orig_x0 on
+ * arm64). This spares bind, listen and setsockopt an enter program and a
+ * map update per call. Returns -1 when the call is not one to report.
+ */
+static __always_inline int args_from_regs(struct call_args *a, __u32 type)
 {
-	__s32 level = ctx->args[1], opt = ctx->args[2];
-	struct sock *sk;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 
-	if (!((level == SOL_SOCKET && (opt == SO_REUSEADDR || opt == SO_REUSEPORT)) ||
-	      (level == SOL_IPV6 && opt == IPV6_V6ONLY)))
-		return 0;
-	/* an unbound socket is not in the table: bind will report its flags */
-	sk = fd_to_sock((__s32)ctx->args[0]);
-	if (!sk || !BPF_CORE_READ(sk, __sk_common.skc_num)) {
-		count(PW_CNT_FILTERED);
-		return 0;
+	a->fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	a->type = type;
+	a->bound_before = 0;
+	a->uaddr = type == PW_EV_BIND ? PT_REGS_PARM2_CORE_SYSCALL(regs) : 0;
+	if (type == PW_EV_SOCKOPT) {
+		__s32 level = PT_REGS_PARM2_CORE_SYSCALL(regs);
+		__s32 opt = PT_REGS_PARM3_CORE_SYSCALL(regs);
+
+		if (!((level == SOL_SOCKET && (opt == SO_REUSEADDR || opt == SO_REUSEPORT)) ||
+		      (level == SOL_IPV6 && opt == IPV6_V6ONLY)))
+			return -1;
 	}
-	return save_args((__s32)ctx->args[0], 0, PW_EV_SOCKOPT, 0);
+	return 0;
 }
 
 /* Common exit path: emit an event describing fd's socket after the call. */
@@ -259,10 +260,19 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 t
 	__s32 ret = ctx->ret;
 	__u8 one = 1;
 
-	if (take_args(&a, type))
+	if (type == PW_EV_CONNECT ? take_args(&a, type) : args_from_regs(&a, type))
+		return 0;
+	if (type == PW_EV_SOCKOPT && ret)
 		return 0;
 	sk = fd_to_sock(a.fd);
-	if (!sk || !is_inet(sk))
+	if (!sk)
+		return 0;
+	/* an unbound socket is not in the table: bind will report its flags */
+	if (type == PW_EV_SOCKOPT && !BPF_CORE_READ(sk, __sk_common.skc_num)) {
+		count(PW_CNT_FILTERED);
+		return 0;
+	}
+	if (!is_inet(sk))
 		return 0;
 
 	if (type == PW_EV_CONNECT && !a.bound_before && ret != -EADDRNOTAVAIL &&
