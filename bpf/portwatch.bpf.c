@@ -55,12 +55,12 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-/* Socket inodes the table holds (value unused). */
+/* Socket inodes the table holds: see PW_TRACKED_SLOTS in event.h. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1 << 18);
-	__type(key, __u64);
-	__type(value, __u8);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PW_TRACKED_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
 } tracked SEC(".maps");
 
 /*
@@ -92,30 +92,74 @@ static __always_inline void count(__u32 idx)
 		*v += 1;
 }
 
-/* The struct sock behind fd in the current task, or NULL (not a socket). */
+extern void *bpf_rdonly_cast(void *obj, __u32 btf_id) __ksym;
+
+static __always_inline __u64 *tracked_slot(__u64 ino)
+{
+	__u32 key = pw_tracked_slot(ino);
+
+	return bpf_map_lookup_elem(&tracked, &key);
+}
+
+static __always_inline int is_tracked(__u64 ino)
+{
+	__u64 *slot = ino ? tracked_slot(ino) : NULL;
+
+	return slot && *slot == ino;
+}
+
+/* Mark ino as held; a slot taken from another held socket is counted. */
+static __always_inline void track(__u64 ino)
+{
+	__u64 *slot = tracked_slot(ino);
+	__u64 old;
+
+	if (!slot)
+		return;
+	old = __sync_lock_test_and_set(slot, ino);
+	if (old && old != ino)
+		count(PW_CNT_UNTRACKED);
+}
+
+/* Unmark ino; true when it was marked. */
+static __always_inline int untrack(__u64 ino)
+{
+	__u64 *slot = ino ? tracked_slot(ino) : NULL;
+
+	return slot && __sync_val_compare_and_swap(slot, ino, 0) == ino;
+}
+
+/*
+ * The struct sock behind fd in the current task, or NULL (not a socket).
+ * The walk task->files->fdt is made of direct loads; the fd array slot is
+ * read with bpf_probe_read_kernel() (a variable index into it is not a
+ * BTF access), and the file and socket pointers, plain values after that,
+ * are given back their types with bpf_rdonly_cast().
+ */
 static __always_inline struct sock *fd_to_sock(int fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = task->files->fdt;
 	struct file **fds;
 	struct file *file = NULL;
 	struct socket *sock;
 
-	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+	if (!fdt || fd < 0 || (unsigned int)fd >= fdt->max_fds)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
+	fds = fdt->fd;
 	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
 		return NULL;
-	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+	file = bpf_rdonly_cast(file, bpf_core_type_id_kernel(struct file));
+	if ((file->f_inode->i_mode & S_IFMT) != S_IFSOCK)
 		return NULL;
-	sock = BPF_CORE_READ(file, private_data);
-	return sock ? BPF_CORE_READ(sock, sk) : NULL;
+	sock = bpf_rdonly_cast(file->private_data, bpf_core_type_id_kernel(struct socket));
+	return sock ? sock->sk : NULL;
 }
 
 static __always_inline int is_inet(const struct sock *sk)
 {
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	__u16 proto = BPF_CORE_READ(sk, sk_protocol);
+	__u16 family = sk->__sk_common.skc_family;
+	__u16 proto = sk->sk_protocol;
 
 	return (family == AF_INET || family == AF_INET6) &&
 	       (proto == IPPROTO_TCP || proto == IPPROTO_UDP);
@@ -151,11 +195,11 @@ static __always_inline struct pw_event *event_reserve(__u32 type)
 		return e;
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	task = (struct task_struct *)bpf_get_current_task();
-	exe = BPF_CORE_READ(task, mm, exe_file);
+	task = bpf_get_current_task_btf();
+	exe = task->mm ? task->mm->exe_file : NULL;
 	if (exe) {
-		e->exe_ino = BPF_CORE_READ(exe, f_inode, i_ino);
-		e->exe_dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+		e->exe_ino = exe->f_inode->i_ino;
+		e->exe_dev = exe->f_inode->i_sb->s_dev;
 	}
 	return e;
 }
@@ -222,7 +266,7 @@ int tp_enter_connect(struct trace_event_raw_sys_enter *ctx)
 	if (!sk || !is_inet(sk))
 		return 0;
 	return save_args((__s32)ctx->args[0], ctx->args[1], PW_EV_CONNECT,
-			 BPF_CORE_READ(sk, __sk_common.skc_num) != 0);
+			 sk->__sk_common.skc_num != 0);
 }
 
 /*
@@ -258,7 +302,6 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 t
 	struct pw_event *e;
 	struct sock *sk;
 	__s32 ret = ctx->ret;
-	__u8 one = 1;
 
 	if (type == PW_EV_CONNECT ? take_args(&a, type) : args_from_regs(&a, type))
 		return 0;
@@ -268,7 +311,7 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 t
 	if (!sk)
 		return 0;
 	/* an unbound socket is not in the table: bind will report its flags */
-	if (type == PW_EV_SOCKOPT && !BPF_CORE_READ(sk, __sk_common.skc_num)) {
+	if (type == PW_EV_SOCKOPT && !sk->__sk_common.skc_num) {
 		count(PW_CNT_FILTERED);
 		return 0;
 	}
@@ -283,7 +326,7 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 t
 	if (type == PW_EV_SOCKOPT) {
 		__u64 ino = pw_sock_inode(sk);
 
-		if (ret || !bpf_map_lookup_elem(&tracked, &ino))
+		if (ret || !is_tracked(ino))
 			return 0;
 	}
 
@@ -300,9 +343,8 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 t
 		__builtin_memcpy(e->sk.raddr, e->req_addr, 16);
 		e->sk.rport = e->req_port;
 	}
-	if (type == PW_EV_BIND && ret == 0 && e->sk.inode &&
-	    bpf_map_update_elem(&tracked, &e->sk.inode, &one, BPF_ANY))
-		count(PW_CNT_UNTRACKED);
+	if (type == PW_EV_BIND && ret == 0 && e->sk.inode)
+		track(e->sk.inode);
 	event_submit(e);
 	return 0;
 }
@@ -350,7 +392,7 @@ int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
 		return 0;
 	}
 	ino = pw_sock_inode(sk);
-	if (!ino || !bpf_map_lookup_elem(&tracked, &ino))
+	if (!is_tracked(ino))
 		return 0;
 	e = event_reserve(PW_EV_STATE);
 	if (!e)
@@ -362,8 +404,6 @@ int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
 	event_submit(e);
 	return 0;
 }
-
-extern void *bpf_rdonly_cast(void *obj, __u32 btf_id) __ksym;
 
 /*
  * Release of a socket (inet_release(), net/ipv4/af_inet.c): runs on the
@@ -378,16 +418,16 @@ int cg_sock_release(struct bpf_sock *ctx)
 	__u64 ino;
 
 	ino = pw_sock_inode(sk);
-	if (!ino || bpf_map_delete_elem(&tracked, &ino))
+	if (!untrack(ino))
 		return 1;
 	e = event_reserve(PW_EV_RELEASE);
 	if (!e)
 		return 1;
 	/* the table finds the socket by (netns, inode): nothing else is needed */
 	e->sk.inode = ino;
-	e->sk.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-	e->sk.lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	e->sk.protocol = BPF_CORE_READ(sk, sk_protocol);
+	e->sk.netns = sk->__sk_common.skc_net.net->ns.inum;
+	e->sk.lport = sk->__sk_common.skc_num;
+	e->sk.protocol = sk->sk_protocol;
 	event_submit(e);
 	return 1;
 }

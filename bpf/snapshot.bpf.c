@@ -38,7 +38,7 @@ int dump_tcp(struct bpf_iter__tcp *ctx)
 	if (tp) {
 		struct sock *sk = (struct sock *)tp;
 
-		rec.sk_uid = BPF_CORE_READ(sk, sk_uid.val);
+		rec.sk_uid = sk->sk_uid.val;
 		rec.inode = pw_sock_inode(sk);
 	} else if (rec.state != PW_TCP_TIME_WAIT) {
 		return 0;

@@ -4,8 +4,11 @@
  * Shared by bpf/portwatch.bpf.c (events) and bpf/snapshot.bpf.c
  * (iterators), so both describe a socket exactly the same way.
  *
- * Every read goes through BPF_CORE_READ (bpf_probe_read_kernel underneath),
- * which is valid in tracepoint, tp_btf, cgroup and iterator programs alike.
+ * The socket pointers handed to these readers are BTF-typed (trusted ones
+ * from tp_btf and iterator contexts, untrusted ones from bpf_rdonly_cast()),
+ * so fields are read with direct CO-RE-relocated loads, which the verifier
+ * turns into fault-safe PROBE_MEM loads (a NULL or stale pointer reads as
+ * 0): about 1 ns each instead of ~20 ns for a bpf_probe_read_kernel() call.
  */
 #ifndef PORTWATCH_SOCK_BPF_H
 #define PORTWATCH_SOCK_BPF_H
@@ -28,39 +31,38 @@
  */
 static __always_inline void pw_fill_common(const struct sock_common *skc, struct pw_sock *out)
 {
-	out->family = BPF_CORE_READ(skc, skc_family);
-	out->state = BPF_CORE_READ(skc, skc_state);
-	out->lport = BPF_CORE_READ(skc, skc_num);
-	out->rport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
-	out->netns = BPF_CORE_READ(skc, skc_net.net, ns.inum);
-	out->reuseaddr = BPF_CORE_READ_BITFIELD_PROBED(skc, skc_reuse) != 0;
-	out->reuseport = BPF_CORE_READ_BITFIELD_PROBED(skc, skc_reuseport);
-	out->v6only = BPF_CORE_READ_BITFIELD_PROBED(skc, skc_ipv6only);
+	out->family = skc->skc_family;
+	out->state = skc->skc_state;
+	out->lport = skc->skc_num;
+	out->rport = bpf_ntohs(skc->skc_dport);
+	out->netns = skc->skc_net.net->ns.inum;
+	out->reuseaddr = BPF_CORE_READ_BITFIELD(skc, skc_reuse) != 0;
+	out->reuseport = BPF_CORE_READ_BITFIELD(skc, skc_reuseport);
+	out->v6only = BPF_CORE_READ_BITFIELD(skc, skc_ipv6only);
 	if (out->family == AF_INET6) {
-		BPF_CORE_READ_INTO(&out->laddr, skc, skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(&out->raddr, skc, skc_v6_daddr.in6_u.u6_addr8);
+		__builtin_memcpy(out->laddr, skc->skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
+		__builtin_memcpy(out->raddr, skc->skc_v6_daddr.in6_u.u6_addr8, 16);
 	} else {
-		BPF_CORE_READ_INTO((__u32 *)out->laddr, skc, skc_rcv_saddr);
-		BPF_CORE_READ_INTO((__u32 *)out->raddr, skc, skc_daddr);
+		*(__u32 *)out->laddr = skc->skc_rcv_saddr;
+		*(__u32 *)out->raddr = skc->skc_daddr;
 	}
 }
 
 /* Socket inode of a full socket (sock_i_ino()), 0 when it has no file. */
 static __always_inline __u64 pw_sock_inode(const struct sock *sk)
 {
-	struct file *file = BPF_CORE_READ(sk, sk_socket, file);
+	struct socket *sock = sk->sk_socket;
+	struct file *file = sock ? sock->file : NULL;
 
-	if (!file)
-		return 0;
-	return BPF_CORE_READ(file, f_inode, i_ino);
+	return file ? file->f_inode->i_ino : 0;
 }
 
 /* Fill everything pw_sock holds from a full socket. */
 static __always_inline void pw_fill_sock(const struct sock *sk, struct pw_sock *out)
 {
 	pw_fill_common(&sk->__sk_common, out);
-	out->protocol = BPF_CORE_READ(sk, sk_protocol);
-	out->sk_uid = BPF_CORE_READ(sk, sk_uid.val);
+	out->protocol = sk->sk_protocol;
+	out->sk_uid = sk->sk_uid.val;
 	out->inode = pw_sock_inode(sk);
 }
 

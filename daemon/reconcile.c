@@ -118,7 +118,6 @@ int monitor_reconcile(struct pw_monitor *m)
 	size_t added = 0, removed, i, j;
 	uint64_t now = monitor_now();
 	int ret;
-	__u8 one = 1;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	m->gen++;
@@ -156,8 +155,11 @@ int monitor_reconcile(struct pw_monitor *m)
 				n.owner.pid = 0;
 			if (!table_upsert(m->table, &n, 0))
 				continue;
-			if (m->tracked_fd >= 0)
-				bpf_map_update_elem(m->tracked_fd, &sk->inode, &one, BPF_ANY);
+			if (m->tracked_fd >= 0) {
+				__u32 slot = pw_tracked_slot(sk->inode);
+
+				bpf_map_update_elem(m->tracked_fd, &slot, &sk->inode, BPF_ANY);
+			}
 			added++;
 		}
 	}
