@@ -14,8 +14,8 @@
  *   - release of a tracked socket (cgroup/sock_release: close(), exit, SIGKILL).
  *
  * "Tracked" sockets are the ones the daemon's table holds, keyed by socket
- * inode in the `tracked` map: bind exit adds them, the daemon adds the ones
- * its snapshot finds, release removes them. Everything else (accepted
+ * inode in the `tracked` map: bind and listen exits add them, the daemon adds
+ * the ones its snapshot finds, release removes them. Everything else (accepted
  * children, ordinary outgoing connections) is filtered here.
  *
  * Wake-ups: events are submitted with BPF_RB_NO_WAKEUP, and the consumer is
@@ -343,7 +343,8 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 t
 		__builtin_memcpy(e->sk.raddr, e->req_addr, 16);
 		e->sk.rport = e->req_port;
 	}
-	if (type == PW_EV_BIND && ret == 0 && e->sk.inode)
+	/* a listen() without bind() autobinds: that listener is held too */
+	if ((type == PW_EV_BIND || type == PW_EV_LISTEN) && ret == 0 && e->sk.inode)
 		track(e->sk.inode);
 	event_submit(e);
 	return 0;
@@ -377,8 +378,10 @@ int tp_exit_setsockopt(struct trace_event_raw_sys_exit *ctx)
  * TCP state changes of tracked sockets: a listener that stops listening
  * without being closed (shutdown(2)), and a bind-before-connect socket
  * whose non-blocking connect completes. Listen itself is reported by the
- * listen exit, and close by the release hook, so the two transitions of
- * every listen/close cycle are filtered here.
+ * listen exit. On close, inet_release() (net/ipv4/af_inet.c) runs the
+ * cgroup sock_release hook before sk_prot->close() moves a listener to
+ * CLOSE, so by then the socket is untracked and its LISTEN -> CLOSE is
+ * dropped by the tracked check, not reported twice.
  */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)

@@ -29,7 +29,7 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	n = strlen(buf);
 	if (n && buf[n - 1] == '\n')
 		buf[n - 1] = '\0';
-	log_at(level == LIBBPF_WARN ? LOG_INFO : LOG_DEBUG, "libbpf: %s", buf);
+	log_at(level == LIBBPF_WARN ? LOG_INFO : LOG_DEBUG, "%s%s", strncmp(buf, "libbpf: ", 8) ? "libbpf: " : "", buf);
 	return 0;
 }
 

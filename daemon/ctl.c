@@ -299,7 +299,10 @@ int ctl_handle(struct pw_ctl *c, void *ptr, uint32_t events)
 		client_read(c, cl, &gone);
 	if (!gone && client_flush(cl) < 0)
 		gone = 1;
-	if (gone || (cl->eof && cl->outoff == cl->outlen)) {
+	if (events & (EPOLLHUP | EPOLLERR))
+		gone = 1; /* both directions are shut: nothing more can be sent */
+	/* a subscriber that shut down its sending side still gets alerts */
+	if (gone || (cl->eof && !cl->subscribed && cl->outoff == cl->outlen)) {
 		client_free(c, i);
 		return 1;
 	}

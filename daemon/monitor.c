@@ -114,6 +114,8 @@ void monitor_free(struct pw_monitor *m)
 	m->exe_paths = NULL;
 	free(m->owners);
 	m->owners = NULL;
+	free(m->kcache);
+	m->kcache = NULL;
 	ring_free(&m->alerts);
 	ring_free(&m->conflicts);
 }
@@ -125,7 +127,8 @@ void monitor_free(struct pw_monitor *m)
  */
 static int same_group(const struct pw_owner *a, const struct pw_owner *b)
 {
-	if (a->uid != b->uid)
+	/* an owner nobody could attribute is nobody's group */
+	if (!a->pid || !b->pid || a->uid != b->uid)
 		return 0;
 	if (a->exe_ino && b->exe_ino)
 		return a->exe_ino == b->exe_ino && a->exe_dev == b->exe_dev;
@@ -139,7 +142,24 @@ static struct recent_listener *recent_slot(struct pw_monitor *m, uint32_t netns,
 	return &m->recent[(h >> 20) % RECENT_SLOTS];
 }
 
-static void note_listener_gone(struct pw_monitor *m, const struct pw_entry *e, uint64_t now)
+void monitor_track(struct pw_monitor *m, uint64_t inode)
+{
+	__u32 slot = pw_tracked_slot(inode);
+
+	if (m->tracked_fd >= 0 && inode)
+		bpf_map_update_elem(m->tracked_fd, &slot, &inode, BPF_ANY);
+}
+
+int monitor_is_tracked(const struct pw_monitor *m, uint64_t inode)
+{
+	__u32 slot = pw_tracked_slot(inode);
+	__u64 v = 0;
+
+	return m->tracked_fd >= 0 && inode &&
+	       !bpf_map_lookup_elem(m->tracked_fd, &slot, &v) && v == inode;
+}
+
+void monitor_listener_gone(struct pw_monitor *m, const struct pw_entry *e, uint64_t now)
 {
 	struct recent_listener *r;
 
@@ -247,7 +267,9 @@ static int scan_bind(struct pw_entry *h, void *arg)
 		s->live_overlap = 1;
 	if (same_group(&h->owner, &s->c->owner))
 		return 0;
-	if (!rules_classify_bind(&s->c->sk, s->c->owner.uid, &h->sk, h->owner.uid, &ra))
+	/* an unattributed holder: its socket's creator uid stands for its owner's */
+	if (!rules_classify_bind(&s->c->sk, s->c->owner.uid, &h->sk,
+				 h->owner.pid ? h->owner.uid : h->sk.sk_uid, &ra))
 		return 0;
 	if (!s->worst || ra.severity > s->alert.severity) {
 		s->worst = h;
@@ -335,25 +357,51 @@ static int scan_conflict(struct pw_entry *h, void *arg)
 	return 0;
 }
 
-struct kernel_scan {
-	struct conflict_scan *cs;
-	struct pw_monitor *m;
-};
+#define KCACHE_NS 1000000000ULL
 
-/* Holders the table does not have: TIME_WAIT entries, sockets not yet seen. */
-static int scan_kernel(const struct pw_sock *sk, void *arg)
+/* Keep the sockets of the walked netns that the table does not hold. */
+static int kcache_add(const struct pw_sock *sk, void *arg)
 {
-	struct kernel_scan *ks = arg;
-	const struct pw_sock *c = ks->cs->c;
-	struct pw_entry h = { .sk = *sk };
-	struct pw_entry *known;
+	struct pw_monitor *m = arg;
 
-	if (sk->lport != c->lport || sk->protocol != c->protocol)
+	if (sk->inode && table_lookup(m->table, sk->netns, sk->inode))
 		return 0;
-	known = sk->inode ? table_lookup(ks->m->table, sk->netns, sk->inode) : NULL;
-	if (known)
-		return 0; /* already considered */
-	return scan_conflict(&h, ks->cs);
+	if (m->kcache_n == m->kcache_cap) {
+		size_t cap = m->kcache_cap ? m->kcache_cap * 2 : 256;
+		struct pw_sock *v = realloc(m->kcache, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		m->kcache = v;
+		m->kcache_cap = cap;
+	}
+	m->kcache[m->kcache_n++] = *sk;
+	return 0;
+}
+
+/*
+ * Holders the table does not have (TIME_WAIT entries, sockets not yet
+ * seen), from the kernel: one namespace walk, reused for KCACHE_NS.
+ */
+static void scan_kernel(struct pw_monitor *m, struct conflict_scan *s, uint64_t now)
+{
+	const struct pw_sock *c = s->c;
+	int ret;
+
+	if (!m->kcache_ns || m->kcache_netns != c->netns || now - m->kcache_ns > KCACHE_NS) {
+		m->kcache_n = 0;
+		m->kcache_netns = c->netns;
+		m->kcache_ns = now;
+		ret = snap_walk_netns(m->snap, c->netns, kcache_add, m);
+		if (ret < 0)
+			log_debug("netns %u walk for a conflict: %s", c->netns, strerror(-ret));
+	}
+	for (size_t i = 0; i < m->kcache_n; i++) {
+		struct pw_entry h = { .sk = m->kcache[i] };
+
+		if (h.sk.lport == c->lport && h.sk.protocol == c->protocol)
+			scan_conflict(&h, s);
+	}
 }
 
 /* A bind/listen/connect that failed with EADDRINUSE or EADDRNOTAVAIL. */
@@ -387,19 +435,15 @@ static void on_conflict(struct pw_monitor *m, const struct pw_event *e, enum rul
 
 	if (op == RULES_OP_BIND && err == EADDRNOTAVAIL) {
 		cf->rule = "no_local_address";
-	} else if (op == RULES_OP_CONNECT && !e->bound_before) {
+	} else if ((op == RULES_OP_CONNECT && !e->bound_before) ||
+		   (op == RULES_OP_BIND && !e->req_port)) {
+		/* the kernel chose the port and found none free */
 		cf->rule = "ephemeral_exhausted";
 	} else {
 		table_foreach_port(m->table, ce->sk.netns, ce->sk.protocol, ce->sk.lport,
 				   scan_conflict, &s);
-		if ((!cf->nholders || ce->sk.protocol == IPPROTO_TCP) && m->snap) {
-			struct kernel_scan ks = { .cs = &s, .m = m };
-			int ret = snap_walk_netns(m->snap, ce->sk.netns, scan_kernel, &ks);
-
-			if (ret < 0)
-				log_debug("netns %u walk for a conflict: %s", ce->sk.netns,
-					  strerror(-ret));
-		}
+		if (!cf->nholders && m->snap)
+			scan_kernel(m, &s, now);
 		if (!cf->rule)
 			cf->rule = op == RULES_OP_CONNECT ? "four_tuple" : "unknown_holder";
 	}
@@ -414,7 +458,7 @@ static void on_conflict(struct pw_monitor *m, const struct pw_event *e, enum rul
 		      cf->nholders ? &cf->holders[0] : NULL);
 	snprintf(cf->explanation, sizeof(cf->explanation), "%s: %s", what, holder_text);
 	m->stats.conflicts++;
-	log_info("conflict: %s", cf->explanation);
+	log_debug("conflict: %s", cf->explanation);
 
 	/* refused across uids: a blocked hijack attempt */
 	if (err == EADDRINUSE && op != RULES_OP_CONNECT && cf->nholders &&
@@ -438,6 +482,7 @@ static struct pw_entry *update_held(struct pw_monitor *m, const struct pw_event 
 	if (!e->sk.inode || !e->sk.lport)
 		return NULL;
 	event_owner(m, e, &n.owner);
+	monitor_track(m, e->sk.inode);
 	return table_upsert(m->table, &n, 0);
 }
 
@@ -475,7 +520,7 @@ void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e)
 	case PW_EV_STATE:
 		h = table_lookup(m->table, e->sk.netns, e->sk.inode);
 		if (h && e->old_state == PW_TCP_LISTEN)
-			note_listener_gone(m, h, now);
+			monitor_listener_gone(m, h, now);
 		if (h) {
 			struct pw_sock sk = h->sk;
 
@@ -488,7 +533,7 @@ void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e)
 	case PW_EV_RELEASE:
 		h = table_lookup(m->table, e->sk.netns, e->sk.inode);
 		if (h) {
-			note_listener_gone(m, h, now);
+			monitor_listener_gone(m, h, now);
 			table_remove(m->table, e->sk.netns, e->sk.inode);
 		}
 		break;

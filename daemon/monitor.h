@@ -50,6 +50,16 @@ struct pw_monitor {
 	int64_t boot_to_real_ns;  /* CLOCK_REALTIME - CLOCK_BOOTTIME, measured at init */
 	uint64_t gen;             /* reconciliation generation */
 	struct snap *snap;        /* borrowed: namespace walks */
+	/*
+	 * Sockets of one netns that the table does not hold (TIME_WAIT entries,
+	 * sockets not yet seen), from the last walk made to explain a conflict.
+	 * Reused for KCACHE_NS so that a flood of failing binds costs one walk
+	 * a second, not one each.
+	 */
+	struct pw_sock *kcache;
+	size_t kcache_n, kcache_cap;
+	uint32_t kcache_netns;
+	uint64_t kcache_ns;       /* CLOCK_REALTIME ns of that walk; 0 = none */
 	int tracked_fd;           /* BPF map of tracked socket inodes, -1 when none */
 	monitor_alert_fn on_alert;
 	void *on_alert_arg;
@@ -73,6 +83,17 @@ void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e);
  * ones that are gone. Raises no alerts. Returns 0 or -errno from the walk.
  */
 int monitor_reconcile(struct pw_monitor *m);
+
+/*
+ * Mark / test a socket inode in the kernel side's tracked array (event.h
+ * PW_TRACKED_SLOTS), so that its state changes and release are reported.
+ * No-ops without a map (tracked_fd < 0).
+ */
+void monitor_track(struct pw_monitor *m, uint64_t inode);
+int monitor_is_tracked(const struct pw_monitor *m, uint64_t inode);
+
+/* Record that a TCP listener went away (takeover detection); now: CLOCK_REALTIME ns. */
+void monitor_listener_gone(struct pw_monitor *m, const struct pw_entry *e, uint64_t now);
 
 /* CLOCK_BOOTTIME ns (event time) -> CLOCK_REALTIME ns. */
 uint64_t monitor_realtime(const struct pw_monitor *m, uint64_t boot_ns);

@@ -246,7 +246,8 @@ static void housekeeping(struct daemon *d)
 
 	d->ticks++;
 	if (dropped != d->dropped_seen) {
-		log_warnx("ring buffer full: %llu events lost (%llu in all), reconciling the table",
+		log_warnx("ring buffer full or no room to record a call: %llu events lost "
+			  "(%llu in all), reconciling the table",
 			  (unsigned long long)(dropped - d->dropped_seen),
 			  (unsigned long long)dropped);
 		d->dropped_seen = dropped;

@@ -90,23 +90,33 @@ static int wanted(const struct pw_sock *sk, int has_listener, unsigned int lo, u
 	return sk->lport < lo || sk->lport > hi;
 }
 
-/* Entries of namespaces the walk could not read are kept, not swept. */
-static int keep_unwalked(struct pw_entry *e, void *arg)
+/*
+ * What the walk could not see is kept, not swept: the entries of
+ * namespaces it could not read, and TCP sockets that are bound but neither
+ * listening nor connected, which iter/tcp does not list (they are only in
+ * the bind hash) and whose release the kernel side still tracks.
+ */
+static int keep_unseen(struct pw_entry *e, void *arg)
 {
 	struct pw_monitor *m = arg;
 
-	if (e->seen_gen != m->gen && !snap_walked(m->snap, e->sk.netns))
+	if (e->seen_gen == m->gen)
+		return 0;
+	if (!snap_walked(m->snap, e->sk.netns) ||
+	    (e->sk.protocol == IPPROTO_TCP && e->sk.state == PW_TCP_CLOSE &&
+	     monitor_is_tracked(m, e->sk.inode)))
 		e->seen_gen = m->gen;
 	return 0;
 }
 
+/* A socket whose release event was lost: a listener still counts for takeovers. */
 static void on_gone(struct pw_entry *e, void *arg)
 {
 	struct pw_monitor *m = arg;
 
 	log_debug("reconcile: inode %llu (%s:%u) is gone", (unsigned long long)e->sk.inode,
 		  e->sk.protocol == IPPROTO_UDP ? "udp" : "tcp", e->sk.lport);
-	(void)m;
+	monitor_listener_gone(m, e, monitor_now());
 }
 
 int monitor_reconcile(struct pw_monitor *m)
@@ -116,6 +126,7 @@ int monitor_reconcile(struct pw_monitor *m)
 	struct timespec t0, t1;
 	unsigned int lo, hi;
 	size_t added = 0, removed, i, j;
+	int scan_failed = 0;
 	uint64_t now = monitor_now();
 	int ret;
 
@@ -147,23 +158,21 @@ int monitor_reconcile(struct pw_monitor *m)
 			}
 			if (!wanted(sk, has_listener, lo, hi))
 				continue;
-			if (!map && (ret = proc_sockmap_scan(&map)) < 0)
+			if (!map && !scan_failed && (ret = proc_sockmap_scan(&map)) < 0) {
 				log_warnx("reconcile: scanning /proc for socket owners: %s",
 					  strerror(-ret));
+				scan_failed = 1;
+			}
 			n.owner.pid = map ? proc_sockmap_pid(map, sk->inode) : 0;
 			if (n.owner.pid && proc_owner(n.owner.pid, &n.owner))
 				n.owner.pid = 0;
 			if (!table_upsert(m->table, &n, 0))
 				continue;
-			if (m->tracked_fd >= 0) {
-				__u32 slot = pw_tracked_slot(sk->inode);
-
-				bpf_map_update_elem(m->tracked_fd, &slot, &sk->inode, BPF_ANY);
-			}
+			monitor_track(m, sk->inode);
 			added++;
 		}
 	}
-	table_foreach(m->table, keep_unwalked, m);
+	table_foreach(m->table, keep_unseen, m);
 	removed = table_sweep(m->table, m->gen, on_gone, m);
 	proc_sockmap_free(map);
 	free(c.v);

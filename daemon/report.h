@@ -55,7 +55,11 @@ struct pw_ring {
 /* Allocate a ring of cap items of item_size bytes; 0 or -ENOMEM. */
 int ring_init(struct pw_ring *r, size_t item_size, size_t cap);
 void ring_free(struct pw_ring *r);
-/* Slot for the next item (id assigned by the caller from r->next_id++). */
+/*
+ * Slot for the next item, zeroed; when the ring is full it is the oldest
+ * item's slot, which is overwritten. The caller assigns the id from
+ * r->next_id++.
+ */
 void *ring_push(struct pw_ring *r);
 /* The item with this id, or NULL when never pushed or already overwritten. */
 void *ring_get(const struct pw_ring *r, uint64_t id);

@@ -202,8 +202,9 @@ static int iter_read(struct snap *s, int fd, snap_fn fn, void *arg)
 		}
 		have += n;
 		for (off = 0; have - off >= rec; off += rec) {
-			if (fn((const struct pw_sock *)((char *)s->buf + off), arg)) {
-				ret = 1;
+			ret = fn((const struct pw_sock *)((char *)s->buf + off), arg);
+			if (ret) {
+				ret = ret < 0 ? ret : 1; /* the callback's error, or stop */
 				goto out;
 			}
 		}
@@ -425,6 +426,8 @@ int snap_walk(struct snap *s, snap_fn fn, void *arg)
 
 	if (s->lost && go_home(s))
 		return -ENOTRECOVERABLE;
+	for (size_t i = 0; i < s->n_ns; i++)
+		s->ns[i].walked = 0; /* valid for this walk only, even if the scan fails */
 	err = walk_self(s, fn, arg);
 	if (err < 0)
 		return err;
@@ -437,7 +440,7 @@ int snap_walk(struct snap *s, snap_fn fn, void *arg)
 	}
 	for (size_t i = 0; i < s->n_ns; i++) {
 		err = walk_ent(s, &s->ns[i], fn, arg);
-		if (err == -ENOTRECOVERABLE)
+		if (err == -ENOTRECOVERABLE || err == -ENOMEM)
 			return err;
 		if (err == -ENOENT)
 			continue;

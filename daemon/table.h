@@ -86,7 +86,9 @@ int table_remove(struct pw_table *t, uint32_t netns, uint64_t inode);
 
 /*
  * Update an entry's local port/address/state in place; the port index is
- * rehashed when the port changes. Used when a held socket changes (a
+ * rehashed when the port changes. sk must describe the same socket:
+ * sk->netns and sk->inode equal the entry's (the identity index is not
+ * rehashed). Used when a held socket changes (a
  * setsockopt, a listen, a state change).
  */
 void table_update_sock(struct pw_table *t, struct pw_entry *e, const struct pw_sock *sk);

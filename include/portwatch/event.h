@@ -83,8 +83,8 @@ _Static_assert(sizeof(struct pw_sock) == 64, "struct pw_sock is an ABI");
  * uid/gid: the caller's real uid/gid (bpf_get_current_uid_gid()).
  *
  * err: 0 on success, else the negative errno the syscall returned.
- * sk: what the kernel holds after the call (all zero but netns/inode/flags
- * when the fd did not resolve). For a failed bind the requested address
+ * sk: what the kernel holds after the call (no event is sent when the fd
+ * does not resolve to an AF_INET/AF_INET6 TCP or UDP socket). For a failed bind the requested address
  * is in req_addr/req_port/req_family (req_port host order), since the
  * socket itself stays unbound. For connect, raddr/rport are the
  * destination asked for.
@@ -133,8 +133,9 @@ enum pw_counter {
  * (bpf_stats, Linux 6.18); a slot costs one load and an atomic exchange.
  * Two held sockets whose inodes collide share a slot: the newer one wins,
  * the event is counted (PW_CNT_UNTRACKED) and the older socket's release is
- * found by the next reconciliation instead. Inodes are handed out
- * sequentially, so that takes ~1M sockets created while the older is held.
+ * found by the next reconciliation instead. Inodes come from a counter
+ * the kernel shares among sockets, pipes and other pseudo-files, so that
+ * takes some ~1M such files created while the older socket is held.
  */
 #define PW_TRACKED_SLOTS (1u << 20)
 
