@@ -271,7 +271,11 @@ static int scan_bind(struct pw_entry *h, void *arg)
 	if (!rules_classify_bind(&s->c->sk, s->c->owner.uid, &h->sk,
 				 h->owner.pid ? h->owner.uid : h->sk.sk_uid, &ra))
 		return 0;
-	if (!s->worst || ra.severity > s->alert.severity) {
+	/* the most severe; among equals the first holder, which is the one usurped */
+	if (!s->worst || ra.severity > s->alert.severity ||
+	    (ra.severity == s->alert.severity &&
+	     (h->since_ns < s->worst->since_ns ||
+	      (h->since_ns == s->worst->since_ns && h->sk.inode < s->worst->sk.inode)))) {
 		s->worst = h;
 		s->alert = ra;
 	}
