@@ -10,9 +10,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -395,5 +398,66 @@ int proc_sockmap_scan(struct proc_sockmap **out)
 		return err;
 	}
 	*out = m;
+	return 0;
+}
+
+/* The fd number of pid that is socket inode, or -ENOENT / -errno. */
+static int find_socket_fd(uint32_t pid, uint64_t inode)
+{
+	char path[32], link[64], want[32];
+	struct dirent *de;
+	int ret = -ENOENT;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%u/fd", pid);
+	snprintf(want, sizeof(want), "socket:[%llu]", (unsigned long long)inode);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		ssize_t n = readlinkat(dirfd(d), de->d_name, link, sizeof(link) - 1);
+
+		if (n < 0)
+			continue;
+		link[n] = '\0';
+		if (!strcmp(link, want)) {
+			ret = atoi(de->d_name);
+			break;
+		}
+	}
+	closedir(d);
+	return ret;
+}
+
+int proc_sock_flags(uint32_t pid, uint64_t inode, struct pw_sock *sk)
+{
+	int fd, pidfd, copy, v, err = 0;
+	socklen_t len = sizeof(v);
+	struct stat st;
+
+	fd = find_socket_fd(pid, inode);
+	if (fd < 0)
+		return fd;
+	pidfd = pidfd_open(pid, 0);
+	if (pidfd < 0)
+		return -errno;
+	copy = pidfd_getfd(pidfd, fd, 0);
+	err = copy < 0 ? -errno : 0;
+	close(pidfd);
+	if (err)
+		return err;
+	if (fstat(copy, &st) || st.st_ino != inode) { /* the fd was reused meanwhile */
+		close(copy);
+		return -ENOENT;
+	}
+	if (!getsockopt(copy, SOL_SOCKET, SO_REUSEADDR, &v, &len))
+		sk->reuseaddr = v != 0;
+	len = sizeof(v);
+	if (!getsockopt(copy, SOL_SOCKET, SO_REUSEPORT, &v, &len))
+		sk->reuseport = v != 0;
+	len = sizeof(v);
+	if (sk->family == AF_INET6 && !getsockopt(copy, IPPROTO_IPV6, IPV6_V6ONLY, &v, &len))
+		sk->v6only = v != 0;
+	close(copy);
 	return 0;
 }

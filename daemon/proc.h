@@ -60,4 +60,15 @@ size_t proc_sockmap_size(const struct proc_sockmap *m);
 /* Free; accepts NULL. */
 void proc_sockmap_free(struct proc_sockmap *m);
 
+/*
+ * Read the reuse flags of another process's socket: find the fd of pid
+ * that is socket inode `inode` (/proc/PID/fd), duplicate it into this
+ * process with pidfd_getfd(2) (needs CAP_SYS_PTRACE, or ptrace rights over
+ * pid) and getsockopt(2) SO_REUSEADDR, SO_REUSEPORT and, for AF_INET6,
+ * IPV6_V6ONLY into sk (reuseaddr/reuseport/v6only); the copy is closed.
+ * For what sock_diag does not report. Returns 0, -ENOENT when pid holds
+ * no such socket any more, or -errno.
+ */
+int proc_sock_flags(uint32_t pid, uint64_t inode, struct pw_sock *sk);
+
 #endif /* PORTWATCH_PROC_H */

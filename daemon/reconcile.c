@@ -152,7 +152,9 @@ int monitor_reconcile(struct pw_monitor *m)
 			struct pw_entry n = { .sk = *sk, .since_ns = now, .seen_gen = m->gen };
 
 			if (e) {
-				table_update_sock(m->table, e, sk);
+				/* sock_diag records lack the flags: keep what events said */
+				if (!sk->flags_unknown)
+					table_update_sock(m->table, e, sk);
 				e->seen_gen = m->gen;
 				continue;
 			}
@@ -166,6 +168,9 @@ int monitor_reconcile(struct pw_monitor *m)
 			n.owner.pid = map ? proc_sockmap_pid(map, sk->inode) : 0;
 			if (n.owner.pid && proc_owner(n.owner.pid, &n.owner))
 				n.owner.pid = 0;
+			if (n.sk.flags_unknown && n.owner.pid &&
+			    !proc_sock_flags(n.owner.pid, sk->inode, &n.sk))
+				n.sk.flags_unknown = 0;
 			if (!table_upsert(m->table, &n, 0))
 				continue;
 			monitor_track(m, sk->inode);

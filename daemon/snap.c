@@ -24,6 +24,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "diag.h"
 #include "log.h"
 #include "proc.h"
 #include "snap.h"
@@ -230,6 +231,29 @@ static int iters_read(struct snap *s, int fds[SNAP_NITER], snap_fn fn, void *arg
 	return ret;
 }
 
+/*
+ * After the iterators, the TCP sockets they cannot see (bound only), from
+ * the sock_diag socket dfd made in the same namespace (-1: none).
+ */
+static int read_all(struct snap *s, int fds[SNAP_NITER], int dfd, uint32_t netns, snap_fn fn,
+		    void *arg)
+{
+	int ret = iters_read(s, fds, fn, arg);
+
+	if (dfd < 0)
+		return ret;
+	if (ret) {
+		close(dfd);
+		return ret;
+	}
+	ret = diag_bound_tcp(dfd, netns, fn, arg);
+	if (ret < 0 && ret != -ENOMEM) {
+		log_debug("snap: bound-only TCP sockets of netns %u: %s", netns, strerror(-ret));
+		ret = 0;
+	}
+	return ret;
+}
+
 /* Walk the daemon's own namespace. 0, 1 when fn stopped, or -errno. */
 static int walk_self(struct snap *s, snap_fn fn, void *arg)
 {
@@ -238,7 +262,7 @@ static int walk_self(struct snap *s, snap_fn fn, void *arg)
 	err = iters_create(s, fds);
 	if (err)
 		return err;
-	return iters_read(s, fds, fn, arg);
+	return read_all(s, fds, diag_open(), s->self_ino, fn, arg);
 }
 
 /*
@@ -249,7 +273,7 @@ static int walk_self(struct snap *s, snap_fn fn, void *arg)
  */
 static int walk_ent(struct snap *s, const struct ns_ent *e, snap_fn fn, void *arg)
 {
-	int fds[SNAP_NITER], nsfd, err, herr;
+	int fds[SNAP_NITER], nsfd, err, herr, dfd;
 	char path[PATH_MAX];
 	struct stat st;
 
@@ -278,16 +302,19 @@ static int walk_ent(struct snap *s, const struct ns_ent *e, snap_fn fn, void *ar
 	}
 	close(nsfd);
 	err = iters_create(s, fds);
+	dfd = err ? -1 : diag_open();
 	herr = go_home(s);
 	if (herr) {
 		if (!err)
 			for (int i = 0; i < SNAP_NITER; i++)
 				close(fds[i]);
+		if (dfd >= 0)
+			close(dfd);
 		return herr;
 	}
 	if (err)
 		return err;
-	return iters_read(s, fds, fn, arg);
+	return read_all(s, fds, dfd, e->ino, fn, arg);
 }
 
 static int ns_cmp(const void *a, const void *b)

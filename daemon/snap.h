@@ -30,7 +30,9 @@ void snap_close(struct snap *s);
 
 /*
  * Walk every socket of every network namespace. Records of TIME_WAIT
- * entries are included (inode 0). Returns the number of namespaces walked
+ * entries are included (inode 0), and so are TCP sockets that are only
+ * bound, which iter/tcp does not list: those come from sock_diag (diag.h)
+ * with flags_unknown set. Returns the number of namespaces walked
  * (>= 1), or -errno when even the daemon's own namespace could not be read.
  * A namespace that vanishes mid-walk is skipped.
  */

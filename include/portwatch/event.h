@@ -70,7 +70,9 @@ struct pw_sock {
 	__u8 reuseaddr; /* sk_reuse != SK_NO_REUSE */
 	__u8 reuseport; /* sk_reuseport */
 	__u8 v6only;    /* sk_ipv6only (always 1 for a specific non-mapped IPv6 address) */
-	__u8 pad[5];
+	__u8 flags_unknown; /* never set by BPF: portwatchd's sock_diag records, whose
+			     * reuseaddr/reuseport/v6only the kernel did not report */
+	__u8 pad[4];
 };
 _Static_assert(sizeof(struct pw_sock) == 64, "struct pw_sock is an ABI");
 

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* diag.c - bound-only TCP sockets through NETLINK_SOCK_DIAG; see diag.h. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+
+#include "diag.h"
+
+/* include/net/tcp_states.h, Linux 6.5+; not in the uapi headers of Debian 12. */
+#define PW_TCP_BOUND_INACTIVE 13
+
+struct dump {
+	uint32_t netns;
+	snap_fn fn;
+	void *arg;
+	int ret; /* fn's non-zero return */
+};
+
+int diag_open(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static int on_msg(const struct nlmsghdr *nlh, void *data)
+{
+	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
+	struct dump *d = data;
+	struct pw_sock sk;
+
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*m))
+		return MNL_CB_ERROR;
+	memset(&sk, 0, sizeof(sk));
+	sk.netns = d->netns;
+	sk.family = m->idiag_family;
+	sk.protocol = IPPROTO_TCP;
+	sk.state = PW_TCP_CLOSE;
+	sk.lport = ntohs(m->id.idiag_sport);
+	sk.sk_uid = m->idiag_uid;
+	sk.inode = m->idiag_inode;
+	sk.flags_unknown = 1;
+	memcpy(sk.laddr, m->id.idiag_src, m->idiag_family == AF_INET6 ? 16 : 4);
+	d->ret = d->fn(&sk, d->arg);
+	return d->ret ? MNL_CB_STOP : MNL_CB_OK;
+}
+
+/* One dump request for family; 0, or -errno. */
+static int dump_family(int fd, uint8_t family, unsigned int seq, struct dump *d)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct inet_diag_req_v2 *req;
+	ssize_t n;
+	int ret;
+
+	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+	req->sdiag_family = family;
+	req->sdiag_protocol = IPPROTO_TCP;
+	req->idiag_states = 1u << PW_TCP_BOUND_INACTIVE;
+	if (send(fd, nlh, nlh->nlmsg_len, 0) < 0)
+		return -errno;
+	for (;;) {
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0)
+			return errno == EINTR ? 0 : -errno;
+		ret = mnl_cb_run(buf, n, seq, 0, on_msg, d);
+		if (ret == MNL_CB_ERROR)
+			return errno ? -errno : -EPROTO;
+		if (ret <= MNL_CB_STOP) /* NLMSG_DONE, or fn stopped */
+			return 0;
+	}
+}
+
+int diag_bound_tcp(int fd, uint32_t netns, snap_fn fn, void *arg)
+{
+	struct dump d = { .netns = netns, .fn = fn, .arg = arg };
+	int err = dump_family(fd, AF_INET, 1, &d);
+
+	if (!err && !d.ret)
+		err = dump_family(fd, AF_INET6, 2, &d);
+	close(fd);
+	if (d.ret)
+		return d.ret < 0 ? d.ret : 1;
+	return err;
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * diag.h - what the BPF socket iterators cannot list: TCP sockets that
+ * are bound but neither listening nor connected. They live only in the
+ * kernel's bind hash, which iter/tcp does not walk; NETLINK_SOCK_DIAG
+ * dumps them since Linux 6.5 (state TCP_BOUND_INACTIVE, inet_diag_dump_
+ * bound_inactive... in net/ipv4/inet_diag.c). Uses libmnl.
+ */
+#ifndef PORTWATCH_DIAG_H
+#define PORTWATCH_DIAG_H
+
+#include <stdint.h>
+
+#include "snap.h"
+
+/*
+ * A NETLINK_SOCK_DIAG socket in the calling thread's current network
+ * namespace (a netlink socket keeps the namespace it was created in).
+ * Returns the fd or -errno.
+ */
+int diag_open(void);
+
+/*
+ * Dump the bound-only TCP sockets (IPv4 and IPv6) of fd's namespace and
+ * call fn for each as a struct pw_sock: netns set to `netns`, state
+ * PW_TCP_CLOSE, sk_uid and inode from inet_diag_msg, flags_unknown set
+ * (sock_diag does not report SO_REUSEADDR/SO_REUSEPORT/IPV6_V6ONLY).
+ * Closes fd. Returns 0, 1 when fn stopped, fn's negative value, or -errno.
+ * A kernel older than 6.5 ignores the state and reports none: 0.
+ */
+int diag_bound_tcp(int fd, uint32_t netns, snap_fn fn, void *arg);
+
+#endif /* PORTWATCH_DIAG_H */
