@@ -15,6 +15,14 @@
  * Sockets are assumed to be in one netns, of one protocol and on one port:
  * callers take them from one table bucket. Device binding
  * (SO_BINDTODEVICE) is not modelled. Nothing here allocates.
+ *
+ * Known differences, both rare: inet_csk_get_port() first tries fast paths
+ * (tb->fastreuse, sk_reuseport_match()) computed from the flags each socket
+ * had when it joined the bucket, so a holder that clears SO_REUSEADDR or
+ * SO_REUSEPORT after binding may still let a contender in where
+ * rules_blocks() says no; and udp_lib_lport_inuse() accepts at the first
+ * SO_REUSEPORT-compatible socket without looking at the rest of the port.
+ * Both only change which holders a conflict lists.
  */
 #ifndef PORTWATCH_RULES_H
 #define PORTWATCH_RULES_H
