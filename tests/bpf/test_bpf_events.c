@@ -8,7 +8,9 @@
  * each bind/listen/setsockopt/connect/close produces the event the daemon
  * relies on, field by field, in the style of the kernel's
  * tools/testing/selftests/bpf/prog_tests/select_reuseport.c: one subtest
- * per {TCP, UDP} x {IPv4, IPv6} x {specific, wildcard}. Needs root.
+ * per {TCP, UDP} x {IPv4, IPv6} x {specific, wildcard}; then port 0, the
+ * connect filter, a connect with no free ephemeral port, and the release of
+ * a socket held by a SIGKILLed child. Needs root.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,9 +24,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -39,13 +45,16 @@ static struct snap *snap;
 static struct pw_event events[MAX_EVENTS];
 static size_t nevents;
 static uint32_t self_netns;
+static pid_t child_pid; /* a child of the running subtest whose events count too, or 0 */
 
+/* Keep the events of this process (and of child_pid); drop everyone else's. */
 static int on_event(void *ctx, void *data, size_t size)
 {
 	const struct pw_event *e = data;
 
 	(void)ctx;
-	if (size >= sizeof(*e) && e->pid == (uint32_t)getpid() && nevents < MAX_EVENTS)
+	if (size >= sizeof(*e) && nevents < MAX_EVENTS &&
+	    (e->pid == (uint32_t)getpid() || (child_pid && e->pid == (uint32_t)child_pid)))
 		events[nevents++] = *e;
 	return 0;
 }
@@ -75,6 +84,33 @@ static int count(uint32_t type)
 	for (size_t i = 0; i < nevents; i++)
 		n += events[i].type == type;
 	return n;
+}
+
+/* Events of any type about one socket inode. */
+static int count_inode(uint64_t inode)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < nevents; i++)
+		n += events[i].sk.inode == inode;
+	return n;
+}
+
+/* The first event of this type about this socket inode, or NULL. */
+static const struct pw_event *find_inode(uint32_t type, uint64_t inode)
+{
+	for (size_t i = 0; i < nevents; i++)
+		if (events[i].type == type && events[i].sk.inode == inode)
+			return &events[i];
+	return NULL;
+}
+
+static uint64_t boottime_ns(void)
+{
+	struct timespec ts;
+
+	assert_int_equal(clock_gettime(CLOCK_BOOTTIME, &ts), 0);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static void lo_up(void)
@@ -183,6 +219,8 @@ static void run_variant(void **state)
 	struct snap_find sf = { 0 };
 	uint8_t want[16] = { 0 };
 	struct stat st;
+	char comm[16] = { 0 };
+	uint64_t t0, t1;
 	int one = 1, fd, fd2;
 
 	memcpy(want, v->family == AF_INET ? (void *)&((struct sockaddr_in *)&ss)->sin_addr :
@@ -196,7 +234,10 @@ static void run_variant(void **state)
 	drain(); /* setsockopt on an unbound socket is not reported */
 	assert_int_equal(count(PW_EV_SOCKOPT), 0);
 
+	assert_int_equal(prctl(PR_GET_NAME, comm), 0);
+	t0 = boottime_ns();
 	assert_int_equal(bind(fd, (struct sockaddr *)&ss, len), 0);
+	t1 = boottime_ns();
 	if (v->type == SOCK_STREAM)
 		assert_int_equal(listen(fd, 8), 0);
 	drain();
@@ -211,11 +252,18 @@ static void run_variant(void **state)
 	assert_int_equal(e->sk.inode, st.st_ino);
 	assert_int_equal(e->sk.sk_uid, getuid());
 	assert_int_equal(e->uid, getuid());
+	assert_int_equal(e->gid, getgid());
+	assert_int_equal(e->pid, (uint32_t)getpid());
 	assert_int_equal(e->tid, (uint32_t)gettid());
+	assert_int_equal(strncmp(e->comm, comm, sizeof(e->comm)), 0);
 	assert_true(e->exe_ino != 0);
-	assert_true(e->ts_ns != 0);
-	if (v->family == AF_INET6 && strcmp(v->addr, "::"))
-		assert_int_equal(e->sk.v6only, 1); /* inet6_bind() sets it for ::1 */
+	/* CLOCK_BOOTTIME (event.h), taken during the call */
+	assert_in_range(e->ts_ns, t0, t1);
+	if (v->family == AF_INET6)
+		/* inet6_bind() sets it for ::1; for :: it stays at the default, 0 */
+		assert_int_equal(e->sk.v6only, strcmp(v->addr, "::") ? 1 : 0);
+	else
+		assert_int_equal(e->sk.v6only, 0);
 	if (v->type == SOCK_STREAM) {
 		e = find(PW_EV_LISTEN, v->port, 0);
 		assert_int_equal(e->sk.state, PW_TCP_LISTEN);
@@ -286,6 +334,7 @@ static void test_connect_filter(void **state)
 				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct sockaddr_in cli = srv;
 	const struct pw_event *e;
+	struct stat st1;
 	int l = socket(AF_INET, SOCK_STREAM, 0), c1, c2, one = 1;
 
 	(void)state;
@@ -293,10 +342,18 @@ static void test_connect_filter(void **state)
 	assert_int_equal(listen(l, 8), 0);
 	drain();
 
+	/* an ordinary outgoing connection: no event at all about its socket,
+	 * neither the connect, nor its state changes, nor its close */
 	c1 = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(c1 >= 0);
+	assert_int_equal(fstat(c1, &st1), 0);
 	assert_int_equal(connect(c1, (struct sockaddr *)&srv, sizeof(srv)), 0);
 	drain();
 	assert_int_equal(count(PW_EV_CONNECT), 0);
+	assert_int_equal(count_inode(st1.st_ino), 0);
+	close(c1);
+	drain();
+	assert_int_equal(count_inode(st1.st_ino), 0);
 
 	cli.sin_port = htons(7102);
 	c2 = socket(AF_INET, SOCK_STREAM, 0);
@@ -308,10 +365,141 @@ static void test_connect_filter(void **state)
 	assert_int_equal(e->bound_before, 1);
 	assert_int_equal(e->sk.rport, 7101);
 	assert_int_equal(e->sk.state, PW_TCP_ESTABLISHED);
-	close(c1);
 	close(c2);
 	close(l);
 	drain();
+}
+
+#define PORT_RANGE "/proc/sys/net/ipv4/ip_local_port_range"
+
+static int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = fputs(text, f) >= 0;
+	return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+/*
+ * A connect that fails for want of a local port: EADDRNOTAVAIL on a socket
+ * nobody bound, reported with its errno and bound_before 0. The port range
+ * is per network namespace: in ours it is one port, which a first
+ * connection to the same listener holds, so the second connect finds no
+ * free 4-tuple (DESIGN rule 7).
+ */
+static void test_connect_no_free_port(void **state)
+{
+	struct sockaddr_in srv = { .sin_family = AF_INET, .sin_port = htons(7111),
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in got = { 0 };
+	socklen_t len = sizeof(got);
+	uint8_t lo[16] = { 127, 0, 0, 1 };
+	const struct pw_event *e;
+	char saved[64] = { 0 };
+	struct stat st;
+	FILE *f;
+	int l, hold, c, rc, err;
+
+	(void)state;
+	f = fopen(PORT_RANGE, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(saved, sizeof(saved), f));
+	fclose(f);
+	assert_int_equal(write_file(PORT_RANGE, "40000 40000"), 0);
+
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	hold = socket(AF_INET, SOCK_STREAM, 0);
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(l >= 0 && hold >= 0 && c >= 0);
+	assert_int_equal(bind(l, (struct sockaddr *)&srv, sizeof(srv)), 0);
+	assert_int_equal(listen(l, 8), 0);
+	assert_int_equal(connect(hold, (struct sockaddr *)&srv, sizeof(srv)), 0);
+	assert_int_equal(getsockname(hold, (struct sockaddr *)&got, &len), 0);
+	assert_int_equal(fstat(c, &st), 0);
+	drain();
+	rc = connect(c, (struct sockaddr *)&srv, sizeof(srv));
+	err = errno;
+	/* the namespace is ours alone, but put the range back before asserting */
+	assert_int_equal(write_file(PORT_RANGE, saved), 0);
+	assert_int_equal(ntohs(got.sin_port), 40000);
+	assert_int_equal(rc, -1);
+	assert_int_equal(err, EADDRNOTAVAIL);
+
+	drain();
+	e = find(PW_EV_CONNECT, 0, -EADDRNOTAVAIL);
+	assert_int_equal(e->bound_before, 0);
+	assert_int_equal(e->sk.inode, st.st_ino);
+	assert_int_equal(e->sk.netns, self_netns);
+	assert_int_equal(e->sk.protocol, IPPROTO_TCP);
+	assert_int_equal(e->sk.rport, 7111);
+	assert_memory_equal(e->sk.raddr, lo, 16);
+	assert_int_equal(e->pid, (uint32_t)getpid());
+	close(c);
+	close(hold);
+	close(l);
+	drain();
+}
+
+/*
+ * A child binds a socket and is SIGKILLed while holding it: the release is
+ * reported for that inode, from the dying child (cgroup/sock_release runs in
+ * its context), which never closed anything itself.
+ */
+static void test_release_on_sigkilled_child(void **state)
+{
+	const struct pw_event *e;
+	uint64_t inode = 0;
+	ssize_t n;
+	int p[2], status;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(7121),
+					   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		uint64_t ino = 0;
+		struct stat st;
+		int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+		close(p[0]);
+		if (fd >= 0 && !bind(fd, (struct sockaddr *)&sin, sizeof(sin)) && !fstat(fd, &st))
+			ino = st.st_ino;
+		if (write(p[1], &ino, sizeof(ino)) != sizeof(ino))
+			_exit(1);
+		for (;;)
+			pause(); /* holds fd until SIGKILL */
+	}
+	child_pid = pid;
+	close(p[1]);
+	n = read(p[0], &inode, sizeof(inode));
+	close(p[0]);
+	drain(); /* the child's bind */
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(n, sizeof(inode));
+	assert_true(inode != 0);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	e = find_inode(PW_EV_BIND, inode);
+	assert_non_null(e);
+	assert_int_equal(e->pid, (uint32_t)pid);
+	assert_int_equal(e->err, 0);
+
+	drain();
+	child_pid = 0;
+	e = find_inode(PW_EV_RELEASE, inode);
+	if (!e)
+		fail_msg("no release event for inode %llu of SIGKILLed child %d among %zu events",
+			 (unsigned long long)inode, pid, nevents);
+	assert_int_equal(e->pid, (uint32_t)pid);
+	assert_int_equal(e->sk.lport, 7121);
+	assert_int_equal(e->sk.protocol, IPPROTO_UDP);
+	assert_int_equal(e->sk.netns, self_netns);
 }
 
 #define VARIANT(name, type, family, addr, port)                                            \
@@ -335,6 +523,8 @@ int main(void)
 		SUBTEST(tcp6_wildcard), SUBTEST(udp4_specific), SUBTEST(udp4_wildcard),
 		SUBTEST(udp6_specific), SUBTEST(udp6_wildcard),
 		cmocka_unit_test(test_port_zero), cmocka_unit_test(test_connect_filter),
+		cmocka_unit_test(test_connect_no_free_port),
+		cmocka_unit_test(test_release_on_sigkilled_child),
 	};
 
 	return cmocka_run_group_tests_name("bpf_events", tests, group_setup, group_teardown);

@@ -7,11 +7,15 @@ Everything here runs as root on the real kernel:
   - `daemon_factory` / `daemon`: build/portwatchd --foreground on a temporary
     control socket, started after rsyslog, ready once `stats` answers;
     stopped with SIGTERM by pid, which must give exit code 0 and remove the
-    socket file;
+    socket file. The periodic reconciliation is off (--reconcile-interval 0)
+    unless a test asks for an interval: it would otherwise repair, within
+    seconds, whatever the event path got wrong, and hide it;
   - `actors`: helper processes (actor.py) doing real socket operations as a
     chosen uid, optionally inside a network namespace and optionally under
     another executable (a copy of the python interpreter named nginx-like);
-  - `netns`: fresh network namespaces with lo up, deleted at teardown.
+  - `netns`: fresh network namespaces with lo up, deleted at teardown;
+  - `unit_cgroup`: cgroup v2 directories named like systemd services, for
+    the `unit` attribution, removed at teardown.
 Only one daemon runs at a time: the tests are sequential.
 """
 import os
@@ -19,10 +23,12 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+import time
 
 import pytest
 
-from pwe2e import PORTWATCHCTL, PORTWATCHD, PYTHON, Actor, Daemon, Rsyslog, free_port
+from pwe2e import (PORTWATCHCTL, PORTWATCHD, PYTHON, Actor, Daemon, Rsyslog, cgroup2_mount,
+                   free_port)
 
 
 def pytest_sessionstart(session):
@@ -51,6 +57,8 @@ def daemon_factory(rsyslog):
 
     def start(*extra_args, ready=True, before_start=None):
         assert not any(d.running() for d in started), "only one daemon at a time"
+        if not any(str(a).split("=", 1)[0] == "--reconcile-interval" for a in extra_args):
+            extra_args = ("--reconcile-interval", "0") + extra_args
         workdir = tempfile.mkdtemp(prefix="pwt-d-")  # short: sun_path holds 108 bytes
         workdirs.append(workdir)
         if before_start:
@@ -104,6 +112,50 @@ def netns():
     yield make
     for name in made:
         subprocess.run(["ip", "netns", "del", name], timeout=10)
+
+
+@pytest.fixture
+def unit_cgroup():
+    """make() -> (unit name, directory): a fresh cgroup v2 child of the root
+    named pwt-<random>.service. enter(directory, pid) moves a process in.
+    Ask for this fixture before `actors`, so that it is torn down after them:
+    at teardown every directory is removed once its processes are gone (any
+    left over are moved back to the root first)."""
+    root = cgroup2_mount()
+    if root is None:
+        pytest.fail("no cgroup2 mount in /proc/self/mounts")
+    made = []
+
+    def make():
+        name = "pwt-%s.service" % secrets.token_hex(4)
+        path = os.path.join(root, name)
+        os.mkdir(path)
+        made.append(path)
+        return name, path
+
+    yield make
+    problems = []
+    for path in made:
+        procs = os.path.join(path, "cgroup.procs")
+        deadline = time.monotonic() + 5
+        while True:
+            with open(procs) as fh:
+                left = fh.read().split()
+            if not left or time.monotonic() >= deadline:
+                break
+            time.sleep(0.05)
+        for pid in left:  # still there after 5 s: back to the root, by pid
+            problems.append("pid %s still in %s at teardown" % (pid, path))
+            try:
+                with open(os.path.join(root, "cgroup.procs"), "w") as fh:
+                    fh.write(pid)
+            except OSError:
+                pass
+        try:
+            os.rmdir(path)
+        except OSError as e:
+            problems.append("cannot remove %s: %s" % (path, e))
+    assert not problems, "\n".join(problems)
 
 
 @pytest.fixture

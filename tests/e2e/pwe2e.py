@@ -115,6 +115,45 @@ def tcp_state(port, state_hex="06"):
     return found
 
 
+# --------------------------------------------------------------------------- cgroups
+
+def cgroup2_mount():
+    """Where the cgroup v2 hierarchy is mounted (/sys/fs/cgroup/unified on a
+    hybrid host, /sys/fs/cgroup on a unified one), or None."""
+    with open("/proc/self/mounts") as fh:
+        for line in fh:
+            fields = line.split()
+            if len(fields) >= 3 and fields[2] == "cgroup2":
+                return fields[1]
+    return None
+
+
+def enter_cgroup(path, pid):
+    with open(os.path.join(path, "cgroup.procs"), "w") as fh:
+        fh.write(str(pid))
+
+
+def expected_unit(pid):
+    """The unit /proc/PID/cgroup names, as DESIGN.md defines `unit`: the last
+    component of the cgroup v2 path ("0::") with a systemd unit suffix, else
+    of the v1 name=systemd path; None when neither has one."""
+    suffixes = (".service", ".scope", ".socket", ".mount")
+
+    def unit_of(path):
+        found = [c for c in path.split("/") if c.endswith(suffixes) and
+                 c not in suffixes]
+        return found[-1] if found else None
+    v2 = v1 = None
+    with open("/proc/%d/cgroup" % pid) as fh:
+        for line in fh:
+            hid, controllers, path = line.rstrip("\n").split(":", 2)
+            if hid == "0" and controllers == "":
+                v2 = unit_of(path)
+            elif controllers == "name=systemd":
+                v1 = unit_of(path)
+    return v2 or v1
+
+
 # --------------------------------------------------------------------------- control client
 
 class Conn:
@@ -192,6 +231,7 @@ class Daemon:
         self.pid = self.proc.pid
         self.stopped = False
         self.returncode = None
+        self.sentinels = []  # actors of sync(), kept until the daemon stops
 
     # ---- start / stop
 
@@ -234,6 +274,8 @@ class Daemon:
                 self.proc.wait(5)
         self.returncode = self.proc.returncode
         self.log_fh.close()
+        for a in self.sentinels:
+            a.stop()
         if stuck:
             raise AssertionError("portwatchd did not exit within %.0f s of signal %d:\n%s"
                                  % (timeout, sig, self.log_tail()))
@@ -308,12 +350,49 @@ class Daemon:
         return wait_until(lambda: not any(s["inode"] in inodes for s in self.owners(**filters)),
                           timeout, interval=0.05, what="inodes %s to leave owners" % sorted(inodes))
 
-    def assert_no_alert(self, port, settle=0.5):
-        """No alert about port, after `settle` seconds more for the daemon to
-        act (call once the sockets concerned are in `owners`: the events are in)."""
-        time.sleep(settle)
+    def sync(self, timeout=WAIT):
+        """A barrier instead of a sleep: a fresh actor binds a sentinel UDP
+        socket on another port and we wait until `owners` lists it. The ring
+        buffer is one queue consumed in order, so every event of a syscall
+        that returned before this call has been handled once the sentinel is
+        listed. The sentinel actor lives until the daemon stops, so that its
+        release never adds to the counters a test looks at."""
+        sentinel_port = free_port()
+        a = Actor()
+        self.sentinels.append(a)
+        r = a.bound("sentinel", "127.0.0.1", sentinel_port, type="udp")
+        self.wait_inode(r["inode"], timeout, port=sentinel_port, pid=a.pid)
+
+    def assert_no_alert(self, port):
+        """No alert about port, once every event before this call is handled."""
+        self.sync()
         found = self.alerts_on_port(port)
         assert not found, "unexpected alerts on port %d: %s" % (port, json.dumps(found))
+
+    def alerts_of(self, port, reason):
+        return [a for a in self.alerts_on_port(port) if a["reason"] == reason]
+
+    def path_counters(self):
+        """What says whether the table learnt something from events or from a
+        reconciliation (protocol.md `stats`)."""
+        s = self.stats()
+        return {"reconciliations": s["reconciliations"],
+                "reconcile_added": s["reconcile_added"],
+                "reconcile_removed": s["reconcile_removed"],
+                "release": s["events"]["release"], "sockopt": s["events"]["sockopt"]}
+
+    def assert_by_events(self, before, release=0, sockopt=0):
+        """Since `before` (path_counters()), no reconciliation added or removed
+        anything, and at least `release` release and `sockopt` sockopt events
+        were handled: the table followed the event path."""
+        now = self.path_counters()
+        for k in ("reconcile_added", "reconcile_removed"):
+            assert now[k] == before[k], "%s went from %d to %d: a reconciliation did the " \
+                "work of the events" % (k, before[k], now[k])
+        for k, n in (("release", release), ("sockopt", sockopt)):
+            assert now[k] >= before[k] + n, "events.%s went from %d to %d, expected +%d" % (
+                k, before[k], now[k], n)
+        return now
 
     def alerts_on_port(self, port):
         return [a for a in self.alerts() if a.get("port") == port]
@@ -483,12 +562,14 @@ class Rsyslog:
                       'input(type="imuxsock" Socket="%s" RateLimit.Interval="0")\n'
                       % self.socket_path)
         # %msg% of a BSD-format record starts with the space after "tag:";
-        # sp-if-no-1st-sp + drop-last-lf give exactly "programname: message".
+        # sp-if-no-1st-sp + drop-last-lf give exactly "programname[pid]: message".
+        # The pid tells our daemon's records from those of any other
+        # portwatchd on this host, which log to the same /dev/log.
         with open(self.conf, "w") as fh:
             fh.write('global(workDirectory="%s")\n' % spool)
             fh.write(inputs)
             fh.write('template(name="pwt" type="string" string="%syslogfacility-text%.'
-                     '%syslogseverity-text% %programname%:%msg:::sp-if-no-1st-sp%'
+                     '%syslogseverity-text% %programname%[%procid%]:%msg:::sp-if-no-1st-sp%'
                      '%msg:::drop-last-lf%\\n")\n')
             fh.write('*.* action(type="omfile" file="%s" template="pwt")\n' % self.messages)
         self.proc = subprocess.Popen([RSYSLOGD, "-n", "-f", self.conf, "-i", self.pidfile],
@@ -499,6 +580,16 @@ class Rsyslog:
             self.stop()
             raise
 
+    def _send_probe(self, token):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            s.connect(self.socket_path)
+            s.send(("<30>pwt-probe: %s" % token).encode())
+        except OSError:
+            pass
+        finally:
+            s.close()
+
     def _wait_ready(self):
         token = "pwt-probe-" + secrets.token_hex(4)
         deadline = time.monotonic() + 10
@@ -506,18 +597,20 @@ class Rsyslog:
             if self.proc.poll() is not None:
                 raise AssertionError("rsyslogd exited with %s" % self.proc.returncode)
             if os.path.exists(self.socket_path):
-                s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-                try:
-                    s.connect(self.socket_path)
-                    s.send(("<30>pwt-probe: %s" % token).encode())
-                except OSError:
-                    pass
-                finally:
-                    s.close()
+                self._send_probe(token)
                 if any(token in line for line in self.lines()):
                     return
             time.sleep(0.1)
         raise AssertionError("rsyslogd not ready within 10 s")
+
+    def sync(self, timeout=WAIT):
+        """A barrier: a record of ours, sent to the socket the daemon logs to,
+        is in the file, so every record sent before it is too (one socket,
+        read in order)."""
+        token = "pwt-sync-" + secrets.token_hex(4)
+        self._send_probe(token)
+        wait_until(lambda: any(token in line for line in self.lines()), timeout,
+                   interval=0.02, what="our sync record in the syslog file")
 
     def lines(self):
         try:
@@ -526,10 +619,17 @@ class Rsyslog:
         except FileNotFoundError:
             return []
 
-    def wait_line(self, pred, timeout=WAIT, start=0):
-        """The first line from line number `start` on that satisfies pred."""
+    def lines_of(self, daemon):
+        """The records of one daemon: from its start on, tagged with its pid."""
+        tag = " portwatchd[%d]:" % daemon.pid
+        return [line for line in self.lines()[daemon.syslog_start:] if tag in line]
+
+    def wait_line(self, pred, timeout=WAIT, start=0, daemon=None):
+        """The first line from line number `start` on that satisfies pred;
+        with `daemon`, only among that daemon's records (see lines_of)."""
         def probe():
-            return next((line for line in self.lines()[start:] if pred(line)), None)
+            lines = self.lines_of(daemon) if daemon else self.lines()[start:]
+            return next((line for line in lines if pred(line)), None)
         return wait_until(probe, timeout, interval=0.02, what="a syslog line")
 
     def stop(self):

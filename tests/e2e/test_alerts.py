@@ -42,6 +42,10 @@ def test_udp_reuseaddr_share_across_uids(daemon, actors, port):
     check_alert(al, severity="critical", proto="udp", addr="0.0.0.0", port=port, result="ok",
                 holder=(a, ra["inode"]), contender=(b, rb["inode"]))
     assert al["holder"]["reuseaddr"] is True and al["contender"]["reuseaddr"] is True
+    # Each alert is raised once: once every event up to now is handled, this
+    # is still the only alert about the port.
+    daemon.sync()
+    assert [x["id"] for x in daemon.alerts_on_port(port)] == [al["id"]]
 
 
 def test_udp_share_same_uid_other_program_is_a_warning(daemon, actors, other_exe, port):
@@ -84,7 +88,7 @@ def test_shadow_wildcard_readme_scenario(daemon, actors, port):
                 holder=(a, ra["inode"]), contender=(b, rb["inode"]))
     assert al["holder"]["addr"] == "0.0.0.0" and al["contender"]["addr"] == "127.0.0.1"
     # One bind, one alert (not a udp_share as well).
-    time.sleep(0.3)
+    daemon.sync()
     assert [x["id"] for x in daemon.alerts_on_port(port)] == [al["id"]]
 
 
@@ -122,6 +126,9 @@ def test_reuseport_workers_then_other_program_then_other_uid(daemon, actors, oth
     holder = w1 if al["holder"]["pid"] == w1.pid else w2
     check_alert(al, severity="warning", proto="tcp", addr="0.0.0.0", port=port, result="ok",
                 holder=(holder, workers), contender=(x, rx["inode"]))
+    # One join, one alert: not one per worker it joined, nor again at listen().
+    daemon.sync()
+    assert [j["id"] for j in daemon.alerts_of(port, "reuseport_join")] == [al["id"]]
 
     # Another uid: the kernel refuses (sk_uid differs) -> a conflict and a notice.
     y = actors(uid=1235)
@@ -144,6 +151,11 @@ def test_reuseport_workers_then_other_program_then_other_uid(daemon, actors, oth
     assert bl["contender"]["inode"] == ry["inode"]
     assert bl["holder"]["uid"] == 1234
     assert bl["holder"]["inode"] in workers | {rx["inode"]}
+    # One refused bind, one alert (not one per holder), and the join's alert
+    # was not raised again.
+    daemon.sync()
+    assert [x["id"] for x in daemon.alerts_of(port, "blocked")] == [bl["id"]]
+    assert [j["id"] for j in daemon.alerts_of(port, "reuseport_join")] == [al["id"]]
 
 
 def test_shared_bind_after_port_zero(daemon, actors, port):
@@ -179,14 +191,18 @@ def test_udp_blocked_across_uids_is_a_notice(daemon, actors, port):
     al = daemon.wait_alert(alert_about(port, "hijack_attempt", "blocked"))
     check_alert(al, severity="notice", proto="udp", addr="0.0.0.0", port=port,
                 result="EADDRINUSE", holder=(a, ra["inode"]), contender=(b, rb["inode"]))
+    daemon.sync()
+    assert [x["id"] for x in daemon.alerts_on_port(port)] == [al["id"]]
 
 
 def test_takeover_within_window(daemon, actors, port):
     a = actors(uid=1234)
     ra = a.bound("l", "127.0.0.1", port, listen=True)
     daemon.wait_owner(lambda s: s["inode"] == ra["inode"] and s["state"] == "LISTEN", port=port)
+    c0 = daemon.path_counters()
     a.exit_now()
     daemon.wait_gone([ra["inode"]], port=port)
+    daemon.assert_by_events(c0, release=1)
 
     b = actors(uid=1235)
     rb = b.bound("l", "127.0.0.1", port)

@@ -1,6 +1,8 @@
 """portwatchctl against the real daemon: exit codes (0 ok, 1 daemon error,
 2 usage, 3 cannot connect), --json output carrying the contract's field
 names, `why PORT` naming the holder, `watch` streaming alerts."""
+import contextlib
+import errno
 import json
 import os
 import select
@@ -95,7 +97,9 @@ def test_exit_3_when_the_daemon_cannot_be_reached():
         r = ctl("stats", socket_path=missing)
         assert r.returncode == 3, (r.returncode, r.stderr)
         assert r.stderr.startswith("portwatchctl: "), r.stderr
-        assert missing in r.stderr or "connect" in r.stderr, r.stderr
+        # the message names the path and the errno
+        assert missing in r.stderr, r.stderr
+        assert os.strerror(errno.ENOENT) in r.stderr, r.stderr
 
         stale = os.path.join(d, "stale.sock")
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -103,10 +107,14 @@ def test_exit_3_when_the_daemon_cannot_be_reached():
         s.close()
         r = ctl("owners", socket_path=stale)
         assert r.returncode == 3, (r.returncode, r.stderr)
+        assert stale in r.stderr, r.stderr
+        assert os.strerror(errno.ECONNREFUSED) in r.stderr, r.stderr
 
 
-def test_exit_1_on_a_daemon_error():
-    # A stand-in daemon that refuses everything: exit 1, its error on stderr.
+@contextlib.contextmanager
+def fake_daemon(reply):
+    """A stand-in daemon on a temporary socket that answers one request with
+    the line `reply`. Yields (path, got): got receives the request read."""
     with tempfile.TemporaryDirectory(prefix="pwt-ctl-") as d:
         path = os.path.join(d, "fake.sock")
         srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -129,19 +137,37 @@ def test_exit_1_on_a_daemon_error():
                         return
                     data += chunk
                 got.append(data)
-                conn.sendall(b'{"version": 1, "ok": false, "error": "fake failure 4711"}\n')
+                conn.sendall(reply)
 
         t = threading.Thread(target=serve, daemon=True)
         t.start()
         try:
-            r = ctl("owners", socket_path=path)
+            yield path, got
         finally:
             t.join(10)
             srv.close()
-        assert got and json.loads(got[0].split(b"\n")[0])["cmd"] == "owners"
-        assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
-        assert "fake failure 4711" in r.stderr
-        assert r.stderr.startswith("portwatchctl: "), r.stderr
+
+
+def test_exit_1_on_a_daemon_error():
+    # A stand-in daemon that refuses everything: exit 1, its error on stderr.
+    with fake_daemon(b'{"version": 1, "ok": false, "error": "fake failure 4711"}\n') as (path,
+                                                                                        got):
+        r = ctl("owners", socket_path=path)
+    assert got and json.loads(got[0].split(b"\n")[0])["cmd"] == "owners"
+    assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
+    assert "fake failure 4711" in r.stderr
+    assert r.stderr.startswith("portwatchctl: "), r.stderr
+
+
+def test_exit_1_names_a_protocol_version_mismatch():
+    # A daemon speaking a version this portwatchctl does not know: the CLI
+    # names the mismatch instead of misreading the answer.
+    with fake_daemon(b'{"version": 2, "ok": true, "stats": {"uptime_s": 1}}\n') as (path, got):
+        r = ctl("stats", socket_path=path)
+    assert got, "portwatchctl sent no request"
+    assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
+    assert r.stderr.startswith("portwatchctl: "), r.stderr
+    assert "daemon speaks protocol version 2" in r.stderr, r.stderr
 
 
 def test_json_owners_shape(daemon, scene):

@@ -130,8 +130,10 @@ def server_into_time_wait(actors, daemon, port):
     finally:
         cli.close()
     wait_until(lambda: tcp_state(port), what="a TIME_WAIT entry on port %d" % port)
+    c0 = daemon.path_counters()
     srv.exit_now()
     daemon.wait_gone([rl["inode"]], port=port)
+    daemon.assert_by_events(c0, release=1)
     return srv
 
 

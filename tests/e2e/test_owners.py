@@ -3,7 +3,10 @@ closes, with the contract's fields (DESIGN.md "JSON objects")."""
 import re
 import socket
 
-from pwe2e import SOCKET_KEYS, TIME_RE, free_port, netns_inode, own_netns, wait_until
+import pytest
+
+from pwe2e import (SOCKET_KEYS, TIME_RE, enter_cgroup, expected_unit, free_port, netns_inode,
+                   own_netns, wait_until)
 
 
 def entry(daemon, inode, **filters):
@@ -24,14 +27,38 @@ def test_tcp_bound_then_listening_then_closed(daemon, actors, port):
     assert (s["pid"], s["uid"]) == (a.pid, 1234)
     assert s["comm"] == "python3"
     assert s["exe"] == a.exe
-    assert s["unit"] is None or isinstance(s["unit"], str)
+    # The actor runs in no systemd unit here (the test runner's cgroup is
+    # the root, `0::/`); whatever /proc/PID/cgroup says is what unit must say.
+    assert s["unit"] == expected_unit(a.pid), (s["unit"], open("/proc/%d/cgroup" % a.pid).read())
     assert re.match(TIME_RE, s["since"]), s["since"]
 
     assert a.listen("s")["ok"]
     daemon.wait_owner(lambda e: e["inode"] == res["inode"] and e["state"] == "LISTEN", port=port)
 
+    c0 = daemon.path_counters()
     a.close("s")
     daemon.wait_gone([res["inode"]], port=port)
+    daemon.assert_by_events(c0, release=1)
+
+
+def test_unit_from_a_service_cgroup(daemon, unit_cgroup, actors, port):
+    # A process in a cgroup named like a systemd service is attributed to
+    # that unit: systemd is not PID 1 here, so we make the cgroup ourselves.
+    unit, path = unit_cgroup()
+    a = actors(uid=1234)
+    enter_cgroup(path, a.pid)  # before it binds
+    assert expected_unit(a.pid) == unit, open("/proc/%d/cgroup" % a.pid).read()
+    r = a.bound("t", "127.0.0.1", port, listen=True)
+    s = daemon.wait_owner(lambda e: e["inode"] == r["inode"] and e["state"] == "LISTEN",
+                          port=port)
+    assert s["unit"] == unit
+    assert s["pid"] == a.pid
+    # The release program is attached at the cgroup root: it fires for a
+    # child cgroup too.
+    c0 = daemon.path_counters()
+    a.close("t")
+    daemon.wait_gone([r["inode"]], port=port)
+    daemon.assert_by_events(c0, release=1)
 
 
 def test_udp_dual_stack_and_ipv6_loopback(daemon, actors, port):
@@ -49,6 +76,26 @@ def test_udp_dual_stack_and_ipv6_loopback(daemon, actors, port):
     t = entry(daemon, lo6["inode"], port=port)
     assert (t["proto"], t["family"], t["addr"]) == ("tcp", "inet6", "::1")
     assert t["v6only"] is True
+
+
+@pytest.mark.parametrize("v6only", [False, True], ids=["v6only0", "v6only1"])
+def test_v6only_of_a_wildcard_ipv6_socket(daemon, actors, port, v6only):
+    # IPV6_V6ONLY can only be set before bind: once the socket has a port,
+    # this kernel refuses to change it with EINVAL (do_ipv6_setsockopt), so
+    # the value set before bind is the one `owners` must show, and a refused
+    # attempt afterwards changes nothing.
+    a = actors(uid=1234)
+    u = a.bound("u", "::", port, type="udp", v6only=v6only)
+    t = a.bound("t", "::", port, type="tcp", v6only=v6only, listen=True)
+    for r in (u, t):
+        s = entry(daemon, r["inode"], port=port)
+        assert (s["family"], s["addr"], s["v6only"]) == ("inet6", "::", v6only), s
+
+    res = a.setsockopt("u", "v6only", int(not v6only))
+    assert (res["ok"], res["errno"]) == (False, "EINVAL"), res
+    daemon.sync()
+    s = entry(daemon, u["inode"], port=port)
+    assert s["v6only"] is v6only, "a refused setsockopt changed v6only in owners"
 
 
 def test_port_zero_lists_the_chosen_port(daemon, actors):
@@ -69,15 +116,20 @@ def test_setsockopt_after_bind_is_followed(daemon, actors, port):
     res = a.bound("u", "0.0.0.0", port, type="udp")
     s = entry(daemon, res["inode"], port=port)
     assert s["reuseaddr"] is False
+    c0 = daemon.path_counters()
 
     assert a.setsockopt("u", "reuseaddr", 1)["ok"]
     daemon.wait_owner(lambda e: e["inode"] == res["inode"] and e["reuseaddr"] is True, port=port)
+    c1 = daemon.assert_by_events(c0, sockopt=1)
 
     assert a.setsockopt("u", "reuseport", 1)["ok"]
     daemon.wait_owner(lambda e: e["inode"] == res["inode"] and e["reuseport"] is True, port=port)
+    c2 = daemon.assert_by_events(c1, sockopt=1)
 
     assert a.setsockopt("u", "reuseaddr", 0)["ok"]
     daemon.wait_owner(lambda e: e["inode"] == res["inode"] and e["reuseaddr"] is False, port=port)
+    daemon.assert_by_events(c2, sockopt=1)
+    assert daemon.stats()["reconciliations"] == c0["reconciliations"]
 
 
 def test_filters(daemon, actors, port):

@@ -103,11 +103,12 @@ def test_100_concurrent_clients(daemon):
             assert resp["ok"] is True, resp
             assert ("stats" if i % 2 else "sockets") in resp
         clients = daemon.stats()["clients"]
-        assert clients >= 100, "stats.clients = %d with 101 clients connected" % clients
+        assert clients == 101, "stats.clients = %d with 101 clients connected" % clients
     finally:
         for c in conns:
             c.close()
-    wait_until(lambda: daemon.stats()["clients"] <= 2, what="stats.clients to drop")
+    # all gone but the one asking
+    wait_until(lambda: daemon.stats()["clients"] == 1, what="stats.clients to drop to 1")
 
 
 def test_clients_that_vanish(daemon, actors):

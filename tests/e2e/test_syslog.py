@@ -1,27 +1,37 @@
 """Alerts reach a real syslog daemon: one record each, facility daemon,
-priority from severity, the stable key=value line (DESIGN.md, STYLE.md 7)."""
+priority from severity, the stable key=value line (DESIGN.md, STYLE.md 7).
+Records are told apart by the test daemon's pid (the rsyslog template has
+%procid%): any other portwatchd on this host logs to the same /dev/log."""
 import re
 import time
 
-from pwe2e import free_port, own_netns, wait_until
+from pwe2e import free_port, own_netns
 
 
-def record_re(al, pri, kind, reason, severity, proto, local, holder, contender, result):
+def record_re(daemon, al, pri, kind, reason, severity, proto, local, holder, contender,
+              result):
     def party(actor):
         return re.escape('pid=%d comm=%s uid=%d exe=%s'
                          % (actor.pid, "nginx-like" if actor.exe.endswith("nginx-like")
                             else "python3", actor.uid, actor.exe))
     return re.compile(
-        r"^daemon\.%s portwatchd: kind=%s reason=%s severity=%s proto=%s local=%s netns=%d "
-        r'holder="%s" contender="%s" result=%s id=%d$'
-        % (pri, kind, reason, severity, proto, re.escape(local), own_netns(), party(holder),
-           party(contender), result, al["id"]))
+        r"^daemon\.%s portwatchd\[%d\]: kind=%s reason=%s severity=%s proto=%s local=%s "
+        r'netns=%d holder="%s" contender="%s" result=%s id=%d$'
+        % (pri, daemon.pid, kind, reason, severity, proto, re.escape(local), own_netns(),
+           party(holder), party(contender), result, al["id"]))
 
 
 def records_with_id(rsyslog, daemon, alert_id):
     """The records of one alert id, among this daemon's (ids restart per daemon)."""
-    return [line for line in rsyslog.lines()[daemon.syslog_start:]
+    return [line for line in rsyslog.lines_of(daemon)
             if line.startswith("daemon.") and re.search(r" id=%d$" % alert_id, line)]
+
+
+def settle(daemon, rsyslog):
+    """Every alert the daemon will raise for what happened so far is raised,
+    and every record it sent so far is in the file."""
+    daemon.sync()
+    rsyslog.sync()
 
 
 def test_readme_scenario_alert_within_1s_in_alerts_and_syslog(daemon, rsyslog, actors, port):
@@ -39,16 +49,15 @@ def test_readme_scenario_alert_within_1s_in_alerts_and_syslog(daemon, rsyslog, a
     t_alert = time.monotonic() - t0
     assert (al["kind"], al["severity"]) == ("hijack_attempt", "critical")
 
-    want = record_re(al, "crit", "hijack_attempt", "shadow_wildcard", "critical", "udp",
+    want = record_re(daemon, al, "crit", "hijack_attempt", "shadow_wildcard", "critical", "udp",
                      "127.0.0.1:%d" % port, a, b, "ok")
-    line = rsyslog.wait_line(lambda line: line.endswith(" id=%d" % al["id"]) and
-                             "portwatchd:" in line, timeout=max(0.05, 1.0 - t_alert),
-                             start=daemon.syslog_start)
+    line = rsyslog.wait_line(lambda line: line.endswith(" id=%d" % al["id"]),
+                             timeout=max(0.05, 1.0 - t_alert), daemon=daemon)
     t_syslog = time.monotonic() - t0
     assert t_alert <= 1.0 and t_syslog <= 1.0, (t_alert, t_syslog)
     assert want.match(line), "syslog record:\n  %s\ndoes not match\n  %s" % (line, want.pattern)
 
-    time.sleep(0.3)
+    settle(daemon, rsyslog)
     assert len(records_with_id(rsyslog, daemon, al["id"])) == 1, "one alert, one syslog record"
 
 
@@ -62,8 +71,8 @@ def test_warning_and_notice_priorities(daemon, rsyslog, actors, other_exe, port)
     warn = daemon.wait_alert(lambda x: x["port"] == port and x["reason"] == "udp_share")
     assert warn["severity"] == "warning"
     line = rsyslog.wait_line(lambda line: line.endswith(" id=%d" % warn["id"]),
-                             start=daemon.syslog_start)
-    assert record_re(warn, "warning", "hijack_attempt", "udp_share", "warning", "udp",
+                             daemon=daemon)
+    assert record_re(daemon, warn, "warning", "hijack_attempt", "udp_share", "warning", "udp",
                      "0.0.0.0:%d" % port, a, b, "ok").match(line), line
 
     # notice: refused across uids (a holds the address without SO_REUSEADDR)
@@ -76,19 +85,23 @@ def test_warning_and_notice_priorities(daemon, rsyslog, actors, other_exe, port)
     note = daemon.wait_alert(lambda x: x["port"] == port2 and x["reason"] == "blocked")
     assert note["severity"] == "notice"
     line = rsyslog.wait_line(lambda line: line.endswith(" id=%d" % note["id"]),
-                             start=daemon.syslog_start)
-    assert record_re(note, "notice", "hijack_attempt", "blocked", "notice", "udp",
+                             daemon=daemon)
+    assert record_re(daemon, note, "notice", "hijack_attempt", "blocked", "notice", "udp",
                      "127.0.0.1:%d" % port2, a, c, "EADDRINUSE").match(line), line
 
-    time.sleep(0.3)
+    settle(daemon, rsyslog)
     for al in (warn, note):
         assert len(records_with_id(rsyslog, daemon, al["id"])) == 1
 
 
 def test_daemon_messages_go_to_syslog(daemon_factory, rsyslog):
     # Besides alerts, the daemon's own log goes to syslog too (stderr as well
-    # in the foreground): at least its start-up messages.
+    # in the foreground): its start message at info priority, facility daemon,
+    # from this daemon's pid.
     d = daemon_factory()
-    wait_until(lambda: [line for line in rsyslog.lines()[d.syslog_start:]
-                        if line.startswith("daemon.") and " portwatchd: " in line],
-               what="a portwatchd record in syslog")
+    ready = re.compile(r"^daemon\.info portwatchd\[%d\]: portwatchd \S+ ready\b" % d.pid)
+    line = rsyslog.wait_line(ready.match, daemon=d)
+    assert d.socket_path in line, line
+    hooks = re.compile(r"^daemon\.info portwatchd\[%d\]: attached "
+                       r"tracepoint/syscalls/sys_exit_bind$" % d.pid)
+    rsyslog.wait_line(hooks.match, daemon=d)
