@@ -18,12 +18,16 @@
 #include "ctl_cmd.h"
 #include "log.h"
 
+/* Requests answered for one client before the others get their turn. */
+#define CTL_REQUESTS_PER_TURN 16
+
 struct ctl_client {
 	int fd;
 	uint32_t events;    /* currently registered with epoll */
 	int subscribed;
 	int discarding;     /* inside an oversized request: drop up to '\n' */
 	int eof;            /* the peer shut down its side: close once the output is out */
+	int backlog;        /* complete requests wait in `in` for their turn */
 	size_t inlen;
 	char in[PW_CTL_MAX_REQUEST + 1];
 	char *out;          /* pending output */
@@ -122,7 +126,8 @@ void ctl_close(struct pw_ctl *c)
 
 static void client_rearm(struct pw_ctl *c, struct ctl_client *cl)
 {
-	uint32_t want = (cl->eof ? 0 : EPOLLIN) | (cl->outlen > cl->outoff ? EPOLLOUT : 0);
+	uint32_t want = (cl->eof || cl->backlog ? 0 : EPOLLIN) |
+			(cl->outlen > cl->outoff ? EPOLLOUT : 0);
 	struct epoll_event ev = { .events = want, .data.ptr = cl };
 
 	if (want != cl->events && !epoll_ctl(c->epoll_fd, EPOLL_CTL_MOD, cl->fd, &ev))
@@ -199,13 +204,51 @@ static int handle_line(struct pw_ctl *c, struct ctl_client *cl, const char *line
 	return client_send(cl, resp);
 }
 
-/* Split input into lines; an overlong line is answered once and skipped. */
+/*
+ * Answer the complete requests in cl->in, at most CTL_REQUESTS_PER_TURN of
+ * them, so that one client pipelining thousands of requests takes turns
+ * with the ring buffer and the other clients (cl->backlog is set when
+ * some are left: ctl_run_pending()). An overlong line is answered once and
+ * skipped.
+ */
+static void client_process(struct pw_ctl *c, struct ctl_client *cl, int *gone)
+{
+	int done = 0;
+	char *nl;
+
+	while ((nl = memchr(cl->in, '\n', cl->inlen))) {
+		size_t linelen = nl - cl->in;
+
+		if (done++ == CTL_REQUESTS_PER_TURN) {
+			cl->backlog = 1;
+			return;
+		}
+		if (cl->discarding) {
+			cl->discarding = 0;
+		} else if (linelen && handle_line(c, cl, cl->in, linelen)) {
+			log_warnx("control socket: dropping a client whose answers exceed "
+				  "the output bound (it does not read them)");
+			*gone = 1;
+			return;
+		}
+		memmove(cl->in, nl + 1, cl->inlen - linelen - 1);
+		cl->inlen -= linelen + 1;
+	}
+	cl->backlog = 0;
+	if (cl->inlen > PW_CTL_MAX_REQUEST) {
+		if (!cl->discarding)
+			client_send(cl, ctl_cmd_error("request longer than 65536 bytes"));
+		cl->discarding = 1;
+		cl->inlen = 0;
+	}
+}
+
+/* Read what the client sent and answer it (a turn's worth). */
 static void client_read(struct pw_ctl *c, struct ctl_client *cl, int *gone)
 {
-	for (;;) {
+	while (!cl->backlog) {
 		ssize_t n = recv(cl->fd, cl->in + cl->inlen, PW_CTL_MAX_REQUEST + 1 - cl->inlen,
 				 MSG_DONTWAIT);
-		char *nl;
 
 		if (n == 0) {
 			cl->eof = 1;
@@ -218,26 +261,9 @@ static void client_read(struct pw_ctl *c, struct ctl_client *cl, int *gone)
 		if (n < 0)
 			return;
 		cl->inlen += n;
-		while ((nl = memchr(cl->in, '\n', cl->inlen))) {
-			size_t linelen = nl - cl->in;
-
-			if (cl->discarding) {
-				cl->discarding = 0;
-			} else if (linelen && handle_line(c, cl, cl->in, linelen)) {
-				log_warnx("control socket: dropping a client that does not read its "
-					  "answers");
-				*gone = 1;
-				return;
-			}
-			memmove(cl->in, nl + 1, cl->inlen - linelen - 1);
-			cl->inlen -= linelen + 1;
-		}
-		if (cl->inlen > PW_CTL_MAX_REQUEST) {
-			if (!cl->discarding)
-				client_send(cl, ctl_cmd_error("request longer than 65536 bytes"));
-			cl->discarding = 1;
-			cl->inlen = 0;
-		}
+		client_process(c, cl, gone);
+		if (*gone)
+			return;
 	}
 }
 
@@ -308,6 +334,34 @@ int ctl_handle(struct pw_ctl *c, void *ptr, uint32_t events)
 	}
 	client_rearm(c, cl);
 	return 1;
+}
+
+int ctl_pending(const struct pw_ctl *c)
+{
+	for (size_t i = 0; i < c->nclients; i++)
+		if (c->clients[i]->backlog)
+			return 1;
+	return 0;
+}
+
+void ctl_run_pending(struct pw_ctl *c)
+{
+	for (size_t i = 0; i < c->nclients;) {
+		struct ctl_client *cl = c->clients[i];
+		int gone = 0;
+
+		if (!cl->backlog) {
+			i++;
+			continue;
+		}
+		client_process(c, cl, &gone);
+		if (gone || client_flush(cl) < 0) {
+			client_free(c, i);
+			continue;
+		}
+		client_rearm(c, cl);
+		i++;
+	}
 }
 
 void ctl_publish_alert(struct pw_ctl *c, const struct pw_alert *a)

@@ -58,6 +58,14 @@ void ctl_close(struct pw_ctl *c);
  */
 int ctl_handle(struct pw_ctl *c, void *ptr, uint32_t events);
 
+/*
+ * Clients whose pipelined requests wait for their turn: while ctl_pending()
+ * is true the loop must not block in epoll_wait(), and call
+ * ctl_run_pending() once per iteration to answer the next turn's worth.
+ */
+int ctl_pending(const struct pw_ctl *c);
+void ctl_run_pending(struct pw_ctl *c);
+
 /* Send an alert to every subscriber. */
 void ctl_publish_alert(struct pw_ctl *c, const struct pw_alert *a);
 

@@ -166,8 +166,14 @@ json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req, json_object 
 		table_foreach(m->table, why_holder, &w);
 	}
 	tw_netns = netns ? (uint32_t)netns : m->snap ? snap_self_netns(m->snap) : 0;
-	if (m->snap && tw_netns)
-		snap_walk_netns(m->snap, tw_netns, why_time_wait, &w);
+	if (tw_netns) {
+		size_t n;
+		/* an answer to a person: always the kernel's current view */
+		const struct pw_sock *v = monitor_kernel_extra(m, tw_netns, monitor_now(), 0, &n);
+
+		for (size_t i = 0; i < n; i++)
+			why_time_wait(&v[i], &w);
+	}
 	conflicts = about_port(&m->conflicts, &w.f, conflict_sock, enc_conflict, &last_conflict);
 	alerts = about_port(&m->alerts, &w.f, alert_sock, enc_alert, &last_alert);
 

@@ -361,6 +361,7 @@ static int scan_conflict(struct pw_entry *h, void *arg)
 	return 0;
 }
 
+/* How long a conflict reuses the last walk: a flood of failing binds walks once a second. */
 #define KCACHE_NS 1000000000ULL
 
 /* Keep the sockets of the walked netns that the table does not hold. */
@@ -387,21 +388,36 @@ static int kcache_add(const struct pw_sock *sk, void *arg)
  * Holders the table does not have (TIME_WAIT entries, sockets not yet
  * seen), from the kernel: one namespace walk, reused for KCACHE_NS.
  */
+const struct pw_sock *monitor_kernel_extra(struct pw_monitor *m, uint32_t netns, uint64_t now,
+					   uint64_t max_age_ns, size_t *n)
+{
+	int ret;
+
+	if (!m->snap) {
+		*n = 0;
+		return NULL;
+	}
+	if (!m->kcache_ns || m->kcache_netns != netns || now < m->kcache_ns ||
+	    now - m->kcache_ns > max_age_ns) {
+		m->kcache_n = 0;
+		m->kcache_netns = netns;
+		m->kcache_ns = now;
+		ret = snap_walk_netns(m->snap, netns, kcache_add, m);
+		if (ret < 0)
+			log_debug("netns %u walk: %s", netns, strerror(-ret));
+	}
+	*n = m->kcache_n;
+	return m->kcache;
+}
+
 static void scan_kernel(struct pw_monitor *m, struct conflict_scan *s, uint64_t now)
 {
 	const struct pw_sock *c = s->c;
-	int ret;
+	size_t n;
+	const struct pw_sock *v = monitor_kernel_extra(m, c->netns, now, KCACHE_NS, &n);
 
-	if (!m->kcache_ns || m->kcache_netns != c->netns || now - m->kcache_ns > KCACHE_NS) {
-		m->kcache_n = 0;
-		m->kcache_netns = c->netns;
-		m->kcache_ns = now;
-		ret = snap_walk_netns(m->snap, c->netns, kcache_add, m);
-		if (ret < 0)
-			log_debug("netns %u walk for a conflict: %s", c->netns, strerror(-ret));
-	}
-	for (size_t i = 0; i < m->kcache_n; i++) {
-		struct pw_entry h = { .sk = m->kcache[i] };
+	for (size_t i = 0; i < n; i++) {
+		struct pw_entry h = { .sk = v[i] };
 
 		if (h.sk.lport == c->lport && h.sk.protocol == c->protocol)
 			scan_conflict(&h, s);

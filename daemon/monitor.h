@@ -92,6 +92,16 @@ int monitor_reconcile(struct pw_monitor *m);
 void monitor_track(struct pw_monitor *m, uint64_t inode);
 int monitor_is_tracked(const struct pw_monitor *m, uint64_t inode);
 
+/*
+ * The sockets of netns the table does not hold (TIME_WAIT entries,
+ * sockets not seen yet), from the last namespace walk when it is at most
+ * max_age_ns old, else from a new one (kcache above); now: CLOCK_REALTIME
+ * ns. Returns the array and its length in *n, valid until the next call;
+ * none without a snapshot.
+ */
+const struct pw_sock *monitor_kernel_extra(struct pw_monitor *m, uint32_t netns, uint64_t now,
+					   uint64_t max_age_ns, size_t *n);
+
 /* Record that a TCP listener went away (takeover detection); now: CLOCK_REALTIME ns. */
 void monitor_listener_gone(struct pw_monitor *m, const struct pw_entry *e, uint64_t now);
 

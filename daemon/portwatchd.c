@@ -286,7 +286,7 @@ static void loop(struct daemon *d)
 
 	d->running = 1;
 	while (d->running) {
-		int n = epoll_wait(d->epoll_fd, evs, 64, -1);
+		int n = epoll_wait(d->epoll_fd, evs, 64, ctl_pending(&d->ctl) ? 0 : -1);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -309,6 +309,7 @@ static void loop(struct daemon *d)
 				ctl_handle(&d->ctl, p, evs[i].events);
 			}
 		}
+		ctl_run_pending(&d->ctl);
 	}
 }
 
