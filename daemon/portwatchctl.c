@@ -6,7 +6,8 @@
  * JSON response per line, on a Unix stream socket. Commands live in a
  * {name, handler} table as in bpftool; a single getopt_long() pass takes
  * every option, before or after the command, and the table says which
- * options each command accepts. Output formatting is in ctlfmt.c.
+ * options each command accepts. The connection and the checks on each
+ * response are in ctlconn.c, output formatting is in ctlfmt.c.
  *
  * Exit status: 0 ok, 1 the daemon answered an error, 2 usage error,
  * 3 cannot connect or I/O error with the daemon.
@@ -15,7 +16,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -25,23 +25,18 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "portwatch/proto.h"
+#include "ctlconn.h"
 #include "ctlfmt.h"
 
-#define CTL_TIMEOUT_S	   10
-#define CTL_MAX_LINE	   (1U << 30) /* json_tokener takes an int length */
-
 enum {
-	EXIT_DAEMON = 1, /* the daemon answered an error */
+	EXIT_DAEMON = CTLCONN_EXIT_DAEMON, /* the daemon answered an error */
 	EXIT_USAGE = 2,
-	EXIT_IO = 3, /* cannot connect, I/O or protocol error with the daemon */
+	EXIT_IO = CTLCONN_EXIT_IO, /* cannot connect, I/O or protocol error with the daemon */
 };
 
 /*
@@ -73,15 +68,8 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* Bytes read from the daemon: lines are cut out of buf[start, len). */
-struct linebuf {
-	char *buf;
-	size_t start, len, cap;
-	size_t scanned; /* buf[start, scanned) holds no '\n' */
-};
-
 struct ctl {
-	const char *path;
+	struct ctlconn conn;
 	bool json;
 	unsigned int opts; /* OPT_* given */
 	unsigned long port, pid, netns, since, limit;
@@ -89,9 +77,6 @@ struct ctl {
 	const char *proto;
 	int argc; /* arguments after the command name */
 	char **argv;
-	int fd;
-	bool timeout; /* give up after CTL_TIMEOUT_S without a byte */
-	struct linebuf in;
 	time_t now;
 };
 
@@ -104,30 +89,13 @@ struct cmd {
 
 static volatile sig_atomic_t interrupted;
 
-static void __attribute__((format(printf, 1, 0))) vp_err(const char *fmt, va_list ap)
-{
-	fputs("portwatchctl: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-}
-
-/* Say what failed on stderr, as "portwatchctl: what failed: why". */
-static void __attribute__((format(printf, 1, 2))) p_err(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vp_err(fmt, ap);
-	va_end(ap);
-}
-
 /* Say what was wrong with the command line; returns EXIT_USAGE. */
 static int __attribute__((format(printf, 1, 2))) usage_err(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vp_err(fmt, ap);
+	ctlconn_verr(fmt, ap);
 	va_end(ap);
 	fputs("Try 'portwatchctl --help' for more information.\n", stderr);
 	return EXIT_USAGE;
@@ -224,241 +192,6 @@ static int parse_opt(struct ctl *c, int opt, const char *arg)
 	return err;
 }
 
-/* Open the connection, with the response timeout when timeout; 0 or EXIT_IO. */
-static int conn_connect(struct ctl *c, bool timeout)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = CTL_TIMEOUT_S };
-	const char *hint = "";
-
-	if (strlen(c->path) >= sizeof(sa.sun_path)) {
-		p_err("cannot connect to %s: %s", c->path, strerror(ENAMETOOLONG));
-		return EXIT_IO;
-	}
-	strcpy(sa.sun_path, c->path);
-	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c->fd < 0) {
-		p_err("cannot create a Unix socket: %s", strerror(errno));
-		return EXIT_IO;
-	}
-	c->timeout = timeout;
-	if (timeout && setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv))) {
-		p_err("cannot set a timeout on the socket: %s", strerror(errno));
-		return EXIT_IO;
-	}
-	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		if (errno == ENOENT || errno == ECONNREFUSED)
-			hint = " (is portwatchd running?)";
-		else if (errno == EACCES)
-			hint = " (root or the socket's group can connect)";
-		p_err("cannot connect to %s: %s%s", c->path, strerror(errno), hint);
-		return EXIT_IO;
-	}
-	return 0;
-}
-
-/* Send one request line; 0 or EXIT_IO. */
-static int conn_send(struct ctl *c, struct json_object *req)
-{
-	const char *s;
-	char *line;
-	size_t len, off = 0;
-	int ret = 0;
-
-	json_object_object_add(req, "version", json_object_new_int(PW_PROTO_VERSION));
-	s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
-	len = strlen(s);
-	line = malloc(len + 1);
-	if (!line) {
-		p_err("sending the request: %s", strerror(ENOMEM));
-		return EXIT_IO;
-	}
-	memcpy(line, s, len);
-	line[len++] = '\n';
-	while (off < len) {
-		ssize_t n = send(c->fd, line + off, len - off, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			p_err("writing to %s: %s", c->path,
-			      errno == EAGAIN ? "timed out" : strerror(errno));
-			ret = EXIT_IO;
-			break;
-		}
-		off += n;
-	}
-	free(line);
-	return ret;
-}
-
-/*
- * Read the next line (without its '\n') into *line. Returns 1, 0 at EOF
- * between lines, or a negative errno: -ETIMEDOUT when the receive timeout
- * hit, -EINTR on SIGINT, -EPIPE at EOF inside a line, -EMSGSIZE.
- */
-static int read_line(struct ctl *c, char **line)
-{
-	struct linebuf *b = &c->in;
-	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-	struct timespec ts = { .tv_sec = CTL_TIMEOUT_S };
-	sigset_t none;
-	int n;
-
-	sigemptyset(&none);
-	for (;;) {
-		char *nl = memchr(b->buf + b->scanned, '\n', b->len - b->scanned);
-		ssize_t got;
-
-		if (nl) {
-			*nl = '\0';
-			*line = b->buf + b->start;
-			b->start = b->scanned = nl + 1 - b->buf;
-			return 1;
-		}
-		b->scanned = b->len;
-		if (b->start) {
-			memmove(b->buf, b->buf + b->start, b->len - b->start);
-			b->len -= b->start;
-			b->scanned = b->len;
-			b->start = 0;
-		}
-		if (b->len == b->cap) {
-			size_t ncap = b->cap ? b->cap * 2 : 65536;
-			char *nbuf;
-
-			if (ncap > CTL_MAX_LINE)
-				return -EMSGSIZE;
-			nbuf = realloc(b->buf, ncap);
-			if (!nbuf)
-				return -ENOMEM;
-			b->buf = nbuf;
-			b->cap = ncap;
-		}
-		/* watch blocks SIGINT but during ppoll(): no lost wake-up. */
-		n = ppoll(&pfd, 1, c->timeout ? &ts : NULL, &none);
-		if (n == 0)
-			return -ETIMEDOUT;
-		if (n < 0 && errno == EINTR && !interrupted)
-			continue;
-		if (n < 0)
-			return -errno;
-		got = recv(c->fd, b->buf + b->len, b->cap - b->len, MSG_DONTWAIT);
-		if (got < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (got < 0)
-			return -errno;
-		if (got == 0)
-			return b->len ? -EPIPE : 0;
-		b->len += got;
-	}
-}
-
-/* Say why read_line() failed (err < 0, or 0 for EOF); returns EXIT_IO. */
-static int read_failed(struct ctl *c, int err)
-{
-	if (err == 0 || err == -EPIPE)
-		p_err("reading from %s: the daemon closed the connection%s", c->path,
-		      err ? " in the middle of a line" : "");
-	else if (err == -ETIMEDOUT)
-		p_err("reading from %s: no response within %d s", c->path, CTL_TIMEOUT_S);
-	else
-		p_err("reading from %s: %s", c->path,
-		      err == -EMSGSIZE ? "line too long" : strerror(-err));
-	return EXIT_IO;
-}
-
-/*
- * Parse and check one line from the daemon. want_ok: it must say
- * "ok": true (every response but the alert lines of a subscription).
- * Returns 0 with *resp (to put), or an exit status after saying why.
- */
-static int parse_response(struct ctl *c, const char *line, bool want_ok, struct json_object **resp)
-{
-	struct json_tokener *tok;
-	struct json_object *o, *m;
-
-	tok = json_tokener_new();
-	if (!tok) {
-		p_err("parsing the response: %s", strerror(ENOMEM));
-		return EXIT_IO;
-	}
-	o = json_tokener_parse_ex(tok, line, (int)strlen(line));
-	if (!o || json_tokener_get_parse_end(tok) != strlen(line)) {
-		enum json_tokener_error jerr = json_tokener_get_error(tok);
-
-		if (o)
-			p_err("bad response from %s: trailing data after the JSON object", c->path);
-		else
-			p_err("bad response from %s: not JSON (%s)", c->path,
-			      jerr == json_tokener_continue ? "truncated"
-							    : json_tokener_error_desc(jerr));
-		json_object_put(o);
-		json_tokener_free(tok);
-		return EXIT_IO;
-	}
-	json_tokener_free(tok);
-	if (!json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, "version", &m) ||
-	    !json_object_is_type(m, json_type_int)) {
-		p_err("bad response from %s: not an object with a version", c->path);
-		goto err_io;
-	}
-	if (json_object_get_int64(m) != PW_PROTO_VERSION) {
-		p_err("daemon speaks protocol version %s, this portwatchctl speaks %d",
-		      json_object_get_string(m), PW_PROTO_VERSION);
-		json_object_put(o);
-		return EXIT_DAEMON;
-	}
-	if (json_object_object_get_ex(o, "ok", &m) && !json_object_get_boolean(m)) {
-		json_object_object_get_ex(o, "error", &m);
-		p_err("daemon: %s", m ? json_object_get_string(m) : "error without a message");
-		json_object_put(o);
-		return EXIT_DAEMON;
-	}
-	if (want_ok && !m) {
-		p_err("bad response from %s: no \"ok\" member", c->path);
-		goto err_io;
-	}
-	*resp = o;
-	return 0;
-err_io:
-	json_object_put(o);
-	return EXIT_IO;
-}
-
-/* Read one response to a request: see parse_response(). */
-static int conn_recv(struct ctl *c, struct json_object **resp)
-{
-	char *line;
-	int err;
-
-	do
-		err = read_line(c, &line);
-	while (err == 1 && !*line);
-	if (err < 1)
-		return read_failed(c, err);
-	err = parse_response(c, line, true, resp);
-	/* The text of a large response is no longer needed once it is a tree. */
-	free(c->in.buf);
-	c->in = (struct linebuf){ 0 };
-	return err;
-}
-
-/* Connect, send req (taken over), read the response. 0 or an exit status. */
-static int conn_call(struct ctl *c, struct json_object *req, struct json_object **resp)
-{
-	int ret;
-
-	if (!req) {
-		p_err("building the request: %s", strerror(ENOMEM));
-		return EXIT_IO;
-	}
-	ret = conn_connect(c, true) ?: conn_send(c, req) ?: conn_recv(c, resp);
-	json_object_put(req);
-	return ret;
-}
-
 /* A request {"cmd": cmd} with the options of c among mask. */
 static struct json_object *request(struct ctl *c, const char *cmd, unsigned int mask)
 {
@@ -501,7 +234,7 @@ static int print_list(struct json_object *arr, const struct ctlfmt_col *cols, si
 {
 	if (!ctlfmt_print_list(stdout, arr, cols, ncols, fn, now))
 		return 0;
-	p_err("formatting the output: %s", strerror(ENOMEM));
+	ctlconn_err("formatting the output: %s", strerror(ENOMEM));
 	return EXIT_IO;
 }
 
@@ -510,13 +243,13 @@ static int call_list(struct ctl *c, const char *cmd, unsigned int mask, const ch
 		     const struct ctlfmt_col *cols, size_t ncols, ctlfmt_row_fn fn)
 {
 	struct json_object *resp = NULL, *arr;
-	int ret = conn_call(c, request(c, cmd, mask), &resp);
+	int ret = ctlconn_call(&c->conn, request(c, cmd, mask), &resp);
 
 	if (ret)
 		return ret;
 	if (!json_object_object_get_ex(resp, key, &arr) ||
 	    !json_object_is_type(arr, json_type_array)) {
-		p_err("bad response from %s: no \"%s\" array", c->path, key);
+		ctlconn_err("bad response from %s: no \"%s\" array", c->conn.path, key);
 		ret = EXIT_IO;
 	} else {
 		ret = c->json ? print_json(arr) : print_list(arr, cols, ncols, fn, c->now);
@@ -564,7 +297,7 @@ static int do_why(struct ctl *c)
 		return usage_err("why: which port? (portwatchctl why PORT)");
 	if (c->port == 0)
 		return usage_err("invalid port '0': out of range 1..65535");
-	ret = conn_call(c, request(c, "why", WHY_OPTS), &resp);
+	ret = ctlconn_call(&c->conn, request(c, "why", WHY_OPTS), &resp);
 	if (ret)
 		return ret;
 	if (c->json) {
@@ -574,7 +307,7 @@ static int do_why(struct ctl *c)
 		goto out;
 	}
 	if (ctlfmt_print_why(stdout, resp, c->now)) {
-		p_err("formatting the output: %s", strerror(ENOMEM));
+		ctlconn_err("formatting the output: %s", strerror(ENOMEM));
 		ret = EXIT_IO;
 	}
 out:
@@ -587,24 +320,24 @@ static int do_stats(struct ctl *c)
 	struct json_object *resp = NULL, *st;
 	int ret;
 
-	ret = conn_call(c, request(c, "stats", 0), &resp);
+	ret = ctlconn_call(&c->conn, request(c, "stats", 0), &resp);
 	if (ret)
 		return ret;
 	if (!json_object_object_get_ex(resp, "stats", &st) ||
 	    !json_object_is_type(st, json_type_object)) {
-		p_err("bad response from %s: no \"stats\" object", c->path);
+		ctlconn_err("bad response from %s: no \"stats\" object", c->conn.path);
 		ret = EXIT_IO;
 	} else if (c->json) {
 		print_json(st);
 	} else if (ctlfmt_print_stats(stdout, st)) {
-		p_err("formatting the output: %s", strerror(ENOMEM));
+		ctlconn_err("formatting the output: %s", strerror(ENOMEM));
 		ret = EXIT_IO;
 	}
 	json_object_put(resp);
 	return ret;
 }
 
-/* watch: SIGINT ends the watch; read_line() sees the flag. */
+/* watch: SIGINT ends the watch; ctlconn_read_line() sees the flag. */
 static void on_sigint(int sig)
 {
 	(void)sig;
@@ -621,13 +354,13 @@ static int watch_print(struct ctl *c, struct ctlfmt_table *t, struct json_object
 								   JSON_C_TO_STRING_NOSLASHESCAPE));
 	} else if (t) {
 		if (ctlfmt_alert_row(t, alert, time(NULL))) {
-			p_err("formatting the alert: %s", strerror(ENOMEM));
+			ctlconn_err("formatting the alert: %s", strerror(ENOMEM));
 			return EXIT_IO;
 		}
 		ctlfmt_table_print(t, stdout, false);
 	}
 	if (fflush(stdout)) {
-		p_err("writing to stdout: %s", strerror(errno));
+		ctlconn_err("writing to stdout: %s", strerror(errno));
 		return EXIT_IO;
 	}
 	return 0;
@@ -657,29 +390,29 @@ static int do_watch(struct ctl *c)
 	if (!req || (!c->json && !t)) {
 		json_object_put(req);
 		ctlfmt_table_free(t);
-		p_err("starting to watch: %s", strerror(ENOMEM));
+		ctlconn_err("starting to watch: %s", strerror(ENOMEM));
 		return EXIT_IO;
 	}
-	/* SIGINT only interrupts read_line()'s ppoll(): then exit 0. */
+	/* SIGINT only interrupts ctlconn_read_line()'s ppoll(): then exit 0. */
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	ret = conn_connect(c, false) ?: conn_send(c, req);
+	ret = ctlconn_connect(&c->conn, false) ?: ctlconn_send(&c->conn, req);
 	json_object_put(req);
 	while (!ret) {
-		int err = read_line(c, &line);
+		int err = ctlconn_read_line(&c->conn, &line);
 
 		if (err == 0 && subscribed)
 			break;
 		if (err < 1) {
-			ret = interrupted ? 0 : read_failed(c, err);
+			ret = interrupted ? 0 : ctlconn_read_failed(&c->conn, err);
 			break;
 		}
 		if (!*line)
 			continue;
 		/* The first line answers the request; then one line per alert. */
-		ret = parse_response(c, line, !subscribed, &resp);
+		ret = ctlconn_parse_response(&c->conn, line, !subscribed, &resp);
 		if (ret)
 			break;
 		if (!subscribed) {
@@ -763,25 +496,29 @@ static int do_help(struct ctl *c)
 	       "    portwatchctl alerts --since 41       alerts newer than alert 41\n"
 	       "    portwatchctl --json owners | jq '.[] | select(.reuseport)'\n"
 	       "    portwatchctl watch --json >> alerts.jsonl\n",
-	       CTL_TIMEOUT_S);
+	       CTLCONN_TIMEOUT_S);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct ctl c = { .fd = -1, .path = getenv("PORTWATCH_SOCKET") };
+	struct ctl c = { .conn = {
+		.path = getenv("PORTWATCH_SOCKET"),
+		.fd = -1,
+		.interrupted = &interrupted,
+	} };
 	const struct cmd *cmd = NULL;
 	int opt, ret;
 
-	if (!c.path || !*c.path)
-		c.path = PW_DEFAULT_SOCKET;
+	if (!c.conn.path || !*c.conn.path)
+		c.conn.path = PW_DEFAULT_SOCKET;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":s:jhV", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
 			if (!*optarg)
 				return usage_err("option '--socket' needs a path");
-			c.path = optarg;
+			c.conn.path = optarg;
 			break;
 		case 'j':
 			c.json = true;
@@ -823,11 +560,9 @@ int main(int argc, char **argv)
 		return usage_err("%s: unexpected argument '%s'", cmd->name, c.argv[cmd->max_args]);
 	c.now = time(NULL);
 	ret = cmd->func(&c);
-	if (c.fd >= 0)
-		close(c.fd);
-	free(c.in.buf);
+	ctlconn_close(&c.conn);
 	if (fflush(stdout) && !ret) {
-		p_err("writing to stdout: %s", strerror(errno));
+		ctlconn_err("writing to stdout: %s", strerror(errno));
 		ret = EXIT_IO;
 	}
 	return ret;
