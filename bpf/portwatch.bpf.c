@@ -167,9 +167,10 @@ static __always_inline int is_inet(const struct sock *sk)
 
 /*
  * Reserve and fill the common header of an event; NULL (counted) when full.
- * The caller's comm, cgroup and executable are read only for the calls the
- * daemon attributes (bind, listen, connect): the other events update a
- * socket the table already holds and are matched by its inode.
+ * The caller's executable is read only for the calls the daemon attributes
+ * (bind, listen, connect): the other events update a socket the table
+ * already holds and are matched by its inode. For a state change the
+ * "current" task may be any (TCP changes state in softirq context too).
  */
 static __always_inline struct pw_event *event_reserve(__u32 type)
 {
@@ -191,10 +192,10 @@ static __always_inline struct pw_event *event_reserve(__u32 type)
 	e->tid = (__u32)id;
 	e->uid = (__u32)ugid;
 	e->gid = ugid >> 32;
-	if (type != PW_EV_BIND && type != PW_EV_LISTEN && type != PW_EV_CONNECT)
-		return e;
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (type != PW_EV_BIND && type != PW_EV_LISTEN && type != PW_EV_CONNECT)
+		return e;
 	task = bpf_get_current_task_btf();
 	exe = task->mm ? task->mm->exe_file : NULL;
 	if (exe) {

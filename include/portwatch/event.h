@@ -82,7 +82,9 @@ _Static_assert(sizeof(struct pw_sock) == 64, "struct pw_sock is an ABI");
  * ts_ns: CLOCK_BOOTTIME nanoseconds (bpf_ktime_get_boot_ns()); the daemon
  * turns it into wall-clock time once per event with an offset it measures
  * at start. pid is the thread-group id (what ps calls PID), tid the thread.
- * uid/gid: the caller's real uid/gid (bpf_get_current_uid_gid()).
+ * uid/gid: the caller's real uid/gid (bpf_get_current_uid_gid()). comm and
+ * cgroup_id (cgroup v2 id) are the caller's too; for PW_EV_STATE the task is
+ * whichever was current when the state changed (often softirq context).
  *
  * err: 0 on success, else the negative errno the syscall returned.
  * sk: what the kernel holds after the call (no event is sent when the fd

@@ -162,6 +162,35 @@ static int group_teardown(void **state)
 	return 0;
 }
 
+/*
+ * This process's cgroup v2 id, as bpf_get_current_cgroup_id() gives it:
+ * the inode of its directory under the cgroup2 mount (/proc/self/cgroup
+ * "0::PATH"). 0 when there is no cgroup v2 hierarchy.
+ */
+static uint64_t own_cgroup_id(void)
+{
+	char line[512], mnt[256] = "", path[1024], fs[64], dir[256];
+	FILE *f = fopen("/proc/self/mounts", "re");
+	struct stat st;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %255s %63s", dir, fs) == 2 && !strcmp(fs, "cgroup2"))
+			snprintf(mnt, sizeof(mnt), "%s", dir);
+	if (f)
+		fclose(f);
+	f = fopen("/proc/self/cgroup", "re");
+	while (f && mnt[0] && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(path, sizeof(path), "%s%s", mnt, line + 3);
+			fclose(f);
+			return stat(path, &st) ? 0 : st.st_ino;
+		}
+	if (f)
+		fclose(f);
+	return 0;
+}
+
 struct variant {
 	int type;      /* SOCK_STREAM, SOCK_DGRAM */
 	int family;    /* AF_INET, AF_INET6 */
@@ -256,6 +285,8 @@ static void run_variant(void **state)
 	assert_int_equal(e->pid, (uint32_t)getpid());
 	assert_int_equal(e->tid, (uint32_t)gettid());
 	assert_int_equal(strncmp(e->comm, comm, sizeof(e->comm)), 0);
+	assert_int_equal(e->cgroup_id, own_cgroup_id());
+	assert_true(e->cgroup_id != 0);
 	assert_true(e->exe_ino != 0);
 	/* CLOCK_BOOTTIME (event.h), taken during the call */
 	assert_in_range(e->ts_ns, t0, t1);
@@ -307,6 +338,10 @@ static void run_variant(void **state)
 	drain();
 	e = find(PW_EV_RELEASE, v->port, 0);
 	assert_int_equal(e->sk.inode, st.st_ino);
+	/* every event carries the caller's identity (event.h) */
+	assert_int_equal(e->pid, (uint32_t)getpid());
+	assert_int_equal(strncmp(e->comm, comm, sizeof(e->comm)), 0);
+	assert_int_equal(e->cgroup_id, own_cgroup_id());
 }
 
 /* Port 0: the event carries the port the kernel chose. */
