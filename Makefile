@@ -4,6 +4,9 @@
 #   make         build build/portwatchd and build/portwatchctl
 #   make run     deps + build, then portwatchd in the foreground, built-in defaults
 #   make test    deps + build, unit tests, end-to-end tests (as root)
+#   make install   binaries, systemd units, sysusers, man pages, example config
+#                  (DESTDIR, PREFIX=/usr/local, SYSCONFDIR=/etc)
+#   make uninstall remove what install put there (not /etc/portwatch)
 #   make vmlinux regenerate bpf/vmlinux.h from VMLINUX_BTF
 #   V=1          show the full commands
 #
@@ -12,8 +15,8 @@
 
 # The one list of Debian packages: the README and .ci/run both use `make deps`.
 DEPS_PKGS := make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
-	libjson-c-dev libmnl-dev libcmocka-dev python3 python3-pytest rsyslog iproute2 \
-	procps util-linux
+	libjson-c-dev libmnl-dev libsystemd-dev libinih-dev libcmocka-dev python3 python3-pytest \
+	rsyslog iproute2 procps util-linux systemd mandoc strace
 
 BUILD    ?= build
 CC       ?= cc
@@ -28,7 +31,7 @@ ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wpointer-arith -Wformat-security -Wimplicit-fallthrough \
 	-Wno-format-truncation # fixed-size message buffers truncate on purpose
-PKGS     := libbpf json-c libmnl
+PKGS     := libbpf json-c libmnl libsystemd inih
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -Iinclude -Idaemon -I$(BUILD) \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -56,7 +59,23 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
 
-.PHONY: all deps run test unit bpf-test e2e vmlinux clean
+.PHONY: all deps run test unit bpf-test e2e vmlinux clean install uninstall man-lint
+
+# Installation layout. Units go where systemd looks for PREFIX's units; the
+# sysusers file goes to /usr/lib/sysusers.d only for PREFIX=/usr, to
+# SYSCONFDIR/sysusers.d otherwise (systemd-sysusers reads no /usr/local).
+PREFIX      ?= /usr/local
+SYSCONFDIR  ?= /etc
+SBINDIR     ?= $(PREFIX)/sbin
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/sysusers.d,$(SYSCONFDIR)/sysusers.d)
+MANPAGES    := docs/portwatchd.8 docs/portwatchctl.1 docs/portwatch.conf.5
+INSTALLED   := $(SBINDIR)/portwatchd $(BINDIR)/portwatchctl $(UNITDIR)/portwatchd.service \
+	$(UNITDIR)/portwatchd.socket $(SYSUSERSDIR)/portwatch.conf \
+	$(MANDIR)/man8/portwatchd.8 $(MANDIR)/man1/portwatchctl.1 $(MANDIR)/man5/portwatch.conf.5 \
+	$(SYSCONFDIR)/portwatch/portwatch.conf.example
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -120,6 +139,40 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) bpf-test
 	$(MAKE) e2e
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/portwatch
+	install -m 0755 $(BUILD)/portwatchd $(DESTDIR)$(SBINDIR)/portwatchd
+	install -m 0755 $(BUILD)/portwatchctl $(DESTDIR)$(BINDIR)/portwatchctl
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		systemd/portwatchd.service.in > $(DESTDIR)$(UNITDIR)/portwatchd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/portwatchd.service
+	install -m 0644 systemd/portwatchd.socket $(DESTDIR)$(UNITDIR)/portwatchd.socket
+	install -m 0644 systemd/portwatch.sysusers $(DESTDIR)$(SYSUSERSDIR)/portwatch.conf
+	install -m 0644 docs/portwatchd.8 $(DESTDIR)$(MANDIR)/man8/portwatchd.8
+	install -m 0644 docs/portwatchctl.1 $(DESTDIR)$(MANDIR)/man1/portwatchctl.1
+	install -m 0644 docs/portwatch.conf.5 $(DESTDIR)$(MANDIR)/man5/portwatch.conf.5
+	install -m 0644 docs/portwatch.conf.example \
+		$(DESTDIR)$(SYSCONFDIR)/portwatch/portwatch.conf.example
+	@# the example becomes the configuration only where there is none yet
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/portwatch/portwatch.conf ]; then \
+		echo "kept the existing $(DESTDIR)$(SYSCONFDIR)/portwatch/portwatch.conf"; \
+	else install -m 0644 docs/portwatch.conf.example \
+		$(DESTDIR)$(SYSCONFDIR)/portwatch/portwatch.conf; fi
+	@echo "installed. Next: systemd-sysusers; systemctl daemon-reload;" \
+		"systemctl enable --now portwatchd.socket portwatchd.service"
+
+# The configuration (SYSCONFDIR/portwatch/portwatch.conf) is the admin's: kept.
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/portwatch 2>/dev/null
+
+# The man pages, checked as the man(1) of this system reads them.
+man-lint:
+	@for m in $(MANPAGES); do mandoc -T lint -W warning $$m || exit 1; done; \
+		echo "man-lint: $(MANPAGES) clean"
 
 vmlinux:
 	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > bpf/vmlinux.h

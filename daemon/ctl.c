@@ -2,6 +2,7 @@
 /* ctl.c - the control socket server; see ctl.h and docs/protocol.md. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 
 struct ctl_client {
 	int fd;
+	struct ucred peer;  /* SO_PEERCRED at accept; uid (uid_t)-1 when unknown */
 	uint32_t events;    /* currently registered with epoll */
 	int subscribed;
 	int discarding;     /* inside an oversized request: drop up to '\n' */
@@ -58,11 +60,34 @@ static int socket_is_live(const struct sockaddr_un *sun)
 	return live;
 }
 
-int ctl_open(struct pw_ctl *c, const char *path, int epoll_fd, struct pw_monitor *mon,
-	     struct pw_bpf *bpf)
+/* Give the socket file its mode and group (both logged, not fatal, on failure). */
+static int socket_perms(const char *path, mode_t mode, const char *group)
+{
+	struct group *gr;
+
+	if (chmod(path, mode))
+		return -errno;
+	if (!group || !group[0])
+		return 0;
+	errno = 0;
+	gr = getgrnam(group);
+	if (!gr) {
+		log_notice("control socket %s: group '%s' does not exist, only root can connect "
+			   "(create it, e.g. with systemd-sysusers, and restart)",
+			   path, group);
+		return 0;
+	}
+	if (chown(path, (uid_t)-1, gr->gr_gid))
+		log_warn("control socket %s: cannot give it to group '%s'", path, group);
+	return 0;
+}
+
+int ctl_open(struct pw_ctl *c, const struct ctl_socket_opts *o, int epoll_fd,
+	     struct pw_monitor *mon, struct pw_bpf *bpf)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct epoll_event ev = { .events = EPOLLIN };
+	socklen_t sl = sizeof(sun);
 	int err;
 
 	memset(c, 0, sizeof(*c));
@@ -71,22 +96,42 @@ int ctl_open(struct pw_ctl *c, const char *path, int epoll_fd, struct pw_monitor
 	c->mon = mon;
 	c->bpf = bpf;
 	c->start_ns = monitor_now();
-	if (strlen(path) >= sizeof(sun.sun_path))
+	if (o->fd >= 0) {
+		/* systemd made it (portwatchd.socket): its mode, group and file are systemd's */
+		c->listen_fd = o->fd;
+		c->activated = 1;
+		if (fcntl(o->fd, F_SETFL, fcntl(o->fd, F_GETFL) | O_NONBLOCK) ||
+		    fcntl(o->fd, F_SETFD, FD_CLOEXEC))
+			goto fail;
+		if (!getsockname(o->fd, (struct sockaddr *)&sun, &sl) && sun.sun_path[0])
+			snprintf(c->path, sizeof(c->path), "%s", sun.sun_path);
+		else
+			snprintf(c->path, sizeof(c->path), "(passed by systemd)");
+		goto registered;
+	}
+	if (strlen(o->path) >= sizeof(sun.sun_path))
 		return -ENAMETOOLONG;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	err = make_dir_of(path);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", o->path);
+	err = make_dir_of(o->path);
 	if (err)
 		return err;
 	if (socket_is_live(&sun))
 		return -EADDRINUSE;
-	unlink(path);
+	unlink(o->path);
 	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->listen_fd < 0)
 		return -errno;
-	if (bind(c->listen_fd, (struct sockaddr *)&sun, sizeof(sun)) ||
-	    chmod(path, 0660) || listen(c->listen_fd, 128))
+	if (bind(c->listen_fd, (struct sockaddr *)&sun, sizeof(sun)))
 		goto fail;
-	snprintf(c->path, sizeof(c->path), "%s", path);
+	snprintf(c->path, sizeof(c->path), "%s", o->path);
+	err = socket_perms(o->path, o->mode, o->group);
+	if (err) {
+		errno = -err;
+		goto fail;
+	}
+	if (listen(c->listen_fd, 128))
+		goto fail;
+registered:
 	ev.data.ptr = c;
 	if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, c->listen_fd, &ev))
 		goto fail;
@@ -95,6 +140,9 @@ fail:
 	err = -errno;
 	close(c->listen_fd);
 	c->listen_fd = -1;
+	if (c->path[0] && !c->activated)
+		unlink(c->path);
+	c->path[0] = '\0';
 	return err;
 }
 
@@ -119,7 +167,7 @@ void ctl_close(struct pw_ctl *c)
 		close(c->listen_fd);
 		c->listen_fd = -1;
 	}
-	if (c->path[0])
+	if (c->path[0] && !c->activated)
 		unlink(c->path);
 	c->path[0] = '\0';
 }
@@ -196,7 +244,9 @@ static int client_send(struct ctl_client *cl, json_object *obj)
 static int handle_line(struct pw_ctl *c, struct ctl_client *cl, const char *line, size_t len)
 {
 	struct ctl_cmd_ctx ctx = { .mon = c->mon, .bpf = c->bpf, .start_ns = c->start_ns,
-				   .nclients = c->nclients };
+				   .nclients = c->nclients, .peer_uid = cl->peer.uid,
+				   .peer_pid = cl->peer.pid, .reload = c->reload,
+				   .reload_arg = c->reload_arg };
 	json_object *resp = ctl_cmd_dispatch(&ctx, line, len);
 
 	if (ctx.subscribe)
@@ -267,6 +317,18 @@ static void client_read(struct pw_ctl *c, struct ctl_client *cl, int *gone)
 	}
 }
 
+/* The peer's pid, uid and gid as of connect() (socket(7) SO_PEERCRED). */
+static void peer_cred(int fd, struct ucred *cred)
+{
+	socklen_t len = sizeof(*cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &len)) {
+		cred->pid = 0;
+		cred->uid = (uid_t)-1;
+		cred->gid = (gid_t)-1;
+	}
+}
+
 static void accept_clients(struct pw_ctl *c)
 {
 	for (;;) {
@@ -293,6 +355,7 @@ static void accept_clients(struct pw_ctl *c)
 		}
 		cl->fd = fd;
 		cl->events = EPOLLIN;
+		peer_cred(fd, &cl->peer);
 		ev.data.ptr = cl;
 		if (epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, fd, &ev)) {
 			log_warn("epoll_ctl for a control client");

@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "bpfload.h"
 #include "portwatch/proto.h"
@@ -29,25 +30,47 @@
 
 struct ctl_client;
 
+/*
+ * Reload the configuration (the `reload` request, peer uid 0 only).
+ * Returns 0, or -errno with a message in msg; the daemon keeps its old
+ * configuration then.
+ */
+typedef int (*ctl_reload_fn)(void *arg, char *msg, size_t msglen);
+
+/* Where the control socket comes from (portwatch.conf(5) [control]). */
+struct ctl_socket_opts {
+	const char *path;  /* socket path, when the daemon creates it */
+	mode_t mode;       /* its file mode, e.g. 0660 */
+	const char *group; /* group owning it ("" or NULL: leave root's) */
+	int fd;            /* a listening socket passed by systemd (LISTEN_FDS), or -1 */
+};
+
 struct pw_ctl {
 	int listen_fd;
 	int epoll_fd;              /* borrowed: the daemon's loop */
-	char path[108];            /* socket path, unlinked at ctl_close() */
+	int activated;             /* listen_fd came from systemd: leave the file alone */
+	char path[108];            /* socket path; unlinked at ctl_close() unless activated */
 	struct ctl_client **clients;
 	size_t nclients;
 	struct pw_monitor *mon;    /* borrowed */
 	struct pw_bpf *bpf;        /* borrowed, for counters and hooks */
 	uint64_t start_ns;         /* CLOCK_REALTIME ns at daemon start */
+	ctl_reload_fn reload;      /* NULL: `reload` is refused */
+	void *reload_arg;
 };
 
 /*
- * Create the socket at path (mode 0660; the parent directory is created
- * 0755 when missing) and register it with epoll_fd. A stale socket file
- * nobody answers on is replaced; a live one is -EADDRINUSE.
- * Returns 0 or -errno.
+ * Use the socket systemd passed (o->fd >= 0; made non-blocking), or
+ * create one at o->path with o->mode and o->group (the parent directory
+ * is created 0755 when missing), and register it with epoll_fd. A stale
+ * socket file nobody answers on is replaced; a live one is -EADDRINUSE.
+ * A group that does not exist is logged and left out. Returns 0 or
+ * -errno. Access control is the file's mode and group (unix(7): connect
+ * needs write permission on the socket file); each client's SO_PEERCRED
+ * (socket(7)) is read at accept for the requests reserved to root.
  */
-int ctl_open(struct pw_ctl *c, const char *path, int epoll_fd, struct pw_monitor *mon,
-	     struct pw_bpf *bpf);
+int ctl_open(struct pw_ctl *c, const struct ctl_socket_opts *o, int epoll_fd,
+	     struct pw_monitor *mon, struct pw_bpf *bpf);
 /* Close every client and the socket, and unlink it. Accepts a zeroed struct. */
 void ctl_close(struct pw_ctl *c);
 

@@ -278,7 +278,10 @@ static json_object *cmd_stats(struct ctl_cmd_ctx *ctx, json_object *req)
 		json_object_object_add(kinds, monitor_alert_kinds[i],
 				       json_object_new_int64(m->alerts_by_kind[i]));
 	json_object_object_add(s, "alerts_by_kind", kinds);
+	json_object_object_add(s, "alerts_silenced", json_object_new_int64(m->stats.alerts_silenced));
 	json_object_object_add(s, "conflicts", json_object_new_int64(m->stats.conflicts));
+	json_object_object_add(s, "conflicts_ignored",
+			       json_object_new_int64(m->stats.conflicts_ignored));
 	json_object_object_add(s, "clients", json_object_new_int64(ctx->nclients));
 	json_object_object_add(o, "stats", s);
 	return o;
@@ -302,12 +305,39 @@ static json_object *cmd_why(struct ctl_cmd_ctx *ctx, json_object *req)
 	return ctl_cmd_why(ctx, req, ok_response());
 }
 
+/*
+ * Re-read the configuration file, as SIGHUP does. It changes the daemon,
+ * so only root may ask: members of the socket's group can query, not
+ * reconfigure (the peer's uid is SO_PEERCRED, which the client cannot forge).
+ */
+static json_object *cmd_reload(struct ctl_cmd_ctx *ctx, json_object *req)
+{
+	char msg[600];
+	json_object *o;
+
+	(void)req;
+	if (ctx->peer_uid != 0) {
+		snprintf(msg, sizeof(msg),
+			 "permission denied: reload is reserved to root (your uid is %ld)",
+			 ctx->peer_uid == (uint32_t)-1 ? -1L : (long)ctx->peer_uid);
+		return ctl_cmd_error(msg);
+	}
+	if (!ctx->reload)
+		return ctl_cmd_error("this daemon cannot reload its configuration");
+	if (ctx->reload(ctx->reload_arg, msg, sizeof(msg)))
+		return ctl_cmd_error(msg);
+	o = ok_response();
+	json_object_object_add(o, "message", json_object_new_string(msg));
+	return o;
+}
+
 static const struct {
 	const char *name;
 	json_object *(*fn)(struct ctl_cmd_ctx *ctx, json_object *req);
 } commands[] = {
 	{ "owners", cmd_owners },     { "alerts", cmd_alerts }, { "conflicts", cmd_conflicts },
 	{ "why", cmd_why },           { "stats", cmd_stats },   { "subscribe", cmd_subscribe },
+	{ "reload", cmd_reload },
 };
 
 json_object *ctl_cmd_dispatch(struct ctl_cmd_ctx *ctx, const char *line, size_t len)
@@ -362,7 +392,7 @@ json_object *ctl_cmd_dispatch(struct ctl_cmd_ctx *ctx, const char *line, size_t 
 			resp = commands[i].fn(ctx, req);
 	if (!resp) {
 		snprintf(err, sizeof(err), "unknown command \"%.40s\" (owners, alerts, conflicts, why, "
-					   "stats, subscribe)", cmd);
+					   "stats, subscribe, reload)", cmd);
 		resp = ctl_cmd_error(err);
 	}
 	json_object_put(req);

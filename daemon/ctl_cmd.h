@@ -20,6 +20,11 @@ struct ctl_cmd_ctx {
 	struct pw_bpf *bpf;     /* borrowed; NULL in unit tests */
 	uint64_t start_ns;      /* CLOCK_REALTIME ns at daemon start */
 	size_t nclients;
+	uint32_t peer_uid;      /* SO_PEERCRED of the client; (uint32_t)-1 unknown */
+	int32_t peer_pid;
+	/* `reload`: 0 or -errno with a message; NULL when reloading is not offered */
+	int (*reload)(void *arg, char *msg, size_t msglen);
+	void *reload_arg;
 	int subscribe;          /* out: the request was a valid `subscribe` */
 };
 

@@ -12,13 +12,25 @@
 static int log_stderr = 1;
 static int log_syslog;
 static int log_level = LOG_INFO;
+static int log_facility = LOG_DAEMON;
 
 void log_init(int to_stderr, int to_syslog)
 {
 	log_stderr = to_stderr;
 	if (to_syslog && !log_syslog)
-		openlog("portwatchd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		openlog("portwatchd", LOG_PID | LOG_NDELAY, log_facility);
 	log_syslog = to_syslog;
+}
+
+void log_set_facility(int facility)
+{
+	if (facility == log_facility)
+		return;
+	log_facility = facility;
+	if (log_syslog) {
+		closelog();
+		openlog("portwatchd", LOG_PID | LOG_NDELAY, log_facility);
+	}
 }
 
 void log_setlevel(int level)

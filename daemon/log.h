@@ -3,7 +3,8 @@
  * log.h - daemon logging, in the shape of OpenBSD ntpd's log.c.
  *
  * Before log_init() and with --foreground, messages go to stderr; as a
- * service they go to syslog (ident "portwatchd", facility LOG_DAEMON).
+ * service they go to syslog (ident "portwatchd", facility LOG_DAEMON unless
+ * log_set_facility() says otherwise).
  * With both, they go to both. log_warn() appends ": strerror(errno)";
  * the *x variants do not. fatal() logs at LOG_CRIT and exits 1.
  */
@@ -14,6 +15,8 @@
 
 /* Open syslog when to_syslog, echo to stderr when to_stderr. */
 void log_init(int to_stderr, int to_syslog);
+/* Syslog facility (LOG_DAEMON before the first call); reopens the log. */
+void log_set_facility(int facility);
 /* LOG_ERR..LOG_DEBUG: messages above this level are discarded. */
 void log_setlevel(int level);
 int log_getlevel(void);

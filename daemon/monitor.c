@@ -74,7 +74,9 @@ uint64_t monitor_realtime(const struct pw_monitor *m, uint64_t boot_ns)
 void monitor_defaults(struct monitor_config *cfg)
 {
 	cfg->takeover_window_ns = 60ULL * 1000000000ULL;
-	cfg->history = 1024;
+	cfg->alert_history = 1024;
+	cfg->conflict_history = 1024;
+	cfg->policy = NULL;
 }
 
 int monitor_init(struct pw_monitor *m, const struct monitor_config *cfg, struct snap *snap,
@@ -96,8 +98,8 @@ int monitor_init(struct pw_monitor *m, const struct monitor_config *cfg, struct 
 	m->recent = calloc(RECENT_SLOTS, sizeof(*m->recent));
 	m->exe_paths = calloc(EXE_PATH_SLOTS, sizeof(*m->exe_paths));
 	m->owners = calloc(OWNER_CACHE_SLOTS, sizeof(*m->owners));
-	if (!m->table || !m->recent || !m->exe_paths || !m->owners || ring_init(&m->alerts, sizeof(struct pw_alert), cfg->history) ||
-	    ring_init(&m->conflicts, sizeof(struct pw_conflict), cfg->history)) {
+	if (!m->table || !m->recent || !m->exe_paths || !m->owners || ring_init(&m->alerts, sizeof(struct pw_alert), cfg->alert_history) ||
+	    ring_init(&m->conflicts, sizeof(struct pw_conflict), cfg->conflict_history)) {
 		monitor_free(m);
 		return -ENOMEM;
 	}
@@ -174,9 +176,18 @@ void monitor_listener_gone(struct pw_monitor *m, const struct pw_entry *e, uint6
 static void raise_alert(struct pw_monitor *m, const struct rules_alert *ra, const struct pw_entry *holder,
 			const struct pw_entry *contender, int result, uint64_t now)
 {
-	struct pw_alert *a = ring_push(&m->alerts);
+	const struct pw_allow_rule *allow = policy_silences(m->cfg.policy, contender, holder);
+	struct pw_alert *a;
 	char addr[PW_ADDRSTRLEN];
 
+	if (allow) {
+		m->stats.alerts_silenced++;
+		if (allow->line)
+			log_debug("%s alert on port %u silenced by the allow rule of line %u",
+				  ra->reason, contender->sk.lport, allow->line);
+		return;
+	}
+	a = ring_push(&m->alerts);
 	a->id = m->alerts.next_id++;
 	a->time_ns = now;
 	a->severity = ra->severity;
@@ -506,6 +517,15 @@ static struct pw_entry *update_held(struct pw_monitor *m, const struct pw_event 
 	return table_upsert(m->table, &n, 0);
 }
 
+/* A failed call on a port the configuration ignores (its conflict is only counted). */
+static int conflict_ignored(const struct pw_monitor *m, const struct pw_event *e)
+{
+	uint16_t port = e->type == PW_EV_BIND ? e->req_port : e->sk.lport;
+
+	return (e->err == -EADDRINUSE || e->err == -EADDRNOTAVAIL) && port &&
+	       policy_port_ignored(m->cfg.policy, port);
+}
+
 void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e)
 {
 	uint64_t now = monitor_realtime(m, e->ts_ns);
@@ -513,6 +533,10 @@ void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e)
 
 	if (e->type <= PW_EV_RELEASE)
 		m->stats.events[e->type]++;
+	if (e->err && e->type != PW_EV_SOCKOPT && conflict_ignored(m, e)) {
+		m->stats.conflicts_ignored++;
+		return;
+	}
 	switch (e->type) {
 	case PW_EV_BIND:
 		if (!e->err)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "portwatch/event.h"
+#include "policy.h"
 #include "report.h"
 #include "snap.h"
 #include "table.h"
@@ -18,14 +19,23 @@
 /* Tunables, with the defaults of monitor_defaults(). */
 struct monitor_config {
 	uint64_t takeover_window_ns; /* 60 s: a bind this soon after a listener left is a takeover */
-	size_t history;              /* 1024: alerts and conflicts kept in memory */
+	size_t alert_history;        /* 1024: alerts kept in memory */
+	size_t conflict_history;     /* 1024: conflicts kept in memory */
+	/*
+	 * Borrowed, may be NULL: ignored ports and allow rules (policy.h).
+	 * A silenced alert is counted, not stored or sent; a conflict on an
+	 * ignored port is counted, not recorded. The daemon swaps it on reload.
+	 */
+	const struct pw_policy *policy;
 };
 
 /* Counters shown by `stats`. */
 struct monitor_stats {
 	uint64_t events[PW_EV_RELEASE + 1]; /* by enum pw_event_type */
 	uint64_t alerts;
+	uint64_t alerts_silenced;   /* by an allow rule or an ignored port */
 	uint64_t conflicts;
+	uint64_t conflicts_ignored; /* on an ignored port */
 	uint64_t reconciliations;
 	uint64_t reconcile_added;   /* sockets a reconciliation found that events had not shown */
 	uint64_t reconcile_removed; /* sockets a reconciliation found gone */

@@ -337,6 +337,23 @@ static int do_stats(struct ctl *c)
 	return ret;
 }
 
+/* reload: the daemon re-reads its configuration file (root only, as SIGHUP). */
+static int do_reload(struct ctl *c)
+{
+	struct json_object *resp = NULL, *msg;
+	int ret;
+
+	ret = ctlconn_call(&c->conn, request(c, "reload", 0), &resp);
+	if (ret)
+		return ret;
+	if (c->json)
+		print_json(resp);
+	else if (json_object_object_get_ex(resp, "message", &msg))
+		printf("%s\n", json_object_get_string(msg));
+	json_object_put(resp);
+	return 0;
+}
+
 /* watch: SIGINT ends the watch; ctlconn_read_line() sees the flag. */
 static void on_sigint(int sig)
 {
@@ -439,6 +456,7 @@ static const struct cmd cmds[] = {
 	{ "why", do_why, WHY_OPTS, 1 },
 	{ "stats", do_stats, 0, 0 },
 	{ "watch", do_watch, 0, 0 },
+	{ "reload", do_reload, 0, 0 },
 	{ "help", do_help, 0, 0 },
 };
 
@@ -469,6 +487,10 @@ static int do_help(struct ctl *c)
 	       "    watch\n"
 	       "        Print alerts as they are raised, one per line, until the daemon\n"
 	       "        exits or SIGINT (Ctrl-C).\n"
+	       "    reload\n"
+	       "        Make the daemon re-read its configuration file, as SIGHUP does;\n"
+	       "        a bad file is reported (FILE:LINE) and the running one kept.\n"
+	       "        Root only: members of the socket's group may query, not reload.\n"
 	       "    help\n"
 	       "        This text.\n"
 	       "\n"
@@ -486,6 +508,10 @@ static int do_help(struct ctl *c)
 	       "    0 success; 1 the daemon answered an error or speaks another protocol\n"
 	       "    version; 2 usage error; 3 cannot connect, timeout, I/O error or bad\n"
 	       "    response from the daemon.\n"
+	       "\n"
+	       "ACCESS\n"
+	       "    The socket is mode 0660, group portwatch: root and members of that\n"
+	       "    group may connect (usermod -aG portwatch USER), others get EACCES.\n"
 	       "\n"
 	       "FILES\n"
 	       "    " PW_DEFAULT_SOCKET "  portwatchd's control socket\n"

@@ -18,9 +18,13 @@
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "bpfload.h"
+#include "config.h"
 #include "ctl.h"
 #include "log.h"
 #include "monitor.h"
@@ -28,21 +32,22 @@
 #include "report.h"
 #include "snap.h"
 
+#include <json-c/json.h>
+
 #define PW_FLUSH_MS 5
 
 struct options {
-	const char *socket_path;
+	const char *config_path; /* --config, or NULL for PW_DEFAULT_CONFIG (may be missing) */
 	int foreground;
-	int log_level;
 	int config_test;
-	unsigned int reconcile_s;
-	size_t ring_bytes;
-	struct monitor_config mon;
+	int argc;                /* the command line, re-applied over the file on reload */
+	char **argv;
 };
 
 struct daemon {
 	struct options opt;
-	int epoll_fd, signal_fd, flush_fd, house_fd;
+	struct pw_config cfg; /* in force; cfg.policy is what the monitor borrows */
+	int epoll_fd, signal_fd, flush_fd, house_fd, watchdog_fd;
 	struct pw_bpf bpf;
 	struct snap *snap;
 	struct pw_monitor mon;
@@ -50,10 +55,11 @@ struct daemon {
 	uint64_t dropped_seen;
 	unsigned int ticks;
 	int running;
+	char status[256];      /* last STATUS= sent to systemd */
 };
 
 /* epoll cookies of the daemon's own fds; anything else belongs to ctl. */
-static char tag_ring, tag_signal, tag_flush, tag_house;
+static char tag_ring, tag_signal, tag_flush, tag_house, tag_watchdog;
 
 static void usage(FILE *f)
 {
@@ -63,10 +69,13 @@ static void usage(FILE *f)
 		"Watch every bind(2), listen(2) and connect(2) on this host through eBPF, keep a\n"
 		"table of who owns which local address, and raise alerts on SO_REUSEADDR /\n"
 		"SO_REUSEPORT collisions and port-hijack attempts (syslog, facility daemon).\n"
-		"Query it with portwatchctl(1). Must run as root (CAP_BPF, CAP_PERFMON,\n"
-		"CAP_SYS_ADMIN for setns(2) and tracefs, CAP_SYS_PTRACE for /proc/PID/fd).\n"
+		"Query it with portwatchctl(1); configure it in portwatch.conf(5). Needs root or\n"
+		"CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_SYS_ADMIN, CAP_SYS_PTRACE and\n"
+		"CAP_DAC_READ_SEARCH (see portwatchd(8)).\n"
 		"\n"
-		"Options:\n"
+		"Options (each overrides the configuration file):\n"
+		"  -c, --config FILE           configuration file (default " PW_DEFAULT_CONFIG ";\n"
+		"                              built-in defaults when that one is missing)\n"
 		"  -f, --foreground            log to stderr as well as to syslog\n"
 		"  -s, --socket PATH           control socket (default " PW_DEFAULT_SOCKET ")\n"
 		"  -l, --log-level LEVEL       error, warning, notice, info (default), debug\n"
@@ -77,84 +86,52 @@ static void usage(FILE *f)
 		"                              seconds (default 5; 0 = only after lost events)\n"
 		"      --history N             alerts and conflicts kept in memory (default 1024)\n"
 		"      --ring-size MIB         BPF ring buffer size, a power of two (default 8)\n"
-		"  -n, --check                 check the options, print them, and exit\n"
+		"  -n, --check                 read the configuration, print it, and exit\n"
 		"  -h, --help                  this text\n"
 		"  -V, --version               version\n"
 		"\n"
-		"Exit status: 0 after SIGTERM/SIGINT, 1 when start-up fails, 2 on bad options.\n");
+		"Signals: SIGHUP re-reads the configuration file (a bad one is logged and the\n"
+		"running configuration kept) and reconciles the table; SIGTERM/SIGINT stop.\n"
+		"Under systemd (Type=notify) it reports READY=1, STATUS=, WATCHDOG=1 and\n"
+		"STOPPING=1, and serves on the socket passed by portwatchd.socket.\n"
+		"\n"
+		"Exit status: 0 after SIGTERM/SIGINT, 1 when start-up fails, 2 on bad options\n"
+		"or a bad configuration file.\n");
 }
 
-/* Parse an unsigned decimal in [lo, hi]; -1 on junk or range. */
-static long long parse_num(const char *s, long long lo, long long hi)
-{
-	char *end;
-	long long v;
+enum { OPT_TAKEOVER = 256, OPT_RECONCILE, OPT_HISTORY, OPT_RING };
 
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return -1;
-	return v;
-}
+static const struct option longopts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "foreground", no_argument, NULL, 'f' },
+	{ "socket", required_argument, NULL, 's' },
+	{ "log-level", required_argument, NULL, 'l' },
+	{ "takeover-window", required_argument, NULL, OPT_TAKEOVER },
+	{ "reconcile-interval", required_argument, NULL, OPT_RECONCILE },
+	{ "history", required_argument, NULL, OPT_HISTORY },
+	{ "ring-size", required_argument, NULL, OPT_RING },
+	{ "check", no_argument, NULL, 'n' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+#define SHORTOPTS "c:fs:l:nhV"
 
+/* First pass over the command line: the options that are not configuration. */
 static void parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_TAKEOVER = 256, OPT_RECONCILE, OPT_HISTORY, OPT_RING };
-	static const struct option longopts[] = {
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "takeover-window", required_argument, NULL, OPT_TAKEOVER },
-		{ "reconcile-interval", required_argument, NULL, OPT_RECONCILE },
-		{ "history", required_argument, NULL, OPT_HISTORY },
-		{ "ring-size", required_argument, NULL, OPT_RING },
-		{ "check", no_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	long long v;
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	o->socket_path = PW_DEFAULT_SOCKET;
-	o->log_level = LOG_INFO;
-	o->reconcile_s = 5;
-	o->ring_bytes = 8u << 20;
-	monitor_defaults(&o->mon);
-
-	while ((c = getopt_long(argc, argv, "fs:l:nhV", longopts, NULL)) != -1) {
+	o->argc = argc;
+	o->argv = argv;
+	while ((c = getopt_long(argc, argv, SHORTOPTS, longopts, NULL)) != -1) {
 		switch (c) {
+		case 'c':
+			o->config_path = optarg;
+			break;
 		case 'f':
 			o->foreground = 1;
-			break;
-		case 's':
-			o->socket_path = optarg;
-			break;
-		case 'l':
-			o->log_level = log_parse_level(optarg);
-			if (o->log_level < 0)
-				goto bad;
-			break;
-		case OPT_TAKEOVER:
-			if ((v = parse_num(optarg, 0, 86400)) < 0)
-				goto bad;
-			o->mon.takeover_window_ns = v * 1000000000ULL;
-			break;
-		case OPT_RECONCILE:
-			if ((v = parse_num(optarg, 0, 86400)) < 0)
-				goto bad;
-			o->reconcile_s = v;
-			break;
-		case OPT_HISTORY:
-			if ((v = parse_num(optarg, 1, 1000000)) < 0)
-				goto bad;
-			o->mon.history = v;
-			break;
-		case OPT_RING:
-			if ((v = parse_num(optarg, 1, 1024)) < 0 || (v & (v - 1)))
-				goto bad;
-			o->ring_bytes = (size_t)v << 20;
 			break;
 		case 'n':
 			o->config_test = 1;
@@ -165,9 +142,11 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'V':
 			printf("portwatchd %s (protocol %d)\n", PW_RELEASE, PW_PROTO_VERSION);
 			exit(0);
-		default:
+		case '?':
 			fprintf(stderr, "Try 'portwatchd --help'.\n");
 			exit(2);
+		default:
+			break; /* configuration: second pass */
 		}
 	}
 	if (optind < argc) {
@@ -175,11 +154,97 @@ static void parse_options(int argc, char **argv, struct options *o)
 			argv[optind]);
 		exit(2);
 	}
-	return;
-bad:
-	fprintf(stderr, "portwatchd: invalid value '%s' for --%s\nTry 'portwatchd --help'.\n",
-		optarg, c == 'l' ? "log-level" : longopts[c - OPT_TAKEOVER + 3].name);
-	exit(2);
+}
+
+/*
+ * Second pass: the options that override the file, applied to cfg through
+ * config_set() so that both are checked by the same code. Returns 0, or
+ * -EINVAL with "--option: what is wrong" in err.
+ */
+static int apply_cmdline(const struct options *o, struct pw_config *cfg, char *err, size_t len)
+{
+	char msg[300];
+	int c, idx;
+
+	optind = 0; /* glibc: restart getopt from scratch */
+	opterr = 0;
+	while ((c = getopt_long(o->argc, o->argv, SHORTOPTS, longopts, &idx)) != -1) {
+		const char *sec = NULL, *key = NULL, *opt = NULL;
+		int r = 0;
+
+		switch (c) {
+		case 's':
+			sec = "control", key = "socket", opt = "--socket";
+			break;
+		case 'l':
+			sec = "daemon", key = "log_level", opt = "--log-level";
+			break;
+		case OPT_TAKEOVER:
+			sec = "alerts", key = "takeover_window", opt = "--takeover-window";
+			break;
+		case OPT_RECONCILE:
+			sec = "daemon", key = "reconcile_interval", opt = "--reconcile-interval";
+			break;
+		case OPT_RING:
+			sec = "daemon", key = "ring_size", opt = "--ring-size";
+			break;
+		case OPT_HISTORY:
+			opt = "--history";
+			r = config_set(cfg, "alerts", "alert_history", optarg, 0, msg, sizeof(msg));
+			if (!r)
+				r = config_set(cfg, "alerts", "conflict_history", optarg, 0, msg,
+					       sizeof(msg));
+			break;
+		default:
+			continue;
+		}
+		if (key)
+			r = config_set(cfg, sec, key, optarg, 0, msg, sizeof(msg));
+		if (r) {
+			snprintf(err, len, "%s: %s", opt, msg);
+			return r;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Defaults, then the file, then the command line, into a fresh *cfg.
+ * Returns 0, or a negative errno with the message (FILE:LINE: ...) in
+ * err; *cfg is freed then.
+ */
+static int load_config(const struct options *o, struct pw_config *cfg, char *err, size_t len)
+{
+	int r;
+
+	config_defaults(cfg);
+	r = config_load(cfg, o->config_path ? o->config_path : PW_DEFAULT_CONFIG,
+			!o->config_path, err, len);
+	if (!r)
+		r = apply_cmdline(o, cfg, err, len);
+	if (r)
+		config_free(cfg);
+	return r;
+}
+
+/* `portwatchd --check`: the configuration in force, in the file's own syntax. */
+static void print_config(const struct pw_config *c)
+{
+	static const char *const levels[] = { [LOG_ERR] = "error", [LOG_WARNING] = "warning",
+					      [LOG_NOTICE] = "notice", [LOG_INFO] = "info",
+					      [LOG_DEBUG] = "debug" };
+
+	printf("# configuration file: %s\n", c->path[0] ? c->path : "(none, built-in defaults)");
+	printf("[daemon]\nlog_level = %s\nreconcile_interval = %u\nring_size = %zu\n",
+	       levels[c->log_level], c->reconcile_s, c->ring_bytes >> 20);
+	printf("\n[control]\nsocket = %s\nmode = %04o\ngroup = %s\n", c->socket_path,
+	       (unsigned int)c->socket_mode, c->socket_group);
+	printf("\n[syslog]\nfacility = %s\nformat = %s\n", config_facility_name(c->syslog_facility),
+	       c->syslog_format == PW_SYSLOG_JSON ? "json" : "kv");
+	printf("\n[alerts]\ntakeover_window = %llu\nalert_history = %zu\nconflict_history = %zu\n",
+	       (unsigned long long)(c->takeover_window_ns / 1000000000ULL), c->alert_history,
+	       c->conflict_history);
+	printf("# %zu ignored ports, %zu allow rules\n", c->policy.nignored, c->policy.nallow);
 }
 
 static void on_alert(const struct pw_alert *a, void *arg)
@@ -190,8 +255,15 @@ static void on_alert(const struct pw_alert *a, void *arg)
 		  a->severity == RULES_SEV_WARNING  ? LOG_WARNING :
 						      LOG_NOTICE;
 
-	pw_alert_kv(a, line, sizeof(line));
-	log_at(pri, "%s", line);
+	if (d->cfg.syslog_format == PW_SYSLOG_JSON) {
+		json_object *o = pwj_alert(a);
+
+		log_at(pri, "%s", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	} else {
+		pw_alert_kv(a, line, sizeof(line));
+		log_at(pri, "%s", line);
+	}
 	ctl_publish_alert(&d->ctl, a);
 }
 
@@ -239,6 +311,24 @@ static void reconcile(struct daemon *d, const char *why)
 		log_warnx("reconciliation (%s) failed: %s", why, strerror(-err));
 }
 
+/*
+ * STATUS= for `systemctl status` (sd_notify(3)), sent when it changes.
+ * Without NOTIFY_SOCKET sd_notify() does nothing.
+ */
+static void notify_status(struct daemon *d)
+{
+	char status[sizeof(d->status)];
+
+	snprintf(status, sizeof(status),
+		 "STATUS=watching %zu sockets in %u netns, %llu alerts, %llu events lost",
+		 table_size(d->mon.table), d->mon.stats.netns,
+		 (unsigned long long)d->mon.stats.alerts, (unsigned long long)d->dropped_seen);
+	if (strcmp(status, d->status)) {
+		sd_notify(0, status);
+		memcpy(d->status, status, sizeof(status));
+	}
+}
+
 /* Once a second: lost events, and the periodic reconciliation. */
 static void housekeeping(struct daemon *d)
 {
@@ -252,9 +342,10 @@ static void housekeeping(struct daemon *d)
 			  (unsigned long long)dropped);
 		d->dropped_seen = dropped;
 		reconcile(d, "after lost events");
-	} else if (d->opt.reconcile_s && d->ticks % d->opt.reconcile_s == 0) {
+	} else if (d->cfg.reconcile_s && d->ticks % d->cfg.reconcile_s == 0) {
 		reconcile(d, "periodic");
 	}
+	notify_status(d);
 }
 
 static void drain_fd(int fd)
@@ -265,13 +356,80 @@ static void drain_fd(int fd)
 		;
 }
 
+/* Make cfg (already checked) the configuration in force; takes it over. */
+static void apply_config(struct daemon *d, struct pw_config *cfg)
+{
+	log_setlevel(cfg->log_level);
+	log_set_facility(cfg->syslog_facility);
+	d->mon.cfg.takeover_window_ns = cfg->takeover_window_ns;
+	config_free(&d->cfg);
+	d->cfg = *cfg;
+	d->mon.cfg.policy = &d->cfg.policy;
+}
+
+/*
+ * Re-read the file (SIGHUP, the `reload` request). On error the running
+ * configuration stays and msg says why; settings that only take effect at
+ * start (socket, ring size, histories) are reported when they changed.
+ * Tells systemd RELOADING=1 ... READY=1 (sd_notify(3)).
+ */
+static int reload(struct daemon *d, char *msg, size_t len)
+{
+	struct pw_config cfg;
+	char err[600];
+	int r;
+
+	sd_notify(0, "RELOADING=1\nSTATUS=reloading the configuration");
+	r = load_config(&d->opt, &cfg, err, sizeof(err));
+	if (r) {
+		snprintf(msg, len, "%s; keeping the running configuration", err);
+		sd_notify(0, "READY=1");
+		d->status[0] = '\0';
+		notify_status(d);
+		return r;
+	}
+	if (strcmp(cfg.socket_path, d->cfg.socket_path) || cfg.socket_mode != d->cfg.socket_mode ||
+	    strcmp(cfg.socket_group, d->cfg.socket_group) || cfg.ring_bytes != d->cfg.ring_bytes ||
+	    cfg.alert_history != d->cfg.alert_history ||
+	    cfg.conflict_history != d->cfg.conflict_history)
+		log_notice("reload: the control socket, ring_size and history settings take effect "
+			   "at the next start");
+	/* keep what cannot change while running, so --check-style output stays true */
+	memcpy(cfg.socket_path, d->cfg.socket_path, sizeof(cfg.socket_path));
+	memcpy(cfg.socket_group, d->cfg.socket_group, sizeof(cfg.socket_group));
+	cfg.socket_mode = d->cfg.socket_mode;
+	cfg.ring_bytes = d->cfg.ring_bytes;
+	cfg.alert_history = d->cfg.alert_history;
+	cfg.conflict_history = d->cfg.conflict_history;
+	snprintf(msg, len, "configuration reloaded from %s: %zu allow rules, %zu ignored ports",
+		 cfg.path[0] ? cfg.path : "(no file: built-in defaults)", cfg.policy.nallow,
+		 cfg.policy.nignored);
+	apply_config(d, &cfg);
+	sd_notify(0, "READY=1");
+	d->status[0] = '\0';
+	notify_status(d);
+	return 0;
+}
+
+/* ctl's `reload` request (root peers only; ctl_cmd.c checks). */
+static int ctl_reload(void *arg, char *msg, size_t len)
+{
+	return reload(arg, msg, len);
+}
+
 static void on_signal(struct daemon *d)
 {
 	struct signalfd_siginfo si;
 
 	while (read(d->signal_fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			log_info("SIGHUP: reconciling the table with the kernel");
+			char msg[600];
+
+			log_info("SIGHUP: reloading the configuration");
+			if (reload(d, msg, sizeof(msg)))
+				log_warnx("%s", msg);
+			else
+				log_info("%s", msg);
 			reconcile(d, "SIGHUP");
 		} else {
 			log_info("%s: shutting down", strsignal(si.ssi_signo));
@@ -303,6 +461,10 @@ static void loop(struct daemon *d)
 			} else if (p == &tag_house) {
 				drain_fd(d->house_fd);
 				housekeeping(d);
+			} else if (p == &tag_watchdog) {
+				/* from the loop itself: a loop that hangs stops the pings */
+				drain_fd(d->watchdog_fd);
+				sd_notify(0, "WATCHDOG=1");
 			} else if (p == &tag_signal) {
 				on_signal(d);
 			} else {
@@ -313,8 +475,52 @@ static void loop(struct daemon *d)
 	}
 }
 
+/*
+ * The control socket systemd passed (portwatchd.socket, sd_listen_fds(3)):
+ * its fd, -1 when not socket-activated. More than one fd, or one that is
+ * not a listening Unix stream socket, is a unit-file error: fatal.
+ */
+static int activation_fd(void)
+{
+	int n = sd_listen_fds(1);
+
+	if (n < 0)
+		fatalx("LISTEN_FDS: %s", strerror(-n));
+	if (n == 0)
+		return -1;
+	if (n > 1)
+		fatalx("systemd passed %d sockets; portwatchd.socket must have exactly one "
+		       "ListenStream=", n);
+	if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0)
+		fatalx("the socket systemd passed is not a listening Unix stream socket");
+	return SD_LISTEN_FDS_START;
+}
+
+/*
+ * WATCHDOG=1 at half of WATCHDOG_USEC (sd_watchdog_enabled(3)), from a
+ * timerfd in the event loop; -1 when systemd asked for no watchdog.
+ */
+static int watchdog_fd(void)
+{
+	uint64_t usec = 0;
+	int r = sd_watchdog_enabled(1, &usec);
+
+	if (r < 0)
+		log_warnx("WATCHDOG_USEC: %s; running without the watchdog", strerror(-r));
+	if (r <= 0 || !usec)
+		return -1;
+	log_info("systemd watchdog: pinging every %llu ms", (unsigned long long)usec / 2000);
+	return timer_fd((long long)usec * 1000 / 2);
+}
+
 static void setup(struct daemon *d)
 {
+	struct ctl_socket_opts so = {
+		.path = d->cfg.socket_path,
+		.mode = d->cfg.socket_mode,
+		.group = d->cfg.socket_group,
+		.fd = activation_fd(),
+	};
 	const char *what = NULL;
 	sigset_t mask;
 	int err;
@@ -329,13 +535,16 @@ static void setup(struct daemon *d)
 	d->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	d->flush_fd = timer_fd(PW_FLUSH_MS * 1000000LL);
 	d->house_fd = timer_fd(1000000000LL);
+	d->watchdog_fd = watchdog_fd();
 	if (d->signal_fd < 0 || d->epoll_fd < 0 || d->flush_fd < 0 || d->house_fd < 0)
 		fatal("creating the event loop's fds");
 
-	err = pwbpf_open(&d->bpf, d->opt.ring_bytes, on_event, d, &what);
+	sd_notify(0, "STATUS=loading and attaching the BPF programs");
+	err = pwbpf_open(&d->bpf, d->cfg.ring_bytes, on_event, d, &what);
 	if (err)
 		fatalx("cannot %s: %s%s", what, strerror(-err),
-		       err == -EPERM ? " (portwatchd must run as root)" : "");
+		       err == -EPERM ? " (portwatchd needs root or the capabilities of portwatchd(8))"
+				     : "");
 	for (int i = 0; i < d->bpf.nhooks; i++)
 		log_info("attached %s", d->bpf.hooks[i]);
 	if (!d->bpf.release_hook)
@@ -345,10 +554,20 @@ static void setup(struct daemon *d)
 	err = snap_open(&d->snap);
 	if (err)
 		fatalx("cannot load the socket iterators (iter/tcp, iter/udp): %s", strerror(-err));
-	if (monitor_init(&d->mon, &d->opt.mon, d->snap, pwbpf_tracked_fd(&d->bpf), on_alert, d))
-		fatalx("out of memory");
+	{
+		struct monitor_config mc;
+
+		monitor_defaults(&mc);
+		mc.takeover_window_ns = d->cfg.takeover_window_ns;
+		mc.alert_history = d->cfg.alert_history;
+		mc.conflict_history = d->cfg.conflict_history;
+		mc.policy = &d->cfg.policy;
+		if (monitor_init(&d->mon, &mc, d->snap, pwbpf_tracked_fd(&d->bpf), on_alert, d))
+			fatalx("out of memory");
+	}
 
 	log_info("taking a snapshot of every TCP and UDP socket in every network namespace");
+	sd_notify(0, "STATUS=taking a snapshot of every TCP and UDP socket");
 	err = monitor_reconcile(&d->mon);
 	if (err)
 		fatalx("startup snapshot failed: %s", strerror(-err));
@@ -357,24 +576,36 @@ static void setup(struct daemon *d)
 		 (unsigned long long)d->mon.stats.last_reconcile_ms);
 	pwbpf_consume(&d->bpf);
 
-	err = ctl_open(&d->ctl, d->opt.socket_path, d->epoll_fd, &d->mon, &d->bpf);
+	err = ctl_open(&d->ctl, &so, d->epoll_fd, &d->mon, &d->bpf);
 	if (err == -EADDRINUSE)
-		fatalx("%s: another portwatchd answers on this socket", d->opt.socket_path);
+		fatalx("%s: another portwatchd answers on this socket", so.path);
 	if (err)
-		fatalx("cannot create control socket %s: %s", d->opt.socket_path, strerror(-err));
+		fatalx("cannot create control socket %s: %s", so.fd >= 0 ? "(passed by systemd)" :
+			so.path, strerror(-err));
+	d->ctl.reload = ctl_reload;
+	d->ctl.reload_arg = d;
 	if (add_fd(d, pwbpf_epoll_fd(&d->bpf), &tag_ring) || add_fd(d, d->signal_fd, &tag_signal) ||
-	    add_fd(d, d->flush_fd, &tag_flush) || add_fd(d, d->house_fd, &tag_house))
+	    add_fd(d, d->flush_fd, &tag_flush) || add_fd(d, d->house_fd, &tag_house) ||
+	    (d->watchdog_fd >= 0 && add_fd(d, d->watchdog_fd, &tag_watchdog)))
 		fatal("epoll_ctl");
-	log_info("portwatchd %s ready: %zu sockets watched, control socket %s", PW_RELEASE,
-		 table_size(d->mon.table), d->opt.socket_path);
+	log_info("portwatchd %s ready: %zu sockets watched, control socket %s%s", PW_RELEASE,
+		 table_size(d->mon.table), d->ctl.path,
+		 d->ctl.activated ? " (from systemd)" : "");
+	/* attached, snapshot loaded, the control socket accepts: ready */
+	sd_notify(0, "READY=1");
+	notify_status(d);
 }
 
 static void teardown(struct daemon *d)
 {
+	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 	ctl_close(&d->ctl);
 	pwbpf_close(&d->bpf);
 	snap_close(d->snap);
 	monitor_free(&d->mon);
+	config_free(&d->cfg);
+	if (d->watchdog_fd >= 0)
+		close(d->watchdog_fd);
 	close(d->house_fd);
 	close(d->flush_fd);
 	close(d->signal_fd);
@@ -384,20 +615,24 @@ static void teardown(struct daemon *d)
 int main(int argc, char **argv)
 {
 	static struct daemon d;
+	char err[600];
 
 	parse_options(argc, argv, &d.opt);
-	log_setlevel(d.opt.log_level);
+	if (load_config(&d.opt, &d.cfg, err, sizeof(err))) {
+		fprintf(stderr, "portwatchd: %s\n", err);
+		return 2;
+	}
 	if (d.opt.config_test) {
-		printf("socket %s\nlog-level %d\ntakeover-window %llu\nreconcile-interval %u\n"
-		       "history %zu\nring-size %zu\n",
-		       d.opt.socket_path, d.opt.log_level,
-		       (unsigned long long)(d.opt.mon.takeover_window_ns / 1000000000ULL),
-		       d.opt.reconcile_s, d.opt.mon.history, d.opt.ring_bytes >> 20);
+		print_config(&d.cfg);
+		config_free(&d.cfg);
 		return 0;
 	}
+	log_setlevel(d.cfg.log_level);
+	log_set_facility(d.cfg.syslog_facility);
 	log_init(d.opt.foreground || isatty(STDERR_FILENO), 1);
 	if (geteuid() != 0)
-		log_warnx("not running as root: loading BPF programs will likely fail");
+		log_notice("not running as root: the capabilities of portwatchd(8) are needed");
+	log_info("configuration: %s", d.cfg.path[0] ? d.cfg.path : "built-in defaults (no file)");
 	setup(&d);
 	loop(&d);
 	teardown(&d);

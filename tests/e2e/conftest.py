@@ -55,16 +55,19 @@ def daemon_factory(rsyslog):
     started = []
     workdirs = []
 
-    def start(*extra_args, ready=True, before_start=None):
+    def start(*extra_args, ready=True, before_start=None, **kw):
+        """kw: config, env, wrap, base_args, socket_path (see Daemon)."""
         assert not any(d.running() for d in started), "only one daemon at a time"
-        if not any(str(a).split("=", 1)[0] == "--reconcile-interval" for a in extra_args):
+        if (not any(str(a).split("=", 1)[0] == "--reconcile-interval" for a in extra_args)
+                and "reconcile_interval" not in kw.get("config", "")):
             extra_args = ("--reconcile-interval", "0") + extra_args
         workdir = tempfile.mkdtemp(prefix="pwt-d-")  # short: sun_path holds 108 bytes
+        os.chmod(workdir, 0o755)  # so that non-root clients can reach the socket
         workdirs.append(workdir)
         if before_start:
             before_start(os.path.join(workdir, "pw.sock"))
         syslog_start = len(rsyslog.lines())
-        d = Daemon(workdir, extra_args, devlog_source=rsyslog.bind_source)
+        d = Daemon(workdir, extra_args, devlog_source=rsyslog.bind_source, **kw)
         d.syslog_start = syslog_start  # its records are the lines from here on
         started.append(d)
         if ready:
@@ -85,7 +88,7 @@ def daemon_factory(rsyslog):
             if rc != 0:
                 problems.append("portwatchd exited with %s on SIGTERM, not 0:\n%s"
                                 % (rc, d.log_tail()))
-            if os.path.lexists(d.socket_path):
+            if os.path.lexists(d.socket_path) and not d.keeps_socket:
                 problems.append("portwatchd left its socket file %s behind" % d.socket_path)
     for w in workdirs:
         shutil.rmtree(w, ignore_errors=True)

@@ -212,12 +212,25 @@ class Conn:
 # --------------------------------------------------------------------------- daemon
 
 class Daemon:
-    def __init__(self, workdir, extra_args=(), devlog_source=None):
+    """build/portwatchd --foreground, always with a configuration file of the
+    test's own (`config` text, empty by default) so that a host's
+    /etc/portwatch/portwatch.conf never leaks in. base_args=False leaves out
+    --socket and --log-level so that the file decides them (socket_path then
+    names where the test expects the socket). wrap: argv prefix (e.g.
+    systemd-socket-activate, setpriv) that must exec the daemon in place."""
+
+    def __init__(self, workdir, extra_args=(), devlog_source=None, config="", env=None,
+                 wrap=(), base_args=True, socket_path=None):
         self.workdir = workdir
-        self.socket_path = os.path.join(workdir, "pw.sock")
+        self.socket_path = socket_path or os.path.join(workdir, "pw.sock")
         self.stderr = os.path.join(workdir, "portwatchd.log")
-        self.argv = [PORTWATCHD, "--foreground", "--socket", self.socket_path,
-                     "--log-level", "debug", *extra_args]
+        self.config_path = os.path.join(workdir, "portwatch.conf")
+        self.keeps_socket = False  # socket activation: the file is systemd's, not ours
+        with open(self.config_path, "w") as fh:
+            fh.write(config)
+        base = ["--socket", self.socket_path, "--log-level", "debug"] if base_args else []
+        self.argv = [*wrap, PORTWATCHD, "--foreground", "--config", self.config_path, *base,
+                     *extra_args]
         argv = self.argv
         if devlog_source:
             # /dev/log belongs to someone else: give the daemon a private mount
@@ -227,7 +240,8 @@ class Daemon:
                     'mount --bind "$0" /dev/log && exec "$@"', devlog_source, *argv]
         self.log_fh = open(self.stderr, "wb")
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.log_fh,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     env=env)
         self.pid = self.proc.pid
         self.stopped = False
         self.returncode = None

@@ -50,7 +50,7 @@ static int setup(void **state)
 
 	assert_non_null(f);
 	monitor_defaults(&cfg);
-	cfg.history = HISTORY;
+	cfg.alert_history = cfg.conflict_history = HISTORY;
 	assert_int_equal(monitor_init(&f->m, &cfg, NULL, -1, NULL, NULL), 0);
 	for (size_t i = 0; i < sizeof(socks) / sizeof(socks[0]); i++) {
 		struct pw_sock sk = pwt_sock(socks[i].proto, socks[i].addr, socks[i].port,

@@ -40,7 +40,7 @@ static int setup(void **state)
 	struct monitor_config cfg;
 
 	monitor_defaults(&cfg);
-	cfg.history = 16;
+	cfg.alert_history = cfg.conflict_history = 16;
 	assert_int_equal(monitor_init(&f->m, &cfg, NULL, -1, on_alert, f), 0);
 	*state = f;
 	return 0;

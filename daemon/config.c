@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* config.c - portwatch.conf(5), read with inih; see config.h. */
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+
+#include "config.h"
+#include "log.h"
+#include "portwatch/proto.h"
+
+void config_defaults(struct pw_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->log_level = LOG_INFO;
+	c->reconcile_s = 5;
+	c->ring_bytes = 8u << 20;
+	snprintf(c->socket_path, sizeof(c->socket_path), "%s", PW_DEFAULT_SOCKET);
+	c->socket_mode = 0660;
+	snprintf(c->socket_group, sizeof(c->socket_group), "%s", PW_DEFAULT_GROUP);
+	c->syslog_facility = LOG_DAEMON;
+	c->syslog_format = PW_SYSLOG_KV;
+	c->takeover_window_ns = 60ULL * 1000000000ULL;
+	c->alert_history = 1024;
+	c->conflict_history = 1024;
+}
+
+void config_free(struct pw_config *c)
+{
+	policy_free(&c->policy);
+}
+
+static const struct {
+	const char *name;
+	int facility;
+} facilities[] = {
+	{ "daemon", LOG_DAEMON }, { "user", LOG_USER },	    { "auth", LOG_AUTH },
+	{ "authpriv", LOG_AUTHPRIV }, { "syslog", LOG_SYSLOG }, { "local0", LOG_LOCAL0 },
+	{ "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
+	{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 }, { "local6", LOG_LOCAL6 },
+	{ "local7", LOG_LOCAL7 },
+};
+
+int config_parse_facility(const char *name)
+{
+	for (size_t i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
+		if (!strcasecmp(name, facilities[i].name))
+			return facilities[i].facility;
+	return -1;
+}
+
+const char *config_facility_name(int facility)
+{
+	for (size_t i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
+		if (facilities[i].facility == facility)
+			return facilities[i].name;
+	return "?";
+}
+
+/* Unsigned decimal in [lo, hi]; 0 or -EINVAL with a message naming key. */
+static int parse_uint(const char *key, const char *v, unsigned long long lo,
+		      unsigned long long hi, unsigned long long *out, char *err, size_t errlen)
+{
+	unsigned long long n;
+	char *end;
+
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno || end == v || *end || v[0] == '-' || n < lo || n > hi) {
+		snprintf(err, errlen, "%s: '%s' is not a whole number in %llu..%llu", key, v, lo,
+			 hi);
+		return -EINVAL;
+	}
+	*out = n;
+	return 0;
+}
+
+int config_set(struct pw_config *c, const char *section, const char *key, const char *v,
+	       unsigned int line, char *err, size_t errlen)
+{
+	unsigned long long n;
+	char *end;
+
+#define IS(s, k) (!strcmp(section, s) && !strcmp(key, k))
+	if (IS("daemon", "log_level")) {
+		int lvl = log_parse_level(v);
+
+		if (lvl < 0) {
+			snprintf(err, errlen,
+				 "log_level: '%s' is not one of error, warning, notice, info, debug",
+				 v);
+			return -EINVAL;
+		}
+		c->log_level = lvl;
+	} else if (IS("daemon", "reconcile_interval")) {
+		if (parse_uint(key, v, 0, 86400, &n, err, errlen))
+			return -EINVAL;
+		c->reconcile_s = n;
+	} else if (IS("daemon", "ring_size")) {
+		if (parse_uint(key, v, 1, 1024, &n, err, errlen))
+			return -EINVAL;
+		if (n & (n - 1)) {
+			snprintf(err, errlen, "ring_size: %llu MiB is not a power of two", n);
+			return -EINVAL;
+		}
+		c->ring_bytes = (size_t)n << 20;
+	} else if (IS("control", "socket")) {
+		if (v[0] != '/' || strlen(v) >= sizeof(c->socket_path)) {
+			snprintf(err, errlen, "socket: '%s' must be an absolute path under %zu bytes",
+				 v, sizeof(c->socket_path));
+			return -EINVAL;
+		}
+		snprintf(c->socket_path, sizeof(c->socket_path), "%s", v);
+	} else if (IS("control", "mode")) {
+		errno = 0;
+		n = strtoull(v, &end, 8);
+		if (errno || end == v || *end || n > 0777) {
+			snprintf(err, errlen, "mode: '%s' is not an octal file mode such as 0660", v);
+			return -EINVAL;
+		}
+		c->socket_mode = n;
+	} else if (IS("control", "group")) {
+		if (strlen(v) >= sizeof(c->socket_group) || strchr(v, ' ')) {
+			snprintf(err, errlen, "group: '%s' is not a group name", v);
+			return -EINVAL;
+		}
+		snprintf(c->socket_group, sizeof(c->socket_group), "%s", v);
+	} else if (IS("syslog", "facility")) {
+		int f = config_parse_facility(v);
+
+		if (f < 0) {
+			snprintf(err, errlen,
+				 "facility: '%s' is not a syslog facility (daemon, local0..local7, "
+				 "user, auth, authpriv, syslog)",
+				 v);
+			return -EINVAL;
+		}
+		c->syslog_facility = f;
+	} else if (IS("syslog", "format")) {
+		if (!strcmp(v, "kv")) {
+			c->syslog_format = PW_SYSLOG_KV;
+		} else if (!strcmp(v, "json")) {
+			c->syslog_format = PW_SYSLOG_JSON;
+		} else {
+			snprintf(err, errlen, "format: '%s' is not 'kv' or 'json'", v);
+			return -EINVAL;
+		}
+	} else if (IS("alerts", "takeover_window")) {
+		if (parse_uint(key, v, 0, 86400, &n, err, errlen))
+			return -EINVAL;
+		c->takeover_window_ns = n * 1000000000ULL;
+	} else if (IS("alerts", "alert_history") || IS("alerts", "conflict_history")) {
+		if (parse_uint(key, v, 1, 1000000, &n, err, errlen))
+			return -EINVAL;
+		if (key[0] == 'a')
+			c->alert_history = n;
+		else
+			c->conflict_history = n;
+	} else if (IS("alerts", "ignore_ports")) {
+		char msg[200];
+
+		if (policy_parse_ports(&c->policy, v, msg, sizeof(msg))) {
+			snprintf(err, errlen, "ignore_ports: %s", msg);
+			return -EINVAL;
+		}
+	} else if (IS("alerts", "allow")) {
+		char msg[300];
+		int r = policy_add_allow(&c->policy, v, line, msg, sizeof(msg));
+
+		if (r)
+			snprintf(err, errlen, "allow: %s", msg);
+		return r;
+	} else if (!strcmp(section, "daemon") || !strcmp(section, "control") ||
+		   !strcmp(section, "syslog") || !strcmp(section, "alerts")) {
+		snprintf(err, errlen, "unknown key '%s' in section [%s]", key, section);
+		return -EINVAL;
+	} else if (!section[0]) {
+		snprintf(err, errlen, "'%s' is outside a section ([daemon], [control], [syslog], "
+				      "[alerts])", key);
+		return -EINVAL;
+	} else {
+		snprintf(err, errlen, "unknown section [%s] (daemon, control, syslog, alerts)",
+			 section);
+		return -EINVAL;
+	}
+#undef IS
+	return 0;
+}
+
+/*
+ * inih reports the line of the first error but hands the handler no line
+ * number (Debian's libinih is built without INI_HANDLER_LINENO), so the
+ * reader below counts the lines it gives inih: when the handler runs, the
+ * current line is the last one read.
+ */
+struct load_ctx {
+	struct pw_config *c;
+	FILE *f;
+	unsigned int line;    /* lines handed to inih so far */
+	unsigned int errline; /* line of the handler's first error, 0 = none */
+	int errcode;
+	char msg[512];
+};
+
+static char *counting_reader(char *str, int num, void *stream)
+{
+	struct load_ctx *ctx = stream;
+	char *s = fgets(str, num, ctx->f);
+
+	if (s && strchr(s, '\n'))
+		ctx->line++;
+	else if (s && feof(ctx->f))
+		ctx->line++; /* last line without a newline */
+	return s;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct load_ctx *ctx = user;
+	int err;
+
+	if (ctx->errline)
+		return 0;
+	err = config_set(ctx->c, section, name, value, ctx->line, ctx->msg, sizeof(ctx->msg));
+	if (err) {
+		ctx->errline = ctx->line;
+		ctx->errcode = err;
+		return 0;
+	}
+	return 1;
+}
+
+int config_load(struct pw_config *c, const char *path, int missing_ok, char *err, size_t errlen)
+{
+	struct load_ctx ctx = { .c = c };
+	int ret;
+
+	ctx.f = fopen(path, "re");
+	if (!ctx.f) {
+		ret = -errno;
+		if (ret == -ENOENT && missing_ok)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+		return ret;
+	}
+	/* Debian's inih takes its options at run time; see ini.h. */
+	ini_stop_on_first_error = 1;
+	ini_allow_multiline = 0;  /* an indented line is an error, not a continuation */
+	ini_use_stack = 0;
+	ini_max_line = 4096 + 3;  /* allow rules can be long */
+	ini_initial_alloc = 4096 + 3;
+	ret = ini_parse_stream(counting_reader, &ctx, handler, &ctx);
+	fclose(ctx.f);
+	if (ret < 0) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	if (ret > 0) {
+		if (ctx.errline == (unsigned int)ret)
+			snprintf(err, errlen, "%s:%d: %s", path, ret, ctx.msg);
+		else
+			snprintf(err, errlen,
+				 "%s:%d: syntax error: expected '[section]', 'key = value' or a "
+				 "comment",
+				 path, ret);
+		return ctx.errcode == -ENOMEM ? -ENOMEM : -EINVAL;
+	}
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	return 0;
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * config.h - portwatchd's configuration: built-in defaults, then the
+ * file (portwatch.conf(5), INI syntax read with inih), then command-line
+ * options, which win.
+ *
+ *   [daemon]   log_level, reconcile_interval, ring_size
+ *   [control]  socket, mode, group
+ *   [syslog]   facility, format
+ *   [alerts]   takeover_window, alert_history, conflict_history,
+ *              ignore_ports, allow (repeatable)
+ *
+ * Every key is checked when the file is read; the first bad line stops
+ * parsing with "FILE:LINE: what is wrong".
+ */
+#ifndef PORTWATCH_CONFIG_H
+#define PORTWATCH_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "policy.h"
+
+#define PW_DEFAULT_CONFIG "/etc/portwatch/portwatch.conf"
+#define PW_DEFAULT_GROUP "portwatch"
+
+/* How alerts are written to syslog. */
+enum pw_syslog_format {
+	PW_SYSLOG_KV,   /* one key=value line (README, docs/protocol.md) */
+	PW_SYSLOG_JSON, /* the contract's alert object as one JSON line */
+};
+
+struct pw_config {
+	char path[4096];            /* file read; "" when none was */
+	int log_level;              /* LOG_ERR..LOG_DEBUG; LOG_INFO */
+	unsigned int reconcile_s;   /* seconds, 0 = only after lost events; 5 */
+	size_t ring_bytes;          /* power of two; 8 MiB */
+	char socket_path[108];      /* PW_DEFAULT_SOCKET */
+	mode_t socket_mode;         /* 0660 */
+	char socket_group[64];      /* PW_DEFAULT_GROUP; "" = leave root's */
+	int syslog_facility;        /* LOG_DAEMON (a LOG_* facility value) */
+	enum pw_syslog_format syslog_format; /* kv */
+	uint64_t takeover_window_ns; /* 60 s */
+	size_t alert_history;        /* 1024 */
+	size_t conflict_history;     /* 1024 */
+	struct pw_policy policy;     /* owned: ignore_ports and allow rules */
+};
+
+/* Built-in defaults (no file). */
+void config_defaults(struct pw_config *c);
+/* Free what c owns (the policy); c can then be reused. */
+void config_free(struct pw_config *c);
+
+/*
+ * Read path over the values already in c (normally the defaults).
+ * missing_ok: a file that does not exist is not an error (c unchanged,
+ * c->path left ""). Returns 0; -ENOENT/-EACCES/... when it cannot be
+ * read; -EINVAL for a bad line. On error, err holds "PATH: ..." or
+ * "PATH:LINE: ..." and c must be freed and not used.
+ */
+int config_load(struct pw_config *c, const char *path, int missing_ok, char *err, size_t errlen);
+
+/*
+ * Set one key of one section from a string, as the file would.
+ * Returns 0 or -EINVAL/-ENOMEM with a message (no FILE:LINE) in err.
+ * Also used for command-line options.
+ */
+int config_set(struct pw_config *c, const char *section, const char *key, const char *value,
+	       unsigned int line, char *err, size_t errlen);
+
+/* Parse a syslog facility name ("daemon", "local0".."local7", "auth", ...): LOG_* or -1. */
+int config_parse_facility(const char *name);
+/* Its name, or "?". */
+const char *config_facility_name(int facility);
+
+#endif /* PORTWATCH_CONFIG_H */
