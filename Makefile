@@ -71,6 +71,9 @@ BINDIR      ?= $(PREFIX)/bin
 MANDIR      ?= $(PREFIX)/share/man
 UNITDIR     ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/sysusers.d,$(SYSCONFDIR)/sysusers.d)
+# The daemon reads /etc/portwatch/portwatch.conf unless told otherwise, and a
+# missing default file means built-in defaults (a missing --config is an error).
+CONFIG_SED  := $(if $(filter /etc,$(SYSCONFDIR)),s| @CONFIG_ARG@||,s|@CONFIG_ARG@|--config $(SYSCONFDIR)/portwatch/portwatch.conf|)
 MANPAGES    := docs/portwatchd.8 docs/portwatchctl.1 docs/portwatch.conf.5
 INSTALLED   := $(SBINDIR)/portwatchd $(BINDIR)/portwatchctl $(UNITDIR)/portwatchd.service \
 	$(UNITDIR)/portwatchd.socket $(SYSUSERSDIR)/portwatch.conf \
@@ -146,7 +149,7 @@ install: all
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/portwatch
 	install -m 0755 $(BUILD)/portwatchd $(DESTDIR)$(SBINDIR)/portwatchd
 	install -m 0755 $(BUILD)/portwatchctl $(DESTDIR)$(BINDIR)/portwatchctl
-	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e '$(CONFIG_SED)' \
 		systemd/portwatchd.service.in > $(DESTDIR)$(UNITDIR)/portwatchd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/portwatchd.service
 	install -m 0644 systemd/portwatchd.socket $(DESTDIR)$(UNITDIR)/portwatchd.socket

@@ -248,7 +248,7 @@ int config_load(struct pw_config *c, const char *path, int missing_ok, char *err
 	}
 	/* Debian's inih takes its options at run time; see ini.h. */
 	ini_stop_on_first_error = 1;
-	ini_allow_multiline = 0;  /* an indented line is an error, not a continuation */
+	ini_allow_multiline = 0;  /* an indented line is a line of its own, not a continuation */
 	ini_use_stack = 0;
 	ini_max_line = 4096 + 3;  /* allow rules can be long */
 	ini_initial_alloc = 4096 + 3;

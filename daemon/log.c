@@ -59,12 +59,10 @@ int log_parse_level(const char *name)
 	return -1;
 }
 
-void vlog_at(int pri, const char *fmt, va_list ap)
+static void vlog_out(int pri, const char *fmt, va_list ap)
 {
 	va_list ap2;
 
-	if (pri > log_level)
-		return;
 	if (log_stderr) {
 		va_copy(ap2, ap);
 		fputs("portwatchd: ", stderr);
@@ -74,6 +72,21 @@ void vlog_at(int pri, const char *fmt, va_list ap)
 	}
 	if (log_syslog)
 		vsyslog(pri, fmt, ap);
+}
+
+void vlog_at(int pri, const char *fmt, va_list ap)
+{
+	if (pri <= log_level)
+		vlog_out(pri, fmt, ap);
+}
+
+void log_alert_line(int pri, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog_out(pri, fmt, ap);
+	va_end(ap);
 }
 
 void log_at(int pri, const char *fmt, ...)

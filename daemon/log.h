@@ -31,6 +31,12 @@ void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
+/*
+ * An alert record at its priority (LOG_CRIT, LOG_WARNING, LOG_NOTICE):
+ * written whatever the log level, which governs the daemon's own messages.
+ */
+void log_alert_line(int pri, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Log at an explicit syslog priority (LOG_CRIT, LOG_WARNING, ...). */
 void log_at(int pri, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void vlog_at(int pri, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));

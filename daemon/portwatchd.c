@@ -68,7 +68,7 @@ static void usage(FILE *f)
 		"\n"
 		"Watch every bind(2), listen(2) and connect(2) on this host through eBPF, keep a\n"
 		"table of who owns which local address, and raise alerts on SO_REUSEADDR /\n"
-		"SO_REUSEPORT collisions and port-hijack attempts (syslog, facility daemon).\n"
+		"SO_REUSEPORT collisions and port-hijack attempts (syslog, and portwatchctl watch).\n"
 		"Query it with portwatchctl(1); configure it in portwatch.conf(5). Needs root or\n"
 		"CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_SYS_ADMIN, CAP_SYS_PTRACE and\n"
 		"CAP_DAC_READ_SEARCH (see portwatchd(8)).\n"
@@ -92,8 +92,8 @@ static void usage(FILE *f)
 		"\n"
 		"Signals: SIGHUP re-reads the configuration file (a bad one is logged and the\n"
 		"running configuration kept) and reconciles the table; SIGTERM/SIGINT stop.\n"
-		"Under systemd (Type=notify) it reports READY=1, STATUS=, WATCHDOG=1 and\n"
-		"STOPPING=1, and serves on the socket passed by portwatchd.socket.\n"
+		"Under systemd (Type=notify) it reports READY=1, STATUS=, WATCHDOG=1,\n"
+		"RELOADING=1 and STOPPING=1, and serves on the socket portwatchd.socket passes.\n"
 		"\n"
 		"Exit status: 0 after SIGTERM/SIGINT, 1 when start-up fails, 2 on bad options\n"
 		"or a bad configuration file.\n");
@@ -258,11 +258,11 @@ static void on_alert(const struct pw_alert *a, void *arg)
 	if (d->cfg.syslog_format == PW_SYSLOG_JSON) {
 		json_object *o = pwj_alert(a);
 
-		log_at(pri, "%s", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		log_alert_line(pri, "%s", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 		json_object_put(o);
 	} else {
 		pw_alert_kv(a, line, sizeof(line));
-		log_at(pri, "%s", line);
+		log_alert_line(pri, "%s", line);
 	}
 	ctl_publish_alert(&d->ctl, a);
 }

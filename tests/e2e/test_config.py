@@ -171,11 +171,15 @@ def test_daemon_and_control_settings_take_effect(daemon_factory, tmp_path):
     assert "attached " not in log and "snapshot:" not in log, log[-2000:]
 
 
-def test_alert_settings_take_effect(daemon_factory, actors, other_exe, rsyslog):
+def test_alert_settings_take_effect(daemon_factory, actors, other_exe, rsyslog, tmp_path):
     port = free_port()
-    d = daemon_factory(config=(
+    os.chmod(tmp_path, 0o755)
+    sock = str(tmp_path / "a.sock")
+    # log_level = error: the daemon's own messages are quiet, alerts are not
+    d = daemon_factory(base_args=False, socket_path=sock, config=(
+        "[daemon]\nlog_level = error\n[control]\nsocket = %s\n"
         "[syslog]\nfacility = local5\nformat = json\n"
-        "[alerts]\nalert_history = 2\nconflict_history = 2\ntakeover_window = 0\n"))
+        "[alerts]\nalert_history = 2\nconflict_history = 2\ntakeover_window = 0\n" % sock))
     # three alerts: uid 1234 then 1235, 1236, 1237 share UDP port
     share_udp(actors, port, (1234, None), (1235, None), (1236, None), (1237, other_exe))
     wait_until(lambda: d.stats()["alerts"] >= 3, what="three alerts")
@@ -192,16 +196,20 @@ def test_alert_settings_take_effect(daemon_factory, actors, other_exe, rsyslog):
     assert obj == last
     assert not any(l.startswith("daemon.") for l in rsyslog.lines_of(d))
 
-    # conflict_history = 2: three refused binds keep two
+    # conflict_history = 2: three refused binds keep two; the one across uids
+    # is a notice-level alert, which reaches syslog although log_level = error
     cport = free_port()
     holder = actors(uid=1300)
     holder.bound("t", "127.0.0.1", cport, listen=True)
-    for i in range(3):
-        c = actors(uid=1300)
+    for uid in (1300, 1300, 1301):
+        c = actors(uid=uid)
         c.socket("t", "inet", "tcp")
         assert not c.bind("t", "127.0.0.1", cport)["ok"]
     wait_until(lambda: d.stats()["conflicts"] >= 3, what="three conflicts")
     assert len(d.conflicts()) == 2
+    rsyslog.wait_line(lambda l: l.startswith("local5.notice") and '"reason":"blocked"' in l
+                      and '"port":%d,' % cport in l, daemon=d)
+    assert "snapshot:" not in d.log()
 
     # takeover_window = 0: a bind right after another program's listener left
     # is no takeover
