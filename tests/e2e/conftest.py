@@ -56,7 +56,7 @@ def daemon_factory(rsyslog):
     workdirs = []
 
     def start(*extra_args, ready=True, before_start=None, **kw):
-        """kw: config, env, wrap, base_args, socket_path (see Daemon)."""
+        """kw: config, env, wrap, base_args, socket_path, devlog_source (see Daemon)."""
         assert not any(d.running() for d in started), "only one daemon at a time"
         if (not any(str(a).split("=", 1)[0] == "--reconcile-interval" for a in extra_args)
                 and "reconcile_interval" not in kw.get("config", "")):
@@ -67,7 +67,8 @@ def daemon_factory(rsyslog):
         if before_start:
             before_start(os.path.join(workdir, "pw.sock"))
         syslog_start = len(rsyslog.lines())
-        d = Daemon(workdir, extra_args, devlog_source=rsyslog.bind_source, **kw)
+        kw.setdefault("devlog_source", rsyslog.bind_source)
+        d = Daemon(workdir, extra_args, **kw)
         d.syslog_start = syslog_start  # its records are the lines from here on
         started.append(d)
         if ready:

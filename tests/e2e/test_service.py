@@ -401,3 +401,69 @@ def test_syscalls_and_socket_families_stay_inside_the_units_filters(daemon_facto
     assert {"bpf", "perf_event_open", "setns", "pidfd_getfd"} <= used, sorted(used)
     assert not used - allowed, "outside SystemCallFilter=: %s" % sorted(used - allowed)
     assert fams and not fams - families, "outside RestrictAddressFamilies=: %s" % (fams - families)
+
+
+def test_readme_rsyslog_forwarding_snippet_delivers_alerts(daemon_factory, actors, tmp_path):
+    """docs/rsyslog-portwatch.conf, as the README tells to install it, in a
+    real rsyslogd that the daemon logs to; the collector is a TCP listener of
+    ours on loopback."""
+    from pwe2e import RSYSLOGD
+    collector = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    collector.bind(("127.0.0.1", 0))
+    collector.listen(4)
+    cport = collector.getsockname()[1]
+    snippet = open(os.path.join(ROOT, "docs", "rsyslog-portwatch.conf")).read()
+    assert 'target="collector.example.net" port="514"' in snippet
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    rules = "\n".join(l for l in snippet.splitlines() if not l.startswith("#"))
+    assert rules.strip() in readme, "README's snippet differs from docs/rsyslog-portwatch.conf"
+    snippet = snippet.replace('target="collector.example.net" port="514"',
+                              'target="127.0.0.1" port="%d"' % cport)
+    work = str(tmp_path)
+    os.chmod(work, 0o755)
+    logsock = os.path.join(work, "log.sock")
+    conf = os.path.join(work, "rsyslog.conf")
+    with open(conf, "w") as fh:
+        fh.write('global(workDirectory="%s")\n' % work)
+        fh.write('module(load="imuxsock" SysSock.Use="off")\n')
+        fh.write('input(type="imuxsock" Socket="%s" RateLimit.Interval="0")\n' % logsock)
+        fh.write(snippet)
+    rs = subprocess.Popen([RSYSLOGD, "-n", "-f", conf, "-i", os.path.join(work, "rs.pid")],
+                          stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_until(lambda: os.path.exists(logsock), timeout=10, what="rsyslogd's socket")
+        d = daemon_factory(devlog_source=logsock)
+        port = free_port()
+        a, b = actors(uid=1234), actors(uid=1235)
+        a.bound("u", "0.0.0.0", port, type="udp", reuseaddr=True)
+        d.sync()
+        b.bound("u", "127.0.0.1", port, type="udp", reuseaddr=True)
+        al = d.wait_alert(lambda x: x["port"] == port and x["reason"] == "shadow_wildcard")
+
+        collector.settimeout(10)
+        conn, _ = collector.accept()
+        conn.settimeout(1)
+        data = b""
+        want = ("id=%d" % al["id"]).encode()
+        deadline = time.monotonic() + 10
+        while want not in data and time.monotonic() < deadline:
+            try:
+                chunk = conn.recv(65536)
+            except socket.timeout:
+                continue
+            if not chunk:
+                break
+            data += chunk
+        conn.close()
+        text = data.decode("utf-8", "replace")
+        line = next((l for l in text.splitlines() if "id=%d" % al["id"] in l), None)
+        assert line, text[-2000:]
+        # RFC 5424: <PRI>1 TIMESTAMP HOST APP PROCID ...; crit = 2, facility daemon = 3
+        assert re.match(r"^(\d+ )?<26>1 \S+ \S+ portwatchd %d " % d.pid, line), line
+        assert "reason=shadow_wildcard" in line and "local=127.0.0.1:%d " % port in line
+        # the daemon's info messages are not forwarded
+        assert "ready:" not in text
+    finally:
+        os.kill(rs.pid, signal.SIGTERM)
+        rs.wait(10)
+        collector.close()
