@@ -16,7 +16,7 @@
 # The one list of Debian packages: the README and .ci/run both use `make deps`.
 DEPS_PKGS := make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	libjson-c-dev libmnl-dev libsystemd-dev libinih-dev libcmocka-dev python3 python3-pytest \
-	rsyslog iproute2 procps util-linux systemd mandoc strace
+	rsyslog iproute2 procps util-linux systemd mandoc man-db strace
 
 BUILD    ?= build
 CC       ?= cc
