@@ -303,27 +303,29 @@ class BpftraceSubject(Subject):
 
     def start(self):
         self.env.ensure_tracefs()
-        # output to a file: a reader that keeps up, like a terminal would not
-        self.p = subprocess.Popen(["bpftrace", "-o", self.out, self.script],
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE, text=True)
+        # bpftrace flushes every line into a pipe (not into a file given with
+        # -o, which it buffers); cat keeps up and writes them to a file
+        self.p = subprocess.Popen(["bpftrace", self.script], stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self.env.procs.append(self.p)
+        with open(self.out, "w") as f:
+            self.cat = subprocess.Popen(["cat"], stdin=self.p.stdout, stdout=f)
+        self.p.stdout.close()
+        self.env.procs.append(self.cat)
         deadline = time.monotonic() + 60
         while True:
             if self.p.poll() is not None:
-                raise RuntimeError("bpftrace exited: " + self.p.stderr.read())
-            try:
-                with open(self.out) as f:
-                    if "ready" in f.read(4096):
-                        return
-            except OSError:
-                pass
+                raise RuntimeError("bpftrace exited %d" % self.p.returncode)
+            with open(self.out) as f:
+                if "ready" in f.read(4096):
+                    return
             if time.monotonic() > deadline:
                 raise RuntimeError("bpftrace did not attach")
             time.sleep(0.05)
 
     def stop(self):
         stop_pid(self.p, signal.SIGINT)
+        self.cat.wait(10)
         os.unlink(self.out)
 
 
