@@ -10,8 +10,9 @@
  *               connections to it, both ends held (2N + 1 sockets)
  *   udp         N UDP sockets bound to ADDR:PORT .. ADDR:PORT+N-1
  * Every socket has SO_REUSEADDR. ADDR is an IPv4 address (0.0.0.0 for
- * the wildcard). The fd limit is raised to what N needs (setrlimit; the
- * hard limit too, which needs CAP_SYS_RESOURCE, and fs.nr_open bounds it).
+ * the wildcard). The fd limit is raised to what N needs (setrlimit; above
+ * the hard limit that needs CAP_SYS_RESOURCE, which a container may lack:
+ * the driver keeps every holder under 20,000 fds).
  * Prints "ready COUNT" when every socket is open, then holds them until
  * stdin reaches EOF. Exit status 0, 1 on a failed call (named on stderr).
  */
@@ -60,7 +61,7 @@ int main(int argc, char **argv)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	struct rlimit rl;
-	long n, count = 0;
+	long n, need, count = 0;
 	char buf[64];
 
 	if (argc != 5 && !(argc == 7 && !strcmp(argv[5], "--netns"))) {
@@ -75,9 +76,17 @@ int main(int argc, char **argv)
 	}
 	if (argc == 7)
 		enter_netns(argv[6]);
-	rl.rlim_cur = rl.rlim_max = 2 * n + 64;
-	if (setrlimit(RLIMIT_NOFILE, &rl))
-		die("setrlimit(RLIMIT_NOFILE)");
+	/* the soft limit up to the hard one; above it needs CAP_SYS_RESOURCE */
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		die("getrlimit");
+	need = (strcmp(argv[1], "tcp_pairs") ? n : 2 * n + 1) + 64;
+	rl.rlim_cur = need;
+	if (rl.rlim_max < rl.rlim_cur)
+		rl.rlim_max = rl.rlim_cur;
+	if (setrlimit(RLIMIT_NOFILE, &rl)) {
+		fprintf(stderr, "holder: RLIMIT_NOFILE %ld: %m\n", need);
+		return 1;
+	}
 
 	if (!strcmp(argv[1], "tcp_listen") || !strcmp(argv[1], "udp")) {
 		int tcp = argv[1][0] == 't';

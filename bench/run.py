@@ -537,10 +537,12 @@ def bench_loss(env, cfg, out):
 # ------------------------------------------------------------------ 3. scale
 
 def scale_layout(f):
-    """(mode, n, addr, port) holders: 100k TCP and 10k UDP sockets at f = 1."""
+    """(mode, n, addr, port) holders: 100k TCP and 10k UDP sockets at f = 1, in
+    10 processes of at most 15,000 fds (containers often cap RLIMIT_NOFILE at
+    20,000 without CAP_SYS_RESOURCE to raise it)."""
     n = lambda x: max(1, int(x * f))
-    return ([("tcp_listen", n(20000), "127.0.0.%d" % i, 10000) for i in (1, 2, 3)] +
-            [("tcp_pairs", n(10000), "127.0.0.%d" % i, 5000) for i in (11, 12)] +
+    return ([("tcp_listen", n(15000), "127.0.0.%d" % i, 10000) for i in (1, 2, 3, 4)] +
+            [("tcp_pairs", n(5000), "127.0.0.%d" % i, 5000) for i in (11, 12, 13, 14)] +
             [("udp", n(5000), "127.0.0.%d" % i, 10000) for i in (21, 22)])
 
 
@@ -588,7 +590,7 @@ def bench_scale(env, cfg, out):
         res["table_in_netns"] = len(d.ctl.request({"cmd": "owners", "netns": nsino})["sockets"])
         res["rss_mib_after_snapshot"] = round(d.rss_kib() / 1024.0, 1)
         # owners PORT: one port of a listener, over a kept connection
-        ports = [10000 + i for i in range(max(1, int(20000 * cfg["scale"])))]
+        ports = [10000 + i for i in range(max(1, int(15000 * cfg["scale"])))]
         lat = []
         for _ in range(cfg["owners_queries"]):
             q = json.dumps({"cmd": "owners", "port": random.choice(ports)}).encode() + b"\n"
@@ -883,33 +885,42 @@ def main():
     env = Env(workdir)
     summary = {"machine": machine(), "config": dict(cfg, smoke=a.smoke)}
     t0 = time.monotonic()
+    path = os.path.join(outdir, "summary.json")
+
+    def save():
+        summary["elapsed_s"] = round(time.monotonic() - t0, 1)
+        with open(path, "w") as f:
+            json.dump(summary, f, indent=1)
+            f.write("\n")
+
     try:
         if "overhead" in only:
             subjects = [Subject(), PortwatchSubject(env), BpftraceSubject(env),
                         AuditdSubject(env)]
             bench_overhead(env, cfg, subjects, summary)
+            save()  # a later failure keeps what was measured
         if "loss" in only:
             bench_loss(env, cfg, summary)
+            save()  # a later failure keeps what was measured
             log("loss done")
         if "scale" in only:
             bench_scale(env, cfg, summary)
+            save()  # a later failure keeps what was measured
             log("scale done")
         if "latency" in only:
             bench_latency(env, cfg, summary)
+            save()  # a later failure keeps what was measured
             log("latency done")
         if "profile" in only:
             bench_profile(env, cfg, summary)
+            save()  # a later failure keeps what was measured
     finally:
         env.cleanup()
         shutil.rmtree(workdir, ignore_errors=True)
     summary["machine"]["loadavg_end"] = os.getloadavg()[0]
     summary["machine"]["other_portwatchd_at_end"] = len(
         run(["pgrep", "portwatchd"], check=False).stdout.split())
-    summary["elapsed_s"] = round(time.monotonic() - t0, 1)
-    path = os.path.join(outdir, "summary.json")
-    with open(path, "w") as f:
-        json.dump(summary, f, indent=1, sort_keys=False)
-        f.write("\n")
+    save()
     print_table(summary)
     print("summary: %s (%.0f s)" % (path, summary["elapsed_s"]))
     return 0
