@@ -49,9 +49,9 @@ SUBJECTS = ("portwatchd", "bpftrace", "auditd")
 # The service unit runs the daemon at Nice=-10 (systemd/portwatchd.service).
 DAEMON_NICE = -10
 
-FULL = dict(rounds=5, seconds=1.5, loss_seconds=10, scale=1.0, owners_queries=1000,
+FULL = dict(rounds=5, seconds=1.0, loss_seconds=10, scale=1.0, owners_queries=1000,
             owners_all=5, scale_rounds=3, alerts=1000)
-SMOKE = dict(rounds=2, seconds=0.25, loss_seconds=1, scale=0.02, owners_queries=50,
+SMOKE = dict(rounds=1, seconds=0.25, loss_seconds=1, scale=0.02, owners_queries=50,
              owners_all=2, scale_rounds=1, alerts=30)
 
 # bpftrace: the same syscall tracepoints and state changes the daemon uses,
@@ -234,6 +234,12 @@ class Daemon:
                 if line.startswith(field + ":"):
                     return int(line.split()[1])
         return 0
+
+    def cpu_s(self):
+        """User + system CPU seconds the daemon has used (/proc/PID/stat)."""
+        with open("/proc/%d/stat" % self.p.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def wait_quiet(self, timeout=10):
         """Until two stats 50 ms apart show no new event: the ring is drained."""
@@ -442,19 +448,25 @@ def bench_overhead(env, cfg, subjects, out):
     ns = env.add_netns("churn")
     res = {wl: {str(n): {s.name: {"ops_s_rounds": []} for s in subjects}
                 for n in PROCS} for wl in WORKLOADS}
+    # Each subject is attached around one run only: bare and every subject
+    # run back to back on the same workload (seconds apart), so a build
+    # starting next door shifts all of them rather than one. The order of
+    # the subjects rotates from round to round.
     for r in range(cfg["rounds"]):
-        for s in subjects:
-            if not s.available:
-                continue
-            s.start()
-            try:
-                for wl in WORKLOADS:
-                    for n in PROCS:
+        order = subjects[r % len(subjects):] + subjects[:r % len(subjects)]
+        for wl in WORKLOADS:
+            for n in PROCS:
+                for s in order:
+                    if not s.available:
+                        continue
+                    s.start()
+                    time.sleep(0.2)  # let the start-up work (snapshot, JIT) settle
+                    try:
                         ops_s, _ = churn(env, wl, n, cfg["seconds"], ns)
-                        res[wl][str(n)][s.name]["ops_s_rounds"].append(round(ops_s))
-            finally:
-                s.stop()
-            log("overhead round %d/%d: %s done" % (r + 1, cfg["rounds"], s.name))
+                    finally:
+                        s.stop()
+                    res[wl][str(n)][s.name]["ops_s_rounds"].append(round(ops_s))
+        log("overhead round %d/%d done" % (r + 1, cfg["rounds"]))
     for wl in WORKLOADS:
         for n in PROCS:
             row = res[wl][str(n)]
@@ -506,8 +518,10 @@ def bench_loss(env, cfg, out):
     d = Daemon(env, ["--reconcile-interval", "0"])
     try:
         before = d.wait_quiet()
+        cpu0 = d.cpu_s()
         ops_s, ops = churn(env, "tcp_bind", 2, cfg["loss_seconds"], ns)
         after = d.wait_quiet()
+        cpu = d.cpu_s() - cpu0
         table = {s["inode"] for s in d.ctl.request({"cmd": "owners", "netns": nsino})["sockets"]}
         kernel = ss_inodes(ns)
         ev = {k: after["events"][k] - before["events"][k] for k in after["events"]}
@@ -522,6 +536,8 @@ def bench_loss(env, cfg, out):
             "table_size": len(table), "kernel_sockets": len(kernel),
             "missing_from_table": len(kernel - table), "stale_in_table": len(table - kernel),
             "reconcile_added": after["reconcile_added"] - before["reconcile_added"],
+            "daemon_cpu_s": round(cpu, 2),
+            "daemon_cpu_ns_per_op": round(cpu * 1e9 / max(ops, 1)),
             "note": "daemon at nice %d, default ring (8 MiB), --reconcile-interval 0; events "
                     "of other processes on the host count too" % DAEMON_NICE,
         }
@@ -777,10 +793,10 @@ def print_table(s):
     if "loss" in s:
         l = s["loss"]
         print("\n2. loss: %s x%d for %d s: %d ops, %d events expected, %d seen, dropped %d, "
-              "table exact: %s (%d sockets, kernel %d)"
+              "table exact: %s (%d sockets, kernel %d); daemon CPU %.2f s (%d ns/op)"
               % (l["workload"], l["procs"], l["seconds"], l["ops"], l["events_expected"],
                  l["events_seen"], l["dropped"], l["table_exact"], l["table_size"],
-                 l["kernel_sockets"]))
+                 l["kernel_sockets"], l["daemon_cpu_s"], l["daemon_cpu_ns_per_op"]))
     if "scale" in s:
         c = s["scale"]
         print("\n3. scale: %d TCP + %d UDP sockets in %d processes; table %d"
