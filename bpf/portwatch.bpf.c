@@ -41,7 +41,7 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set by the daemon before load: backlog (bytes) that forces a wake-up. */
-const volatile __u64 wakeup_bytes = 64 * 1024;
+const volatile __u64 wakeup_bytes = 256 * 1024;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
