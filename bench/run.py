@@ -476,7 +476,14 @@ def bench_overhead(env, cfg, subjects, out):
                     cell.update(available=False, reason=s.reason, ops_s=None, ratio=None)
                     continue
                 cell["ops_s"] = round(median(cell["ops_s_rounds"]))
-                cell["ratio"] = round(cell["ops_s"] / bare, 3)
+                # ratio: the median of the rounds' own ratios, each subject run
+                # against the bare run seconds before or after it in the same
+                # round, which cancels load that drifts over minutes;
+                # ratio_of_medians is the cruder figure, for comparison
+                cell["ratios"] = [round(x / b, 3) for x, b in
+                                  zip(cell["ops_s_rounds"], row["bare"]["ops_s_rounds"])]
+                cell["ratio"] = round(median(cell["ratios"]), 3)
+                cell["ratio_of_medians"] = round(cell["ops_s"] / bare, 3)
     env.del_netns(ns)
     out["overhead"] = res
     pw = [s for s in subjects if s.name == "portwatchd"][0]
@@ -776,7 +783,8 @@ def print_table(s):
     print("\nportwatch benchmarks  %s  kernel %s  %d cores  commit %s"
           % (m["date"], m["kernel"], m["nproc"], m["commit"]))
     if "overhead" in s:
-        print("\n1. overhead: ops/s (ratio to bare), median of %d rounds of %.1f s"
+        print("\n1. overhead: ops/s, median of %d rounds of %.1f s (ratio to bare: median of "
+              "the rounds' paired ratios)"
               % (s["overhead_notes"]["rounds"], s["overhead_notes"]["seconds_per_round"]))
         print("%-14s %5s %10s %18s %18s %18s" % ("workload", "procs", "bare", *SUBJECTS))
         for wl, rows in s["overhead"].items():
