@@ -825,7 +825,85 @@ def print_table(s):
             print("  %-13s %6.0f ns/op: %s" % (wl, p["bpf_ns_per_op"], ", ".join(
                 "%s %.0f ns x%.2g" % (k, v["ns_per_run"], v["runs_per_op"])
                 for k, v in sorted(p["progs"].items(), key=lambda kv: -kv[1]["ns_per_op"]))))
+    if all(k in s for k in ("overhead", "loss", "scale", "latency")):
+        print("\ntargets (issue 5):")
+        for what, key, test, goal in TARGETS:
+            v = lookup(s, key)
+            print("  %-44s %-10s goal %-10s %s" % (what, v, goal, "met" if test(v) else "MISSED"))
     print()
+
+
+# ------------------------------------------------------------------ markdown
+
+TARGETS = [  # (what, key, test, target text)
+    ("TCP bind churn, 1 process", "overhead.tcp_bind.1.portwatchd.ratio", lambda v: v >= 0.80,
+     ">= 0.80x"),
+    ("TCP bind churn, 2 processes", "overhead.tcp_bind.2.portwatchd.ratio", lambda v: v >= 0.80,
+     ">= 0.80x"),
+    ("plain connect churn, 1 process", "overhead.connect.1.portwatchd.ratio",
+     lambda v: v >= 0.94, ">= 0.94x"),
+    ("plain connect churn, 2 processes", "overhead.connect.2.portwatchd.ratio",
+     lambda v: v >= 0.94, ">= 0.94x"),
+    ("dropped events, 2-process max churn, 10 s", "loss.dropped", lambda v: v == 0, "0"),
+    ("table exact after it", "loss.table_exact", lambda v: v is True, "true"),
+    ("startup snapshot, 110k sockets", "scale.snapshot_s", lambda v: v <= 0.5, "<= 0.5 s"),
+    ("... faster than ss -tanp + ss -uanp", "scale.speedup_vs_ss", lambda v: v >= 8, ">= 8x"),
+    ("daemon RSS, 110k sockets", "scale.rss_mib", lambda v: v <= 64, "<= 64 MiB"),
+    ("owners PORT p99", "scale.owners_port_p99_ms", lambda v: v <= 1, "<= 1 ms"),
+    ("alert latency p99", "latency.alert_p99_ms", lambda v: v <= 10, "<= 10 ms"),
+]
+
+
+def markdown(s):
+    """The tables of docs/PERFORMANCE.md from a summary."""
+    out = ["| workload | procs | bare ops/s | portwatchd | bpftrace | auditd |",
+           "|---|---|---|---|---|---|"]
+    for wl, rows in s["overhead"].items():
+        for n, row in rows.items():
+            cells = []
+            for sub in SUBJECTS:
+                c = row[sub]
+                cells.append("unavailable: " + c["reason"] if c.get("available") is False else
+                             "%d (**%.2f×**)" % (c["ops_s"], c["ratio"]))
+            out.append("| %s | %s | %d | %s |" % (wl, n, row["bare"]["ops_s"], " | ".join(cells)))
+    l, c, a = s["loss"], s["scale"], s["latency"]
+    out += ["",
+            "Loss: %s × %d processes for %d s at %d ops/s: %d operations, %d events expected, "
+            "%d seen, **%d dropped**, table exact afterwards: **%s** (%d sockets held in the "
+            "namespace, %d in the kernel's listing); daemon CPU %d ns per operation."
+            % (l["workload"], l["procs"], l["seconds"], l["ops_s"], l["ops"],
+               l["events_expected"], l["events_seen"], l["dropped"],
+               str(l["table_exact"]).lower(), l["table_size"], l["kernel_sockets"],
+               l["daemon_cpu_ns_per_op"]),
+            "",
+            "Scale: %d TCP sockets (listeners and established loopback pairs) and %d UDP "
+            "sockets in %d processes, %d of them held in the table (accepted children and "
+            "ephemeral client ends are not held): startup snapshot **%.3f s** (rounds %s) vs "
+            "`ss -tanp` + `ss -uanp` **%.3f s** (rounds %s): **%.1f×**; RSS **%.1f MiB** (peak "
+            "%.1f during a full `owners`); `owners PORT` p50 %.3f ms, p99 **%.3f ms**; "
+            "`owners` of everything (%.1f MB of JSON) **%.2f s**."
+            % (c["tcp_sockets"], c["udp_sockets"], c["processes"], c["table_size"],
+               c["snapshot_s"], c["snapshot_s_rounds"], c["ss_s"], c["ss_s_rounds"],
+               c["speedup_vs_ss"], c["rss_mib"], c["rss_peak_mib"], c["owners_port_p50_ms"],
+               c["owners_port_p99_ms"], c["owners_all_bytes"] / 1e6, c["owners_all_s"]),
+            "",
+            "Alert latency, bind() return in the actor to the alert read from a `subscribe` "
+            "stream, %d hijack binds (%s): p50 %.2f ms, p99 **%.2f ms**, max %.2f ms."
+            % (a["alerts"], a["kind"], a["alert_p50_ms"], a["alert_p99_ms"], a["alert_max_ms"]),
+            "", "TARGETS", "| target | key | figure | goal | met |", "|---|---|---|---|---|"]
+    for what, key, test, goal in TARGETS:
+        v = lookup(s, key)
+        out.append("| %s | `%s` | %s | %s | %s |" % (what, key, v, goal,
+                                                     "yes" if test(v) else "**no**"))
+    if "profile" in s and s["profile"].get("available", True):
+        out += ["", "BPF", "| workload | BPF ns/op | programs (ns per run × runs per op) |",
+                "|---|---|---|"]
+        for wl in WORKLOADS:
+            p = s["profile"][wl]
+            out.append("| %s | %.0f | %s |" % (wl, p["bpf_ns_per_op"], ", ".join(
+                "%s %.0f × %.2g" % (k, v["ns_per_run"], v["runs_per_op"])
+                for k, v in sorted(p["progs"].items(), key=lambda kv: -kv[1]["ns_per_op"]))))
+    return "\n".join(out)
 
 
 # ------------------------------------------------------------------ check
@@ -890,7 +968,13 @@ def main():
     ap.add_argument("--out", default=None, help="output directory (default build/bench)")
     ap.add_argument("--only", default="overhead,loss,scale,latency,profile")
     ap.add_argument("--check", metavar="FILE", help="check a summary.json and exit")
+    ap.add_argument("--markdown", metavar="FILE",
+                    help="print a summary.json's tables as docs/PERFORMANCE.md has them")
     a = ap.parse_args()
+    if a.markdown:
+        with open(a.markdown) as f:
+            print(markdown(json.load(f)))
+        return 0
     if a.check:
         bad = check(a.check)
         for b in bad:
