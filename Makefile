@@ -4,7 +4,7 @@
 #   make         build build/portwatchd and build/portwatchctl
 #   make run     deps + build, then portwatchd in the foreground, built-in defaults
 #   make test    deps + build, unit tests, end-to-end tests, bench smoke (as root)
-#   make bench   the benchmarks (bench/run.py, ~12 min): table + build/bench/summary.json
+#   make bench   the benchmarks (bench/run.py, ~6 min): table + build/bench/summary.json
 #   make vmlinux regenerate bpf/vmlinux.h from VMLINUX_BTF
 #   V=1          show the full commands
 #
