@@ -3,7 +3,8 @@
 #   make deps    install the Debian packages the build, run and tests need
 #   make         build build/portwatchd and build/portwatchctl
 #   make run     deps + build, then portwatchd in the foreground, built-in defaults
-#   make test    deps + build, unit tests, end-to-end tests (as root)
+#   make test    deps + build, unit tests, end-to-end tests, bench smoke (as root)
+#   make bench   the benchmarks (bench/run.py, ~6 min): table + build/bench/summary.json
 #   make install   binaries, systemd units, sysusers, man pages, example config
 #                  (DESTDIR, PREFIX=/usr/local, SYSCONFDIR=/etc)
 #   make uninstall remove what install put there (not /etc/portwatch)
@@ -16,7 +17,8 @@
 # The one list of Debian packages: the README and .ci/run both use `make deps`.
 DEPS_PKGS := make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	libjson-c-dev libmnl-dev libsystemd-dev libinih-dev libcmocka-dev python3 python3-pytest \
-	rsyslog iproute2 procps util-linux systemd mandoc man-db strace
+	rsyslog iproute2 procps util-linux systemd mandoc man-db strace \
+	bpftrace auditd
 
 BUILD    ?= build
 CC       ?= cc
@@ -58,8 +60,11 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all deps run test unit bpf-test e2e vmlinux clean install uninstall man-lint
+.PHONY: all deps run test unit bpf-test e2e bench bench-smoke vmlinux clean install uninstall \
+	man-lint
 
 # Installation layout. Units go where systemd looks for PREFIX's units; the
 # sysusers file goes to /usr/lib/sysusers.d only for PREFIX=/usr, to
@@ -124,6 +129,12 @@ $(BUILD)/tests/bpf/%: tests/bpf/%.c $(LIB) Makefile
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP $< $(LIB) $(LDLIBS) -lcmocka -o $@
 
+# Workers of the benchmarks: plain C, no library of ours.
+$(BUILD)/bench/%: bench/%.c Makefile
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP $< -o $@
+
 run: deps all
 	$(BUILD)/portwatchd --foreground
 
@@ -138,10 +149,21 @@ e2e: all
 	$(PYTHON) -m pytest -v tests/e2e
 
 test: deps
-	$(MAKE) all $(UNIT_BINS) $(BPFT_BINS)
+	$(MAKE) all $(UNIT_BINS) $(BPFT_BINS) $(BENCH_BINS)
 	$(MAKE) unit
 	$(MAKE) bpf-test
 	$(MAKE) e2e
+	$(MAKE) bench-smoke
+
+# Figures, never pass/fail on time: bare vs portwatchd vs bpftrace vs auditd
+# in alternating rounds; see bench/run.py and docs/PERFORMANCE.md.
+bench: all $(BENCH_BINS)
+	$(PYTHON) bench/run.py
+
+# The harness at tiny sizes (< 1 min): every key of the summary, sane values.
+bench-smoke: all $(BENCH_BINS)
+	$(PYTHON) bench/run.py --smoke
+	$(PYTHON) bench/run.py --check $(BUILD)/bench-smoke/summary.json
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) \
@@ -183,4 +205,5 @@ vmlinux:
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/obj/*.d $(BUILD)/bpf/*.d $(BUILD)/tests/*.d $(BUILD)/tests/bpf/*.d)
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/bpf/*.d $(BUILD)/tests/*.d $(BUILD)/tests/bpf/*.d \
+	$(BUILD)/bench/*.d)

@@ -11,6 +11,11 @@
  * address of their own and are skipped. iter/udp walks the UDP table.
  * The namespace is the one of the task that creates the iterator
  * (seq_file_net()), so the daemon enters each netns with setns(2) first.
+ *
+ * iter/task_file lists every socket file of every process (struct
+ * pw_sock_owner): who owns which socket inode, without a readlink(2) of
+ * each /proc/PID/fd entry (110k sockets: 0.10 s of the daemon's startup
+ * snapshot instead of ~0.2 s, see docs/PERFORMANCE.md).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -58,6 +63,25 @@ int dump_udp(struct bpf_iter__udp *ctx)
 		return 0;
 	pw_fill_sock((struct sock *)up, &rec);
 	rec.protocol = IPPROTO_UDP;
+	bpf_seq_write(seq, &rec, sizeof(rec));
+	return 0;
+}
+
+/* S_IFMT, S_IFSOCK: sock.bpf.h */
+SEC("iter/task_file")
+int dump_sock_owners(struct bpf_iter__task_file *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	struct pw_sock_owner rec = {};
+
+	if (!task || !file)
+		return 0;
+	if ((file->f_inode->i_mode & S_IFMT) != S_IFSOCK)
+		return 0;
+	rec.inode = file->f_inode->i_ino;
+	rec.pid = task->tgid;
 	bpf_seq_write(seq, &rec, sizeof(rec));
 	return 0;
 }

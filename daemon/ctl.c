@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <libgen.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,7 +214,15 @@ static int client_queue(struct ctl_client *cl, const char *data, size_t len)
 	return 0;
 }
 
-/* Write what the socket takes now; -errno when the client is gone. */
+/* Output buffers above this are freed once sent (and the heap trimmed). */
+#define CTL_KEEP_OUTPUT (1u << 20)
+
+/*
+ * Write what the socket takes now; -errno when the client is gone. Once a
+ * large answer (an `owners` of the whole table: ~330 bytes a socket) is
+ * out, its buffer goes back to the system: malloc_trim(), since glibc
+ * keeps freed heap memory and the RSS would stay at the peak.
+ */
 static int client_flush(struct ctl_client *cl)
 {
 	while (cl->outoff < cl->outlen) {
@@ -223,6 +232,12 @@ static int client_flush(struct ctl_client *cl)
 		if (n < 0)
 			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
 		cl->outoff += n;
+	}
+	if (cl->outcap > CTL_KEEP_OUTPUT) {
+		free(cl->out);
+		cl->out = NULL;
+		cl->outcap = cl->outlen = cl->outoff = 0;
+		malloc_trim(0);
 	}
 	return 0;
 }
@@ -240,17 +255,52 @@ static int client_send(struct ctl_client *cl, json_object *obj)
 	return err;
 }
 
+/*
+ * Queue obj (consumed) with the member ctx->stream_member appended: a
+ * JSON array of ctx->stream[0..nstream), each socket encoded and freed
+ * before the next (ctl_cmd.h). The object's own text is written without
+ * its closing brace, which the array is followed by. Frees ctx->stream.
+ */
+static int client_send_stream(struct ctl_client *cl, json_object *obj, struct ctl_cmd_ctx *ctx)
+{
+	size_t len;
+	const char *s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN, &len);
+	char head[64];
+	int err;
+
+	snprintf(head, sizeof(head), ",\"%s\":[", ctx->stream_member);
+	err = client_queue(cl, s, len - 1);
+	if (!err)
+		err = client_queue(cl, head, strlen(head));
+	for (size_t i = 0; !err && i < ctx->nstream; i++) {
+		json_object *o = pwj_socket(ctx->stream[i]);
+
+		s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+		err = i ? client_queue(cl, ",", 1) : 0;
+		if (!err)
+			err = client_queue(cl, s, len);
+		json_object_put(o);
+	}
+	if (!err)
+		err = client_queue(cl, "]}\n", 3);
+	json_object_put(obj);
+	free(ctx->stream);
+	return err;
+}
+
 /* Answer one request; -ENOBUFS/-ENOMEM when the client cannot take the answer. */
 static int handle_line(struct pw_ctl *c, struct ctl_client *cl, const char *line, size_t len)
 {
 	struct ctl_cmd_ctx ctx = { .mon = c->mon, .bpf = c->bpf, .start_ns = c->start_ns,
 				   .nclients = c->nclients, .peer_uid = cl->peer.uid,
 				   .peer_pid = cl->peer.pid, .reload = c->reload,
-				   .reload_arg = c->reload_arg };
+				   .reload_arg = c->reload_arg, .can_stream = 1 };
 	json_object *resp = ctl_cmd_dispatch(&ctx, line, len);
 
 	if (ctx.subscribe)
 		cl->subscribed = 1;
+	if (ctx.stream_member)
+		return client_send_stream(cl, resp, &ctx);
 	return client_send(cl, resp);
 }
 

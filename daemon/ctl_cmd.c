@@ -168,33 +168,53 @@ static int cmp_entry(const void *a, const void *b)
 	return x->sk.inode < y->sk.inode ? -1 : x->sk.inode > y->sk.inode;
 }
 
-/* Matching table entries as a sorted JSON array. */
-static json_object *sockets_array(struct pw_monitor *m, const struct ctl_filter *f)
+/* Matching table entries, sorted, into c->v/c->n (c->v: caller frees); -ENOMEM. */
+static int sockets_sorted(struct pw_monitor *m, const struct ctl_filter *f, struct collect *c)
 {
-	struct collect c = { .f = f };
-	json_object *arr = json_object_new_array();
+	int err;
 
-	if (f->port >= 0 && f->netns > 0 && f->proto)
-		table_foreach_port(m->table, f->netns, f->proto, f->port, collect_entry, &c);
-	else
-		table_foreach(m->table, collect_entry, &c);
-	qsort(c.v, c.n, sizeof(*c.v), cmp_entry);
-	for (size_t i = 0; i < c.n; i++)
-		json_object_array_add(arr, pwj_socket(c.v[i]));
-	free(c.v);
-	return arr;
+	c->f = f;
+	/* a port narrows the walk to its bucket(s): owners PORT stays O(1) at 100k sockets */
+	if (f->port >= 0 && f->netns > 0 && f->proto) {
+		err = table_foreach_port(m->table, f->netns, f->proto, f->port, collect_entry, c);
+	} else if (f->port >= 0) {
+		err = f->proto == IPPROTO_UDP ? 0 :
+			table_foreach_lport(m->table, IPPROTO_TCP, f->port, collect_entry, c);
+		if (!err && f->proto != IPPROTO_TCP)
+			err = table_foreach_lport(m->table, IPPROTO_UDP, f->port, collect_entry, c);
+	} else {
+		err = table_foreach(m->table, collect_entry, c);
+	}
+	if (c->n)
+		qsort(c->v, c->n, sizeof(*c->v), cmp_entry);
+	return err;
 }
 
 static json_object *cmd_owners(struct ctl_cmd_ctx *ctx, json_object *req)
 {
+	struct collect c = { 0 };
 	struct ctl_filter f;
+	json_object *o, *arr;
 	char err[160];
-	json_object *o;
 
 	if (ctl_filter_parse(req, &f, err, sizeof(err)))
 		return ctl_cmd_error(err);
+	if (sockets_sorted(ctx->mon, &f, &c)) {
+		free(c.v);
+		return ctl_cmd_error("out of memory");
+	}
 	o = ok_response();
-	json_object_object_add(o, "sockets", sockets_array(ctx->mon, &f));
+	if (ctx->can_stream) {
+		ctx->stream_member = "sockets";
+		ctx->stream = c.v;
+		ctx->nstream = c.n;
+		return o;
+	}
+	arr = json_object_new_array();
+	for (size_t i = 0; i < c.n; i++)
+		json_object_array_add(arr, pwj_socket(c.v[i]));
+	free(c.v);
+	json_object_object_add(o, "sockets", arr);
 	return o;
 }
 

@@ -26,6 +26,18 @@ struct ctl_cmd_ctx {
 	int (*reload)(void *arg, char *msg, size_t msglen);
 	void *reload_arg;
 	int subscribe;          /* out: the request was a valid `subscribe` */
+	int can_stream;         /* in: the caller writes `stream` itself (ctl.c does) */
+	/*
+	 * out, with can_stream: `owners` answers without its "sockets" member
+	 * and leaves here the member's name and the sorted entries (an array
+	 * the caller frees; the entries are the table's, valid until the
+	 * table changes: write them before handling anything else). Each is
+	 * then encoded and queued one at a time, so that 100k sockets never
+	 * exist as one json-c tree (~3 KB a socket, which malloc keeps).
+	 */
+	const char *stream_member;
+	const struct pw_entry **stream;
+	size_t nstream;
 };
 
 /*

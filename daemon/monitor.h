@@ -51,7 +51,8 @@ struct pw_monitor {
 	struct pw_table *table;
 	struct pw_ring alerts;    /* of struct pw_alert */
 	struct pw_ring conflicts; /* of struct pw_conflict */
-	struct recent_listener *recent; /* takeover candidates, see monitor.c */
+	struct recent_listener *recent; /* takeover candidates' keys, see monitor.c */
+	struct pw_entry *recent_holders; /* and the listeners themselves, slot for slot */
 	struct exe_path *exe_paths;     /* (exe dev, inode) -> path, for processes gone early */
 	struct owner_cache *owners;     /* pid -> attribution read from /proc, see monitor.c */
 	size_t nrecent;

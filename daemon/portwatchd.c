@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -629,6 +630,14 @@ int main(int argc, char **argv)
 	}
 	log_setlevel(d.cfg.log_level);
 	log_set_facility(d.cfg.syslog_facility);
+	/*
+	 * Blocks of 1 MiB and more (snapshot arrays, a large `owners` answer)
+	 * are mmapped and go back to the system when freed. glibc's default
+	 * raises that threshold to the largest block freed so far (up to
+	 * 32 MiB), after which such buffers stay in the heap: 110k sockets
+	 * left the RSS 11 MiB higher after each reconciliation.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
 	log_init(d.opt.foreground || isatty(STDERR_FILENO), 1);
 	if (geteuid() != 0)
 		log_notice("not running as root: the capabilities of portwatchd(8) are needed");

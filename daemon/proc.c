@@ -382,6 +382,23 @@ static int scan_one(int procfd, uint32_t pid, void *arg)
 	return scan_pid(arg, procfd, pid);
 }
 
+int proc_sockmap_new(struct proc_sockmap **out)
+{
+	struct proc_sockmap *m = calloc(1, sizeof(*m));
+
+	if (!m || sockmap_grow(m)) {
+		free(m);
+		return -ENOMEM;
+	}
+	*out = m;
+	return 0;
+}
+
+int proc_sockmap_add(struct proc_sockmap *m, uint64_t inode, uint32_t pid)
+{
+	return sockmap_add(m, inode, pid);
+}
+
 int proc_sockmap_scan(struct proc_sockmap **out)
 {
 	struct proc_sockmap *m;

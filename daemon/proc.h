@@ -53,6 +53,10 @@ struct proc_sockmap;
 
 /* Scan /proc now. Returns 0 and *out (caller frees), or -errno. */
 int proc_sockmap_scan(struct proc_sockmap **out);
+/* An empty map, to fill with proc_sockmap_add(). 0 and *out (caller frees), or -ENOMEM. */
+int proc_sockmap_new(struct proc_sockmap **out);
+/* Record that pid holds inode (the lowest pid is kept). 0 or -ENOMEM. */
+int proc_sockmap_add(struct proc_sockmap *m, uint64_t inode, uint32_t pid);
 /* The pid holding inode, or 0 when no process holds it. */
 uint32_t proc_sockmap_pid(const struct proc_sockmap *m, uint64_t inode);
 /* Number of socket inodes found. */

@@ -50,6 +50,7 @@ struct ns_ent {
 struct snap {
 	struct snapshot *skel;
 	struct bpf_link *links[SNAP_NITER]; /* owned by skel->links */
+	struct bpf_link *owners_link;       /* iter/task_file, or NULL; owned by skel->links */
 	int self_fd;                        /* /proc/self/ns/net at snap_open() */
 	uint32_t self_ino;
 	dev_t nsfs_dev;                     /* st_dev shared by every nsfs inode */
@@ -110,6 +111,9 @@ int snap_open(struct snap **out)
 		}
 		*skel_links[i] = s->links[i];
 	}
+	/* optional: without it, owners come from a /proc scan (proc.h) */
+	s->owners_link = bpf_program__attach_iter(s->skel->progs.dump_sock_owners, NULL);
+	s->skel->links.dump_sock_owners = s->owners_link;
 
 	s->self_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (s->self_fd < 0 || fstat(s->self_fd, &st) < 0) {
@@ -155,6 +159,51 @@ static int go_home(struct snap *s)
 		       strerror(errno));
 	s->lost = 1;
 	return -ENOTRECOVERABLE;
+}
+
+int snap_sock_owners(struct snap *s, int (*fn)(uint64_t inode, uint32_t pid, void *arg),
+		     void *arg)
+{
+	const size_t rec = sizeof(struct pw_sock_owner);
+	size_t have = 0, off;
+	int fd, ret = 0;
+	ssize_t n;
+
+	if (!s->owners_link)
+		return -ENOTSUP;
+	fd = bpf_iter_create(bpf_link__fd(s->owners_link));
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		n = read(fd, (char *)s->buf + have, SNAP_BUF_SIZE - have);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			ret = -errno;
+			break;
+		}
+		if (n == 0) {
+			if (have)
+				ret = -EPROTO;
+			break;
+		}
+		have += n;
+		for (off = 0; have - off >= rec; off += rec) {
+			const struct pw_sock_owner *o =
+				(const struct pw_sock_owner *)((char *)s->buf + off);
+
+			ret = fn(o->inode, o->pid, arg);
+			if (ret) {
+				ret = ret < 0 ? ret : 1;
+				goto out;
+			}
+		}
+		memmove(s->buf, (char *)s->buf + off, have - off);
+		have -= off;
+	}
+out:
+	close(fd);
+	return ret;
 }
 
 /* Create the tcp and udp iterator fds in the current namespace; 0 or -errno. */

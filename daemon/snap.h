@@ -54,6 +54,17 @@ int snap_walk_netns(struct snap *s, uint32_t netns, snap_fn fn, void *arg);
  */
 int snap_walked(const struct snap *s, uint32_t netns);
 
+/*
+ * Call fn(inode, pid, arg) for every socket file every process holds
+ * (iter/task_file; struct pw_sock_owner), in no set order; a socket held
+ * by several processes comes once per process. One pass over the kernel's
+ * task list, no /proc reads. Returns 0, 1 when fn stopped the walk (by
+ * returning non-zero), fn's negative return, or -errno (-ENOTSUP when the
+ * iterator could not be attached at snap_open()).
+ */
+int snap_sock_owners(struct snap *s, int (*fn)(uint64_t inode, uint32_t pid, void *arg),
+		     void *arg);
+
 /* Inode of the daemon's own network namespace (cached at snap_open()). */
 uint32_t snap_self_netns(const struct snap *s);
 

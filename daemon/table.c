@@ -30,9 +30,10 @@ static size_t id_bucket(const struct pw_table *t, uint32_t netns, uint64_t inode
 	return mix64(inode ^ ((uint64_t)netns << 40)) & (t->nbuckets - 1);
 }
 
-static size_t port_bucket(const struct pw_table *t, uint32_t netns, uint8_t proto, uint16_t port)
+/* The port index: (protocol, port) only, see table.h. */
+static size_t port_bucket(const struct pw_table *t, uint8_t proto, uint16_t port)
 {
-	return mix64(((uint64_t)netns << 24) | ((uint64_t)proto << 16) | port) & (t->nbuckets - 1);
+	return mix64(((uint64_t)proto << 16) | port) & (t->nbuckets - 1);
 }
 
 struct pw_table *table_new(void)
@@ -76,7 +77,7 @@ size_t table_size(const struct pw_table *t)
 static void link_entry(struct pw_table *t, struct pw_entry *e)
 {
 	size_t i = id_bucket(t, e->sk.netns, e->sk.inode);
-	size_t p = port_bucket(t, e->sk.netns, e->sk.protocol, e->sk.lport);
+	size_t p = port_bucket(t, e->sk.protocol, e->sk.lport);
 
 	e->next_id = t->by_id[i];
 	t->by_id[i] = e;
@@ -86,7 +87,7 @@ static void link_entry(struct pw_table *t, struct pw_entry *e)
 
 static void unlink_port(struct pw_table *t, struct pw_entry *e)
 {
-	struct pw_entry **pp = &t->by_port[port_bucket(t, e->sk.netns, e->sk.protocol, e->sk.lport)];
+	struct pw_entry **pp = &t->by_port[port_bucket(t, e->sk.protocol, e->sk.lport)];
 
 	for (; *pp; pp = &(*pp)->next_port)
 		if (*pp == e) {
@@ -171,7 +172,7 @@ void table_update_sock(struct pw_table *t, struct pw_entry *e, const struct pw_s
 		unlink_port(t, e);
 	e->sk = *sk;
 	if (rehash) {
-		size_t p = port_bucket(t, e->sk.netns, e->sk.protocol, e->sk.lport);
+		size_t p = port_bucket(t, e->sk.protocol, e->sk.lport);
 
 		e->next_port = t->by_port[p];
 		t->by_port[p] = e;
@@ -199,12 +200,29 @@ int table_remove(struct pw_table *t, uint32_t netns, uint64_t inode)
 int table_foreach_port(const struct pw_table *t, uint32_t netns, uint8_t protocol, uint16_t port,
 		       int (*fn)(struct pw_entry *e, void *arg), void *arg)
 {
-	struct pw_entry *e = t->by_port[port_bucket(t, netns, protocol, port)], *next;
+	struct pw_entry *e = t->by_port[port_bucket(t, protocol, port)], *next;
 	int ret;
 
 	for (; e; e = next) {
 		next = e->next_port;
 		if (e->sk.netns != netns || e->sk.protocol != protocol || e->sk.lport != port)
+			continue;
+		ret = fn(e, arg);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int table_foreach_lport(const struct pw_table *t, uint8_t protocol, uint16_t port,
+			int (*fn)(struct pw_entry *e, void *arg), void *arg)
+{
+	struct pw_entry *e = t->by_port[port_bucket(t, protocol, port)], *next;
+	int ret;
+
+	for (; e; e = next) {
+		next = e->next_port;
+		if (e->sk.protocol != protocol || e->sk.lport != port)
 			continue;
 		ret = fn(e, arg);
 		if (ret)

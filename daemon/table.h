@@ -3,11 +3,16 @@
  * table.h - the ownership table: which socket holds which local address.
  *
  * Identity of a socket is (netns inode, socket inode), as `ss -e` and
- * /proc/PID/fd show them. Sockets are also indexed by (netns, protocol,
- * local port), which is all the kernel's own conflict checks look at
- * first (inet_csk_get_port() walks the bind bucket of one port), so every
- * overlap query is one bucket walk. Both indexes are chained hash tables
- * that grow by doubling; insert, lookup and remove are O(1) on average.
+ * /proc/PID/fd show them. Sockets are also indexed by (protocol, local
+ * port), which is all the kernel's own conflict checks look at first
+ * (inet_csk_get_port() walks the bind bucket of one port), so every
+ * overlap query is one bucket walk, and so is `owners PORT` across every
+ * namespace. The namespace is left out of that hash on purpose: the same
+ * port in N namespaces (N containers serving :80) shares one chain, which
+ * a lookup in one namespace walks in full (the kernel's bhash mixes the
+ * netns in and does not have to answer "port P anywhere"). Both indexes
+ * are chained hash tables that grow by doubling; insert, lookup and
+ * remove are O(1) on average.
  *
  * The table owns its entries: table_insert() copies what it is given,
  * table_remove() frees. Pointers returned by lookups stay valid until the
@@ -99,6 +104,13 @@ void table_update_sock(struct pw_table *t, struct pw_entry *e, const struct pw_s
  */
 int table_foreach_port(const struct pw_table *t, uint32_t netns, uint8_t protocol, uint16_t port,
 		       int (*fn)(struct pw_entry *e, void *arg), void *arg);
+
+/*
+ * Call fn for every entry on (protocol, port) in any namespace, in no set
+ * order: one bucket walk. Same convention as table_foreach_port().
+ */
+int table_foreach_lport(const struct pw_table *t, uint8_t protocol, uint16_t port,
+			int (*fn)(struct pw_entry *e, void *arg), void *arg);
 
 /* Call fn for every entry; same convention. fn must not remove entries. */
 int table_foreach(const struct pw_table *t, int (*fn)(struct pw_entry *e, void *arg), void *arg);

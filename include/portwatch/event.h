@@ -121,6 +121,20 @@ struct pw_event {
 };
 _Static_assert(sizeof(struct pw_event) == 160, "struct pw_event is an ABI");
 
+/*
+ * One open socket file of a process, from the iter/task_file iterator of
+ * bpf/snapshot.bpf.c: the socket inode and the thread-group id of a task
+ * holding it (as /proc/PID/fd shows it: "socket:[inode]"). pid is the id
+ * in the initial pid namespace (task->tgid). Threads sharing their
+ * leader's fd table are not repeated.
+ */
+struct pw_sock_owner {
+	__u64 inode;
+	__u32 pid;
+	__u32 pad;
+};
+_Static_assert(sizeof(struct pw_sock_owner) == 16, "struct pw_sock_owner is an ABI");
+
 /* Indices of the per-CPU counters in the `counters` array map. */
 enum pw_counter {
 	PW_CNT_DROPPED = 0, /* event lost: ring buffer full, or no room to track a call */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * test_table.c - unit tests of daemon/table.c: the (netns, inode) and
- * (netns, proto, port) indexes, in-place updates, growth and sweeps.
+ * (proto, port) indexes, in-place updates, growth and sweeps.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -197,6 +197,40 @@ static void test_foreach_port(void **state)
 	table_free(t);
 }
 
+/* owners PORT: one port in every namespace, through the port index. */
+static void test_foreach_lport(void **state)
+{
+	struct pw_table *t = table_new();
+	struct seen s = { .n = 0 };
+
+	(void)state;
+	put(t, PWT_NS1, 1, IPPROTO_TCP, "0.0.0.0", 80, 1);
+	put(t, PWT_NS2, 2, IPPROTO_TCP, "127.0.0.1", 80, 2);
+	put(t, PWT_NS1, 3, IPPROTO_UDP, "0.0.0.0", 80, 3);  /* other protocol */
+	put(t, PWT_NS2, 4, IPPROTO_TCP, "0.0.0.0", 336, 4); /* other port */
+	/* enough entries on other ports to grow the indexes a few times */
+	for (uint64_t i = 0; i < 5000; i++)
+		put(t, PWT_NS1, 100 + i, IPPROTO_TCP, "127.0.0.1", 1000 + i, 9);
+
+	assert_int_equal(table_foreach_lport(t, IPPROTO_TCP, 80, record, &s), 0);
+	qsort(s.inode, s.n, sizeof(s.inode[0]), cmp_u64);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.inode[0], 1);
+	assert_int_equal(s.inode[1], 2);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(table_foreach_lport(t, IPPROTO_UDP, 80, record, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.inode[0], 3);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(table_foreach_lport(t, IPPROTO_TCP, 1000 + 4321, record, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.inode[0], 100 + 4321);
+	/* the per-namespace walk still tells the namespaces apart */
+	check_port(t, PWT_NS1, IPPROTO_TCP, 80, (uint64_t[]){ 1 }, 1);
+	check_port(t, PWT_NS2, IPPROTO_TCP, 80, (uint64_t[]){ 2 }, 1);
+	table_free(t);
+}
+
 static void test_update_sock_rehash(void **state)
 {
 	struct pw_table *t = table_new();
@@ -353,6 +387,7 @@ int main(void)
 		cmocka_unit_test(test_upsert),
 		cmocka_unit_test(test_inode_zero_refused),
 		cmocka_unit_test(test_foreach_port),
+		cmocka_unit_test(test_foreach_lport),
 		cmocka_unit_test(test_update_sock_rehash),
 		cmocka_unit_test(test_growth),
 		cmocka_unit_test(test_sweep),

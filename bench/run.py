@@ -1,0 +1,1041 @@
+#!/usr/bin/python3
+"""portwatch benchmarks: overhead, loss, scale, alert latency.
+
+    bench/run.py [--smoke] [--out DIR] [--only overhead,loss,scale,latency]
+    bench/run.py --check FILE [--smoke]
+
+Runs as root on the real kernel (stdlib only). Every timed workload runs
+bare and with a subject attached in alternating rounds (bare, portwatchd,
+bpftrace, auditd, bare, ...), and the summary keeps the median of the
+rounds and the ratio to the bare median, so a machine that gets busier
+half way through (other builds) disturbs both sides alike. Prints a table
+and writes DIR/summary.json (DIR defaults to build/bench). Nothing is
+asserted on time: --check only verifies that every key of the summary is
+there and sane (positive numbers, ratios in (0, 2]), which is what
+`make bench-smoke` runs.
+
+The workloads live in fresh network namespaces (pwb-<pid>-*), deleted at
+the end; the daemon runs in the host namespace and finds them through
+/run/netns as it would any container. Every process started is stopped by
+pid; audit rules added are deleted, the audit "enabled" flag and
+kernel.bpf_stats_enabled are restored, tracefs is unmounted if we mounted
+it.
+"""
+import argparse
+import json
+import os
+import platform
+import random
+import select
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+BUILD = os.path.join(ROOT, "build")
+BBIN = os.path.join(BUILD, "bench")
+PORTWATCHD = os.path.join(BUILD, "portwatchd")
+TAG = "pwb-%d" % os.getpid()
+
+WORKLOADS = ("tcp_bind", "udp_bind", "connect", "bind_connect")
+PROCS = (1, 2)
+SUBJECTS = ("portwatchd", "bpftrace", "auditd")
+# The service unit runs the daemon at Nice=-10 (systemd/portwatchd.service).
+DAEMON_NICE = -10
+
+FULL = dict(rounds=5, seconds=1.0, loss_seconds=10, scale=1.0, owners_queries=1000,
+            owners_all=5, scale_rounds=3, alerts=1000)
+SMOKE = dict(rounds=1, seconds=0.25, loss_seconds=1, scale=0.02, owners_queries=50,
+             owners_all=2, scale_rounds=1, alerts=30)
+
+# bpftrace: the same syscall tracepoints and state changes the daemon uses,
+# printing one line per event (what a bpftrace one-liner user would read).
+BPFTRACE_SCRIPT = r"""
+BEGIN { printf("ready\n"); }
+tracepoint:syscalls:sys_enter_bind, tracepoint:syscalls:sys_enter_listen,
+tracepoint:syscalls:sys_enter_connect { @fd[tid] = args->fd; }
+tracepoint:syscalls:sys_exit_bind, tracepoint:syscalls:sys_exit_listen,
+tracepoint:syscalls:sys_exit_connect
+{ printf("%s %d %s fd=%d ret=%d\n", probe, pid, comm, @fd[tid], args->ret); delete(@fd[tid]); }
+tracepoint:sock:inet_sock_set_state
+{ printf("state %d %d->%d sport=%d\n", pid, args->oldstate, args->newstate, args->sport); }
+"""
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run(cmd, check=True, **kw):
+    return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=120, **kw)
+
+
+def median(v):
+    return statistics.median(v) if v else None
+
+
+def pct(v, p):
+    """p-th percentile (nearest rank) of v."""
+    s = sorted(v)
+    return s[min(len(s) - 1, max(0, int(round(p / 100.0 * len(s) + 0.5)) - 1))]
+
+
+def stop_pid(p, sig=signal.SIGTERM, timeout=10):
+    """Stop a Popen we started, by its pid; SIGKILL after timeout."""
+    if p is None or p.poll() is not None:
+        return
+    os.kill(p.pid, sig)
+    try:
+        p.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait()
+
+
+# ------------------------------------------------------------------ environment
+
+class Env:
+    """Namespaces, tracefs and sysctls we touch, undone by cleanup()."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.netns = []
+        self.procs = []
+        self.mounted_tracefs = False
+        self.sysctls = {}
+
+    def add_netns(self, suffix):
+        name = "%s-%s" % (TAG, suffix)
+        run(["ip", "netns", "add", name])
+        self.netns.append(name)
+        run(["ip", "-n", name, "link", "set", "lo", "up"])
+        return name
+
+    def del_netns(self, name):
+        run(["ip", "netns", "del", name], check=False)
+        if name in self.netns:
+            self.netns.remove(name)
+
+    def ensure_tracefs(self):
+        if not os.path.exists("/sys/kernel/tracing/events"):
+            run(["mount", "-t", "tracefs", "tracefs", "/sys/kernel/tracing"])
+            self.mounted_tracefs = True
+
+    def set_sysctl(self, path, value):
+        with open(path) as f:
+            old = f.read().strip()
+        self.sysctls.setdefault(path, old)
+        with open(path, "w") as f:
+            f.write(value)
+
+    def spawn(self, cmd, **kw):
+        p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                             **kw)
+        self.procs.append(p)
+        return p
+
+    def cleanup(self):
+        for p in self.procs:
+            stop_pid(p)
+        for name in list(self.netns):
+            self.del_netns(name)
+        for path, old in self.sysctls.items():
+            with open(path, "w") as f:
+                f.write(old)
+        if self.mounted_tracefs:
+            run(["umount", "/sys/kernel/tracing"], check=False)
+
+
+# ------------------------------------------------------------------ daemon client
+
+class Ctl:
+    """One connection to the daemon's control socket."""
+
+    def __init__(self, path, timeout=30):
+        self.s = socket.socket(socket.AF_UNIX)
+        self.s.settimeout(timeout)
+        self.s.connect(path)
+        self.buf = b""
+
+    def line(self):
+        while b"\n" not in self.buf:
+            chunk = self.s.recv(1 << 20)
+            if not chunk:
+                raise EOFError("daemon closed the control connection")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line
+
+    def raw(self, obj):
+        self.s.sendall(json.dumps(obj).encode() + b"\n")
+        return self.line()
+
+    def request(self, obj):
+        r = json.loads(self.raw(obj))
+        if not r.get("ok"):
+            raise RuntimeError("daemon: %s" % r.get("error"))
+        return r
+
+    def close(self):
+        self.s.close()
+
+
+class Daemon:
+    """build/portwatchd --foreground at nice -10 on a socket of our own, with
+    an empty configuration file: the built-in defaults even where the host
+    has an /etc/portwatch/portwatch.conf."""
+
+    def __init__(self, env, args=()):
+        self.env = env
+        self.sock = os.path.join(env.workdir, "pw.sock")
+        self.logpath = os.path.join(env.workdir, "portwatchd.log")
+        self.conf = os.path.join(env.workdir, "empty.conf")
+        open(self.conf, "w").close()
+        self.logf = open(self.logpath, "w")
+        cmd = ["nice", "-n", str(DAEMON_NICE), PORTWATCHD, "--foreground",
+               "--config", self.conf, "--socket", self.sock] + list(args)
+        self.t0 = time.monotonic()
+        self.p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.logf,
+                                  stderr=subprocess.STDOUT)
+        env.procs.append(self.p)
+        deadline = time.monotonic() + 120
+        while True:
+            if self.p.poll() is not None:
+                raise RuntimeError("portwatchd exited %d:\n%s" % (self.p.returncode,
+                                                                  self.log()[-2000:]))
+            try:
+                self.ctl = Ctl(self.sock)
+                self.ctl.request({"cmd": "stats"})
+                break
+            except (OSError, EOFError):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("portwatchd not ready:\n" + self.log()[-2000:])
+                time.sleep(0.02)
+        self.ready_s = time.monotonic() - self.t0
+
+    def log(self):
+        with open(self.logpath) as f:
+            return f.read()
+
+    def snapshot_ms(self):
+        for line in self.log().splitlines():
+            if "snapshot:" in line and " ms" in line:
+                return int(line.rsplit(" in ", 1)[1].split()[0])
+        return None
+
+    def stats(self):
+        return self.ctl.request({"cmd": "stats"})["stats"]
+
+    def rss_kib(self, field="VmRSS"):
+        with open("/proc/%d/status" % self.p.pid) as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        return 0
+
+    def cpu_s(self):
+        """CPU seconds the daemon has run (/proc/PID/schedstat: ns, not clock ticks)."""
+        with open("/proc/%d/schedstat" % self.p.pid) as f:
+            return int(f.read().split()[0]) / 1e9
+
+    def wait_quiet(self, timeout=10):
+        """Until two stats 50 ms apart show no new event: the ring is drained."""
+        last = None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            s = self.stats()
+            cur = sum(s["events"].values())
+            if cur == last:
+                return s
+            last = cur
+            time.sleep(0.05)
+        return self.stats()
+
+    def stop(self):
+        self.ctl.close()
+        stop_pid(self.p)
+        self.logf.close()
+        rc = self.p.returncode
+        if rc != 0:
+            raise RuntimeError("portwatchd exited %s" % rc)
+
+
+# ------------------------------------------------------------------ subjects
+
+class Subject:
+    name = "bare"
+    available = True
+    reason = None
+
+    def start(self):
+        pass
+
+    def stop(self):
+        pass
+
+
+class PortwatchSubject(Subject):
+    name = "portwatchd"
+
+    def __init__(self, env):
+        self.env = env
+        self.d = None
+        self.dropped = 0
+
+    def start(self):
+        self.d = Daemon(self.env)
+
+    def stop(self):
+        self.dropped += self.d.stats()["dropped"]
+        self.d.stop()
+        self.d = None
+
+
+class BpftraceSubject(Subject):
+    name = "bpftrace"
+
+    def __init__(self, env):
+        self.env = env
+        self.p = None
+        self.script = os.path.join(env.workdir, "pw.bt")
+        self.out = os.path.join(env.workdir, "bpftrace.out")
+        with open(self.script, "w") as f:
+            f.write(BPFTRACE_SCRIPT)
+        if not shutil.which("bpftrace"):
+            self.available, self.reason = False, "bpftrace is not installed (make deps)"
+
+    def start(self):
+        self.env.ensure_tracefs()
+        # bpftrace flushes every line into a pipe (not into a file given with
+        # -o, which it buffers); cat keeps up and writes them to a file
+        self.p = subprocess.Popen(["bpftrace", self.script], stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.env.procs.append(self.p)
+        with open(self.out, "w") as f:
+            self.cat = subprocess.Popen(["cat"], stdin=self.p.stdout, stdout=f)
+        self.p.stdout.close()
+        self.env.procs.append(self.cat)
+        deadline = time.monotonic() + 60
+        while True:
+            if self.p.poll() is not None:
+                raise RuntimeError("bpftrace exited %d" % self.p.returncode)
+            with open(self.out) as f:
+                if "ready" in f.read(4096):
+                    return
+            if time.monotonic() > deadline:
+                raise RuntimeError("bpftrace did not attach")
+            time.sleep(0.05)
+
+    def stop(self):
+        stop_pid(self.p, signal.SIGINT)
+        self.cat.wait(10)
+        os.unlink(self.out)
+
+
+class AuditdSubject(Subject):
+    name = "auditd"
+    RULE = ["always,exit", "-F", "arch=b64", "-S", "bind,listen,connect", "-k", TAG]
+
+    def __init__(self, env):
+        self.env = env
+        self.p = None
+        self.dir = os.path.join(env.workdir, "audit")
+        if not (shutil.which("auditd") and shutil.which("auditctl")):
+            self.available, self.reason = False, "auditd is not installed (make deps)"
+            return
+        st = run(["auditctl", "-s"], check=False)
+        if st.returncode != 0:
+            self.available, self.reason = False, "no kernel audit: " + st.stderr.strip()
+            return
+        fields = dict(l.split(" ", 1) for l in st.stdout.splitlines() if " " in l)
+        if fields.get("pid", "0") != "0":
+            self.available = False
+            self.reason = "another audit daemon (pid %s) owns the audit socket" % fields["pid"]
+            return
+        self.enabled_before = fields.get("enabled", "0")
+        os.makedirs(os.path.join(self.dir, "plugins.d"))
+        # the system's auditd.conf, with the logs in our directory and no action
+        # that could suspend auditing or mail anyone when the disk fills
+        over = {"log_file": os.path.join(self.dir, "audit.log"), "write_logs": "yes",
+                "max_log_file": "8", "num_logs": "3", "max_log_file_action": "ROTATE",
+                "space_left_action": "IGNORE", "admin_space_left_action": "IGNORE",
+                "disk_full_action": "IGNORE", "disk_error_action": "IGNORE",
+                "use_libwrap": "no", "plugin_dir": os.path.join(self.dir, "plugins.d")}
+        conf = {}
+        try:
+            with open("/etc/audit/auditd.conf") as f:
+                for line in f:
+                    if "=" in line and not line.lstrip().startswith("#"):
+                        k, v = line.split("=", 1)
+                        conf[k.strip()] = v.strip()
+        except OSError:
+            pass
+        conf.update(over)
+        path = os.path.join(self.dir, "auditd.conf")
+        with open(path, "w") as f:
+            f.write("".join("%s = %s\n" % kv for kv in conf.items()))
+        os.chmod(path, 0o640)
+
+    def start(self):
+        # -n: no fork, logs go to log_file (-f would send them to stderr instead)
+        self.p = subprocess.Popen(["auditd", "-n", "-c", self.dir], stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.env.procs.append(self.p)
+        deadline = time.monotonic() + 20
+        while "pid %d" % self.p.pid not in run(["auditctl", "-s"]).stdout:
+            if self.p.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("auditd did not start")
+            time.sleep(0.05)
+        run(["auditctl", "-a"] + self.RULE)
+
+    def stop(self):
+        run(["auditctl", "-d"] + self.RULE, check=False)
+        stop_pid(self.p)
+        run(["auditctl", "-e", self.enabled_before], check=False)
+        for f in os.listdir(self.dir):
+            if f.startswith("audit.log"):
+                os.unlink(os.path.join(self.dir, f))
+
+
+# ------------------------------------------------------------------ workers
+
+def churn(env, mode, procs, seconds, netns):
+    """procs churn workers started together; returns total ops/s."""
+    ws = [subprocess.Popen([os.path.join(BBIN, "churn"), mode, str(seconds), "--netns", netns],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+          for _ in range(procs)]
+    try:
+        for w in ws:
+            if w.stdout.readline().strip() != "ready":
+                raise RuntimeError("churn %s did not start" % mode)
+        for w in ws:
+            w.stdin.write("g")
+            w.stdin.flush()
+        total, ops = 0.0, 0
+        for w in ws:
+            out, _ = w.communicate(timeout=seconds + 60)
+            if w.returncode != 0:
+                raise RuntimeError("churn %s failed" % mode)
+            n, ns = map(int, out.split())
+            total += n * 1e9 / ns
+            ops += n
+        return total, ops
+    finally:
+        for w in ws:
+            stop_pid(w)
+
+
+def holder(env, mode, n, addr, port, netns):
+    p = env.spawn([os.path.join(BBIN, "holder"), mode, str(n), addr, str(port), "--netns", netns])
+    line = p.stdout.readline().split()
+    if not line or line[0] != "ready":
+        raise RuntimeError("holder %s %d did not start" % (mode, n))
+    return p, int(line[1])
+
+
+def release(env, p):
+    p.stdin.close()
+    p.wait(60)
+    env.procs.remove(p)
+
+
+# ------------------------------------------------------------------ 1. overhead
+
+def bench_overhead(env, cfg, subjects, out):
+    ns = env.add_netns("churn")
+    res = {wl: {str(n): {s.name: {"ops_s_rounds": []} for s in subjects}
+                for n in PROCS} for wl in WORKLOADS}
+    # Each subject is attached around one run only: bare and every subject
+    # run back to back on the same workload (seconds apart), so a build
+    # starting next door shifts all of them rather than one. The order of
+    # the subjects rotates from round to round.
+    for r in range(cfg["rounds"]):
+        order = subjects[r % len(subjects):] + subjects[:r % len(subjects)]
+        for wl in WORKLOADS:
+            for n in PROCS:
+                for s in order:
+                    if not s.available:
+                        continue
+                    s.start()
+                    time.sleep(0.2)  # let the start-up work (snapshot, JIT) settle
+                    try:
+                        ops_s, _ = churn(env, wl, n, cfg["seconds"], ns)
+                    finally:
+                        s.stop()
+                    res[wl][str(n)][s.name]["ops_s_rounds"].append(round(ops_s))
+        log("overhead round %d/%d done" % (r + 1, cfg["rounds"]))
+    for wl in WORKLOADS:
+        for n in PROCS:
+            row = res[wl][str(n)]
+            bare = median(row["bare"]["ops_s_rounds"])
+            for s in subjects:
+                cell = row[s.name]
+                if not s.available:
+                    cell.update(available=False, reason=s.reason, ops_s=None, ratio=None)
+                    continue
+                cell["ops_s"] = round(median(cell["ops_s_rounds"]))
+                # ratio: the median of the rounds' own ratios, each subject run
+                # against the bare run seconds before or after it in the same
+                # round, which cancels load that drifts over minutes;
+                # ratio_of_medians is the cruder figure, for comparison
+                cell["ratios"] = [round(x / b, 3) for x, b in
+                                  zip(cell["ops_s_rounds"], row["bare"]["ops_s_rounds"])]
+                cell["ratio"] = round(median(cell["ratios"]), 3)
+                cell["ratio_of_medians"] = round(cell["ops_s"] / bare, 3)
+    env.del_netns(ns)
+    out["overhead"] = res
+    pw = [s for s in subjects if s.name == "portwatchd"][0]
+    out["overhead_notes"] = {
+        "portwatchd": "build/portwatchd --foreground at nice %d (the service unit's Nice=), "
+                      "built-in defaults; ring-buffer drops over all rounds: %d"
+                      % (DAEMON_NICE, pw.dropped),
+        "bpftrace": "tracepoints sys_enter/exit_{bind,listen,connect} and "
+                    "sock:inet_sock_set_state, one printf per event to a file",
+        "auditd": "auditd -n (own config, logs to a file), rule -a always,exit -F arch=b64 "
+                  "-S bind,listen,connect",
+        "seconds_per_round": cfg["seconds"], "rounds": cfg["rounds"]}
+
+
+# ------------------------------------------------------------------ 2. loss
+
+def ss_inodes(netns):
+    out = run(["ip", "netns", "exec", netns, "ss", "-tuanHe"]).stdout
+    inodes = set()
+    for line in out.splitlines():
+        for tok in line.split():
+            if tok.startswith("ino:") and tok != "ino:0":
+                inodes.add(int(tok[4:]))
+    return inodes
+
+
+def netns_inode(name):
+    return os.stat("/run/netns/" + name).st_ino
+
+
+def bench_loss(env, cfg, out):
+    ns = env.add_netns("loss")
+    nsino = netns_inode(ns)
+    # sockets held through the churn: the table must still show exactly these
+    h1, _ = holder(env, "tcp_listen", 100, "127.0.0.1", 20000, ns)
+    h2, _ = holder(env, "udp", 100, "127.0.0.1", 20000, ns)
+    # no periodic reconciliation: exactness must come from the events alone
+    d = Daemon(env, ["--reconcile-interval", "0"])
+    try:
+        before = d.wait_quiet()
+        cpu0 = d.cpu_s()
+        ops_s, ops = churn(env, "tcp_bind", 2, cfg["loss_seconds"], ns)
+        after = d.wait_quiet()
+        cpu = d.cpu_s() - cpu0
+        table = {s["inode"] for s in d.ctl.request({"cmd": "owners", "netns": nsino})["sockets"]}
+        kernel = ss_inodes(ns)
+        ev = {k: after["events"][k] - before["events"][k] for k in after["events"]}
+        out["loss"] = {
+            "workload": "tcp_bind", "procs": 2, "seconds": cfg["loss_seconds"],
+            "ops": ops, "ops_s": round(ops_s),
+            "events_expected": 3 * ops,  # bind + listen + release per op
+            "events_seen": ev["bind"] + ev["listen"] + ev["release"],
+            "events": ev,
+            "dropped": after["dropped"] - before["dropped"],
+            "table_exact": table == kernel,
+            "table_size": len(table), "kernel_sockets": len(kernel),
+            "missing_from_table": len(kernel - table), "stale_in_table": len(table - kernel),
+            "reconcile_added": after["reconcile_added"] - before["reconcile_added"],
+            "daemon_cpu_s": round(cpu, 2),
+            "daemon_cpu_ns_per_op": round(cpu * 1e9 / max(ops, 1)),
+            "note": "daemon at nice %d, default ring (8 MiB), --reconcile-interval 0; events "
+                    "of other processes on the host count too" % DAEMON_NICE,
+        }
+        out["loss"]["missed_events"] = max(0, out["loss"]["events_expected"]
+                                           - out["loss"]["events_seen"])
+    finally:
+        d.stop()
+        release(env, h1)
+        release(env, h2)
+        env.del_netns(ns)
+
+
+# ------------------------------------------------------------------ 3. scale
+
+def scale_layout(f):
+    """(mode, n, addr, port) holders: 100k TCP and 10k UDP sockets at f = 1, in
+    10 processes of at most 15,000 fds (containers often cap RLIMIT_NOFILE at
+    20,000 without CAP_SYS_RESOURCE to raise it)."""
+    n = lambda x: max(1, int(x * f))
+    return ([("tcp_listen", n(15000), "127.0.0.%d" % i, 10000) for i in (1, 2, 3, 4)] +
+            [("tcp_pairs", n(5000), "127.0.0.%d" % i, 5000) for i in (11, 12, 13, 14)] +
+            [("udp", n(5000), "127.0.0.%d" % i, 10000) for i in (21, 22)])
+
+
+def timed(cmd):
+    t = time.monotonic()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, timeout=300)
+    return time.monotonic() - t
+
+
+def bench_scale(env, cfg, out):
+    ns = env.add_netns("scale")
+    nsino = netns_inode(ns)
+    # ephemeral ports above the listeners' range (this namespace only)
+    run(["ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.ip_local_port_range=30000 65000"])
+    holders, tcp, udp = [], 0, 0
+    t = time.monotonic()
+    for mode, n, addr, port in scale_layout(cfg["scale"]):
+        p, c = holder(env, mode, n, addr, port, ns)
+        holders.append(p)
+        if mode == "udp":
+            udp += c
+        else:
+            tcp += c
+    log("scale: %d TCP + %d UDP sockets in %d processes (%.1f s)"
+        % (tcp, udp, len(holders), time.monotonic() - t))
+    res = {"tcp_sockets": tcp, "udp_sockets": udp, "processes": len(holders),
+           "snapshot_s_rounds": [], "ss_s_rounds": [], "ss_tanp_s_rounds": [],
+           "ss_uanp_s_rounds": []}
+    d = None
+    try:
+        for r in range(cfg["scale_rounds"]):
+            d = Daemon(env)
+            res["snapshot_s_rounds"].append(d.snapshot_ms() / 1000.0)
+            res.setdefault("ready_s_rounds", []).append(round(d.ready_s, 3))
+            if r < cfg["scale_rounds"] - 1:
+                d.stop()
+                d = None
+            a = timed(["ip", "netns", "exec", ns, "ss", "-tanp"])
+            b = timed(["ip", "netns", "exec", ns, "ss", "-uanp"])
+            res["ss_tanp_s_rounds"].append(round(a, 3))
+            res["ss_uanp_s_rounds"].append(round(b, 3))
+            res["ss_s_rounds"].append(round(a + b, 3))
+        st = d.stats()
+        res["table_size"] = st["table_size"]
+        res["table_in_netns"] = len(d.ctl.request({"cmd": "owners", "netns": nsino})["sockets"])
+        res["rss_mib_after_snapshot"] = round(d.rss_kib() / 1024.0, 1)
+        # owners PORT: one port of a listener, over a kept connection
+        ports = [10000 + i for i in range(max(1, int(15000 * cfg["scale"])))]
+        lat = []
+        for _ in range(cfg["owners_queries"]):
+            q = json.dumps({"cmd": "owners", "port": random.choice(ports)}).encode() + b"\n"
+            t = time.monotonic_ns()
+            d.ctl.s.sendall(q)
+            line = d.ctl.line()
+            lat.append((time.monotonic_ns() - t) / 1e6)
+            assert b'"ok":true' in line, line[:200]
+        res["owners_port_p50_ms"] = round(pct(lat, 50), 3)
+        res["owners_port_p99_ms"] = round(pct(lat, 99), 3)
+        alls, size = [], 0
+        for _ in range(cfg["owners_all"]):
+            t = time.monotonic()
+            line = d.ctl.raw({"cmd": "owners"})
+            alls.append(time.monotonic() - t)
+            size = len(line)
+        res["owners_all_s_rounds"] = [round(x, 3) for x in alls]
+        res["owners_all_p50_s"] = round(pct(alls, 50), 3)
+        res["owners_all_p99_s"] = round(pct(alls, 99), 3)
+        res["owners_all_s"] = res["owners_all_p50_s"]
+        res["owners_all_bytes"] = size
+        res["rss_mib"] = round(d.rss_kib() / 1024.0, 1)
+        res["rss_peak_mib"] = round(d.rss_kib("VmHWM") / 1024.0, 1)
+        res["snapshot_s"] = round(median(res["snapshot_s_rounds"]), 3)
+        res["ss_s"] = round(median(res["ss_s_rounds"]), 3)
+        res["speedup_vs_ss"] = round(res["ss_s"] / max(res["snapshot_s"], 1e-3), 1)
+        res["note"] = ("snapshot_s: the daemon's own startup-snapshot timer (every netns: "
+                       "iter/tcp, iter/udp, sock_diag, one /proc/*/fd scan, owners); ss_s: "
+                       "`ss -tanp` + `ss -uanp` in the holders' netns")
+    finally:
+        if d:
+            d.stop()
+        for p in holders:
+            release(env, p)
+        env.del_netns(ns)
+    out["scale"] = res
+
+
+# ------------------------------------------------------------------ 4. alert latency
+
+def bench_latency(env, cfg, out):
+    ns = env.add_netns("alert")
+    port = 20000
+    h, _ = holder(env, "udp", 1, "0.0.0.0", port, ns)
+    d = Daemon(env)
+    actor = env.spawn([os.path.join(BBIN, "hijack"), str(port), "--netns", ns])
+    sub = Ctl(d.sock)
+    sub.request({"cmd": "subscribe"})
+    lat = []
+    try:
+        for _ in range(cfg["alerts"]):
+            # a random pause, so the binds do not fall into step with the daemon's
+            # flush timer (which would make every latency a full period)
+            time.sleep(random.uniform(0, 0.01))
+            actor.stdin.write("g")
+            actor.stdin.flush()
+            t_ns, inode = map(int, actor.stdout.readline().split())
+            while True:
+                msg = json.loads(sub.line())
+                a = msg.get("alert")
+                if a and a["contender"]["inode"] == inode:
+                    lat.append((time.monotonic_ns() - t_ns) / 1e6)
+                    break
+        out["latency"] = {"alerts": len(lat), "alert_p50_ms": round(pct(lat, 50), 3),
+                          "alert_p99_ms": round(pct(lat, 99), 3),
+                          "alert_max_ms": round(max(lat), 3),
+                          "kind": "hijack_attempt/shadow_wildcard (UDP, SO_REUSEADDR)",
+                          "note": "bind() return in the actor -> alert line read from a "
+                                  "`subscribe` stream, CLOCK_MONOTONIC on both sides"}
+    finally:
+        sub.close()
+        actor.stdin.close()
+        actor.wait(10)
+        env.procs.remove(actor)
+        d.stop()
+        release(env, h)
+        env.del_netns(ns)
+
+
+# ------------------------------------------------------------------ profile
+
+def bpf_prog_ids(pid):
+    """Ids of the BPF programs pid holds (prog and link fds: "prog_id:" in fdinfo)."""
+    ids = set()
+    base = "/proc/%d/fdinfo" % pid
+    for fd in os.listdir(base):
+        try:
+            with open(os.path.join(base, fd)) as f:
+                for line in f:
+                    if line.startswith("prog_id:"):
+                        ids.add(int(line.split()[1]))
+        except OSError:
+            pass
+    return ids
+
+
+def bpf_prog_stats(pid):
+    """run_time_ns and run_cnt of pid's BPF programs (bpftool prog show), by name."""
+    want = bpf_prog_ids(pid)
+    res = {}
+    for p in json.loads(run(["bpftool", "-j", "prog", "show"]).stdout):
+        if p["id"] in want and p.get("run_cnt"):
+            res[p.get("name", str(p["id"]))] = {"runs": p["run_cnt"], "ns": p["run_time_ns"]}
+    return res
+
+
+def bench_profile(env, cfg, out):
+    """BPF per-program cost under 1-process TCP bind churn (kernel.bpf_stats_enabled)."""
+    if not shutil.which("bpftool"):
+        out["profile"] = {"available": False, "reason": "bpftool missing"}
+        return
+    ns = env.add_netns("prof")
+    d = Daemon(env)
+    try:
+        env.set_sysctl("/proc/sys/kernel/bpf_stats_enabled", "1")
+        res = {}
+        for wl in WORKLOADS:
+            base = bpf_prog_stats(d.p.pid)
+            _, ops = churn(env, wl, 1, max(0.5, cfg["seconds"]), ns)
+            now = bpf_prog_stats(d.p.pid)
+            progs = {}
+            for name, v in now.items():
+                b = base.get(name, {"runs": 0, "ns": 0})
+                runs = v["runs"] - b["runs"]
+                if runs < ops / 100:  # another process's programs, or noise
+                    continue
+                tot = v["ns"] - b["ns"]
+                progs[name] = {"runs_per_op": round(runs / ops, 2),
+                               "ns_per_run": round(tot / runs, 1),
+                               "ns_per_op": round(tot / ops, 1)}
+            res[wl] = {"ops": ops, "progs": progs,
+                       "bpf_ns_per_op": round(sum(p["ns_per_op"] for p in progs.values()), 1)}
+        with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+            f.write(env.sysctls.pop("/proc/sys/kernel/bpf_stats_enabled"))
+        res["note"] = "kernel.bpf_stats_enabled=1 (adds ~2 clock reads per run)"
+        out["profile"] = res
+    finally:
+        d.stop()
+        env.del_netns(ns)
+
+
+# ------------------------------------------------------------------ report
+
+def machine():
+    cpu = ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    commit = run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], check=False).stdout.strip()
+    dirty = run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
+                check=False).stdout.strip()
+    others = [l for l in run(["pgrep", "-a", "portwatchd"], check=False).stdout.splitlines()]
+    return {"nproc": os.cpu_count(), "kernel": platform.release(), "cpu": cpu,
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "commit": commit + ("-dirty" if dirty else ""),
+            "loadavg_start": os.getloadavg()[0],
+            "other_portwatchd_at_start": len(others)}
+
+
+def fmt(v, f="%.2f"):
+    return "-" if v is None else f % v
+
+
+def print_table(s):
+    m = s["machine"]
+    print("\nportwatch benchmarks  %s  kernel %s  %d cores  commit %s"
+          % (m["date"], m["kernel"], m["nproc"], m["commit"]))
+    if "overhead" in s:
+        print("\n1. overhead: ops/s, median of %d rounds of %.1f s (ratio to bare: median of "
+              "the rounds' paired ratios)"
+              % (s["overhead_notes"]["rounds"], s["overhead_notes"]["seconds_per_round"]))
+        print("%-14s %5s %10s %18s %18s %18s" % ("workload", "procs", "bare", *SUBJECTS))
+        for wl, rows in s["overhead"].items():
+            for n, row in rows.items():
+                cells = []
+                for sub in SUBJECTS:
+                    c = row[sub]
+                    cells.append("unavailable" if c.get("available") is False else
+                                 "%8d (%.2fx)" % (c["ops_s"], c["ratio"]))
+                print("%-14s %5s %10d %18s %18s %18s" % (wl, n, row["bare"]["ops_s"], *cells))
+        for k in SUBJECTS:
+            print("  %s: %s" % (k, s["overhead_notes"][k]))
+    if "loss" in s:
+        l = s["loss"]
+        print("\n2. loss: %s x%d for %d s: %d ops, %d events expected, %d seen, dropped %d, "
+              "table exact: %s (%d sockets, kernel %d); daemon CPU %.2f s (%d ns/op)"
+              % (l["workload"], l["procs"], l["seconds"], l["ops"], l["events_expected"],
+                 l["events_seen"], l["dropped"], l["table_exact"], l["table_size"],
+                 l["kernel_sockets"], l["daemon_cpu_s"], l["daemon_cpu_ns_per_op"]))
+    if "scale" in s:
+        c = s["scale"]
+        print("\n3. scale: %d TCP + %d UDP sockets in %d processes; table %d"
+              % (c["tcp_sockets"], c["udp_sockets"], c["processes"], c["table_size"]))
+        print("   startup snapshot %.3f s  vs  ss -tanp + ss -uanp %.3f s  (%.1fx)"
+              % (c["snapshot_s"], c["ss_s"], c["speedup_vs_ss"]))
+        print("   RSS %.1f MiB (peak %.1f)  owners PORT p50 %.3f ms p99 %.3f ms  "
+              "owners (all, %d bytes) %.3f s"
+              % (c["rss_mib"], c["rss_peak_mib"], c["owners_port_p50_ms"],
+                 c["owners_port_p99_ms"], c["owners_all_bytes"], c["owners_all_s"]))
+    if "latency" in s:
+        a = s["latency"]
+        print("\n4. alert latency over %d hijack binds: p50 %.2f ms  p99 %.2f ms  max %.2f ms"
+              % (a["alerts"], a["alert_p50_ms"], a["alert_p99_ms"], a["alert_max_ms"]))
+    if "profile" in s and s["profile"].get("available", True):
+        print("\nBPF cost per operation (bpf_stats, 1 process):")
+        for wl in WORKLOADS:
+            p = s["profile"][wl]
+            print("  %-13s %6.0f ns/op: %s" % (wl, p["bpf_ns_per_op"], ", ".join(
+                "%s %.0f ns x%.2g" % (k, v["ns_per_run"], v["runs_per_op"])
+                for k, v in sorted(p["progs"].items(), key=lambda kv: -kv[1]["ns_per_op"]))))
+    if all(k in s for k in ("overhead", "loss", "scale", "latency")):
+        print("\ntargets (issue 5):")
+        for what, key, test, goal in TARGETS:
+            v = lookup(s, key)
+            print("  %-44s %-10s goal %-10s %s" % (what, v, goal, "met" if test(v) else "MISSED"))
+    print()
+
+
+# ------------------------------------------------------------------ markdown
+
+TARGETS = [  # (what, key, test, target text)
+    ("TCP bind churn, 1 process", "overhead.tcp_bind.1.portwatchd.ratio", lambda v: v >= 0.80,
+     ">= 0.80x"),
+    ("TCP bind churn, 2 processes", "overhead.tcp_bind.2.portwatchd.ratio", lambda v: v >= 0.80,
+     ">= 0.80x"),
+    ("plain connect churn, 1 process", "overhead.connect.1.portwatchd.ratio",
+     lambda v: v >= 0.94, ">= 0.94x"),
+    ("plain connect churn, 2 processes", "overhead.connect.2.portwatchd.ratio",
+     lambda v: v >= 0.94, ">= 0.94x"),
+    ("dropped events, 2-process max churn, 10 s", "loss.dropped", lambda v: v == 0, "0"),
+    ("table exact after it", "loss.table_exact", lambda v: v is True, "true"),
+    ("startup snapshot, 110k sockets", "scale.snapshot_s", lambda v: v <= 0.5, "<= 0.5 s"),
+    ("... faster than ss -tanp + ss -uanp", "scale.speedup_vs_ss", lambda v: v >= 8, ">= 8x"),
+    ("daemon RSS, 110k sockets", "scale.rss_mib", lambda v: v <= 64, "<= 64 MiB"),
+    ("owners PORT p99", "scale.owners_port_p99_ms", lambda v: v <= 1, "<= 1 ms"),
+    ("alert latency p99", "latency.alert_p99_ms", lambda v: v <= 10, "<= 10 ms"),
+]
+
+
+def markdown(s):
+    """The tables of docs/PERFORMANCE.md from a summary."""
+    out = ["| workload | procs | bare ops/s | portwatchd | bpftrace | auditd |",
+           "|---|---|---|---|---|---|"]
+    for wl, rows in s["overhead"].items():
+        for n, row in rows.items():
+            cells = []
+            for sub in SUBJECTS:
+                c = row[sub]
+                cells.append("unavailable: " + c["reason"] if c.get("available") is False else
+                             "%d (**%.2f×**)" % (c["ops_s"], c["ratio"]))
+            out.append("| %s | %s | %d | %s |" % (wl, n, row["bare"]["ops_s"], " | ".join(cells)))
+    l, c, a = s["loss"], s["scale"], s["latency"]
+    out += ["",
+            "Loss: %s × %d processes for %d s at %d ops/s: %d operations, %d events expected, "
+            "%d seen, **%d dropped**, table exact afterwards: **%s** (%d sockets held in the "
+            "namespace, %d in the kernel's listing); daemon CPU %d ns per operation."
+            % (l["workload"], l["procs"], l["seconds"], l["ops_s"], l["ops"],
+               l["events_expected"], l["events_seen"], l["dropped"],
+               str(l["table_exact"]).lower(), l["table_size"], l["kernel_sockets"],
+               l["daemon_cpu_ns_per_op"]),
+            "",
+            "Scale: %d TCP sockets (listeners and established loopback pairs) and %d UDP "
+            "sockets in %d processes, %d of them held in the table (accepted children and "
+            "ephemeral client ends are not held): startup snapshot **%.3f s** (rounds %s) vs "
+            "`ss -tanp` + `ss -uanp` **%.3f s** (rounds %s): **%.1f×**; RSS **%.1f MiB** (peak "
+            "%.1f during a full `owners`); `owners PORT` p50 %.3f ms, p99 **%.3f ms**; "
+            "`owners` of everything (%.1f MB of JSON) **%.2f s**."
+            % (c["tcp_sockets"], c["udp_sockets"], c["processes"], c["table_size"],
+               c["snapshot_s"], c["snapshot_s_rounds"], c["ss_s"], c["ss_s_rounds"],
+               c["speedup_vs_ss"], c["rss_mib"], c["rss_peak_mib"], c["owners_port_p50_ms"],
+               c["owners_port_p99_ms"], c["owners_all_bytes"] / 1e6, c["owners_all_s"]),
+            "",
+            "Alert latency, bind() return in the actor to the alert read from a `subscribe` "
+            "stream, %d hijack binds (%s): p50 %.2f ms, p99 **%.2f ms**, max %.2f ms."
+            % (a["alerts"], a["kind"], a["alert_p50_ms"], a["alert_p99_ms"], a["alert_max_ms"]),
+            "", "TARGETS", "| target | key | figure | goal | met |", "|---|---|---|---|---|"]
+    for what, key, test, goal in TARGETS:
+        v = lookup(s, key)
+        out.append("| %s | `%s` | %s | %s | %s |" % (what, key, v, goal,
+                                                     "yes" if test(v) else "**no**"))
+    if "profile" in s and s["profile"].get("available", True):
+        out += ["", "BPF", "| workload | BPF ns/op | programs (ns per run × runs per op) |",
+                "|---|---|---|"]
+        for wl in WORKLOADS:
+            p = s["profile"][wl]
+            out.append("| %s | %.0f | %s |" % (wl, p["bpf_ns_per_op"], ", ".join(
+                "%s %.0f × %.2g" % (k, v["ns_per_run"], v["runs_per_op"])
+                for k, v in sorted(p["progs"].items(), key=lambda kv: -kv[1]["ns_per_op"]))))
+    return "\n".join(out)
+
+
+# ------------------------------------------------------------------ check
+
+def required_keys():
+    keys = ["machine.nproc", "machine.kernel", "loss.dropped", "loss.table_exact",
+            "scale.snapshot_s", "scale.ss_s", "scale.rss_mib", "scale.owners_port_p99_ms",
+            "scale.owners_all_s", "latency.alert_p99_ms"]
+    for wl in WORKLOADS:
+        for n in PROCS:
+            for sub in ("bare",) + SUBJECTS:
+                keys.append("overhead.%s.%d.%s.%s" % (wl, n, sub,
+                                                       "ops_s" if sub == "bare" else "ratio"))
+    return keys
+
+
+def lookup(s, key):
+    for part in key.split("."):
+        if not isinstance(s, dict) or part not in s:
+            raise KeyError(key)
+        s = s[part]
+    return s
+
+
+def check(path):
+    """Every key present and sane; returns a list of problems."""
+    with open(path) as f:
+        s = json.load(f)
+    bad = []
+    for k in required_keys():
+        try:
+            v = lookup(s, k)
+        except KeyError:
+            bad.append("missing " + k)
+            continue
+        if k.endswith(".ratio"):
+            cell = lookup(s, k.rsplit(".", 1)[0])
+            if cell.get("available") is False:
+                if not cell.get("reason"):
+                    bad.append(k + ": unavailable without a reason")
+            elif not isinstance(v, (int, float)) or not 0 < v <= 2:
+                bad.append("%s = %r, not in (0, 2]" % (k, v))
+        elif k == "loss.table_exact":
+            if v is not True:
+                bad.append("loss.table_exact = %r" % v)
+        elif k == "loss.dropped":
+            if not isinstance(v, int) or v < 0:
+                bad.append("loss.dropped = %r" % v)
+        elif k == "machine.kernel":
+            if not v:
+                bad.append("machine.kernel empty")
+        elif isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+            bad.append("%s = %r, not a positive number" % (k, v))
+    return bad
+
+
+# ------------------------------------------------------------------ main
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes, for make test")
+    ap.add_argument("--out", default=None, help="output directory (default build/bench)")
+    ap.add_argument("--only", default="overhead,loss,scale,latency,profile")
+    ap.add_argument("--check", metavar="FILE", help="check a summary.json and exit")
+    ap.add_argument("--markdown", metavar="FILE",
+                    help="print a summary.json's tables as docs/PERFORMANCE.md has them")
+    a = ap.parse_args()
+    if a.markdown:
+        with open(a.markdown) as f:
+            print(markdown(json.load(f)))
+        return 0
+    if a.check:
+        bad = check(a.check)
+        for b in bad:
+            print("bench check: " + b, file=sys.stderr)
+        print("bench check: %s: %s" % (a.check, "ok" if not bad else "%d problems" % len(bad)))
+        return 1 if bad else 0
+    if os.geteuid() != 0:
+        print("bench/run.py: must run as root", file=sys.stderr)
+        return 2
+    cfg = SMOKE if a.smoke else FULL
+    outdir = a.out or os.path.join(BUILD, "bench-smoke" if a.smoke else "bench")
+    os.makedirs(outdir, exist_ok=True)
+    only = set(a.only.split(","))
+    workdir = tempfile.mkdtemp(prefix="pwbench-")
+    env = Env(workdir)
+    summary = {"machine": machine(), "config": dict(cfg, smoke=a.smoke)}
+    t0 = time.monotonic()
+    path = os.path.join(outdir, "summary.json")
+
+    def save():
+        summary["elapsed_s"] = round(time.monotonic() - t0, 1)
+        with open(path, "w") as f:
+            json.dump(summary, f, indent=1)
+            f.write("\n")
+
+    try:
+        if "overhead" in only:
+            subjects = [Subject(), PortwatchSubject(env), BpftraceSubject(env),
+                        AuditdSubject(env)]
+            bench_overhead(env, cfg, subjects, summary)
+            save()  # a later failure keeps what was measured
+        if "loss" in only:
+            bench_loss(env, cfg, summary)
+            save()  # a later failure keeps what was measured
+            log("loss done")
+        if "scale" in only:
+            bench_scale(env, cfg, summary)
+            save()  # a later failure keeps what was measured
+            log("scale done")
+        if "latency" in only:
+            bench_latency(env, cfg, summary)
+            save()  # a later failure keeps what was measured
+            log("latency done")
+        if "profile" in only:
+            bench_profile(env, cfg, summary)
+            save()  # a later failure keeps what was measured
+    finally:
+        env.cleanup()
+        shutil.rmtree(workdir, ignore_errors=True)
+    summary["machine"]["loadavg_end"] = os.getloadavg()[0]
+    summary["machine"]["other_portwatchd_at_end"] = len(
+        run(["pgrep", "portwatchd"], check=False).stdout.split())
+    save()
+    print_table(summary)
+    print("summary: %s (%.0f s)" % (path, summary["elapsed_s"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
