@@ -324,9 +324,13 @@ class Daemon:
         return self.ok(dict(cmd="owners", **filters))["sockets"]
 
     def alerts(self, **args):
+        # the whole history (1024 by default), not the last 100: another
+        # program's binds on this host must not push the test's alert out
+        args.setdefault("limit", 1024)
         return self.ok(dict(cmd="alerts", **args))["alerts"]
 
     def conflicts(self, **args):
+        args.setdefault("limit", 1024)
         return self.ok(dict(cmd="conflicts", **args))["conflicts"]
 
     def stats(self):
