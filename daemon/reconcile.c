@@ -179,6 +179,7 @@ int monitor_reconcile(struct pw_monitor *m)
 	}
 	table_foreach(m->table, keep_unseen, m);
 	removed = table_sweep(m->table, m->gen, on_gone, m);
+	monitor_tb_sweep(m, now);
 	proc_sockmap_free(map);
 	free(c.v);
 
