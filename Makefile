@@ -4,6 +4,7 @@
 #   make         build build/portwatchd and build/portwatchctl
 #   make run     deps + build, then portwatchd in the foreground, built-in defaults
 #   make test    deps + build, unit tests, end-to-end tests (as root)
+#   make fuzz-rules SEED=N OPS=N  the rule engine against the kernel, longer
 #   make vmlinux regenerate bpf/vmlinux.h from VMLINUX_BTF
 #   V=1          show the full commands
 #
@@ -56,7 +57,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
 
-.PHONY: all deps run test unit bpf-test e2e vmlinux clean
+.PHONY: all deps run test unit bpf-test e2e fuzz-rules vmlinux clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -114,6 +115,15 @@ bpf-test: $(BPFT_BINS)
 
 e2e: all
 	$(PYTHON) -m pytest -v tests/e2e
+
+# The differential test of tests/e2e/test_differential.py with another seed
+# and length: OPS bind/listen/connect calls, each predicted by portwatchd's
+# `check` and compared with the kernel's answer (make test: 5000, fixed seed).
+SEED ?= 20261123
+OPS  ?= 50000
+fuzz-rules: all
+	PW_DIFF_SEED=$(SEED) PW_DIFF_OPS=$(OPS) $(PYTHON) -m pytest -v -s \
+		tests/e2e/test_differential.py
 
 test: deps
 	$(MAKE) all $(UNIT_BINS) $(BPFT_BINS)

@@ -71,14 +71,16 @@ static int take_entry(struct pw_entry *e, void *arg)
 	return push(c, &e->sk, e);
 }
 
-/* Newest bind first: the order udp_lib_lport_inuse() meets sockets in. */
-static int cmp_newest(const void *a, const void *b)
+/* The order udp_lib_lport_inuse() meets sockets in (rules_udp_chain_before()). */
+static int cmp_chain(const void *a, const void *b)
 {
 	const struct holder *x = a, *y = b;
 
-	if (x->e->since_ns != y->e->since_ns)
-		return x->e->since_ns > y->e->since_ns ? -1 : 1;
-	return x->sk.inode > y->sk.inode ? -1 : x->sk.inode < y->sk.inode;
+	if (x->e->since_ns == y->e->since_ns && x->sk.inode == y->sk.inode)
+		return 0;
+	if (x->e->since_ns == y->e->since_ns)
+		return x->sk.inode > y->sk.inode ? -1 : 1;
+	return rules_udp_chain_before(&x->sk, x->e->since_ns, &y->sk, y->e->since_ns) ? -1 : 1;
 }
 
 static const struct rules_tb *tb_of(uint16_t port, void *arg)
@@ -282,7 +284,7 @@ static int gather(struct check *c, uint64_t now)
 		return err;
 	ntable = c->n;
 	if (ntable > 1)
-		qsort(c->h, ntable, sizeof(*c->h), cmp_newest);
+		qsort(c->h, ntable, sizeof(*c->h), cmp_chain);
 	/* an answer to a person: always the kernel's current view */
 	v = monitor_kernel_extra(m, c->q.c.netns, now, 0, &n);
 	for (size_t i = 0; i < n; i++)
@@ -391,8 +393,10 @@ json_object *ctl_cmd_check(struct ctl_cmd_ctx *ctx, json_object *req, json_objec
 		have_ports = !monitor_ports(c.m, c.q.c.netns, ports);
 	if (!have_ports)
 		rules_ports_parse(ports, "32768 60999", NULL); /* the kernel's default */
-	if (c.q.op == RULES_OP_CONNECT)
+	if (c.q.op == RULES_OP_CONNECT) {
 		c.q.tw_reuse = monitor_sysctl_int(c.m, c.q.c.netns, "net/ipv4/tcp_tw_reuse", 2);
+		c.q.timestamps = monitor_sysctl_int(c.m, c.q.c.netns, "net/ipv4/tcp_timestamps", 1);
+	}
 	v = malloc((c.n ? c.n : 1) * sizeof(*v));
 	if (!v) {
 		free(c.h);

@@ -285,6 +285,16 @@ void rules_explain(char *buf, size_t len, const char *rule, const struct pw_entr
 
 /* ---- Prediction (rules.h) ---- */
 
+int rules_udp_chain_before(const struct pw_sock *a, uint64_t a_ns, const struct pw_sock *b,
+			   uint64_t b_ns)
+{
+	int ta = a->family == AF_INET6 && a->reuseport, tb = b->family == AF_INET6 && b->reuseport;
+
+	if (ta != tb)
+		return !ta; /* heads before tails */
+	return ta ? a_ns < b_ns : a_ns > b_ns;
+}
+
 /* sk_reuseport_match() of net/ipv4/inet_connection_sock.c. */
 static int tb_reuseport_match(const struct rules_tb *tb, const struct pw_sock *c)
 {
@@ -347,6 +357,10 @@ int rules_ports_parse(struct rules_ports *p, const char *range, const char *rese
 	range = end;
 	hi = strtoul(range, &end, 10);
 	if (end == range || lo > hi || hi > 65535)
+		return -EINVAL;
+	while (*end == ' ' || *end == '\t' || *end == '\n')
+		end++;
+	if (*end)
 		return -EINVAL;
 	p->lo = (uint16_t)lo;
 	p->hi = (uint16_t)hi;
@@ -504,8 +518,17 @@ static int tuple_taken(const struct rules_query *q, const struct pw_sock *s, uin
 	tuple_addr(s->family, s->laddr, a);
 	if (saddr_known && memcmp(a, saddr, 17))
 		return 0;
-	/* tcp_twsk_unique(): with tcp_tw_reuse a TIME_WAIT 4-tuple may be reused */
-	return !(s->state == PW_TCP_TIME_WAIT && q->tw_reuse);
+	/*
+	 * tcp_twsk_unique(): a TIME_WAIT entry that saw timestamps
+	 * (tw_ts_recent_stamp) yields to a socket whose port was bound
+	 * explicitly (__inet_hash_connect() passes no twp then), and to
+	 * autobind only with tcp_tw_reuse, a second after its last timestamp.
+	 */
+	if (s->state != PW_TCP_TIME_WAIT)
+		return 1;
+	if (q->c.lport)
+		return !q->timestamps;
+	return !(q->tw_reuse && q->timestamps);
 }
 
 static void predict_connect(const struct rules_query *q, const struct pw_sock *v, size_t n,

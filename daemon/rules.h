@@ -200,13 +200,14 @@ struct rules_query {
 	enum rules_op op;
 	uint64_t self;      /* inode of c when it exists (listen, connect): not a holder */
 	int tw_reuse;       /* net.ipv4.tcp_tw_reuse of the netns (connect) */
+	int timestamps;     /* net.ipv4.tcp_timestamps of the netns (connect) */
 };
 
 /*
  * Predict the kernel's answer. v[0..n) are the sockets of c's netns and
  * protocol that the kernel holds, TIME_WAIT entries included (state
  * PW_TCP_TIME_WAIT), every port; for UDP in the order of the kernel's
- * port hash chain (newest bind first, as sk_add_node_rcu() leaves it).
+ * port hash chain (rules_udp_chain_before()).
  * tb_of(port, arg) returns the bucket's fast fields for a TCP port, or
  * NULL when unknown (no fast path is then assumed). ports is the netns's
  * ephemeral range (for lport 0 and autobind).
@@ -214,8 +215,10 @@ struct rules_query {
  * Followed: bind/listen TCP - inet_csk_get_port(), inet_csk_find_open_port(),
  * inet_csk_bind_conflict() / inet_bhash2_conflict() / inet_bind_conflict();
  * UDP - udp_lib_get_port(), udp_lib_lport_inuse(); connect TCP -
- * __inet_hash_connect() and __inet_check_established() (a TIME_WAIT
- * 4-tuple counts as taken unless tw_reuse, tcp_twsk_unique()).
+ * __inet_hash_connect() and __inet_check_established(); a TIME_WAIT
+ * 4-tuple is taken over (tcp_twsk_unique()) by a socket whose port was
+ * bound explicitly when timestamps are on, and by autobind only with
+ * tcp_tw_reuse (then after a second: counted as free).
  * Not modelled: SO_BINDTODEVICE, ip_autobind_reuse, the hash-2 walk of
  * udp_lib_lport_inuse2() that the kernel uses when more than 10 sockets
  * share a UDP hash slot.
@@ -223,6 +226,18 @@ struct rules_query {
 void rules_predict(const struct rules_query *q, const struct pw_sock *v, size_t n,
 		   const struct rules_tb *(*tb_of)(uint16_t port, void *arg), void *arg,
 		   const struct rules_ports *ports, struct rules_prediction *p);
+
+/*
+ * Does UDP socket a come before b in the kernel's port hash chain, which
+ * udp_lib_lport_inuse() walks and where the first conflicting socket
+ * decides? a_ns/b_ns: when each was bound (any monotonic clock).
+ * udp_lib_get_port() adds an IPv6 socket with SO_REUSEPORT at the tail
+ * of the chain and every other socket at the head, so: non-(IPv6 and
+ * SO_REUSEPORT) sockets newest first, then IPv6 SO_REUSEPORT sockets
+ * oldest first. (Found by the differential test: see test_rules.c.)
+ */
+int rules_udp_chain_before(const struct pw_sock *a, uint64_t a_ns, const struct pw_sock *b,
+			   uint64_t b_ns);
 
 /*
  * What would change the answer, for people: one or more sentences
