@@ -22,6 +22,7 @@
 #include "addr.h"
 #include "ctl_cmd.h"
 #include "diag.h"
+#include "log.h"
 #include "report.h"
 #include "rules.h"
 #include "snap.h"
@@ -129,9 +130,14 @@ static void read_expiry(struct check *c)
 		c->tw_expires[i] = UINT32_MAX;
 	err = m->snap ? snap_netns_call(m->snap, c->q.c.netns, diag_open_fn, &fd) :
 			diag_open_fn(&fd);
-	if (err || fd < 0)
+	if (err || fd < 0) {
+		log_debug("check: sock_diag socket in netns %u: %s", c->q.c.netns,
+			  strerror(err ? -err : EBADF));
 		return;
-	diag_time_wait(fd, c->q.c.netns, c->q.c.lport, tw_seen, c);
+	}
+	err = diag_time_wait(fd, c->q.c.netns, c->q.c.lport, tw_seen, c);
+	if (err < 0)
+		log_debug("check: TIME_WAIT dump of netns %u: %s", c->q.c.netns, strerror(-err));
 }
 
 static json_object *blocker_json(struct check *c, size_t i)
@@ -334,9 +340,11 @@ static void put_prediction(struct check *c, const struct rules_prediction *p,
 	}
 	if (!p->ok) {
 		rules_explain(why, sizeof(why), p->rule, fe);
+		if (why[0] >= 'a' && why[0] <= 'z')
+			why[0] = (char)(why[0] - 'a' + 'A');
 		json_object_object_add(o, "explanation", json_object_new_string(why));
 	}
-	if (have_ports && (!c->q.c.lport || c->q.op == RULES_OP_CONNECT)) {
+	if (have_ports && !c->q.c.lport) {
 		r = json_object_new_array();
 		json_object_array_add(r, json_object_new_int(ports->lo));
 		json_object_array_add(r, json_object_new_int(ports->hi));
@@ -427,6 +435,18 @@ json_object *ctl_cmd_check(struct ctl_cmd_ctx *ctx, json_object *req, json_objec
 		} else if (!p.ok) {
 			c.q.op = RULES_OP_BIND;
 		}
+	} else if (c.q.op == RULES_OP_CONNECT && !c.q.self && c.q.c.lport) {
+		/* a new socket: bind(ADDR:PORT) first, then connect */
+		struct rules_query bq = c.q;
+
+		bq.op = RULES_OP_BIND;
+		bq.c.rport = 0;
+		memset(bq.c.raddr, 0, sizeof(bq.c.raddr));
+		rules_predict(&bq, v, c.n, tb_of, &c, ports, &p);
+		if (p.ok)
+			rules_predict(&c.q, v, c.n, tb_of, &c, ports, &p);
+		else
+			c.q.op = RULES_OP_BIND;
 	} else {
 		rules_predict(&c.q, v, c.n, tb_of, &c, ports, &p);
 	}

@@ -83,7 +83,14 @@ static int dump_family(int fd, uint8_t family, unsigned int seq, struct dump *d)
 	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
 	req->sdiag_family = family;
 	req->sdiag_protocol = IPPROTO_TCP;
-	req->idiag_states = d->tw_fn ? 1u << PW_TCP_TIME_WAIT : 1u << PW_TCP_BOUND_INACTIVE;
+	/*
+	 * inet_diag_dump_icsk() filters a TIME_WAIT entry by its tw_substate:
+	 * an orphaned connection closed in FIN_WAIT2 becomes a TIME_WAIT entry
+	 * whose substate stays FIN_WAIT2 (tcp_time_wait()). The callback keeps
+	 * the sockets that match the walk's TIME_WAIT records.
+	 */
+	req->idiag_states = d->tw_fn ? 1u << PW_TCP_TIME_WAIT | 1u << PW_TCP_FIN_WAIT2 :
+				       1u << PW_TCP_BOUND_INACTIVE;
 
 	if (send(fd, nlh, nlh->nlmsg_len, 0) < 0)
 		return -errno;
