@@ -364,36 +364,29 @@ static int port_held(const struct check *c)
 	return 0;
 }
 
-json_object *ctl_cmd_check(struct ctl_cmd_ctx *ctx, json_object *req, json_object *ok)
+/*
+ * The prediction object for c->q (parsed), as docs/protocol.md describes
+ * `check`'s "prediction"; NULL on ENOMEM.
+ */
+static json_object *predict(struct ctl_cmd_ctx *ctx, struct check *cp)
 {
-	struct check c = { .m = ctx->mon, .tw_wait_s = -1 };
+	struct check c = *cp;
 	struct rules_prediction p;
 	struct rules_ports *ports = calloc(1, sizeof(*ports));
 	struct pw_sock *v = NULL;
 	struct rules_tb after;
+	json_object *out = NULL;
 	int have_ports = 0;
 	uint64_t now;
-	char err[200];
 
-	if (!ports) {
-		json_object_put(ok);
-		return ctl_cmd_error("out of memory");
-	}
-	if (parse(&c, req, err, sizeof(err))) {
-		free(ports);
-		json_object_put(ok);
-		return ctl_cmd_error(err);
-	}
+	if (!ports)
+		return NULL;
 	if (ctx->bpf)
 		pwbpf_consume(ctx->bpf);
 	now = monitor_now();
 	c.all_ports = !c.q.c.lport || (c.q.op == RULES_OP_CONNECT);
-	if (gather(&c, now)) {
-		free(c.h);
-		free(ports);
-		json_object_put(ok);
-		return ctl_cmd_error("out of memory");
-	}
+	if (gather(&c, now))
+		goto out;
 	if (c.q.c.protocol == IPPROTO_TCP && c.q.c.lport && c.q.op != RULES_OP_CONNECT &&
 	    !port_held(&c))
 		monitor_tb_forget(c.m, c.q.c.netns, c.q.c.lport); /* the bucket is gone */
@@ -406,12 +399,8 @@ json_object *ctl_cmd_check(struct ctl_cmd_ctx *ctx, json_object *req, json_objec
 		c.q.timestamps = monitor_sysctl_int(c.m, c.q.c.netns, "net/ipv4/tcp_timestamps", 1);
 	}
 	v = malloc((c.n ? c.n : 1) * sizeof(*v));
-	if (!v) {
-		free(c.h);
-		free(ports);
-		json_object_put(ok);
-		return ctl_cmd_error("out of memory");
-	}
+	if (!v)
+		goto out;
 	for (size_t i = 0; i < c.n; i++)
 		v[i] = c.h[i].sk;
 
@@ -455,10 +444,44 @@ json_object *ctl_cmd_check(struct ctl_cmd_ctx *ctx, json_object *req, json_objec
 			read_expiry(&c);
 			break;
 		}
-	put_prediction(&c, &p, ports, have_ports, ok);
+	out = json_object_new_object();
+	put_prediction(&c, &p, ports, have_ports, out);
+out:
 	free(c.tw_expires);
 	free(v);
 	free(c.h);
 	free(ports);
+	return out;
+}
+
+json_object *ctl_check_predict(struct ctl_cmd_ctx *ctx, const struct rules_query *q)
+{
+	struct check c = { .m = ctx->mon, .tw_wait_s = -1, .q = *q };
+	json_object *wrap = predict(ctx, &c), *pred = NULL;
+
+	if (wrap && json_object_object_get_ex(wrap, "prediction", &pred))
+		json_object_get(pred);
+	json_object_put(wrap);
+	return pred;
+}
+
+json_object *ctl_cmd_check(struct ctl_cmd_ctx *ctx, json_object *req, json_object *ok)
+{
+	struct check c = { .m = ctx->mon, .tw_wait_s = -1 };
+	json_object *wrap, *pred;
+	char err[200];
+
+	if (parse(&c, req, err, sizeof(err))) {
+		json_object_put(ok);
+		return ctl_cmd_error(err);
+	}
+	wrap = predict(ctx, &c);
+	if (!wrap || !json_object_object_get_ex(wrap, "prediction", &pred)) {
+		json_object_put(wrap);
+		json_object_put(ok);
+		return ctl_cmd_error("out of memory");
+	}
+	json_object_object_add(ok, "prediction", json_object_get(pred));
+	json_object_put(wrap);
 	return ok;
 }

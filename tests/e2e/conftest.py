@@ -64,7 +64,7 @@ def daemon_factory(rsyslog):
         if before_start:
             before_start(os.path.join(workdir, "pw.sock"))
         syslog_start = len(rsyslog.lines())
-        d = Daemon(workdir, extra_args, devlog_source=rsyslog.bind_source)
+        d = Daemon(workdir, extra_args, devlog_source=rsyslog.devlog_source())
         d.syslog_start = syslog_start  # its records are the lines from here on
         started.append(d)
         if ready:

@@ -301,13 +301,17 @@ class Run:
         peer = s.peer
         key = (_norm(s.addr), s.port, _norm(s.raddr), s.rport)
         settled = ("05", "06") if peer and peer in self.socks else ()
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 10
         while True:
             states = _tcp_states(s.actor.proc.pid).get(key, set())
             if all(st in settled for st in states):
                 break
             if time.monotonic() > deadline:
-                raise AssertionError("connection %r did not settle: %s" % (s, states))
+                near = {k: v for k, v in _tcp_states(s.actor.proc.pid).items()
+                        if s.port in (k[1], k[3])}
+                raise AssertionError("connection %r (peer %r) did not settle: %s; sockets "
+                                     "on its port: %s\nhistory:\n%s" % (
+                                         s, peer, states, near, "\n".join(self.history)))
             time.sleep(0.002)
         if peer is not None:
             peer.peer = None
