@@ -227,6 +227,10 @@ static int parse(struct check *c, json_object *req, char *err, size_t len)
 		snprintf(err, len, "\"check\" needs \"port\": an integer from 0 to 65535");
 		return -EINVAL;
 	}
+	if (listen && s->protocol != IPPROTO_TCP) {
+		snprintf(err, len, "\"listen\" is for TCP sockets");
+		return -EINVAL;
+	}
 	if (netns && pid) {
 		snprintf(err, len, "\"netns\" and \"pid\" exclude each other");
 		return -EINVAL;

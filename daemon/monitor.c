@@ -58,7 +58,8 @@ struct owner_cache {
 #define OWNER_CACHE_SLOTS 1024
 #define OWNER_CACHE_NS (10ULL * 1000000000ULL)
 
-const char *const monitor_alert_kinds[] = { "hijack_attempt", "reuse_collision", "resource", NULL };
+const char *const monitor_alert_kinds[] = { "hijack_attempt", "reuse_collision", "resource",
+					     NULL };
 
 uint64_t monitor_now(void)
 {
@@ -99,7 +100,8 @@ int monitor_init(struct pw_monitor *m, const struct monitor_config *cfg, struct 
 	m->exe_paths = calloc(EXE_PATH_SLOTS, sizeof(*m->exe_paths));
 	m->owners = calloc(OWNER_CACHE_SLOTS, sizeof(*m->owners));
 	m->tbs = calloc(MONITOR_TB_SLOTS, sizeof(*m->tbs));
-	if (!m->tbs || !m->table || !m->recent || !m->exe_paths || !m->owners || ring_init(&m->alerts, sizeof(struct pw_alert), cfg->history) ||
+	if (!m->tbs || !m->table || !m->recent || !m->exe_paths || !m->owners ||
+	    ring_init(&m->alerts, sizeof(struct pw_alert), cfg->history) ||
 	    ring_init(&m->conflicts, sizeof(struct pw_conflict), cfg->history)) {
 		monitor_free(m);
 		return -ENOMEM;

@@ -514,15 +514,18 @@ static int do_check(struct ctl *c)
 		return EXIT_USAGE;
 	if ((c->opts & OPT_NETNS) && (c->opts & OPT_PID))
 		return usage_err("check: --netns and --pid exclude each other");
-	if ((c->opts & OPT_CONNECT) &&
-	    (strcmp(proto, "tcp") || (c->opts & OPT_LISTEN) ||
-	     parse_addr_port("--connect", c->connect, raddr, &rport)))
-		return (c->opts & OPT_CONNECT) && strcmp(proto, "tcp") ?
-			       usage_err("check: --connect is for tcp") :
-		       (c->opts & OPT_LISTEN) ? usage_err("check: --connect excludes --listen") :
-						EXIT_USAGE;
-	if ((c->opts & OPT_CONNECT) && !rport)
-		return usage_err("--connect: the port must be 1..65535");
+	if ((c->opts & OPT_LISTEN) && strcmp(proto, "tcp"))
+		return usage_err("check: --listen is for tcp");
+	if (c->opts & OPT_CONNECT) {
+		if (strcmp(proto, "tcp"))
+			return usage_err("check: --connect is for tcp");
+		if (c->opts & OPT_LISTEN)
+			return usage_err("check: --connect excludes --listen");
+		if (parse_addr_port("--connect", c->connect, raddr, &rport))
+			return EXIT_USAGE;
+		if (!rport)
+			return usage_err("--connect: the port must be 1..65535");
+	}
 	req = request(c, "check", OPT_NETNS | OPT_PID);
 	if (!req) {
 		ctlconn_err("building the request: %s", strerror(ENOMEM));
@@ -531,12 +534,15 @@ static int do_check(struct ctl *c)
 	json_object_object_add(req, "proto", json_object_new_string(proto));
 	json_object_object_add(req, "addr", json_object_new_string(addr));
 	json_object_object_add(req, "port", json_object_new_int((int)port));
-	json_object_object_add(req, "reuseaddr", json_object_new_boolean(!!(c->opts & OPT_REUSEADDR)));
-	json_object_object_add(req, "reuseport", json_object_new_boolean(!!(c->opts & OPT_REUSEPORT)));
+	json_object_object_add(req, "reuseaddr",
+			       json_object_new_boolean(!!(c->opts & OPT_REUSEADDR)));
+	json_object_object_add(req, "reuseport",
+			       json_object_new_boolean(!!(c->opts & OPT_REUSEPORT)));
 	json_object_object_add(req, "v6only", json_object_new_boolean(!!(c->opts & OPT_V6ONLY)));
 	json_object_object_add(req, "listen", json_object_new_boolean(!!(c->opts & OPT_LISTEN)));
-	json_object_object_add(req, "uid", json_object_new_int64(
-						   (c->opts & OPT_UID) ? (int64_t)c->uid : (int64_t)getuid()));
+	json_object_object_add(req, "uid",
+			       json_object_new_int64((c->opts & OPT_UID) ? (int64_t)c->uid :
+									   (int64_t)getuid()));
 	if (c->opts & OPT_CONNECT) {
 		json_object_object_add(req, "raddr", json_object_new_string(raddr));
 		json_object_object_add(req, "rport", json_object_new_int((int)rport));
