@@ -81,7 +81,10 @@ static int cmp_chain(const void *a, const void *b)
 		return 0;
 	if (x->e->since_ns == y->e->since_ns)
 		return x->sk.inode > y->sk.inode ? -1 : 1;
-	return rules_udp_chain_before(&x->sk, x->e->since_ns, &y->sk, y->e->since_ns) ? -1 : 1;
+	return rules_udp_chain_before(x->e->udp_tail, x->e->since_ns, y->e->udp_tail,
+				      y->e->since_ns) ?
+		       -1 :
+		       1;
 }
 
 static const struct rules_tb *tb_of(uint16_t port, void *arg)

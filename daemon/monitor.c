@@ -501,7 +501,8 @@ static int scan_bind(struct pw_entry *h, void *arg)
 /* A successful bind: detection against the holders of the port, then insert. */
 static void on_bind_ok(struct pw_monitor *m, const struct pw_event *e, uint64_t now)
 {
-	struct pw_entry c = { .sk = e->sk, .since_ns = now, .seen_gen = m->gen };
+	struct pw_entry c = { .sk = e->sk, .since_ns = now, .seen_gen = m->gen,
+			      .udp_tail = (uint8_t)rules_udp_chain_tail(&e->sk) };
 	struct bind_scan s = { .c = &c };
 	struct recent_listener *r;
 
@@ -901,7 +902,8 @@ static void on_conflict(struct pw_monitor *m, const struct pw_event *e, enum rul
 static struct pw_entry *update_held(struct pw_monitor *m, const struct pw_event *e, uint64_t now)
 {
 	struct pw_entry *h = table_lookup(m->table, e->sk.netns, e->sk.inode);
-	struct pw_entry n = { .sk = e->sk, .since_ns = now, .seen_gen = m->gen };
+	struct pw_entry n = { .sk = e->sk, .since_ns = now, .seen_gen = m->gen,
+			      .udp_tail = (uint8_t)rules_udp_chain_tail(&e->sk) };
 
 	if (h) {
 		table_update_sock(m->table, h, &e->sk);

@@ -285,14 +285,16 @@ void rules_explain(char *buf, size_t len, const char *rule, const struct pw_entr
 
 /* ---- Prediction (rules.h) ---- */
 
-int rules_udp_chain_before(const struct pw_sock *a, uint64_t a_ns, const struct pw_sock *b,
-			   uint64_t b_ns)
+int rules_udp_chain_tail(const struct pw_sock *at_bind)
 {
-	int ta = a->family == AF_INET6 && a->reuseport, tb = b->family == AF_INET6 && b->reuseport;
+	return at_bind->family == AF_INET6 && at_bind->reuseport;
+}
 
-	if (ta != tb)
-		return !ta; /* heads before tails */
-	return ta ? a_ns < b_ns : a_ns > b_ns;
+int rules_udp_chain_before(int a_tail, uint64_t a_ns, int b_tail, uint64_t b_ns)
+{
+	if (a_tail != b_tail)
+		return !a_tail; /* heads before tails */
+	return a_tail ? a_ns < b_ns : a_ns > b_ns;
 }
 
 /* sk_reuseport_match() of net/ipv4/inet_connection_sock.c. */

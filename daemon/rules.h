@@ -228,16 +228,20 @@ void rules_predict(const struct rules_query *q, const struct pw_sock *v, size_t 
 		   const struct rules_ports *ports, struct rules_prediction *p);
 
 /*
- * Does UDP socket a come before b in the kernel's port hash chain, which
- * udp_lib_lport_inuse() walks and where the first conflicting socket
- * decides? a_ns/b_ns: when each was bound (any monotonic clock).
- * udp_lib_get_port() adds an IPv6 socket with SO_REUSEPORT at the tail
- * of the chain and every other socket at the head, so: non-(IPv6 and
- * SO_REUSEPORT) sockets newest first, then IPv6 SO_REUSEPORT sockets
- * oldest first. (Found by the differential test: see test_rules.c.)
+ * Where udp_lib_get_port() puts a UDP socket with these flags *at bind
+ * time* in its port hash chain, which udp_lib_lport_inuse() walks and
+ * where the first conflicting socket decides: 1 at the tail (IPv6 with
+ * SO_REUSEPORT), 0 at the head. A later setsockopt() does not move it.
  */
-int rules_udp_chain_before(const struct pw_sock *a, uint64_t a_ns, const struct pw_sock *b,
-			   uint64_t b_ns);
+int rules_udp_chain_tail(const struct pw_sock *at_bind);
+
+/*
+ * Does UDP socket a come before b in that chain? a_tail/b_tail:
+ * rules_udp_chain_tail() of each when it was bound; a_ns/b_ns: when each
+ * was bound (any monotonic clock). Head sockets newest first, then tail
+ * sockets oldest first. (Found by the differential test: test_rules.c.)
+ */
+int rules_udp_chain_before(int a_tail, uint64_t a_ns, int b_tail, uint64_t b_ns);
 
 /*
  * What would change the answer, for people: one or more sentences

@@ -1,7 +1,8 @@
 """difftest.py - differential testing of portwatch's rule engine against the kernel.
 
 A seeded generator makes random sequences of socket operations - sockets of
-both families and protocols, SO_REUSEADDR / SO_REUSEPORT / IPV6_V6ONLY,
+both families and protocols, SO_REUSEADDR / SO_REUSEPORT / IPV6_V6ONLY (and
+SO_REUSEADDR / SO_REUSEPORT turned on or off after bind),
 binds to wildcards, 127.0.0.1, 127.0.0.2, ::1 and v4-mapped addresses on a
 few ports and port 0, listen, connect to the listeners, accept, close
 (an active close of a connection leaves a TIME_WAIT entry) - under several
@@ -192,6 +193,24 @@ class Run:
         if res["ok"]:
             s.state, s.addr, s.port = "bound", res["addr"], res["port"]
 
+    def op_setsockopt(self):
+        """Turn SO_REUSEADDR or SO_REUSEPORT on or off on a bound socket: the
+        kernel's slow path reads the flags when it checks, its bind bucket's
+        fast path remembers those the socket joined with."""
+        cands = [s for s in self.socks if s.state == "bound"]
+        if not cands:
+            return
+        s = self.rng.choice(cands)
+        opt = self.rng.choice(("reuseaddr", "reuseport"))
+        value = not getattr(s, "ra" if opt == "reuseaddr" else "rp")
+        res = s.actor.setsockopt(s.name, opt, int(value))
+        assert res["ok"], res
+        if opt == "reuseaddr":
+            s.ra = value
+        else:
+            s.rp = value
+        self.note("setsockopt %s=%d %r" % (opt, value, s))
+
     def op_listen(self):
         cands = [s for s in self.socks if s.type == "tcp" and s.state in ("bound", "new")]
         if not cands:
@@ -322,6 +341,7 @@ class Run:
             (self.op_socket, 3 if n_open < MAX_OPEN else 0),
             (self.op_bind, 5),
             (self.op_listen, 2),
+            (self.op_setsockopt, 1),
             (self.op_connect, 2),
             (self.op_close, 1 if n_open < MAX_OPEN - 4 else 4),
         ]

@@ -390,8 +390,10 @@ static void test_udp_chain_ipv6_reuseport_tail(void **state)
 
 	(void)state;
 	/* x bound at t=1, y at t=2: y (IPv6 + SO_REUSEPORT) goes to the tail */
-	assert_true(rules_udp_chain_before(&x, 1, &y, 2));
-	assert_false(rules_udp_chain_before(&y, 2, &x, 1));
+	assert_int_equal(rules_udp_chain_tail(&x), 0);
+	assert_int_equal(rules_udp_chain_tail(&y), 1);
+	assert_true(rules_udp_chain_before(0, 1, 1, 2));
+	assert_false(rules_udp_chain_before(1, 2, 0, 1));
 	v[0] = x;
 	v[1] = y;
 	q.c = pwt_udp("::1", 7201, PWT_RP, 1002);
@@ -404,7 +406,8 @@ static void test_udp_chain_ipv6_reuseport_tail(void **state)
 	 * a 127.0.0.1 RP uid 1002 bind meets the compatible socket first: ok */
 	x = pwt_udp("0.0.0.0", 7203, PWT_RA, 1001);
 	y = pwt_udp("127.0.0.1", 7203, PWT_RA | PWT_RP, 1002);
-	assert_true(rules_udp_chain_before(&y, 2, &x, 1));
+	assert_int_equal(rules_udp_chain_tail(&y), 0); /* IPv4: head, whatever its flags */
+	assert_true(rules_udp_chain_before(0, 2, 0, 1));
 	v[0] = y;
 	v[1] = x;
 	q.c = pwt_udp("127.0.0.1", 7203, PWT_RP, 1002);
@@ -417,9 +420,41 @@ static void test_udp_chain_ipv6_reuseport_tail(void **state)
 	assert_false(p.ok);
 
 	/* two IPv6 SO_REUSEPORT sockets: the older one first */
-	x = pwt_udp("::1", 7207, PWT_RA | PWT_RP, 1002);
-	y = pwt_udp("::1", 7207, PWT_RA | PWT_RP, 1001);
-	assert_true(rules_udp_chain_before(&x, 1, &y, 2));
+	assert_true(rules_udp_chain_before(1, 1, 1, 2));
+	assert_false(rules_udp_chain_before(1, 2, 1, 1));
+}
+
+/*
+ * Regression (differential test, seed 12, with setsockopt after bind): a
+ * socket keeps the chain place its flags gave it at bind. ::ffff:127.0.0.1
+ * RP uid 0 bound at t=12 (tail), ::ffff:127.0.0.2 RA+RP uid 1002 bound at
+ * t=26 (tail) that has since cleared both flags: a 0.0.0.0 RA+RP uid 0
+ * bind meets the first (compatible: ok). Ordered by the current flags,
+ * the second came first and the engine said EADDRINUSE.
+ */
+static void test_udp_chain_place_is_fixed_at_bind(void **state)
+{
+	struct pw_sock a = pwt_udp("::ffff:127.0.0.1", 7102, PWT_RP, 0);
+	struct pw_sock b = pwt_udp("::ffff:127.0.0.2", 7102, PWT_RA | PWT_RP, 1002);
+	struct rules_query q = { .op = RULES_OP_BIND };
+	int a_tail = rules_udp_chain_tail(&a), b_tail = rules_udp_chain_tail(&b);
+	struct pw_sock v[2];
+	struct rules_prediction p;
+
+	(void)state;
+	b.reuseaddr = b.reuseport = 0; /* setsockopt() after bind */
+	assert_int_equal(b_tail, 1);
+	assert_true(rules_udp_chain_before(a_tail, 12, b_tail, 26));
+	v[0] = a;
+	v[1] = b;
+	q.c = pwt_udp("0.0.0.0", 7102, PWT_RA | PWT_RP, 0);
+	p = predict(&q, v, 2, NULL);
+	assert_true(p.ok);
+	/* the order the current flags would give: refused */
+	v[0] = b;
+	v[1] = a;
+	p = predict(&q, v, 2, NULL);
+	assert_false(p.ok);
 }
 
 /*
@@ -587,6 +622,7 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_explain),
 		cmocka_unit_test(test_udp_chain_ipv6_reuseport_tail),
+		cmocka_unit_test(test_udp_chain_place_is_fixed_at_bind),
 		cmocka_unit_test(test_connect_bound_over_time_wait),
 		cmocka_unit_test(test_fast_path_strict),
 		cmocka_unit_test(test_port_zero_search),
