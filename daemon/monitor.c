@@ -385,8 +385,13 @@ int monitor_sysctl_int(struct pw_monitor *m, uint32_t netns, const char *name, i
 	return end == buf ? def : (int)v;
 }
 
-static void raise_alert(struct pw_monitor *m, const struct rules_alert *ra, const struct pw_entry *holder,
-			const struct pw_entry *contender, int result, uint64_t now)
+/*
+ * A new alert in the ring, with the default message; not yet counted nor
+ * announced (alert_raise()), so that the caller may complete it first.
+ */
+static struct pw_alert *alert_new(struct pw_monitor *m, const struct rules_alert *ra,
+				  const struct pw_entry *holder, const struct pw_entry *contender,
+				  int result, uint64_t now)
 {
 	struct pw_alert *a = ring_push(&m->alerts);
 	char addr[PW_ADDRSTRLEN];
@@ -409,12 +414,25 @@ static void raise_alert(struct pw_monitor *m, const struct rules_alert *ra, cons
 		 contender->sk.family == AF_INET6 ? "]" : "", contender->sk.lport,
 		 pw_proto_name(contender->sk.protocol), holder->owner.pid, holder->owner.comm,
 		 holder->owner.uid);
+	return a;
+}
+
+/* Count a complete alert and hand it to syslog and the subscribers. */
+static void alert_raise(struct pw_monitor *m, const struct pw_alert *a)
+{
 	m->stats.alerts++;
 	for (size_t i = 0; monitor_alert_kinds[i]; i++)
 		if (!strcmp(monitor_alert_kinds[i], a->kind))
 			m->alerts_by_kind[i]++;
 	if (m->on_alert)
 		m->on_alert(a, m->on_alert_arg);
+}
+
+static void raise_alert(struct pw_monitor *m, const struct rules_alert *ra,
+			const struct pw_entry *holder, const struct pw_entry *contender, int result,
+			uint64_t now)
+{
+	alert_raise(m, alert_new(m, ra, holder, contender, result, now));
 }
 
 static struct exe_path *exe_slot(struct pw_monitor *m, uint64_t ino, uint32_t dev)
@@ -661,18 +679,6 @@ struct eph_count {
 	size_t nacc;
 };
 
-static int same_dest(const struct pw_sock *s, const struct pw_sock *c)
-{
-	uint8_t a[16] = { 0 }, b[16] = { 0 };
-
-	/* compare the IPv4 view of IPv4 and v4-mapped addresses */
-	memcpy(a, s->family == AF_INET6 && pw_addr_is_v4mapped(s->raddr) ? s->raddr + 12 : s->raddr,
-	       s->family == AF_INET6 && !pw_addr_is_v4mapped(s->raddr) ? 16 : 4);
-	memcpy(b, c->family == AF_INET6 && pw_addr_is_v4mapped(c->raddr) ? c->raddr + 12 : c->raddr,
-	       c->family == AF_INET6 && !pw_addr_is_v4mapped(c->raddr) ? 16 : 4);
-	return s->rport == c->rport && !memcmp(a, b, 16);
-}
-
 static void eph_count(struct eph_count *ec, const struct pw_entry *e)
 {
 	const struct pw_sock *s = &e->sk;
@@ -681,7 +687,7 @@ static void eph_count(struct eph_count *ec, const struct pw_entry *e)
 
 	if (s->protocol != ec->c->protocol || s->lport < ec->x->lo || s->lport > ec->x->hi)
 		return;
-	if (ec->connect && !same_dest(s, ec->c))
+	if (ec->connect && !rules_same_remote(s, ec->c))
 		return;
 	ec->x->in_use++;
 	if (!o.pid && ec->map && s->inode) {
@@ -804,31 +810,29 @@ static void on_ephemeral(struct pw_monitor *m, struct pw_conflict *cf, enum rule
 		struct rules_alert ra = { "resource", "ephemeral_exhausted", RULES_SEV_WARNING };
 		struct pw_alert *a;
 
-		raise_alert(m, &ra, &top, &cf->contender, cf->err, now);
-		a = ring_get(&m->alerts, m->alerts.next_id - 1);
-		if (a) {
-			a->has_eph = 1;
-			a->eph = cf->eph;
-			snprintf(a->message, sizeof(a->message),
-				 "ephemeral_exhausted: %s %s%s%s:%u by pid %u (%s, uid %u) failed with "
-				 "%s: %u ports of ip_local_port_range %u-%u in use%s; top owner pid %u "
-				 "(%s, uid %u) with %u",
-				 rules_op_name(op), cf->contender.sk.family == AF_INET6 ? "[" : "",
-				 pw_addr_ntop(cf->contender.sk.family,
-					      op == RULES_OP_CONNECT ? cf->contender.sk.raddr :
-								       cf->contender.sk.laddr,
-					      addr),
-				 cf->contender.sk.family == AF_INET6 ? "]" : "",
-				 op == RULES_OP_CONNECT ? cf->contender.sk.rport : 0,
-				 cf->contender.owner.pid, cf->contender.owner.comm,
-				 cf->contender.owner.uid, pw_errno_name(cf->err, eb), cf->eph.in_use,
-				 cf->eph.lo, cf->eph.hi,
-				 op == RULES_OP_CONNECT ? " toward that destination" : "",
-				 cf->eph.ntop ? cf->eph.top[0].pid : 0,
-				 cf->eph.ntop ? cf->eph.top[0].comm : "-",
-				 cf->eph.ntop ? cf->eph.top[0].uid : 0,
-				 cf->eph.ntop ? cf->eph.top[0].count : 0);
-		}
+		a = alert_new(m, &ra, &top, &cf->contender, cf->err, now);
+		a->has_eph = 1;
+		a->eph = cf->eph;
+		snprintf(a->message, sizeof(a->message),
+			 "ephemeral_exhausted: %s %s%s%s:%u by pid %u (%s, uid %u) failed with "
+			 "%s: %u ports of ip_local_port_range %u-%u in use%s; top owner pid %u "
+			 "(%s, uid %u) with %u",
+			 rules_op_name(op), cf->contender.sk.family == AF_INET6 ? "[" : "",
+			 pw_addr_ntop(cf->contender.sk.family,
+				      op == RULES_OP_CONNECT ? cf->contender.sk.raddr :
+							       cf->contender.sk.laddr,
+				      addr),
+			 cf->contender.sk.family == AF_INET6 ? "]" : "",
+			 op == RULES_OP_CONNECT ? cf->contender.sk.rport : 0,
+			 cf->contender.owner.pid, cf->contender.owner.comm,
+			 cf->contender.owner.uid, pw_errno_name(cf->err, eb), cf->eph.in_use,
+			 cf->eph.lo, cf->eph.hi,
+			 op == RULES_OP_CONNECT ? " toward that destination" : "",
+			 cf->eph.ntop ? cf->eph.top[0].pid : 0,
+			 cf->eph.ntop ? cf->eph.top[0].comm : "-",
+			 cf->eph.ntop ? cf->eph.top[0].uid : 0,
+			 cf->eph.ntop ? cf->eph.top[0].count : 0);
+		alert_raise(m, a);
 	}
 }
 

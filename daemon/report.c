@@ -271,4 +271,15 @@ void pw_alert_kv(const struct pw_alert *a, char *buf, size_t len)
 		 v6 ? "[" : "", pw_addr_ntop(sk->family, sk->laddr, addr), v6 ? "]" : "",
 		 sk->lport, sk->netns, holder, contender, pw_errno_name(a->result, eb),
 		 (unsigned long long)a->id);
+	if (a->has_eph) {
+		size_t n = strlen(buf);
+
+		snprintf(buf + n, n < len ? len - n : 0, " range=%u-%u in_use=%u", a->eph.lo,
+			 a->eph.hi, a->eph.in_use);
+		n = strlen(buf);
+		if (a->eph.rport && n < len)
+			snprintf(buf + n, len - n, " destination=%s%s%s:%u", v6 ? "[" : "",
+				 pw_addr_ntop(sk->family, a->eph.raddr, addr), v6 ? "]" : "",
+				 a->eph.rport);
+	}
 }

@@ -107,7 +107,8 @@ json_object *pwj_conflict(const struct pw_conflict *c);
 /*
  * The syslog message of an alert, one line of key=value pairs:
  * kind= reason= severity= proto= local=ADDR:PORT netns= holder="pid=..
- * comm=.. uid=.. exe=.." contender="..." result= id=
+ * comm=.. uid=.. exe=.." contender="..." result= id=, then for an
+ * ephemeral_exhausted alert range=LO-HI in_use=N [destination=ADDR:PORT].
  */
 void pw_alert_kv(const struct pw_alert *a, char *buf, size_t len);
 

@@ -504,6 +504,15 @@ static int tuple_saddr(const struct rules_query *q, uint8_t out[17])
 	return 0;
 }
 
+int rules_same_remote(const struct pw_sock *a, const struct pw_sock *b)
+{
+	uint8_t x[17], y[17];
+
+	tuple_addr(a->family, a->raddr, x);
+	tuple_addr(b->family, b->raddr, y);
+	return a->rport == b->rport && !memcmp(x, y, sizeof(x));
+}
+
 /* __inet_check_established(): does s hold the 4-tuple q->c would get with port? */
 static int tuple_taken(const struct rules_query *q, const struct pw_sock *s, uint16_t port,
 		       const uint8_t saddr[17], int saddr_known)

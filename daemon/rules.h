@@ -228,6 +228,12 @@ void rules_predict(const struct rules_query *q, const struct pw_sock *v, size_t 
 		   const struct rules_ports *ports, struct rules_prediction *p);
 
 /*
+ * Same remote address and port, as the kernel's 4-tuple lookups compare
+ * them: an IPv4 address equals its v4-mapped IPv6 form.
+ */
+int rules_same_remote(const struct pw_sock *a, const struct pw_sock *b);
+
+/*
  * Where udp_lib_get_port() puts a UDP socket with these flags *at bind
  * time* in its port hash chain, which udp_lib_lport_inuse() walks and
  * where the first conflicting socket decides: 1 at the tail (IPv6 with

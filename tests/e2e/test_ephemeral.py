@@ -77,3 +77,25 @@ def test_connect_exhausts_the_range_once_per_episode(daemon, netns, actors):
     assert a["ephemeral"]["in_use"] == HI - LO + 1
     assert "ip_local_port_range %d-%d" % (LO, HI) in a["message"]
     assert daemon.stats()["alerts_by_kind"]["resource"] == 1
+
+
+def test_ephemeral_alert_reaches_syslog_with_its_facts(daemon_factory, rsyslog, netns, actors):
+    daemon = daemon_factory()
+    name = netns()
+    subprocess.run(["ip", "netns", "exec", name, "sysctl", "-qw",
+                    "net.ipv4.ip_local_port_range=%d %d" % (LO, LO + 3)], check=True, timeout=10)
+    server = actors(netns=name, uid=1502)
+    server.bound("l", "127.0.0.1", LISTEN_PORT, listen=True)
+    client = actors(netns=name, uid=1503)
+    results = []
+    for i in range(6):
+        client.socket("c%d" % i)
+        results.append(client.connect("c%d" % i, "127.0.0.1", LISTEN_PORT))
+    assert [r["ok"] for r in results] == [True] * 4 + [False] * 2, results
+    line = rsyslog.wait_line(lambda l: "kind=resource reason=ephemeral_exhausted" in l,
+                             daemon=daemon)
+    assert line.startswith("daemon.warning "), line
+    assert "range=%d-%d in_use=4 destination=127.0.0.1:%d" % (LO, LO + 3, LISTEN_PORT) in line
+    assert 'contender="pid=%d ' % client.pid in line
+    rsyslog.sync()
+    assert len([l for l in rsyslog.lines_of(daemon) if "reason=ephemeral_exhausted" in l]) == 1
