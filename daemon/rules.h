@@ -6,23 +6,30 @@
  * Kernel sources followed (net/ipv4, net/ipv6, Linux 6.x):
  *   overlap       inet_rcv_saddr_equal(), ipv6_rcv_saddr_equal(),
  *                 ipv4_rcv_saddr_equal()       (net/ipv4/inet_connection_sock.c)
- *   TCP bind      inet_bind_conflict(), called from inet_csk_get_port() with
- *                 relax = true at bind(2) and again at listen(2)
- *                 (inet_csk_listen_start()) with the socket already LISTEN
- *   UDP bind      udp_lib_lport_inuse()        (net/ipv4/udp.c)
- *   connect       __inet_check_established()   (net/ipv4/inet_hashtables.c)
+ *   TCP bind      inet_csk_get_port() (fast path: inet_csk_update_fastreuse(),
+ *                 sk_reuseport_match()), inet_bind_conflict() with relax =
+ *                 true at bind(2) and again at listen(2) (inet_csk_listen_start())
+ *                 with the socket already LISTEN; port 0: inet_csk_find_open_port()
+ *   UDP bind      udp_lib_get_port(), udp_lib_lport_inuse()  (net/ipv4/udp.c)
+ *   connect       __inet_hash_connect(), __inet_check_established()
+ *                 (net/ipv4/inet_hashtables.c), tcp_twsk_unique() (tcp_ipv4.c)
+ *   ports         ip_local_port_range, ip_local_reserved_ports
+ *                 (inet_is_local_reserved_port())
  *
- * Sockets are assumed to be in one netns, of one protocol and on one port:
- * callers take them from one table bucket. Device binding
- * (SO_BINDTODEVICE) is not modelled. Nothing here allocates.
+ * The pairwise checks take sockets of one netns, protocol and port.
+ * Device binding (SO_BINDTODEVICE) is not modelled. Only the port-0 and
+ * autobind predictions allocate (a port bitmap).
  *
- * Known differences, both rare: inet_csk_get_port() first tries fast paths
- * (tb->fastreuse, sk_reuseport_match()) computed from the flags each socket
- * had when it joined the bucket, so a holder that clears SO_REUSEADDR or
- * SO_REUSEPORT after binding may still let a contender in where
- * rules_blocks() says no; and udp_lib_lport_inuse() accepts at the first
- * SO_REUSEPORT-compatible socket without looking at the rest of the port.
- * Both only change which holders a conflict lists.
+ * Two levels. The pairwise checks (rules_overlap(), rules_blocks(),
+ * rules_block_rule()) say whether one holder refuses a contender by the
+ * flags both have now: they explain conflicts and list holders. The
+ * prediction (rules_predict(), used by `check` and `why`) is the kernel's
+ * whole decision: the bind bucket's fast path, whose state depends on the
+ * order sockets joined the port (struct rules_tb), the order of the UDP
+ * port chain, where the first conflicting socket decides, the port-0 and
+ * autobind searches and the 4-tuple. It agrees with the kernel on every
+ * call of the differential test (tests/e2e/test_differential.py); where
+ * it does not model the kernel is said at rules_predict().
  */
 #ifndef PORTWATCH_RULES_H
 #define PORTWATCH_RULES_H
