@@ -6,6 +6,8 @@ resource/ephemeral_exhausted alert, not one per failure; `check --connect`
 predicts it beforehand."""
 import subprocess
 
+import pytest
+
 from pwe2e import netns_inode
 
 LO, HI = 40000, 40009      # 10 ports: connect() may use all of them
@@ -99,3 +101,35 @@ def test_ephemeral_alert_reaches_syslog_with_its_facts(daemon_factory, rsyslog, 
     assert 'contender="pid=%d ' % client.pid in line
     rsyslog.sync()
     assert len([l for l in rsyslog.lines_of(daemon) if "reason=ephemeral_exhausted" in l]) == 1
+
+
+@pytest.mark.parametrize("proto", ["tcp", "udp"])
+def test_bind_port_zero_exhausts_the_range(daemon, netns, actors, proto):
+    name = netns()
+    ino = netns_inode(name)
+    lo, hi = LO, LO + 3
+    subprocess.run(["ip", "netns", "exec", name, "sysctl", "-qw",
+                    "net.ipv4.ip_local_port_range=%d %d" % (lo, hi)], check=True, timeout=10)
+    a = actors(netns=name, uid=1504)
+    got = []
+    for i in range(hi - lo + 1 + 2):
+        pred = daemon.ok({"cmd": "check", "netns": ino, "proto": proto, "addr": "127.0.0.1",
+                          "port": 0, "uid": 1504})["prediction"]
+        a.socket("s%d" % i, type=proto)
+        res = a.bind("s%d" % i, "127.0.0.1", 0)
+        assert pred["ok"] == res["ok"], (i, pred, res)
+        if res["ok"]:
+            got.append(res["port"])
+            assert pred["free_ports"] == hi - lo + 1 - i
+        else:
+            assert res["errno"] == "EADDRINUSE" and pred["errno_name"] == "EADDRINUSE"
+            assert pred["rule"] == "ephemeral_exhausted" and pred["in_use"] == hi - lo + 1
+    assert sorted(got) == list(range(lo, hi + 1))
+    daemon.wait_conflict(lambda c: c["netns"] == ino and c["rule"] == "ephemeral_exhausted")
+    daemon.sync()
+    conflicts = [c for c in daemon.conflicts() if c["netns"] == ino]
+    assert len(conflicts) == 2 and all(c["op"] == "bind" for c in conflicts), conflicts
+    assert conflicts[0]["ephemeral"]["destination"] is None
+    assert conflicts[0]["ephemeral"]["in_use"] == hi - lo + 1
+    alerts = [x for x in daemon.alerts() if x["netns"] == ino]
+    assert [(x["kind"], x["reason"]) for x in alerts] == [("resource", "ephemeral_exhausted")]
