@@ -42,6 +42,7 @@ struct check {
 	size_t n, cap;
 	int all_ports; /* port 0 or autobind: every port of the protocol matters */
 	const struct rules_tb *tb_override; /* listen after a hypothetical bind */
+	uint8_t *held;        /* bitmap of the ports some holder is on (all_ports) */
 	long tw_wait_s;
 	uint32_t *tw_expires; /* per holder, ms; UINT32_MAX unknown */
 };
@@ -93,6 +94,11 @@ static const struct rules_tb *tb_of(uint16_t port, void *arg)
 
 	if (c->tb_override && port == c->q.c.lport)
 		return c->tb_override;
+	if (c->held && !(c->held[port / 8] >> (port % 8) & 1)) {
+		/* no socket on the port: its bucket is gone, whatever we recorded */
+		monitor_tb_forget(c->m, c->q.c.netns, port);
+		return NULL;
+	}
 	return monitor_tb(c->m, c->q.c.netns, port);
 }
 
@@ -327,6 +333,7 @@ static void put_prediction(struct check *c, const struct rules_prediction *p,
 			c->tw_wait_s = (long)((c->tw_expires[k] + 999) / 1000);
 	}
 	json_object_object_add(o, "ok", json_object_new_boolean(p->ok));
+	json_object_object_add(o, "uncertain", json_object_new_boolean(p->uncertain));
 	json_object_object_add(o, "op", json_object_new_string(rules_op_name(c->q.op)));
 	json_object_object_add(o, "netns", json_object_new_int64(c->q.c.netns));
 	json_object_object_add(o, "rule", p->ok ? NULL : json_object_new_string(p->rule));
@@ -334,8 +341,18 @@ static void put_prediction(struct check *c, const struct rules_prediction *p,
 			       p->ok ? NULL : json_object_new_string(pw_errno_name(p->err, eb)));
 	json_object_object_add(o, "blockers", b);
 	json_object_object_add(o, "nblockers", json_object_new_int64((int64_t)p->nblockers));
-	rules_advice(advice, sizeof(advice), p->ok ? NULL : p->rule, &c->q, first, c->tw_wait_s,
-		     have_ports ? ports : NULL);
+	if (p->uncertain) {
+		int n = snprintf(advice, sizeof(advice),
+				 "The range has an odd number of ports and only its first or last "
+				 "port is free, which the kernel tries or not depending on a random "
+				 "starting point: the call may fail. ");
+
+		rules_advice(advice + n, sizeof(advice) - (size_t)n, p->rule, &c->q, first,
+			     c->tw_wait_s, have_ports ? ports : NULL);
+	} else {
+		rules_advice(advice, sizeof(advice), p->ok ? NULL : p->rule, &c->q, first,
+			     c->tw_wait_s, have_ports ? ports : NULL);
+	}
 	json_object_object_add(o, "advice", json_object_new_string(advice));
 	if (first) {
 		fe = c->h[p->blockers[0]].e;
@@ -410,6 +427,11 @@ static json_object *predict(struct ctl_cmd_ctx *ctx, struct check *cp)
 		goto out;
 	for (size_t i = 0; i < c.n; i++)
 		v[i] = c.h[i].sk;
+	if (c.all_ports && c.q.c.protocol == IPPROTO_TCP) {
+		c.held = calloc(65536 / 8, 1);
+		for (size_t i = 0; c.held && i < c.n; i++)
+			c.held[v[i].lport / 8] |= (uint8_t)(1u << (v[i].lport % 8));
+	}
 
 	if (c.q.op == RULES_OP_LISTEN && !c.q.self && c.q.c.lport) {
 		/* a new socket: bind first, then listen with it in the bucket */
@@ -454,6 +476,7 @@ static json_object *predict(struct ctl_cmd_ctx *ctx, struct check *cp)
 	out = json_object_new_object();
 	put_prediction(&c, &p, ports, have_ports, out);
 out:
+	free(c.held);
 	free(c.tw_expires);
 	free(v);
 	free(c.h);

@@ -247,6 +247,30 @@ static void tb_join(struct pw_monitor *m, const struct pw_sock *sk, int others, 
 
 	if (sk->protocol != IPPROTO_TCP || !sk->lport || !m->tbs)
 		return;
+	/*
+	 * Sockets only the kernel knows (autobound connections, accepted
+	 * children, TIME_WAIT entries) keep a bucket too: the last walk of
+	 * this netns, when recent, shows those.
+	 */
+	int only_connect = 1; /* every such socket autobound by connect() (PW_BIND_KNOWN) */
+
+	if (!others && m->kcache_ns && m->kcache_netns == sk->netns && now >= m->kcache_ns &&
+	    now - m->kcache_ns < TB_ALIVE_NS) {
+		for (size_t i = 0; i < m->kcache_n; i++) {
+			const struct pw_sock *k = &m->kcache[i];
+
+			if (k->protocol != IPPROTO_TCP || k->lport != sk->lport || k->inode == sk->inode)
+				continue;
+			others = 1;
+			if ((k->bind_origin & (PW_BIND_KNOWN | PW_BIND_CONNECT)) !=
+			    (PW_BIND_KNOWN | PW_BIND_CONNECT))
+				only_connect = 0;
+		}
+		/* Linux 6.18+ reset the bucket to connect()-made when its last
+		 * bind()-bound socket left (inet_bind_bucket_destroy()) */
+		if (others && only_connect && r && !listen)
+			r->tb.fastreuse = r->tb.fastreuseport = -1;
+	}
 	if (!r) {
 		struct tb_rec **slot = tb_slot(m, sk->netns, sk->lport);
 
@@ -269,6 +293,45 @@ static void tb_join(struct pw_monitor *m, const struct pw_sock *sk, int others, 
 	rules_tb_join(&r->tb, 0, sk);
 }
 
+static int count_entry(struct pw_entry *e, void *arg)
+{
+	(void)e;
+	++*(size_t *)arg;
+	return 1;
+}
+
+static int count_all(struct pw_entry *e, void *arg)
+{
+	(void)e;
+	++*(size_t *)arg;
+	return 0;
+}
+
+/*
+ * A held TCP socket left its port. When it was only bound, the table has
+ * no other socket there, no departed connection may keep the bucket and
+ * the last walk shows no socket only the kernel knows on the port, the
+ * kernel freed the bucket (inet_put_port()): forget its record, so that a
+ * connect() that makes the port's next bucket is not taken for bind().
+ */
+static void tb_left(struct pw_monitor *m, const struct pw_entry *e, uint64_t now)
+{
+	struct tb_rec *r = tb_find(m, e->sk.netns, e->sk.lport);
+	size_t n = 0;
+
+	if (!r || e->sk.protocol != IPPROTO_TCP || e->sk.state != PW_TCP_CLOSE ||
+	    now < r->alive_until_ns)
+		return;
+	table_foreach_port(m->table, e->sk.netns, IPPROTO_TCP, e->sk.lport, count_all, &n);
+	if (n > 1) /* e itself is still in the table */
+		return;
+	for (size_t i = 0; m->kcache_netns == e->sk.netns && i < m->kcache_n; i++)
+		if (m->kcache[i].protocol == IPPROTO_TCP && m->kcache[i].lport == e->sk.lport &&
+		    m->kcache[i].inode != e->sk.inode)
+			return;
+	monitor_tb_forget(m, e->sk.netns, e->sk.lport);
+}
+
 static void tb_keep_alive(struct pw_monitor *m, const struct pw_sock *sk, uint64_t now)
 {
 	struct tb_rec *r;
@@ -278,13 +341,6 @@ static void tb_keep_alive(struct pw_monitor *m, const struct pw_sock *sk, uint64
 	r = tb_find(m, sk->netns, sk->lport);
 	if (r && r->alive_until_ns < now + TB_ALIVE_NS)
 		r->alive_until_ns = now + TB_ALIVE_NS;
-}
-
-static int count_entry(struct pw_entry *e, void *arg)
-{
-	(void)e;
-	++*(size_t *)arg;
-	return 1;
 }
 
 /* Drop the records of buckets nothing can hold any more (reconciliation). */
@@ -975,6 +1031,8 @@ void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e)
 			monitor_listener_gone(m, h, now);
 			if (h->sk.state != PW_TCP_CLOSE)
 				tb_keep_alive(m, &h->sk, now);
+			else
+				tb_left(m, h, now);
 			table_remove(m->table, e->sk.netns, e->sk.inode);
 		}
 		break;

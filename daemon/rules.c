@@ -418,33 +418,84 @@ static int other(const struct rules_query *q, const struct pw_sock *s)
 }
 
 /*
- * The ports the kernel's search tries for a socket with SO_REUSEADDR
- * (reuse) or not: inet_csk_find_open_port() scans an even number of ports
- * from lo, in two halves when reuse is set (the last port of an odd-sized
- * range, or half, is never tried); udp_lib_get_port() and
- * __inet_hash_connect() (tcp_connect) the whole range, the latter also
- * rounded down to an even count.
+ * The windows [a, b) of ports a port search walks. inet_csk_find_open_port()
+ * walks [lo, hi] in two halves when the socket has SO_REUSEADDR and the
+ * range has 4 ports or more, else in one; __inet_hash_connect() in one;
+ * udp_lib_get_port() (udp: set) visits every port. Returns the count.
  */
-static int port_tried(const struct rules_ports *r, uint16_t port, int proto, int reuse,
-		      int tcp_connect)
+static int scan_windows(const struct rules_ports *r, int tcp_halves, int win[2][2])
 {
 	int low = r->lo, high = r->hi + 1, half;
 
-	if (port < r->lo || port > r->hi || rules_port_reserved(r, port))
-		return 0;
-	if (proto == IPPROTO_UDP)
+	if (!tcp_halves || high - low < 4) {
+		win[0][0] = low;
+		win[0][1] = high;
 		return 1;
-	if (tcp_connect || !reuse || high - low < 4) {
-		int remaining = high - low;
-
-		if (remaining > 1)
-			remaining &= ~1;
-		return port < low + remaining;
 	}
 	half = low + (((high - low) >> 2) << 1);
-	if (port < half)
+	win[0][0] = low;
+	win[0][1] = half;
+	win[1][0] = half;
+	win[1][1] = high;
+	return 2;
+}
+
+/*
+ * The TCP walks go by steps of 2 from a random odd (then even) offset and
+ * wrap by an even count ("remaining &= ~1"): in a window of an odd number
+ * of ports (3 or more) they try all but one of its two edge ports, which
+ * one depending on the random offset. 1: port is tried for sure, 2: it
+ * is such an edge, 0: outside the window.
+ */
+static int window_class(const int w[2], uint32_t port, int udp)
+{
+	int size = w[1] - w[0];
+
+	if ((int)port < w[0] || (int)port >= w[1])
+		return 0;
+	if (udp || size == 1 || !(size & 1))
 		return 1;
-	return port < half + ((high - half) & ~1);
+	return (int)port == w[0] || (int)port == w[1] - 1 ? 2 : 1;
+}
+
+/*
+ * Decide a port search from the ports that cannot be taken (bad bitmap):
+ * ok when a surely tried port is free, or both edges of an odd window are
+ * (one of them is tried); uncertain when only one edge is. Reserved ports
+ * are skipped by every walk (inet_is_local_reserved_port()).
+ */
+static void search_decide(const struct rules_ports *r, const uint8_t *bad, int tcp_halves,
+			  int udp, struct rules_prediction *p)
+{
+	int win[2][2], nw = scan_windows(r, tcp_halves, win), ok = 0, uncertain = 0;
+
+	for (int k = 0; k < nw; k++) {
+		int edge_free = 0;
+
+		for (int port = win[k][0]; port < win[k][1]; port++) {
+			int cls = window_class(win[k], (uint32_t)port, udp);
+
+			if (rules_port_reserved(r, (uint16_t)port))
+				continue;
+			if (bad[port / 8] >> (port % 8) & 1) {
+				p->in_use++;
+				continue;
+			}
+			p->free_ports++;
+			if (cls == 1)
+				ok = 1;
+			else
+				edge_free++;
+		}
+		if (edge_free == 2)
+			ok = 1;
+		else if (edge_free == 1)
+			uncertain = 1;
+	}
+	p->ok = ok;
+	p->uncertain = !ok && uncertain;
+	if (!ok)
+		p->rule = "ephemeral_exhausted";
 }
 
 /* Does s take port s->lport from a port-0 search of q->c? (relax = false) */
@@ -547,14 +598,14 @@ static void predict_connect(const struct rules_query *q, const struct pw_sock *v
 			    const struct rules_ports *ports, struct rules_prediction *p)
 {
 	uint8_t saddr[17];
-	int known = tuple_saddr(q, saddr);
-	uint8_t *bad;
+	int known_saddr = tuple_saddr(q, saddr);
+	uint8_t *bad, *any, *known, *bound, *lc;
 
 	p->ok = 1;
 	if (q->c.lport) {
 		/* a bound socket: only the 4-tuple can refuse (__inet_hash_connect) */
 		for (size_t i = 0; i < n; i++)
-			if (tuple_taken(q, &v[i], q->c.lport, saddr, known)) {
+			if (tuple_taken(q, &v[i], q->c.lport, saddr, known_saddr)) {
 				p->ok = 0;
 				p->err = EADDRNOTAVAIL;
 				p->rule = "four_tuple";
@@ -565,43 +616,63 @@ static void predict_connect(const struct rules_query *q, const struct pw_sock *v
 		return;
 	}
 	/*
-	 * Autobind (__inet_hash_connect()): a port is taken when its bucket was
-	 * made by bind() (fastreuse or fastreuseport >= 0), or the 4-tuple
-	 * there exists. Without bucket fields, a port where some socket is
-	 * listening or only bound counts as a bind()-made bucket.
+	 * Autobind (__inet_hash_connect()): a port is taken when its bucket
+	 * counts as made by bind() (tb->fastreuse or fastreuseport >= 0), or
+	 * its 4-tuple toward the destination exists. Since Linux 6.18 the
+	 * bucket goes back to "made by connect()" (-1) as soon as only sockets
+	 * autobound by connect() are left on it (inet_bind2_bucket_destroy()):
+	 * where the kernel says how each socket got its port (PW_BIND_KNOWN),
+	 * the port is taken while any socket there was bound otherwise (the
+	 * table's sockets were all bound with bind()). Elsewhere the recorded
+	 * bucket fields decide, or without them a listening or bound-only
+	 * socket on the port.
 	 */
-	bad = calloc(65536 / 8, 1);
+	bad = calloc(5, 65536 / 8);
 	if (!bad)
 		return; /* cannot tell: say ok */
+	any = bad + 8192;
+	known = any + 8192;
+	bound = known + 8192;
+	lc = bound + 8192;
 	for (size_t i = 0; i < n; i++) {
 		const struct pw_sock *s = &v[i];
+		uint16_t port = s->lport;
+		uint8_t bit = (uint8_t)(1u << (port % 8));
+
+		if (s->protocol != IPPROTO_TCP || port < ports->lo || port > ports->hi ||
+		    !other(q, s))
+			continue;
+		any[port / 8] |= bit;
+		if (s->bind_origin & PW_BIND_KNOWN)
+			known[port / 8] |= bit;
+		if (!(s->bind_origin & PW_BIND_CONNECT))
+			bound[port / 8] |= bit;
+		if (s->state == PW_TCP_LISTEN || s->state == PW_TCP_CLOSE)
+			lc[port / 8] |= bit;
+		if (tuple_taken(q, s, port, saddr, known_saddr))
+			bad[port / 8] |= bit;
+	}
+	for (uint32_t port = ports->lo; port <= ports->hi; port++) {
+		uint8_t bit = (uint8_t)(1u << (port % 8));
 		const struct rules_tb *tb;
 		int taken;
 
-		if (s->protocol != IPPROTO_TCP || !port_tried(ports, s->lport, IPPROTO_TCP, 0, 1) ||
-		    !other(q, s))
+		if (!(any[port / 8] & bit) || (bad[port / 8] & bit))
 			continue;
-		tb = tb_of ? tb_of(s->lport, arg) : NULL;
-		taken = tb ? tb->fastreuse >= 0 || tb->fastreuseport >= 0 :
-			     s->state == PW_TCP_LISTEN || s->state == PW_TCP_CLOSE;
-		if (taken || tuple_taken(q, s, s->lport, saddr, known))
-			bad[s->lport / 8] |= (uint8_t)(1u << (s->lport % 8));
+		if (known[port / 8] & bit) {
+			taken = !!(bound[port / 8] & bit);
+		} else {
+			tb = tb_of ? tb_of((uint16_t)port, arg) : NULL;
+			taken = tb ? tb->fastreuse >= 0 || tb->fastreuseport >= 0 :
+				     !!(lc[port / 8] & bit);
+		}
+		if (taken)
+			bad[port / 8] |= bit;
 	}
-	p->free_ports = 0;
-	for (uint32_t port = ports->lo; port <= ports->hi; port++) {
-		if (!port_tried(ports, (uint16_t)port, IPPROTO_TCP, 0, 1))
-			continue;
-		if (bad[port / 8] >> (port % 8) & 1)
-			p->in_use++;
-		else
-			p->free_ports++;
-	}
+	search_decide(ports, bad, 0, 0, p);
 	free(bad);
-	if (!p->free_ports) {
-		p->ok = 0;
+	if (!p->ok)
 		p->err = EADDRNOTAVAIL;
-		p->rule = "ephemeral_exhausted";
-	}
 }
 
 /* bind/listen with port 0: inet_csk_find_open_port(), udp_lib_get_port(). */
@@ -615,24 +686,14 @@ static void predict_search(const struct rules_query *q, const struct pw_sock *v,
 	if (!bad)
 		return;
 	for (size_t i = 0; i < n; i++)
-		if (v[i].protocol == proto && other(q, &v[i]) &&
-		    port_tried(ports, v[i].lport, proto, q->c.reuseaddr, 0) &&
-		    blocks_search(q, &v[i]))
+		if (v[i].protocol == proto && other(q, &v[i]) && v[i].lport >= ports->lo &&
+		    v[i].lport <= ports->hi && blocks_search(q, &v[i]))
 			bad[v[i].lport / 8] |= (uint8_t)(1u << (v[i].lport % 8));
-	for (uint32_t port = ports->lo; port <= ports->hi; port++) {
-		if (!port_tried(ports, (uint16_t)port, proto, q->c.reuseaddr, 0))
-			continue;
-		if (bad[port / 8] >> (port % 8) & 1)
-			p->in_use++;
-		else
-			p->free_ports++;
-	}
+	/* attempt_half: SO_REUSEADDR (SK_CAN_REUSE) sockets search in two halves */
+	search_decide(ports, bad, proto == IPPROTO_TCP && q->c.reuseaddr, proto == IPPROTO_UDP, p);
 	free(bad);
-	if (!p->free_ports) {
-		p->ok = 0;
+	if (!p->ok)
 		p->err = EADDRINUSE;
-		p->rule = "ephemeral_exhausted";
-	}
 }
 
 void rules_predict(const struct rules_query *q, const struct pw_sock *v, size_t n,
@@ -640,7 +701,7 @@ void rules_predict(const struct rules_query *q, const struct pw_sock *v, size_t 
 		   const struct rules_ports *ports, struct rules_prediction *p)
 {
 	const struct pw_sock *c = &q->c;
-	int any = 0;
+	int any = 0, only_connect = 1, origin_known = 0;
 
 	memset(p, 0, sizeof(*p));
 	if (q->op == RULES_OP_CONNECT) {
@@ -678,7 +739,19 @@ void rules_predict(const struct rules_query *q, const struct pw_sock *v, size_t 
 		}
 	if (!any)
 		return; /* a new (or empty) bucket */
-	if (rules_tb_fast(tb_of ? tb_of(c->lport, arg) : NULL, c)) {
+	/*
+	 * Only sockets autobound by connect() left on the port: Linux 6.18+
+	 * has reset the bucket's fast-path fields to -1 (see PW_BIND_KNOWN).
+	 */
+	for (size_t i = 0; i < n; i++)
+		if (v[i].protocol == IPPROTO_TCP && v[i].lport == c->lport && other(q, &v[i])) {
+			if (!(v[i].bind_origin & PW_BIND_CONNECT))
+				only_connect = 0;
+			if (v[i].bind_origin & PW_BIND_KNOWN)
+				origin_known = 1;
+		}
+	if (!(origin_known && only_connect) &&
+	    rules_tb_fast(tb_of ? tb_of(c->lport, arg) : NULL, c)) {
 		p->rule = "fast_path";
 		return;
 	}

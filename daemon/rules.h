@@ -187,11 +187,14 @@ int rules_port_reserved(const struct rules_ports *p, uint16_t port);
  * A prediction. blockers[] index the holder array given to
  * rules_predict(), highest-ranked rule first (at most RULES_MAX_BLOCKERS;
  * nblockers counts them all). For port 0 and autobind, free_ports is the
- * number of ports the kernel could still choose and in_use the ports of
- * the range it cannot.
+ * number of ports of the range that are free and in_use those that are
+ * not. uncertain: the only free port is an edge of a TCP search window
+ * with an odd number of ports, which the kernel tries or not depending on
+ * a random offset (ok is 0 then: the call may fail).
  */
 struct rules_prediction {
 	int ok;           /* 1: the call would succeed */
+	int uncertain;    /* 1: it fails or not at random (see above) */
 	int err;          /* positive errno when !ok: EADDRINUSE, EADDRNOTAVAIL */
 	const char *rule; /* contract name when !ok; "fast_path" / NULL when ok */
 	size_t blockers[RULES_MAX_BLOCKERS];

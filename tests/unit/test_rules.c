@@ -570,6 +570,116 @@ static void test_port_zero_search(void **state)
 	assert_int_equal(p.in_use, 3);
 }
 
+/*
+ * Regression (differential test, seeds 31/32, narrow ip_local_port_range):
+ * on Linux 6.18+ a port whose bind()-bound sockets have all left goes back
+ * to connect()'s use even while TIME_WAIT entries of autobound sockets
+ * remain (inet_bind2_bucket_destroy() resets fastreuse/fastreuseport to
+ * -1 when every owner has SOCK_CONNECT_BIND). The engine kept treating the
+ * bucket as made by bind() and said ephemeral_exhausted.
+ */
+static void test_autobind_after_binders_left(void **state)
+{
+	struct rules_ports ports;
+	struct rules_query q = { .op = RULES_OP_CONNECT, .timestamps = 1 };
+	struct rules_tb stale = { .fastreuse = 0, .fastreuseport = 0 };
+	struct pw_sock v[2];
+	struct rules_prediction p;
+
+	(void)state;
+	assert_int_equal(rules_ports_parse(&ports, "40000 40001", NULL), 0);
+	/* both ports hold a TIME_WAIT entry of an autobound connection elsewhere */
+	for (int i = 0; i < 2; i++) {
+		v[i] = pwt_tcp("127.0.0.1", (uint16_t)(40000 + i), TW, 0, 0);
+		assert_int_equal(pw_addr_pton("127.0.0.2", &v[i].family, v[i].raddr), 0);
+		v[i].rport = 7000;
+		v[i].bind_origin = PW_BIND_KNOWN | PW_BIND_CONNECT;
+	}
+	q.c = pwt_tcp("0.0.0.0", 0, T, 0, 1000);
+	assert_int_equal(pw_addr_pton("127.0.0.1", &q.c.family, q.c.raddr), 0);
+	q.c.rport = 7000;
+	/* a stale record saying bind() made the buckets does not count */
+	rules_predict(&q, v, 2, no_tb, &stale, &ports, &p);
+	assert_true(p.ok);
+	assert_int_equal(p.free_ports, 2);
+	/* one socket there bound with bind(): that port is taken */
+	v[0].bind_origin = PW_BIND_KNOWN;
+	rules_predict(&q, v, 2, no_tb, &stale, &ports, &p);
+	assert_true(p.ok);
+	assert_int_equal(p.free_ports, 1);
+	v[1].bind_origin = PW_BIND_KNOWN;
+	rules_predict(&q, v, 2, no_tb, &stale, &ports, &p);
+	assert_false(p.ok);
+	assert_string_equal(p.rule, "ephemeral_exhausted");
+	assert_int_equal(p.err, EADDRNOTAVAIL);
+	/* an older kernel (origin unknown): the recorded bucket fields decide */
+	v[0].bind_origin = v[1].bind_origin = 0;
+	rules_predict(&q, v, 2, no_tb, &stale, &ports, &p);
+	assert_false(p.ok);
+	rules_predict(&q, v, 2, no_tb, NULL, &ports, &p);
+	assert_true(p.ok); /* no record, only TIME_WAIT entries: made by connect() */
+
+	/* the same reset disables the bind fast path */
+	{
+		struct rules_tb fast = { .fastreuse = 1, .fastreuseport = 0 };
+		struct pw_sock h = pwt_tcp("127.0.0.1", 40000, PW_TCP_ESTABLISHED, 0, 0);
+		struct rules_query b = { .op = RULES_OP_BIND };
+
+		h.bind_origin = PW_BIND_KNOWN | PW_BIND_CONNECT;
+		b.c = pwt_tcp("127.0.0.1", 40000, T, PWT_RA, 0);
+		rules_predict(&b, &h, 1, no_tb, &fast, &ports, &p);
+		assert_false(p.ok); /* slow path: h lacks SO_REUSEADDR */
+		h.bind_origin = 0;
+		rules_predict(&b, &h, 1, no_tb, &fast, &ports, &p);
+		assert_true(p.ok); /* the fast path of a bucket made by bind() */
+	}
+}
+
+/*
+ * Regression (differential test, seed 32, 11-port range): the TCP port
+ * searches step by 2 from a random offset and wrap by an even count, so
+ * in a window with an odd number of ports one of its two edge ports is
+ * skipped, at random. Only an edge free: "uncertain"; both free: one of
+ * them is tried, ok.
+ */
+static void test_odd_range_edges(void **state)
+{
+	struct rules_ports ports;
+	struct rules_query q = { .op = RULES_OP_BIND };
+	struct pw_sock v[11];
+	struct rules_prediction p;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(rules_ports_parse(&ports, "40000 40010", NULL), 0);
+	for (int port = 40001; port <= 40009; port++)
+		v[n++] = pwt_tcp("0.0.0.0", (uint16_t)port, L, 0, 0);
+	q.c = pwt_tcp("0.0.0.0", 0, T, 0, 0);
+	rules_predict(&q, v, n, NULL, NULL, &ports, &p); /* 40000 and 40010 free */
+	assert_true(p.ok);
+	assert_false(p.uncertain);
+	v[n++] = pwt_tcp("0.0.0.0", 40010, L, 0, 0);
+	rules_predict(&q, v, n, NULL, NULL, &ports, &p); /* only 40000 */
+	assert_false(p.ok);
+	assert_true(p.uncertain);
+	assert_string_equal(p.rule, "ephemeral_exhausted");
+	/* UDP visits every port: no such edge */
+	for (size_t i = 0; i < n; i++)
+		v[i].protocol = IPPROTO_UDP;
+	q.c.protocol = IPPROTO_UDP;
+	rules_predict(&q, v, n, NULL, NULL, &ports, &p);
+	assert_true(p.ok);
+	/* an even range: every port for sure */
+	assert_int_equal(rules_ports_parse(&ports, "40000 40011", NULL), 0);
+	v[n++] = pwt_tcp("0.0.0.0", 40011, L, 0, 0);
+	q.c.protocol = IPPROTO_TCP;
+	for (size_t i = 0; i < n; i++)
+		v[i].protocol = IPPROTO_TCP;
+	rules_predict(&q, v, n, NULL, NULL, &ports, &p);
+	assert_true(p.ok);
+	assert_false(p.uncertain);
+}
+
 /* Advice names what would change the answer, for each rule. */
 static void test_advice(void **state)
 {
@@ -626,6 +736,8 @@ int main(void)
 		cmocka_unit_test(test_connect_bound_over_time_wait),
 		cmocka_unit_test(test_fast_path_strict),
 		cmocka_unit_test(test_port_zero_search),
+		cmocka_unit_test(test_autobind_after_binders_left),
+		cmocka_unit_test(test_odd_range_edges),
 		cmocka_unit_test(test_advice),
 	};
 
