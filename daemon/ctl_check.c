@@ -495,13 +495,29 @@ json_object *ctl_check_predict(struct ctl_cmd_ctx *ctx, const struct rules_query
 	return pred;
 }
 
+static int nothing(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
 json_object *ctl_cmd_check(struct ctl_cmd_ctx *ctx, json_object *req, json_object *ok)
 {
 	struct check c = { .m = ctx->mon, .tw_wait_s = -1 };
 	json_object *wrap, *pred;
 	char err[200];
+	int ret;
 
 	if (parse(&c, req, err, sizeof(err))) {
+		json_object_put(ok);
+		return ctl_cmd_error(err);
+	}
+	/* an answer about a namespace nobody holds would be a guess */
+	if (ctx->mon->snap &&
+	    (ret = snap_netns_call(ctx->mon->snap, c.q.c.netns, nothing, NULL)) < 0) {
+		snprintf(err, sizeof(err), "network namespace %u: %s", c.q.c.netns,
+			 ret == -ENOENT ? "no process or /run/netns mount holds it" :
+					  strerror(-ret));
 		json_object_put(ok);
 		return ctl_cmd_error(err);
 	}

@@ -65,6 +65,9 @@ def test_listener_blocks_and_exit_codes(daemon, actors, ns):
     assert "would fail with EADDRINUSE (rule wildcard_listener)" in r.stdout
     assert "%d/" % a.pid in r.stdout and "What would change the answer" in r.stdout
 
+    # a namespace nobody holds: the daemon refuses the request (1, with a message)
+    r = ctl(daemon, "check", "tcp", "127.0.0.1:80", "--netns", "4026500001")
+    assert r.returncode == 1 and "4026500001" in r.stderr, (r.returncode, r.stderr)
     # usage errors: 2; no daemon: 3
     for bad in (["check"], ["check", "sctp", "1.2.3.4:80"], ["check", "tcp", "1.2.3.4"],
                 ["check", "tcp", "1.2.3.4:70000"], ["check", "tcp", "[::1:80"],
