@@ -163,7 +163,18 @@ class Run:
             actor = next(iter(self.actors.values()))
             near = {" ".join(map(str, k)): sorted(v)
                     for k, v in _tcp_states(actor.proc.pid).items() if res["port"] in (k[1],)}
+        # the daemon's own view, to tell a rule error from a missed event
+        try:
+            view = self.conn.request({"cmd": "owners", "netns": self.netns_ino,
+                                      "proto": args["proto"], "port": args["port"]})
+            st = self.conn.request({"cmd": "stats"})["stats"]
+            daemon_view = {"owners": view.get("sockets"),
+                           "stats": {k: st.get(k) for k in ("dropped", "untracked",
+                                                             "events", "reconciliations")}}
+        except (AssertionError, OSError, KeyError) as e:
+            daemon_view = {"error": str(e)}
         d = {"seed": self.seed, "step": self.seq, "op": op, "args": args,
+             "daemon_view": daemon_view,
              "kernel": "ok" if k_ok else res["errno"], "kernel_port": res.get("port"),
              "tcp_on_that_port": near, "prediction": pred,
              "sockets": [repr(s) for s in self.socks], "history": list(self.history)}
