@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 
 #include "addr.h"
 #include "ctl_cmd.h"
@@ -286,14 +287,41 @@ static int parse(struct check *c, json_object *req, char *err, size_t len)
 	return 0;
 }
 
-/* Gather the holders of the netns; 0 or -ENOMEM. */
+/*
+ * Does sock_diag list bound-only TCP sockets here (TCP_BOUND_INACTIVE,
+ * Linux 6.5)? Without it, a walk cannot show them (diag.h).
+ */
+static int diag_lists_bound(void)
+{
+	static int known = -1;
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (known < 0) {
+		known = !uname(&u) && sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
+			(major > 6 || (major == 6 && minor >= 5));
+	}
+	return known;
+}
+
+/*
+ * Gather the holders of the netns; 0 or -ENOMEM. An answer about "right
+ * now" takes the kernel's word: one fresh walk gives every socket with
+ * the flags, state and bind origin it has, and the table adds who owns
+ * it, when it was bound and its UDP chain place. A table entry the walk
+ * does not show is gone (its release was missed, e.g. when its slot in
+ * the kernel side's tracked array was taken over: event.h); a walk that
+ * failed leaves the table's word.
+ */
 static int gather(struct check *c, uint64_t now)
 {
 	struct pw_monitor *m = c->m;
-	const struct pw_sock *v;
-	size_t n, ntable;
+	const struct pw_sock *v, *all;
+	size_t n, nall, ntable;
 	int err;
 
+	v = monitor_kernel_extra(m, c->q.c.netns, now, 0, &n);
+	all = monitor_kernel_all(m, c->q.c.netns, &nall);
 	if (c->all_ports)
 		err = table_foreach(m->table, take_entry, c);
 	else
@@ -302,10 +330,40 @@ static int gather(struct check *c, uint64_t now)
 	if (err < 0)
 		return err;
 	ntable = c->n;
+	if (all) {
+		size_t k = 0;
+
+		for (size_t i = 0; i < ntable; i++) {
+			struct holder *h = &c->h[i];
+			const struct pw_sock *w = NULL;
+
+			for (size_t j = 0; j < nall && !w; j++)
+				if (all[j].inode == h->sk.inode)
+					w = &all[j];
+			/*
+			 * Not walked: gone, unless a bound-only TCP socket on a
+			 * kernel whose sock_diag cannot list those.
+			 */
+			if (!w && !(h->sk.protocol == IPPROTO_TCP && h->sk.state == PW_TCP_CLOSE &&
+				    !diag_lists_bound()))
+				continue;
+			if (w) {
+				struct pw_sock merged = *w;
+
+				if (w->flags_unknown) { /* sock_diag: the flags events told */
+					merged.reuseaddr = h->sk.reuseaddr;
+					merged.reuseport = h->sk.reuseport;
+					merged.v6only = h->sk.v6only;
+					merged.flags_unknown = 0;
+				}
+				h->sk = merged;
+			}
+			c->h[k++] = *h;
+		}
+		c->n = ntable = k;
+	}
 	if (ntable > 1)
 		qsort(c->h, ntable, sizeof(*c->h), cmp_chain);
-	/* an answer to a person: always the kernel's current view */
-	v = monitor_kernel_extra(m, c->q.c.netns, now, 0, &n);
 	for (size_t i = 0; i < n; i++)
 		if (v[i].protocol == c->q.c.protocol && (c->all_ports || v[i].lport == c->q.c.lport))
 			if (push(c, &v[i], NULL))

@@ -122,6 +122,8 @@ void monitor_free(struct pw_monitor *m)
 	m->owners = NULL;
 	free(m->kcache);
 	m->kcache = NULL;
+	free(m->kall);
+	m->kall = NULL;
 	for (size_t i = 0; m->tbs && i < MONITOR_TB_SLOTS; i++)
 		while (m->tbs[i]) {
 			struct tb_rec *r = m->tbs[i];
@@ -402,23 +404,42 @@ static int scan_conflict(struct pw_entry *h, void *arg)
 
 
 /* Keep the sockets of the walked netns that the table does not hold. */
+/* Append sk to a growing array; 0 or -ENOMEM. */
+static int sock_push(struct pw_sock **v, size_t *n, size_t *cap, const struct pw_sock *sk)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 256;
+		struct pw_sock *nv = realloc(*v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		*v = nv;
+		*cap = ncap;
+	}
+	(*v)[(*n)++] = *sk;
+	return 0;
+}
+
+/* Keep every socket of the walked netns, and apart those the table does not hold. */
 static int kcache_add(const struct pw_sock *sk, void *arg)
 {
 	struct pw_monitor *m = arg;
 
+	if (sock_push(&m->kall, &m->kall_n, &m->kall_cap, sk))
+		return -ENOMEM;
 	if (sk->inode && table_lookup(m->table, sk->netns, sk->inode))
 		return 0;
-	if (m->kcache_n == m->kcache_cap) {
-		size_t cap = m->kcache_cap ? m->kcache_cap * 2 : 256;
-		struct pw_sock *v = realloc(m->kcache, cap * sizeof(*v));
+	return sock_push(&m->kcache, &m->kcache_n, &m->kcache_cap, sk);
+}
 
-		if (!v)
-			return -ENOMEM;
-		m->kcache = v;
-		m->kcache_cap = cap;
+const struct pw_sock *monitor_kernel_all(const struct pw_monitor *m, uint32_t netns, size_t *n)
+{
+	if (!m->kcache_ns || m->kcache_netns != netns || !m->kall_ok) {
+		*n = 0;
+		return NULL;
 	}
-	m->kcache[m->kcache_n++] = *sk;
-	return 0;
+	*n = m->kall_n;
+	return m->kall;
 }
 
 /*
@@ -437,9 +458,11 @@ const struct pw_sock *monitor_kernel_extra(struct pw_monitor *m, uint32_t netns,
 	if (!m->kcache_ns || m->kcache_netns != netns || now < m->kcache_ns ||
 	    now - m->kcache_ns > max_age_ns) {
 		m->kcache_n = 0;
+		m->kall_n = 0;
 		m->kcache_netns = netns;
 		m->kcache_ns = now;
 		ret = snap_walk_netns(m->snap, netns, kcache_add, m);
+		m->kall_ok = ret == 0;
 		if (ret < 0)
 			log_debug("netns %u walk: %s", netns, strerror(-ret));
 	}

@@ -90,6 +90,9 @@ struct pw_monitor {
 	size_t kcache_n, kcache_cap;
 	uint32_t kcache_netns;
 	uint64_t kcache_ns;       /* CLOCK_REALTIME ns of that walk; 0 = none */
+	struct pw_sock *kall;     /* every socket of that walk, the table's too */
+	size_t kall_n, kall_cap;
+	int kall_ok;              /* that walk read the whole namespace */
 	struct tb_rec **tbs;      /* MONITOR_TB_SLOTS chains */
 	struct eph_episode episodes[MONITOR_EPISODE_SLOTS];
 	int tracked_fd;           /* BPF map of tracked socket inodes, -1 when none */
@@ -152,6 +155,14 @@ void monitor_tb_forget(struct pw_monitor *m, uint32_t netns, uint16_t port);
 int monitor_ports(struct pw_monitor *m, uint32_t netns, struct rules_ports *p);
 /* An integer sysctl of netns, e.g. "net/ipv4/tcp_tw_reuse"; def when unreadable. */
 int monitor_sysctl_int(struct pw_monitor *m, uint32_t netns, const char *name, int def);
+
+/*
+ * Every socket of netns as the last walk (monitor_kernel_extra()) found
+ * it, table sockets included: the kernel's own flags, state and bind
+ * origin. Returns NULL (and *n 0) when that walk was not of netns or did
+ * not complete. Valid until the next walk.
+ */
+const struct pw_sock *monitor_kernel_all(const struct pw_monitor *m, uint32_t netns, size_t *n);
 
 /* Record that a TCP listener went away (takeover detection); now: CLOCK_REALTIME ns. */
 void monitor_listener_gone(struct pw_monitor *m, const struct pw_entry *e, uint64_t now);
