@@ -8,6 +8,7 @@
 #   make install   binaries, systemd units, sysusers, man pages, example config
 #                  (DESTDIR, PREFIX=/usr/local, SYSCONFDIR=/etc)
 #   make uninstall remove what install put there (not /etc/portwatch)
+#   make fuzz-rules SEED=N OPS=N  the rule engine against the kernel, longer
 #   make vmlinux regenerate bpf/vmlinux.h from VMLINUX_BTF
 #   V=1          show the full commands
 #
@@ -63,7 +64,7 @@ BPFT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all deps run test unit bpf-test e2e bench bench-smoke vmlinux clean install uninstall \
+.PHONY: all deps run test unit bpf-test e2e fuzz-rules bench bench-smoke vmlinux clean install uninstall \
 	man-lint
 
 # Installation layout. Units go where systemd looks for PREFIX's units; the
@@ -147,6 +148,15 @@ bpf-test: $(BPFT_BINS)
 
 e2e: all
 	$(PYTHON) -m pytest -v tests/e2e
+
+# The differential test of tests/e2e/test_differential.py with another seed
+# and length: OPS bind/listen/connect calls, each predicted by portwatchd's
+# `check` and compared with the kernel's answer (make test: 5000, fixed seed).
+SEED ?= 20261123
+OPS  ?= 50000
+fuzz-rules: all
+	PW_DIFF_SEED=$(SEED) PW_DIFF_OPS=$(OPS) $(PYTHON) -m pytest -v -s \
+		tests/e2e/test_differential.py
 
 test: deps
 	$(MAKE) all $(UNIT_BINS) $(BPFT_BINS) $(BENCH_BINS)

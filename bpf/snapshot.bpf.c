@@ -45,8 +45,22 @@ int dump_tcp(struct bpf_iter__tcp *ctx)
 
 		rec.sk_uid = sk->sk_uid.val;
 		rec.inode = pw_sock_inode(sk);
+		/* SOCK_CONNECT_BIND (16) exists where tw_connect_bind does */
+		if (bpf_core_field_exists(((struct inet_timewait_sock *)0)->tw_connect_bind))
+			rec.bind_origin = PW_BIND_KNOWN |
+					  ((BPF_CORE_READ_BITFIELD_PROBED(sk, sk_userlocks) & 16) ?
+						   PW_BIND_CONNECT :
+						   0);
 	} else if (rec.state != PW_TCP_TIME_WAIT) {
 		return 0;
+	} else {
+		struct tcp_timewait_sock *tw = bpf_skc_to_tcp_timewait_sock(skc);
+
+		if (tw && bpf_core_field_exists(tw->tw_sk.tw_connect_bind))
+			rec.bind_origin = PW_BIND_KNOWN |
+					  (BPF_CORE_READ_BITFIELD_PROBED(&tw->tw_sk, tw_connect_bind) ?
+						   PW_BIND_CONNECT :
+						   0);
 	}
 	bpf_seq_write(seq, &rec, sizeof(rec));
 	return 0;

@@ -351,13 +351,21 @@ static json_object *cmd_reload(struct ctl_cmd_ctx *ctx, json_object *req)
 	return o;
 }
 
+/* Implemented in ctl_check.c. */
+json_object *ctl_cmd_check(struct ctl_cmd_ctx *ctx, json_object *req, json_object *ok);
+
+static json_object *cmd_check(struct ctl_cmd_ctx *ctx, json_object *req)
+{
+	return ctl_cmd_check(ctx, req, ok_response());
+}
+
 static const struct {
 	const char *name;
 	json_object *(*fn)(struct ctl_cmd_ctx *ctx, json_object *req);
 } commands[] = {
 	{ "owners", cmd_owners },     { "alerts", cmd_alerts }, { "conflicts", cmd_conflicts },
 	{ "why", cmd_why },           { "stats", cmd_stats },   { "subscribe", cmd_subscribe },
-	{ "reload", cmd_reload },
+	{ "check", cmd_check },         { "reload", cmd_reload },
 };
 
 json_object *ctl_cmd_dispatch(struct ctl_cmd_ctx *ctx, const char *line, size_t len)
@@ -412,7 +420,7 @@ json_object *ctl_cmd_dispatch(struct ctl_cmd_ctx *ctx, const char *line, size_t 
 			resp = commands[i].fn(ctx, req);
 	if (!resp) {
 		snprintf(err, sizeof(err), "unknown command \"%.40s\" (owners, alerts, conflicts, why, "
-					   "stats, subscribe, reload)", cmd);
+					   "check, stats, subscribe, reload)", cmd);
 		resp = ctl_cmd_error(err);
 	}
 	json_object_put(req);

@@ -72,6 +72,15 @@ int ctl_filter_match(const struct ctl_filter *f, const struct pw_entry *e);
 int ctl_opt_int(json_object *req, const char *key, int64_t lo, int64_t hi, int64_t *out,
 		char *err, size_t errlen);
 
+/*
+ * The `check` prediction object (docs/protocol.md) for q: q->c names the
+ * netns (inode), protocol, address, port, flags and creator uid of the
+ * socket asked about (rules.h struct rules_query). Pending events are
+ * consumed first; the holders are the table's plus a fresh walk of the
+ * netns. Caller owns the result; NULL on ENOMEM. Used by check and why.
+ */
+json_object *ctl_check_predict(struct ctl_cmd_ctx *ctx, const struct rules_query *q);
+
 /* {"version": 1, "ok": false, "error": msg}; caller owns it. */
 json_object *ctl_cmd_error(const char *msg);
 

@@ -138,6 +138,8 @@ json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req, json_object 
 	struct why w = { .port = -1 };
 	json_object *conflicts, *alerts;
 	const void *last_conflict, *last_alert;
+	json_object *prediction = NULL;
+	char abuf[PW_ADDRSTRLEN];
 	const char *proto;
 	int64_t netns;
 	uint32_t tw_netns;
@@ -174,6 +176,21 @@ json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req, json_object 
 		for (size_t i = 0; i < n; i++)
 			why_time_wait(&v[i], &w);
 	}
+	/* what a new socket without options would meet: the rule engine, as check */
+	if (tw_netns) {
+		struct rules_query q = { .op = RULES_OP_BIND };
+
+		q.c.protocol = w.proto ? (uint8_t)w.proto : IPPROTO_TCP;
+		q.c.family = w.f.has_addr ? w.f.family : AF_INET;
+		if (w.f.has_addr)
+			memcpy(q.c.laddr, w.f.addr, sizeof(q.c.laddr));
+		q.c.v6only = q.c.family == AF_INET6 && !pw_addr_is_any(AF_INET6, q.c.laddr) &&
+			     !pw_addr_is_v4mapped(q.c.laddr);
+		q.c.lport = (uint16_t)w.port;
+		q.c.netns = tw_netns;
+		q.c.state = PW_TCP_CLOSE;
+		prediction = ctl_check_predict(ctx, &q);
+	}
 	conflicts = about_port(&m->conflicts, &w.f, conflict_sock, enc_conflict, &last_conflict);
 	alerts = about_port(&m->alerts, &w.f, alert_sock, enc_alert, &last_alert);
 
@@ -192,8 +209,23 @@ json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req, json_object 
 		say(&w, " %zu TIME_WAIT entr%s hold%s the port until %s expire (60 s): a new socket "
 			"binds over them only when the old and the new socket both set SO_REUSEADDR.",
 		    w.ntw, w.ntw == 1 ? "y" : "ies", w.ntw == 1 ? "s" : "", w.ntw == 1 ? "it" : "they");
-	if (last_conflict)
-		say(&w, " Last conflict: %s", ((const struct pw_conflict *)last_conflict)->explanation);
+	if (prediction && !json_object_get_boolean(json_object_object_get(prediction, "ok")))
+		say(&w, " A new %s socket without options bound to %s%s%s:%lld now would fail (rule %s). %s",
+		    proto ? proto : "tcp", w.f.has_addr && w.f.family == AF_INET6 ? "[" : "",
+		    w.f.has_addr ? pw_addr_ntop(w.f.family, w.f.addr, abuf) : "0.0.0.0",
+		    w.f.has_addr && w.f.family == AF_INET6 ? "]" : "", (long long)w.port,
+		    json_object_get_string(json_object_object_get(prediction, "rule")),
+		    json_object_get_string(json_object_object_get(prediction, "advice")));
+	if (last_conflict) {
+		const struct pw_conflict *lc = last_conflict;
+		struct rules_query lq = { .c = lc->contender.sk, .op = lc->op };
+		char advice[PW_MSG_LEN];
+
+		rules_advice(advice, sizeof(advice), lc->rule, &lq,
+			     lc->nholders ? &lc->holders[0].sk : NULL, -1, NULL);
+		say(&w, " Last conflict: %s What would have let it through: %s", lc->explanation,
+		    advice);
+	}
 	if (last_alert)
 		say(&w, " Last alert: %s", ((const struct pw_alert *)last_alert)->message);
 
@@ -203,5 +235,10 @@ json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req, json_object 
 	json_object_object_add(ok, "conflicts", conflicts);
 	json_object_object_add(ok, "alerts", alerts);
 	json_object_object_add(ok, "explanation", json_object_new_string(w.text + (w.text[0] == ' ')));
+	json_object_object_add(ok, "prediction", prediction);
+	json_object_object_add(ok, "advice",
+			       prediction ? json_object_get(json_object_object_get(prediction,
+										   "advice")) :
+					    NULL);
 	return ok;
 }

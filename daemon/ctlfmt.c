@@ -377,6 +377,81 @@ int ctlfmt_socket_row(struct ctlfmt_table *t, struct json_object *sk, time_t now
 	return ctlfmt_table_add(t, row);
 }
 
+const struct ctlfmt_col ctlfmt_blocker_cols[CTLFMT_BLOCKER_NCOLS] = {
+	{ "Netid", 0 },	 { "State", 0 }, { "Local-Address:Port", 0 }, { "Peer", 0 },
+	{ "Flags", 0 },	 { "Uid", 0 },	 { "Pid/Comm", 0 },	      { "Since", 0 },
+	{ "Rule", 0 },	 { "Expires", 0 },
+};
+
+int ctlfmt_blocker_row(struct ctlfmt_table *t, struct json_object *sk, time_t now)
+{
+	char local[80], peer[80], flags[16], pc[64], since[32], expires[24] = "";
+	struct json_object *v;
+	const char *row[] = {
+		jtext(sk, "proto"),
+		jtext(sk, "state"),
+		addr_port(sk, local, sizeof(local)),
+		NULL,
+		flags,
+		jtext(sk, "uid"),
+		pc,
+		since,
+		jtext(sk, "rule"),
+		NULL,
+	};
+
+	_Static_assert(sizeof(row) / sizeof(row[0]) == CTLFMT_BLOCKER_NCOLS, "one cell per column");
+	if (jtext(sk, "raddr")) {
+		ctlfmt_addr_port(jtext(sk, "raddr"), jint(sk, "rport"), peer, sizeof(peer));
+		row[3] = peer;
+	}
+	if (json_object_object_get_ex(sk, "expires_s", &v) && json_object_is_type(v, json_type_int)) {
+		snprintf(expires, sizeof(expires), "%lld s", (long long)json_object_get_int64(v));
+		row[9] = expires;
+	}
+	ctlfmt_flags(jbool(sk, "reuseaddr"), jbool(sk, "reuseport"), jbool(sk, "v6only"), flags,
+		     sizeof(flags));
+	pid_comm(sk, pc, sizeof(pc));
+	ctlfmt_time(jtext(sk, "since"), now, true, since, sizeof(since));
+	return ctlfmt_table_add(t, row);
+}
+
+int ctlfmt_print_check(FILE *out, struct json_object *pred, const char *what, time_t now)
+{
+	struct json_object *blockers, *range;
+	const char *rule = jtext(pred, "rule"), *err = jtext(pred, "errno_name");
+	const char *expl = jtext(pred, "explanation"), *advice = jtext(pred, "advice");
+	char line[512];
+
+	if (jbool(pred, "ok"))
+		snprintf(line, sizeof(line), "%s: would succeed.", what);
+	else
+		snprintf(line, sizeof(line), "%s: would fail with %s (rule %s).", what,
+			 err ? err : "?", rule ? rule : "?");
+	ctlfmt_wrap(out, line, 0, 78);
+	if (json_object_object_get_ex(pred, "range", &range) &&
+	    json_object_is_type(range, json_type_array) && json_object_array_length(range) == 2) {
+		fprintf(out, "Ephemeral range %lld-%lld: %lld ports free, %lld in use.\n",
+			(long long)json_object_get_int64(json_object_array_get_idx(range, 0)),
+			(long long)json_object_get_int64(json_object_array_get_idx(range, 1)),
+			jint(pred, "free_ports"), jint(pred, "in_use"));
+	}
+	if (expl)
+		ctlfmt_wrap(out, expl, 2, 78);
+	if (json_object_object_get_ex(pred, "blockers", &blockers) &&
+	    json_object_is_type(blockers, json_type_array) && json_object_array_length(blockers)) {
+		fprintf(out, "\nBlocking sockets:\n");
+		if (ctlfmt_print_list(out, blockers, ctlfmt_blocker_cols, CTLFMT_BLOCKER_NCOLS,
+				      ctlfmt_blocker_row, now))
+			return -ENOMEM;
+	}
+	if (!jbool(pred, "ok") && advice) {
+		fprintf(out, "\nWhat would change the answer:\n");
+		ctlfmt_wrap(out, advice, 2, 78);
+	}
+	return 0;
+}
+
 const struct ctlfmt_col ctlfmt_alert_cols[CTLFMT_ALERT_NCOLS] = {
 	{ "ID", 0 },	{ "Time", 0 },	 { "Severity", 0 },  { "Kind/Reason", 0 }, { "Proto", 0 },
 	{ "Local", 0 }, { "Holder", 0 }, { "Contender", 0 }, { "Result", 0 },	   { "Message", 0 },

@@ -85,6 +85,20 @@ extern const struct ctlfmt_col ctlfmt_alert_cols[CTLFMT_ALERT_NCOLS];
 #define CTLFMT_CONFLICT_NCOLS 10
 extern const struct ctlfmt_col ctlfmt_conflict_cols[CTLFMT_CONFLICT_NCOLS];
 
+/* Columns of the blocking sockets of a check prediction: see ctlfmt_blocker_row(). */
+#define CTLFMT_BLOCKER_NCOLS 10
+extern const struct ctlfmt_col ctlfmt_blocker_cols[CTLFMT_BLOCKER_NCOLS];
+/* One blocker (a socket object with "rule" and, for TIME_WAIT, "expires_s"). */
+int ctlfmt_blocker_row(struct ctlfmt_table *t, struct json_object *sk, time_t now);
+
+/*
+ * Print a check prediction (docs/protocol.md, `check`) for people: what
+ * was asked (what, e.g. "bind 127.0.0.1:80/tcp"), would succeed or fail
+ * with which errno and rule, the explanation, the blocking sockets and the
+ * advice, wrapped to 78 columns. 0 or -ENOMEM.
+ */
+int ctlfmt_print_check(FILE *out, struct json_object *pred, const char *what, time_t now);
+
 /*
  * Add one socket, alert or conflict object of the protocol as a row of a
  * table made with the matching columns; missing or null members print as

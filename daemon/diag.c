@@ -19,6 +19,8 @@
 struct dump {
 	uint32_t netns;
 	snap_fn fn;
+	diag_tw_fn tw_fn; /* set: a TIME_WAIT dump */
+	uint16_t port;
 	void *arg;
 	int ret; /* fn's non-zero return */
 };
@@ -39,6 +41,20 @@ static int on_msg(const struct nlmsghdr *nlh, void *data)
 	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*m))
 		return MNL_CB_ERROR;
 	memset(&sk, 0, sizeof(sk));
+	if (d->tw_fn) {
+		if (ntohs(m->id.idiag_sport) != d->port)
+			return MNL_CB_OK;
+		sk.netns = d->netns;
+		sk.family = m->idiag_family;
+		sk.protocol = IPPROTO_TCP;
+		sk.state = PW_TCP_TIME_WAIT;
+		sk.lport = d->port;
+		sk.rport = ntohs(m->id.idiag_dport);
+		memcpy(sk.laddr, m->id.idiag_src, m->idiag_family == AF_INET6 ? 16 : 4);
+		memcpy(sk.raddr, m->id.idiag_dst, m->idiag_family == AF_INET6 ? 16 : 4);
+		d->ret = d->tw_fn(&sk, m->idiag_expires, d->arg);
+		return d->ret ? MNL_CB_STOP : MNL_CB_OK;
+	}
 	sk.netns = d->netns;
 	sk.family = m->idiag_family;
 	sk.protocol = IPPROTO_TCP;
@@ -67,7 +83,15 @@ static int dump_family(int fd, uint8_t family, unsigned int seq, struct dump *d)
 	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
 	req->sdiag_family = family;
 	req->sdiag_protocol = IPPROTO_TCP;
-	req->idiag_states = 1u << PW_TCP_BOUND_INACTIVE;
+	/*
+	 * inet_diag_dump_icsk() filters a TIME_WAIT entry by its tw_substate:
+	 * an orphaned connection closed in FIN_WAIT2 becomes a TIME_WAIT entry
+	 * whose substate stays FIN_WAIT2 (tcp_time_wait()). The callback keeps
+	 * the sockets that match the walk's TIME_WAIT records.
+	 */
+	req->idiag_states = d->tw_fn ? 1u << PW_TCP_TIME_WAIT | 1u << PW_TCP_FIN_WAIT2 :
+				       1u << PW_TCP_BOUND_INACTIVE;
+
 	if (send(fd, nlh, nlh->nlmsg_len, 0) < 0)
 		return -errno;
 	for (;;) {
@@ -92,5 +116,18 @@ int diag_bound_tcp(int fd, uint32_t netns, snap_fn fn, void *arg)
 	close(fd);
 	if (d.ret)
 		return d.ret < 0 ? d.ret : 1;
+	return err;
+}
+
+int diag_time_wait(int fd, uint32_t netns, uint16_t port, diag_tw_fn fn, void *arg)
+{
+	struct dump d = { .netns = netns, .tw_fn = fn, .port = port, .arg = arg };
+	int err = dump_family(fd, AF_INET, 1, &d);
+
+	if (!err && !d.ret)
+		err = dump_family(fd, AF_INET6, 2, &d);
+	close(fd);
+	if (d.ret)
+		return d.ret;
 	return err;
 }

@@ -30,4 +30,18 @@ int diag_open(void);
  */
 int diag_bound_tcp(int fd, uint32_t netns, snap_fn fn, void *arg);
 
+/*
+ * Dump the TIME_WAIT entries on local port `port` (host order) of fd's
+ * namespace (IPv4 and IPv6) and call fn(sk, expires_ms, arg) for each
+ * (FIN_WAIT2 sockets too: an entry in the FIN_WAIT2 substate is reported
+ * so; callers match the 4-tuple against TIME_WAIT records they have):
+ * sk with netns, family, laddr/lport, raddr/rport and state
+ * PW_TCP_TIME_WAIT; expires_ms is idiag_expires, the milliseconds left
+ * before the entry goes. Closes fd. Returns 0, fn's non-zero value, or
+ * -errno. (inet_diag_dump_icsk() and inet_twsk_diag_fill() in
+ * net/ipv4/inet_diag.c.)
+ */
+typedef int (*diag_tw_fn)(const struct pw_sock *sk, uint32_t expires_ms, void *arg);
+int diag_time_wait(int fd, uint32_t netns, uint16_t port, diag_tw_fn fn, void *arg);
+
 #endif /* PORTWATCH_DIAG_H */

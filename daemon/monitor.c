@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 
@@ -14,6 +16,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "proc.h"
+#include "monitor_int.h"
 #include "rules.h"
 
 /*
@@ -65,7 +68,8 @@ struct owner_cache {
 #define OWNER_CACHE_SLOTS 1024
 #define OWNER_CACHE_NS (10ULL * 1000000000ULL)
 
-const char *const monitor_alert_kinds[] = { "hijack_attempt", "reuse_collision", NULL };
+const char *const monitor_alert_kinds[] = { "hijack_attempt", "reuse_collision", "resource",
+					     NULL };
 
 uint64_t monitor_now(void)
 {
@@ -108,7 +112,9 @@ int monitor_init(struct pw_monitor *m, const struct monitor_config *cfg, struct 
 	m->recent_holders = calloc(RECENT_SLOTS, sizeof(*m->recent_holders));
 	m->exe_paths = calloc(EXE_PATH_SLOTS, sizeof(*m->exe_paths));
 	m->owners = calloc(OWNER_CACHE_SLOTS, sizeof(*m->owners));
-	if (!m->table || !m->recent || !m->recent_holders || !m->exe_paths || !m->owners || ring_init(&m->alerts, sizeof(struct pw_alert), cfg->alert_history) ||
+	m->tbs = calloc(MONITOR_TB_SLOTS, sizeof(*m->tbs));
+	if (!m->tbs || !m->table || !m->recent || !m->recent_holders || !m->exe_paths ||
+	    !m->owners || ring_init(&m->alerts, sizeof(struct pw_alert), cfg->alert_history) ||
 	    ring_init(&m->conflicts, sizeof(struct pw_conflict), cfg->conflict_history)) {
 		monitor_free(m);
 		return -ENOMEM;
@@ -130,6 +136,17 @@ void monitor_free(struct pw_monitor *m)
 	m->owners = NULL;
 	free(m->kcache);
 	m->kcache = NULL;
+	free(m->kall);
+	m->kall = NULL;
+	for (size_t i = 0; m->tbs && i < MONITOR_TB_SLOTS; i++)
+		while (m->tbs[i]) {
+			struct tb_rec *r = m->tbs[i];
+
+			m->tbs[i] = r->next;
+			free(r);
+		}
+	free(m->tbs);
+	m->tbs = NULL;
 	ring_free(&m->alerts);
 	ring_free(&m->conflicts);
 }
@@ -190,8 +207,13 @@ void monitor_listener_gone(struct pw_monitor *m, const struct pw_entry *e, uint6
 	h->next_id = h->next_port = NULL;
 }
 
-static void raise_alert(struct pw_monitor *m, const struct rules_alert *ra, const struct pw_entry *holder,
-			const struct pw_entry *contender, int result, uint64_t now)
+/*
+ * A new alert in the ring, with the default message; not yet counted nor
+ * announced (alert_raise()), so that the caller may complete it first.
+ */
+struct pw_alert *monitor_alert_new(struct pw_monitor *m, const struct rules_alert *ra,
+				  const struct pw_entry *holder, const struct pw_entry *contender,
+				  int result, uint64_t now)
 {
 	const struct pw_allow_rule *allow = policy_silences(m->cfg.policy, contender, holder);
 	struct pw_alert *a;
@@ -202,7 +224,7 @@ static void raise_alert(struct pw_monitor *m, const struct rules_alert *ra, cons
 		if (allow->line)
 			log_debug("%s alert on port %u silenced by the allow rule of line %u",
 				  ra->reason, contender->sk.lport, allow->line);
-		return;
+		return NULL;
 	}
 	a = ring_push(&m->alerts);
 	a->id = m->alerts.next_id++;
@@ -223,12 +245,27 @@ static void raise_alert(struct pw_monitor *m, const struct rules_alert *ra, cons
 		 contender->sk.family == AF_INET6 ? "]" : "", contender->sk.lport,
 		 pw_proto_name(contender->sk.protocol), holder->owner.pid, holder->owner.comm,
 		 holder->owner.uid);
+	return a;
+}
+
+/* Count a complete alert and hand it to syslog and the subscribers. */
+void monitor_alert_raise(struct pw_monitor *m, const struct pw_alert *a)
+{
+	if (!a)
+		return;
 	m->stats.alerts++;
 	for (size_t i = 0; monitor_alert_kinds[i]; i++)
 		if (!strcmp(monitor_alert_kinds[i], a->kind))
 			m->alerts_by_kind[i]++;
 	if (m->on_alert)
 		m->on_alert(a, m->on_alert_arg);
+}
+
+static void raise_alert(struct pw_monitor *m, const struct rules_alert *ra,
+			const struct pw_entry *holder, const struct pw_entry *contender, int result,
+			uint64_t now)
+{
+	monitor_alert_raise(m, monitor_alert_new(m, ra, holder, contender, result, now));
 }
 
 static struct exe_path *exe_slot(struct pw_monitor *m, uint64_t ino, uint32_t dev)
@@ -282,6 +319,7 @@ struct bind_scan {
 	const struct pw_entry *worst;
 	struct rules_alert alert;
 	int live_overlap; /* some other live socket overlaps c, whatever its group */
+	size_t others;    /* other sockets the table holds on the port */
 };
 
 static int scan_bind(struct pw_entry *h, void *arg)
@@ -291,6 +329,7 @@ static int scan_bind(struct pw_entry *h, void *arg)
 
 	if (h->sk.inode == s->c->sk.inode)
 		return 0;
+	s->others++;
 	if (rules_overlap(&h->sk, &s->c->sk))
 		s->live_overlap = 1;
 	if (same_group(&h->owner, &s->c->owner))
@@ -313,7 +352,8 @@ static int scan_bind(struct pw_entry *h, void *arg)
 /* A successful bind: detection against the holders of the port, then insert. */
 static void on_bind_ok(struct pw_monitor *m, const struct pw_event *e, uint64_t now)
 {
-	struct pw_entry c = { .sk = e->sk, .since_ns = now, .seen_gen = m->gen };
+	struct pw_entry c = { .sk = e->sk, .since_ns = now, .seen_gen = m->gen,
+			      .udp_tail = (uint8_t)rules_udp_chain_tail(&e->sk) };
 	struct bind_scan s = { .c = &c };
 	struct recent_listener *r;
 	const struct pw_entry *gone;
@@ -341,6 +381,9 @@ static void on_bind_ok(struct pw_monitor *m, const struct pw_event *e, uint64_t 
 		}
 		r->gone_ns = 0; /* the port has a holder again: one takeover per departure */
 	}
+	monitor_tb_join(m, &c.sk, s.others != 0, 0, now);
+	if (!e->req_port)
+		monitor_eph_end(m, c.sk.netns);
 	if (!table_upsert(m->table, &c, 0))
 		log_warn("table insert of inode %llu", (unsigned long long)c.sk.inode);
 }
@@ -392,27 +435,44 @@ static int scan_conflict(struct pw_entry *h, void *arg)
 	return 0;
 }
 
-/* How long a conflict reuses the last walk: a flood of failing binds walks once a second. */
-#define KCACHE_NS 1000000000ULL
 
 /* Keep the sockets of the walked netns that the table does not hold. */
+/* Append sk to a growing array; 0 or -ENOMEM. */
+static int sock_push(struct pw_sock **v, size_t *n, size_t *cap, const struct pw_sock *sk)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 256;
+		struct pw_sock *nv = realloc(*v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		*v = nv;
+		*cap = ncap;
+	}
+	(*v)[(*n)++] = *sk;
+	return 0;
+}
+
+/* Keep every socket of the walked netns, and apart those the table does not hold. */
 static int kcache_add(const struct pw_sock *sk, void *arg)
 {
 	struct pw_monitor *m = arg;
 
+	if (sock_push(&m->kall, &m->kall_n, &m->kall_cap, sk))
+		return -ENOMEM;
 	if (sk->inode && table_lookup(m->table, sk->netns, sk->inode))
 		return 0;
-	if (m->kcache_n == m->kcache_cap) {
-		size_t cap = m->kcache_cap ? m->kcache_cap * 2 : 256;
-		struct pw_sock *v = realloc(m->kcache, cap * sizeof(*v));
+	return sock_push(&m->kcache, &m->kcache_n, &m->kcache_cap, sk);
+}
 
-		if (!v)
-			return -ENOMEM;
-		m->kcache = v;
-		m->kcache_cap = cap;
+const struct pw_sock *monitor_kernel_all(const struct pw_monitor *m, uint32_t netns, size_t *n)
+{
+	if (!m->kcache_ns || m->kcache_netns != netns || !m->kall_ok) {
+		*n = 0;
+		return NULL;
 	}
-	m->kcache[m->kcache_n++] = *sk;
-	return 0;
+	*n = m->kall_n;
+	return m->kall;
 }
 
 /*
@@ -431,9 +491,11 @@ const struct pw_sock *monitor_kernel_extra(struct pw_monitor *m, uint32_t netns,
 	if (!m->kcache_ns || m->kcache_netns != netns || now < m->kcache_ns ||
 	    now - m->kcache_ns > max_age_ns) {
 		m->kcache_n = 0;
+		m->kall_n = 0;
 		m->kcache_netns = netns;
 		m->kcache_ns = now;
 		ret = snap_walk_netns(m->snap, netns, kcache_add, m);
+		m->kall_ok = ret == 0;
 		if (ret < 0)
 			log_debug("netns %u walk: %s", netns, strerror(-ret));
 	}
@@ -490,6 +552,7 @@ static void on_conflict(struct pw_monitor *m, const struct pw_event *e, enum rul
 		   (op == RULES_OP_BIND && !e->req_port)) {
 		/* the kernel chose the port and found none free */
 		cf->rule = "ephemeral_exhausted";
+		monitor_on_ephemeral(m, cf, op, now);
 	} else {
 		table_foreach_port(m->table, ce->sk.netns, ce->sk.protocol, ce->sk.lport,
 				   scan_conflict, &s);
@@ -533,7 +596,8 @@ static struct pw_entry *update_held(struct pw_monitor *m, const struct pw_event 
 	if (!e->sk.inode || !e->sk.lport)
 		return NULL;
 	/* built only here: zeroing 528 bytes for every listen showed in profiles */
-	n = (struct pw_entry){ .sk = e->sk, .since_ns = now, .seen_gen = m->gen };
+	n = (struct pw_entry){ .sk = e->sk, .since_ns = now, .seen_gen = m->gen,
+			       .udp_tail = (uint8_t)rules_udp_chain_tail(&e->sk) };
 	event_owner(m, e, &n.owner);
 	monitor_track(m, e->sk.inode);
 	return table_upsert(m->table, &n, 0);
@@ -567,8 +631,11 @@ void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e)
 			on_conflict(m, e, RULES_OP_BIND, now);
 		break;
 	case PW_EV_LISTEN:
-		if (!e->err)
-			update_held(m, e, now);
+		if (!e->err) {
+			h = update_held(m, e, now);
+			if (h)
+				monitor_tb_join(m, &h->sk, 1, 1, now);
+		}
 		else if (e->err == -EADDRINUSE)
 			on_conflict(m, e, RULES_OP_LISTEN, now);
 		break;
@@ -587,6 +654,8 @@ void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e)
 		h = table_lookup(m->table, e->sk.netns, e->sk.inode);
 		if (h && e->old_state == PW_TCP_LISTEN)
 			monitor_listener_gone(m, h, now);
+		if (h && (e->old_state == PW_TCP_LISTEN || e->old_state == PW_TCP_ESTABLISHED))
+			monitor_tb_keep_alive(m, &h->sk, now);
 		if (h) {
 			struct pw_sock sk = h->sk;
 
@@ -600,6 +669,10 @@ void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e)
 		h = table_lookup(m->table, e->sk.netns, e->sk.inode);
 		if (h) {
 			monitor_listener_gone(m, h, now);
+			if (h->sk.state != PW_TCP_CLOSE)
+				monitor_tb_keep_alive(m, &h->sk, now);
+			else
+				monitor_tb_left(m, h, now);
 			table_remove(m->table, e->sk.netns, e->sk.inode);
 		}
 		break;

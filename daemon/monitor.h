@@ -43,6 +43,36 @@ struct monitor_stats {
 	uint32_t netns;             /* namespaces seen by the last snapshot */
 };
 
+/*
+ * What portwatchd knows of one kernel bind bucket (netns, TCP port): its
+ * fast-path fields, replayed from the bind and listen events in the order
+ * the kernel saw them (rules_tb_join()). See monitor_tb().
+ */
+struct tb_rec {
+	struct tb_rec *next;
+	uint32_t netns;
+	uint16_t port;
+	uint64_t alive_until_ns; /* CLOCK_REALTIME ns: a connected or listening socket
+				  * left, its TIME_WAIT entries or accepted children
+				  * may keep the bucket that long */
+	struct rules_tb tb;
+};
+
+#define MONITOR_TB_SLOTS 4096
+#define MONITOR_EPISODE_SLOTS 64
+
+/*
+ * One ephemeral-port exhaustion episode per netns: failures less than
+ * MONITOR_EPISODE_QUIET_NS apart belong to one episode, which raises one
+ * alert; a bind(port 0) that succeeds in that netns ends it too.
+ */
+struct eph_episode {
+	uint32_t netns;
+	uint64_t last_ns; /* CLOCK_REALTIME ns of the last failure; 0 = none */
+};
+
+#define MONITOR_EPISODE_QUIET_NS (30ULL * 1000000000ULL)
+
 /* Called for every new alert (syslog, subscribers); must not keep *a. */
 typedef void (*monitor_alert_fn)(const struct pw_alert *a, void *arg);
 
@@ -71,6 +101,11 @@ struct pw_monitor {
 	size_t kcache_n, kcache_cap;
 	uint32_t kcache_netns;
 	uint64_t kcache_ns;       /* CLOCK_REALTIME ns of that walk; 0 = none */
+	struct pw_sock *kall;     /* every socket of that walk, the table's too */
+	size_t kall_n, kall_cap;
+	int kall_ok;              /* that walk read the whole namespace */
+	struct tb_rec **tbs;      /* MONITOR_TB_SLOTS chains */
+	struct eph_episode episodes[MONITOR_EPISODE_SLOTS];
 	int tracked_fd;           /* BPF map of tracked socket inodes, -1 when none */
 	monitor_alert_fn on_alert;
 	void *on_alert_arg;
@@ -112,6 +147,33 @@ int monitor_is_tracked(const struct pw_monitor *m, uint64_t inode);
  */
 const struct pw_sock *monitor_kernel_extra(struct pw_monitor *m, uint32_t netns, uint64_t now,
 					   uint64_t max_age_ns, size_t *n);
+
+/*
+ * The fast-path fields of the bind bucket of (netns, TCP port), or NULL
+ * when the daemon has seen no bind there. Valid until the next event.
+ */
+const struct rules_tb *monitor_tb(const struct pw_monitor *m, uint32_t netns, uint16_t port);
+/* Drop the records of buckets that neither the table nor departed sockets can hold. */
+void monitor_tb_sweep(struct pw_monitor *m, uint64_t now);
+/* The kernel has no socket on (netns, TCP port): its bucket is gone. */
+void monitor_tb_forget(struct pw_monitor *m, uint32_t netns, uint16_t port);
+
+/*
+ * Read net.ipv4.ip_local_port_range and ip_local_reserved_ports of netns
+ * (inside it, through snap_netns_call()) into *p. Returns 0 or -errno;
+ * without a snapshot (unit tests) the daemon's own files are read.
+ */
+int monitor_ports(struct pw_monitor *m, uint32_t netns, struct rules_ports *p);
+/* An integer sysctl of netns, e.g. "net/ipv4/tcp_tw_reuse"; def when unreadable. */
+int monitor_sysctl_int(struct pw_monitor *m, uint32_t netns, const char *name, int def);
+
+/*
+ * Every socket of netns as the last walk (monitor_kernel_extra()) found
+ * it, table sockets included: the kernel's own flags, state and bind
+ * origin. Returns NULL (and *n 0) when that walk was not of netns or did
+ * not complete. Valid until the next walk.
+ */
+const struct pw_sock *monitor_kernel_all(const struct pw_monitor *m, uint32_t netns, size_t *n);
 
 /* Record that a TCP listener went away (takeover detection); now: CLOCK_REALTIME ns. */
 void monitor_listener_gone(struct pw_monitor *m, const struct pw_entry *e, uint64_t now);

@@ -10,7 +10,8 @@
  * response are in ctlconn.c, output formatting is in ctlfmt.c.
  *
  * Exit status: 0 ok, 1 the daemon answered an error, 2 usage error,
- * 3 cannot connect or I/O error with the daemon.
+ * 3 cannot connect or I/O error with the daemon. `check` answers with its
+ * status: 0 the call would succeed, 1 it would fail.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,6 +27,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -51,6 +53,12 @@ enum {
 	OPT_NETNS = 1 << 4,
 	OPT_SINCE = 1 << 5,
 	OPT_LIMIT = 1 << 6,
+	OPT_REUSEADDR = 1 << 7,
+	OPT_REUSEPORT = 1 << 8,
+	OPT_V6ONLY = 1 << 9,
+	OPT_LISTEN = 1 << 10,
+	OPT_UID = 1 << 11,
+	OPT_CONNECT = 1 << 12,
 };
 
 static const struct option long_opts[] = {
@@ -65,6 +73,12 @@ static const struct option long_opts[] = {
 	{ "netns", required_argument, NULL, OPT_NETNS },
 	{ "since", required_argument, NULL, OPT_SINCE },
 	{ "limit", required_argument, NULL, OPT_LIMIT },
+	{ "reuseaddr", no_argument, NULL, OPT_REUSEADDR },
+	{ "reuseport", no_argument, NULL, OPT_REUSEPORT },
+	{ "v6only", no_argument, NULL, OPT_V6ONLY },
+	{ "listen", no_argument, NULL, OPT_LISTEN },
+	{ "uid", required_argument, NULL, OPT_UID },
+	{ "connect", required_argument, NULL, OPT_CONNECT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -72,8 +86,9 @@ struct ctl {
 	struct ctlconn conn;
 	bool json;
 	unsigned int opts; /* OPT_* given */
-	unsigned long port, pid, netns, since, limit;
+	unsigned long port, pid, netns, since, limit, uid;
 	char addr[INET6_ADDRSTRLEN];
+	const char *connect; /* check --connect ADDR:PORT */
 	const char *proto;
 	int argc; /* arguments after the command name */
 	char **argv;
@@ -185,6 +200,12 @@ static int parse_opt(struct ctl *c, int opt, const char *arg)
 		break;
 	case OPT_LIMIT:
 		err = parse_num(arg, opt, 1, INT_MAX, &c->limit);
+		break;
+	case OPT_UID:
+		err = parse_num(arg, opt, 0, UINT32_MAX - 1, &c->uid);
+		break;
+	case OPT_CONNECT:
+		c->connect = arg;
 		break;
 	}
 	if (!err)
@@ -447,6 +468,135 @@ static int do_watch(struct ctl *c)
 	return ret;
 }
 
+/*
+ * Split "ADDR:PORT" ("127.0.0.1:80", "[::1]:80", "0.0.0.0:0") into the
+ * address as inet_ntop writes it and the port. 0 or EXIT_USAGE.
+ */
+static int parse_addr_port(const char *what, const char *s, char addr[INET6_ADDRSTRLEN],
+			   unsigned long *port)
+{
+	char buf[INET6_ADDRSTRLEN + 2];
+	unsigned char bin[sizeof(struct in6_addr)];
+	const char *colon = strrchr(s, ':');
+	size_t n;
+
+	if (!colon || colon == s)
+		return usage_err("%s '%s': expected ADDR:PORT, e.g. 127.0.0.1:80 or [::1]:80", what,
+				 s);
+	n = (size_t)(colon - s);
+	if (s[0] == '[') {
+		if (n < 2 || s[n - 1] != ']')
+			return usage_err("%s '%s': expected [IPV6]:PORT", what, s);
+		s++;
+		n -= 2;
+	}
+	if (n >= sizeof(buf))
+		return usage_err("%s '%s': address too long", what, s);
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (inet_pton(AF_INET, buf, bin) == 1)
+		inet_ntop(AF_INET, bin, addr, INET6_ADDRSTRLEN);
+	else if (inet_pton(AF_INET6, buf, bin) == 1)
+		inet_ntop(AF_INET6, bin, addr, INET6_ADDRSTRLEN);
+	else
+		return usage_err("%s: '%s' is not an IPv4 or IPv6 address", what, buf);
+	if (ctlfmt_parse_ulong(colon + 1, 0, 65535, port))
+		return usage_err("%s: invalid port '%s': expected 0..65535", what, colon + 1);
+	return 0;
+}
+
+#define CHECK_OPTS                                                                             \
+	(OPT_REUSEADDR | OPT_REUSEPORT | OPT_V6ONLY | OPT_LISTEN | OPT_UID | OPT_NETNS | OPT_PID | \
+	 OPT_CONNECT)
+
+/* check PROTO ADDR:PORT: exit 0 when the call would succeed, 1 when it would fail. */
+static int do_check(struct ctl *c)
+{
+	struct json_object *req, *resp = NULL, *pred;
+	char addr[INET6_ADDRSTRLEN], raddr[INET6_ADDRSTRLEN], what[256];
+	unsigned long port, rport = 0;
+	const char *proto;
+	int ret;
+
+	if (c->argc != 2)
+		return usage_err("check: expected PROTO ADDR:PORT (portwatchctl check tcp "
+				 "0.0.0.0:80)");
+	if (!strcasecmp(c->argv[0], "tcp"))
+		proto = "tcp";
+	else if (!strcasecmp(c->argv[0], "udp"))
+		proto = "udp";
+	else
+		return usage_err("check: invalid protocol '%s': expected tcp or udp", c->argv[0]);
+	if (parse_addr_port("check", c->argv[1], addr, &port))
+		return EXIT_USAGE;
+	if ((c->opts & OPT_NETNS) && (c->opts & OPT_PID))
+		return usage_err("check: --netns and --pid exclude each other");
+	if ((c->opts & OPT_LISTEN) && strcmp(proto, "tcp"))
+		return usage_err("check: --listen is for tcp");
+	if (c->opts & OPT_CONNECT) {
+		if (strcmp(proto, "tcp"))
+			return usage_err("check: --connect is for tcp");
+		if (c->opts & OPT_LISTEN)
+			return usage_err("check: --connect excludes --listen");
+		if (parse_addr_port("--connect", c->connect, raddr, &rport))
+			return EXIT_USAGE;
+		if (!rport)
+			return usage_err("--connect: the port must be 1..65535");
+	}
+	req = request(c, "check", OPT_NETNS | OPT_PID);
+	if (!req) {
+		ctlconn_err("building the request: %s", strerror(ENOMEM));
+		return EXIT_IO;
+	}
+	json_object_object_add(req, "proto", json_object_new_string(proto));
+	json_object_object_add(req, "addr", json_object_new_string(addr));
+	json_object_object_add(req, "port", json_object_new_int((int)port));
+	json_object_object_add(req, "reuseaddr",
+			       json_object_new_boolean(!!(c->opts & OPT_REUSEADDR)));
+	json_object_object_add(req, "reuseport",
+			       json_object_new_boolean(!!(c->opts & OPT_REUSEPORT)));
+	json_object_object_add(req, "v6only", json_object_new_boolean(!!(c->opts & OPT_V6ONLY)));
+	json_object_object_add(req, "listen", json_object_new_boolean(!!(c->opts & OPT_LISTEN)));
+	json_object_object_add(req, "uid",
+			       json_object_new_int64((c->opts & OPT_UID) ? (int64_t)c->uid :
+									   (int64_t)getuid()));
+	if (c->opts & OPT_CONNECT) {
+		json_object_object_add(req, "raddr", json_object_new_string(raddr));
+		json_object_object_add(req, "rport", json_object_new_int((int)rport));
+	}
+	ret = ctlconn_call(&c->conn, req, &resp);
+	if (ret)
+		return ret;
+	if (!json_object_object_get_ex(resp, "prediction", &pred) ||
+	    !json_object_is_type(pred, json_type_object)) {
+		ctlconn_err("bad response from %s: no \"prediction\" object", c->conn.path);
+		json_object_put(resp);
+		return EXIT_IO;
+	}
+	if (c->json) {
+		print_json(pred);
+	} else {
+		char local[80], remote[80];
+
+		ctlfmt_addr_port(addr, (long long)port, local, sizeof(local));
+		if (c->opts & OPT_CONNECT) {
+			ctlfmt_addr_port(raddr, (long long)rport, remote, sizeof(remote));
+			snprintf(what, sizeof(what), "connect from %s to %s", local, remote);
+		} else {
+			snprintf(what, sizeof(what), "%s %s/%s",
+				 (c->opts & OPT_LISTEN) ? "bind+listen" : "bind", local, proto);
+		}
+		if (ctlfmt_print_check(stdout, pred, what, c->now)) {
+			ctlconn_err("formatting the output: %s", strerror(ENOMEM));
+			json_object_put(resp);
+			return EXIT_IO;
+		}
+	}
+	ret = json_object_get_boolean(json_object_object_get(pred, "ok")) ? 0 : EXIT_DAEMON;
+	json_object_put(resp);
+	return ret;
+}
+
 static int do_help(struct ctl *c);
 
 static const struct cmd cmds[] = {
@@ -454,6 +604,7 @@ static const struct cmd cmds[] = {
 	{ "alerts", do_alerts, LIST_OPTS, 0 },
 	{ "conflicts", do_conflicts, LIST_OPTS, 0 },
 	{ "why", do_why, WHY_OPTS, 1 },
+	{ "check", do_check, CHECK_OPTS, 2 },
 	{ "stats", do_stats, 0, 0 },
 	{ "watch", do_watch, 0, 0 },
 	{ "reload", do_reload, 0, 0 },
@@ -482,6 +633,22 @@ static int do_help(struct ctl *c)
 	       "    why PORT [--addr A] [--proto tcp|udp] [--netns N]\n"
 	       "        Who holds PORT and what a bind to it would meet: explanation,\n"
 	       "        holders, TIME_WAIT entries, recent conflicts and alerts.\n"
+	       "    check tcp|udp ADDR:PORT [--reuseaddr] [--reuseport] [--v6only] [--listen]\n"
+	       "          [--uid N] [--netns INODE | --pid PID] [--connect RADDR:RPORT]\n"
+	       "        Dry run: would a new socket with these options bind ADDR:PORT (and\n"
+	       "        listen, with --listen) right now, in the daemon's network namespace,\n"
+	       "        namespace INODE, or that of process PID? PORT 0 asks whether the\n"
+	       "        kernel has a free port in that namespace's ip_local_port_range.\n"
+	       "        --uid is the uid that creates the socket (default: yours), which\n"
+	       "        SO_REUSEPORT compares. --connect RADDR:RPORT asks about connect(2)\n"
+	       "        from ADDR:PORT (port 0: unbound) instead: the 4-tuple and the\n"
+	       "        ephemeral range. The answer follows the kernel's own checks\n"
+	       "        (inet_csk_get_port, udp_lib_get_port, __inet_hash_connect) against\n"
+	       "        every socket the kernel holds there, TIME_WAIT entries included;\n"
+	       "        when the call would fail it names each blocking socket (pid, comm,\n"
+	       "        uid, state, flags, since, rule, TIME_WAIT time left) and says what\n"
+	       "        would change the answer. Exit status 0: would succeed; 1: would\n"
+	       "        fail (or the daemon refused the request).\n"
 	       "    stats\n"
 	       "        Daemon counters: events, drops, table size, hooks, alerts.\n"
 	       "    watch\n"
@@ -498,7 +665,8 @@ static int do_help(struct ctl *c)
 	       "    -s, --socket PATH  control socket (default: $PORTWATCH_SOCKET, else\n"
 	       "                       " PW_DEFAULT_SOCKET ")\n"
 	       "    -j, --json         print the response's list (stats: object; why: the\n"
-	       "                       whole response) as JSON; watch: one alert per line\n"
+	       "                       whole response; check: the prediction object) as\n"
+	       "                       JSON; watch: one alert per line\n"
 	       "    -h, --help         this text\n"
 	       "    -V, --version      print the version and the protocol version\n"
 	       "    Options may also follow the command. Times are local; the daemon\n"
@@ -507,7 +675,8 @@ static int do_help(struct ctl *c)
 	       "EXIT STATUS\n"
 	       "    0 success; 1 the daemon answered an error or speaks another protocol\n"
 	       "    version; 2 usage error; 3 cannot connect, timeout, I/O error or bad\n"
-	       "    response from the daemon.\n"
+	       "    response from the daemon. check: 0 the call would succeed, 1 it would\n"
+	       "    fail.\n"
 	       "\n"
 	       "ACCESS\n"
 	       "    The socket is mode 0660, group portwatch: root and members of that\n"
@@ -519,6 +688,8 @@ static int do_help(struct ctl *c)
 	       "EXAMPLES\n"
 	       "    portwatchctl owners 80               who holds port 80\n"
 	       "    portwatchctl why 443 --proto tcp     why binding 443/tcp fails\n"
+	       "    portwatchctl check tcp 0.0.0.0:8080 --reuseaddr --listen && deploy\n"
+	       "                                         gate a deploy on the bind\n"
 	       "    portwatchctl alerts --since 41       alerts newer than alert 41\n"
 	       "    portwatchctl --json owners | jq '.[] | select(.reuseport)'\n"
 	       "    portwatchctl watch --json >> alerts.jsonl\n",

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "proc.h"
+#include "rules.h"
 
 struct collect {
 	struct pw_sock *v;
@@ -211,7 +212,9 @@ int monitor_reconcile(struct pw_monitor *m)
 		     j++) {
 			const struct pw_sock *sk = &c.v[j];
 			struct pw_entry *e = table_lookup(m->table, sk->netns, sk->inode);
-			struct pw_entry n = { .sk = *sk, .since_ns = now, .seen_gen = m->gen };
+			/* bound before we looked: its flags now stand for those at bind */
+			struct pw_entry n = { .sk = *sk, .since_ns = now, .seen_gen = m->gen,
+					      .udp_tail = (uint8_t)rules_udp_chain_tail(sk) };
 
 			if (e) {
 				/* sock_diag records lack the flags: keep what events said */
@@ -243,6 +246,7 @@ int monitor_reconcile(struct pw_monitor *m)
 	}
 	table_foreach(m->table, keep_unseen, m);
 	removed = table_sweep(m->table, m->gen, on_gone, m);
+	monitor_tb_sweep(m, now);
 	proc_sockmap_free(map);
 	free(memo);
 	free(c.v);

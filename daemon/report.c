@@ -150,6 +150,37 @@ json_object *pwj_socket(const struct pw_entry *e)
 	return o;
 }
 
+json_object *pwj_ephemeral(const struct pw_ephemeral *e, uint16_t family)
+{
+	json_object *o = json_object_new_object(), *r = json_object_new_array();
+	json_object *top = json_object_new_array();
+	char addr[PW_ADDRSTRLEN], dest[PW_ADDRSTRLEN + 8];
+
+	json_object_array_add(r, json_object_new_int(e->lo));
+	json_object_array_add(r, json_object_new_int(e->hi));
+	json_object_object_add(o, "range", r);
+	json_object_object_add(o, "in_use", json_object_new_int64(e->in_use));
+	if (e->rport) {
+		pw_addr_ntop(family, e->raddr, addr);
+		snprintf(dest, sizeof(dest), family == AF_INET6 ? "[%s]:%u" : "%s:%u", addr,
+			 e->rport);
+		json_object_object_add(o, "destination", json_object_new_string(dest));
+	} else {
+		json_object_object_add(o, "destination", NULL);
+	}
+	for (uint32_t i = 0; i < e->ntop && i < PW_EPH_TOP; i++) {
+		json_object *t = json_object_new_object();
+
+		json_object_object_add(t, "pid", json_object_new_int64(e->top[i].pid));
+		json_object_object_add(t, "comm", json_object_new_string(e->top[i].comm));
+		json_object_object_add(t, "uid", json_object_new_int64(e->top[i].uid));
+		json_object_object_add(t, "ports", json_object_new_int64(e->top[i].count));
+		json_object_array_add(top, t);
+	}
+	json_object_object_add(o, "top_owners", top);
+	return o;
+}
+
 json_object *pwj_alert(const struct pw_alert *a)
 {
 	json_object *o = json_object_new_object();
@@ -171,6 +202,8 @@ json_object *pwj_alert(const struct pw_alert *a)
 	json_object_object_add(o, "holder", pwj_socket(&a->holder));
 	json_object_object_add(o, "contender", pwj_socket(&a->contender));
 	json_object_object_add(o, "message", json_object_new_string(a->message));
+	if (a->has_eph)
+		json_object_object_add(o, "ephemeral", pwj_ephemeral(&a->eph, sk->family));
 	return o;
 }
 
@@ -201,6 +234,8 @@ json_object *pwj_conflict(const struct pw_conflict *c)
 	json_object_object_add(o, "holders", h);
 	json_object_object_add(o, "rule", json_object_new_string(c->rule));
 	json_object_object_add(o, "explanation", json_object_new_string(c->explanation));
+	if (c->has_eph)
+		json_object_object_add(o, "ephemeral", pwj_ephemeral(&c->eph, ce->sk.family));
 	return o;
 }
 
@@ -236,4 +271,15 @@ void pw_alert_kv(const struct pw_alert *a, char *buf, size_t len)
 		 v6 ? "[" : "", pw_addr_ntop(sk->family, sk->laddr, addr), v6 ? "]" : "",
 		 sk->lport, sk->netns, holder, contender, pw_errno_name(a->result, eb),
 		 (unsigned long long)a->id);
+	if (a->has_eph) {
+		size_t n = strlen(buf);
+
+		snprintf(buf + n, n < len ? len - n : 0, " range=%u-%u in_use=%u", a->eph.lo,
+			 a->eph.hi, a->eph.in_use);
+		n = strlen(buf);
+		if (a->eph.rport && n < len)
+			snprintf(buf + n, len - n, " destination=%s%s%s:%u", v6 ? "[" : "",
+				 pw_addr_ntop(sk->family, a->eph.raddr, addr), v6 ? "]" : "",
+				 a->eph.rport);
+	}
 }

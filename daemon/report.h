@@ -18,6 +18,25 @@
 #define PW_MAX_HOLDERS 4
 #define PW_MSG_LEN 320
 
+/*
+ * Details of an ephemeral-port exhaustion (rule / reason
+ * ephemeral_exhausted): the netns's ip_local_port_range, how many of its
+ * ports are in use toward the destination (connect) or at all (bind of
+ * port 0), and who holds the most of them.
+ */
+#define PW_EPH_TOP 3
+struct pw_ephemeral {
+	uint16_t lo, hi;     /* range, host order; both 0 when unreadable */
+	uint32_t in_use;
+	uint8_t raddr[16];   /* destination (connect), network order; family of the contender */
+	uint16_t rport;      /* host order; 0 for a bind */
+	uint32_t ntop;
+	struct {
+		uint32_t pid, uid, count; /* pid 0: sockets no process holds (TIME_WAIT) */
+		char comm[PW_COMM_LEN];
+	} top[PW_EPH_TOP];
+};
+
 /* An alert. holder/contender are copies taken when it was raised. */
 struct pw_alert {
 	uint64_t id;      /* 1, 2, ... in order of raising */
@@ -29,6 +48,8 @@ struct pw_alert {
 	struct pw_entry holder;
 	struct pw_entry contender;
 	char message[PW_MSG_LEN];
+	int has_eph;              /* reason ephemeral_exhausted: eph is set */
+	struct pw_ephemeral eph;
 };
 
 /* A failed bind/listen/connect (EADDRINUSE / EADDRNOTAVAIL). */
@@ -42,6 +63,8 @@ struct pw_conflict {
 	size_t nholders;
 	const char *rule; /* static string, contract name */
 	char explanation[PW_MSG_LEN];
+	int has_eph;      /* rule ephemeral_exhausted: eph is set */
+	struct pw_ephemeral eph;
 };
 
 /* A ring of the last `cap` items of one type; ids grow from 1. */
@@ -69,6 +92,13 @@ uint64_t ring_first_id(const struct pw_ring *r);
 /* RFC 3339 UTC with microseconds, "2026-11-23T13:08:38.123456Z". Returns buf. */
 const char *pw_time_rfc3339(uint64_t realtime_ns, char buf[32]);
 
+/*
+ * {"range": [lo, hi], "in_use", "destination": "addr:port" or null,
+ * "top_owners": [{"pid", "comm", "uid", "ports"}]}; family is the
+ * contender's, for the destination. Caller owns it.
+ */
+json_object *pwj_ephemeral(const struct pw_ephemeral *e, uint16_t family);
+
 /* JSON objects of the contract; the caller owns the result (json_object_put). */
 json_object *pwj_socket(const struct pw_entry *e);
 json_object *pwj_alert(const struct pw_alert *a);
@@ -77,7 +107,8 @@ json_object *pwj_conflict(const struct pw_conflict *c);
 /*
  * The syslog message of an alert, one line of key=value pairs:
  * kind= reason= severity= proto= local=ADDR:PORT netns= holder="pid=..
- * comm=.. uid=.. exe=.." contender="..." result= id=
+ * comm=.. uid=.. exe=.." contender="..." result= id=, then for an
+ * ephemeral_exhausted alert range=LO-HI in_use=N [destination=ADDR:PORT].
  */
 void pw_alert_kv(const struct pw_alert *a, char *buf, size_t len);
 

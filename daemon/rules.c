@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* rules.c - Linux's address-reuse rules; see rules.h for the kernel sources. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -31,29 +34,74 @@ static const uint8_t *v4_part(const struct pw_sock *s)
 }
 
 /*
- * Follows ipv6_rcv_saddr_equal() with both match_wildcard flags set; an
- * IPv4 socket is seen as its mapped address, which is also what
- * ipv4_rcv_saddr_equal() decides for the IPv4 side.
+ * The two views the kernel keeps of a socket's local address: the IPv4
+ * one (sk_rcv_saddr) and, for an AF_INET6 socket, the IPv6 one
+ * (sk_v6_rcv_saddr; inet6_rcv_saddr() is NULL for AF_INET). An IPv6
+ * socket bound to a non-mapped address has sk_rcv_saddr LOOPBACK4_IPV6
+ * (127.0.0.6, __inet6_bind()), one bound to :: has 0.0.0.0.
  */
-int rules_overlap(const struct pw_sock *a, const struct pw_sock *b)
+static uint32_t rcv_saddr4(const struct pw_sock *s)
+{
+	uint32_t v;
+
+	if (s->family != AF_INET6) {
+		memcpy(&v, s->laddr, 4);
+		return v;
+	}
+	if (pw_addr_is_v4mapped(s->laddr)) {
+		memcpy(&v, s->laddr + 12, 4);
+		return v;
+	}
+	return pw_addr_is_any(AF_INET6, s->laddr) ? 0 : htonl(0x7f000006);
+}
+
+/* ipv4_rcv_saddr_equal() of net/ipv4/inet_connection_sock.c. */
+static int ipv4_saddr_equal(uint32_t a, uint32_t b, int b_v6only, int match_a_wild,
+			    int match_b_wild)
+{
+	if (b_v6only)
+		return 0;
+	return a == b || (match_a_wild && !a) || (match_b_wild && !b);
+}
+
+/*
+ * ipv6_rcv_saddr_equal() of net/ipv4/inet_connection_sock.c, with a the
+ * AF_INET6 side (sk1) and b either family (an AF_INET b counts as mapped).
+ */
+static int ipv6_saddr_equal(const struct pw_sock *a, const struct pw_sock *b, int match_a_wild,
+			    int match_b_wild)
 {
 	enum addr_class ta = addr_class(a), tb = addr_class(b);
-	static const uint8_t zero4[4];
 
 	if (ta == ADDR_MAPPED && tb == ADDR_MAPPED) {
-		/* a mapped address on a v6only socket cannot be bound; still check */
-		if (a->v6only || b->v6only)
+		if (b->v6only)
 			return 0;
-		return !memcmp(v4_part(a), v4_part(b), 4) || !memcmp(v4_part(a), zero4, 4) ||
-		       !memcmp(v4_part(b), zero4, 4);
+		return rcv_saddr4(a) == rcv_saddr4(b) || (match_a_wild && !rcv_saddr4(a)) ||
+		       (match_b_wild && !rcv_saddr4(b));
 	}
 	if (ta == ADDR_ANY && tb == ADDR_ANY)
 		return 1;
-	if (tb == ADDR_ANY && !(b->v6only && ta == ADDR_MAPPED))
+	if (tb == ADDR_ANY && match_b_wild && !(b->v6only && ta == ADDR_MAPPED))
 		return 1;
-	if (ta == ADDR_ANY && !(a->v6only && tb == ADDR_MAPPED))
+	if (ta == ADDR_ANY && match_a_wild && !(a->v6only && tb == ADDR_MAPPED))
 		return 1;
-	return ta == ADDR_V6 && tb == ADDR_V6 && pw_addr_equal(AF_INET6, a->laddr, b->laddr);
+	return b->family == AF_INET6 && pw_addr_equal(AF_INET6, a->laddr, b->laddr);
+}
+
+/* inet_rcv_saddr_equal(a, b, match_wildcard) with separate wildcard flags. */
+static int saddr_equal(const struct pw_sock *a, const struct pw_sock *b, int match_a_wild,
+		       int match_b_wild)
+{
+	if (a->family == AF_INET6)
+		return ipv6_saddr_equal(a, b, match_a_wild, match_b_wild);
+	return ipv4_saddr_equal(rcv_saddr4(a), rcv_saddr4(b), b->v6only, match_a_wild,
+				match_b_wild);
+}
+
+/* inet_rcv_saddr_equal(a, b, true), as the bind conflict checks call it. */
+int rules_overlap(const struct pw_sock *a, const struct pw_sock *b)
+{
+	return saddr_equal(a, b, 1, 1);
 }
 
 int rules_width(const struct pw_sock *s)
@@ -233,4 +281,558 @@ void rules_explain(char *buf, size_t len, const char *rule, const struct pw_entr
 		 holder->sk.family == AF_INET6 ? "[" : "", addr,
 		 holder->sk.family == AF_INET6 ? "]" : "", holder->sk.lport,
 		 holder->sk.protocol == IPPROTO_UDP ? "udp" : "tcp", peer, text);
+}
+
+/* ---- Prediction (rules.h) ---- */
+
+int rules_udp_chain_tail(const struct pw_sock *at_bind)
+{
+	return at_bind->family == AF_INET6 && at_bind->reuseport;
+}
+
+int rules_udp_chain_before(int a_tail, uint64_t a_ns, int b_tail, uint64_t b_ns)
+{
+	if (a_tail != b_tail)
+		return !a_tail; /* heads before tails */
+	return a_tail ? a_ns < b_ns : a_ns > b_ns;
+}
+
+/* sk_reuseport_match() of net/ipv4/inet_connection_sock.c. */
+static int tb_reuseport_match(const struct rules_tb *tb, const struct pw_sock *c)
+{
+	if (tb->fastreuseport <= 0 || !c->reuseport || tb->fastuid != c->sk_uid)
+		return 0;
+	if (tb->fastreuseport == RULES_FASTREUSEPORT_ANY)
+		return 1;
+	if (tb->fast.family == AF_INET6)
+		return ipv6_saddr_equal(&tb->fast, c, 1, 0);
+	return ipv4_saddr_equal(rcv_saddr4(&tb->fast), rcv_saddr4(c), c->v6only, 1, 0);
+}
+
+static void tb_set_fast(struct rules_tb *tb, int mode, const struct pw_sock *sk)
+{
+	tb->fastreuseport = (int8_t)mode;
+	tb->fastuid = sk->sk_uid;
+	tb->fast = *sk;
+}
+
+/* inet_csk_update_fastreuse(); "first" is its hlist_empty() of the bucket. */
+void rules_tb_join(struct rules_tb *tb, int first, const struct pw_sock *sk)
+{
+	int reuse = sk->reuseaddr && sk->state != PW_TCP_LISTEN;
+
+	if (first) {
+		tb->fastreuse = (int8_t)reuse;
+		if (sk->reuseport)
+			tb_set_fast(tb, RULES_FASTREUSEPORT_ANY, sk);
+		else
+			tb->fastreuseport = 0;
+		return;
+	}
+	if (!reuse)
+		tb->fastreuse = 0;
+	if (!sk->reuseport)
+		tb->fastreuseport = 0;
+	else if (!tb_reuseport_match(tb, sk))
+		tb_set_fast(tb, RULES_FASTREUSEPORT_STRICT, sk);
+}
+
+/* The fast path at tb_found: in inet_csk_get_port(). */
+int rules_tb_fast(const struct rules_tb *tb, const struct pw_sock *c)
+{
+	int reuse = c->reuseaddr && c->state != PW_TCP_LISTEN;
+
+	if (!tb)
+		return 0;
+	return (tb->fastreuse > 0 && reuse) || tb_reuseport_match(tb, c);
+}
+
+int rules_ports_parse(struct rules_ports *p, const char *range, const char *reserved)
+{
+	unsigned long lo, hi, a, b;
+	char *end;
+
+	memset(p, 0, sizeof(*p));
+	lo = strtoul(range, &end, 10);
+	if (end == range)
+		return -EINVAL;
+	range = end;
+	hi = strtoul(range, &end, 10);
+	if (end == range || lo > hi || hi > 65535)
+		return -EINVAL;
+	while (*end == ' ' || *end == '\t' || *end == '\n')
+		end++;
+	if (*end)
+		return -EINVAL;
+	p->lo = (uint16_t)lo;
+	p->hi = (uint16_t)hi;
+	while (reserved && *reserved && *reserved != '\n') {
+		a = strtoul(reserved, &end, 10);
+		if (end == reserved || a > 65535)
+			return -EINVAL;
+		b = a;
+		reserved = end;
+		if (*reserved == '-') {
+			b = strtoul(reserved + 1, &end, 10);
+			if (end == reserved + 1 || b > 65535 || b < a)
+				return -EINVAL;
+			reserved = end;
+		}
+		for (unsigned long x = a; x <= b; x++)
+			p->reserved[x / 8] |= (uint8_t)(1u << (x % 8));
+		if (*reserved == ',')
+			reserved++;
+		else if (*reserved && *reserved != '\n')
+			return -EINVAL;
+	}
+	return 0;
+}
+
+int rules_port_reserved(const struct rules_ports *p, uint16_t port)
+{
+	return p->reserved[port / 8] >> (port % 8) & 1;
+}
+
+/* Keep blocker i, highest-ranked rule first (ties: in holder order). */
+static void add_blocker(struct rules_prediction *p, const struct rules_query *q,
+			const struct pw_sock *v, size_t i)
+{
+	size_t k, n = p->nblockers < RULES_MAX_BLOCKERS ? p->nblockers : RULES_MAX_BLOCKERS;
+	int rank = rules_rule_rank(rules_block_rule(&q->c, &v[i]));
+
+	p->nblockers++;
+	for (k = 0; k < n; k++)
+		if (rank > rules_rule_rank(rules_block_rule(&q->c, &v[p->blockers[k]])))
+			break;
+	if (k == RULES_MAX_BLOCKERS)
+		return;
+	if (n == RULES_MAX_BLOCKERS)
+		n--;
+	memmove(&p->blockers[k + 1], &p->blockers[k], (n - k) * sizeof(p->blockers[0]));
+	p->blockers[k] = i;
+}
+
+static int other(const struct rules_query *q, const struct pw_sock *s)
+{
+	return !(q->self && s->inode == q->self);
+}
+
+/*
+ * The windows [a, b) of ports a port search walks. inet_csk_find_open_port()
+ * walks [lo, hi] in two halves when the socket has SO_REUSEADDR and the
+ * range has 4 ports or more, else in one; __inet_hash_connect() in one;
+ * udp_lib_get_port() (udp: set) visits every port. Returns the count.
+ */
+static int scan_windows(const struct rules_ports *r, int tcp_halves, int win[2][2])
+{
+	int low = r->lo, high = r->hi + 1, half;
+
+	if (!tcp_halves || high - low < 4) {
+		win[0][0] = low;
+		win[0][1] = high;
+		return 1;
+	}
+	half = low + (((high - low) >> 2) << 1);
+	win[0][0] = low;
+	win[0][1] = half;
+	win[1][0] = half;
+	win[1][1] = high;
+	return 2;
+}
+
+/*
+ * The TCP walks go by steps of 2 from a random odd (then even) offset and
+ * wrap by an even count ("remaining &= ~1"): in a window of an odd number
+ * of ports (3 or more) they try all but one of its two edge ports, which
+ * one depending on the random offset. 1: port is tried for sure, 2: it
+ * is such an edge, 0: outside the window.
+ */
+static int window_class(const int w[2], uint32_t port, int udp)
+{
+	int size = w[1] - w[0];
+
+	if ((int)port < w[0] || (int)port >= w[1])
+		return 0;
+	if (udp || size == 1 || !(size & 1))
+		return 1;
+	return (int)port == w[0] || (int)port == w[1] - 1 ? 2 : 1;
+}
+
+/*
+ * Decide a port search from the ports that cannot be taken (bad bitmap):
+ * ok when a surely tried port is free, or both edges of an odd window are
+ * (one of them is tried); uncertain when only one edge is. Reserved ports
+ * are skipped by every walk (inet_is_local_reserved_port()).
+ */
+static void search_decide(const struct rules_ports *r, const uint8_t *bad, int tcp_halves,
+			  int udp, struct rules_prediction *p)
+{
+	int win[2][2], nw = scan_windows(r, tcp_halves, win), ok = 0, uncertain = 0;
+
+	for (int k = 0; k < nw; k++) {
+		int edge_free = 0;
+
+		for (int port = win[k][0]; port < win[k][1]; port++) {
+			int cls = window_class(win[k], (uint32_t)port, udp);
+
+			if (rules_port_reserved(r, (uint16_t)port))
+				continue;
+			if (bad[port / 8] >> (port % 8) & 1) {
+				p->in_use++;
+				continue;
+			}
+			p->free_ports++;
+			if (cls == 1)
+				ok = 1;
+			else
+				edge_free++;
+		}
+		if (edge_free == 2)
+			ok = 1;
+		else if (edge_free == 1)
+			uncertain = 1;
+	}
+	p->ok = ok;
+	p->uncertain = !ok && uncertain;
+	if (!ok)
+		p->rule = "ephemeral_exhausted";
+}
+
+/* Does s take port s->lport from a port-0 search of q->c? (relax = false) */
+static int blocks_search(const struct rules_query *q, const struct pw_sock *s)
+{
+	const struct pw_sock *c = &q->c;
+
+	if (!rules_overlap(c, s))
+		return 0;
+	if (c->protocol == IPPROTO_TCP)
+		/* inet_bind_conflict() with relax and reuseport_ok false: any overlap */
+		return 1;
+	/* udp_lib_lport_inuse() with a bitmap: reuseport-compatible sockets are skipped */
+	if (c->reuseaddr && s->reuseaddr)
+		return 0;
+	return !(c->reuseport && s->reuseport && c->sk_uid == s->sk_uid);
+}
+
+/* IPv4 view of an address for the 4-tuple: v4-mapped IPv6 counts as IPv4. */
+static void tuple_addr(uint16_t family, const uint8_t a[16], uint8_t out[17])
+{
+	memset(out, 0, 17);
+	if (family == AF_INET6 && !pw_addr_is_v4mapped(a)) {
+		out[0] = 6;
+		memcpy(out + 1, a, 16);
+	} else {
+		out[0] = 4;
+		memcpy(out + 1, family == AF_INET6 ? a + 12 : a, 4);
+	}
+}
+
+/*
+ * The source address connect() will use for q->c: its bound address, or
+ * for a wildcard the loopback source the kernel's route gives a loopback
+ * destination (127.0.0.1 / ::1). Returns 0 when unknown (any matches).
+ */
+static int tuple_saddr(const struct rules_query *q, uint8_t out[17])
+{
+	uint8_t d[17];
+
+	if (rules_width(&q->c) == 0) {
+		tuple_addr(q->c.family, q->c.laddr, out);
+		return 1;
+	}
+	tuple_addr(q->c.family, q->c.raddr, d);
+	memset(out, 0, 17);
+	out[0] = d[0];
+	if (d[0] == 4 && d[1] == 127) {
+		out[1] = 127;
+		out[4] = 1;
+		return 1;
+	}
+	if (d[0] == 6 && d[16] == 1 && !memcmp(d + 1, out + 1, 15)) {
+		out[16] = 1;
+		return 1;
+	}
+	return 0;
+}
+
+int rules_same_remote(const struct pw_sock *a, const struct pw_sock *b)
+{
+	uint8_t x[17], y[17];
+
+	tuple_addr(a->family, a->raddr, x);
+	tuple_addr(b->family, b->raddr, y);
+	return a->rport == b->rport && !memcmp(x, y, sizeof(x));
+}
+
+/* __inet_check_established(): does s hold the 4-tuple q->c would get with port? */
+static int tuple_taken(const struct rules_query *q, const struct pw_sock *s, uint16_t port,
+		       const uint8_t saddr[17], int saddr_known)
+{
+	uint8_t a[17], b[17];
+
+	if (s->protocol != IPPROTO_TCP || s->lport != port || s->rport != q->c.rport ||
+	    s->state == PW_TCP_LISTEN || s->state == PW_TCP_CLOSE || !other(q, s))
+		return 0;
+	tuple_addr(s->family, s->raddr, a);
+	tuple_addr(q->c.family, q->c.raddr, b);
+	if (memcmp(a, b, 17))
+		return 0;
+	tuple_addr(s->family, s->laddr, a);
+	if (saddr_known && memcmp(a, saddr, 17))
+		return 0;
+	/*
+	 * tcp_twsk_unique(): a TIME_WAIT entry that saw timestamps
+	 * (tw_ts_recent_stamp) yields to a socket whose port was bound
+	 * explicitly (__inet_hash_connect() passes no twp then), and to
+	 * autobind only with tcp_tw_reuse, a second after its last timestamp.
+	 */
+	if (s->state != PW_TCP_TIME_WAIT)
+		return 1;
+	if (q->c.lport)
+		return !q->timestamps;
+	return !(q->tw_reuse && q->timestamps);
+}
+
+static void predict_connect(const struct rules_query *q, const struct pw_sock *v, size_t n,
+			    const struct rules_tb *(*tb_of)(uint16_t, void *), void *arg,
+			    const struct rules_ports *ports, struct rules_prediction *p)
+{
+	uint8_t saddr[17];
+	int known_saddr = tuple_saddr(q, saddr);
+	uint8_t *bad, *any, *known, *bound, *lc;
+
+	p->ok = 1;
+	if (q->c.lport) {
+		/* a bound socket: only the 4-tuple can refuse (__inet_hash_connect) */
+		for (size_t i = 0; i < n; i++)
+			if (tuple_taken(q, &v[i], q->c.lport, saddr, known_saddr)) {
+				p->ok = 0;
+				p->err = EADDRNOTAVAIL;
+				p->rule = "four_tuple";
+				if (p->nblockers < RULES_MAX_BLOCKERS)
+					p->blockers[p->nblockers] = i;
+				p->nblockers++;
+			}
+		return;
+	}
+	/*
+	 * Autobind (__inet_hash_connect()): a port is taken when its bucket
+	 * counts as made by bind() (tb->fastreuse or fastreuseport >= 0), or
+	 * its 4-tuple toward the destination exists. Since Linux 6.18 the
+	 * bucket goes back to "made by connect()" (-1) as soon as only sockets
+	 * autobound by connect() are left on it (inet_bind2_bucket_destroy()):
+	 * where the kernel says how each socket got its port (PW_BIND_KNOWN),
+	 * the port is taken while any socket there was bound otherwise (the
+	 * table's sockets were all bound with bind()). Elsewhere the recorded
+	 * bucket fields decide, or without them a listening or bound-only
+	 * socket on the port.
+	 */
+	bad = calloc(5, 65536 / 8);
+	if (!bad)
+		return; /* cannot tell: say ok */
+	any = bad + 8192;
+	known = any + 8192;
+	bound = known + 8192;
+	lc = bound + 8192;
+	for (size_t i = 0; i < n; i++) {
+		const struct pw_sock *s = &v[i];
+		uint16_t port = s->lport;
+		uint8_t bit = (uint8_t)(1u << (port % 8));
+
+		if (s->protocol != IPPROTO_TCP || port < ports->lo || port > ports->hi ||
+		    !other(q, s))
+			continue;
+		any[port / 8] |= bit;
+		if (s->bind_origin & PW_BIND_KNOWN)
+			known[port / 8] |= bit;
+		if (!(s->bind_origin & PW_BIND_CONNECT))
+			bound[port / 8] |= bit;
+		if (s->state == PW_TCP_LISTEN || s->state == PW_TCP_CLOSE)
+			lc[port / 8] |= bit;
+		if (tuple_taken(q, s, port, saddr, known_saddr))
+			bad[port / 8] |= bit;
+	}
+	for (uint32_t port = ports->lo; port <= ports->hi; port++) {
+		uint8_t bit = (uint8_t)(1u << (port % 8));
+		const struct rules_tb *tb;
+		int taken;
+
+		if (!(any[port / 8] & bit) || (bad[port / 8] & bit))
+			continue;
+		if (known[port / 8] & bit) {
+			taken = !!(bound[port / 8] & bit);
+		} else {
+			tb = tb_of ? tb_of((uint16_t)port, arg) : NULL;
+			taken = tb ? tb->fastreuse >= 0 || tb->fastreuseport >= 0 :
+				     !!(lc[port / 8] & bit);
+		}
+		if (taken)
+			bad[port / 8] |= bit;
+	}
+	search_decide(ports, bad, 0, 0, p);
+	free(bad);
+	if (!p->ok)
+		p->err = EADDRNOTAVAIL;
+}
+
+/* bind/listen with port 0: inet_csk_find_open_port(), udp_lib_get_port(). */
+static void predict_search(const struct rules_query *q, const struct pw_sock *v, size_t n,
+			   const struct rules_ports *ports, struct rules_prediction *p)
+{
+	int proto = q->c.protocol;
+	uint8_t *bad = calloc(65536 / 8, 1);
+
+	p->ok = 1;
+	if (!bad)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].protocol == proto && other(q, &v[i]) && v[i].lport >= ports->lo &&
+		    v[i].lport <= ports->hi && blocks_search(q, &v[i]))
+			bad[v[i].lport / 8] |= (uint8_t)(1u << (v[i].lport % 8));
+	/* attempt_half: SO_REUSEADDR (SK_CAN_REUSE) sockets search in two halves */
+	search_decide(ports, bad, proto == IPPROTO_TCP && q->c.reuseaddr, proto == IPPROTO_UDP, p);
+	free(bad);
+	if (!p->ok)
+		p->err = EADDRINUSE;
+}
+
+void rules_predict(const struct rules_query *q, const struct pw_sock *v, size_t n,
+		   const struct rules_tb *(*tb_of)(uint16_t port, void *arg), void *arg,
+		   const struct rules_ports *ports, struct rules_prediction *p)
+{
+	const struct pw_sock *c = &q->c;
+	int any = 0, only_connect = 1, origin_known = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (q->op == RULES_OP_CONNECT) {
+		predict_connect(q, v, n, tb_of, arg, ports, p);
+		return;
+	}
+	if (!c->lport) {
+		predict_search(q, v, n, ports, p);
+		return;
+	}
+	p->ok = 1;
+	if (c->protocol == IPPROTO_UDP) {
+		/* udp_lib_lport_inuse(), bitmap NULL: the first socket of the chain
+		 * whose address and SO_REUSEADDR conflict decides */
+		for (size_t i = 0; i < n; i++) {
+			const struct pw_sock *s = &v[i];
+
+			if (s->protocol != IPPROTO_UDP || s->lport != c->lport || !other(q, s) ||
+			    (s->reuseaddr && c->reuseaddr) || !rules_overlap(c, s))
+				continue;
+			if (s->reuseport && c->reuseport && s->sk_uid == c->sk_uid)
+				return;
+			p->ok = 0;
+			p->err = EADDRINUSE;
+			p->rule = rules_block_rule(c, s);
+			add_blocker(p, q, v, i);
+			return;
+		}
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (v[i].protocol == IPPROTO_TCP && v[i].lport == c->lport && other(q, &v[i])) {
+			any = 1;
+			break;
+		}
+	if (!any)
+		return; /* a new (or empty) bucket */
+	/*
+	 * Only sockets autobound by connect() left on the port: Linux 6.18+
+	 * has reset the bucket's fast-path fields to -1 (see PW_BIND_KNOWN).
+	 */
+	for (size_t i = 0; i < n; i++)
+		if (v[i].protocol == IPPROTO_TCP && v[i].lport == c->lport && other(q, &v[i])) {
+			if (!(v[i].bind_origin & PW_BIND_CONNECT))
+				only_connect = 0;
+			if (v[i].bind_origin & PW_BIND_KNOWN)
+				origin_known = 1;
+		}
+	if (!(origin_known && only_connect) &&
+	    rules_tb_fast(tb_of ? tb_of(c->lport, arg) : NULL, c)) {
+		p->rule = "fast_path";
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (v[i].protocol == IPPROTO_TCP && v[i].lport == c->lport && other(q, &v[i]) &&
+		    rules_blocks(c, &v[i]))
+			add_blocker(p, q, v, i);
+	if (p->nblockers) {
+		p->ok = 0;
+		p->err = EADDRINUSE;
+		p->rule = rules_block_rule(c, &v[p->blockers[0]]);
+	}
+}
+
+void rules_advice(char *buf, size_t len, const char *rule, const struct rules_query *q,
+		  const struct pw_sock *b, long tw_wait_s, const struct rules_ports *ports)
+{
+	const char *proto = q && q->c.protocol == IPPROTO_UDP ? "udp" : "tcp";
+
+	if (!rule || !strcmp(rule, "fast_path")) {
+		snprintf(buf, len, "Nothing to change: the kernel would accept it.");
+	} else if (!strcmp(rule, "listener") || !strcmp(rule, "wildcard_listener")) {
+		snprintf(buf, len,
+			 "Stop the listener, or have both sockets set SO_REUSEPORT and be created "
+			 "by the same uid (the listener's is %u)%s; SO_REUSEADDR does not help "
+			 "against a listener. Or use another address or port.",
+			 b ? b->sk_uid : 0,
+			 b && !b->reuseport ? ", which the listener does not set now" : "");
+	} else if (!strcmp(rule, "no_reuseaddr")) {
+		snprintf(buf, len,
+			 "Set SO_REUSEADDR on both sockets (%s%s), before bind(); %s"
+			 "Or stop the holder, or use another address or port.",
+			 b && !b->reuseaddr ? "the holder lacks it" : "the holder has it",
+			 q && !q->c.reuseaddr ? ", the new socket lacks it" : "",
+			 !strcmp(proto, "tcp") ?
+				 "only one of them may listen() afterwards. " :
+				 "both then receive datagrams for the address. ");
+	} else if (!strcmp(rule, "reuseport_uid")) {
+		snprintf(buf, len,
+			 "An SO_REUSEPORT group admits only sockets created by one uid: create the "
+			 "socket as uid %u (socket(2) before setuid), or use another address or "
+			 "port.",
+			 b ? b->sk_uid : 0);
+	} else if (!strcmp(rule, "time_wait")) {
+		char wait[64] = "until they expire (at most 60 s)";
+
+		if (tw_wait_s >= 0)
+			snprintf(wait, sizeof(wait), "%ld s for these TIME_WAIT entries", tw_wait_s);
+		if (b && b->reuseaddr)
+			snprintf(buf, len,
+				 "Set SO_REUSEADDR on the new socket (the old one had it), or wait "
+				 "%s.",
+				 wait);
+		else
+			snprintf(buf, len,
+				 "Wait %s: the old socket lacked SO_REUSEADDR, so only an "
+				 "SO_REUSEPORT socket binds over them. Set SO_REUSEADDR in the "
+				 "server so that the next restart need not wait; or use another "
+				 "address or port.",
+				 wait);
+	} else if (!strcmp(rule, "four_tuple")) {
+		snprintf(buf, len,
+			 "That local address and port are already connected to this destination: "
+			 "bind another local port (or port 0 and let the kernel choose), another "
+			 "local address, or close the other connection.");
+	} else if (!strcmp(rule, "ephemeral_exhausted")) {
+		if (ports)
+			snprintf(buf, len,
+				 "Every port of ip_local_port_range %u-%u is in use for this "
+				 "destination: widen net.ipv4.ip_local_port_range, spread connections "
+				 "over more source addresses or destinations, reuse connections "
+				 "(keep-alive, pooling), or let TIME_WAIT entries expire.",
+				 ports->lo, ports->hi);
+		else
+			snprintf(buf, len,
+				 "Widen net.ipv4.ip_local_port_range, use more source addresses, or "
+				 "reuse connections.");
+	} else if (!strcmp(rule, "no_local_address")) {
+		snprintf(buf, len, "Add the address to an interface of that namespace, bind the "
+				   "wildcard, or set net.ipv4.ip_nonlocal_bind.");
+	} else {
+		snprintf(buf, len, "Use another address or port.");
+	}
 }

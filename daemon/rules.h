@@ -6,23 +6,30 @@
  * Kernel sources followed (net/ipv4, net/ipv6, Linux 6.x):
  *   overlap       inet_rcv_saddr_equal(), ipv6_rcv_saddr_equal(),
  *                 ipv4_rcv_saddr_equal()       (net/ipv4/inet_connection_sock.c)
- *   TCP bind      inet_bind_conflict(), called from inet_csk_get_port() with
- *                 relax = true at bind(2) and again at listen(2)
- *                 (inet_csk_listen_start()) with the socket already LISTEN
- *   UDP bind      udp_lib_lport_inuse()        (net/ipv4/udp.c)
- *   connect       __inet_check_established()   (net/ipv4/inet_hashtables.c)
+ *   TCP bind      inet_csk_get_port() (fast path: inet_csk_update_fastreuse(),
+ *                 sk_reuseport_match()), inet_bind_conflict() with relax =
+ *                 true at bind(2) and again at listen(2) (inet_csk_listen_start())
+ *                 with the socket already LISTEN; port 0: inet_csk_find_open_port()
+ *   UDP bind      udp_lib_get_port(), udp_lib_lport_inuse()  (net/ipv4/udp.c)
+ *   connect       __inet_hash_connect(), __inet_check_established()
+ *                 (net/ipv4/inet_hashtables.c), tcp_twsk_unique() (tcp_ipv4.c)
+ *   ports         ip_local_port_range, ip_local_reserved_ports
+ *                 (inet_is_local_reserved_port())
  *
- * Sockets are assumed to be in one netns, of one protocol and on one port:
- * callers take them from one table bucket. Device binding
- * (SO_BINDTODEVICE) is not modelled. Nothing here allocates.
+ * The pairwise checks take sockets of one netns, protocol and port.
+ * Device binding (SO_BINDTODEVICE) is not modelled. Only the port-0 and
+ * autobind predictions allocate (a port bitmap).
  *
- * Known differences, both rare: inet_csk_get_port() first tries fast paths
- * (tb->fastreuse, sk_reuseport_match()) computed from the flags each socket
- * had when it joined the bucket, so a holder that clears SO_REUSEADDR or
- * SO_REUSEPORT after binding may still let a contender in where
- * rules_blocks() says no; and udp_lib_lport_inuse() accepts at the first
- * SO_REUSEPORT-compatible socket without looking at the rest of the port.
- * Both only change which holders a conflict lists.
+ * Two levels. The pairwise checks (rules_overlap(), rules_blocks(),
+ * rules_block_rule()) say whether one holder refuses a contender by the
+ * flags both have now: they explain conflicts and list holders. The
+ * prediction (rules_predict(), used by `check` and `why`) is the kernel's
+ * whole decision: the bind bucket's fast path, whose state depends on the
+ * order sockets joined the port (struct rules_tb), the order of the UDP
+ * port chain, where the first conflicting socket decides, the port-0 and
+ * autobind searches and the 4-tuple. It agrees with the kernel on every
+ * call of the differential test (tests/e2e/test_differential.py); where
+ * it does not model the kernel is said at rules_predict().
  */
 #ifndef PORTWATCH_RULES_H
 #define PORTWATCH_RULES_H
@@ -119,5 +126,147 @@ const char *rules_op_name(enum rules_op op);
  * port". holder may be NULL (then the rule alone is explained).
  */
 void rules_explain(char *buf, size_t len, const char *rule, const struct pw_entry *holder);
+
+/*
+ * ---- Prediction: what the kernel will answer to a bind, listen or connect.
+ *
+ * The fast-path fields of the kernel's bind bucket (struct
+ * inet_bind_bucket, include/net/inet_hashtables.h) for one (netns, TCP
+ * port). inet_csk_get_port() admits a socket through them without looking
+ * at the bucket's sockets, so a prediction must know them: they depend on
+ * the order in which sockets joined, not only on who is there now.
+ */
+enum {
+	RULES_FASTREUSEPORT_ANY = 1,    /* FASTREUSEPORT_ANY */
+	RULES_FASTREUSEPORT_STRICT = 2, /* FASTREUSEPORT_STRICT */
+};
+
+struct rules_tb {
+	int8_t fastreuse;     /* -1: made by connect(), else 0/1 */
+	int8_t fastreuseport; /* -1: made by connect(), 0, RULES_FASTREUSEPORT_* */
+	uint32_t fastuid;     /* sk_uid of the socket that set fastreuseport */
+	struct pw_sock fast;  /* its family, laddr and v6only (fast_rcv_saddr & co) */
+};
+
+/*
+ * A socket sk joins the bucket tb through bind() or listen() (sk->state
+ * LISTEN for listen): inet_csk_update_fastreuse(). first: the bucket had
+ * no socket before (a new bucket).
+ */
+void rules_tb_join(struct rules_tb *tb, int first, const struct pw_sock *sk);
+
+/*
+ * Would inet_csk_get_port() admit c on the fast path, without a conflict
+ * check: (tb->fastreuse > 0 && reuse) || sk_reuseport_match(tb, c)?
+ * c->state LISTEN for a listen(). 0 when tb is NULL.
+ */
+int rules_tb_fast(const struct rules_tb *tb, const struct pw_sock *c);
+
+/*
+ * The ephemeral port range of one netns: net.ipv4.ip_local_port_range
+ * (lo..hi inclusive, host order) and net.ipv4.ip_local_reserved_ports
+ * (one bit per port), read inside that netns (ip-sysctl.rst).
+ */
+struct rules_ports {
+	uint16_t lo, hi;
+	uint8_t reserved[65536 / 8];
+};
+
+/*
+ * Parse the text of ip_local_port_range ("32768\t60999") and of
+ * ip_local_reserved_ports ("8080,9000-9100", may be empty or NULL).
+ * Returns 0 or -EINVAL.
+ */
+int rules_ports_parse(struct rules_ports *p, const char *range, const char *reserved);
+/* inet_is_local_reserved_port(). */
+int rules_port_reserved(const struct rules_ports *p, uint16_t port);
+
+#define RULES_MAX_BLOCKERS 16
+
+/*
+ * A prediction. blockers[] index the holder array given to
+ * rules_predict(), highest-ranked rule first (at most RULES_MAX_BLOCKERS;
+ * nblockers counts them all). For port 0 and autobind, free_ports is the
+ * number of ports of the range that are free and in_use those that are
+ * not. uncertain: the only free port is an edge of a TCP search window
+ * with an odd number of ports, which the kernel tries or not depending on
+ * a random offset (ok is 0 then: the call may fail).
+ */
+struct rules_prediction {
+	int ok;           /* 1: the call would succeed */
+	int uncertain;    /* 1: it fails or not at random (see above) */
+	int err;          /* positive errno when !ok: EADDRINUSE, EADDRNOTAVAIL */
+	const char *rule; /* contract name when !ok; "fast_path" / NULL when ok */
+	size_t blockers[RULES_MAX_BLOCKERS];
+	size_t nblockers;
+	uint32_t free_ports, in_use;
+};
+
+/* What is asked: a bind or listen of c, or a connect of c to raddr:rport. */
+struct rules_query {
+	struct pw_sock c;   /* netns, protocol, family, laddr, lport (0: let the kernel
+			     * choose), flags, sk_uid, state (LISTEN for listen; for
+			     * connect of a bound socket its lport), raddr/rport for connect */
+	enum rules_op op;
+	uint64_t self;      /* inode of c when it exists (listen, connect): not a holder */
+	int tw_reuse;       /* net.ipv4.tcp_tw_reuse of the netns (connect) */
+	int timestamps;     /* net.ipv4.tcp_timestamps of the netns (connect) */
+};
+
+/*
+ * Predict the kernel's answer. v[0..n) are the sockets of c's netns and
+ * protocol that the kernel holds, TIME_WAIT entries included (state
+ * PW_TCP_TIME_WAIT), every port; for UDP in the order of the kernel's
+ * port hash chain (rules_udp_chain_before()).
+ * tb_of(port, arg) returns the bucket's fast fields for a TCP port, or
+ * NULL when unknown (no fast path is then assumed). ports is the netns's
+ * ephemeral range (for lport 0 and autobind).
+ *
+ * Followed: bind/listen TCP - inet_csk_get_port(), inet_csk_find_open_port(),
+ * inet_csk_bind_conflict() / inet_bhash2_conflict() / inet_bind_conflict();
+ * UDP - udp_lib_get_port(), udp_lib_lport_inuse(); connect TCP -
+ * __inet_hash_connect() and __inet_check_established(); a TIME_WAIT
+ * 4-tuple is taken over (tcp_twsk_unique()) by a socket whose port was
+ * bound explicitly when timestamps are on, and by autobind only with
+ * tcp_tw_reuse (then after a second: counted as free).
+ * Not modelled: SO_BINDTODEVICE, ip_autobind_reuse, the hash-2 walk of
+ * udp_lib_lport_inuse2() that the kernel uses when more than 10 sockets
+ * share a UDP hash slot.
+ */
+void rules_predict(const struct rules_query *q, const struct pw_sock *v, size_t n,
+		   const struct rules_tb *(*tb_of)(uint16_t port, void *arg), void *arg,
+		   const struct rules_ports *ports, struct rules_prediction *p);
+
+/*
+ * Same remote address and port, as the kernel's 4-tuple lookups compare
+ * them: an IPv4 address equals its v4-mapped IPv6 form.
+ */
+int rules_same_remote(const struct pw_sock *a, const struct pw_sock *b);
+
+/*
+ * Where udp_lib_get_port() puts a UDP socket with these flags *at bind
+ * time* in its port hash chain, which udp_lib_lport_inuse() walks and
+ * where the first conflicting socket decides: 1 at the tail (IPv6 with
+ * SO_REUSEPORT), 0 at the head. A later setsockopt() does not move it.
+ */
+int rules_udp_chain_tail(const struct pw_sock *at_bind);
+
+/*
+ * Does UDP socket a come before b in that chain? a_tail/b_tail:
+ * rules_udp_chain_tail() of each when it was bound; a_ns/b_ns: when each
+ * was bound (any monotonic clock). Head sockets newest first, then tail
+ * sockets oldest first. (Found by the differential test: test_rules.c.)
+ */
+int rules_udp_chain_before(int a_tail, uint64_t a_ns, int b_tail, uint64_t b_ns);
+
+/*
+ * What would change the answer, for people: one or more sentences
+ * (NUL-terminated, truncated to len) for rule, given the first blocker
+ * (may be NULL), the query and, for time_wait, the longest remaining
+ * TIME_WAIT time in seconds (< 0 unknown). For ephemeral_exhausted,
+ * ports gives the range.
+ */
+void rules_advice(char *buf, size_t len, const char *rule, const struct rules_query *q,
+		  const struct pw_sock *blocker, long tw_wait_s, const struct rules_ports *ports);
 
 #endif /* PORTWATCH_RULES_H */

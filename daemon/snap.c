@@ -569,3 +569,52 @@ int snap_walk_netns(struct snap *s, uint32_t netns, snap_fn fn, void *arg)
 	err = walk_ent(s, e, fn, arg);
 	return err < 0 ? err : 0;
 }
+
+/* Enter the namespace e points to (as walk_ent() does); 0 or -errno. */
+static int enter_ent(struct snap *s, const struct ns_ent *e)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int nsfd, err = 0;
+
+	if (e->name)
+		snprintf(path, sizeof(path), RUN_NETNS "/%s", e->name);
+	else
+		snprintf(path, sizeof(path), "/proc/%u/ns/net", e->pid);
+	nsfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (nsfd < 0)
+		return errno == ESRCH ? -ENOENT : -errno;
+	if (fstat(nsfd, &st) < 0)
+		err = -errno;
+	else if (st.st_dev != s->nsfs_dev || st.st_ino != e->ino)
+		err = -ENOENT;
+	else if (setns(nsfd, CLONE_NEWNET) < 0)
+		err = errno == EINVAL ? -ENOENT : -errno;
+	close(nsfd);
+	return err;
+}
+
+int snap_netns_call(struct snap *s, uint32_t netns, int (*fn)(void *arg), void *arg)
+{
+	const struct ns_ent *e;
+	int err, herr;
+
+	if (s->lost && go_home(s))
+		return -ENOTRECOVERABLE;
+	if (netns == s->self_ino)
+		return fn(arg);
+	e = ns_find(s, netns);
+	err = e ? enter_ent(s, e) : -ENOENT;
+	if (err == -ENOENT) {
+		err = ns_scan(s);
+		if (err)
+			return err;
+		e = ns_find(s, netns);
+		err = e ? enter_ent(s, e) : -ENOENT;
+	}
+	if (err)
+		return err;
+	err = fn(arg);
+	herr = go_home(s);
+	return herr ? herr : err;
+}

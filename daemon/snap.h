@@ -65,6 +65,17 @@ int snap_walked(const struct snap *s, uint32_t netns);
 int snap_sock_owners(struct snap *s, int (*fn)(uint64_t inode, uint32_t pid, void *arg),
 		     void *arg);
 
+/*
+ * Call fn(arg) with the daemon inside network namespace netns (by inode),
+ * and come back: for what must be opened there, such as
+ * /proc/sys/net/ipv4/ip_local_port_range (procfs shows the sysctls of the
+ * opener's namespace) or a NETLINK_SOCK_DIAG socket (diag_open()). fn must
+ * only open files or sockets: reading them can wait until home again.
+ * Returns fn's value, -ENOENT when no process or /run/netns mount holds
+ * netns, -ENOTRECOVERABLE when the way home failed, or -errno.
+ */
+int snap_netns_call(struct snap *s, uint32_t netns, int (*fn)(void *arg), void *arg);
+
 /* Inode of the daemon's own network namespace (cached at snap_open()). */
 uint32_t snap_self_netns(const struct snap *s);
 

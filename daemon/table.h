@@ -61,6 +61,9 @@ struct pw_entry {
 	struct pw_owner owner;
 	uint64_t since_ns;      /* CLOCK_REALTIME ns when it was bound (or first seen) */
 	uint64_t seen_gen;      /* reconciliation generation that last saw it */
+	uint8_t udp_tail;       /* UDP: bound as IPv6 with SO_REUSEPORT, so at the tail of the
+				 * kernel's port chain (rules_udp_chain_tail()), whatever
+				 * setsockopt() changed since */
 	struct pw_entry *next_id;   /* chain of the (netns, inode) index */
 	struct pw_entry *next_port; /* chain of the (netns, proto, port) index */
 };

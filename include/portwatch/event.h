@@ -72,8 +72,21 @@ struct pw_sock {
 	__u8 v6only;    /* sk_ipv6only (always 1 for a specific non-mapped IPv6 address) */
 	__u8 flags_unknown; /* never set by BPF: portwatchd's sock_diag records, whose
 			     * reuseaddr/reuseport/v6only the kernel did not report */
-	__u8 pad[4];
+	__u8 bind_origin;   /* PW_BIND_*: how a TCP socket got its port; set by the
+			     * snapshot iterator only, 0 (unknown) elsewhere */
+	__u8 pad[3];
 };
+
+/*
+ * Values of pw_sock.bind_origin. PW_BIND_KNOWN: this kernel records
+ * whether connect() bound the port (Linux 6.18+: SOCK_CONNECT_BIND in
+ * sk_userlocks, tw_connect_bind in a TIME_WAIT entry), and then
+ * PW_BIND_CONNECT says it did. The kernel resets a port's bind bucket to
+ * "made by connect()" once only such sockets are left on it
+ * (inet_bind2_bucket_destroy(), inet_bind_bucket_destroy()).
+ */
+#define PW_BIND_CONNECT 0x01
+#define PW_BIND_KNOWN 0x80
 _Static_assert(sizeof(struct pw_sock) == 64, "struct pw_sock is an ABI");
 
 /*

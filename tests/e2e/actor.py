@@ -21,7 +21,8 @@ Operations:
     {"op":"bind","name":"a","addr":"127.0.0.1","port":N}
     {"op":"listen","name":"a","backlog":16}
     {"op":"connect","name":"a","addr":"127.0.0.1","port":N}
-    {"op":"accept","name":"a","as":"c"}          (blocks up to 10 s)
+    {"op":"accept","name":"a","as":"c"}          (blocks up to "wait" s, default 10;
+                                                   0: EAGAIN at once when none is queued)
     {"op":"close","name":"a"}
     {"op":"info","name":"a"}                      (port, inode, ... of a socket)
     {"op":"fork"}                                  (child holds copies of every fd)
@@ -62,6 +63,11 @@ def describe(name, s):
         out["addr"], out["port"] = local[0], local[1]
     except OSError:
         out["addr"], out["port"] = None, None
+    try:
+        peer = s.getpeername()
+        out["raddr"], out["rport"] = peer[0], peer[1]
+    except OSError:
+        out["raddr"], out["rport"] = None, None
     return out
 
 
@@ -87,7 +93,8 @@ def run(op):
             finally:
                 socks[name].settimeout(None)
         elif kind == "accept":
-            socks[name].settimeout(10)
+            timeout = float(op.get("wait", 10))
+            socks[name].settimeout(timeout if timeout > 0 else 0.0)
             try:
                 conn, peer = socks[name].accept()
             finally:

@@ -67,7 +67,7 @@ def daemon_factory(rsyslog):
         if before_start:
             before_start(os.path.join(workdir, "pw.sock"))
         syslog_start = len(rsyslog.lines())
-        kw.setdefault("devlog_source", rsyslog.bind_source)
+        kw.setdefault("devlog_source", rsyslog.devlog_source())
         d = Daemon(workdir, extra_args, **kw)
         d.syslog_start = syslog_start  # its records are the lines from here on
         started.append(d)

@@ -598,6 +598,35 @@ class Rsyslog:
             self.stop()
             raise
 
+    def devlog_source(self):
+        """What a daemon must see as /dev/log: None when /dev/log reaches our
+        rsyslogd as it is, else the socket to bind-mount over it. Another
+        tester's rsyslogd may have removed /dev/log since we started (its
+        teardown unlinks it): then /dev/log becomes a symlink to our socket,
+        removed again by stop() if it is still ours."""
+        if self.bind_source is None:
+            return None
+        state = devlog_state()
+        if state == "in_use" and not self._our_link():
+            return self.bind_source
+        if state == "stale":
+            try:
+                os.unlink(DEVLOG)
+            except FileNotFoundError:
+                pass
+        if not self._our_link():
+            try:
+                os.symlink(self.socket_path, DEVLOG)
+            except FileExistsError:
+                return self.bind_source  # someone else's came back meanwhile
+        return None
+
+    def _our_link(self):
+        try:
+            return os.readlink(DEVLOG) == self.socket_path
+        except OSError:
+            return False
+
     def _send_probe(self, token):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         try:
@@ -664,6 +693,8 @@ class Rsyslog:
                     os.unlink(DEVLOG)
             except FileNotFoundError:
                 pass
+        elif self._our_link():
+            os.unlink(DEVLOG)
 
 
 def devlog_state():

@@ -328,3 +328,21 @@ def test_reload_with_a_broken_file_keeps_serving_the_old_configuration(daemon_fa
     assert r.returncode == 0 and "configuration reloaded from %s" % d.config_path in r.stdout, r
     share_udp(actors, p2, (1234, None), (1235, other_exe))
     d.wait_alert(lambda a: a["port"] == p2 and a["reason"] == "udp_share")
+
+
+def test_readme_configuration_example_is_accepted():
+    """The ```ini block of the README, as a user would paste it."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    readme = open(os.path.join(root, "README.md")).read()
+    blocks = re.findall(r"```ini\n(.*?)```", readme, re.S)
+    assert blocks, "no ```ini block in the README"
+    for text in blocks:
+        with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as fh:
+            fh.write(text)
+        try:
+            r = subprocess.run([PORTWATCHD, "--check", "--config", fh.name],
+                               capture_output=True, text=True, timeout=10)
+        finally:
+            os.unlink(fh.name)
+        assert r.returncode == 0, r.stderr
+        assert "format = json" in r.stdout and "2 allow rules" in r.stdout, r.stdout

@@ -294,10 +294,68 @@ static void test_unattributed_holder(void **state)
 	assert_alert(f, 1, "hijack_attempt", "udp_share", RULES_SEV_WARNING, 70, 71);
 }
 
+/*
+ * Ephemeral-port exhaustion: failed connects from unbound sockets are
+ * conflicts with rule ephemeral_exhausted; one resource alert per episode
+ * and netns (failures < 30 s apart), a new one after a quiet 30 s, and a
+ * bind of port 0 that succeeds ends the episode at once.
+ */
+static void test_ephemeral_episode(void **state)
+{
+	struct fixture *f = *state;
+	struct pw_sock c = pwt_tcp("0.0.0.0", 0, PW_TCP_CLOSE, 0, 1000);
+	struct pw_event e;
+	struct pw_conflict *cf;
+
+	assert_int_equal(pw_addr_pton("127.0.0.1", &c.family, c.raddr), 0);
+	c.rport = 7000;
+	e = ev(PW_EV_CONNECT, c, 900, 1000, EXE_EVIL, -EADDRNOTAVAIL);
+	e.sk = c; /* connect: the socket itself, destination in raddr/rport */
+	e.bound_before = 0;
+	handle(f, e);
+	assert_int_equal(f->nalerts, 1);
+	assert_string_equal(f->last.kind, "resource");
+	assert_string_equal(f->last.reason, "ephemeral_exhausted");
+	assert_int_equal(f->last.severity, RULES_SEV_WARNING);
+	assert_int_equal(f->last.result, EADDRNOTAVAIL);
+	assert_true(f->last.has_eph);
+	cf = ring_get(&f->m.conflicts, f->m.conflicts.next_id - 1);
+	assert_non_null(cf);
+	assert_string_equal(cf->rule, "ephemeral_exhausted");
+	assert_true(cf->has_eph);
+	assert_int_equal(cf->eph.rport, 7000);
+	assert_true(cf->eph.lo > 0 && cf->eph.hi >= cf->eph.lo); /* this netns's range */
+
+	/* more failures in the same episode: conflicts, no alert */
+	e.ts_ns = boot_ns(10);
+	handle(f, e);
+	e.ts_ns = boot_ns(35); /* 25 s after the last one: still the episode */
+	handle(f, e);
+	assert_int_equal(f->nalerts, 1);
+	assert_int_equal(f->m.stats.conflicts, 3);
+	/* a quiet 30 s: a new episode */
+	e.ts_ns = boot_ns(70);
+	handle(f, e);
+	assert_int_equal(f->nalerts, 2);
+	/* a successful bind of port 0 in the netns ends the episode */
+	c = pwt_tcp("0.0.0.0", 41000, PW_TCP_CLOSE, 0, 1000);
+	e = ev(PW_EV_BIND, c, 901, 1000, EXE_EVIL, 0);
+	e.ts_ns = boot_ns(71);
+	e.req_port = 0;
+	handle(f, e);
+	c = pwt_tcp("0.0.0.0", 0, PW_TCP_CLOSE, 0, 1000);
+	e = ev(PW_EV_CONNECT, c, 902, 1000, EXE_EVIL, -EADDRNOTAVAIL);
+	e.sk = c;
+	e.ts_ns = boot_ns(72);
+	handle(f, e);
+	assert_int_equal(f->nalerts, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_udp_share_and_owner_groups, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ephemeral_episode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shadow_and_reuseport, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_bind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_takeover_and_window, setup, teardown),

@@ -6,6 +6,7 @@
  * address-reuse rules").
  */
 #include <ctype.h>
+#include <errno.h>
 
 #include "helpers.h"
 #include "rules.h"
@@ -352,6 +353,372 @@ static void test_explain(void **state)
 	assert_int_equal(strlen(buf), 11);
 }
 
+/* ---- Prediction (rules_predict) ---- */
+
+static const struct rules_tb *no_tb(uint16_t port, void *arg)
+{
+	(void)port;
+	return arg;
+}
+
+static struct rules_prediction predict(const struct rules_query *q, const struct pw_sock *v,
+				       size_t n, const struct rules_tb *tb)
+{
+	struct rules_ports ports;
+	struct rules_prediction p;
+
+	assert_int_equal(rules_ports_parse(&ports, "32768\t60999\n", ""), 0);
+	rules_predict(q, v, n, no_tb, (void *)tb, &ports, &p);
+	return p;
+}
+
+/*
+ * Regression (differential test, seed 1): udp_lib_get_port() puts an IPv6
+ * SO_REUSEPORT socket at the TAIL of the port chain, everything else at
+ * the head, and udp_lib_lport_inuse() stops at the first conflicting
+ * socket. Kernel: [::] V6ONLY RA uid 1001 bound, then [::1] RA+RP uid 1002;
+ * a [::1] RP uid 1002 bind meets [::] first and fails (the engine used to
+ * put the newest first and say ok). In IPv4 the newest comes first.
+ */
+static void test_udp_chain_ipv6_reuseport_tail(void **state)
+{
+	struct pw_sock x = pwt_udp("::", 7201, PWT_RA | PWT_V6ONLY, 1001);
+	struct pw_sock y = pwt_udp("::1", 7201, PWT_RA | PWT_RP, 1002);
+	struct rules_query q = { .op = RULES_OP_BIND };
+	struct pw_sock v[2];
+	struct rules_prediction p;
+
+	(void)state;
+	/* x bound at t=1, y at t=2: y (IPv6 + SO_REUSEPORT) goes to the tail */
+	assert_int_equal(rules_udp_chain_tail(&x), 0);
+	assert_int_equal(rules_udp_chain_tail(&y), 1);
+	assert_true(rules_udp_chain_before(0, 1, 1, 2));
+	assert_false(rules_udp_chain_before(1, 2, 0, 1));
+	v[0] = x;
+	v[1] = y;
+	q.c = pwt_udp("::1", 7201, PWT_RP, 1002);
+	p = predict(&q, v, 2, NULL);
+	assert_false(p.ok);
+	assert_int_equal(p.err, EADDRINUSE);
+	assert_string_equal(p.rule, "no_reuseaddr");
+
+	/* IPv4: newest first. 0.0.0.0 RA uid 1001, then 127.0.0.1 RA+RP uid 1002:
+	 * a 127.0.0.1 RP uid 1002 bind meets the compatible socket first: ok */
+	x = pwt_udp("0.0.0.0", 7203, PWT_RA, 1001);
+	y = pwt_udp("127.0.0.1", 7203, PWT_RA | PWT_RP, 1002);
+	assert_int_equal(rules_udp_chain_tail(&y), 0); /* IPv4: head, whatever its flags */
+	assert_true(rules_udp_chain_before(0, 2, 0, 1));
+	v[0] = y;
+	v[1] = x;
+	q.c = pwt_udp("127.0.0.1", 7203, PWT_RP, 1002);
+	p = predict(&q, v, 2, NULL);
+	assert_true(p.ok);
+	/* the other order (x newer): refused */
+	v[0] = x;
+	v[1] = y;
+	p = predict(&q, v, 2, NULL);
+	assert_false(p.ok);
+
+	/* two IPv6 SO_REUSEPORT sockets: the older one first */
+	assert_true(rules_udp_chain_before(1, 1, 1, 2));
+	assert_false(rules_udp_chain_before(1, 2, 1, 1));
+}
+
+/*
+ * Regression (differential test, seed 12, with setsockopt after bind): a
+ * socket keeps the chain place its flags gave it at bind. ::ffff:127.0.0.1
+ * RP uid 0 bound at t=12 (tail), ::ffff:127.0.0.2 RA+RP uid 1002 bound at
+ * t=26 (tail) that has since cleared both flags: a 0.0.0.0 RA+RP uid 0
+ * bind meets the first (compatible: ok). Ordered by the current flags,
+ * the second came first and the engine said EADDRINUSE.
+ */
+static void test_udp_chain_place_is_fixed_at_bind(void **state)
+{
+	struct pw_sock a = pwt_udp("::ffff:127.0.0.1", 7102, PWT_RP, 0);
+	struct pw_sock b = pwt_udp("::ffff:127.0.0.2", 7102, PWT_RA | PWT_RP, 1002);
+	struct rules_query q = { .op = RULES_OP_BIND };
+	int a_tail = rules_udp_chain_tail(&a), b_tail = rules_udp_chain_tail(&b);
+	struct pw_sock v[2];
+	struct rules_prediction p;
+
+	(void)state;
+	b.reuseaddr = b.reuseport = 0; /* setsockopt() after bind */
+	assert_int_equal(b_tail, 1);
+	assert_true(rules_udp_chain_before(a_tail, 12, b_tail, 26));
+	v[0] = a;
+	v[1] = b;
+	q.c = pwt_udp("0.0.0.0", 7102, PWT_RA | PWT_RP, 0);
+	p = predict(&q, v, 2, NULL);
+	assert_true(p.ok);
+	/* the order the current flags would give: refused */
+	v[0] = b;
+	v[1] = a;
+	p = predict(&q, v, 2, NULL);
+	assert_false(p.ok);
+}
+
+/*
+ * Regression (differential test, seed 1): a connect() from an explicitly
+ * bound port may take over a TIME_WAIT entry with the same 4-tuple
+ * (tcp_twsk_unique() with no twp, timestamps on) even with tcp_tw_reuse
+ * 0; the engine said four_tuple. A live connection with that 4-tuple
+ * still refuses it (EADDRNOTAVAIL).
+ */
+static void test_connect_bound_over_time_wait(void **state)
+{
+	struct pw_sock tw = pwt_tcp("::1", 7101, TW, PWT_RA, 0);
+	struct rules_query q = { .op = RULES_OP_CONNECT, .tw_reuse = 0, .timestamps = 1 };
+	struct rules_prediction p;
+
+	(void)state;
+	assert_int_equal(pw_addr_pton("::1", &tw.family, tw.raddr), 0);
+	tw.rport = 7102;
+	q.c = pwt_tcp("::", 7101, T, PWT_RA | PWT_RP | PWT_V6ONLY, 1001);
+	memcpy(q.c.raddr, tw.raddr, 16);
+	q.c.rport = 7102;
+	p = predict(&q, &tw, 1, NULL);
+	assert_true(p.ok);
+	/* without timestamps the entry holds the 4-tuple */
+	q.timestamps = 0;
+	p = predict(&q, &tw, 1, NULL);
+	assert_false(p.ok);
+	assert_string_equal(p.rule, "four_tuple");
+	assert_int_equal(p.err, EADDRNOTAVAIL);
+	/* an established connection always does */
+	q.timestamps = 1;
+	tw.state = PW_TCP_ESTABLISHED;
+	p = predict(&q, &tw, 1, NULL);
+	assert_false(p.ok);
+	assert_string_equal(p.rule, "four_tuple");
+}
+
+/*
+ * The bind bucket's fast path (inet_csk_get_port(), sk_reuseport_match()):
+ * after an SO_REUSEADDR-only socket A (uid 2) and an RA+RP socket B
+ * (uid 1) share 127.0.0.1, the bucket is FASTREUSEPORT_STRICT for uid 1 at
+ * that address, so an RP-only socket of uid 1 is admitted without the
+ * conflict check that A would fail.
+ */
+static void test_fast_path_strict(void **state)
+{
+	struct pw_sock a = pwt_tcp("127.0.0.1", 80, T, PWT_RA, 2);
+	struct pw_sock b = pwt_tcp("127.0.0.1", 80, T, PWT_RA | PWT_RP, 1);
+	struct pw_sock v[2] = { a, b };
+	struct rules_query q = { .op = RULES_OP_BIND };
+	struct rules_tb tb;
+	struct rules_prediction p;
+
+	(void)state;
+	rules_tb_join(&tb, 1, &a);
+	assert_int_equal(tb.fastreuse, 1);
+	assert_int_equal(tb.fastreuseport, 0);
+	rules_tb_join(&tb, 0, &b);
+	assert_int_equal(tb.fastreuseport, RULES_FASTREUSEPORT_STRICT);
+	assert_int_equal(tb.fastuid, 1);
+	q.c = pwt_tcp("127.0.0.1", 80, T, PWT_RP, 1);
+	p = predict(&q, v, 2, &tb);
+	assert_true(p.ok);
+	/* without the bucket's state the slow path refuses (a lacks SO_REUSEPORT) */
+	p = predict(&q, v, 2, NULL);
+	assert_false(p.ok);
+	assert_string_equal(p.rule, "no_reuseaddr");
+	/* another uid: no fast path */
+	q.c.sk_uid = 3;
+	p = predict(&q, v, 2, &tb);
+	assert_false(p.ok);
+	/* a listen() makes fastreuse 0; a first SO_REUSEPORT socket makes it ANY */
+	a.state = L;
+	rules_tb_join(&tb, 0, &a);
+	assert_int_equal(tb.fastreuse, 0);
+	assert_int_equal(tb.fastreuseport, 0);
+	rules_tb_join(&tb, 1, &b);
+	assert_int_equal(tb.fastreuseport, RULES_FASTREUSEPORT_ANY);
+}
+
+/* Port 0: free ports of the range, reserved ports, and exhaustion. */
+static void test_port_zero_search(void **state)
+{
+	struct rules_ports ports;
+	struct rules_query q = { .op = RULES_OP_BIND };
+	struct pw_sock v[4];
+	struct rules_prediction p;
+
+	(void)state;
+	assert_int_equal(rules_ports_parse(&ports, "40000 40003", "40001"), 0);
+	assert_true(rules_port_reserved(&ports, 40001));
+	assert_false(rules_port_reserved(&ports, 40002));
+	assert_int_equal(rules_ports_parse(&ports, "1 2 3", NULL), -EINVAL);
+	assert_int_equal(rules_ports_parse(&ports, "40000 40003", "40001-40002,40004"), 0);
+	assert_true(rules_port_reserved(&ports, 40002));
+	assert_true(rules_port_reserved(&ports, 40004));
+
+	/* TCP 40000..40003, 40001 reserved: 40000, 40002 and 40003 to take */
+	assert_int_equal(rules_ports_parse(&ports, "40000 40003", "40001"), 0);
+	v[0] = pwt_tcp("127.0.0.1", 40000, T, PWT_RA, 0);
+	v[1] = pwt_tcp("0.0.0.0", 40002, L, 0, 0);
+	v[2] = pwt_tcp("127.0.0.2", 40003, T, 0, 0);
+	q.c = pwt_tcp("127.0.0.1", 0, T, PWT_RA, 0);
+	rules_predict(&q, v, 3, NULL, NULL, &ports, &p);
+	/* 127.0.0.2 does not overlap 127.0.0.1: 40003 is free */
+	assert_true(p.ok);
+	assert_int_equal(p.free_ports, 1);
+	v[2] = pwt_tcp("0.0.0.0", 40003, T, PWT_RA, 0);
+	rules_predict(&q, v, 3, NULL, NULL, &ports, &p);
+	assert_false(p.ok);
+	assert_int_equal(p.err, EADDRINUSE);
+	assert_string_equal(p.rule, "ephemeral_exhausted");
+	assert_int_equal(p.in_use, 3);
+}
+
+/*
+ * Regression (differential test, seeds 31/32, narrow ip_local_port_range):
+ * on Linux 6.18+ a port whose bind()-bound sockets have all left goes back
+ * to connect()'s use even while TIME_WAIT entries of autobound sockets
+ * remain (inet_bind2_bucket_destroy() resets fastreuse/fastreuseport to
+ * -1 when every owner has SOCK_CONNECT_BIND). The engine kept treating the
+ * bucket as made by bind() and said ephemeral_exhausted.
+ */
+static void test_autobind_after_binders_left(void **state)
+{
+	struct rules_ports ports;
+	struct rules_query q = { .op = RULES_OP_CONNECT, .timestamps = 1 };
+	struct rules_tb stale = { .fastreuse = 0, .fastreuseport = 0 };
+	struct pw_sock v[2];
+	struct rules_prediction p;
+
+	(void)state;
+	assert_int_equal(rules_ports_parse(&ports, "40000 40001", NULL), 0);
+	/* both ports hold a TIME_WAIT entry of an autobound connection elsewhere */
+	for (int i = 0; i < 2; i++) {
+		v[i] = pwt_tcp("127.0.0.1", (uint16_t)(40000 + i), TW, 0, 0);
+		assert_int_equal(pw_addr_pton("127.0.0.2", &v[i].family, v[i].raddr), 0);
+		v[i].rport = 7000;
+		v[i].bind_origin = PW_BIND_KNOWN | PW_BIND_CONNECT;
+	}
+	q.c = pwt_tcp("0.0.0.0", 0, T, 0, 1000);
+	assert_int_equal(pw_addr_pton("127.0.0.1", &q.c.family, q.c.raddr), 0);
+	q.c.rport = 7000;
+	/* a stale record saying bind() made the buckets does not count */
+	rules_predict(&q, v, 2, no_tb, &stale, &ports, &p);
+	assert_true(p.ok);
+	assert_int_equal(p.free_ports, 2);
+	/* one socket there bound with bind(): that port is taken */
+	v[0].bind_origin = PW_BIND_KNOWN;
+	rules_predict(&q, v, 2, no_tb, &stale, &ports, &p);
+	assert_true(p.ok);
+	assert_int_equal(p.free_ports, 1);
+	v[1].bind_origin = PW_BIND_KNOWN;
+	rules_predict(&q, v, 2, no_tb, &stale, &ports, &p);
+	assert_false(p.ok);
+	assert_string_equal(p.rule, "ephemeral_exhausted");
+	assert_int_equal(p.err, EADDRNOTAVAIL);
+	/* an older kernel (origin unknown): the recorded bucket fields decide */
+	v[0].bind_origin = v[1].bind_origin = 0;
+	rules_predict(&q, v, 2, no_tb, &stale, &ports, &p);
+	assert_false(p.ok);
+	rules_predict(&q, v, 2, no_tb, NULL, &ports, &p);
+	assert_true(p.ok); /* no record, only TIME_WAIT entries: made by connect() */
+
+	/* the same reset disables the bind fast path */
+	{
+		struct rules_tb fast = { .fastreuse = 1, .fastreuseport = 0 };
+		struct pw_sock h = pwt_tcp("127.0.0.1", 40000, PW_TCP_ESTABLISHED, 0, 0);
+		struct rules_query b = { .op = RULES_OP_BIND };
+
+		h.bind_origin = PW_BIND_KNOWN | PW_BIND_CONNECT;
+		b.c = pwt_tcp("127.0.0.1", 40000, T, PWT_RA, 0);
+		rules_predict(&b, &h, 1, no_tb, &fast, &ports, &p);
+		assert_false(p.ok); /* slow path: h lacks SO_REUSEADDR */
+		h.bind_origin = 0;
+		rules_predict(&b, &h, 1, no_tb, &fast, &ports, &p);
+		assert_true(p.ok); /* the fast path of a bucket made by bind() */
+	}
+}
+
+/*
+ * Regression (differential test, seed 32, 11-port range): the TCP port
+ * searches step by 2 from a random offset and wrap by an even count, so
+ * in a window with an odd number of ports one of its two edge ports is
+ * skipped, at random. Only an edge free: "uncertain"; both free: one of
+ * them is tried, ok.
+ */
+static void test_odd_range_edges(void **state)
+{
+	struct rules_ports ports;
+	struct rules_query q = { .op = RULES_OP_BIND };
+	struct pw_sock v[11];
+	struct rules_prediction p;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(rules_ports_parse(&ports, "40000 40010", NULL), 0);
+	for (int port = 40001; port <= 40009; port++)
+		v[n++] = pwt_tcp("0.0.0.0", (uint16_t)port, L, 0, 0);
+	q.c = pwt_tcp("0.0.0.0", 0, T, 0, 0);
+	rules_predict(&q, v, n, NULL, NULL, &ports, &p); /* 40000 and 40010 free */
+	assert_true(p.ok);
+	assert_false(p.uncertain);
+	v[n++] = pwt_tcp("0.0.0.0", 40010, L, 0, 0);
+	rules_predict(&q, v, n, NULL, NULL, &ports, &p); /* only 40000 */
+	assert_false(p.ok);
+	assert_true(p.uncertain);
+	assert_string_equal(p.rule, "ephemeral_exhausted");
+	/* UDP visits every port: no such edge */
+	for (size_t i = 0; i < n; i++)
+		v[i].protocol = IPPROTO_UDP;
+	q.c.protocol = IPPROTO_UDP;
+	rules_predict(&q, v, n, NULL, NULL, &ports, &p);
+	assert_true(p.ok);
+	/* an even range: every port for sure */
+	assert_int_equal(rules_ports_parse(&ports, "40000 40011", NULL), 0);
+	v[n++] = pwt_tcp("0.0.0.0", 40011, L, 0, 0);
+	q.c.protocol = IPPROTO_TCP;
+	for (size_t i = 0; i < n; i++)
+		v[i].protocol = IPPROTO_TCP;
+	rules_predict(&q, v, n, NULL, NULL, &ports, &p);
+	assert_true(p.ok);
+	assert_false(p.uncertain);
+}
+
+/* Advice names what would change the answer, for each rule. */
+static void test_advice(void **state)
+{
+	struct rules_query q = { .op = RULES_OP_BIND };
+	struct pw_sock h = pwt_tcp("0.0.0.0", 80, L, 0, 33);
+	struct rules_ports ports;
+	char buf[512];
+
+	(void)state;
+	q.c = pwt_tcp("127.0.0.1", 80, T, 0, 1000);
+	rules_advice(buf, sizeof(buf), "listener", &q, &h, -1, NULL);
+	assert_non_null(strstr(buf, "Stop the listener"));
+	assert_non_null(strstr(buf, "SO_REUSEPORT"));
+	assert_non_null(strstr(buf, "33"));
+	rules_advice(buf, sizeof(buf), "wildcard_listener", &q, &h, -1, NULL);
+	assert_non_null(strstr(buf, "Stop the listener"));
+	h.state = T;
+	rules_advice(buf, sizeof(buf), "no_reuseaddr", &q, &h, -1, NULL);
+	assert_non_null(strstr(buf, "SO_REUSEADDR on both"));
+	assert_non_null(strstr(buf, "the holder lacks it"));
+	rules_advice(buf, sizeof(buf), "reuseport_uid", &q, &h, -1, NULL);
+	assert_non_null(strstr(buf, "uid 33"));
+	h.state = TW;
+	rules_advice(buf, sizeof(buf), "time_wait", &q, &h, 42, NULL);
+	assert_non_null(strstr(buf, "Wait 42 s"));
+	h.reuseaddr = 1;
+	rules_advice(buf, sizeof(buf), "time_wait", &q, &h, 42, NULL);
+	assert_non_null(strstr(buf, "Set SO_REUSEADDR on the new socket"));
+	assert_non_null(strstr(buf, "42 s"));
+	rules_advice(buf, sizeof(buf), "four_tuple", &q, NULL, -1, NULL);
+	assert_non_null(strstr(buf, "another local port"));
+	assert_int_equal(rules_ports_parse(&ports, "40000 40009", NULL), 0);
+	rules_advice(buf, sizeof(buf), "ephemeral_exhausted", &q, NULL, -1, &ports);
+	assert_non_null(strstr(buf, "40000-40009"));
+	assert_non_null(strstr(buf, "ip_local_port_range"));
+	rules_advice(buf, sizeof(buf), NULL, &q, NULL, -1, NULL);
+	assert_non_null(strstr(buf, "would accept"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -364,6 +731,14 @@ int main(void)
 		cmocka_unit_test(test_classify_bind),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_explain),
+		cmocka_unit_test(test_udp_chain_ipv6_reuseport_tail),
+		cmocka_unit_test(test_udp_chain_place_is_fixed_at_bind),
+		cmocka_unit_test(test_connect_bound_over_time_wait),
+		cmocka_unit_test(test_fast_path_strict),
+		cmocka_unit_test(test_port_zero_search),
+		cmocka_unit_test(test_autobind_after_binders_left),
+		cmocka_unit_test(test_odd_range_edges),
+		cmocka_unit_test(test_advice),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

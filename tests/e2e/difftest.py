@@ -1,0 +1,429 @@
+"""difftest.py - differential testing of portwatch's rule engine against the kernel.
+
+A seeded generator makes random sequences of socket operations - sockets of
+both families and protocols, SO_REUSEADDR / SO_REUSEPORT / IPV6_V6ONLY (and
+SO_REUSEADDR / SO_REUSEPORT turned on or off after bind),
+binds to wildcards, 127.0.0.1, 127.0.0.2, ::1 and v4-mapped addresses on a
+few ports and port 0, listen, connect to the listeners, accept, close
+(an active close of a connection leaves a TIME_WAIT entry) - under several
+uids (one actor.py process per uid, which drops to that uid before making
+any socket, so sk_uid is that uid) in one fresh network namespace.
+
+Before every bind, listen and connect the driver asks the daemon for its
+`check` prediction (docs/protocol.md), then performs the call and compares
+with what the kernel answered: success or failure, and the errno. The
+driver itself decides nothing about addresses: it only keeps track of which
+socket is bound, listening or connected so as to make valid calls.
+
+The test gives the namespace a narrow ip_local_port_range with a reserved
+port, so that binds of port 0 and autobinding connects use it up, and
+net.ipv4.tcp_tw_reuse = 0: with the default (2) a
+connect() may take over a loopback TIME_WAIT 4-tuple depending on whether
+a second has passed since its last timestamp (tcp_twsk_unique()), which
+no observer can predict to the second.
+"""
+import ipaddress
+import json
+import os
+import random
+import time
+
+from pwe2e import Actor
+
+PORTS = (7101, 7102)
+UIDS = (0, 1001, 1002)
+ADDRS = {
+    "inet": ("0.0.0.0", "127.0.0.1", "127.0.0.2"),
+    "inet6": ("::", "::1", "::ffff:127.0.0.1", "::ffff:0.0.0.0", "::ffff:127.0.0.2"),
+}
+MAX_OPEN = 22          # sockets open at once
+EPH_LO, EPH_HI = 40000, 40011  # the test's ip_local_port_range (test_differential.py)
+ADDR_ERRORS = ("EADDRINUSE", "EADDRNOTAVAIL")
+
+
+class Disagreement(AssertionError):
+    pass
+
+
+class Sock:
+    def __init__(self, actor, name, family, type_, ra, rp, v6only, inode):
+        self.actor, self.name, self.family, self.type = actor, name, family, type_
+        self.ra, self.rp, self.v6only, self.inode = ra, rp, v6only, inode
+        self.addr = None      # bound local address and port (getsockname)
+        self.port = None
+        self.state = "new"    # new, bound, listen, conn, closing
+        self.peer = None      # the Sock at the other end of a connection
+        self.raddr = None
+        self.rport = None
+
+    def __repr__(self):
+        return "%s/%s:%s uid=%d %s%s%s %s %s:%s" % (
+            self.name, self.type, self.family, self.actor.uid, "RA" if self.ra else "",
+            "RP" if self.rp else "", "V6" if self.v6only else "", self.state, self.addr,
+            self.port)
+
+
+def _norm(addr):
+    """An address as text, v4-mapped IPv6 as its IPv4 address."""
+    a = ipaddress.ip_address(addr)
+    if a.version == 6 and a.ipv4_mapped:
+        a = a.ipv4_mapped
+    return str(a)
+
+
+def _proc_addr(hexaddr):
+    """An address of /proc/net/tcp{,6}: 32-bit words in host (little-endian) order."""
+    raw = bytes.fromhex(hexaddr)
+    raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+    return _norm(str(ipaddress.ip_address(raw)))
+
+
+def _tcp_states(pid):
+    """(laddr, lport, raddr, rport) -> set of hex states, from the actor's netns."""
+    out = {}
+    for f in ("tcp", "tcp6"):
+        with open("/proc/%d/net/%s" % (pid, f)) as fh:
+            next(fh)
+            for line in fh:
+                cols = line.split()
+                la, lp = cols[1].rsplit(":", 1)
+                ra, rp = cols[2].rsplit(":", 1)
+                key = (_proc_addr(la), int(lp, 16), _proc_addr(ra), int(rp, 16))
+                out.setdefault(key, set()).add(cols[3])
+    return out
+
+
+def _tw_set(pid):
+    """The TIME_WAIT entries of the netns (timer 03 in /proc/net/tcp{,6}), by 4-tuple."""
+    out = set()
+    for f in ("tcp", "tcp6"):
+        with open("/proc/%d/net/%s" % (pid, f)) as fh:
+            next(fh)
+            for line in fh:
+                cols = line.split()
+                if cols[5].startswith("03:"):
+                    out.add((cols[1], cols[2]))
+    return out
+
+
+class Run:
+    """One seeded sequence in netns `netns_name` that goes on until `ops`
+    bind/listen/connect calls have been predicted and compared (the other
+    operations - socket, close, accept - come in between)."""
+
+    def __init__(self, daemon, netns_name, netns_ino, seed, ops, log=None):
+        self.daemon, self.netns, self.netns_ino = daemon, netns_name, netns_ino
+        self.rng = random.Random(seed)
+        self.seed, self.ops = seed, ops
+        self.actors = {}
+        self.socks = []
+        self.seq = 0
+        self.connects = 0
+        self.max_connects = max(40, ops // 20)
+        self.history = []
+        self.full = []
+        self.predicted = {"bind": 0, "listen": 0, "connect": 0}
+        self.agree = 0
+        self.failures_seen = {}   # rule -> count, kernel refusals
+        self.disagreements = []
+        self.races = []       # disagreements explained by a TIME_WAIT entry expiring
+        self.tw_before = None
+        self.conn = daemon.connect(timeout=10)
+        self.t0 = time.monotonic()
+        self.log = log
+
+    # ---- plumbing
+
+    def actor(self, uid):
+        if uid not in self.actors:
+            self.actors[uid] = Actor(uid=uid, gid=uid, netns=self.netns)
+        return self.actors[uid]
+
+    def close_all(self):
+        self.conn.close()
+        for a in self.actors.values():
+            a.stop()
+
+    def note(self, what):
+        self.full.append("%d %s" % (self.seq, what))
+        self.history.append(what)
+        del self.history[:-40]
+
+    def check(self, **args):
+        # TIME_WAIT entries last 60 s (and go when the kernel's coarse
+        # timer wheel gets to them): one that goes between the check and the
+        # call changes the answer. Past a run's first 55 s (the netns is
+        # fresh: nothing can expire sooner) the entries are noted, so that a
+        # disagreement they explain is told apart as a race (compare()).
+        self.tw_before = None
+        if time.monotonic() - self.t0 > 55:
+            self.tw_pid = next(iter(self.actors.values())).proc.pid
+            self.tw_before = _tw_set(self.tw_pid)
+        args.update(cmd="check", netns=self.netns_ino)
+        resp = self.conn.request(args, timeout=10)
+        if resp.get("ok") is not True:
+            raise AssertionError("check %r failed: %r" % (args, resp))
+        return resp["prediction"]
+
+    def compare(self, op, args, pred, res):
+        if pred.get("uncertain"):
+            raise AssertionError("an uncertain prediction in an even-sized range: %r" % pred)
+        self.predicted[op] += 1
+        k_ok = bool(res["ok"])
+        same = pred["ok"] == k_ok and (k_ok or pred["errno_name"] == res["errno"])
+        if not k_ok:
+            self.failures_seen[pred.get("rule") or "?"] = \
+                self.failures_seen.get(pred.get("rule") or "?", 0) + 1
+        self.note("%s %s -> kernel %s%s, predicted %s %s" % (
+            op, json.dumps(args, sort_keys=True), "ok" if k_ok else res["errno"],
+            " port %s" % res.get("port") if k_ok else "",
+            "ok" if pred["ok"] else pred["errno_name"], pred.get("rule")))
+        if same:
+            self.agree += 1
+            return
+        gone = (self.tw_before - _tw_set(self.tw_pid)) if self.tw_before is not None else ()
+        gone_ports = {int(local.rsplit(":", 1)[1], 16) for local, _ in gone}
+        relevant = {args["port"]} if args["port"] else set(range(EPH_LO, EPH_HI + 1))
+        if not same and gone_ports & relevant:
+            # a TIME_WAIT entry went between the check and the call: the
+            # prediction was about a kernel that changed under it
+            self.races.append({"step": self.seq, "op": op, "args": args,
+                               "kernel": "ok" if k_ok else res["errno"],
+                               "prediction": pred.get("rule")})
+            return
+        if not k_ok and res["errno"] not in ADDR_ERRORS:
+            raise AssertionError("driver made an invalid %s (%s): %s\nhistory:\n%s" % (
+                op, res.get("error"), json.dumps(args), "\n".join(self.history)))
+        near = {}
+        if k_ok and res.get("port"):
+            actor = next(iter(self.actors.values()))
+            near = {" ".join(map(str, k)): sorted(v)
+                    for k, v in _tcp_states(actor.proc.pid).items() if res["port"] in (k[1],)}
+        # the daemon's own view, to tell a rule error from a missed event
+        try:
+            view = self.conn.request({"cmd": "owners", "netns": self.netns_ino,
+                                      "proto": args["proto"], "port": args["port"]})
+            st = self.conn.request({"cmd": "stats"})["stats"]
+            daemon_view = {"owners": view.get("sockets"),
+                           "stats": {k: st.get(k) for k in ("dropped", "untracked",
+                                                             "events", "reconciliations")}}
+        except (AssertionError, OSError, KeyError) as e:
+            daemon_view = {"error": str(e)}
+        d = {"seed": self.seed, "step": self.seq, "op": op, "args": args,
+             "daemon_view": daemon_view,
+             "kernel": "ok" if k_ok else res["errno"], "kernel_port": res.get("port"),
+             "tcp_on_that_port": near, "prediction": pred,
+             "sockets": [repr(s) for s in self.socks], "history": list(self.history)}
+        self.disagreements.append(d)
+        if self.log:
+            self.log(json.dumps(d, indent=1))
+
+    # ---- operations
+
+    def op_socket(self):
+        uid = self.rng.choice(UIDS)
+        a = self.actor(uid)
+        family = self.rng.choice(("inet", "inet6"))
+        type_ = self.rng.choice(("tcp", "udp"))
+        ra = self.rng.random() < 0.5
+        rp = self.rng.random() < 0.4
+        v6only = family == "inet6" and self.rng.random() < 0.3
+        self.seq += 1
+        name = "s%d" % self.seq
+        res = a.socket(name, family, type_, reuseaddr=ra, reuseport=rp,
+                       v6only=True if v6only else None)
+        self.socks.append(Sock(a, name, family, type_, ra, rp, v6only, res["inode"]))
+        self.note("socket %s" % self.socks[-1])
+
+    def op_bind(self):
+        cands = [s for s in self.socks if s.state == "new"]
+        if not cands:
+            return
+        s = self.rng.choice(cands)
+        addrs = [a for a in ADDRS[s.family] if not (s.v6only and a.startswith("::ffff:"))]
+        addr = self.rng.choice(addrs)
+        port = 0 if self.rng.random() < 0.2 else self.rng.choice(PORTS)
+        args = dict(proto=s.type, addr=addr, port=port, reuseaddr=s.ra, reuseport=s.rp,
+                    v6only=s.v6only, uid=s.actor.uid)
+        pred = self.check(**args)
+        res = s.actor.bind(s.name, addr, port)
+        self.compare("bind", args, pred, res)
+        if res["ok"]:
+            s.state, s.addr, s.port = "bound", res["addr"], res["port"]
+
+    def op_setsockopt(self):
+        """Turn SO_REUSEADDR or SO_REUSEPORT on or off on a bound socket: the
+        kernel's slow path reads the flags when it checks, its bind bucket's
+        fast path remembers those the socket joined with."""
+        cands = [s for s in self.socks if s.state == "bound"]
+        if not cands:
+            return
+        s = self.rng.choice(cands)
+        opt = self.rng.choice(("reuseaddr", "reuseport"))
+        value = not getattr(s, "ra" if opt == "reuseaddr" else "rp")
+        res = s.actor.setsockopt(s.name, opt, int(value))
+        assert res["ok"], res
+        if opt == "reuseaddr":
+            s.ra = value
+        else:
+            s.rp = value
+        self.note("setsockopt %s=%d %r" % (opt, value, s))
+
+    def op_listen(self):
+        cands = [s for s in self.socks if s.type == "tcp" and s.state in ("bound", "new")]
+        if not cands:
+            return
+        s = self.rng.choice(cands)
+        if s.state == "new" and self.rng.random() < 0.7:
+            return  # mostly listen on bound sockets
+        addr = s.addr if s.state == "bound" else ("0.0.0.0" if s.family == "inet" else "::")
+        port = s.port if s.state == "bound" else 0
+        args = dict(proto="tcp", addr=addr, port=port, reuseaddr=s.ra, reuseport=s.rp,
+                    v6only=s.v6only, uid=s.actor.uid, listen=True, inode=s.inode)
+        pred = self.check(**args)
+        res = s.actor.listen(s.name)
+        self.compare("listen", args, pred, res)
+        if res["ok"]:
+            s.state, s.addr, s.port = "listen", res["addr"], res["port"]
+
+    def _dests(self, client, lst):
+        """Destination addresses (as client's family writes them) that reach lst."""
+        v4 = []
+        v6 = []
+        if lst.family == "inet":
+            v4 = ["127.0.0.1", "127.0.0.2"] if lst.addr == "0.0.0.0" else [lst.addr]
+        elif lst.addr == "::":
+            v6 = ["::1"]
+            if not lst.v6only:
+                v4 = ["127.0.0.1", "127.0.0.2"]
+        elif lst.addr.startswith("::ffff:"):
+            a = lst.addr[7:]
+            v4 = ["127.0.0.1", "127.0.0.2"] if a == "0.0.0.0" else [a]
+        else:
+            v6 = [lst.addr]
+        if client.family == "inet":
+            if client.addr not in (None, "0.0.0.0"):
+                pass  # any 127/8 source reaches any 127/8 destination on lo
+            return v4
+        mapped = client.addr is not None and client.addr.startswith("::ffff:")
+        out = []
+        if not mapped:
+            out += v6 if client.addr in (None, "::", "::1") else []
+        if not client.v6only and client.addr in (None, "::") or mapped:
+            out += ["::ffff:" + a for a in v4]
+        return out
+
+    def op_connect(self):
+        if self.connects >= self.max_connects:
+            return
+        listeners = [s for s in self.socks if s.state == "listen"]
+        clients = [s for s in self.socks if s.type == "tcp" and s.state in ("new", "bound")]
+        if not listeners or not clients:
+            return
+        c = self.rng.choice(clients)
+        lst = self.rng.choice(listeners)
+        dests = self._dests(c, lst)
+        if not dests or (c.port is not None and c.port == lst.port):
+            return
+        raddr = self.rng.choice(dests)
+        laddr = c.addr if c.state == "bound" else ("0.0.0.0" if c.family == "inet" else "::")
+        lport = c.port if c.state == "bound" else 0
+        args = dict(proto="tcp", addr=laddr, port=lport, reuseaddr=c.ra, reuseport=c.rp,
+                    v6only=c.v6only, uid=c.actor.uid, inode=c.inode, raddr=raddr,
+                    rport=lst.port)
+        pred = self.check(**args)
+        res = c.actor.connect(c.name, raddr, lst.port)
+        self.compare("connect", args, pred, res)
+        if not res["ok"]:
+            return
+        self.connects += 1
+        c.state, c.addr, c.port = "conn", res["addr"], res["port"]
+        c.raddr, c.rport = res["raddr"], res["rport"]
+        # the child sits in the queue of one of the listeners on that port
+        child = self._accept(c, lst.port)
+        c.peer, child.peer = child, c
+
+    def _accept(self, client, port):
+        cands = [s for s in self.socks if s.state == "listen" and s.port == port]
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            for lst in cands:
+                self.seq += 1
+                name = "c%d" % self.seq
+                r = lst.actor.do(op="accept", name=lst.name, wait=0, **{"as": name})
+                if r["ok"]:
+                    if r["rport"] != client.port:
+                        raise AssertionError("accepted %r, expected the peer of %r" % (r, client))
+                    ch = Sock(lst.actor, name, lst.family, "tcp", lst.ra, lst.rp, lst.v6only,
+                              r["inode"])
+                    ch.state, ch.addr, ch.port = "conn", r["addr"], r["port"]
+                    ch.raddr, ch.rport = r["raddr"], r["rport"]
+                    self.socks.append(ch)
+                    return ch
+            time.sleep(0.002)
+        raise AssertionError("no listener on port %d accepted the connection of %r" % (
+            port, client))
+
+    def op_close(self):
+        if not self.socks:
+            return
+        s = self.rng.choice(self.socks)
+        res = s.actor.close(s.name)
+        assert res["ok"], (res, s)
+        self.socks.remove(s)
+        self.note("close %r" % s)
+        if s.state != "conn":
+            return
+        # Wait until no socket of the netns is in a passing state (FIN_WAIT1,
+        # LAST_ACK, CLOSING, SYN_SENT, SYN_RECV): on loopback they end within
+        # microseconds, and what stays (TIME_WAIT, CLOSE_WAIT, ESTABLISHED) is
+        # what the next check must see. Not by 4-tuple: the kernel may give
+        # this 4-tuple to a new connection meanwhile (a bound connect() over
+        # TIME_WAIT, tcp_twsk_unique()).
+        passing = {"02", "03", "04", "09", "0B"}
+        deadline = time.monotonic() + 10
+        while True:
+            states = _tcp_states(s.actor.proc.pid)
+            busy = {k: v for k, v in states.items() if v & passing}
+            if not busy:
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError("connections did not settle after closing %r: %s\n"
+                                     "history:\n%s" % (s, busy, "\n".join(self.history)))
+            time.sleep(0.002)
+        if s.peer is not None:
+            s.peer.peer = None
+
+    def step(self):
+        n_open = len(self.socks)
+        weights = [
+            (self.op_socket, 3 if n_open < MAX_OPEN else 0),
+            (self.op_bind, 5),
+            (self.op_listen, 2),
+            (self.op_setsockopt, 1),
+            (self.op_connect, 2),
+            (self.op_close, 1 if n_open < MAX_OPEN - 4 else 4),
+        ]
+        fns = [f for f, w in weights for _ in range(w)]
+        self.rng.choice(fns)()
+
+    def run(self):
+        t0 = self.t0 = time.monotonic()
+        self.steps = 0
+        while sum(self.predicted.values()) < self.ops:
+            self.step()
+            self.steps += 1
+        self.elapsed = time.monotonic() - t0
+        return self
+
+    def summary(self):
+        total = sum(self.predicted.values())
+        compared = total - len(self.races)
+        return {"seed": self.seed, "ops": self.ops, "steps": self.steps,
+                "predicted": dict(self.predicted),
+                "predictions": total, "agree": self.agree,
+                "agreement": (self.agree / compared) if compared else 1.0,
+                "disagreements": len(self.disagreements),
+                "races_with_time_wait_expiry": len(self.races),
+                "kernel_refusals_by_rule": self.failures_seen,
+                "seconds": round(self.elapsed, 1)}
