@@ -181,7 +181,7 @@ install: all
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/portwatch
 	install -m 0755 $(BUILD)/portwatchd $(DESTDIR)$(SBINDIR)/portwatchd
 	install -m 0755 $(BUILD)/portwatchctl $(DESTDIR)$(BINDIR)/portwatchctl
-	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e '$(CONFIG_SED)' \
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' -e '$(CONFIG_SED)' \
 		systemd/portwatchd.service.in > $(DESTDIR)$(UNITDIR)/portwatchd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/portwatchd.service
 	install -m 0644 systemd/portwatchd.socket $(DESTDIR)$(UNITDIR)/portwatchd.socket

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "log.h"
@@ -123,7 +124,7 @@ int config_set(struct pw_config *c, const char *section, const char *key, const 
 		}
 		c->socket_mode = n;
 	} else if (IS("control", "group")) {
-		if (strlen(v) >= sizeof(c->socket_group) || strchr(v, ' ')) {
+		if (strlen(v) >= sizeof(c->socket_group) || strpbrk(v, " \t:")) {
 			snprintf(err, errlen, "group: '%s' is not a group name", v);
 			return -EINVAL;
 		}
@@ -236,6 +237,7 @@ static int handler(void *user, const char *section, const char *name, const char
 int config_load(struct pw_config *c, const char *path, int missing_ok, char *err, size_t errlen)
 {
 	struct load_ctx ctx = { .c = c };
+	struct stat st;
 	int ret;
 
 	ctx.f = fopen(path, "re");
@@ -246,6 +248,13 @@ int config_load(struct pw_config *c, const char *path, int missing_ok, char *err
 		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
 		return ret;
 	}
+	/* a directory opens, and reads as an empty file: say so instead */
+	if (fstat(fileno(ctx.f), &st) || S_ISDIR(st.st_mode)) {
+		ret = S_ISDIR(st.st_mode) ? -EISDIR : -errno;
+		fclose(ctx.f);
+		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+		return ret;
+	}
 	/* Debian's inih takes its options at run time; see ini.h. */
 	ini_stop_on_first_error = 1;
 	ini_allow_multiline = 0;  /* an indented line is a line of its own, not a continuation */
@@ -253,6 +262,11 @@ int config_load(struct pw_config *c, const char *path, int missing_ok, char *err
 	ini_max_line = 4096 + 3;  /* allow rules can be long */
 	ini_initial_alloc = 4096 + 3;
 	ret = ini_parse_stream(counting_reader, &ctx, handler, &ctx);
+	if (ret == 0 && ferror(ctx.f)) {
+		fclose(ctx.f);
+		snprintf(err, errlen, "%s: read error", path);
+		return -EIO;
+	}
 	fclose(ctx.f);
 	if (ret < 0) {
 		snprintf(err, errlen, "%s: out of memory", path);

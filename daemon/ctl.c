@@ -61,26 +61,52 @@ static int socket_is_live(const struct sockaddr_un *sun)
 	return live;
 }
 
-/* Give the socket file its mode and group (both logged, not fatal, on failure). */
-static int socket_perms(const char *path, mode_t mode, const char *group)
+/*
+ * Give the socket file (just bound: its mode came from the umask of
+ * bind_with_mode()) its group. lchown(): never follow a symlink someone
+ * put in its place. A missing group or a failure is logged, not fatal.
+ */
+static void socket_group(const char *path, const char *group)
 {
 	struct group *gr;
 
-	if (chmod(path, mode))
-		return -errno;
 	if (!group || !group[0])
-		return 0;
-	errno = 0;
+		return;
 	gr = getgrnam(group);
 	if (!gr) {
 		log_notice("control socket %s: group '%s' does not exist, only root can connect "
 			   "(create it, e.g. with systemd-sysusers, and restart)",
 			   path, group);
-		return 0;
+		return;
 	}
-	if (chown(path, (uid_t)-1, gr->gr_gid))
+	if (lchown(path, (uid_t)-1, gr->gr_gid))
 		log_warn("control socket %s: cannot give it to group '%s'", path, group);
-	return 0;
+}
+
+/* bind() creating the file with exactly mode (no chmod() on a path afterwards). */
+static int bind_with_mode(int fd, const struct sockaddr_un *sun, mode_t mode)
+{
+	mode_t old = umask(~mode & 0777);
+	int r = bind(fd, (const struct sockaddr *)sun, sizeof(*sun));
+
+	umask(old);
+	return r;
+}
+
+/*
+ * Remove a stale socket file at path, and only a socket: a configuration
+ * naming a regular file (or anything else) must not make us delete it.
+ * 0, or -EEXIST when something other than a socket is there.
+ */
+static int remove_stale(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st))
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	return unlink(path) ? -errno : 0;
 }
 
 int ctl_open(struct pw_ctl *c, const struct ctl_socket_opts *o, int epoll_fd,
@@ -118,18 +144,16 @@ int ctl_open(struct pw_ctl *c, const struct ctl_socket_opts *o, int epoll_fd,
 		return err;
 	if (socket_is_live(&sun))
 		return -EADDRINUSE;
-	unlink(o->path);
+	err = remove_stale(o->path);
+	if (err)
+		return err;
 	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->listen_fd < 0)
 		return -errno;
-	if (bind(c->listen_fd, (struct sockaddr *)&sun, sizeof(sun)))
+	if (bind_with_mode(c->listen_fd, &sun, o->mode))
 		goto fail;
 	snprintf(c->path, sizeof(c->path), "%s", o->path);
-	err = socket_perms(o->path, o->mode, o->group);
-	if (err) {
-		errno = -err;
-		goto fail;
-	}
+	socket_group(o->path, o->group);
 	if (listen(c->listen_fd, 128))
 		goto fail;
 registered:

@@ -63,7 +63,8 @@ struct pw_ctl {
  * Use the socket systemd passed (o->fd >= 0; made non-blocking), or
  * create one at o->path with o->mode and o->group (the parent directory
  * is created 0755 when missing), and register it with epoll_fd. A stale
- * socket file nobody answers on is replaced; a live one is -EADDRINUSE.
+ * socket file nobody answers on is replaced; a live one is -EADDRINUSE;
+ * anything but a socket at o->path is left alone: -EEXIST.
  * A group that does not exist is logged and left out. Returns 0 or
  * -errno. Access control is the file's mode and group (unix(7): connect
  * needs write permission on the socket file); each client's SO_PEERCRED

@@ -412,10 +412,13 @@ static int reload(struct daemon *d, char *msg, size_t len)
 	return 0;
 }
 
-/* ctl's `reload` request (root peers only; ctl_cmd.c checks). */
+/* ctl's `reload` request (root peers only; ctl_cmd.c checks): what SIGHUP does. */
 static int ctl_reload(void *arg, char *msg, size_t len)
 {
-	return reload(arg, msg, len);
+	int r = reload(arg, msg, len);
+
+	reconcile(arg, "reload");
+	return r;
 }
 
 static void on_signal(struct daemon *d)
@@ -580,9 +583,14 @@ static void setup(struct daemon *d)
 	err = ctl_open(&d->ctl, &so, d->epoll_fd, &d->mon, &d->bpf);
 	if (err == -EADDRINUSE)
 		fatalx("%s: another portwatchd answers on this socket", so.path);
+	if (err == -EEXIST)
+		fatalx("%s exists and is not a socket: refusing to replace it", so.path);
 	if (err)
 		fatalx("cannot create control socket %s: %s", so.fd >= 0 ? "(passed by systemd)" :
 			so.path, strerror(-err));
+	if (d->ctl.activated && strcmp(d->ctl.path, d->cfg.socket_path))
+		log_notice("serving on %s from systemd; the configured socket %s is not used",
+			   d->ctl.path, d->cfg.socket_path);
 	d->ctl.reload = ctl_reload;
 	d->ctl.reload_arg = d;
 	if (add_fd(d, pwbpf_epoll_fd(&d->bpf), &tag_ring) || add_fd(d, d->signal_fd, &tag_signal) ||
@@ -617,7 +625,14 @@ int main(int argc, char **argv)
 {
 	static struct daemon d;
 	char err[600];
+	sigset_t mask;
 
+	/* blocked from the start: a SIGHUP during start-up waits for the loop */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
 	parse_options(argc, argv, &d.opt);
 	if (load_config(&d.opt, &d.cfg, err, sizeof(err))) {
 		fprintf(stderr, "portwatchd: %s\n", err);

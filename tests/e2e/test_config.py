@@ -94,6 +94,24 @@ def test_bad_file_stops_startup_before_anything_is_made(tmp_path):
     assert not sock.exists()
 
 
+def test_a_directory_is_no_configuration_file(tmp_path):
+    r = subprocess.run([PORTWATCHD, "--check", "--config", str(tmp_path)],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 2 and "Is a directory" in r.stderr, r
+
+
+def test_socket_path_naming_a_file_leaves_the_file_alone(tmp_path):
+    precious = tmp_path / "precious.conf"
+    precious.write_text("keep me\n")
+    conf = tmp_path / "c.conf"
+    conf.write_text("[control]\nsocket = %s\n" % precious)
+    r = subprocess.run([PORTWATCHD, "--foreground", "--config", str(conf)], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 1, r
+    assert "exists and is not a socket" in r.stderr
+    assert precious.read_text() == "keep me\n"
+
+
 def test_missing_file_named_on_the_command_line_is_an_error(tmp_path):
     r = subprocess.run([PORTWATCHD, "--check", "--config", str(tmp_path / "absent.conf")],
                        capture_output=True, text=True, timeout=10)
