@@ -364,3 +364,40 @@ def test_readme_configuration_example_is_accepted():
             os.unlink(fh.name)
         assert r.returncode == 0, r.stderr
         assert "format = json" in r.stdout and "2 allow rules" in r.stdout, r.stdout
+
+
+def test_reload_applies_the_new_file_and_keeps_command_line_overrides(daemon_factory, actors):
+    """--log-level debug (the test daemon's command line) outlives a file
+    that says error; takeover_window changes at run time."""
+    d = daemon_factory(config="[alerts]\ntakeover_window = 0\n")
+
+    def takeover_sequence():
+        port = free_port()
+        a = actors(uid=1400)
+        ra = a.bound("l", "127.0.0.1", port, listen=True)
+        d.wait_inode(ra["inode"], port=port)
+        a.exit_now()
+        d.wait_gone([ra["inode"]], port=port)
+        actors(uid=1401).bound("l", "127.0.0.1", port)
+        return port
+
+    p0 = takeover_sequence()
+    d.assert_no_alert(p0)
+    with open(d.config_path, "w") as fh:
+        fh.write("[daemon]\nlog_level = error\n[alerts]\ntakeover_window = 3600\n")
+    r = subprocess.run([PORTWATCHCTL, "-s", d.socket_path, "reload"], capture_output=True,
+                       text=True, timeout=10)
+    assert r.returncode == 0, r
+    mark = len(d.log())
+    p1 = takeover_sequence()
+    d.wait_alert(lambda x: x["port"] == p1 and x["reason"] == "takeover")
+    # debug lines still come: the command line's --log-level debug won over
+    # the file's error (a refused bind logs "conflict: ..." at debug)
+    cport = free_port()
+    h = actors(uid=1500)
+    h.bound("t", "127.0.0.1", cport, listen=True)
+    c = actors(uid=1500)
+    c.socket("t", "inet", "tcp")
+    assert not c.bind("t", "127.0.0.1", cport)["ok"]
+    wait_until(lambda: re.search(r"(?m)^portwatchd: conflict: bind 127\.0\.0\.1:%d/tcp" % cport,
+                                 d.log()[mark:]), what="the debug line of the conflict")
