@@ -18,7 +18,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 
 #include "addr.h"
 #include "ctl_cmd.h"
@@ -284,24 +283,8 @@ static int parse(struct check *c, json_object *req, char *err, size_t len)
 	s->rport = rport > 0 ? (uint16_t)rport : 0;
 	c->q.self = (uint64_t)inode;
 	c->q.op = r == 0 ? RULES_OP_CONNECT : listen ? RULES_OP_LISTEN : RULES_OP_BIND;
+	c->q.udp_walk = c->m->kb.udp_walk;
 	return 0;
-}
-
-/*
- * Does sock_diag list bound-only TCP sockets here (TCP_BOUND_INACTIVE,
- * Linux 6.5)? Without it, a walk cannot show them (diag.h).
- */
-static int diag_lists_bound(void)
-{
-	static int known = -1;
-	struct utsname u;
-	int major = 0, minor = 0;
-
-	if (known < 0) {
-		known = !uname(&u) && sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
-			(major > 6 || (major == 6 && minor >= 5));
-	}
-	return known;
 }
 
 /*
@@ -345,7 +328,7 @@ static int gather(struct check *c, uint64_t now)
 			 * kernel whose sock_diag cannot list those.
 			 */
 			if (!w && !(h->sk.protocol == IPPROTO_TCP && h->sk.state == PW_TCP_CLOSE &&
-				    !diag_lists_bound()))
+				    m->kb.diag_bound_inactive != 1))
 				continue;
 			if (w) {
 				struct pw_sock merged = *w;
@@ -400,10 +383,15 @@ static void put_prediction(struct check *c, const struct rules_prediction *p,
 	json_object_object_add(o, "blockers", b);
 	json_object_object_add(o, "nblockers", json_object_new_int64((int64_t)p->nblockers));
 	if (p->uncertain) {
-		int n = snprintf(advice, sizeof(advice),
-				 "The range has an odd number of ports and only its first or last "
-				 "port is free, which the kernel tries or not depending on a random "
-				 "starting point: the call may fail. ");
+		int n = snprintf(advice, sizeof(advice), "%s",
+				 p->uncertain == RULES_UNCERTAIN_UDP_WALK ?
+					 "A socket that shares the port through SO_REUSEPORT comes "
+					 "first, and whether this kernel's UDP bind check stops there "
+					 "or goes on to the sockets listed is unknown (the start-up "
+					 "trial could not tell): the call may fail. " :
+					 "The range has an odd number of ports and only its first or "
+					 "last port is free, which the kernel tries or not depending "
+					 "on a random starting point: the call may fail. ");
 
 		rules_advice(advice + n, sizeof(advice) - (size_t)n, p->rule, &c->q, first,
 			     c->tw_wait_s, have_ports ? ports : NULL);
@@ -545,7 +533,10 @@ out:
 json_object *ctl_check_predict(struct ctl_cmd_ctx *ctx, const struct rules_query *q)
 {
 	struct check c = { .m = ctx->mon, .tw_wait_s = -1, .q = *q };
-	json_object *wrap = predict(ctx, &c), *pred = NULL;
+	json_object *wrap, *pred = NULL;
+
+	c.q.udp_walk = ctx->mon->kb.udp_walk;
+	wrap = predict(ctx, &c);
 
 	if (wrap && json_object_object_get_ex(wrap, "prediction", &pred))
 		json_object_get(pred);

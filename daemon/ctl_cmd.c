@@ -268,7 +268,7 @@ static json_object *cmd_stats(struct ctl_cmd_ctx *ctx, json_object *req)
 	struct pw_monitor *m = ctx->mon;
 	json_object *o = ok_response(), *s = json_object_new_object();
 	json_object *ev = json_object_new_object(), *hooks = json_object_new_array();
-	json_object *kinds = json_object_new_object();
+	json_object *kinds = json_object_new_object(), *kernel;
 
 	(void)req;
 	json_object_object_add(s, "uptime_s",
@@ -293,6 +293,14 @@ static json_object *cmd_stats(struct ctl_cmd_ctx *ctx, json_object *req)
 	for (int i = 0; ctx->bpf && i < ctx->bpf->nhooks; i++)
 		json_object_array_add(hooks, json_object_new_string(ctx->bpf->hooks[i]));
 	json_object_object_add(s, "hooks", hooks);
+	kernel = json_object_new_object();
+	json_object_object_add(kernel, "udp_bind_walk",
+			       json_object_new_string(rules_udp_walk_name(m->kb.udp_walk)));
+	json_object_object_add(kernel, "diag_bound_inactive",
+			       m->kb.diag_bound_inactive < 0 ?
+				       NULL :
+				       json_object_new_boolean(m->kb.diag_bound_inactive));
+	json_object_object_add(s, "kernel", kernel);
 	json_object_object_add(s, "alerts", json_object_new_int64(m->stats.alerts));
 	for (size_t i = 0; monitor_alert_kinds[i]; i++)
 		json_object_object_add(kinds, monitor_alert_kinds[i],

@@ -100,6 +100,7 @@ int monitor_init(struct pw_monitor *m, const struct monitor_config *cfg, struct 
 	memset(m, 0, sizeof(*m));
 	m->cfg = *cfg;
 	m->snap = snap;
+	kbehavior_unknown(&m->kb);
 	m->tracked_fd = tracked_fd;
 	m->on_alert = on_alert;
 	m->on_alert_arg = arg;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "portwatch/event.h"
+#include "kbehavior.h"
 #include "policy.h"
 #include "report.h"
 #include "snap.h"
@@ -91,6 +92,8 @@ struct pw_monitor {
 	int64_t boot_to_real_ns;  /* CLOCK_REALTIME - CLOCK_BOOTTIME, measured at init */
 	uint64_t gen;             /* reconciliation generation */
 	struct snap *snap;        /* borrowed: namespace walks */
+	struct kbehavior kb;      /* the running kernel's rules where versions differ;
+				   * unknown after monitor_init(), portwatchd probes */
 	/*
 	 * Sockets of one netns that the table does not hold (TIME_WAIT entries,
 	 * sockets not yet seen), from the last walk made to explain a conflict.

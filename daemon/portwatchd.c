@@ -26,6 +26,7 @@
 
 #include "bpfload.h"
 #include "config.h"
+#include "kbehavior.h"
 #include "ctl.h"
 #include "log.h"
 #include "monitor.h"
@@ -526,6 +527,7 @@ static void setup(struct daemon *d)
 		.fd = activation_fd(),
 	};
 	const char *what = NULL;
+	struct kbehavior kb;
 	sigset_t mask;
 	int err;
 
@@ -542,6 +544,15 @@ static void setup(struct daemon *d)
 	d->watchdog_fd = watchdog_fd();
 	if (d->signal_fd < 0 || d->epoll_fd < 0 || d->flush_fd < 0 || d->house_fd < 0)
 		fatal("creating the event loop's fds");
+
+	/* before the BPF programs: their trial sockets are nobody's business */
+	err = kbehavior_probe(&kb);
+	if (err)
+		log_warnx("kernel behaviour trials in a private network namespace: %s: "
+			  "`check` says \"uncertain\" where kernels differ", strerror(-err));
+	log_info("kernel behaviour: UDP bind walk %s; sock_diag lists bound-only TCP "
+		 "sockets: %s", rules_udp_walk_name(kb.udp_walk),
+		 kb.diag_bound_inactive < 0 ? "unknown" : kb.diag_bound_inactive ? "yes" : "no");
 
 	sd_notify(0, "STATUS=loading and attaching the BPF programs");
 	err = pwbpf_open(&d->bpf, d->cfg.ring_bytes, on_event, d, &what);
@@ -568,6 +579,7 @@ static void setup(struct daemon *d)
 		mc.policy = &d->cfg.policy;
 		if (monitor_init(&d->mon, &mc, d->snap, pwbpf_tracked_fd(&d->bpf), on_alert, d))
 			fatalx("out of memory");
+		d->mon.kb = kb;
 	}
 
 	log_info("taking a snapshot of every TCP and UDP socket in every network namespace");

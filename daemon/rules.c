@@ -393,6 +393,19 @@ int rules_port_reserved(const struct rules_ports *p, uint16_t port)
 	return p->reserved[port / 8] >> (port % 8) & 1;
 }
 
+const char *rules_udp_walk_name(enum rules_udp_walk w)
+{
+	switch (w) {
+	case RULES_UDP_WALK_FIRST_DECIDES:
+		return "first_decides";
+	case RULES_UDP_WALK_ANY_REFUSES:
+		return "any_refuses";
+	case RULES_UDP_WALK_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}
+
 /* Keep blocker i, highest-ranked rule first (ties: in holder order). */
 static void add_blocker(struct rules_prediction *p, const struct rules_query *q,
 			const struct pw_sock *v, size_t i)
@@ -493,7 +506,7 @@ static void search_decide(const struct rules_ports *r, const uint8_t *bad, int t
 			uncertain = 1;
 	}
 	p->ok = ok;
-	p->uncertain = !ok && uncertain;
+	p->uncertain = !ok && uncertain ? RULES_UNCERTAIN_ODD_RANGE : RULES_SURE;
 	if (!ok)
 		p->rule = "ephemeral_exhausted";
 }
@@ -512,6 +525,58 @@ static int blocks_search(const struct rules_query *q, const struct pw_sock *s)
 	if (c->reuseaddr && s->reuseaddr)
 		return 0;
 	return !(c->reuseport && s->reuseport && c->sk_uid == s->sk_uid);
+}
+
+/*
+ * An explicit UDP bind: udp_lib_lport_inuse() with bitmap NULL, over the
+ * sockets of v in port-chain order. The sockets it stops at are those on
+ * the port whose address overlaps and that lack SO_REUSEADDR on either
+ * side; of those, a reuseport-compatible one (both SO_REUSEPORT, one
+ * creator uid) admits the bind on a FIRST_DECIDES kernel when it comes
+ * first, and is passed over on an ANY_REFUSES one (enum rules_udp_walk).
+ */
+static void predict_udp(const struct rules_query *q, const struct pw_sock *v, size_t n,
+			struct rules_prediction *p)
+{
+	const struct pw_sock *c = &q->c;
+	int first_ok = -1; /* FIRST_DECIDES: 1 admitted, 0 refused, -1 nothing met */
+
+	for (size_t i = 0; i < n; i++) {
+		const struct pw_sock *s = &v[i];
+
+		if (s->protocol != IPPROTO_UDP || s->lport != c->lport || !other(q, s) ||
+		    (s->reuseaddr && c->reuseaddr) || !rules_overlap(c, s))
+			continue;
+		if (s->reuseport && c->reuseport && s->sk_uid == c->sk_uid) {
+			if (first_ok < 0)
+				first_ok = 1;
+			continue;
+		}
+		if (first_ok < 0)
+			first_ok = 0;
+		add_blocker(p, q, v, i);
+	}
+	switch (q->udp_walk) {
+	case RULES_UDP_WALK_FIRST_DECIDES:
+		if (first_ok != 0) {
+			p->nblockers = 0; /* a compatible socket came first */
+			return;
+		}
+		break;
+	case RULES_UDP_WALK_ANY_REFUSES:
+		if (!p->nblockers)
+			return;
+		break;
+	case RULES_UDP_WALK_UNKNOWN:
+		if (!p->nblockers)
+			return;
+		if (first_ok == 1)
+			p->uncertain = RULES_UNCERTAIN_UDP_WALK;
+		break;
+	}
+	p->ok = 0;
+	p->err = EADDRINUSE;
+	p->rule = rules_block_rule(c, &v[p->blockers[0]]);
 }
 
 /* IPv4 view of an address for the 4-tuple: v4-mapped IPv6 counts as IPv4. */
@@ -714,22 +779,7 @@ void rules_predict(const struct rules_query *q, const struct pw_sock *v, size_t 
 	}
 	p->ok = 1;
 	if (c->protocol == IPPROTO_UDP) {
-		/* udp_lib_lport_inuse(), bitmap NULL: the first socket of the chain
-		 * whose address and SO_REUSEADDR conflict decides */
-		for (size_t i = 0; i < n; i++) {
-			const struct pw_sock *s = &v[i];
-
-			if (s->protocol != IPPROTO_UDP || s->lport != c->lport || !other(q, s) ||
-			    (s->reuseaddr && c->reuseaddr) || !rules_overlap(c, s))
-				continue;
-			if (s->reuseport && c->reuseport && s->sk_uid == c->sk_uid)
-				return;
-			p->ok = 0;
-			p->err = EADDRINUSE;
-			p->rule = rules_block_rule(c, s);
-			add_blocker(p, q, v, i);
-			return;
-		}
+		predict_udp(q, v, n, p);
 		return;
 	}
 	for (size_t i = 0; i < n; i++)

@@ -184,17 +184,63 @@ int rules_port_reserved(const struct rules_ports *p, uint16_t port);
 #define RULES_MAX_BLOCKERS 16
 
 /*
+ * Why a prediction cannot be sure (rules_prediction.uncertain).
+ *   ODD_RANGE  the only free port is an edge of a TCP search window with an
+ *              odd number of ports, which the kernel tries or not depending
+ *              on a random offset;
+ *   UDP_WALK   the running kernel's UDP walk is unknown (RULES_UDP_WALK_UNKNOWN)
+ *              and the two walks the kernel has had answer differently.
+ */
+enum rules_uncertain {
+	RULES_SURE = 0,
+	RULES_UNCERTAIN_ODD_RANGE,
+	RULES_UNCERTAIN_UDP_WALK,
+};
+
+/*
+ * How udp_lib_lport_inuse() (and udp_lib_lport_inuse2()) of the running
+ * kernel treat a reuseport-compatible socket met in the port chain: an
+ * overlapping socket that has SO_REUSEPORT with the new socket's creator
+ * uid (not both SO_REUSEADDR). Kernels differ, so portwatchd finds out by
+ * trial at start (kbehavior.h), never from the version number.
+ *   FIRST_DECIDES  the walk returns at the first overlapping socket that
+ *                  lacks SO_REUSEADDR on either side: a compatible one admits
+ *                  the bind, whatever comes after it in the chain
+ *                  (`if (!bitmap) return 0;` in the 6.1 and 6.12 sources).
+ *                  The chain order then decides (rules_udp_chain_before()).
+ *   ANY_REFUSES    a compatible socket is passed over and any conflicting
+ *                  one refuses, in any order.
+ *   UNKNOWN        the trial could not tell: both are computed, and where
+ *                  they differ the prediction is RULES_UNCERTAIN_UDP_WALK.
+ *                  Linux 6.18.44 is such a kernel: it refuses like
+ *                  ANY_REFUSES a wildcard bind behind a compatible socket,
+ *                  and admits like FIRST_DECIDES a specific-address bind
+ *                  behind a compatible socket without SO_REUSEADDR (its
+ *                  source was not at hand: docs/semantics.md has the trials).
+ *                  Every answer it gave in the differential test was one
+ *                  of the two walks'.
+ */
+enum rules_udp_walk {
+	RULES_UDP_WALK_UNKNOWN = 0,
+	RULES_UDP_WALK_FIRST_DECIDES,
+	RULES_UDP_WALK_ANY_REFUSES,
+};
+
+/* "first_decides", "any_refuses", "unknown": the names `stats` shows. */
+const char *rules_udp_walk_name(enum rules_udp_walk w);
+
+/*
  * A prediction. blockers[] index the holder array given to
  * rules_predict(), highest-ranked rule first (at most RULES_MAX_BLOCKERS;
  * nblockers counts them all). For port 0 and autobind, free_ports is the
  * number of ports of the range that are free and in_use those that are
- * not. uncertain: the only free port is an edge of a TCP search window
- * with an odd number of ports, which the kernel tries or not depending on
- * a random offset (ok is 0 then: the call may fail).
+ * not. uncertain: the kernel may answer either way (enum rules_uncertain
+ * says why); ok is 0 then (the call may fail) and, for a bind, the
+ * blockers are the sockets that may refuse it.
  */
 struct rules_prediction {
 	int ok;           /* 1: the call would succeed */
-	int uncertain;    /* 1: it fails or not at random (see above) */
+	enum rules_uncertain uncertain; /* RULES_SURE, or why not */
 	int err;          /* positive errno when !ok: EADDRINUSE, EADDRNOTAVAIL */
 	const char *rule; /* contract name when !ok; "fast_path" / NULL when ok */
 	size_t blockers[RULES_MAX_BLOCKERS];
@@ -211,6 +257,7 @@ struct rules_query {
 	uint64_t self;      /* inode of c when it exists (listen, connect): not a holder */
 	int tw_reuse;       /* net.ipv4.tcp_tw_reuse of the netns (connect) */
 	int timestamps;     /* net.ipv4.tcp_timestamps of the netns (connect) */
+	enum rules_udp_walk udp_walk; /* the running kernel's (kbehavior.h) */
 };
 
 /*
@@ -224,14 +271,15 @@ struct rules_query {
  *
  * Followed: bind/listen TCP - inet_csk_get_port(), inet_csk_find_open_port(),
  * inet_csk_bind_conflict() / inet_bhash2_conflict() / inet_bind_conflict();
- * UDP - udp_lib_get_port(), udp_lib_lport_inuse(); connect TCP -
+ * UDP - udp_lib_get_port(), udp_lib_lport_inuse() as q->udp_walk says; connect TCP -
  * __inet_hash_connect() and __inet_check_established(); a TIME_WAIT
  * 4-tuple is taken over (tcp_twsk_unique()) by a socket whose port was
  * bound explicitly when timestamps are on, and by autobind only with
  * tcp_tw_reuse (then after a second: counted as free).
  * Not modelled: SO_BINDTODEVICE, ip_autobind_reuse, the hash-2 walk of
  * udp_lib_lport_inuse2() that the kernel uses when more than 10 sockets
- * share a UDP hash slot.
+ * share a UDP hash slot (it meets the same sockets as the port chain, in
+ * another order, so only a FIRST_DECIDES kernel can answer otherwise).
  */
 void rules_predict(const struct rules_query *q, const struct pw_sock *v, size_t n,
 		   const struct rules_tb *(*tb_of)(uint16_t port, void *arg), void *arg,

@@ -373,10 +373,10 @@ static struct rules_prediction predict(const struct rules_query *q, const struct
 }
 
 /*
- * Regression (differential test, seed 1): udp_lib_get_port() puts an IPv6
- * SO_REUSEPORT socket at the TAIL of the port chain, everything else at
- * the head, and udp_lib_lport_inuse() stops at the first conflicting
- * socket. Kernel: [::] V6ONLY RA uid 1001 bound, then [::1] RA+RP uid 1002;
+ * Regression (differential test, seed 1, on a FIRST_DECIDES kernel):
+ * udp_lib_get_port() puts an IPv6 SO_REUSEPORT socket at the TAIL of the
+ * port chain (sk_add_node_rcu()), everything else at the head, and
+ * udp_lib_lport_inuse() stops at the first conflicting socket. Kernel: [::] V6ONLY RA uid 1001 bound, then [::1] RA+RP uid 1002;
  * a [::1] RP uid 1002 bind meets [::] first and fails (the engine used to
  * put the newest first and say ok). In IPv4 the newest comes first.
  */
@@ -384,7 +384,7 @@ static void test_udp_chain_ipv6_reuseport_tail(void **state)
 {
 	struct pw_sock x = pwt_udp("::", 7201, PWT_RA | PWT_V6ONLY, 1001);
 	struct pw_sock y = pwt_udp("::1", 7201, PWT_RA | PWT_RP, 1002);
-	struct rules_query q = { .op = RULES_OP_BIND };
+	struct rules_query q = { .op = RULES_OP_BIND, .udp_walk = RULES_UDP_WALK_FIRST_DECIDES };
 	struct pw_sock v[2];
 	struct rules_prediction p;
 
@@ -436,7 +436,7 @@ static void test_udp_chain_place_is_fixed_at_bind(void **state)
 {
 	struct pw_sock a = pwt_udp("::ffff:127.0.0.1", 7102, PWT_RP, 0);
 	struct pw_sock b = pwt_udp("::ffff:127.0.0.2", 7102, PWT_RA | PWT_RP, 1002);
-	struct rules_query q = { .op = RULES_OP_BIND };
+	struct rules_query q = { .op = RULES_OP_BIND, .udp_walk = RULES_UDP_WALK_FIRST_DECIDES };
 	int a_tail = rules_udp_chain_tail(&a), b_tail = rules_udp_chain_tail(&b);
 	struct pw_sock v[2];
 	struct rules_prediction p;
@@ -455,6 +455,95 @@ static void test_udp_chain_place_is_fixed_at_bind(void **state)
 	v[1] = a;
 	p = predict(&q, v, 2, NULL);
 	assert_false(p.ok);
+}
+
+/*
+ * Issue 10 (differential test, seeds 1-16 on Linux 6.18.44): this kernel's
+ * udp_lib_lport_inuse() passes over a reuseport-compatible socket and is
+ * refused by any conflicting one, wherever it is in the chain. Seed 10,
+ * step 235: 127.0.0.1 RA+RP uid 1002 and ::ffff:127.0.0.2 (dual-stack)
+ * RA+RP uid 0 are held; 0.0.0.0 RP uid 1002 meets the compatible socket
+ * first (FIRST_DECIDES: ok) but the other uid's refuses it (ANY_REFUSES:
+ * EADDRINUSE, rule reuseport_uid). Unknown walk: uncertain, not ok.
+ */
+static void test_udp_walk_any_refuses(void **state)
+{
+	struct pw_sock v[2] = {
+		pwt_udp("127.0.0.1", 7102, PWT_RA | PWT_RP, 1002),
+		pwt_udp("::ffff:127.0.0.2", 7102, PWT_RA | PWT_RP, 0),
+	};
+	struct rules_query q = { .op = RULES_OP_BIND };
+	struct rules_prediction p;
+
+	(void)state;
+	q.c = pwt_udp("0.0.0.0", 7102, PWT_RP, 1002);
+
+	q.udp_walk = RULES_UDP_WALK_FIRST_DECIDES;
+	p = predict(&q, v, 2, NULL);
+	assert_true(p.ok);
+	assert_int_equal(p.nblockers, 0);
+	assert_int_equal(p.uncertain, RULES_SURE);
+
+	q.udp_walk = RULES_UDP_WALK_ANY_REFUSES;
+	p = predict(&q, v, 2, NULL);
+	assert_false(p.ok);
+	assert_int_equal(p.uncertain, RULES_SURE);
+	assert_int_equal(p.err, EADDRINUSE);
+	assert_string_equal(p.rule, "reuseport_uid");
+	assert_int_equal(p.nblockers, 1);
+	assert_int_equal(p.blockers[0], 1);
+
+	q.udp_walk = RULES_UDP_WALK_UNKNOWN;
+	p = predict(&q, v, 2, NULL);
+	assert_false(p.ok);
+	assert_int_equal(p.uncertain, RULES_UNCERTAIN_UDP_WALK);
+	assert_int_equal(p.nblockers, 1);
+
+	/* the chain order does not matter to ANY_REFUSES */
+	{
+		struct pw_sock w[2] = { v[1], v[0] };
+
+		q.udp_walk = RULES_UDP_WALK_ANY_REFUSES;
+		p = predict(&q, w, 2, NULL);
+		assert_false(p.ok);
+		assert_int_equal(p.blockers[0], 0);
+		/* and FIRST_DECIDES refuses too when the conflicting one is first;
+		 * then the walks agree and even UNKNOWN is sure */
+		q.udp_walk = RULES_UDP_WALK_FIRST_DECIDES;
+		p = predict(&q, w, 2, NULL);
+		assert_false(p.ok);
+		q.udp_walk = RULES_UDP_WALK_UNKNOWN;
+		p = predict(&q, w, 2, NULL);
+		assert_false(p.ok);
+		assert_int_equal(p.uncertain, RULES_SURE);
+	}
+
+	/* seed 10, step 1945: 0.0.0.0 RA uid 0, 127.0.0.1 RP uid 1001 and
+	 * ::ffff:127.0.0.1 RA (SO_REUSEPORT set after bind) uid 1001, newest
+	 * first; 0.0.0.0 RP uid 1001: refused by the wildcard without
+	 * SO_REUSEPORT (no_reuseaddr), the two compatible sockets pass */
+	{
+		struct pw_sock w[3] = {
+			pwt_udp("::ffff:127.0.0.1", 7101, PWT_RA | PWT_RP, 1001),
+			pwt_udp("0.0.0.0", 7101, PWT_RA, 0),
+			pwt_udp("127.0.0.1", 7101, PWT_RP, 1001),
+		};
+
+		q.c = pwt_udp("0.0.0.0", 7101, PWT_RP, 1001);
+		q.udp_walk = RULES_UDP_WALK_ANY_REFUSES;
+		p = predict(&q, w, 3, NULL);
+		assert_false(p.ok);
+		assert_string_equal(p.rule, "no_reuseaddr");
+		assert_int_equal(p.nblockers, 1);
+		assert_int_equal(p.blockers[0], 1);
+		/* without the wildcard, both compatible: admitted by either walk */
+		w[1] = w[2];
+		p = predict(&q, w, 2, NULL);
+		assert_true(p.ok);
+		q.udp_walk = RULES_UDP_WALK_FIRST_DECIDES;
+		p = predict(&q, w, 2, NULL);
+		assert_true(p.ok);
+	}
 }
 
 /*
@@ -739,6 +828,7 @@ int main(void)
 		cmocka_unit_test(test_autobind_after_binders_left),
 		cmocka_unit_test(test_odd_range_edges),
 		cmocka_unit_test(test_advice),
+		cmocka_unit_test(test_udp_walk_any_refuses),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* kbehavior.c - kernel behaviours found by trial; see kbehavior.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "diag.h"
+#include "kbehavior.h"
+
+/* Any port: the trial's namespace is new and empty. */
+#define TRIAL_PORT 4242
+
+void kbehavior_unknown(struct kbehavior *kb)
+{
+	kb->udp_walk = RULES_UDP_WALK_UNKNOWN;
+	kb->diag_bound_inactive = -1;
+}
+
+/*
+ * A UDP (or TCP) IPv4 socket with these options, bound to addr:port (addr
+ * in host order). 1 bound, 0 EADDRINUSE, <0 -errno.
+ */
+static int bind4(int type, int reuseaddr, int reuseport, uint32_t addr, uint16_t port,
+		 int *fd_out)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(addr) };
+	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0), ret;
+
+	*fd_out = fd;
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuseaddr, sizeof(reuseaddr)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &reuseport, sizeof(reuseport)))
+		return -errno;
+	ret = bind(fd, (struct sockaddr *)&a, sizeof(a));
+	if (!ret)
+		return 1;
+	return errno == EADDRINUSE ? 0 : -errno;
+}
+
+static int set_flag(int fd, int opt, int value)
+{
+	return setsockopt(fd, SOL_SOCKET, opt, &value, sizeof(value)) ? -errno : 0;
+}
+
+#define LOOPBACK2 0x7f000002 /* 127.0.0.2 */
+
+/*
+ * One round of the UDP trial, all sockets of this uid on TRIAL_PORT:
+ * holder A on 0.0.0.0 with SO_REUSEADDR only, and holder B, reuseport-
+ * compatible with the new socket C (SO_REUSEPORT only). b_first: B comes
+ * first in the port chain, i.e. was bound last (IPv4 sockets go to the
+ * head: sk_add_node_rcu()); else A does.
+ *   specific = 0: B and C on 0.0.0.0, B with SO_REUSEADDR + SO_REUSEPORT;
+ *   specific = 1: B and C on 127.0.0.2, B bound with SO_REUSEADDR, then
+ *                 (both holders bound) given SO_REUSEPORT and stripped of
+ *                 SO_REUSEADDR.
+ * 1 C was admitted, 0 refused, <0 -errno.
+ */
+static int udp_round(int b_first, int specific)
+{
+	int fds[3] = { -1, -1, -1 }, ret = 1;
+	uint32_t baddr = specific ? LOOPBACK2 : 0;
+
+	for (int i = 0; i < 2 && ret == 1; i++) {
+		if ((i == 0) == (b_first != 0))
+			ret = bind4(SOCK_DGRAM, 1, 0, 0, TRIAL_PORT, &fds[0]);
+		else
+			ret = bind4(SOCK_DGRAM, 1, !specific, baddr, TRIAL_PORT, &fds[1]);
+	}
+	if (ret == 1 && specific)
+		ret = set_flag(fds[1], SO_REUSEPORT, 1) ?: set_flag(fds[1], SO_REUSEADDR, 0) ?: 1;
+	if (ret == 1)
+		ret = bind4(SOCK_DGRAM, 0, 1, baddr, TRIAL_PORT, &fds[2]);
+	else if (ret == 0)
+		ret = -EPROTO; /* two SO_REUSEADDR sockets always share a UDP port */
+	for (int i = 0; i < 3; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return ret;
+}
+
+/*
+ * FIRST_DECIDES admits C in both rounds where B comes first, ANY_REFUSES
+ * refuses it in both; with A first every kernel refuses it. A kernel that
+ * answers otherwise is UNKNOWN: Linux 6.18.44 admits the specific round
+ * and refuses the wildcard one, so `check` says "uncertain" there where
+ * the two known walks disagree, and is sure where they agree.
+ */
+static enum rules_udp_walk trial_udp_walk(void)
+{
+	int wild = udp_round(1, 0), specific = udp_round(1, 1);
+
+	if (udp_round(0, 0) != 0 || udp_round(0, 1) != 0)
+		return RULES_UDP_WALK_UNKNOWN;
+	if (wild == 1 && specific == 1)
+		return RULES_UDP_WALK_FIRST_DECIDES;
+	if (wild == 0 && specific == 0)
+		return RULES_UDP_WALK_ANY_REFUSES;
+	return RULES_UDP_WALK_UNKNOWN;
+}
+
+static int seen_inode(const struct pw_sock *sk, void *arg)
+{
+	return sk->inode == *(uint64_t *)arg ? 1 : 0;
+}
+
+static int trial_diag_bound(void)
+{
+	struct stat st;
+	int fd, dfd, ret;
+	uint64_t ino;
+
+	ret = bind4(SOCK_STREAM, 0, 0, 0, TRIAL_PORT, &fd);
+	if (ret != 1 || fstat(fd, &st)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	ino = (uint64_t)st.st_ino;
+	dfd = diag_open();
+	ret = dfd < 0 ? -1 : diag_bound_tcp(dfd, 0, seen_inode, &ino);
+	close(fd);
+	if (ret < 0)
+		return -1;
+	return ret == 1;
+}
+
+/* What the child sends back: its error, or the answers. */
+struct trial_report {
+	int err; /* 0, or -errno of unshare() */
+	struct kbehavior kb;
+};
+
+int kbehavior_probe(struct kbehavior *kb)
+{
+	struct trial_report r;
+	int p[2], status;
+	pid_t pid;
+	ssize_t n;
+
+	kbehavior_unknown(kb);
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		r.err = -errno;
+		close(p[0]);
+		close(p[1]);
+		return r.err;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		memset(&r, 0, sizeof(r));
+		kbehavior_unknown(&r.kb);
+		if (unshare(CLONE_NEWNET)) {
+			r.err = -errno;
+		} else {
+			r.kb.udp_walk = trial_udp_walk();
+			r.kb.diag_bound_inactive = trial_diag_bound();
+		}
+		_exit(write(p[1], &r, sizeof(r)) == (ssize_t)sizeof(r) ? 0 : 1);
+	}
+	close(p[1]);
+	do
+		n = read(p[0], &r, sizeof(r));
+	while (n < 0 && errno == EINTR);
+	close(p[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(r))
+		return -EIO;
+	if (r.err)
+		return r.err;
+	*kb = r.kb;
+	return 0;
+}

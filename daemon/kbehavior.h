@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * kbehavior.h - what the running kernel does where kernel versions
+ * differ, found by trial at start-up: real sockets in a private network
+ * namespace that exists only for the trial, never the version number
+ * (a stable update can change a rule without changing "6.x").
+ *
+ * Each answer has an "unknown" value for a trial that could not run or
+ * gave an answer no known kernel gives; the users of an unknown answer
+ * compute every known behaviour and say "uncertain" where they differ.
+ */
+#ifndef PORTWATCH_KBEHAVIOR_H
+#define PORTWATCH_KBEHAVIOR_H
+
+#include "rules.h"
+
+struct kbehavior {
+	/*
+	 * udp_lib_lport_inuse() (net/ipv4/udp.c) and a compatible
+	 * SO_REUSEPORT socket met before a conflicting one (rules.h).
+	 * Trial, all sockets of one uid, on one port: A binds 0.0.0.0 with
+	 * SO_REUSEADDR, then B 0.0.0.0 with SO_REUSEADDR + SO_REUSEPORT (it
+	 * goes to the head of the chain: IPv4); C binds 0.0.0.0 with
+	 * SO_REUSEPORT only. C meets B first: a FIRST_DECIDES kernel admits
+	 * it, an ANY_REFUSES one refuses it because of A. The control, A and
+	 * B bound the other way round, must refuse C on both.
+	 */
+	enum rules_udp_walk udp_walk;
+	/*
+	 * 1: NETLINK_SOCK_DIAG lists TCP sockets that are bound but neither
+	 * listening nor connected (state TCP_BOUND_INACTIVE, added in Linux
+	 * 6.5); 0: it does not; -1 unknown. Trial: bind one, dump, look for
+	 * its inode.
+	 */
+	int diag_bound_inactive;
+};
+
+/*
+ * Run the trials in a child process inside a new network namespace
+ * (unshare(CLONE_NEWNET): CAP_SYS_ADMIN) and fill *kb. The trials touch
+ * no namespace but their own, which goes away with the child. Returns 0,
+ * or -errno when the child could not run (fork, unshare, pipe): *kb
+ * then holds the unknown values.
+ */
+int kbehavior_probe(struct kbehavior *kb);
+
+/* The unknown values (unit tests, and before the probe). */
+void kbehavior_unknown(struct kbehavior *kb);
+
+#endif /* PORTWATCH_KBEHAVIOR_H */
