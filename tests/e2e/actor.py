@@ -25,6 +25,8 @@ Operations:
                                                    0: EAGAIN at once when none is queued)
     {"op":"close","name":"a"}
     {"op":"info","name":"a"}                      (port, inode, ... of a socket)
+    {"op":"sysctl","key":"net.ipv4.ip_local_port_range","value":"40000 40011"}
+                                                   (of the actor's netns; root actors)
     {"op":"fork"}                                  (child holds copies of every fd)
     {"op":"exit","code":0}                         (leave now, without closing first)
 Only the standard library is used.
@@ -110,6 +112,12 @@ def run(op):
             return
         elif kind == "info":
             pass
+        elif kind == "sysctl":
+            path = "/proc/sys/" + op["key"].replace(".", "/")
+            if ".." in path:
+                raise ValueError("bad key")
+            with open(path, "w") as fh:
+                fh.write(str(op["value"]))
         elif kind == "fork":
             pid = os.fork()
             if pid == 0:

@@ -1,27 +1,59 @@
 """The rule engine against the kernel: the seeded differential test of
-difftest.py (see there). `make test` runs a fixed seed for 5000 predicted
-operations (bind, listen, connect: each compared with the kernel's answer);
-`make fuzz-rules SEED=... OPS=...` runs the same test with PW_DIFF_SEED /
-PW_DIFF_OPS. PW_DIFF_DUMP=FILE writes the summary, every disagreement and
-the whole operation log there (on failure it goes to build/difftest-SEED.json
-anyway). Kernel-chosen ports (port 0, autobind) feed back into the run, so
-a seed describes a run but does not replay it exactly. A refusal predicted
-because of TIME_WAIT that the kernel let through while a TIME_WAIT entry on
-a port of that call expired (possible only in runs longer than 60 s) is
-reported as a race, not counted: the kernel changed between the check and
-the call; a run under 60 s allows none."""
+difftest.py (see there). `make test` runs four fixed seeds of 2,500
+predicted operations each (bind, listen, connect: each compared with the
+kernel's answer), every one in a fresh network namespace, and each must
+agree on every call; `make fuzz-rules SEED=... OPS=...` runs one seed of
+any length (PW_DIFF_SEED / PW_DIFF_OPS).
+
+Luck decides nothing here:
+- every run starts with a fixed prelude that makes the kernel refuse for
+  each rule of the floor below, so that the floor holds for every seed;
+- the kernel's own choices (the port of a port-0 bind or an autobinding
+  connect, the listener an SO_REUSEPORT group hands a connection to) are
+  recorded in the dump ("choices"), and PW_DIFF_REPLAY=DUMP runs the same
+  seed again with those ports pinned (ip_local_port_range narrowed to the
+  recorded port around each such call), so that a failure reproduces from
+  its dump; a replay that meets another choice stops and says where;
+- a refusal predicted because of TIME_WAIT that the kernel let through
+  while a TIME_WAIT entry on a port of that call expired (possible only in
+  runs longer than 60 s) is reported as a race, not counted: the kernel
+  changed between the check and the call; a run under 60 s allows none.
+
+PW_DIFF_DUMP=FILE writes the summary, every disagreement, the kernel's
+choices and the whole operation log there (on failure it goes to
+build/difftest-SEED.json anyway).
+"""
 import json
 import os
 import subprocess
 
+import pytest
+
 from difftest import EPH_HI, EPH_LO, Run
 from pwe2e import ROOT, netns_inode
 
-SEED = int(os.environ.get("PW_DIFF_SEED", "20261123"))
-OPS = int(os.environ.get("PW_DIFF_OPS", "5000"))
+REPLAY = os.environ.get("PW_DIFF_REPLAY")
+if REPLAY:
+    with open(REPLAY) as _fh:
+        _DUMP = json.load(_fh)
+    SEEDS = (_DUMP["summary"]["seed"],)
+    OPS = _DUMP["summary"]["ops"]
+elif os.environ.get("PW_DIFF_SEED"):
+    SEEDS = (int(os.environ["PW_DIFF_SEED"]),)
+    OPS = int(os.environ.get("PW_DIFF_OPS", "5000"))
+else:
+    SEEDS = (20261123, 1, 2, 3)
+    OPS = int(os.environ.get("PW_DIFF_OPS", "2500"))
 
 
-def test_differential_kernel_agreement(daemon, netns):
+def _write_dump(path, run):
+    with open(path, "w") as fh:
+        json.dump({"summary": run.summary(), "disagreements": run.disagreements,
+                   "races": run.races, "choices": run.choices, "log": run.full}, fh, indent=1)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_differential_kernel_agreement(daemon, netns, seed):
     name = netns()
     # a narrow ephemeral range with a reserved port: port-0 binds and
     # autobinding connects compete for it and use it up. An even number of
@@ -32,9 +64,16 @@ def test_differential_kernel_agreement(daemon, netns):
                     "net.ipv4.ip_local_reserved_ports=%d" % (EPH_LO + 4)):
         subprocess.run(["ip", "netns", "exec", name, "sysctl", "-qw", setting], check=True,
                        timeout=10)
-    run = Run(daemon, name, netns_inode(name), SEED, OPS)
+    run = Run(daemon, name, netns_inode(name), seed, OPS,
+              replay=_DUMP["choices"] if REPLAY else None)
+    default_dump = os.path.join(ROOT, "build", "difftest-%d.json" % seed)
     try:
         run.run()
+    except AssertionError as e:  # a Diverged replay, or a driver that went wrong
+        run.elapsed = 0.0
+        _write_dump(os.environ.get("PW_DIFF_DUMP") or default_dump, run)
+        raise AssertionError("%s\n(the run so far in %s)" % (
+            e, os.environ.get("PW_DIFF_DUMP") or default_dump)) from e
     finally:
         run.close_all()
     s = run.summary()
@@ -51,8 +90,8 @@ def test_differential_kernel_agreement(daemon, netns):
             len(run.disagreements), json.dumps(run.disagreements[0], indent=1)))
     # the run must have met what the rules are about, not only easy cases:
     # each call succeeded and failed somewhere, and the kernel refused for
-    # each of these reasons at least once (a generator change that loses one
-    # fails here instead of passing on fewer cases)
+    # each of these reasons at least once (the prelude sees to that; a
+    # driver or daemon change that loses one fails here)
     for op in ("bind", "listen", "connect"):
         if not s["predicted"].get(op):
             problems.append("no %s was predicted" % op)
@@ -64,11 +103,9 @@ def test_differential_kernel_agreement(daemon, netns):
             problems.append("the kernel never refused for rule %s" % rule)
     dump = os.environ.get("PW_DIFF_DUMP")
     if problems and not dump:
-        dump = os.path.join(ROOT, "build", "difftest-%d.json" % SEED)
+        dump = default_dump
     if dump:
-        with open(dump, "w") as fh:
-            json.dump({"summary": s, "disagreements": run.disagreements, "races": run.races,
-                       "log": run.full}, fh, indent=1)
+        _write_dump(dump, run)
     print("differential:", json.dumps(s, sort_keys=True))
     assert not problems, "\n".join(problems) + "\n(whole run in %s)" % dump
     assert s["agreement"] == 1.0
