@@ -575,12 +575,24 @@ static void on_conflict(struct pw_monitor *m, const struct pw_event *e, enum rul
 	m->stats.conflicts++;
 	log_debug("conflict: %s", cf->explanation);
 
-	/* refused across uids: a blocked hijack attempt */
-	if (err == EADDRINUSE && op != RULES_OP_CONNECT && cf->nholders &&
-	    cf->holders[0].owner.pid && cf->holders[0].owner.uid != ce->owner.uid) {
-		struct rules_alert ra = { "hijack_attempt", "blocked", RULES_SEV_NOTICE };
+	/*
+	 * Refused across uids: a blocked hijack attempt, whichever of the
+	 * refusing sockets belongs to another uid (the caller's own may be
+	 * listed first, e.g. one it made before it changed uid); that socket
+	 * is the alert's holder.
+	 */
+	if (err == EADDRINUSE && op != RULES_OP_CONNECT) {
+		for (size_t i = 0; i < cf->nholders; i++) {
+			const struct pw_entry *h = &cf->holders[i];
 
-		raise_alert(m, &ra, &cf->holders[0], ce, err, now);
+			if (h->owner.pid && h->owner.uid != ce->owner.uid) {
+				struct rules_alert ra = { "hijack_attempt", "blocked",
+							  RULES_SEV_NOTICE };
+
+				raise_alert(m, &ra, h, ce, err, now);
+				break;
+			}
+		}
 	}
 }
 

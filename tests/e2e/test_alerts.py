@@ -195,6 +195,29 @@ def test_udp_blocked_across_uids_is_a_notice(daemon, actors, port):
     assert [x["id"] for x in daemon.alerts_on_port(port)] == [al["id"]]
 
 
+def test_blocked_names_the_other_uids_socket(daemon, actors, port):
+    """Issue 10: a bind refused by the caller's own listener (listed first:
+    its rule ranks higher) and by another uid's socket is still a blocked
+    hijack attempt, and the alert's holder is the other uid's socket."""
+    a = actors(uid=1234)
+    b = actors(uid=1235)
+    ra = a.bound("s", "127.0.0.1", port, reuseaddr=True)
+    daemon.wait_inode(ra["inode"], port=port)
+    # both SO_REUSEADDR, a's socket not listening: b binds the wildcard and,
+    # being the first to listen, listens (inet_csk_listen_start())
+    rb = b.bound("l", "0.0.0.0", port, listen=True, reuseaddr=True)
+    daemon.wait_owner(lambda s: s["inode"] == rb["inode"] and s["state"] == "LISTEN", port=port)
+    b.socket("x", "inet", "tcp")
+    rx = b.bind("x", "127.0.0.1", port)
+    assert (rx["ok"], rx["errno"]) == (False, "EADDRINUSE")
+
+    cf = daemon.wait_conflict(lambda c: c["port"] == port and c["pid"] == b.pid)
+    assert [h["inode"] for h in cf["holders"]] == [rb["inode"], ra["inode"]], cf
+    al = daemon.wait_alert(alert_about(port, "hijack_attempt", "blocked"))
+    check_alert(al, severity="notice", proto="tcp", addr="127.0.0.1", port=port,
+                result="EADDRINUSE", holder=(a, ra["inode"]), contender=(b, rx["inode"]))
+
+
 def test_takeover_within_window(daemon, actors, port):
     a = actors(uid=1234)
     ra = a.bound("l", "127.0.0.1", port, listen=True)

@@ -248,12 +248,37 @@ static void test_refused_binds(void **state)
 	assert_string_equal(c->rule, "listener");
 	assert_int_equal(f->nalerts, 1);
 
+	/*
+	 * Issue 10: refused by its own uid's listener (listed first: its rule
+	 * ranks higher) and by root's socket: still a blocked notice, whose
+	 * holder is root's socket, not the first one listed.
+	 */
+	{
+		struct pw_sock l27 = pwt_tcp("0.0.0.0", 27, PW_TCP_CLOSE, PWT_RA, 0);
+		struct pw_sock r27 = pwt_tcp("127.0.0.1", 27, PW_TCP_CLOSE, PWT_RA, 0);
+
+		handle(f, ev(PW_EV_BIND, r27, 54, 0, EXE_NGINX, 0));
+		handle(f, ev(PW_EV_BIND, l27, 55, 2000, EXE_EVIL, 0));
+		l27.state = PW_TCP_LISTEN;
+		handle(f, ev(PW_EV_LISTEN, l27, 55, 2000, EXE_EVIL, 0));
+		f->nalerts = 0; /* whatever the joins raised */
+		handle(f, ev(PW_EV_BIND, pwt_tcp("127.0.0.1", 27, PW_TCP_CLOSE, 0, 0), 56, 2000,
+			     EXE_EVIL, -EADDRINUSE));
+		c = ring_get(&f->m.conflicts, f->m.conflicts.next_id - 1);
+		assert_int_equal(c->nholders, 2);
+		assert_int_equal(c->holders[0].sk.inode, 55); /* its own, first */
+		assert_alert(f, 1, "hijack_attempt", "blocked", RULES_SEV_NOTICE, 54, 56);
+		handle(f, ev(PW_EV_RELEASE, l27, 55, 2000, EXE_EVIL, 0));
+		handle(f, ev(PW_EV_RELEASE, r27, 54, 0, EXE_NGINX, 0));
+		f->nalerts = 1;
+	}
+
 	/* port 0 refused: the kernel found no free port */
 	handle(f, ev(PW_EV_BIND, pwt_tcp("0.0.0.0", 0, PW_TCP_CLOSE, 0, 0), 53, 0, EXE_NGINX,
 		     -EADDRINUSE));
 	c = ring_get(&f->m.conflicts, f->m.conflicts.next_id - 1);
 	assert_string_equal(c->rule, "ephemeral_exhausted");
-	assert_int_equal(f->m.stats.conflicts, 3);
+	assert_int_equal(f->m.stats.conflicts, 4);
 }
 
 static void test_table_follows_the_socket(void **state)
