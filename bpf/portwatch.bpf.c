@@ -9,7 +9,10 @@
  *     the socket had a local port before the call (bind-before-connect);
  *   - setsockopt(2) of SO_REUSEADDR, SO_REUSEPORT, IPV6_V6ONLY on a socket
  *     the table holds (the kernel reads these at conflict time, so the table
- *     must follow them: inet_bind_conflict() in net/ipv4/inet_connection_sock.c);
+ *     must follow them: inet_bind_conflict() in net/ipv4/inet_connection_sock.c),
+ *     and of SO_ATTACH_REUSEPORT_CBPF/EBPF and SO_DETACH_REUSEPORT_BPF on one
+ *     (a program attached to a member steers its whole SO_REUSEPORT group:
+ *     reuseport_attach_prog() in net/core/sock_reuseport.c);
  *   - TCP state changes of tracked sockets that the table shows;
  *   - release of a tracked socket (cgroup/sock_release: close(), exit, SIGKILL).
  *
@@ -35,6 +38,9 @@
 #define SOL_SOCKET 1
 #define SO_REUSEADDR 2
 #define SO_REUSEPORT 15
+#define SO_ATTACH_REUSEPORT_CBPF 51
+#define SO_ATTACH_REUSEPORT_EBPF 52
+#define SO_DETACH_REUSEPORT_BPF 68
 #define SOL_IPV6 41
 #define IPV6_V6ONLY 26
 
@@ -74,7 +80,8 @@ struct call_args {
 	__s32 fd;
 	__u32 type;    /* enum pw_event_type */
 	__u8 bound_before;
-	__u8 pad[7];
+	__u8 sockopt;  /* setsockopt: enum pw_sockopt */
+	__u8 pad[6];
 };
 
 struct {
@@ -288,13 +295,20 @@ static __always_inline int args_from_regs(struct call_args *a, __u32 type)
 	a->fd = PT_REGS_PARM1_SYSCALL(regs);
 	a->type = type;
 	a->bound_before = 0;
+	a->sockopt = 0;
 	a->uaddr = type == PW_EV_BIND ? PT_REGS_PARM2_SYSCALL(regs) : 0;
 	if (type == PW_EV_SOCKOPT) {
 		__s32 level = PT_REGS_PARM2_SYSCALL(regs);
 		__s32 opt = PT_REGS_PARM3_SYSCALL(regs);
 
-		if (!((level == SOL_SOCKET && (opt == SO_REUSEADDR || opt == SO_REUSEPORT)) ||
-		      (level == SOL_IPV6 && opt == IPV6_V6ONLY)))
+		a->sockopt = PW_SOCKOPT_FLAGS;
+		if (level == SOL_SOCKET &&
+		    (opt == SO_ATTACH_REUSEPORT_CBPF || opt == SO_ATTACH_REUSEPORT_EBPF))
+			a->sockopt = PW_SOCKOPT_REUSEPORT_PROG;
+		else if (level == SOL_SOCKET && opt == SO_DETACH_REUSEPORT_BPF)
+			a->sockopt = PW_SOCKOPT_REUSEPORT_DETACH;
+		else if (!((level == SOL_SOCKET && (opt == SO_REUSEADDR || opt == SO_REUSEPORT)) ||
+			   (level == SOL_IPV6 && opt == IPV6_V6ONLY)))
 			return -1;
 	}
 	return 0;
@@ -341,6 +355,7 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 t
 	e->err = ret;
 	e->fd = a.fd;
 	e->bound_before = a.bound_before;
+	e->sockopt = type == PW_EV_SOCKOPT ? a.sockopt : 0;
 	pw_fill_sock(sk, &e->sk);
 	read_user_sockaddr(e, a.uaddr);
 	if (type == PW_EV_CONNECT) {

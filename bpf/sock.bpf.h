@@ -64,6 +64,11 @@ static __always_inline void pw_fill_sock(const struct sock *sk, struct pw_sock *
 	out->protocol = sk->sk_protocol;
 	out->sk_uid = sk->sk_uid.val;
 	out->inode = pw_sock_inode(sk);
+	if (out->reuseport) {
+		struct sock_reuseport *reuse = sk->sk_reuseport_cb;
+
+		out->reuseport_prog = reuse && reuse->prog;
+	}
 }
 
 #endif /* PORTWATCH_SOCK_BPF_H */

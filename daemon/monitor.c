@@ -596,6 +596,72 @@ static void on_conflict(struct pw_monitor *m, const struct pw_event *e, enum rul
 	}
 }
 
+/* The reuseport group of a steering socket, and the first foreign member found. */
+struct steer_scan {
+	const struct pw_entry *steerer;
+	const struct pw_entry *foreign;
+};
+
+/*
+ * Would h be in the same SO_REUSEPORT group as s->steerer? The kernel
+ * groups sockets of one port that both have SO_REUSEPORT, one creator uid,
+ * one family and IPV6_V6ONLY setting and the same local address (not a
+ * wildcard match): udp_reuseport_add_sock() in net/ipv4/udp.c and
+ * inet_reuseport_add_sock() in net/ipv4/inet_hashtables.c, which takes
+ * listeners only. (Device binding is not modelled, as in rules.h.)
+ */
+static int steer_member(struct pw_entry *h, void *arg)
+{
+	struct steer_scan *s = arg;
+	const struct pw_sock *a = &s->steerer->sk, *b = &h->sk;
+
+	if (h == s->steerer || !b->reuseport || b->sk_uid != a->sk_uid ||
+	    b->family != a->family || b->v6only != a->v6only || memcmp(b->laddr, a->laddr, 16) ||
+	    (b->protocol == IPPROTO_TCP && b->state != PW_TCP_LISTEN))
+		return 0;
+	if (same_group(&h->owner, &s->steerer->owner))
+		return 0;
+	s->foreign = h;
+	return 1;
+}
+
+/*
+ * A BPF program was attached to h's SO_REUSEPORT group (SO_ATTACH_REUSEPORT_
+ * CBPF/EBPF; reuseport_attach_prog() keeps it in the group, where
+ * reuseport_select_sock() runs it for every datagram or connection): when
+ * the group holds another owner group's sockets, h's owner now decides who
+ * of them receives the traffic. Critical: hijack_attempt/reuseport_steer,
+ * the foreign member as the holder and h as the contender.
+ */
+static void steer_check(struct pw_monitor *m, const struct pw_entry *h, uint64_t now)
+{
+	struct steer_scan s = { .steerer = h };
+
+	if (!h->sk.reuseport || !h->sk.reuseport_prog ||
+	    (h->sk.protocol == IPPROTO_TCP && h->sk.state != PW_TCP_LISTEN))
+		return;
+	table_foreach_port(m->table, h->sk.netns, h->sk.protocol, h->sk.lport, steer_member, &s);
+	if (s.foreign) {
+		struct rules_alert ra = { "hijack_attempt", "reuseport_steer", RULES_SEV_CRITICAL };
+		struct pw_alert *a = monitor_alert_new(m, &ra, s.foreign, h, 0, now);
+		char addr[PW_ADDRSTRLEN];
+
+		if (a)
+			snprintf(a->message, sizeof(a->message),
+				 "reuseport_steer: pid %u (%s, uid %u) attached a BPF program to the "
+				 "SO_REUSEPORT group of %s%s%s:%u/%s, which now picks the member "
+				 "that receives each %s, pid %u (%s, uid %u) among them",
+				 h->owner.pid, h->owner.comm, h->owner.uid,
+				 h->sk.family == AF_INET6 ? "[" : "",
+				 pw_addr_ntop(h->sk.family, h->sk.laddr, addr),
+				 h->sk.family == AF_INET6 ? "]" : "", h->sk.lport,
+				 pw_proto_name(h->sk.protocol),
+				 h->sk.protocol == IPPROTO_TCP ? "connection" : "datagram",
+				 s.foreign->owner.pid, s.foreign->owner.comm, s.foreign->owner.uid);
+		monitor_alert_raise(m, a);
+	}
+}
+
 /* Update a held socket from an event, or adopt it when the table missed it. */
 static struct pw_entry *update_held(struct pw_monitor *m, const struct pw_event *e, uint64_t now)
 {
@@ -662,6 +728,8 @@ void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e)
 		h = table_lookup(m->table, e->sk.netns, e->sk.inode);
 		if (h)
 			table_update_sock(m->table, h, &e->sk);
+		if (h && e->sockopt == PW_SOCKOPT_REUSEPORT_PROG)
+			steer_check(m, h, now);
 		break;
 	case PW_EV_STATE:
 		h = table_lookup(m->table, e->sk.netns, e->sk.inode);

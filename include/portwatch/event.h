@@ -74,7 +74,11 @@ struct pw_sock {
 			     * reuseaddr/reuseport/v6only the kernel did not report */
 	__u8 bind_origin;   /* PW_BIND_*: how a TCP socket got its port; set by the
 			     * snapshot iterator only, 0 (unknown) elsewhere */
-	__u8 pad[3];
+	__u8 reuseport_prog; /* 1: the socket's SO_REUSEPORT group has a BPF program
+			      * that picks the member for each packet or connection
+			      * (sk_reuseport_cb->prog, SO_ATTACH_REUSEPORT_CBPF/EBPF;
+			      * net/core/sock_reuseport.c) */
+	__u8 pad[2];
 };
 
 /*
@@ -88,6 +92,13 @@ struct pw_sock {
 #define PW_BIND_CONNECT 0x01
 #define PW_BIND_KNOWN 0x80
 _Static_assert(sizeof(struct pw_sock) == 64, "struct pw_sock is an ABI");
+
+/* What a PW_EV_SOCKOPT event changed (pw_event.sockopt). */
+enum pw_sockopt {
+	PW_SOCKOPT_FLAGS = 0,          /* SO_REUSEADDR, SO_REUSEPORT or IPV6_V6ONLY */
+	PW_SOCKOPT_REUSEPORT_PROG = 1, /* SO_ATTACH_REUSEPORT_CBPF or _EBPF */
+	PW_SOCKOPT_REUSEPORT_DETACH = 2, /* SO_DETACH_REUSEPORT_BPF */
+};
 
 /*
  * One event on the ring buffer.
@@ -128,7 +139,7 @@ struct pw_event {
 	__u8 old_state;
 	__u8 new_state;
 	__u8 bound_before; /* connect: the socket had a local port before the call */
-	__u8 pad;
+	__u8 sockopt;      /* PW_EV_SOCKOPT: enum pw_sockopt, what the call changed */
 	__u32 exe_dev; /* s_dev of the executable's filesystem (kernel dev_t encoding) */
 	char comm[16];
 };

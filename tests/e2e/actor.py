@@ -25,6 +25,9 @@ Operations:
                                                    0: EAGAIN at once when none is queued)
     {"op":"close","name":"a"}
     {"op":"info","name":"a"}                      (port, inode, ... of a socket)
+    {"op":"reuseport_cbpf","name":"a","index":0}  (SO_ATTACH_REUSEPORT_CBPF: a classic
+                                                   BPF program that sends everything to
+                                                   member `index` of the socket's group)
     {"op":"sysctl","key":"net.ipv4.ip_local_port_range","value":"40000 40011"}
                                                    (of the actor's netns; root actors)
     {"op":"fork"}                                  (child holds copies of every fd)
@@ -32,6 +35,7 @@ Operations:
 Only the standard library is used.
 """
 import argparse
+import ctypes
 import errno
 import json
 import os
@@ -47,6 +51,18 @@ OPTS = {
     "reuseport": (socket.SOL_SOCKET, socket.SO_REUSEPORT),
     "v6only": (socket.IPPROTO_IPV6, socket.IPV6_V6ONLY),
 }
+
+SO_ATTACH_REUSEPORT_CBPF = 51  # asm-generic/socket.h
+
+
+class SockFilter(ctypes.Structure):  # struct sock_filter, linux/filter.h
+    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8),
+                ("k", ctypes.c_uint32)]
+
+
+class SockFprog(ctypes.Structure):  # struct sock_fprog
+    _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(SockFilter))]
+
 
 socks = {}
 children = []
@@ -112,6 +128,11 @@ def run(op):
             return
         elif kind == "info":
             pass
+        elif kind == "reuseport_cbpf":
+            # BPF_RET | BPF_K: the index of the group member that gets it
+            insns = (SockFilter * 1)(SockFilter(0x06, 0, 0, int(op.get("index", 0))))
+            prog = SockFprog(1, insns)
+            socks[name].setsockopt(socket.SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, bytes(prog))
         elif kind == "sysctl":
             path = "/proc/sys/" + op["key"].replace(".", "/")
             if ".." in path:

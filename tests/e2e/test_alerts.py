@@ -4,7 +4,9 @@ owner group."""
 import re
 import time
 
-from pwe2e import ALERT_KEYS, SOCKET_KEYS, TIME_RE, own_netns
+import pytest
+
+from pwe2e import ALERT_KEYS, SOCKET_KEYS, TIME_RE, free_port, own_netns
 
 
 def alert_about(port, kind, reason):
@@ -216,6 +218,40 @@ def test_blocked_names_the_other_uids_socket(daemon, actors, port):
     al = daemon.wait_alert(alert_about(port, "hijack_attempt", "blocked"))
     check_alert(al, severity="notice", proto="tcp", addr="127.0.0.1", port=port,
                 result="EADDRINUSE", holder=(a, ra["inode"]), contender=(b, rx["inode"]))
+
+
+@pytest.mark.parametrize("proto", ("udp", "tcp"))
+def test_reuseport_steer_across_owner_groups(daemon, actors, port, other_exe, proto):
+    """Issue 10: another owner group (same uid, another executable: the
+    kernel lets it join) attaches a classic BPF program to the SO_REUSEPORT
+    group both hold: it now picks who receives every datagram or connection.
+    Critical, holder the victim's socket, contender the steering one; the
+    same attach inside one owner group raises nothing."""
+    victim = actors(uid=1500)
+    steerer = actors(uid=1500, exe=other_exe)
+    listen = proto == "tcp"
+    rv = victim.bound("v", "127.0.0.1", port, type=proto, reuseport=True, listen=listen)
+    daemon.wait_inode(rv["inode"], port=port)
+    rs = steerer.bound("s", "127.0.0.1", port, type=proto, reuseport=True, listen=listen)
+    daemon.wait_alert(alert_about(port, "hijack_attempt", "reuseport_join"))
+    # inside one owner group: the victim steers its own second socket's group
+    port2 = free_port()
+    rv2 = victim.bound("v2", "127.0.0.1", port2, type=proto, reuseport=True, listen=listen)
+    victim.bound("v3", "127.0.0.1", port2, type=proto, reuseport=True, listen=listen)
+    r = victim.do(op="reuseport_cbpf", name="v2")
+    assert r["ok"], r
+    r = steerer.do(op="reuseport_cbpf", name="s")
+    assert r["ok"], r
+
+    al = daemon.wait_alert(alert_about(port, "hijack_attempt", "reuseport_steer"))
+    check_alert(al, severity="critical", proto=proto, addr="127.0.0.1", port=port, result="ok",
+                holder=(victim, rv["inode"]), contender=(steerer, rs["inode"]))
+    assert al["contender"]["reuseport_bpf"] is True
+    assert "BPF program" in al["message"]
+    daemon.sync()
+    assert not daemon.alerts_of(port2, "reuseport_steer")
+    own = daemon.owners(port=port2)
+    assert any(s["inode"] == rv2["inode"] and s["reuseport_bpf"] for s in own), own
 
 
 def test_takeover_within_window(daemon, actors, port):
