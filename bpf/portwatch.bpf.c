@@ -337,8 +337,14 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 t
 	if (!is_inet(sk))
 		return 0;
 
+	/*
+	 * A connect() that autobound a UDP socket (ip4_datagram_connect() and
+	 * ip6_datagram_connect() call inet_autobind()) made a holder like a
+	 * bind() does; an autobinding TCP connect() is a client, left out.
+	 */
 	if (type == PW_EV_CONNECT && !a.bound_before && ret != -EADDRNOTAVAIL &&
-	    ret != -EADDRINUSE) {
+	    ret != -EADDRINUSE &&
+	    !(ret == 0 && sk->sk_protocol == IPPROTO_UDP && sk->__sk_common.skc_num)) {
 		count(PW_CNT_FILTERED);
 		return 0;
 	}
@@ -363,8 +369,11 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 t
 		__builtin_memcpy(e->sk.raddr, e->req_addr, 16);
 		e->sk.rport = e->req_port;
 	}
-	/* a listen() without bind() autobinds: that listener is held too */
-	if ((type == PW_EV_BIND || type == PW_EV_LISTEN) && ret == 0 && e->sk.inode)
+	/* a listen() without bind() autobinds: that listener is held too; so is
+	 * a UDP socket its connect() autobound */
+	if ((type == PW_EV_BIND || type == PW_EV_LISTEN ||
+	     (type == PW_EV_CONNECT && !a.bound_before)) &&
+	    ret == 0 && e->sk.inode)
 		track(e->sk.inode);
 	event_submit(e);
 	return 0;

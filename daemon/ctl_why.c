@@ -63,14 +63,20 @@ static int why_holder(struct pw_entry *e, void *arg)
 		w->nlisten++;
 	else
 		w->nbound++;
-	if (w->nholders++ < 4)
-		say(w, "%s%s pid %u (%s, uid %u) holds %s%s%s:%u/%s (%s%s%s%s).",
-		    w->nholders > 1 ? " " : "", w->nholders > 1 ? "Also," : "", e->owner.pid,
-		    e->owner.comm[0] ? e->owner.comm : "?", e->owner.uid,
-		    e->sk.family == AF_INET6 ? "[" : "", pw_addr_ntop(e->sk.family, e->sk.laddr, addr),
-		    e->sk.family == AF_INET6 ? "]" : "", e->sk.lport, pw_proto_name(e->sk.protocol),
-		    pw_state_name(&e->sk), e->sk.reuseaddr ? ", SO_REUSEADDR" : "",
-		    e->sk.reuseport ? ", SO_REUSEPORT" : "", e->sk.v6only ? ", IPV6_V6ONLY" : "");
+	if (w->nholders++ >= 4)
+		return 0;
+	if (e->owner.pid)
+		say(w, "%s%s pid %u (%s, uid %u) holds", w->nholders > 1 ? " " : "",
+		    w->nholders > 1 ? "Also," : "", e->owner.pid,
+		    e->owner.comm[0] ? e->owner.comm : "?", e->owner.uid);
+	else
+		say(w, "%s%s socket created by uid %u that portwatch has no process for yet holds",
+		    w->nholders > 1 ? " " : "", w->nholders > 1 ? "Also, a" : "A", e->sk.sk_uid);
+	say(w, " %s%s%s:%u/%s (%s%s%s%s).", e->sk.family == AF_INET6 ? "[" : "",
+	    pw_addr_ntop(e->sk.family, e->sk.laddr, addr), e->sk.family == AF_INET6 ? "]" : "",
+	    e->sk.lport, pw_proto_name(e->sk.protocol), pw_state_name(&e->sk),
+	    e->sk.reuseaddr ? ", SO_REUSEADDR" : "", e->sk.reuseport ? ", SO_REUSEPORT" : "",
+	    e->sk.v6only ? ", IPV6_V6ONLY" : "");
 	return 0;
 }
 
@@ -85,6 +91,24 @@ static int why_time_wait(const struct pw_sock *sk, void *arg)
 	w->ntw++;
 	json_object_array_add(w->time_wait, pwj_socket(&e));
 	return 0;
+}
+
+/*
+ * A UDP socket the kernel holds on the port and the table does not: one
+ * that sendto()/sendmsg() autobound (inet_send_prepare() ->
+ * inet_autobind()), which the kernel side does not report, until the next
+ * reconciliation adopts it with its owner. It holds the port like any
+ * other. (TCP sockets the table lacks are accepted connections and
+ * clients, which the answer leaves out.)
+ */
+static int why_kernel_only(const struct pw_sock *sk, void *arg)
+{
+	struct why *w = arg;
+	struct pw_entry e = { .sk = *sk };
+
+	if (sk->lport != w->port || sk->protocol != IPPROTO_UDP || !proto_ok(w, IPPROTO_UDP))
+		return 0;
+	return why_holder(&e, w);
 }
 
 /* The last WHY_HISTORY items of a ring that concern the port (and netns when given). */
@@ -173,8 +197,10 @@ json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req, json_object 
 		/* an answer to a person: always the kernel's current view */
 		const struct pw_sock *v = monitor_kernel_extra(m, tw_netns, monitor_now(), 0, &n);
 
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
 			why_time_wait(&v[i], &w);
+			why_kernel_only(&v[i], &w);
+		}
 	}
 	/* what a new socket without options would meet: the rule engine, as check */
 	if (tw_netns) {

@@ -719,9 +719,15 @@ void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e)
 			on_conflict(m, e, RULES_OP_LISTEN, now);
 		break;
 	case PW_EV_CONNECT:
+		/*
+		 * Besides failures, the kernel side reports connects of bound
+		 * sockets and UDP connects that bound a port themselves
+		 * (autobind, portwatch.bpf.c): those become holders like a
+		 * bind's socket.
+		 */
 		if (e->err == -EADDRINUSE || e->err == -EADDRNOTAVAIL)
 			on_conflict(m, e, RULES_OP_CONNECT, now);
-		else if (e->bound_before)
+		else if (!e->err)
 			update_held(m, e, now);
 		break;
 	case PW_EV_SOCKOPT:

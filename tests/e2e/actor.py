@@ -23,6 +23,7 @@ Operations:
     {"op":"connect","name":"a","addr":"127.0.0.1","port":N}
     {"op":"accept","name":"a","as":"c"}          (blocks up to "wait" s, default 10;
                                                    0: EAGAIN at once when none is queued)
+    {"op":"sendto","name":"a","addr":"127.0.0.1","port":N}   (one byte; UDP)
     {"op":"close","name":"a"}
     {"op":"info","name":"a"}                      (port, inode, ... of a socket)
     {"op":"reuseport_cbpf","name":"a","index":0}  (SO_ATTACH_REUSEPORT_CBPF: a classic
@@ -110,6 +111,8 @@ def run(op):
                 socks[name].connect((op["addr"], int(op["port"])))
             finally:
                 socks[name].settimeout(None)
+        elif kind == "sendto":
+            socks[name].sendto(b"x", (op["addr"], int(op["port"])))
         elif kind == "accept":
             timeout = float(op.get("wait", 10))
             socks[name].settimeout(timeout if timeout > 0 else 0.0)
