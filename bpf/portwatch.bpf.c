@@ -404,6 +404,41 @@ int tp_exit_setsockopt(struct trace_event_raw_sys_exit *ctx)
 }
 
 /*
+ * TCP Fast Open: sendto()/sendmsg() with MSG_FASTOPEN connects, and binds a
+ * port, without connect(2) (tcp_sendmsg_fastopen() -> __inet_stream_
+ * connect()). tp->fastopen_req is set while it runs, and the CLOSE ->
+ * SYN_SENT change happens in the caller's context, but before
+ * inet_hash_connect() picks the port (tcp_v4_connect(), tcp_v6_connect()).
+ * So: report the caller (PW_EV_CONNECT, err 0, no port, new_state
+ * SYN_SENT) and track the socket; its SYN_SENT -> ESTABLISHED, reported
+ * below as for every tracked socket, brings the port. Other connects leave
+ * here at the cost of one load.
+ */
+static __always_inline int fastopen_connect(struct sock *sk)
+{
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+	struct pw_event *e;
+	__u64 ino;
+
+	if (!tp || !tp->fastopen_req) {
+		count(PW_CNT_FILTERED);
+		return 0;
+	}
+	ino = pw_sock_inode(sk);
+	if (!ino)
+		return 0;
+	track(ino);
+	e = event_reserve(PW_EV_CONNECT);
+	if (!e)
+		return 0;
+	pw_fill_sock(sk, &e->sk);
+	e->old_state = PW_TCP_CLOSE;
+	e->new_state = PW_TCP_SYN_SENT;
+	event_submit(e);
+	return 0;
+}
+
+/*
  * TCP state changes of tracked sockets: a listener that stops listening
  * without being closed (shutdown(2)), and a bind-before-connect socket
  * whose non-blocking connect completes. Listen itself is reported by the
@@ -418,6 +453,8 @@ int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
 	struct pw_event *e;
 	__u64 ino;
 
+	if (oldstate == PW_TCP_CLOSE && newstate == PW_TCP_SYN_SENT)
+		return fastopen_connect(sk);
 	if (oldstate != PW_TCP_LISTEN &&
 	    !(oldstate == PW_TCP_SYN_SENT && newstate == PW_TCP_ESTABLISHED)) {
 		count(PW_CNT_FILTERED);

@@ -114,8 +114,9 @@ int monitor_init(struct pw_monitor *m, const struct monitor_config *cfg, struct 
 	m->exe_paths = calloc(EXE_PATH_SLOTS, sizeof(*m->exe_paths));
 	m->owners = calloc(OWNER_CACHE_SLOTS, sizeof(*m->owners));
 	m->tbs = calloc(MONITOR_TB_SLOTS, sizeof(*m->tbs));
+	m->tfo = calloc(MONITOR_TFO_SLOTS, sizeof(*m->tfo));
 	if (!m->tbs || !m->table || !m->recent || !m->recent_holders || !m->exe_paths ||
-	    !m->owners || ring_init(&m->alerts, sizeof(struct pw_alert), cfg->alert_history) ||
+	    !m->owners || !m->tfo || ring_init(&m->alerts, sizeof(struct pw_alert), cfg->alert_history) ||
 	    ring_init(&m->conflicts, sizeof(struct pw_conflict), cfg->conflict_history)) {
 		monitor_free(m);
 		return -ENOMEM;
@@ -135,6 +136,8 @@ void monitor_free(struct pw_monitor *m)
 	m->exe_paths = NULL;
 	free(m->owners);
 	m->owners = NULL;
+	free(m->tfo);
+	m->tfo = NULL;
 	free(m->kcache);
 	m->kcache = NULL;
 	free(m->kall);
@@ -682,6 +685,44 @@ static struct pw_entry *update_held(struct pw_monitor *m, const struct pw_event 
 	return table_upsert(m->table, &n, 0);
 }
 
+static struct tfo_pending *tfo_slot(struct pw_monitor *m, uint64_t inode)
+{
+	return &m->tfo[(inode * 0x9e3779b97f4a7c15ULL >> 32) % MONITOR_TFO_SLOTS];
+}
+
+/*
+ * A TCP Fast Open connect began (event.h): remember its caller. A slot
+ * taken by an older connect that never completed is reused; one whose
+ * handshake completes after losing its slot is adopted at the next
+ * reconciliation instead.
+ */
+static void tfo_begin(struct pw_monitor *m, const struct pw_event *e)
+{
+	struct tfo_pending *p = tfo_slot(m, e->sk.inode);
+
+	if (!e->sk.inode)
+		return;
+	p->netns = e->sk.netns;
+	p->inode = e->sk.inode;
+	event_owner(m, e, &p->owner);
+}
+
+/* Its handshake completed: the socket has its port, and is a holder. */
+static void tfo_established(struct pw_monitor *m, const struct pw_event *e, uint64_t now)
+{
+	struct tfo_pending *p = tfo_slot(m, e->sk.inode);
+	struct pw_entry n;
+
+	if (!e->sk.inode || p->inode != e->sk.inode || p->netns != e->sk.netns ||
+	    !e->sk.lport)
+		return;
+	n = (struct pw_entry){ .sk = e->sk, .owner = p->owner, .since_ns = now,
+			       .seen_gen = m->gen };
+	n.sk.state = e->new_state;
+	p->inode = 0;
+	table_upsert(m->table, &n, 0);
+}
+
 /* A failed call on a port the configuration ignores (its conflict is only counted). */
 static int conflict_ignored(const struct pw_monitor *m, const struct pw_event *e)
 {
@@ -727,6 +768,8 @@ void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e)
 		 */
 		if (e->err == -EADDRINUSE || e->err == -EADDRNOTAVAIL)
 			on_conflict(m, e, RULES_OP_CONNECT, now);
+		else if (!e->err && e->new_state == PW_TCP_SYN_SENT && !e->sk.lport)
+			tfo_begin(m, e);
 		else if (!e->err)
 			update_held(m, e, now);
 		break;
@@ -739,6 +782,10 @@ void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e)
 		break;
 	case PW_EV_STATE:
 		h = table_lookup(m->table, e->sk.netns, e->sk.inode);
+		if (!h && e->old_state == PW_TCP_SYN_SENT && e->new_state == PW_TCP_ESTABLISHED) {
+			tfo_established(m, e, now);
+			break;
+		}
 		if (h && e->old_state == PW_TCP_LISTEN)
 			monitor_listener_gone(m, h, now);
 		if (h && (e->old_state == PW_TCP_LISTEN || e->old_state == PW_TCP_ESTABLISHED))
@@ -753,6 +800,8 @@ void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e)
 		}
 		break;
 	case PW_EV_RELEASE:
+		if (tfo_slot(m, e->sk.inode)->inode == e->sk.inode)
+			tfo_slot(m, e->sk.inode)->inode = 0;
 		h = table_lookup(m->table, e->sk.netns, e->sk.inode);
 		if (h) {
 			monitor_listener_gone(m, h, now);

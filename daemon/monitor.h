@@ -59,6 +59,17 @@ struct tb_rec {
 	struct rules_tb tb;
 };
 
+/*
+ * A TCP Fast Open connect started by sendto()/sendmsg(): who started it,
+ * until the socket's SYN_SENT -> ESTABLISHED brings its port (event.h).
+ */
+struct tfo_pending {
+	uint32_t netns;
+	uint64_t inode; /* 0: free slot */
+	struct pw_owner owner;
+};
+
+#define MONITOR_TFO_SLOTS 64
 #define MONITOR_TB_SLOTS 4096
 #define MONITOR_EPISODE_SLOTS 64
 
@@ -109,6 +120,7 @@ struct pw_monitor {
 	int kall_ok;              /* that walk read the whole namespace */
 	struct tb_rec **tbs;      /* MONITOR_TB_SLOTS chains */
 	struct eph_episode episodes[MONITOR_EPISODE_SLOTS];
+	struct tfo_pending *tfo;  /* MONITOR_TFO_SLOTS, by inode */
 	int tracked_fd;           /* BPF map of tracked socket inodes, -1 when none */
 	monitor_alert_fn on_alert;
 	void *on_alert_arg;

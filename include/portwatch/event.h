@@ -116,7 +116,10 @@ enum pw_sockopt {
  * is in req_addr/req_port/req_family (req_port host order), since the
  * socket itself stays unbound. For connect, raddr/rport are the
  * destination asked for.
- * old_state/new_state: for PW_EV_STATE, the TCP transition.
+ * old_state/new_state: for PW_EV_STATE, the TCP transition. A PW_EV_CONNECT
+ * with new_state PW_TCP_SYN_SENT (err 0, no local port yet) is a TCP Fast
+ * Open connect that sendto()/sendmsg() started: the socket's tracked
+ * SYN_SENT -> ESTABLISHED state event brings its port.
  * exe_ino/exe_dev: identity of the caller's executable, so that owner
  * groups (uid, executable) hold even for a process gone before the daemon
  * could read /proc/PID/exe.

@@ -23,7 +23,9 @@ Operations:
     {"op":"connect","name":"a","addr":"127.0.0.1","port":N}
     {"op":"accept","name":"a","as":"c"}          (blocks up to "wait" s, default 10;
                                                    0: EAGAIN at once when none is queued)
-    {"op":"sendto","name":"a","addr":"127.0.0.1","port":N}   (one byte; UDP)
+    {"op":"sendto","name":"a","addr":"127.0.0.1","port":N,"fastopen":false}
+                                                   (one byte; "fastopen": MSG_FASTOPEN,
+                                                   a TCP connect without connect(2))
     {"op":"close","name":"a"}
     {"op":"info","name":"a"}                      (port, inode, ... of a socket)
     {"op":"reuseport_cbpf","name":"a","index":0}  (SO_ATTACH_REUSEPORT_CBPF: a classic
@@ -112,7 +114,8 @@ def run(op):
             finally:
                 socks[name].settimeout(None)
         elif kind == "sendto":
-            socks[name].sendto(b"x", (op["addr"], int(op["port"])))
+            flags = 0x20000000 if op.get("fastopen") else 0  # MSG_FASTOPEN
+            socks[name].sendto(b"x", flags, (op["addr"], int(op["port"])))
         elif kind == "accept":
             timeout = float(op.get("wait", 10))
             socks[name].settimeout(timeout if timeout > 0 else 0.0)

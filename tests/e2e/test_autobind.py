@@ -4,7 +4,9 @@ the table holds the socket with its owner from that event on, `why` lists
 it, `check` is refused by it, and its close removes it. A UDP sendto()
 autobinds too (inet_send_prepare()); the kernel side does not report sends,
 so `why` and `check` take it from the kernel's own walk, owner unknown until
-the next reconciliation."""
+the next reconciliation. TCP Fast Open (sendto() with MSG_FASTOPEN) connects
+and binds without connect(2): the client socket is a holder with its owner
+once its handshake completes."""
 import json
 import subprocess
 
@@ -57,3 +59,21 @@ def test_udp_sendto_autobind_shows_in_why_and_check(daemon, actors, netns):
     # the kernel agrees
     assert a.socket("x", "inet", "udp")["ok"]
     assert a.bind("x", "0.0.0.0", port)["errno"] == "EADDRINUSE"
+
+
+def test_tcp_fast_open_client_is_a_holder(daemon, actors, netns):
+    name = netns()
+    ino = netns_inode(name)
+    srv = actors(netns=name, uid=1803, gid=1803)
+    rl = srv.bound("l", "127.0.0.1", 7460, listen=True)
+    a = actors(netns=name, uid=1804, gid=1804)
+    assert a.socket("c", "inet", "tcp")["ok"]
+    r = a.do(op="sendto", name="c", addr="127.0.0.1", port=7460, fastopen=True)
+    assert r["ok"] and r["port"] and r["raddr"] == "127.0.0.1", r
+    port = r["port"]
+
+    s = daemon.wait_inode(r["inode"], port=port, netns=ino)
+    assert (s["proto"], s["state"], s["pid"], s["uid"]) == ("tcp", "ESTABLISHED", a.pid, 1804), s
+    assert rl["ok"]
+    assert a.close("c")["ok"]
+    daemon.wait_gone([r["inode"]], port=port, netns=ino)
