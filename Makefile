@@ -65,7 +65,7 @@ BPFT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all deps run test unit bpf-test e2e fuzz-rules replay-rules bench bench-smoke vmlinux clean install uninstall \
+.PHONY: all deps run test unit bpf-test e2e e2e-probe-read fuzz-rules replay-rules bench bench-smoke vmlinux clean install uninstall \
 	man-lint
 
 # Installation layout. Units go where systemd looks for PREFIX's units; the
@@ -150,6 +150,13 @@ bpf-test: $(BPFT_BINS)
 e2e: all
 	$(PYTHON) -m pytest -v tests/e2e
 
+# The same suites with the probe-read programs (kernels before 6.2) forced
+# on this kernel: tests/e2e/test_variants.py.
+E2E_PROBE_READ := tests/e2e/test_variants.py tests/e2e/test_alerts.py tests/e2e/test_owners.py \
+	tests/e2e/test_conflicts.py tests/e2e/test_autobind.py
+e2e-probe-read: all
+	PORTWATCH_PROBE_READ=1 $(PYTHON) -m pytest -v $(E2E_PROBE_READ)
+
 # The differential test of tests/e2e/test_differential.py with another seed
 # and length: OPS bind/listen/connect calls, each predicted by portwatchd's
 # `check` and compared with the kernel's answer (make test: four fixed seeds
@@ -171,6 +178,7 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) bpf-test
 	$(MAKE) e2e
+	$(MAKE) e2e-probe-read
 	$(MAKE) bench-smoke
 
 # Figures, never pass/fail on time: bare vs portwatchd vs bpftrace vs auditd

@@ -99,7 +99,25 @@ static __always_inline void count(__u32 idx)
 		*v += 1;
 }
 
-extern void *bpf_rdonly_cast(void *obj, __u32 btf_id) __ksym;
+/*
+ * Linux 6.2+. Weak: on older kernels libbpf leaves it unresolved and the
+ * loader turns off the programs that call it in favour of their _probe
+ * twins (daemon/bpfload.c).
+ */
+extern void *bpf_rdonly_cast(void *obj, __u32 btf_id) __ksym __weak;
+
+/*
+ * How the syscall programs read the socket behind an fd (a constant at
+ * every call site, so the compiler keeps one path): PW_DIRECT gives the
+ * pointers their BTF type back with bpf_rdonly_cast() and loads fields
+ * directly; PW_PROBE reads each field with bpf_probe_read_kernel(), for
+ * kernels without bpf_rdonly_cast(). Each syscall program exists in both
+ * forms, the PW_PROBE one named with _probe; the loader loads one set.
+ */
+enum pw_read {
+	PW_DIRECT = 0,
+	PW_PROBE = 1,
+};
 
 static __always_inline __u64 *tracked_slot(__u64 ino)
 {
@@ -143,7 +161,7 @@ static __always_inline int untrack(__u64 ino)
  * BTF access), and the file and socket pointers, plain values after that,
  * are given back their types with bpf_rdonly_cast().
  */
-static __always_inline struct sock *fd_to_sock(int fd)
+static __always_inline struct sock *fd_to_sock(int fd, enum pw_read how)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct fdtable *fdt = task->files->fdt;
@@ -156,6 +174,12 @@ static __always_inline struct sock *fd_to_sock(int fd)
 	fds = fdt->fd;
 	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
 		return NULL;
+	if (how == PW_PROBE) {
+		if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+			return NULL;
+		sock = BPF_CORE_READ(file, private_data);
+		return sock ? BPF_CORE_READ(sock, sk) : NULL;
+	}
 	file = bpf_rdonly_cast(file, bpf_core_type_id_kernel(struct file));
 	if ((file->f_inode->i_mode & S_IFMT) != S_IFSOCK)
 		return NULL;
@@ -163,13 +187,30 @@ static __always_inline struct sock *fd_to_sock(int fd)
 	return sock ? sock->sk : NULL;
 }
 
-static __always_inline int is_inet(const struct sock *sk)
+/* The socket's local port (host order): 0 when unbound. */
+static __always_inline __u16 sk_num(const struct sock *sk, enum pw_read how)
 {
-	__u16 family = sk->__sk_common.skc_family;
-	__u16 proto = sk->sk_protocol;
+	return how == PW_PROBE ? BPF_CORE_READ(sk, __sk_common.skc_num) : sk->__sk_common.skc_num;
+}
+
+static __always_inline __u16 sk_proto(const struct sock *sk, enum pw_read how)
+{
+	return how == PW_PROBE ? BPF_CORE_READ(sk, sk_protocol) : sk->sk_protocol;
+}
+
+static __always_inline int is_inet(const struct sock *sk, enum pw_read how)
+{
+	__u16 family = how == PW_PROBE ? BPF_CORE_READ(sk, __sk_common.skc_family) :
+					 sk->__sk_common.skc_family;
+	__u16 proto = sk_proto(sk, how);
 
 	return (family == AF_INET || family == AF_INET6) &&
 	       (proto == IPPROTO_TCP || proto == IPPROTO_UDP);
+}
+
+static __always_inline __u64 sk_inode(const struct sock *sk, enum pw_read how)
+{
+	return how == PW_PROBE ? pw_sock_inode_probe(sk) : pw_sock_inode(sk);
 }
 
 /*
@@ -266,15 +307,26 @@ static __always_inline int take_args(struct call_args *out, __u32 type)
 	return out->type == type ? 0 : -1;
 }
 
+static __always_inline int on_enter_connect(struct trace_event_raw_sys_enter *ctx,
+					    enum pw_read how)
+{
+	struct sock *sk = fd_to_sock((__s32)ctx->args[0], how);
+
+	if (!sk || !is_inet(sk, how))
+		return 0;
+	return save_args((__s32)ctx->args[0], ctx->args[1], PW_EV_CONNECT, sk_num(sk, how) != 0);
+}
+
 SEC("tracepoint/syscalls/sys_enter_connect")
 int tp_enter_connect(struct trace_event_raw_sys_enter *ctx)
 {
-	struct sock *sk = fd_to_sock((__s32)ctx->args[0]);
+	return on_enter_connect(ctx, PW_DIRECT);
+}
 
-	if (!sk || !is_inet(sk))
-		return 0;
-	return save_args((__s32)ctx->args[0], ctx->args[1], PW_EV_CONNECT,
-			 sk->__sk_common.skc_num != 0);
+SEC("tracepoint/syscalls/sys_enter_connect")
+int tp_enter_connect_probe(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_enter_connect(ctx, PW_PROBE);
 }
 
 /*
@@ -315,7 +367,8 @@ static __always_inline int args_from_regs(struct call_args *a, __u32 type)
 }
 
 /* Common exit path: emit an event describing fd's socket after the call. */
-static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 type)
+static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 type,
+				   enum pw_read how)
 {
 	struct call_args a;
 	struct pw_event *e;
@@ -326,15 +379,15 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 t
 		return 0;
 	if (type == PW_EV_SOCKOPT && ret)
 		return 0;
-	sk = fd_to_sock(a.fd);
+	sk = fd_to_sock(a.fd, how);
 	if (!sk)
 		return 0;
 	/* an unbound socket is not in the table: bind will report its flags */
-	if (type == PW_EV_SOCKOPT && !sk->__sk_common.skc_num) {
+	if (type == PW_EV_SOCKOPT && !sk_num(sk, how)) {
 		count(PW_CNT_FILTERED);
 		return 0;
 	}
-	if (!is_inet(sk))
+	if (!is_inet(sk, how))
 		return 0;
 
 	/*
@@ -344,16 +397,12 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 t
 	 */
 	if (type == PW_EV_CONNECT && !a.bound_before && ret != -EADDRNOTAVAIL &&
 	    ret != -EADDRINUSE &&
-	    !(ret == 0 && sk->sk_protocol == IPPROTO_UDP && sk->__sk_common.skc_num)) {
+	    !(ret == 0 && sk_proto(sk, how) == IPPROTO_UDP && sk_num(sk, how))) {
 		count(PW_CNT_FILTERED);
 		return 0;
 	}
-	if (type == PW_EV_SOCKOPT) {
-		__u64 ino = pw_sock_inode(sk);
-
-		if (ret || !is_tracked(ino))
-			return 0;
-	}
+	if (type == PW_EV_SOCKOPT && (ret || !is_tracked(sk_inode(sk, how))))
+		return 0;
 
 	e = event_reserve(type);
 	if (!e)
@@ -362,7 +411,10 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 t
 	e->fd = a.fd;
 	e->bound_before = a.bound_before;
 	e->sockopt = type == PW_EV_SOCKOPT ? a.sockopt : 0;
-	pw_fill_sock(sk, &e->sk);
+	if (how == PW_PROBE)
+		pw_fill_sock_probe(sk, &e->sk);
+	else
+		pw_fill_sock(sk, &e->sk);
 	read_user_sockaddr(e, a.uaddr);
 	if (type == PW_EV_CONNECT) {
 		/* the destination asked for, even when the call failed */
@@ -379,29 +431,23 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 t
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_bind")
-int tp_exit_bind(struct trace_event_raw_sys_exit *ctx)
-{
-	return on_exit(ctx, PW_EV_BIND);
-}
+/* Each syscall exit program, and its PW_PROBE twin (enum pw_read). */
+#define PW_EXIT_PROGRAMS(call, type)                                                    \
+	SEC("tracepoint/syscalls/sys_exit_" #call)                                      \
+	int tp_exit_##call(struct trace_event_raw_sys_exit *ctx)                        \
+	{                                                                               \
+		return on_exit(ctx, type, PW_DIRECT);                                   \
+	}                                                                               \
+	SEC("tracepoint/syscalls/sys_exit_" #call)                                      \
+	int tp_exit_##call##_probe(struct trace_event_raw_sys_exit *ctx)                \
+	{                                                                               \
+		return on_exit(ctx, type, PW_PROBE);                                    \
+	}
 
-SEC("tracepoint/syscalls/sys_exit_listen")
-int tp_exit_listen(struct trace_event_raw_sys_exit *ctx)
-{
-	return on_exit(ctx, PW_EV_LISTEN);
-}
-
-SEC("tracepoint/syscalls/sys_exit_connect")
-int tp_exit_connect(struct trace_event_raw_sys_exit *ctx)
-{
-	return on_exit(ctx, PW_EV_CONNECT);
-}
-
-SEC("tracepoint/syscalls/sys_exit_setsockopt")
-int tp_exit_setsockopt(struct trace_event_raw_sys_exit *ctx)
-{
-	return on_exit(ctx, PW_EV_SOCKOPT);
-}
+PW_EXIT_PROGRAMS(bind, PW_EV_BIND)
+PW_EXIT_PROGRAMS(listen, PW_EV_LISTEN)
+PW_EXIT_PROGRAMS(connect, PW_EV_CONNECT)
+PW_EXIT_PROGRAMS(setsockopt, PW_EV_SOCKOPT)
 
 /*
  * TCP Fast Open: sendto()/sendmsg() with MSG_FASTOPEN connects, and binds a
@@ -479,14 +525,21 @@ int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
  * last close(), on exit and on SIGKILL, in the releasing task's context.
  * Reports tracked sockets only; always allows the release.
  */
-SEC("cgroup/sock_release")
-int cg_sock_release(struct bpf_sock *ctx)
+static __always_inline int on_release(struct bpf_sock *ctx, enum pw_read how)
 {
-	struct sock *sk = bpf_rdonly_cast(ctx, bpf_core_type_id_kernel(struct sock));
+	struct sock *sk;
 	struct pw_event *e;
 	__u64 ino;
 
-	ino = pw_sock_inode(sk);
+	if (how == PW_PROBE) {
+		/* the context is the struct sock itself: copy the pointer out, so
+		 * that reading through it is a probe read, not a ctx access */
+		sk = NULL;
+		bpf_probe_read_kernel(&sk, sizeof(sk), &ctx);
+	} else {
+		sk = bpf_rdonly_cast(ctx, bpf_core_type_id_kernel(struct sock));
+	}
+	ino = sk_inode(sk, how);
 	if (!untrack(ino))
 		return 1;
 	e = event_reserve(PW_EV_RELEASE);
@@ -494,9 +547,25 @@ int cg_sock_release(struct bpf_sock *ctx)
 		return 1;
 	/* the table finds the socket by (netns, inode): nothing else is needed */
 	e->sk.inode = ino;
-	e->sk.netns = sk->__sk_common.skc_net.net->ns.inum;
-	e->sk.lport = sk->__sk_common.skc_num;
-	e->sk.protocol = sk->sk_protocol;
+	if (how == PW_PROBE) {
+		e->sk.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	} else {
+		e->sk.netns = sk->__sk_common.skc_net.net->ns.inum;
+	}
+	e->sk.lport = sk_num(sk, how);
+	e->sk.protocol = sk_proto(sk, how);
 	event_submit(e);
 	return 1;
+}
+
+SEC("cgroup/sock_release")
+int cg_sock_release(struct bpf_sock *ctx)
+{
+	return on_release(ctx, PW_DIRECT);
+}
+
+SEC("cgroup/sock_release")
+int cg_sock_release_probe(struct bpf_sock *ctx)
+{
+	return on_release(ctx, PW_PROBE);
 }

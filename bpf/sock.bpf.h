@@ -9,6 +9,11 @@
  * so fields are read with direct CO-RE-relocated loads, which the verifier
  * turns into fault-safe PROBE_MEM loads (a NULL or stale pointer reads as
  * 0): about 1 ns each instead of ~20 ns for a bpf_probe_read_kernel() call.
+ *
+ * The _probe readers take a plain pointer and read every field with
+ * BPF_CORE_READ() (bpf_probe_read_kernel()): for kernels where
+ * bpf_rdonly_cast() does not exist (before Linux 6.2), so that a pointer
+ * read out of the fd table cannot be given back its type.
  */
 #ifndef PORTWATCH_SOCK_BPF_H
 #define PORTWATCH_SOCK_BPF_H
@@ -69,6 +74,39 @@ static __always_inline void pw_fill_sock(const struct sock *sk, struct pw_sock *
 
 		out->reuseport_prog = reuse && reuse->prog;
 	}
+}
+
+/* pw_sock_inode() through a plain pointer. */
+static __always_inline __u64 pw_sock_inode_probe(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
+}
+
+/* pw_fill_sock() through a plain pointer (a full socket: common part too). */
+static __always_inline void pw_fill_sock_probe(const struct sock *sk, struct pw_sock *out)
+{
+	const struct sock_common *skc = &sk->__sk_common;
+
+	out->family = BPF_CORE_READ(skc, skc_family);
+	out->state = BPF_CORE_READ(skc, skc_state);
+	out->lport = BPF_CORE_READ(skc, skc_num);
+	out->rport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
+	out->netns = BPF_CORE_READ(skc, skc_net.net, ns.inum);
+	out->reuseaddr = BPF_CORE_READ_BITFIELD_PROBED(skc, skc_reuse) != 0;
+	out->reuseport = BPF_CORE_READ_BITFIELD_PROBED(skc, skc_reuseport);
+	out->v6only = BPF_CORE_READ_BITFIELD_PROBED(skc, skc_ipv6only);
+	if (out->family == AF_INET6) {
+		bpf_core_read(out->laddr, 16, &skc->skc_v6_rcv_saddr);
+		bpf_core_read(out->raddr, 16, &skc->skc_v6_daddr);
+	} else {
+		bpf_core_read(out->laddr, 4, &skc->skc_rcv_saddr);
+		bpf_core_read(out->raddr, 4, &skc->skc_daddr);
+	}
+	out->protocol = BPF_CORE_READ(sk, sk_protocol);
+	out->sk_uid = BPF_CORE_READ(sk, sk_uid.val);
+	out->inode = pw_sock_inode_probe(sk);
+	if (out->reuseport)
+		out->reuseport_prog = BPF_CORE_READ(sk, sk_reuseport_cb, prog) != NULL;
 }
 
 #endif /* PORTWATCH_SOCK_BPF_H */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 
 #include "bpfload.h"
 #include "log.h"
@@ -73,25 +74,53 @@ static void note_hook(struct pw_bpf *b, const struct bpf_program *prog)
 			 bpf_program__section_name(prog));
 }
 
-int pwbpf_open(struct pw_bpf *b, size_t ringbuf_bytes, ring_buffer_sample_fn fn, void *ctx,
-	       const char **what)
+/* Does the program's name end in "_probe" (a PW_PROBE twin, portwatch.bpf.c)? */
+static int is_probe_twin(const struct bpf_program *prog)
+{
+	const char *name = bpf_program__name(prog);
+	size_t n = strlen(name);
+
+	return n > 6 && !strcmp(name + n - 6, "_probe");
+}
+
+/* Does the running kernel's BTF have the kfunc bpf_rdonly_cast() (Linux 6.2+)? */
+static int have_rdonly_cast(void)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	int found;
+
+	if (!vmlinux)
+		return 0;
+	found = btf__find_by_name_kind(vmlinux, "bpf_rdonly_cast", BTF_KIND_FUNC) >= 0;
+	btf__free(vmlinux);
+	return found;
+}
+
+/*
+ * Open and load one set of programs: the twins that read sockets through
+ * bpf_rdonly_cast() (probe = 0) or through bpf_probe_read_kernel() (probe
+ * = 1); programs without a twin are in both. 0 or -errno with *what set.
+ */
+static int load_set(struct pw_bpf *b, int probe, size_t ringbuf_bytes, const char **what)
 {
 	struct bpf_program *prog;
 	int err;
 
-	memset(b, 0, sizeof(*b));
-	b->cgroup_fd = -1;
-	libbpf_set_print(libbpf_log);
-
-	err = ensure_tracefs();
-	if (err) {
-		*what = "mount tracefs on " TRACEFS;
-		return err;
-	}
 	b->skel = portwatch__open();
 	if (!b->skel) {
 		*what = "open the BPF object";
 		return -errno;
+	}
+	bpf_object__for_each_program(prog, b->skel->obj) {
+		char twin[64];
+
+		if (is_probe_twin(prog)) {
+			bpf_program__set_autoload(prog, probe);
+			continue;
+		}
+		snprintf(twin, sizeof(twin), "%s_probe", bpf_program__name(prog));
+		if (probe && bpf_object__find_program_by_name(b->skel->obj, twin))
+			bpf_program__set_autoload(prog, false);
 	}
 	err = bpf_map__set_max_entries(b->skel->maps.events, ringbuf_bytes);
 	if (err) {
@@ -108,15 +137,53 @@ int pwbpf_open(struct pw_bpf *b, size_t ringbuf_bytes, ring_buffer_sample_fn fn,
 	b->skel->rodata->wakeup_bytes = ringbuf_bytes / 16 < 256 * 1024 ? ringbuf_bytes / 16 :
 									  256 * 1024;
 	err = portwatch__load(b->skel);
-	if (err) {
+	if (err)
 		*what = "load the BPF programs (verifier log at --log-level debug)";
+	return err;
+}
+
+int pwbpf_open(struct pw_bpf *b, size_t ringbuf_bytes, ring_buffer_sample_fn fn, void *ctx,
+	       const char **what)
+{
+	struct bpf_program *prog;
+	int err, probe;
+
+	memset(b, 0, sizeof(*b));
+	b->cgroup_fd = -1;
+	libbpf_set_print(libbpf_log);
+
+	err = ensure_tracefs();
+	if (err) {
+		*what = "mount tracefs on " TRACEFS;
 		return err;
 	}
+	/*
+	 * fd -> socket: bpf_rdonly_cast() where the kernel has it and lets
+	 * these program types call it, else probe reads. Tried, not assumed
+	 * from the version: the kfunc may exist and still be refused.
+	 */
+	probe = !have_rdonly_cast() || getenv("PORTWATCH_PROBE_READ");
+	err = load_set(b, probe, ringbuf_bytes, what);
+	if (err && !probe) {
+		log_info("the programs that use bpf_rdonly_cast() did not load (%s): trying "
+			 "their probe-read twins",
+			 strerror(-err));
+		portwatch__destroy(b->skel);
+		b->skel = NULL;
+		probe = 1;
+		err = load_set(b, probe, ringbuf_bytes, what);
+	}
+	if (err)
+		return err;
+	b->fd_read = probe ? "bpf_probe_read_kernel (no usable bpf_rdonly_cast on this kernel)" :
+			     "bpf_rdonly_cast";
 
 	bpf_object__for_each_program(prog, b->skel->obj) {
 		const char *sec = bpf_program__section_name(prog);
 		struct bpf_link *link;
 
+		if (!bpf_program__autoload(prog))
+			continue;
 		if (!strcmp(sec, "cgroup/sock_release")) {
 			b->cgroup_fd = open_cgroup2_root();
 			if (b->cgroup_fd < 0) {

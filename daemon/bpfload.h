@@ -25,12 +25,18 @@ struct pw_bpf {
 	char hooks[PWBPF_MAX_HOOKS][64];      /* attached programs, "SEC name" form */
 	int nhooks;
 	int release_hook;                     /* cgroup/sock_release attached */
+	/* how the programs read the socket behind an fd (static string) */
+	const char *fd_read;
 };
 
 /*
  * Mount tracefs when needed, open/load/attach, create the ring buffer of
  * ringbuf_bytes (a power of two, >= page size) with fn(ctx, data, size) as
- * the sample callback. Returns 0, or -errno with *what set to the step
+ * the sample callback. The programs that read the socket behind an fd
+ * come in two sets (portwatch.bpf.c, enum pw_read): bpf_rdonly_cast()
+ * where the kernel's BTF has it and the load succeeds, else probe reads
+ * (Linux before 6.2); PORTWATCH_PROBE_READ in the environment forces the
+ * latter (tests). b->fd_read says which. Returns 0, or -errno with *what set to the step
  * that failed (static string) for the caller's message.
  */
 int pwbpf_open(struct pw_bpf *b, size_t ringbuf_bytes, ring_buffer_sample_fn fn, void *ctx,

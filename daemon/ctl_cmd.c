@@ -300,6 +300,8 @@ static json_object *cmd_stats(struct ctl_cmd_ctx *ctx, json_object *req)
 			       m->kb.diag_bound_inactive < 0 ?
 				       NULL :
 				       json_object_new_boolean(m->kb.diag_bound_inactive));
+	json_object_object_add(kernel, "fd_to_socket",
+			       ctx->bpf ? json_object_new_string(ctx->bpf->fd_read) : NULL);
 	json_object_object_add(s, "kernel", kernel);
 	json_object_object_add(s, "alerts", json_object_new_int64(m->stats.alerts));
 	for (size_t i = 0; monitor_alert_kinds[i]; i++)

@@ -562,6 +562,7 @@ static void setup(struct daemon *d)
 				     : "");
 	for (int i = 0; i < d->bpf.nhooks; i++)
 		log_info("attached %s", d->bpf.hooks[i]);
+	log_info("fd -> socket: %s", d->bpf.fd_read);
 	if (!d->bpf.release_hook)
 		log_warnx("cgroup/sock_release unavailable: closed sockets leave the table at the "
 			  "next reconciliation");
