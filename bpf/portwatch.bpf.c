@@ -119,6 +119,19 @@ enum pw_read {
 	PW_PROBE = 1,
 };
 
+/* Program `name` in section `sec` and its PW_PROBE twin name_probe: call(ctx, ..., how). */
+#define PW_TWINS(sec, name, ctx_type, call, ...)                                         \
+	SEC(sec)                                                                         \
+	int name(ctx_type *ctx)                                                          \
+	{                                                                                \
+		return call(ctx, ##__VA_ARGS__, PW_DIRECT);                              \
+	}                                                                                \
+	SEC(sec)                                                                         \
+	int name##_probe(ctx_type *ctx)                                                  \
+	{                                                                                \
+		return call(ctx, ##__VA_ARGS__, PW_PROBE);                               \
+	}
+
 static __always_inline __u64 *tracked_slot(__u64 ino)
 {
 	__u32 key = pw_tracked_slot(ino);
@@ -317,17 +330,8 @@ static __always_inline int on_enter_connect(struct trace_event_raw_sys_enter *ct
 	return save_args((__s32)ctx->args[0], ctx->args[1], PW_EV_CONNECT, sk_num(sk, how) != 0);
 }
 
-SEC("tracepoint/syscalls/sys_enter_connect")
-int tp_enter_connect(struct trace_event_raw_sys_enter *ctx)
-{
-	return on_enter_connect(ctx, PW_DIRECT);
-}
-
-SEC("tracepoint/syscalls/sys_enter_connect")
-int tp_enter_connect_probe(struct trace_event_raw_sys_enter *ctx)
-{
-	return on_enter_connect(ctx, PW_PROBE);
-}
+PW_TWINS("tracepoint/syscalls/sys_enter_connect", tp_enter_connect, struct trace_event_raw_sys_enter,
+	 on_enter_connect)
 
 /*
  * The arguments of the current syscall, read at its exit from the user
@@ -431,23 +435,14 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 t
 	return 0;
 }
 
-/* Each syscall exit program, and its PW_PROBE twin (enum pw_read). */
-#define PW_EXIT_PROGRAMS(call, type)                                                    \
-	SEC("tracepoint/syscalls/sys_exit_" #call)                                      \
-	int tp_exit_##call(struct trace_event_raw_sys_exit *ctx)                        \
-	{                                                                               \
-		return on_exit(ctx, type, PW_DIRECT);                                   \
-	}                                                                               \
-	SEC("tracepoint/syscalls/sys_exit_" #call)                                      \
-	int tp_exit_##call##_probe(struct trace_event_raw_sys_exit *ctx)                \
-	{                                                                               \
-		return on_exit(ctx, type, PW_PROBE);                                    \
-	}
-
-PW_EXIT_PROGRAMS(bind, PW_EV_BIND)
-PW_EXIT_PROGRAMS(listen, PW_EV_LISTEN)
-PW_EXIT_PROGRAMS(connect, PW_EV_CONNECT)
-PW_EXIT_PROGRAMS(setsockopt, PW_EV_SOCKOPT)
+PW_TWINS("tracepoint/syscalls/sys_exit_bind", tp_exit_bind, struct trace_event_raw_sys_exit,
+	 on_exit, PW_EV_BIND)
+PW_TWINS("tracepoint/syscalls/sys_exit_listen", tp_exit_listen, struct trace_event_raw_sys_exit,
+	 on_exit, PW_EV_LISTEN)
+PW_TWINS("tracepoint/syscalls/sys_exit_connect", tp_exit_connect, struct trace_event_raw_sys_exit,
+	 on_exit, PW_EV_CONNECT)
+PW_TWINS("tracepoint/syscalls/sys_exit_setsockopt", tp_exit_setsockopt,
+	 struct trace_event_raw_sys_exit, on_exit, PW_EV_SOCKOPT)
 
 /*
  * TCP Fast Open: sendto()/sendmsg() with MSG_FASTOPEN connects, and binds a
@@ -558,14 +553,4 @@ static __always_inline int on_release(struct bpf_sock *ctx, enum pw_read how)
 	return 1;
 }
 
-SEC("cgroup/sock_release")
-int cg_sock_release(struct bpf_sock *ctx)
-{
-	return on_release(ctx, PW_DIRECT);
-}
-
-SEC("cgroup/sock_release")
-int cg_sock_release_probe(struct bpf_sock *ctx)
-{
-	return on_release(ctx, PW_PROBE);
-}
+PW_TWINS("cgroup/sock_release", cg_sock_release, struct bpf_sock, on_release)
