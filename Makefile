@@ -3,7 +3,9 @@
 #   make deps    install the Debian packages the build, run and tests need
 #   make         build build/portwatchd and build/portwatchctl
 #   make run     deps + build, then portwatchd in the foreground, built-in defaults
-#   make test    deps + build, unit tests, end-to-end tests, bench smoke (as root)
+#   make test    deps + build, unit tests, end-to-end tests, the kernel matrix,
+#                bench smoke (as root)
+#   make test-kernels  portwatchd on Debian 12's 6.1 and 6.12 kernels in qemu (~30 s)
 #   make bench   the benchmarks (bench/run.py, ~6 min): table + build/bench/summary.json
 #   make install   binaries, systemd units, sysusers, man pages, example config
 #                  (DESTDIR, PREFIX=/usr/local, SYSCONFDIR=/etc)
@@ -20,7 +22,7 @@
 DEPS_PKGS := make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	libjson-c-dev libmnl-dev libsystemd-dev libinih-dev libcmocka-dev python3 python3-pytest \
 	rsyslog iproute2 procps util-linux systemd mandoc man-db strace \
-	bpftrace auditd
+	bpftrace auditd qemu-system-x86 busybox-static cpio
 
 BUILD    ?= build
 CC       ?= cc
@@ -65,7 +67,7 @@ BPFT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all deps run test unit bpf-test e2e e2e-probe-read fuzz-rules replay-rules bench bench-smoke vmlinux clean install uninstall \
+.PHONY: all deps run test test-kernels unit bpf-test e2e e2e-probe-read fuzz-rules replay-rules bench bench-smoke vmlinux clean install uninstall \
 	man-lint
 
 # Installation layout. Units go where systemd looks for PREFIX's units; the
@@ -179,7 +181,13 @@ test: deps
 	$(MAKE) bpf-test
 	$(MAKE) e2e
 	$(MAKE) e2e-probe-read
+	$(MAKE) test-kernels
 	$(MAKE) bench-smoke
+
+# The kernel matrix (tests/kernels/README.md): Debian 12's 6.1 and 6.12
+# kernels booted in qemu (TCG), portwatchd and nine checks inside each.
+test-kernels: deps all
+	tests/kernels/run.sh 6.1 6.12
 
 # Figures, never pass/fail on time: bare vs portwatchd vs bpftrace vs auditd
 # in alternating rounds; see bench/run.py and docs/PERFORMANCE.md.
