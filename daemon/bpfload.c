@@ -152,6 +152,16 @@ int pwbpf_open(struct pw_bpf *b, size_t ringbuf_bytes, ring_buffer_sample_fn fn,
 	b->cgroup_fd = -1;
 	libbpf_set_print(libbpf_log);
 
+	/* the floor no variant can serve: say which feature and which version brings it */
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		*what = "read the kernel's BTF, /sys/kernel/btf/vmlinux (a kernel built with "
+			"CONFIG_DEBUG_INFO_BTF, Linux 5.4 or later, is needed)";
+		return -errno;
+	}
+	if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) != 1) {
+		*what = "create a BPF ring buffer (Linux 5.8 or later is needed)";
+		return -EOPNOTSUPP;
+	}
 	err = ensure_tracefs();
 	if (err) {
 		*what = "mount tracefs on " TRACEFS;

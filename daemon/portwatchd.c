@@ -553,6 +553,10 @@ static void setup(struct daemon *d)
 	log_info("kernel behaviour: UDP bind walk %s; sock_diag lists bound-only TCP "
 		 "sockets: %s", rules_udp_walk_name(kb.udp_walk),
 		 kb.diag_bound_inactive < 0 ? "unknown" : kb.diag_bound_inactive ? "yes" : "no");
+	if (kb.diag_bound_inactive == 0)
+		log_warnx("degraded: TCP sockets that are only bound (neither listening nor "
+			  "connected) before portwatchd starts are not in its snapshot: sock_diag "
+			  "lists them from Linux 6.5 on");
 
 	sd_notify(0, "STATUS=loading and attaching the BPF programs");
 	err = pwbpf_open(&d->bpf, d->cfg.ring_bytes, on_event, d, &what);
@@ -562,7 +566,7 @@ static void setup(struct daemon *d)
 				     : "");
 	for (int i = 0; i < d->bpf.nhooks; i++)
 		log_info("attached %s", d->bpf.hooks[i]);
-	log_info("fd -> socket: %s", d->bpf.fd_read);
+	log_info("fd -> socket, for the syscall and release hooks: %s", d->bpf.fd_read);
 	if (!d->bpf.release_hook)
 		log_warnx("cgroup/sock_release unavailable: closed sockets leave the table at the "
 			  "next reconciliation");
