@@ -3,8 +3,9 @@
 #   make deps    install the Debian packages the build, run and tests need
 #   make         build build/portwatchd and build/portwatchctl
 #   make run     deps + build, then portwatchd in the foreground, built-in defaults
-#   make test    deps + build, unit tests, end-to-end tests, the kernel matrix,
-#                bench smoke (as root)
+#   make test    deps + build, unit tests, end-to-end tests (plain, with the
+#                probe-read programs, with ASan+UBSan), the kernel matrix,
+#                bench smoke (as root; about 11 minutes)
 #   make test-kernels  portwatchd on Debian 12's 6.1 and 6.12 kernels in qemu (~30 s)
 #   make bench   the benchmarks (bench/run.py, ~6 min): table + build/bench/summary.json
 #   make install   binaries, systemd units, sysusers, man pages, example config
@@ -39,7 +40,8 @@ WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 	-Wno-format-truncation # fixed-size message buffers truncate on purpose
 PKGS     := libbpf json-c libmnl libsystemd inih
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -Iinclude -Idaemon -I$(BUILD) \
+# SANITIZE: extra compiler flags, e.g. the sanitizers of `make test-sanitize`
+CFLAGS   += $(SANITIZE) -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -Iinclude -Idaemon -I$(BUILD) \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   += -Wl,--as-needed $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Iinclude -Ibpf
@@ -67,7 +69,7 @@ BPFT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all deps run test test-kernels unit bpf-test e2e e2e-probe-read fuzz-rules replay-rules bench bench-smoke vmlinux clean install uninstall \
+.PHONY: all deps run test test-kernels test-sanitize unit bpf-test e2e e2e-probe-read fuzz-rules replay-rules bench bench-smoke vmlinux clean install uninstall \
 	man-lint
 
 # Installation layout. Units go where systemd looks for PREFIX's units; the
@@ -152,6 +154,18 @@ bpf-test: $(BPFT_BINS)
 e2e: all
 	$(PYTHON) -m pytest -v tests/e2e
 
+# The end-to-end suite once more against portwatchd and portwatchctl built
+# with AddressSanitizer and UBSan (build/sanitize): a memory error or
+# undefined behaviour anywhere fails the run (tests/e2e/conftest.py reads
+# the daemon's log). Leak checks are off: libbpf and json-c keep caches.
+SANITIZE_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+test-sanitize: deps
+	$(MAKE) BUILD=$(BUILD)/sanitize SANITIZE="$(SANITIZE_FLAGS)" \
+		$(BUILD)/sanitize/portwatchd $(BUILD)/sanitize/portwatchctl
+	PW_BUILD=$(abspath $(BUILD))/sanitize ASAN_OPTIONS=detect_leaks=0 \
+		UBSAN_OPTIONS=print_stacktrace=1 $(PYTHON) -m pytest -v tests/e2e
+
 # The same suites with the probe-read programs (kernels before 6.2) forced
 # on this kernel: tests/e2e/test_variants.py.
 E2E_PROBE_READ := tests/e2e/test_variants.py tests/e2e/test_alerts.py tests/e2e/test_owners.py \
@@ -181,6 +195,7 @@ test: deps
 	$(MAKE) bpf-test
 	$(MAKE) e2e
 	$(MAKE) e2e-probe-read
+	$(MAKE) test-sanitize
 	$(MAKE) test-kernels
 	$(MAKE) bench-smoke
 

@@ -31,6 +31,7 @@ struct ctl_client {
 	int discarding;     /* inside an oversized request: drop up to '\n' */
 	int eof;            /* the peer shut down its side: close once the output is out */
 	int backlog;        /* complete requests wait in `in` for their turn */
+	int dead;           /* closed; freed by ctl_reap(), never under a caller */
 	size_t inlen;
 	char in[PW_CTL_MAX_REQUEST + 1];
 	char *out;          /* pending output */
@@ -171,15 +172,41 @@ fail:
 	return err;
 }
 
+/*
+ * Drop a client: its fd is closed at once (no more events, no more output),
+ * its memory stays until ctl_reap(), so that whoever holds a pointer or an
+ * index to it - a request being served, an alert being published from
+ * inside one, the loop's batch of epoll events - never meets freed memory.
+ */
+static void client_kill(struct pw_ctl *c, struct ctl_client *cl)
+{
+	if (cl->dead)
+		return;
+	epoll_ctl(c->epoll_fd, EPOLL_CTL_DEL, cl->fd, NULL);
+	close(cl->fd);
+	cl->fd = -1;
+	cl->dead = 1;
+	cl->backlog = 0;
+	cl->subscribed = 0;
+}
+
 static void client_free(struct pw_ctl *c, size_t i)
 {
 	struct ctl_client *cl = c->clients[i];
 
-	epoll_ctl(c->epoll_fd, EPOLL_CTL_DEL, cl->fd, NULL);
-	close(cl->fd);
+	client_kill(c, cl);
 	free(cl->out);
 	free(cl);
 	c->clients[i] = c->clients[--c->nclients];
+}
+
+void ctl_reap(struct pw_ctl *c)
+{
+	for (size_t i = 0; i < c->nclients;)
+		if (c->clients[i]->dead)
+			client_free(c, i);
+		else
+			i++;
 }
 
 void ctl_close(struct pw_ctl *c)
@@ -340,7 +367,7 @@ static void client_process(struct pw_ctl *c, struct ctl_client *cl, int *gone)
 	int done = 0;
 	char *nl;
 
-	while ((nl = memchr(cl->in, '\n', cl->inlen))) {
+	while (!cl->dead && (nl = memchr(cl->in, '\n', cl->inlen))) {
 		size_t linelen = nl - cl->in;
 
 		if (done++ == CTL_REQUESTS_PER_TURN) {
@@ -458,15 +485,19 @@ int ctl_handle(struct pw_ctl *c, void *ptr, uint32_t events)
 		}
 	if (!cl)
 		return 0;
+	if (cl->dead) /* dropped earlier in this batch of events */
+		return 1;
 	if (!cl->eof && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		client_read(c, cl, &gone);
+	if (cl->dead) /* dropped while its own request was served */
+		return 1;
 	if (!gone && client_flush(cl) < 0)
 		gone = 1;
 	if (events & (EPOLLHUP | EPOLLERR))
 		gone = 1; /* both directions are shut: nothing more can be sent */
 	/* a subscriber that shut down its sending side still gets alerts */
 	if (gone || (cl->eof && !cl->subscribed && cl->outoff == cl->outlen)) {
-		client_free(c, i);
+		client_kill(c, cl);
 		return 1;
 	}
 	client_rearm(c, cl);
@@ -476,50 +507,47 @@ int ctl_handle(struct pw_ctl *c, void *ptr, uint32_t events)
 int ctl_pending(const struct pw_ctl *c)
 {
 	for (size_t i = 0; i < c->nclients; i++)
-		if (c->clients[i]->backlog)
+		if (c->clients[i]->backlog && !c->clients[i]->dead)
 			return 1;
 	return 0;
 }
 
 void ctl_run_pending(struct pw_ctl *c)
 {
-	for (size_t i = 0; i < c->nclients;) {
+	/* by index: serving a request may accept no client, and frees none */
+	for (size_t i = 0; i < c->nclients; i++) {
 		struct ctl_client *cl = c->clients[i];
 		int gone = 0;
 
-		if (!cl->backlog) {
-			i++;
+		if (!cl->backlog || cl->dead)
 			continue;
-		}
 		client_process(c, cl, &gone);
+		if (cl->dead)
+			continue;
 		if (gone || client_flush(cl) < 0) {
-			client_free(c, i);
+			client_kill(c, cl);
 			continue;
 		}
 		client_rearm(c, cl);
-		i++;
 	}
 }
 
 void ctl_publish_alert(struct pw_ctl *c, const struct pw_alert *a)
 {
-	for (size_t i = 0; i < c->nclients;) {
+	for (size_t i = 0; i < c->nclients; i++) {
 		struct ctl_client *cl = c->clients[i];
 		json_object *o;
 
-		if (!cl->subscribed) {
-			i++;
+		if (!cl->subscribed || cl->dead)
 			continue;
-		}
 		o = json_object_new_object();
 		json_object_object_add(o, "version", json_object_new_int(PW_PROTO_VERSION));
 		json_object_object_add(o, "alert", pwj_alert(a));
 		if (client_send(cl, o) || client_flush(cl) < 0) {
 			log_warnx("control socket: dropping a subscriber that does not read");
-			client_free(c, i);
+			client_kill(c, cl);
 			continue;
 		}
 		client_rearm(c, cl);
-		i++;
 	}
 }

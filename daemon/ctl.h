@@ -90,7 +90,17 @@ int ctl_handle(struct pw_ctl *c, void *ptr, uint32_t events);
 int ctl_pending(const struct pw_ctl *c);
 void ctl_run_pending(struct pw_ctl *c);
 
-/* Send an alert to every subscriber. */
+/*
+ * Send an alert to every subscriber. May run inside a request (check and
+ * why consume the ring buffer first): a subscriber that cannot take it is
+ * closed, not freed (ctl_reap()).
+ */
 void ctl_publish_alert(struct pw_ctl *c, const struct pw_alert *a);
+
+/*
+ * Free the clients dropped since the last call. Only the event loop calls
+ * it, after each batch of events: nothing below it holds a client then.
+ */
+void ctl_reap(struct pw_ctl *c);
 
 #endif /* PORTWATCH_CTL_H */

@@ -117,7 +117,8 @@ int ctlconn_read_line(struct ctlconn *conn, char **line)
 
 	sigemptyset(&none);
 	for (;;) {
-		char *nl = memchr(b->buf + b->scanned, '\n', b->len - b->scanned);
+		/* no buffer yet before the first read: memchr() wants a real pointer */
+		char *nl = b->buf ? memchr(b->buf + b->scanned, '\n', b->len - b->scanned) : NULL;
 		ssize_t got;
 
 		if (nl) {

@@ -477,6 +477,7 @@ static void loop(struct daemon *d)
 			}
 		}
 		ctl_run_pending(&d->ctl);
+		ctl_reap(&d->ctl);
 	}
 }
 

@@ -84,6 +84,13 @@ def daemon_factory(rsyslog):
         except AssertionError as e:
             problems.append(str(e))
             continue
+        try:
+            log = d.log()
+        except OSError:
+            log = ""
+        if "Sanitizer" in log or "runtime error:" in log:
+            problems.append("portwatchd (pid %d) reported a sanitizer error:\n%s"
+                            % (d.pid, d.log_tail(80)))
         if not was_stopped:
             print("---- portwatchd log tail (pid %d) ----\n%s" % (d.pid, d.log_tail(60)))
             if rc != 0:

@@ -14,7 +14,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-BUILD = os.path.join(ROOT, "build")
+# PW_BUILD: another build's binaries (make test-sanitize: build/sanitize)
+BUILD = os.environ.get("PW_BUILD") or os.path.join(ROOT, "build")
 PORTWATCHD = os.path.join(BUILD, "portwatchd")
 PORTWATCHCTL = os.path.join(BUILD, "portwatchctl")
 ACTOR = os.path.join(HERE, "actor.py")
