@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -200,13 +201,30 @@ static void client_free(struct pw_ctl *c, size_t i)
 	c->clients[i] = c->clients[--c->nclients];
 }
 
+/* Stop or resume polling the listener (out of fds: accept would fail at once). */
+static void listen_pause(struct pw_ctl *c, int pause)
+{
+	struct epoll_event ev = { .events = pause ? 0 : EPOLLIN, .data.ptr = c };
+
+	if (c->listen_paused == pause || c->listen_fd < 0)
+		return;
+	if (!epoll_ctl(c->epoll_fd, EPOLL_CTL_MOD, c->listen_fd, &ev))
+		c->listen_paused = pause;
+}
+
 void ctl_reap(struct pw_ctl *c)
 {
+	int freed = 0;
+
 	for (size_t i = 0; i < c->nclients;)
-		if (c->clients[i]->dead)
+		if (c->clients[i]->dead) {
 			client_free(c, i);
-		else
+			freed = 1;
+		} else {
 			i++;
+		}
+	if (freed)
+		listen_pause(c, 0);
 }
 
 void ctl_close(struct pw_ctl *c)
@@ -430,6 +448,29 @@ static void peer_cred(int fd, struct ucred *cred)
 	}
 }
 
+#define CTL_REFUSED_LOG_NS (60ULL * 1000000000ULL)
+
+/*
+ * One line a minute at most about connections that cannot be taken, with
+ * their count: a flood of them must not become a flood of log lines.
+ */
+static void note_refused(struct pw_ctl *c, const char *why)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	c->refused++;
+	if (c->refused_log_ns && now - c->refused_log_ns < CTL_REFUSED_LOG_NS)
+		return;
+	log_warnx("control socket %s: %s (%llu connection%s refused or kept waiting in the "
+		  "last minute)", c->path, why, (unsigned long long)c->refused,
+		  c->refused == 1 ? "" : "s");
+	c->refused_log_ns = now;
+	c->refused = 0;
+}
+
 static void accept_clients(struct pw_ctl *c)
 {
 	for (;;) {
@@ -438,13 +479,19 @@ static void accept_clients(struct pw_ctl *c)
 		struct epoll_event ev = { .events = EPOLLIN };
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			if (errno == EMFILE || errno == ENFILE) {
+				/* level-triggered: polling on would spin; a client
+				 * leaving frees an fd and resumes it (ctl_reap()) */
+				note_refused(c, strerror(errno));
+				listen_pause(c, 1);
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 				log_warn("accept on %s", c->path);
+			}
 			return;
 		}
 		if (c->nclients >= PW_CTL_MAX_CLIENTS ||
 		    !(v = realloc(c->clients, (c->nclients + 1) * sizeof(*v)))) {
-			log_warnx("control socket: too many clients, refusing one");
+			note_refused(c, "too many clients");
 			close(fd);
 			continue;
 		}

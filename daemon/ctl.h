@@ -56,6 +56,10 @@ struct pw_ctl {
 	struct pw_bpf *bpf;        /* borrowed, for counters and hooks */
 	uint64_t start_ns;         /* CLOCK_REALTIME ns at daemon start */
 	ctl_reload_fn reload;      /* NULL: `reload` is refused */
+	int listen_paused;         /* out of fds (EMFILE/ENFILE): listener not polled
+				    * until a client leaves */
+	uint64_t refused_log_ns;   /* CLOCK_MONOTONIC ns of the last "cannot accept" line */
+	uint64_t refused;          /* connections refused or left waiting since that line */
 	void *reload_arg;
 };
 

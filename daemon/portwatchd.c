@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <syslog.h>
@@ -519,6 +520,28 @@ static int watchdog_fd(void)
 	return timer_fd((long long)usec * 1000 / 2);
 }
 
+/*
+ * Room for every control client and the daemon's own files: the usual
+ * soft limit (1024) is below PW_CTL_MAX_CLIENTS plus the ~50 the daemon
+ * holds. Raised up to the hard limit; what cannot be had is said once
+ * (connections past it wait: ctl.c pauses the listener on EMFILE).
+ */
+static void raise_nofile(void)
+{
+	const rlim_t want = PW_CTL_MAX_CLIENTS + 256;
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_NOFILE, &r) || r.rlim_cur >= want)
+		return;
+	r.rlim_cur = r.rlim_max != RLIM_INFINITY && r.rlim_max < want ? r.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &r))
+		log_warn("raising the open-file limit to %llu", (unsigned long long)r.rlim_cur);
+	else if (r.rlim_cur < want)
+		log_warnx("open-file limit %llu (hard): below the %d control clients portwatchd "
+			  "serves plus its own files; connections past it wait",
+			  (unsigned long long)r.rlim_cur, PW_CTL_MAX_CLIENTS);
+}
+
 static void setup(struct daemon *d)
 {
 	struct ctl_socket_opts so = {
@@ -532,6 +555,7 @@ static void setup(struct daemon *d)
 	sigset_t mask;
 	int err;
 
+	raise_nofile();
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
