@@ -412,7 +412,7 @@ static void put_prediction(struct check *c, const struct rules_prediction *p,
 		rules_explain(why, sizeof(why), p->rule, fe);
 		if (why[0] >= 'a' && why[0] <= 'z')
 			why[0] = (char)(why[0] - 'a' + 'A');
-		json_object_object_add(o, "explanation", json_object_new_string(why));
+		json_object_object_add(o, "explanation", pwj_text(why));
 	}
 	if (have_ports && !c->q.c.lport) {
 		r = json_object_new_array();

@@ -19,7 +19,7 @@ json_object *ctl_cmd_error(const char *msg)
 
 	json_object_object_add(o, "version", json_object_new_int(PW_PROTO_VERSION));
 	json_object_object_add(o, "ok", json_object_new_boolean(0));
-	json_object_object_add(o, "error", json_object_new_string(msg));
+	json_object_object_add(o, "error", pwj_text(msg));
 	return o;
 }
 
@@ -357,7 +357,7 @@ static json_object *cmd_reload(struct ctl_cmd_ctx *ctx, json_object *req)
 	if (ctx->reload(ctx->reload_arg, msg, sizeof(msg)))
 		return ctl_cmd_error(msg);
 	o = ok_response();
-	json_object_object_add(o, "message", json_object_new_string(msg));
+	json_object_object_add(o, "message", pwj_text(msg));
 	return o;
 }
 

@@ -260,7 +260,7 @@ json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req, json_object 
 	json_object_object_add(ok, "time_wait", w.time_wait);
 	json_object_object_add(ok, "conflicts", conflicts);
 	json_object_object_add(ok, "alerts", alerts);
-	json_object_object_add(ok, "explanation", json_object_new_string(w.text + (w.text[0] == ' ')));
+	json_object_object_add(ok, "explanation", pwj_text(w.text + (w.text[0] == ' ')));
 	json_object_object_add(ok, "prediction", prediction);
 	json_object_object_add(ok, "advice",
 			       prediction ? json_object_get(json_object_object_get(prediction,

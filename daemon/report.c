@@ -10,6 +10,7 @@
 
 #include "addr.h"
 #include "report.h"
+#include "text.h"
 
 int ring_init(struct pw_ring *r, size_t item_size, size_t cap)
 {
@@ -111,9 +112,23 @@ const char *pw_errno_name(int err, char buf[16])
 	return buf;
 }
 
+json_object *pwj_text(const char *s)
+{
+	size_t cap = strlen(s) * 3 + 1; /* each invalid byte may become 3 */
+	char stackbuf[1024], *buf = cap <= sizeof(stackbuf) ? stackbuf : malloc(cap);
+	json_object *o;
+
+	if (!buf)
+		return json_object_new_string("");
+	o = json_object_new_string(text_utf8_clean(buf, cap, s));
+	if (buf != stackbuf)
+		free(buf);
+	return o;
+}
+
 static json_object *str_or_null(const char *s)
 {
-	return s && *s ? json_object_new_string(s) : NULL;
+	return s && *s ? pwj_text(s) : NULL;
 }
 
 json_object *pwj_socket(const struct pw_entry *e)
@@ -136,7 +151,7 @@ json_object *pwj_socket(const struct pw_entry *e)
 	json_object_object_add(o, "inode", json_object_new_int64((int64_t)e->sk.inode));
 	json_object_object_add(o, "pid", e->owner.pid ? json_object_new_int64(e->owner.pid) : NULL);
 	json_object_object_add(o, "comm", str_or_null(e->owner.comm));
-	json_object_object_add(o, "exe", json_object_new_string(e->owner.exe));
+	json_object_object_add(o, "exe", pwj_text(e->owner.exe));
 	json_object_object_add(o, "uid", e->owner.pid ? json_object_new_int64(e->owner.uid) : NULL);
 	json_object_object_add(o, "unit", str_or_null(e->owner.unit));
 	json_object_object_add(o, "since", e->since_ns ? json_object_new_string(pw_time_rfc3339(
@@ -173,7 +188,7 @@ json_object *pwj_ephemeral(const struct pw_ephemeral *e, uint16_t family)
 		json_object *t = json_object_new_object();
 
 		json_object_object_add(t, "pid", json_object_new_int64(e->top[i].pid));
-		json_object_object_add(t, "comm", json_object_new_string(e->top[i].comm));
+		json_object_object_add(t, "comm", pwj_text(e->top[i].comm));
 		json_object_object_add(t, "uid", json_object_new_int64(e->top[i].uid));
 		json_object_object_add(t, "ports", json_object_new_int64(e->top[i].count));
 		json_object_array_add(top, t);
@@ -202,7 +217,7 @@ json_object *pwj_alert(const struct pw_alert *a)
 	json_object_object_add(o, "result", json_object_new_string(pw_errno_name(a->result, eb)));
 	json_object_object_add(o, "holder", pwj_socket(&a->holder));
 	json_object_object_add(o, "contender", pwj_socket(&a->contender));
-	json_object_object_add(o, "message", json_object_new_string(a->message));
+	json_object_object_add(o, "message", pwj_text(a->message));
 	if (a->has_eph)
 		json_object_object_add(o, "ephemeral", pwj_ephemeral(&a->eph, sk->family));
 	return o;
@@ -220,9 +235,9 @@ json_object *pwj_conflict(const struct pw_conflict *c)
 	json_object_object_add(o, "errno", json_object_new_int(c->err));
 	json_object_object_add(o, "errno_name", json_object_new_string(pw_errno_name(c->err, eb)));
 	json_object_object_add(o, "pid", json_object_new_int64(ce->owner.pid));
-	json_object_object_add(o, "comm", json_object_new_string(ce->owner.comm));
+	json_object_object_add(o, "comm", pwj_text(ce->owner.comm));
 	json_object_object_add(o, "uid", json_object_new_int64(ce->owner.uid));
-	json_object_object_add(o, "exe", json_object_new_string(ce->owner.exe));
+	json_object_object_add(o, "exe", pwj_text(ce->owner.exe));
 	json_object_object_add(o, "netns", json_object_new_int64(ce->sk.netns));
 	json_object_object_add(o, "proto", json_object_new_string(pw_proto_name(ce->sk.protocol)));
 	json_object_object_add(o, "addr", json_object_new_string(pw_addr_ntop(
@@ -234,25 +249,19 @@ json_object *pwj_conflict(const struct pw_conflict *c)
 		json_object_array_add(h, pwj_socket(&c->holders[i]));
 	json_object_object_add(o, "holders", h);
 	json_object_object_add(o, "rule", json_object_new_string(c->rule));
-	json_object_object_add(o, "explanation", json_object_new_string(c->explanation));
+	json_object_object_add(o, "explanation", pwj_text(c->explanation));
 	if (c->has_eph)
 		json_object_object_add(o, "ephemeral", pwj_ephemeral(&c->eph, ce->sk.family));
 	return o;
 }
 
-/* Who: pid=.. comm=.. uid=.. exe=.. (no quotes inside: comm/exe quotes become '). */
+/* Who: pid=.. comm=.. uid=.. exe=.., comm and exe escaped by text_kv_escape() (text.h). */
 static void kv_who(char *buf, size_t len, const struct pw_entry *e)
 {
-	char comm[PW_COMM_LEN], exe[PW_EXE_LEN];
+	char comm[PW_COMM_LEN * 4], exe[PW_EXE_LEN * 4];
 
-	snprintf(comm, sizeof(comm), "%s", e->owner.comm);
-	snprintf(exe, sizeof(exe), "%s", e->owner.exe);
-	for (char *p = comm; *p; p++)
-		if (*p == '"' || *p == ' ')
-			*p = '_';
-	for (char *p = exe; *p; p++)
-		if (*p == '"')
-			*p = '\'';
+	text_kv_escape(comm, sizeof(comm), e->owner.comm);
+	text_kv_escape(exe, sizeof(exe), e->owner.exe);
 	snprintf(buf, len, "pid=%u comm=%s uid=%u exe=%s", e->owner.pid, comm[0] ? comm : "-",
 		 e->owner.uid, exe[0] ? exe : "-");
 }

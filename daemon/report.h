@@ -99,6 +99,13 @@ const char *pw_time_rfc3339(uint64_t realtime_ns, char buf[32]);
  */
 json_object *pwj_ephemeral(const struct pw_ephemeral *e, uint16_t family);
 
+/*
+ * A JSON string of text portwatchd does not control (names, messages
+ * that quote them, requests echoed back): valid UTF-8, each invalid byte
+ * U+FFFD (text_utf8_clean(), text.h). Caller owns it.
+ */
+json_object *pwj_text(const char *s);
+
 /* JSON objects of the contract; the caller owns the result (json_object_put). */
 json_object *pwj_socket(const struct pw_entry *e);
 json_object *pwj_alert(const struct pw_alert *a);

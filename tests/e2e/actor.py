@@ -31,6 +31,8 @@ Operations:
     {"op":"reuseport_cbpf","name":"a","index":0}  (SO_ATTACH_REUSEPORT_CBPF: a classic
                                                    BPF program that sends everything to
                                                    member `index` of the socket's group)
+    {"op":"comm","hex":"..."}                      (rename the actor: prctl(PR_SET_NAME),
+                                                   the bytes given in hex, any bytes)
     {"op":"sysctl","key":"net.ipv4.ip_local_port_range","value":"40000 40011"}
                                                    (of the actor's netns; root actors)
     {"op":"fork"}                                  (child holds copies of every fd)
@@ -139,6 +141,10 @@ def run(op):
             insns = (SockFilter * 1)(SockFilter(0x06, 0, 0, int(op.get("index", 0))))
             prog = SockFprog(1, insns)
             socks[name].setsockopt(socket.SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, bytes(prog))
+        elif kind == "comm":
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(15, ctypes.c_char_p(bytes.fromhex(op["hex"])), 0, 0, 0):  # PR_SET_NAME
+                raise OSError(ctypes.get_errno(), "prctl(PR_SET_NAME)")
         elif kind == "sysctl":
             path = "/proc/sys/" + op["key"].replace(".", "/")
             if ".." in path:

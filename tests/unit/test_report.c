@@ -352,8 +352,15 @@ static void test_alert_kv(void **state)
 	assert_string_equal(buf, "kind=hijack_attempt reason=blocked severity=notice "
 				 "proto=tcp local=[::1]:8080 netns=4026531840 "
 				 "holder=\"pid=10 comm=- uid=33 exe=-\" "
-				 "contender=\"pid=20 comm=a__b_ uid=1000 exe=/tmp/x'y\" "
+				 "contender=\"pid=20 comm=a\\x20\\x22b\\x22 uid=1000 exe=/tmp/x\\x22y\" "
 				 "result=EADDRINUSE id=7");
+
+	/* issue 17: a name made to spoof a field, break the line and color it */
+	snprintf(a.contender.owner.comm, sizeof(a.contender.owner.comm), "x\" uid=0\n\x1b[1m\xff");
+	pw_alert_kv(&a, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "comm=x\\x22\\x20uid\\x3d0\\x0a\\x1b[1m\\xff uid=1000"));
+	for (const char *p = buf; *p; p++)
+		assert_true((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f);
 
 	/* truncated to the buffer */
 	pw_alert_kv(&a, buf, 20);
