@@ -284,6 +284,7 @@ static int parse(struct check *c, json_object *req, char *err, size_t len)
 	c->q.self = (uint64_t)inode;
 	c->q.op = r == 0 ? RULES_OP_CONNECT : listen ? RULES_OP_LISTEN : RULES_OP_BIND;
 	c->q.udp_walk = c->m->kb.udp_walk;
+	c->q.tcp_mapped_any_unseen = c->m->kb.tcp_mapped_any_unseen == 1;
 	return 0;
 }
 
@@ -536,6 +537,7 @@ json_object *ctl_check_predict(struct ctl_cmd_ctx *ctx, const struct rules_query
 	json_object *wrap, *pred = NULL;
 
 	c.q.udp_walk = ctx->mon->kb.udp_walk;
+	c.q.tcp_mapped_any_unseen = ctx->mon->kb.tcp_mapped_any_unseen == 1;
 	wrap = predict(ctx, &c);
 
 	if (wrap && json_object_object_get_ex(wrap, "prediction", &pred))

@@ -300,6 +300,10 @@ static json_object *cmd_stats(struct ctl_cmd_ctx *ctx, json_object *req)
 			       m->kb.diag_bound_inactive < 0 ?
 				       NULL :
 				       json_object_new_boolean(m->kb.diag_bound_inactive));
+	json_object_object_add(kernel, "tcp_mapped_any_unseen",
+			       m->kb.tcp_mapped_any_unseen < 0 ?
+				       NULL :
+				       json_object_new_boolean(m->kb.tcp_mapped_any_unseen));
 	json_object_object_add(kernel, "fd_to_socket",
 			       ctx->bpf ? json_object_new_string(ctx->bpf->fd_read) : NULL);
 	json_object_object_add(s, "kernel", kernel);

@@ -20,6 +20,7 @@ void kbehavior_unknown(struct kbehavior *kb)
 {
 	kb->udp_walk = RULES_UDP_WALK_UNKNOWN;
 	kb->diag_bound_inactive = -1;
+	kb->tcp_mapped_any_unseen = -1;
 }
 
 /*
@@ -107,6 +108,43 @@ static enum rules_udp_walk trial_udp_walk(void)
 	return RULES_UDP_WALK_UNKNOWN;
 }
 
+/* A plain TCP AF_INET6 socket bound to ::ffff:a.b.c.d (host order) port. As bind4(). */
+static int bind_mapped(uint32_t addr, uint16_t port, int *fd_out)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	*fd_out = fd;
+	if (fd < 0)
+		return -errno;
+	a.sin6_addr.s6_addr[10] = a.sin6_addr.s6_addr[11] = 0xff;
+	addr = htonl(addr);
+	memcpy(&a.sin6_addr.s6_addr[12], &addr, 4);
+	if (!bind(fd, (struct sockaddr *)&a, sizeof(a)))
+		return 1;
+	return errno == EADDRINUSE ? 0 : -errno;
+}
+
+static int trial_tcp_mapped_any(void)
+{
+	int any = -1, mapped = -1, v4 = -1, r_any, r_mapped = -1, r_v4 = -1;
+
+	r_any = bind_mapped(0, TRIAL_PORT + 1, &any);
+	if (r_any == 1) {
+		r_mapped = bind_mapped(LOOPBACK2, TRIAL_PORT + 1, &mapped);
+		r_v4 = bind4(SOCK_STREAM, 0, 0, LOOPBACK2, TRIAL_PORT + 1, &v4);
+	}
+	if (any >= 0)
+		close(any);
+	if (mapped >= 0)
+		close(mapped);
+	if (v4 >= 0)
+		close(v4);
+	if (r_any != 1 || r_v4 != 0 || r_mapped < 0)
+		return -1;
+	return r_mapped == 1;
+}
+
 static int seen_inode(const struct pw_sock *sk, void *arg)
 {
 	return sk->inode == *(uint64_t *)arg ? 1 : 0;
@@ -165,6 +203,7 @@ int kbehavior_probe(struct kbehavior *kb)
 		} else {
 			r.kb.udp_walk = trial_udp_walk();
 			r.kb.diag_bound_inactive = trial_diag_bound();
+			r.kb.tcp_mapped_any_unseen = trial_tcp_mapped_any();
 		}
 		_exit(write(p[1], &r, sizeof(r)) == (ssize_t)sizeof(r) ? 0 : 1);
 	}

@@ -33,6 +33,15 @@ struct kbehavior {
 	 * its inode.
 	 */
 	int diag_bound_inactive;
+	/*
+	 * 1: the TCP bind check does not see an AF_INET6 socket on
+	 * ::ffff:0.0.0.0 when an AF_INET6 socket binds a specific v4-mapped
+	 * address (Linux 6.1's inet_bind2_bucket_match_addr_any(); fixed
+	 * later); 0: it refuses that bind; -1 unknown (then taken as 0).
+	 * Trial: TCP ::ffff:0.0.0.0:P bound, then ::ffff:127.0.0.2:P; the
+	 * control, 127.0.0.2:P from an AF_INET socket, must be refused.
+	 */
+	int tcp_mapped_any_unseen;
 };
 
 /*

@@ -578,6 +578,9 @@ static void setup(struct daemon *d)
 	log_info("kernel behaviour: UDP bind walk %s; sock_diag lists bound-only TCP "
 		 "sockets: %s", rules_udp_walk_name(kb.udp_walk),
 		 kb.diag_bound_inactive < 0 ? "unknown" : kb.diag_bound_inactive ? "yes" : "no");
+	if (kb.tcp_mapped_any_unseen == 1)
+		log_info("kernel behaviour: a TCP bind of a v4-mapped address does not meet "
+			 "[::ffff:0.0.0.0] sockets (Linux 6.1's bhash2 check): check follows it");
 	if (kb.diag_bound_inactive == 0)
 		log_warnx("degraded: TCP sockets that are only bound (neither listening nor "
 			  "connected) before portwatchd starts are not in its snapshot: sock_diag "

@@ -512,6 +512,21 @@ static void search_decide(const struct rules_ports *r, const uint8_t *bad, int t
 }
 
 /* Does s take port s->lport from a port-0 search of q->c? (relax = false) */
+/*
+ * Is holder h one the TCP bind check of this kernel does not look at for
+ * c (rules_query.tcp_mapped_any_unseen): h an AF_INET6 socket on
+ * ::ffff:0.0.0.0, c an AF_INET6 socket on a specific v4-mapped address,
+ * which inet_use_hash2_on_bind() sends to the bhash2 buckets of its own
+ * address and of the wildcards (inet_bhash2_addr_any_conflict()).
+ */
+static int mapped_any_unseen(const struct rules_query *q, const struct pw_sock *c,
+			     const struct pw_sock *h)
+{
+	return q->tcp_mapped_any_unseen && c->protocol == IPPROTO_TCP &&
+	       c->family == AF_INET6 && pw_addr_is_v4mapped(c->laddr) && rcv_saddr4(c) != 0 &&
+	       h->family == AF_INET6 && pw_addr_is_v4mapped(h->laddr) && rcv_saddr4(h) == 0;
+}
+
 static int blocks_search(const struct rules_query *q, const struct pw_sock *s)
 {
 	const struct pw_sock *c = &q->c;
@@ -520,7 +535,7 @@ static int blocks_search(const struct rules_query *q, const struct pw_sock *s)
 		return 0;
 	if (c->protocol == IPPROTO_TCP)
 		/* inet_bind_conflict() with relax and reuseport_ok false: any overlap */
-		return 1;
+		return !mapped_any_unseen(q, c, s);
 	/* udp_lib_lport_inuse() with a bitmap: reuseport-compatible sockets are skipped */
 	if (c->reuseaddr && s->reuseaddr)
 		return 0;
@@ -807,7 +822,7 @@ void rules_predict(const struct rules_query *q, const struct pw_sock *v, size_t 
 	}
 	for (size_t i = 0; i < n; i++)
 		if (v[i].protocol == IPPROTO_TCP && v[i].lport == c->lport && other(q, &v[i]) &&
-		    rules_blocks(c, &v[i]))
+		    rules_blocks(c, &v[i]) && !mapped_any_unseen(q, c, &v[i]))
 			add_blocker(p, q, v, i);
 	if (p->nblockers) {
 		p->ok = 0;

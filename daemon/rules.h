@@ -258,6 +258,14 @@ struct rules_query {
 	int tw_reuse;       /* net.ipv4.tcp_tw_reuse of the netns (connect) */
 	int timestamps;     /* net.ipv4.tcp_timestamps of the netns (connect) */
 	enum rules_udp_walk udp_walk; /* the running kernel's (kbehavior.h) */
+	/*
+	 * 1 on kernels whose TCP bind check does not see an AF_INET6 socket
+	 * bound to ::ffff:0.0.0.0 when an AF_INET6 socket binds a specific
+	 * v4-mapped address (Linux 6.1: inet_bind2_bucket_match_addr_any()
+	 * matches only [::] among AF_INET6 buckets; later kernels also the
+	 * v4-mapped wildcard). Found by trial (kbehavior.h).
+	 */
+	int tcp_mapped_any_unseen;
 };
 
 /*

@@ -547,6 +547,37 @@ static void test_udp_walk_any_refuses(void **state)
 }
 
 /*
+ * Linux 6.1 (kernel matrix, bind_wildcard oracle): an AF_INET6 socket on
+ * ::ffff:127.0.0.1 binds under an AF_INET6 ::ffff:0.0.0.0 holder, which
+ * inet_bind2_bucket_match_addr_any() does not take for a wildcard there;
+ * later kernels refuse it. An AF_INET 127.0.0.1 bind, and [::ffff:0.0.0.0]
+ * binding under a v4-mapped holder, are refused on both.
+ */
+static void test_tcp_mapped_any_unseen(void **state)
+{
+	struct pw_sock v[1] = { pwt_tcp("::ffff:0.0.0.0", 7300, PW_TCP_CLOSE, 0, 0) };
+	struct rules_query q = { .op = RULES_OP_BIND };
+	struct rules_prediction p;
+
+	(void)state;
+	q.c = pwt_tcp("::ffff:127.0.0.1", 7300, PW_TCP_CLOSE, 0, 0);
+	p = predict(&q, v, 1, NULL);
+	assert_false(p.ok);
+	q.tcp_mapped_any_unseen = 1;
+	p = predict(&q, v, 1, NULL);
+	assert_true(p.ok);
+	/* an AF_INET contender still meets it */
+	q.c = pwt_tcp("127.0.0.1", 7300, PW_TCP_CLOSE, 0, 0);
+	p = predict(&q, v, 1, NULL);
+	assert_false(p.ok);
+	/* and the other way round: the wildcard under a v4-mapped holder */
+	v[0] = pwt_tcp("::ffff:127.0.0.1", 7300, PW_TCP_CLOSE, 0, 0);
+	q.c = pwt_tcp("::ffff:0.0.0.0", 7300, PW_TCP_CLOSE, 0, 0);
+	p = predict(&q, v, 1, NULL);
+	assert_false(p.ok);
+}
+
+/*
  * Regression (differential test, seed 1): a connect() from an explicitly
  * bound port may take over a TIME_WAIT entry with the same 4-tuple
  * (tcp_twsk_unique() with no twp, timestamps on) even with tcp_tw_reuse
@@ -829,6 +860,7 @@ int main(void)
 		cmocka_unit_test(test_odd_range_edges),
 		cmocka_unit_test(test_advice),
 		cmocka_unit_test(test_udp_walk_any_refuses),
+		cmocka_unit_test(test_tcp_mapped_any_unseen),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
