@@ -284,7 +284,8 @@ static int parse(struct check *c, json_object *req, char *err, size_t len)
 	c->q.self = (uint64_t)inode;
 	c->q.op = r == 0 ? RULES_OP_CONNECT : listen ? RULES_OP_LISTEN : RULES_OP_BIND;
 	c->q.udp_walk = c->m->kb.udp_walk;
-	c->q.tcp_mapped_any_unseen = c->m->kb.tcp_mapped_any_unseen == 1;
+	c->q.tcp_mapped_any_unseen =
+		c->m->kb.tcp_mapped_any_unseen == 1 ? RULES_MAPPED_ANY_V6 : 0;
 	return 0;
 }
 
@@ -426,6 +427,34 @@ static void put_prediction(struct check *c, const struct rules_prediction *p,
 	json_object_object_add(ok, "prediction", o);
 }
 
+/*
+ * On a kernel with rules_query.tcp_mapped_any_unseen: which family made
+ * the IPv4-wildcard bhash2 bucket of the queried TCP port? The bucket goes
+ * when its last socket does, so its maker is the oldest of the 0.0.0.0 and
+ * ::ffff:0.0.0.0 sockets bound there now (by the table's bind times).
+ */
+static void mapped_any_bucket(struct check *c)
+{
+	const struct holder *oldest = NULL;
+
+	for (size_t i = 0; i < c->n; i++) {
+		const struct holder *h = &c->h[i];
+		const uint8_t *v4 = h->sk.family == AF_INET6 ? h->sk.laddr + 12 : h->sk.laddr;
+
+		if (h->sk.protocol != IPPROTO_TCP || h->sk.lport != c->q.c.lport ||
+		    (h->sk.family == AF_INET6 && !pw_addr_is_v4mapped(h->sk.laddr)) ||
+		    v4[0] | v4[1] | v4[2] | v4[3])
+			continue;
+		if (!h->e) /* a socket only the kernel walk shows: no bind time */
+			return;
+		if (!oldest || h->e->since_ns < oldest->e->since_ns)
+			oldest = h;
+	}
+	if (oldest)
+		c->q.tcp_mapped_any_unseen =
+			oldest->sk.family == AF_INET6 ? RULES_MAPPED_ANY_BUCKET : 0;
+}
+
 /* Does any socket in c->h sit on the queried TCP port? */
 static int port_held(const struct check *c)
 {
@@ -465,6 +494,8 @@ static json_object *predict(struct ctl_cmd_ctx *ctx, struct check *cp)
 		have_ports = !monitor_ports(c.m, c.q.c.netns, ports);
 	if (!have_ports)
 		rules_ports_parse(ports, "32768 60999", NULL); /* the kernel's default */
+	if (c.q.tcp_mapped_any_unseen && c.q.c.protocol == IPPROTO_TCP && c.q.c.lport)
+		mapped_any_bucket(&c);
 	if (c.q.op == RULES_OP_CONNECT) {
 		c.q.tw_reuse = monitor_sysctl_int(c.m, c.q.c.netns, "net/ipv4/tcp_tw_reuse", 2);
 		c.q.timestamps = monitor_sysctl_int(c.m, c.q.c.netns, "net/ipv4/tcp_timestamps", 1);
@@ -537,7 +568,8 @@ json_object *ctl_check_predict(struct ctl_cmd_ctx *ctx, const struct rules_query
 	json_object *wrap, *pred = NULL;
 
 	c.q.udp_walk = ctx->mon->kb.udp_walk;
-	c.q.tcp_mapped_any_unseen = ctx->mon->kb.tcp_mapped_any_unseen == 1;
+	c.q.tcp_mapped_any_unseen =
+		ctx->mon->kb.tcp_mapped_any_unseen == 1 ? RULES_MAPPED_ANY_V6 : 0;
 	wrap = predict(ctx, &c);
 
 	if (wrap && json_object_object_get_ex(wrap, "prediction", &pred))

@@ -514,17 +514,21 @@ static void search_decide(const struct rules_ports *r, const uint8_t *bad, int t
 /* Does s take port s->lport from a port-0 search of q->c? (relax = false) */
 /*
  * Is holder h one the TCP bind check of this kernel does not look at for
- * c (rules_query.tcp_mapped_any_unseen): h an AF_INET6 socket on
- * ::ffff:0.0.0.0, c an AF_INET6 socket on a specific v4-mapped address,
- * which inet_use_hash2_on_bind() sends to the bhash2 buckets of its own
- * address and of the wildcards (inet_bhash2_addr_any_conflict()).
+ * c (rules_query.tcp_mapped_any_unseen): c an AF_INET6 socket on a
+ * specific v4-mapped address, which inet_use_hash2_on_bind() sends to the
+ * bhash2 buckets of its own address and of the wildcards
+ * (inet_bhash2_addr_any_conflict()), h in the IPv4-wildcard bucket that
+ * check passes over.
  */
 static int mapped_any_unseen(const struct rules_query *q, const struct pw_sock *c,
 			     const struct pw_sock *h)
 {
-	return q->tcp_mapped_any_unseen && c->protocol == IPPROTO_TCP &&
-	       c->family == AF_INET6 && pw_addr_is_v4mapped(c->laddr) && rcv_saddr4(c) != 0 &&
-	       h->family == AF_INET6 && pw_addr_is_v4mapped(h->laddr) && rcv_saddr4(h) == 0;
+	if (!q->tcp_mapped_any_unseen || c->protocol != IPPROTO_TCP || c->family != AF_INET6 ||
+	    !pw_addr_is_v4mapped(c->laddr) || rcv_saddr4(c) == 0)
+		return 0;
+	if (h->family == AF_INET6)
+		return pw_addr_is_v4mapped(h->laddr) && rcv_saddr4(h) == 0;
+	return q->tcp_mapped_any_unseen == RULES_MAPPED_ANY_BUCKET && rcv_saddr4(h) == 0;
 }
 
 static int blocks_search(const struct rules_query *q, const struct pw_sock *s)

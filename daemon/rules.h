@@ -259,13 +259,23 @@ struct rules_query {
 	int timestamps;     /* net.ipv4.tcp_timestamps of the netns (connect) */
 	enum rules_udp_walk udp_walk; /* the running kernel's (kbehavior.h) */
 	/*
-	 * 1 on kernels whose TCP bind check does not see an AF_INET6 socket
-	 * bound to ::ffff:0.0.0.0 when an AF_INET6 socket binds a specific
-	 * v4-mapped address (Linux 6.1: inet_bind2_bucket_match_addr_any()
-	 * matches only [::] among AF_INET6 buckets; later kernels also the
-	 * v4-mapped wildcard). Found by trial (kbehavior.h).
+	 * Kernels whose TCP bind check, for an AF_INET6 socket binding a
+	 * specific v4-mapped address, does not see the port's IPv4-wildcard
+	 * bhash2 bucket when an AF_INET6 socket on ::ffff:0.0.0.0 made it
+	 * (Linux 6.1: inet_bind2_bucket_match_addr_any() takes only [::]
+	 * among AF_INET6 buckets; an AF_INET 0.0.0.0 socket bound later joins
+	 * that bucket, inet_bind2_bucket_addr_match(), and is unseen too).
+	 * 0: every such holder is seen (later kernels, kbehavior.h);
+	 * RULES_MAPPED_ANY_V6: the AF_INET6 ::ffff:0.0.0.0 holders are unseen
+	 * (who made the bucket unknown); RULES_MAPPED_ANY_BUCKET: every
+	 * 0.0.0.0 and ::ffff:0.0.0.0 holder is (an AF_INET6 socket made it).
 	 */
 	int tcp_mapped_any_unseen;
+};
+
+enum {
+	RULES_MAPPED_ANY_V6 = 1,
+	RULES_MAPPED_ANY_BUCKET = 2,
 };
 
 /*

@@ -563,9 +563,21 @@ static void test_tcp_mapped_any_unseen(void **state)
 	q.c = pwt_tcp("::ffff:127.0.0.1", 7300, PW_TCP_CLOSE, 0, 0);
 	p = predict(&q, v, 1, NULL);
 	assert_false(p.ok);
-	q.tcp_mapped_any_unseen = 1;
+	q.tcp_mapped_any_unseen = RULES_MAPPED_ANY_V6;
 	p = predict(&q, v, 1, NULL);
 	assert_true(p.ok);
+	/* an AF_INET 0.0.0.0 socket that joined the bucket ::ffff:0.0.0.0 made
+	 * is unseen too; with RULES_MAPPED_ANY_V6 (maker unknown) it is seen */
+	{
+		struct pw_sock w[1] = { pwt_tcp("0.0.0.0", 7300, PW_TCP_CLOSE, PWT_RA, 0) };
+
+		q.tcp_mapped_any_unseen = RULES_MAPPED_ANY_BUCKET;
+		p = predict(&q, w, 1, NULL);
+		assert_true(p.ok);
+		q.tcp_mapped_any_unseen = RULES_MAPPED_ANY_V6;
+		p = predict(&q, w, 1, NULL);
+		assert_false(p.ok);
+	}
 	/* an AF_INET contender still meets it */
 	q.c = pwt_tcp("127.0.0.1", 7300, PW_TCP_CLOSE, 0, 0);
 	p = predict(&q, v, 1, NULL);
