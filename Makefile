@@ -6,7 +6,7 @@
 #   make test    deps + build, unit tests, end-to-end tests (plain, with the
 #                probe-read programs, with ASan+UBSan), the kernel matrix,
 #                bench smoke (as root; about 11 minutes)
-#   make test-kernels  portwatchd on Debian 12's 6.1 and 6.12 kernels in qemu (~30 s)
+#   make test-kernels  portwatchd on Debian 12's 6.1 and 6.12 kernels in qemu (~2 min)
 #   make bench   the benchmarks (bench/run.py, ~6 min): table + build/bench/summary.json
 #   make install   binaries, systemd units, sysusers, man pages, example config
 #                  (DESTDIR, PREFIX=/usr/local, SYSCONFDIR=/etc)
@@ -200,7 +200,7 @@ test: deps
 	$(MAKE) bench-smoke
 
 # The kernel matrix (tests/kernels/README.md): Debian 12's 6.1 and 6.12
-# kernels booted in qemu (TCG), portwatchd and nine checks inside each.
+# kernels booted in qemu (TCG), portwatchd and ten checks inside each.
 test-kernels: deps all
 	tests/kernels/run.sh 6.1 6.12
 

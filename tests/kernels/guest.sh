@@ -6,7 +6,8 @@
 #
 # Ports: 7001 tcp listener and 7002 udp bound before the daemon starts (b),
 # 7003 shadow_wildcard (c), 7004 takeover (d), 7005/7006 refused bind,
-# check and release (e, f, g).
+# check and release (e, f, g); the bind_wildcard oracle (h) runs last, on
+# ports the kernel picks.
 
 SOCK=/run/pw.sock
 LOG=/run/portwatchd.log
@@ -176,7 +177,7 @@ fi
 if [ "$up" != 1 ]; then
 	# Nothing else can be checked without the daemon: each counts as failed.
 	for name in snapshot_tcp_listener snapshot_udp shadow_wildcard takeover refused_bind \
-		why_conflict check_prediction release; do
+		why_conflict check_prediction release bind_wildcard_oracle; do
 		fail "$name" "portwatchd is not running"
 	done
 else
@@ -283,6 +284,261 @@ else
 			fail release "owners 7005 still lists pid $hpid after $WAIT s: $(cat /run/owners.txt)"
 		fi
 	fi
+fi
+
+# ---- (h) bind_wildcard_oracle ----------------------------------------------
+# The scenarios of the kernel's own selftest
+# tools/testing/selftests/net/bind_wildcard.c, rebuilt from what it does, as
+# an outside oracle for "check": the judge is this kernel's answer to each
+# bind, not the selftest's tables of expected errnos (they differ between
+# kernel versions: v4-mapped wildcards). For each mode (plain, SO_REUSEADDR,
+# SO_REUSEPORT: set on the first two sockets only) and each ordered pair of
+# the 7 address kinds below: a TCP socket of the first kind binds port 0 (the
+# kernel picks P), one of the second kind binds P, then six plain TCP
+# sockets bind P, one each on 0.0.0.0, 127.0.0.1, [::], [::1],
+# [::ffff:0.0.0.0] and [::ffff:127.0.0.1]. Every socket that binds stays
+# bound until the case ends; then all are closed. Before each bind on P,
+# "check" is asked and its prediction compared with the kernel's answer:
+# the same result (success, or the errno), or "uncertain" (then the kernel
+# may succeed or fail with the predicted errno; counted). 49 pairs x 3 modes
+# x 7 binds = 1029 comparisons.
+#
+# Cost: one portwatchctl per comparison (~60-90 ms each under TCG, most of
+# it starting a dynamically linked program), nothing else per bind: one
+# sockop process per mode (batch mode, fed through a FIFO) does every bind
+# and holds the sockets. The three modes run at once, each with its sockop
+# in a network namespace of its own (check --pid asks about that one), so
+# that they cannot pick each other's ports and the guest's two cpus are
+# both busy: ~40 s instead of ~95 s.
+
+OB_SHOW=${PW_ORACLE_SHOW:-3} # disagreements per mode printed with their JSON (all are counted)
+OB_WAIT=${PW_ORACLE_WAIT:-240} # seconds for the whole series
+
+# ob_kind N: the address kind N (1-7) in k_name (for messages), k_sock
+# (sockop's family option and address), k_addr (check's address) and k_v6
+# (check's --v6only or nothing).
+ob_kind() {
+	k_v6=''
+	case $1 in
+	1) k_name=0.0.0.0 k_sock="0.0.0.0" k_addr=0.0.0.0 ;;
+	2) k_name=127.0.0.1 k_sock="127.0.0.1" k_addr=127.0.0.1 ;;
+	3) k_name="[::]" k_sock="-6 ::" k_addr="[::]" ;;
+	4) k_name="[::]v6only" k_sock="-6 -v ::" k_addr="[::]" k_v6=--v6only ;;
+	5) k_name="[::1]" k_sock="-6 ::1" k_addr="[::1]" ;;
+	6) k_name="[::ffff:0.0.0.0]" k_sock="-6 ::ffff:0.0.0.0" k_addr="[::ffff:0.0.0.0]" ;;
+	7) k_name="[::ffff:127.0.0.1]" k_sock="-6 ::ffff:127.0.0.1" k_addr="[::ffff:127.0.0.1]" ;;
+	esac
+}
+
+# ob_op LINE: send LINE to the mode's batch sockop (fd 3), its answer in
+# ob_reply (fd 4). Returns 1, with ob_broken set, when no answer came in
+# $WAIT s: the series stops then rather than wait that long for every bind.
+ob_op() {
+	echo "$1" >&3
+	# shellcheck disable=SC3045 # busybox sh has read -t
+	if ! read -t "$WAIT" -r ob_reply <&4; then
+		ob_broken="no answer from sockop in $WAIT s ($(tr '\n' ' ' <"$OUT/ob.$ob_mode.err" 2>/dev/null))"
+		return 1
+	fi
+	return 0
+}
+
+# ob_compare N FLAGS SOCKFLAGS I: the comparison for bind number I of the
+# case $ob_case, of kind N on port $ob_port, with check's FLAGS
+# (--reuseaddr, --reuseport or nothing) and sockop's SOCKFLAGS (-a, -p or
+# nothing). Returns 1 only when the series cannot go on (ob_broken).
+ob_compare() {
+	ob_kind "$1"
+	# shellcheck disable=SC2086 # the flags are words or nothing
+	_json=$($CTL --json check tcp "$k_addr:$ob_port" $2 $k_v6 --pid "$ob_sockpid" 2>&1)
+	_rc=$?
+	if [ "$_rc" -gt 1 ]; then # 2 usage, 3 no daemon or no answer in 10 s
+		ob_broken="check tcp $k_addr:$ob_port exited $_rc: $(echo "$_json" | tr '\n' ' ')"
+		return 1
+	fi
+	ob_op "$3 $k_sock $ob_port" || return 1
+	ob_n=$((ob_n + 1))
+	# The kernel's answer: "ok" or the errno name.
+	case $ob_reply in
+	"ok $ob_port") _kern=ok ;;
+	"err "*) _kern=${ob_reply#err } ;;
+	*) _kern="unexpected sockop answer '$ob_reply'" ;;
+	esac
+	# The prediction, from the exit status and the top-level members of the
+	# JSON: the first "ok", "uncertain", "errno_name" and "rule" (they come
+	# before the blockers, which have no "ok" nor "errno_name"). Shell
+	# expansions only: no process per field.
+	_ok=${_json#*'"ok": '}
+	_ok=${_ok%%[,\}]*}
+	_unc=${_json#*'"uncertain": '}
+	_unc=${_unc%%[,\}]*}
+	_err=${_json#*'"errno_name": '}
+	_err=${_err%%[,\}]*}
+	_err=${_err#\"}
+	_err=${_err%\"}
+	_rule=${_json#*'"rule": '}
+	_rule=${_rule%%[,\}]*}
+	_rule=${_rule#\"}
+	_rule=${_rule%\"}
+	if [ "$_rc" = 0 ] && [ "$_ok" = true ]; then
+		_pred=ok
+	elif [ "$_rc" = 1 ] && [ "$_ok" = false ]; then
+		_pred=$_err
+	else
+		_pred="no prediction (exit status $_rc)"
+	fi
+	if [ "$_unc" = true ] && [ "$_rc" = 1 ] && [ "$_ok" = false ]; then
+		# uncertain: the kernel may accept it or refuse it with that errno
+		ob_unc=$((ob_unc + 1))
+		if [ "$_kern" = ok ] || [ "$_kern" = "$_pred" ]; then
+			return 0
+		fi
+	elif [ "$_kern" = "$_pred" ]; then
+		return 0
+	fi
+	ob_ndis=$((ob_ndis + 1))
+	_what="$ob_case, bind #$4: check tcp $k_addr:$ob_port${2:+ $2}${k_v6:+ $k_v6}"
+	_what="$_what predicted $_pred"
+	[ "$_pred" = ok ] || _what="$_what (rule $_rule)"
+	[ "$_unc" = true ] && _what="$_what (uncertain)"
+	_what="$_what, the kernel said $_kern"
+	[ -n "$ob_first" ] || ob_first=$_what
+	if [ "$ob_ndis" -le "$OB_SHOW" ]; then
+		echo "guest: oracle: disagreement: kernel $(uname -r), $_what"
+		echo "guest: oracle:   check --json: $(echo "$_json" | tr -d '\n' | tr -s ' ')"
+	else
+		echo "guest: oracle: disagreement: $_what"
+	fi
+	return 0
+}
+
+# ob_series MODE: the 49 cases of MODE (plain, reuseaddr, reuseport), run
+# in a subshell. Disagreements go to stdout; the counts "N UNCERTAIN
+# DISAGREE NOSTART" to $OUT/ob.MODE.res, the first disagreement and why the
+# series stopped early (if it did) to $OUT/ob.MODE.first and .broken.
+ob_series() {
+	ob_mode=$1
+	case $ob_mode in
+	plain) _cf='' _sf='' ;;
+	reuseaddr) _cf=--reuseaddr _sf=-a ;;
+	reuseport) _cf=--reuseport _sf=-p ;;
+	esac
+	ob_n=0 ob_unc=0 ob_ndis=0 ob_nostart=0
+	ob_first=''
+	ob_broken=''
+	_in=$OUT/ob.$ob_mode.in
+	_out=$OUT/ob.$ob_mode.out
+	rm -f "$_in" "$_out"
+	if mkfifo "$_in" "$_out"; then
+		# sockop -b in a new network namespace with its loopback up; exec
+		# keeps the pid, which check --pid names.
+		unshare -n sh -c 'ip link set lo up && exec sockop -b' \
+			<"$_in" >"$_out" 2>"$OUT/ob.$ob_mode.err" &
+		ob_sockpid=$!
+		echo "$ob_sockpid" >"$OUT/ob.$ob_mode.sockop.pid"
+		# Read-write opens of a FIFO never block, whatever sockop does; it
+		# gets EOF on its stdin when fd 3 is closed below.
+		exec 3<>"$_in" 4<>"$_out"
+	else
+		ob_broken="mkfifo failed"
+	fi
+	for _a in 1 2 3 4 5 6 7; do
+		for _b in 1 2 3 4 5 6 7; do
+			[ -z "$ob_broken" ] || break
+			ob_kind "$_a"
+			_first=$k_name
+			ob_kind "$_b"
+			ob_case="pair $_first + $k_name, mode $ob_mode"
+			ob_kind "$_a"
+			ob_op "$_sf $k_sock 0" || break
+			case $ob_reply in
+			"ok "*)
+				ob_port=${ob_reply#ok }
+				if ob_compare "$_b" "$_cf" "$_sf" 2; then
+					_i=3
+					for _c in 1 2 3 5 6 7; do
+						ob_compare "$_c" "" "" "$_i" || break
+						_i=$((_i + 1))
+					done
+				fi
+				;;
+			*)
+				ob_nostart=$((ob_nostart + 1))
+				echo "guest: oracle: $ob_case: the first bind ($_first port 0) failed: $ob_reply"
+				;;
+			esac
+			[ -z "$ob_broken" ] || break
+			ob_op close || break
+		done
+	done
+	if [ -n "${ob_sockpid:-}" ]; then
+		exec 3>&- 4<&- # EOF: sockop closes what it holds and exits
+		kill "$ob_sockpid" 2>/dev/null # in case it did not (its sockets go with it)
+		wait "$ob_sockpid" 2>/dev/null
+		rm -f "$OUT/ob.$ob_mode.sockop.pid"
+	fi
+	rm -f "$_in" "$_out"
+	echo "$ob_n $ob_unc $ob_ndis $ob_nostart" >"$OUT/ob.$ob_mode.res"
+	echo "$ob_first" >"$OUT/ob.$ob_mode.first"
+	echo "$ob_broken" >"$OUT/ob.$ob_mode.broken"
+}
+
+# ob_running: some mode's series still runs.
+ob_running() {
+	for _m in plain reuseaddr reuseport; do
+		kill -0 "$(cat "$OUT/ob.$_m.pid")" 2>/dev/null && return 0
+	done
+	return 1
+}
+
+bind_wildcard_oracle() {
+	_t0=$(date +%s)
+	for _m in plain reuseaddr reuseport; do
+		rm -f "$OUT/ob.$_m.res" "$OUT/ob.$_m.first" "$OUT/ob.$_m.broken"
+		ob_series "$_m" >"$OUT/ob.$_m.log" 2>&1 &
+		echo $! >"$OUT/ob.$_m.pid"
+	done
+	# Each wait in a series is bounded, and a series stops at the first
+	# sockop or daemon that does not answer; this bounds the whole.
+	until_ok "$OB_WAIT" eval '! ob_running'
+	_n=0 _unc=0 _ndis=0 _nostart=0
+	_first='' _broken=''
+	for _m in plain reuseaddr reuseport; do
+		_pid=$(cat "$OUT/ob.$_m.pid")
+		if kill -0 "$_pid" 2>/dev/null; then
+			kill "$_pid" 2>/dev/null # its sockop goes with the final clean-up
+			_broken="$_broken; $_m did not finish in $OB_WAIT s"
+		fi
+		wait "$_pid" 2>/dev/null
+		rm -f "$OUT/ob.$_m.pid"
+		cat "$OUT/ob.$_m.log"
+		read -r n u d ns 2>/dev/null <"$OUT/ob.$_m.res" || n=0 u=0 d=0 ns=0
+		_n=$((_n + n))
+		_unc=$((_unc + u))
+		_ndis=$((_ndis + d))
+		_nostart=$((_nostart + ns))
+		echo "guest: bind_wildcard_oracle, mode $_m: $n comparisons, $u uncertain, $d disagree"
+		[ -n "$_first" ] || _first=$(cat "$OUT/ob.$_m.first" 2>/dev/null)
+		_b=$(cat "$OUT/ob.$_m.broken" 2>/dev/null)
+		[ -z "$_b" ] || _broken="$_broken; $_m stopped: $_b"
+	done
+	echo "guest: bind_wildcard_oracle: $_n comparisons, $_unc uncertain, $_ndis disagree, $(($(date +%s) - _t0)) s"
+
+	_want=1029
+	if [ "$_ndis" = 0 ] && [ "$_n" = "$_want" ] && [ -z "$_broken" ]; then
+		pass "bind_wildcard_oracle: $_n of $_want agree, $_unc uncertain"
+	else
+		_why="$_ndis of $_n disagree, $_unc uncertain"
+		[ -z "$_first" ] || _why="$_why; first: $_first"
+		[ "$_nostart" = 0 ] || _why="$_why; $_nostart cases could not bind their first socket"
+		[ "$_n" = "$_want" ] || _why="$_why; $_n comparisons instead of $_want"
+		fail bind_wildcard_oracle "$_why$_broken"
+	fi
+}
+
+if [ "$up" = 1 ]; then
+	# (h) after the other checks, so that they keep their meaning.
+	bind_wildcard_oracle
 fi
 
 # The daemon's log: whole when something failed, its end otherwise.
