@@ -25,6 +25,7 @@ void config_defaults(struct pw_config *c)
 	c->syslog_facility = LOG_DAEMON;
 	c->syslog_format = PW_SYSLOG_KV;
 	c->takeover_window_ns = 60ULL * 1000000000ULL;
+	c->fold_window_ns = 10ULL * 1000000000ULL;
 	c->alert_history = 1024;
 	c->conflict_history = 1024;
 }
@@ -153,6 +154,10 @@ int config_set(struct pw_config *c, const char *section, const char *key, const 
 		if (parse_uint(key, v, 0, 86400, &n, err, errlen))
 			return -EINVAL;
 		c->takeover_window_ns = n * 1000000000ULL;
+	} else if (IS("alerts", "fold_window")) {
+		if (parse_uint(key, v, 0, 3600, &n, err, errlen))
+			return -EINVAL;
+		c->fold_window_ns = n * 1000000000ULL;
 	} else if (IS("alerts", "alert_history") || IS("alerts", "conflict_history")) {
 		if (parse_uint(key, v, 1, 1000000, &n, err, errlen))
 			return -EINVAL;

@@ -42,6 +42,7 @@ struct pw_config {
 	int syslog_facility;        /* LOG_DAEMON (a LOG_* facility value) */
 	enum pw_syslog_format syslog_format; /* kv */
 	uint64_t takeover_window_ns; /* 60 s */
+	uint64_t fold_window_ns;     /* 10 s: repeats of an alert folded (monitor.h); 0 never */
 	size_t alert_history;        /* 1024 */
 	size_t conflict_history;     /* 1024 */
 	struct pw_policy policy;     /* owned: ignore_ports and allow rules */

@@ -313,6 +313,7 @@ static json_object *cmd_stats(struct ctl_cmd_ctx *ctx, json_object *req)
 				       json_object_new_int64(m->alerts_by_kind[i]));
 	json_object_object_add(s, "alerts_by_kind", kinds);
 	json_object_object_add(s, "alerts_silenced", json_object_new_int64(m->stats.alerts_silenced));
+	json_object_object_add(s, "alerts_folded", json_object_new_int64(m->stats.alerts_folded));
 	json_object_object_add(s, "conflicts", json_object_new_int64(m->stats.conflicts));
 	json_object_object_add(s, "conflicts_ignored",
 			       json_object_new_int64(m->stats.conflicts_ignored));

@@ -87,6 +87,7 @@ uint64_t monitor_realtime(const struct pw_monitor *m, uint64_t boot_ns)
 void monitor_defaults(struct monitor_config *cfg)
 {
 	cfg->takeover_window_ns = 60ULL * 1000000000ULL;
+	cfg->fold_window_ns = 10ULL * 1000000000ULL;
 	cfg->alert_history = 1024;
 	cfg->conflict_history = 1024;
 	cfg->policy = NULL;
@@ -115,8 +116,9 @@ int monitor_init(struct pw_monitor *m, const struct monitor_config *cfg, struct 
 	m->owners = calloc(OWNER_CACHE_SLOTS, sizeof(*m->owners));
 	m->tbs = calloc(MONITOR_TB_SLOTS, sizeof(*m->tbs));
 	m->tfo = calloc(MONITOR_TFO_SLOTS, sizeof(*m->tfo));
+	m->folds = calloc(MONITOR_FOLD_SLOTS, sizeof(*m->folds));
 	if (!m->tbs || !m->table || !m->recent || !m->recent_holders || !m->exe_paths ||
-	    !m->owners || !m->tfo || ring_init(&m->alerts, sizeof(struct pw_alert), cfg->alert_history) ||
+	    !m->owners || !m->tfo || !m->folds || ring_init(&m->alerts, sizeof(struct pw_alert), cfg->alert_history) ||
 	    ring_init(&m->conflicts, sizeof(struct pw_conflict), cfg->conflict_history)) {
 		monitor_free(m);
 		return -ENOMEM;
@@ -138,6 +140,8 @@ void monitor_free(struct pw_monitor *m)
 	m->owners = NULL;
 	free(m->tfo);
 	m->tfo = NULL;
+	free(m->folds);
+	m->folds = NULL;
 	free(m->kcache);
 	m->kcache = NULL;
 	free(m->kall);
@@ -215,23 +219,17 @@ void monitor_listener_gone(struct pw_monitor *m, const struct pw_entry *e, uint6
  * A new alert in the ring, with the default message; not yet counted nor
  * announced (alert_raise()), so that the caller may complete it first.
  */
-struct pw_alert *monitor_alert_new(struct pw_monitor *m, const struct rules_alert *ra,
-				  const struct pw_entry *holder, const struct pw_entry *contender,
-				  int result, uint64_t now)
+/* An alert's fields and default message, without id (alert_fill() callers set it). */
+static void alert_fill(struct pw_alert *a, const struct rules_alert *ra,
+		       const struct pw_entry *holder, const struct pw_entry *contender, int result,
+		       uint64_t now)
 {
-	const struct pw_allow_rule *allow = policy_silences(m->cfg.policy, contender, holder);
-	struct pw_alert *a;
 	char addr[PW_ADDRSTRLEN];
 
-	if (allow) {
-		m->stats.alerts_silenced++;
-		if (allow->line)
-			log_debug("%s alert on port %u silenced by the allow rule of line %u",
-				  ra->reason, contender->sk.lport, allow->line);
-		return NULL;
-	}
-	a = ring_push(&m->alerts);
-	a->id = m->alerts.next_id++;
+	memset(&a->eph, 0, sizeof(a->eph));
+	a->has_eph = 0;
+	a->fold_count = a->fold_of = a->fold_first_ns = a->fold_last_ns = 0;
+	a->fold_nports = a->fold_more = 0;
 	a->time_ns = now;
 	a->severity = ra->severity;
 	a->kind = ra->kind;
@@ -249,6 +247,169 @@ struct pw_alert *monitor_alert_new(struct pw_monitor *m, const struct rules_aler
 		 contender->sk.family == AF_INET6 ? "]" : "", contender->sk.lport,
 		 pw_proto_name(contender->sk.protocol), holder->owner.pid, holder->owner.comm,
 		 holder->owner.uid);
+}
+
+/* Same owner group, for folding: uid and executable (as same_group(), pids aside). */
+static int fold_same_owner(const struct pw_owner *a, const struct pw_owner *b)
+{
+	if (a->uid != b->uid)
+		return 0;
+	if (a->exe_ino && b->exe_ino)
+		return a->exe_ino == b->exe_ino && a->exe_dev == b->exe_dev;
+	return !strcmp(a->exe, b->exe);
+}
+
+static struct alert_fold *fold_slot(struct pw_monitor *m, const struct rules_alert *ra,
+				    const struct pw_entry *holder, const struct pw_entry *contender)
+{
+	uint64_t h = (uintptr_t)ra->reason * 0x9e3779b97f4a7c15ULL;
+
+	h ^= ((uint64_t)holder->owner.uid << 32 | contender->owner.uid) * 0xff51afd7ed558ccdULL;
+	h ^= (holder->owner.exe_ino + 31 * contender->owner.exe_ino + contender->sk.netns) *
+	     0xc4ceb9fe1a85ec53ULL;
+	return &m->folds[(h >> 24) % MONITOR_FOLD_SLOTS];
+}
+
+static int fold_key_is(const struct alert_fold *f, const struct rules_alert *ra,
+		       const struct pw_entry *holder, const struct pw_entry *contender)
+{
+	return f->kind && !strcmp(f->kind, ra->kind) && !strcmp(f->reason, ra->reason) &&
+	       f->netns == contender->sk.netns && fold_same_owner(&f->holder, &holder->owner) &&
+	       fold_same_owner(&f->contender, &contender->owner);
+}
+
+/* Send the fold's summary when it folded anything, and free the slot. */
+static void fold_emit(struct pw_monitor *m, struct alert_fold *f)
+{
+	struct pw_alert *a;
+	char ports[64] = "";
+	size_t n = 0;
+
+	if (f->kind && f->count) {
+		for (size_t i = 0; i < f->nports && n < sizeof(ports); i++)
+			n += (size_t)snprintf(ports + n, sizeof(ports) - n, "%s%u", i ? "," : "",
+					      f->ports[i]);
+		a = ring_push(&m->alerts);
+		*a = f->last;
+		a->id = m->alerts.next_id++;
+		a->time_ns = f->last_ns;
+		a->fold_count = f->count;
+		a->fold_of = f->first_id;
+		a->fold_first_ns = f->first_ns;
+		a->fold_last_ns = f->last_ns;
+		memcpy(a->fold_ports, f->ports, sizeof(a->fold_ports));
+		a->fold_nports = f->nports;
+		a->fold_more = f->more;
+		snprintf(a->message, sizeof(a->message),
+			 "%s: %llu more alerts like alert %llu, pid %u (%s, uid %u) against pid %u "
+			 "(%s, uid %u), folded in %.1f s, on port%s %s%s",
+			 f->reason, (unsigned long long)f->count, (unsigned long long)f->first_id,
+			 a->contender.owner.pid, a->contender.owner.comm, a->contender.owner.uid,
+			 a->holder.owner.pid, a->holder.owner.comm, a->holder.owner.uid,
+			 (double)(f->last_ns - f->first_ns) / 1e9, f->nports > 1 || f->more ? "s" : "",
+			 ports, f->more ? " and others" : "");
+		if (m->on_alert) /* counted when each was raised */
+			m->on_alert(a, m->on_alert_arg);
+	}
+	f->kind = NULL;
+	f->count = 0;
+}
+
+/*
+ * A repeat of an alert that went out less than fold_window_ns ago: count
+ * it into that alert's fold and say 1 (nothing to send now). 0: it goes
+ * out; the fold it would have joined, if its window is over or its slot is
+ * another alert's, is sent first.
+ */
+static int fold_repeat(struct pw_monitor *m, const struct rules_alert *ra,
+		       const struct pw_entry *holder, const struct pw_entry *contender, int result,
+		       uint64_t now)
+{
+	struct alert_fold *f;
+
+	if (!m->cfg.fold_window_ns)
+		return 0;
+	f = fold_slot(m, ra, holder, contender);
+	if (f->kind && fold_key_is(f, ra, holder, contender) &&
+	    now - f->start_ns < m->cfg.fold_window_ns) {
+		uint16_t port = contender->sk.lport;
+		size_t i;
+
+		if (!f->count)
+			f->first_ns = now;
+		f->count++;
+		f->last_ns = now;
+		for (i = 0; i < f->nports && f->ports[i] != port; i++)
+			;
+		if (i == f->nports) {
+			if (f->nports < sizeof(f->ports) / sizeof(f->ports[0]))
+				f->ports[f->nports++] = port;
+			else
+				f->more = 1;
+		}
+		alert_fill(&f->last, ra, holder, contender, result, now);
+		f->last.holder.next_id = f->last.holder.next_port = NULL;
+		f->last.contender.next_id = f->last.contender.next_port = NULL;
+		m->stats.alerts++;
+		m->stats.alerts_folded++;
+		for (i = 0; monitor_alert_kinds[i]; i++)
+			if (!strcmp(monitor_alert_kinds[i], ra->kind))
+				m->alerts_by_kind[i]++;
+		return 1;
+	}
+	fold_emit(m, f);
+	return 0;
+}
+
+/* The alert a opens a fold: its repeats within the window are counted there. */
+static void fold_open(struct pw_monitor *m, const struct rules_alert *ra, const struct pw_alert *a)
+{
+	struct alert_fold *f;
+
+	if (!m->cfg.fold_window_ns)
+		return;
+	f = fold_slot(m, ra, &a->holder, &a->contender);
+	f->kind = a->kind;
+	f->reason = a->reason;
+	f->netns = a->contender.sk.netns;
+	f->holder = a->holder.owner;
+	f->contender = a->contender.owner;
+	f->first_id = a->id;
+	f->start_ns = a->time_ns;
+	f->count = 0;
+	f->nports = f->more = 0;
+}
+
+void monitor_fold_flush(struct pw_monitor *m, uint64_t now)
+{
+	for (size_t i = 0; m->folds && i < MONITOR_FOLD_SLOTS; i++) {
+		struct alert_fold *f = &m->folds[i];
+
+		if (f->kind && (now == UINT64_MAX || now - f->start_ns >= m->cfg.fold_window_ns))
+			fold_emit(m, f);
+	}
+}
+
+struct pw_alert *monitor_alert_new(struct pw_monitor *m, const struct rules_alert *ra,
+				  const struct pw_entry *holder, const struct pw_entry *contender,
+				  int result, uint64_t now)
+{
+	const struct pw_allow_rule *allow = policy_silences(m->cfg.policy, contender, holder);
+	struct pw_alert *a;
+
+	if (allow) {
+		m->stats.alerts_silenced++;
+		if (allow->line)
+			log_debug("%s alert on port %u silenced by the allow rule of line %u",
+				  ra->reason, contender->sk.lport, allow->line);
+		return NULL;
+	}
+	if (fold_repeat(m, ra, holder, contender, result, now))
+		return NULL;
+	a = ring_push(&m->alerts);
+	alert_fill(a, ra, holder, contender, result, now);
+	a->id = m->alerts.next_id++;
+	fold_open(m, ra, a);
 	return a;
 }
 

@@ -20,6 +20,8 @@
 /* Tunables, with the defaults of monitor_defaults(). */
 struct monitor_config {
 	uint64_t takeover_window_ns; /* 60 s: a bind this soon after a listener left is a takeover */
+	uint64_t fold_window_ns;     /* 10 s: repeats of an alert this soon after it are folded
+				      * into one summary alert (0: never fold) */
 	size_t alert_history;        /* 1024: alerts kept in memory */
 	size_t conflict_history;     /* 1024: conflicts kept in memory */
 	/*
@@ -33,7 +35,8 @@ struct monitor_config {
 /* Counters shown by `stats`. */
 struct monitor_stats {
 	uint64_t events[PW_EV_RELEASE + 1]; /* by enum pw_event_type */
-	uint64_t alerts;
+	uint64_t alerts;            /* alerts raised, folded ones included */
+	uint64_t alerts_folded;     /* of which folded into a summary (monitor_fold_flush()) */
 	uint64_t alerts_silenced;   /* by an allow rule or an ignored port */
 	uint64_t conflicts;
 	uint64_t conflicts_ignored; /* on an ignored port */
@@ -69,6 +72,26 @@ struct tfo_pending {
 	struct pw_owner owner;
 };
 
+/*
+ * Alert storms. The first alert of a (kind, reason, holder owner group,
+ * contender owner group, netns) goes out at once; its repeats within
+ * fold_window_ns of it are counted here instead, and leave as one summary
+ * alert (struct pw_alert fold_*) when the window ends.
+ */
+struct alert_fold {
+	const char *kind, *reason; /* NULL: free slot */
+	uint32_t netns;
+	struct pw_owner holder, contender; /* owner groups: uid and executable */
+	uint64_t first_id;                 /* the alert that went out */
+	uint64_t start_ns;                 /* its time: the window starts there */
+	uint64_t count;                    /* repeats folded since */
+	uint64_t first_ns, last_ns;        /* of the repeats */
+	uint16_t ports[8];
+	uint8_t nports, more;
+	struct pw_alert last;              /* the last repeat, the summary's model */
+};
+
+#define MONITOR_FOLD_SLOTS 64
 #define MONITOR_TFO_SLOTS 64
 #define MONITOR_TB_SLOTS 4096
 #define MONITOR_EPISODE_SLOTS 64
@@ -121,6 +144,7 @@ struct pw_monitor {
 	struct tb_rec **tbs;      /* MONITOR_TB_SLOTS chains */
 	struct eph_episode episodes[MONITOR_EPISODE_SLOTS];
 	struct tfo_pending *tfo;  /* MONITOR_TFO_SLOTS, by inode */
+	struct alert_fold *folds; /* MONITOR_FOLD_SLOTS */
 	int tracked_fd;           /* BPF map of tracked socket inodes, -1 when none */
 	monitor_alert_fn on_alert;
 	void *on_alert_arg;
@@ -189,6 +213,13 @@ int monitor_sysctl_int(struct pw_monitor *m, uint32_t netns, const char *name, i
  * not complete. Valid until the next walk.
  */
 const struct pw_sock *monitor_kernel_all(const struct pw_monitor *m, uint32_t netns, size_t *n);
+
+/*
+ * Send the summaries of the alert folds whose window has ended by now
+ * (CLOCK_REALTIME ns); all of them with now = UINT64_MAX (shutdown).
+ * Called once a second.
+ */
+void monitor_fold_flush(struct pw_monitor *m, uint64_t now);
 
 /* Record that a TCP listener went away (takeover detection); now: CLOCK_REALTIME ns. */
 void monitor_listener_gone(struct pw_monitor *m, const struct pw_entry *e, uint64_t now);

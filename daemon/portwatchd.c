@@ -244,8 +244,10 @@ static void print_config(const struct pw_config *c)
 	       (unsigned int)c->socket_mode, c->socket_group);
 	printf("\n[syslog]\nfacility = %s\nformat = %s\n", config_facility_name(c->syslog_facility),
 	       c->syslog_format == PW_SYSLOG_JSON ? "json" : "kv");
-	printf("\n[alerts]\ntakeover_window = %llu\nalert_history = %zu\nconflict_history = %zu\n",
-	       (unsigned long long)(c->takeover_window_ns / 1000000000ULL), c->alert_history,
+	printf("\n[alerts]\ntakeover_window = %llu\nfold_window = %llu\nalert_history = %zu\n"
+	       "conflict_history = %zu\n",
+	       (unsigned long long)(c->takeover_window_ns / 1000000000ULL),
+	       (unsigned long long)(c->fold_window_ns / 1000000000ULL), c->alert_history,
 	       c->conflict_history);
 	printf("# %zu ignored ports, %zu allow rules\n", c->policy.nignored, c->policy.nallow);
 }
@@ -348,6 +350,7 @@ static void housekeeping(struct daemon *d)
 	} else if (d->cfg.reconcile_s && d->ticks % d->cfg.reconcile_s == 0) {
 		reconcile(d, "periodic");
 	}
+	monitor_fold_flush(&d->mon, monitor_now());
 	notify_status(d);
 }
 
@@ -365,6 +368,7 @@ static void apply_config(struct daemon *d, struct pw_config *cfg)
 	log_setlevel(cfg->log_level);
 	log_set_facility(cfg->syslog_facility);
 	d->mon.cfg.takeover_window_ns = cfg->takeover_window_ns;
+	d->mon.cfg.fold_window_ns = cfg->fold_window_ns;
 	config_free(&d->cfg);
 	d->cfg = *cfg;
 	d->mon.cfg.policy = &d->cfg.policy;
@@ -607,6 +611,7 @@ static void setup(struct daemon *d)
 
 		monitor_defaults(&mc);
 		mc.takeover_window_ns = d->cfg.takeover_window_ns;
+		mc.fold_window_ns = d->cfg.fold_window_ns;
 		mc.alert_history = d->cfg.alert_history;
 		mc.conflict_history = d->cfg.conflict_history;
 		mc.policy = &d->cfg.policy;
@@ -653,6 +658,7 @@ static void setup(struct daemon *d)
 static void teardown(struct daemon *d)
 {
 	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+	monitor_fold_flush(&d->mon, UINT64_MAX); /* no folded count is lost at exit */
 	ctl_close(&d->ctl);
 	pwbpf_close(&d->bpf);
 	snap_close(d->snap);

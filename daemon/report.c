@@ -220,6 +220,21 @@ json_object *pwj_alert(const struct pw_alert *a)
 	json_object_object_add(o, "message", pwj_text(a->message));
 	if (a->has_eph)
 		json_object_object_add(o, "ephemeral", pwj_ephemeral(&a->eph, sk->family));
+	if (a->fold_count) {
+		json_object *f = json_object_new_object(), *p = json_object_new_array();
+
+		json_object_object_add(f, "count", json_object_new_int64((int64_t)a->fold_count));
+		json_object_object_add(f, "of", json_object_new_int64((int64_t)a->fold_of));
+		json_object_object_add(f, "first", json_object_new_string(pw_time_rfc3339(
+							   a->fold_first_ns, t)));
+		json_object_object_add(f, "last", json_object_new_string(pw_time_rfc3339(
+							  a->fold_last_ns, t)));
+		for (size_t i = 0; i < a->fold_nports; i++)
+			json_object_array_add(p, json_object_new_int(a->fold_ports[i]));
+		json_object_object_add(f, "ports", p);
+		json_object_object_add(f, "more_ports", json_object_new_boolean(a->fold_more));
+		json_object_object_add(o, "folded", f);
+	}
 	return o;
 }
 
@@ -291,5 +306,20 @@ void pw_alert_kv(const struct pw_alert *a, char *buf, size_t len)
 			snprintf(buf + n, len - n, " destination=%s%s%s:%u", v6 ? "[" : "",
 				 pw_addr_ntop(sk->family, a->eph.raddr, addr), v6 ? "]" : "",
 				 a->eph.rport);
+	}
+	if (a->fold_count) {
+		char t1[32], t2[32];
+		size_t n = strlen(buf);
+
+		snprintf(buf + n, n < len ? len - n : 0, " folded=%llu of=%llu first=%s last=%s ports=",
+			 (unsigned long long)a->fold_count, (unsigned long long)a->fold_of,
+			 pw_time_rfc3339(a->fold_first_ns, t1), pw_time_rfc3339(a->fold_last_ns, t2));
+		for (size_t i = 0; i < a->fold_nports; i++) {
+			n = strlen(buf);
+			snprintf(buf + n, n < len ? len - n : 0, "%s%u", i ? "," : "", a->fold_ports[i]);
+		}
+		n = strlen(buf);
+		if (a->fold_more)
+			snprintf(buf + n, n < len ? len - n : 0, ",more");
 	}
 }

@@ -50,6 +50,19 @@ struct pw_alert {
 	char message[PW_MSG_LEN];
 	int has_eph;              /* reason ephemeral_exhausted: eph is set */
 	struct pw_ephemeral eph;
+	/*
+	 * A summary of folded repeats (monitor.h, alert storms): fold_count
+	 * alerts like alert fold_of (same kind, reason, owner groups, netns)
+	 * raised between fold_first_ns and fold_last_ns (CLOCK_REALTIME ns)
+	 * on the ports fold_ports[0..fold_nports) (host order; fold_more: on
+	 * others too). fold_count 0: an ordinary alert.
+	 */
+	uint64_t fold_count;
+	uint64_t fold_of;
+	uint64_t fold_first_ns, fold_last_ns;
+	uint16_t fold_ports[8];
+	uint8_t fold_nports;
+	uint8_t fold_more;
 };
 
 /* A failed bind/listen/connect (EADDRINUSE / EADDRNOTAVAIL). */

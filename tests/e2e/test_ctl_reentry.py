@@ -48,7 +48,12 @@ def hijack(actor, name, port):
     assert r["ok"], r
 
 
-def test_subscriber_dropped_during_its_own_request(daemon, actors, port):
+# every alert goes out (no folding): each must reach the subscribers mid-request
+NO_FOLD = "[alerts]\nfold_window = 0\n"
+
+
+def test_subscriber_dropped_during_its_own_request(daemon_factory, actors, port):
+    daemon = daemon_factory(config=NO_FOLD)
     holder = actors(uid=1910)
     thief = actors(uid=1911)
     holder.bound("w", "0.0.0.0", port, type="udp", reuseaddr=True)
@@ -66,7 +71,8 @@ def test_subscriber_dropped_during_its_own_request(daemon, actors, port):
         s.close()
 
 
-def test_other_subscribers_dropped_during_a_request(daemon, actors, port):
+def test_other_subscribers_dropped_during_a_request(daemon_factory, actors, port):
+    daemon = daemon_factory(config=NO_FOLD)
     holder = actors(uid=1912)
     thief = actors(uid=1913)
     holder.bound("w", "0.0.0.0", port, type="udp", reuseaddr=True)

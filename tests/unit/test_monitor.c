@@ -135,6 +135,54 @@ static void test_udp_share_and_owner_groups(void **state)
 	assert_int_equal(f->m.stats.alerts, 2);
 }
 
+/*
+ * Issue 17, alert storms: the repeats of an alert within fold_window_ns
+ * are counted, not sent, and leave as one summary with their count and
+ * ports when the window ends; stats count every one.
+ */
+static void test_alert_storm_folds(void **state)
+{
+	struct fixture *f = *state;
+	struct pw_sock any = pwt_udp("0.0.0.0", 53, PWT_RA, 0);
+	struct pw_sock any2 = pwt_udp("0.0.0.0", 1053, PWT_RA, 0);
+	struct pw_sock lo = pwt_udp("127.0.0.1", 53, PWT_RA, 0);
+	uint64_t start;
+
+	handle(f, ev(PW_EV_BIND, any, 100, 1000, EXE_NGINX, 0));
+	handle(f, ev(PW_EV_BIND, any2, 101, 1000, EXE_NGINX, 0));
+	for (int i = 0; i < 50; i++) {
+		lo.lport = (uint16_t)(i % 2 ? 1053 : 53);
+		handle(f, ev(PW_EV_BIND, lo, 300 + (uint64_t)i, 2000, EXE_EVIL, 0));
+	}
+	/* one went out; 49 folded (both wildcards are one owner group's) */
+	assert_int_equal(f->nalerts, 1);
+	assert_string_equal(f->last.reason, "shadow_wildcard");
+	assert_int_equal(f->m.stats.alerts, 50);
+	assert_int_equal(f->m.stats.alerts_folded, 49);
+	/* before the window ends nothing more; at its end, one summary */
+	start = f->last.time_ns;
+	monitor_fold_flush(&f->m, start + f->m.cfg.fold_window_ns - 1);
+	assert_int_equal(f->nalerts, 1);
+	monitor_fold_flush(&f->m, start + f->m.cfg.fold_window_ns);
+	assert_int_equal(f->nalerts, 2);
+	assert_int_equal(f->last.fold_count, 49);
+	assert_int_equal(f->last.fold_of, 1);
+	assert_int_equal(f->last.fold_nports, 2);
+	assert_int_equal(f->last.fold_ports[0], 1053);
+	assert_int_equal(f->last.fold_ports[1], 53);
+	assert_non_null(strstr(f->last.message, "49 more alerts like alert 1"));
+	assert_int_equal(f->m.stats.alerts, 50); /* a summary is not counted again */
+	/* the next one opens a new window and goes out */
+	handle(f, ev(PW_EV_BIND, lo, 400, 2000, EXE_EVIL, 0));
+	assert_int_equal(f->nalerts, 3);
+	assert_int_equal(f->last.fold_count, 0);
+	/* fold_window 0: every alert goes out */
+	f->m.cfg.fold_window_ns = 0;
+	handle(f, ev(PW_EV_BIND, lo, 401, 2000, EXE_EVIL, 0));
+	handle(f, ev(PW_EV_BIND, lo, 402, 2000, EXE_EVIL, 0));
+	assert_int_equal(f->nalerts, 5);
+}
+
 static void test_shadow_and_reuseport(void **state)
 {
 	struct fixture *f = *state;
@@ -381,6 +429,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_udp_share_and_owner_groups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ephemeral_episode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alert_storm_folds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shadow_and_reuseport, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_bind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_takeover_and_window, setup, teardown),
