@@ -150,9 +150,15 @@ def stuff(sock, line, seconds):
     return sent
 
 
-def test_stuck_clients_do_not_block_the_loop(daemon, actors):
+# Alerts of one pair of owner groups on many ports, each to be seen on its
+# own: folding (fold_window, test_alert_storm.py) off.
+NO_FOLD = "[alerts]\nfold_window = 0\n"
+
+
+def test_stuck_clients_do_not_block_the_loop(daemon_factory, actors):
     # A subscriber that never reads, and a client that floods requests and
     # never reads the answers; alerts are raised meanwhile.
+    daemon = daemon_factory(config=NO_FOLD)
     stuck_sub = daemon.connect()
     assert stuck_sub.request({"cmd": "subscribe"})["subscribed"] is True
     flood = daemon.connect()
@@ -216,7 +222,8 @@ def test_subscribe_delivers_alerts(daemon, actors, port):
         assert daemon.ok({"cmd": "stats"})["stats"]["clients"] >= 2
 
 
-def test_alerts_since_and_limit(daemon, actors):
+def test_alerts_since_and_limit(daemon_factory, actors):
+    daemon = daemon_factory(config=NO_FOLD)
     a, b = actors(uid=1234), actors(uid=1235)
     ports = [free_port() for _ in range(3)]
     for i, p in enumerate(ports):
