@@ -207,6 +207,7 @@ struct load_ctx {
 	FILE *f;
 	unsigned int line;    /* lines handed to inih so far */
 	unsigned int errline; /* line of the handler's first error, 0 = none */
+	unsigned int longline; /* first line over CONFIG_MAX_LINE bytes, 0 = none */
 	int errcode;
 	char msg[512];
 };
@@ -216,6 +217,9 @@ static char *counting_reader(char *str, int num, void *stream)
 	struct load_ctx *ctx = stream;
 	char *s = fgets(str, num, ctx->f);
 
+	/* a piece without its newline, not at the end: the line is too long */
+	if (s && !strchr(s, '\n') && !feof(ctx->f) && !ctx->longline)
+		ctx->longline = ctx->line + 1;
 	if (s && strchr(s, '\n'))
 		ctx->line++;
 	else if (s && feof(ctx->f))
@@ -264,8 +268,9 @@ int config_load(struct pw_config *c, const char *path, int missing_ok, char *err
 	ini_stop_on_first_error = 1;
 	ini_allow_multiline = 0;  /* an indented line is a line of its own, not a continuation */
 	ini_use_stack = 0;
-	ini_max_line = 4096 + 3;  /* allow rules can be long */
-	ini_initial_alloc = 4096 + 3;
+	/* fgets() reads max_line - 1 bytes: a line of CONFIG_MAX_LINE bytes and its newline */
+	ini_max_line = CONFIG_MAX_LINE + 2;
+	ini_initial_alloc = CONFIG_MAX_LINE + 2;
 	ret = ini_parse_stream(counting_reader, &ctx, handler, &ctx);
 	if (ret == 0 && ferror(ctx.f)) {
 		fclose(ctx.f);
@@ -276,6 +281,12 @@ int config_load(struct pw_config *c, const char *path, int missing_ok, char *err
 	if (ret < 0) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
+	}
+	/* a long line is an error even where its pieces happened to parse */
+	if (ctx.longline && (ret <= 0 || (unsigned int)ret >= ctx.longline)) {
+		snprintf(err, errlen, "%s:%u: line longer than %d bytes, the limit of a line here",
+			 path, ctx.longline, CONFIG_MAX_LINE);
+		return -EINVAL;
 	}
 	if (ret > 0) {
 		if (ctx.errline == (unsigned int)ret)

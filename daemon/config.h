@@ -22,6 +22,9 @@
 
 #include "policy.h"
 
+/* Longest line of portwatch.conf, newline aside (allow rules can be long). */
+#define CONFIG_MAX_LINE 4096
+
 #define PW_DEFAULT_CONFIG "/etc/portwatch/portwatch.conf"
 #define PW_DEFAULT_GROUP "portwatch"
 

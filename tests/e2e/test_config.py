@@ -68,7 +68,19 @@ BAD_LINES = [
     ("[alerts]\nallow = udp 53 exe=bin/dns\n", 3, "exe= needs an absolute path"),
     ("[alerts]\nallow = udp 53 pid=12\n", 3, "'pid=': unknown selector"),
     ("[alerts]\nallow = udp 53 uid=pwt-no-such-user\n", 3, "no such user"),
+    ("[alerts]\nallow = udp 53 exe=/" + "x" * 4100 + "\n", 3, "line longer than 4096 bytes"),
+    # its pieces would parse: a comment, then a blank rest
+    ("[alerts]\n#" + "x" * 4096 + " " * 10 + "\n", 3, "line longer than 4096 bytes"),
 ]
+
+
+def test_a_line_of_4096_bytes_is_read(tmp_path):
+    conf = tmp_path / "long.conf"
+    conf.write_text("[alerts]\n#" + "x" * 4095 + "\ntakeover_window = 7\n")
+    r = subprocess.run([PORTWATCHD, "--check", "--config", str(conf)], capture_output=True,
+                       text=True, timeout=10)
+    assert r.returncode == 0, r
+    assert "takeover_window = 7" in r.stdout, r.stdout
 
 
 @pytest.mark.parametrize("text,line,msg", BAD_LINES, ids=[m for _, _, m in BAD_LINES])
