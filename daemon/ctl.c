@@ -534,14 +534,22 @@ int ctl_handle(struct pw_ctl *c, void *ptr, uint32_t events)
 		return 0;
 	if (cl->dead) /* dropped earlier in this batch of events */
 		return 1;
-	if (!cl->eof && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+	/*
+	 * The peer closed both directions: nobody will read an answer, so its
+	 * requests, read or not, are not served. A flood of clients that send
+	 * and hang up must not keep the loop from the ring buffer (issue 17).
+	 * (A peer that only shut its sending side, EPOLLRDHUP, is served.)
+	 */
+	if (events & (EPOLLHUP | EPOLLERR)) {
+		client_kill(c, cl);
+		return 1;
+	}
+	if (!cl->eof && (events & EPOLLIN))
 		client_read(c, cl, &gone);
 	if (cl->dead) /* dropped while its own request was served */
 		return 1;
 	if (!gone && client_flush(cl) < 0)
 		gone = 1;
-	if (events & (EPOLLHUP | EPOLLERR))
-		gone = 1; /* both directions are shut: nothing more can be sent */
 	/* a subscriber that shut down its sending side still gets alerts */
 	if (gone || (cl->eof && !cl->subscribed && cl->outoff == cl->outlen)) {
 		client_kill(c, cl);

@@ -45,3 +45,34 @@ def test_emfile_does_not_spin_or_flood(daemon_factory):
     # clients left: the listener is polled again and a new client is served
     wait_until(lambda: d.stats()["clients"] <= 2, what="the clients to be gone")
     assert "uptime_s" in d.stats()
+
+
+def test_requests_of_a_client_that_hung_up_are_not_served(daemon_factory, actors, port,
+                                                          tmp_path):
+    """A client that sends a request and closes before the daemon reads it
+    gets nothing served: here a `reload` that would have started ignoring
+    the port of the next conflict. The daemon is stopped (SIGSTOP) while
+    the client sends and hangs up, so that it meets both at once."""
+    import signal
+    d = daemon_factory()
+    with open(d.config_path, "w") as fh:
+        fh.write("[alerts]\nignore_ports = %d\n" % port)
+    os.kill(d.pid, signal.SIGSTOP)
+    try:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(d.socket_path)
+        s.sendall(b'{"cmd":"reload"}\n')
+        s.close()
+    finally:
+        os.kill(d.pid, signal.SIGCONT)
+    d.sync()
+    before = d.stats()
+    a = actors(uid=1961)
+    a.bound("l", "127.0.0.1", port, listen=True)
+    a.socket("x")
+    assert a.bind("x", "127.0.0.1", port)["errno"] == "EADDRINUSE"
+    wait_until(lambda: d.stats()["conflicts"] > before["conflicts"],
+               what="the conflict recorded, not ignored")
+    assert d.stats()["conflicts_ignored"] == before["conflicts_ignored"]
+    # a client that waits for its answer is served, of course
+    assert "reloaded" in d.ok({"cmd": "reload"})["message"]

@@ -82,8 +82,10 @@ def test_other_subscribers_dropped_during_a_request(daemon_factory, actors, port
         subs = [deaf_subscriber(daemon) for _ in range(3)]
         hijack(thief, "t%d" % i, port)
         c = connect(daemon)
-        c.sendall(check_line(port))  # served while the subscribers are dropped
-        c.close()                    # and gone right after: freed by the loop
+        c.sendall(check_line(port))  # served while the subscribers are dropped;
+        c.shutdown(socket.SHUT_WR)   # its end of input read in the same turn, so
+        c.recv(65536)                # the daemon closes it right after answering
+        c.close()
         keep += subs
     wait_until(lambda: daemon.stats()["alerts"] >= base + ROUNDS, what="%d alerts" % ROUNDS)
     assert daemon.running()
