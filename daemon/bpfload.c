@@ -258,17 +258,21 @@ int pwbpf_tracked_fd(const struct pw_bpf *b)
 	return bpf_map__fd(b->skel->maps.tracked);
 }
 
-uint64_t pwbpf_counter(const struct pw_bpf *b, unsigned int idx)
+int pwbpf_counter(const struct pw_bpf *b, unsigned int idx, uint64_t *sum)
 {
-	int ncpus = libbpf_num_possible_cpus();
-	uint64_t sum = 0;
+	int ncpus = libbpf_num_possible_cpus(), err = 0;
 	__u64 *vals;
 
-	if (ncpus <= 0 || !(vals = calloc(ncpus, sizeof(*vals))))
-		return 0;
-	if (!bpf_map_lookup_elem(bpf_map__fd(b->skel->maps.counters), &idx, vals))
-		for (int i = 0; i < ncpus; i++)
-			sum += vals[i];
+	*sum = 0;
+	if (ncpus <= 0)
+		return ncpus ? ncpus : -EINVAL;
+	vals = calloc(ncpus, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(bpf_map__fd(b->skel->maps.counters), &idx, vals))
+		err = -errno;
+	for (int i = 0; !err && i < ncpus; i++)
+		*sum += vals[i];
 	free(vals);
-	return sum;
+	return err;
 }

@@ -27,6 +27,8 @@ struct pw_bpf {
 	int release_hook;                     /* cgroup/sock_release attached */
 	/* how the programs read the socket behind an fd (static string) */
 	const char *fd_read;
+	/* ring-buffer records shorter than struct pw_event, skipped (stats) */
+	uint64_t short_records;
 };
 
 /*
@@ -50,7 +52,10 @@ int pwbpf_epoll_fd(const struct pw_bpf *b);
 int pwbpf_consume(struct pw_bpf *b);
 /* fd of the `tracked` map (socket inodes the table holds). */
 int pwbpf_tracked_fd(const struct pw_bpf *b);
-/* Sum over CPUs of counter idx (enum pw_counter). */
-uint64_t pwbpf_counter(const struct pw_bpf *b, unsigned int idx);
+/*
+ * Sum over CPUs of counter idx (enum pw_counter) into *sum. Returns 0, or
+ * -errno when the map cannot be read (*sum then 0).
+ */
+int pwbpf_counter(const struct pw_bpf *b, unsigned int idx, uint64_t *sum);
 
 #endif /* PORTWATCH_BPFLOAD_H */

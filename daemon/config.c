@@ -21,6 +21,8 @@ void config_defaults(struct pw_config *c)
 	c->ring_bytes = 8u << 20;
 	snprintf(c->socket_path, sizeof(c->socket_path), "%s", PW_DEFAULT_SOCKET);
 	c->socket_mode = 0660;
+	c->idle_timeout_s = 300;
+	c->clients_per_uid = 64;
 	snprintf(c->socket_group, sizeof(c->socket_group), "%s", PW_DEFAULT_GROUP);
 	c->syslog_facility = LOG_DAEMON;
 	c->syslog_format = PW_SYSLOG_KV;
@@ -130,6 +132,14 @@ int config_set(struct pw_config *c, const char *section, const char *key, const 
 			return -EINVAL;
 		}
 		snprintf(c->socket_group, sizeof(c->socket_group), "%s", v);
+	} else if (IS("control", "idle_timeout")) {
+		if (parse_uint(key, v, 0, 86400, &n, err, errlen))
+			return -EINVAL;
+		c->idle_timeout_s = (unsigned int)n;
+	} else if (IS("control", "max_clients_per_uid")) {
+		if (parse_uint(key, v, 1, 1024, &n, err, errlen))
+			return -EINVAL;
+		c->clients_per_uid = (unsigned int)n;
 	} else if (IS("syslog", "facility")) {
 		int f = config_parse_facility(v);
 

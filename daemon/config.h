@@ -5,7 +5,7 @@
  * options, which win.
  *
  *   [daemon]   log_level, reconcile_interval, ring_size
- *   [control]  socket, mode, group
+ *   [control]  socket, mode, group, idle_timeout, max_clients_per_uid
  *   [syslog]   facility, format
  *   [alerts]   takeover_window, alert_history, conflict_history,
  *              ignore_ports, allow (repeatable)
@@ -42,6 +42,8 @@ struct pw_config {
 	char socket_path[108];      /* PW_DEFAULT_SOCKET */
 	mode_t socket_mode;         /* 0660 */
 	char socket_group[64];      /* PW_DEFAULT_GROUP; "" = leave root's */
+	unsigned int idle_timeout_s; /* 300: an idle control client is closed; 0 never */
+	unsigned int clients_per_uid; /* 64: control connections a non-root uid may hold */
 	int syslog_facility;        /* LOG_DAEMON (a LOG_* facility value) */
 	enum pw_syslog_format syslog_format; /* kv */
 	uint64_t takeover_window_ns; /* 60 s */

@@ -19,10 +19,18 @@
 
 #include "ctl.h"
 #include "ctl_cmd.h"
+#include "ctl_req.h"
 #include "log.h"
 
-/* Requests answered for one client before the others get their turn. */
-#define CTL_REQUESTS_PER_TURN 16
+/*
+ * The per-turn budget of control work (ctl_serve()): requests of one
+ * client, requests of all, and bytes of answers queued, before the loop
+ * goes back to the ring buffer. 8 MiB is about 25,000 sockets of
+ * `owners`; an answer is never cut, so one turn may exceed it once.
+ */
+#define CTL_REQUESTS_PER_CLIENT 16
+#define CTL_REQUESTS_PER_TURN 64
+#define CTL_BYTES_PER_TURN (8u << 20)
 
 struct ctl_client {
 	int fd;
@@ -33,6 +41,7 @@ struct ctl_client {
 	int eof;            /* the peer shut down its side: close once the output is out */
 	int backlog;        /* complete requests wait in `in` for their turn */
 	int dead;           /* closed; freed by ctl_reap(), never under a caller */
+	uint64_t active_ns; /* CLOCK_MONOTONIC ns of the last byte received or sent */
 	size_t inlen;
 	char in[PW_CTL_MAX_REQUEST + 1];
 	char *out;          /* pending output */
@@ -125,6 +134,8 @@ int ctl_open(struct pw_ctl *c, const struct ctl_socket_opts *o, int epoll_fd,
 	c->mon = mon;
 	c->bpf = bpf;
 	c->start_ns = monitor_now();
+	c->idle_timeout_ns = (uint64_t)o->idle_timeout_s * 1000000000ULL;
+	c->clients_per_uid = o->clients_per_uid ? o->clients_per_uid : PW_CTL_MAX_CLIENTS;
 	if (o->fd >= 0) {
 		/* systemd made it (portwatchd.socket): its mode, group and file are systemd's */
 		c->listen_fd = o->fd;
@@ -173,11 +184,19 @@ fail:
 	return err;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 /*
  * Drop a client: its fd is closed at once (no more events, no more output),
  * its memory stays until ctl_reap(), so that whoever holds a pointer or an
- * index to it - a request being served, an alert being published from
- * inside one, the loop's batch of epoll events - never meets freed memory.
+ * index to it - a request being served, an alert being published, the
+ * loop's batch of epoll events - never meets freed memory.
  */
 static void client_kill(struct pw_ctl *c, struct ctl_client *cl)
 {
@@ -189,6 +208,8 @@ static void client_kill(struct pw_ctl *c, struct ctl_client *cl)
 	cl->dead = 1;
 	cl->backlog = 0;
 	cl->subscribed = 0;
+	c->out_total -= cl->outlen - cl->outoff;
+	cl->outlen = cl->outoff = 0;
 }
 
 static void client_free(struct pw_ctl *c, size_t i)
@@ -252,14 +273,65 @@ static void client_rearm(struct pw_ctl *c, struct ctl_client *cl)
 		cl->events = want;
 }
 
+#define CTL_LOG_INTERVAL_NS (60ULL * 1000000000ULL)
+
+/*
+ * One line a minute at most about clients dropped for unread output, with
+ * their count: a flood of them must not become a flood of log lines.
+ */
+static void note_dropped(struct pw_ctl *c, const struct ctl_client *cl, const char *why)
+{
+	uint64_t now = mono_ns();
+
+	c->dropped++;
+	c->stats.dropped_slow++;
+	if (c->dropped_log_ns && now - c->dropped_log_ns < CTL_LOG_INTERVAL_NS)
+		return;
+	log_warnx("control socket: dropping a client of uid %ld that does not read its answers: "
+		  "%s (%llu client%s dropped in the last minute)",
+		  cl->peer.uid == (uid_t)-1 ? -1L : (long)cl->peer.uid, why,
+		  (unsigned long long)c->dropped, c->dropped == 1 ? "" : "s");
+	c->dropped_log_ns = now;
+	c->dropped = 0;
+}
+
+/*
+ * Make room for len more bytes of self's output within the budget of all
+ * clients: drop the others that hold the most unsent output, clients of
+ * other uids than root first. 0, or -ENOBUFS when self alone is too much.
+ */
+static int make_room(struct pw_ctl *c, struct ctl_client *self, size_t len)
+{
+	while (c->out_total + len > PW_CTL_TOTAL_OUTPUT) {
+		struct ctl_client *victim = NULL;
+
+		for (int root = 0; root < 2 && !victim; root++)
+			for (size_t i = 0; i < c->nclients; i++) {
+				struct ctl_client *cl = c->clients[i];
+
+				if (cl == self || cl->dead || cl->outlen == cl->outoff ||
+				    (cl->peer.uid == 0) != root)
+					continue;
+				if (!victim || cl->outlen - cl->outoff >
+						       victim->outlen - victim->outoff)
+					victim = cl;
+			}
+		if (!victim)
+			return -ENOBUFS;
+		note_dropped(c, victim, "the output budget of all clients (64 MiB) is spent");
+		client_kill(c, victim);
+	}
+	return 0;
+}
+
 /* Queue bytes; -ENOBUFS when the client is past its output bound. */
-static int client_queue(struct ctl_client *cl, const char *data, size_t len)
+static int client_queue(struct pw_ctl *c, struct ctl_client *cl, const char *data, size_t len)
 {
 	size_t limit = cl->subscribed ? PW_CTL_SUBSCRIBER_MAX_OUTPUT : PW_CTL_MAX_OUTPUT;
 
 	if (cl->outoff == cl->outlen)
 		cl->outoff = cl->outlen = 0;
-	if (cl->outlen - cl->outoff + len > limit)
+	if (cl->outlen - cl->outoff + len > limit || make_room(c, cl, len))
 		return -ENOBUFS;
 	if (cl->outlen + len > cl->outcap) {
 		size_t cap = cl->outcap ? cl->outcap : 4096;
@@ -280,6 +352,8 @@ static int client_queue(struct ctl_client *cl, const char *data, size_t len)
 	}
 	memcpy(cl->out + cl->outlen, data, len);
 	cl->outlen += len;
+	c->out_total += len;
+	c->queued += len;
 	return 0;
 }
 
@@ -292,7 +366,7 @@ static int client_queue(struct ctl_client *cl, const char *data, size_t len)
  * out, its buffer goes back to the system: malloc_trim(), since glibc
  * keeps freed heap memory and the RSS would stay at the peak.
  */
-static int client_flush(struct ctl_client *cl)
+static int client_flush(struct pw_ctl *c, struct ctl_client *cl)
 {
 	while (cl->outoff < cl->outlen) {
 		ssize_t n = send(cl->fd, cl->out + cl->outoff, cl->outlen - cl->outoff,
@@ -301,6 +375,8 @@ static int client_flush(struct ctl_client *cl)
 		if (n < 0)
 			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
 		cl->outoff += n;
+		c->out_total -= n;
+		cl->active_ns = mono_ns();
 	}
 	if (cl->outcap > CTL_KEEP_OUTPUT) {
 		free(cl->out);
@@ -312,14 +388,14 @@ static int client_flush(struct ctl_client *cl)
 }
 
 /* Serialize obj (consumed) as one line and queue it. */
-static int client_send(struct ctl_client *cl, json_object *obj)
+static int client_send(struct pw_ctl *c, struct ctl_client *cl, json_object *obj)
 {
 	size_t len;
 	const char *s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN, &len);
-	int err = client_queue(cl, s, len);
+	int err = client_queue(c, cl, s, len);
 
 	if (!err)
-		err = client_queue(cl, "\n", 1);
+		err = client_queue(c, cl, "\n", 1);
 	json_object_put(obj);
 	return err;
 }
@@ -330,7 +406,8 @@ static int client_send(struct ctl_client *cl, json_object *obj)
  * before the next (ctl_cmd.h). The object's own text is written without
  * its closing brace, which the array is followed by. Frees ctx->stream.
  */
-static int client_send_stream(struct ctl_client *cl, json_object *obj, struct ctl_cmd_ctx *ctx)
+static int client_send_stream(struct pw_ctl *c, struct ctl_client *cl, json_object *obj,
+			      struct ctl_cmd_ctx *ctx)
 {
 	size_t len;
 	const char *s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN, &len);
@@ -338,20 +415,20 @@ static int client_send_stream(struct ctl_client *cl, json_object *obj, struct ct
 	int err;
 
 	snprintf(head, sizeof(head), ",\"%s\":[", ctx->stream_member);
-	err = client_queue(cl, s, len - 1);
+	err = client_queue(c, cl, s, len - 1);
 	if (!err)
-		err = client_queue(cl, head, strlen(head));
+		err = client_queue(c, cl, head, strlen(head));
 	for (size_t i = 0; !err && i < ctx->nstream; i++) {
 		json_object *o = pwj_socket(ctx->stream[i]);
 
 		s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
-		err = i ? client_queue(cl, ",", 1) : 0;
+		err = i ? client_queue(c, cl, ",", 1) : 0;
 		if (!err)
-			err = client_queue(cl, s, len);
+			err = client_queue(c, cl, s, len);
 		json_object_put(o);
 	}
 	if (!err)
-		err = client_queue(cl, "]}\n", 3);
+		err = client_queue(c, cl, "]}\n", 3);
 	json_object_put(obj);
 	free(ctx->stream);
 	return err;
@@ -361,61 +438,93 @@ static int client_send_stream(struct ctl_client *cl, json_object *obj, struct ct
 static int handle_line(struct pw_ctl *c, struct ctl_client *cl, const char *line, size_t len)
 {
 	struct ctl_cmd_ctx ctx = { .mon = c->mon, .bpf = c->bpf, .start_ns = c->start_ns,
-				   .nclients = c->nclients, .peer_uid = cl->peer.uid,
-				   .peer_pid = cl->peer.pid, .reload = c->reload,
-				   .reload_arg = c->reload_arg, .can_stream = 1 };
+				   .nclients = c->nclients, .ctl_stats = &c->stats,
+				   .peer_uid = cl->peer.uid, .peer_pid = cl->peer.pid,
+				   .reload = c->reload, .reload_arg = c->reload_arg,
+				   .can_stream = 1 };
 	json_object *resp = ctl_cmd_dispatch(&ctx, line, len);
 
+	c->stats.requests++;
 	if (ctx.subscribe)
 		cl->subscribed = 1;
 	if (ctx.stream_member)
-		return client_send_stream(cl, resp, &ctx);
-	return client_send(cl, resp);
+		return client_send_stream(c, cl, resp, &ctx);
+	return client_send(c, cl, resp);
 }
 
 /*
- * Answer the complete requests in cl->in, at most CTL_REQUESTS_PER_TURN of
- * them, so that one client pipelining thousands of requests takes turns
- * with the ring buffer and the other clients (cl->backlog is set when
- * some are left: ctl_run_pending()). An overlong line is answered once and
- * skipped.
+ * After input arrived: skip the rest of an oversized request, note
+ * whether a complete request waits (cl->backlog), and answer a line that
+ * outgrew PW_CTL_MAX_REQUEST with an error once, discarding it up to its
+ * newline.
  */
-static void client_process(struct pw_ctl *c, struct ctl_client *cl, int *gone)
+static void client_scan(struct pw_ctl *c, struct ctl_client *cl)
 {
-	int done = 0;
+	char *nl;
+
+	if (cl->discarding) {
+		nl = memchr(cl->in, '\n', cl->inlen);
+		if (!nl) {
+			cl->inlen = 0;
+			return;
+		}
+		cl->discarding = 0;
+		cl->inlen -= (size_t)(nl + 1 - cl->in);
+		memmove(cl->in, nl + 1, cl->inlen);
+	}
+	cl->backlog = cl->inlen && memchr(cl->in, '\n', cl->inlen) != NULL;
+	if (!cl->backlog && cl->inlen > PW_CTL_MAX_REQUEST) {
+		client_send(c, cl, ctl_error("request longer than 65536 bytes"));
+		cl->discarding = 1;
+		cl->inlen = 0;
+	}
+}
+
+/* The spending of one ctl_serve() turn. */
+struct turn {
+	unsigned int requests;
+	uint64_t queued_at_start; /* c->queued when the turn began */
+};
+
+static int turn_spent(const struct pw_ctl *c, const struct turn *t)
+{
+	return t->requests >= CTL_REQUESTS_PER_TURN ||
+	       c->queued - t->queued_at_start >= CTL_BYTES_PER_TURN;
+}
+
+/*
+ * Answer the complete requests in cl->in, at most CTL_REQUESTS_PER_CLIENT
+ * of them and what is left of the turn's budget; cl->backlog stays set
+ * when some are left. *gone: the client cannot take its answers.
+ */
+static void client_process(struct pw_ctl *c, struct ctl_client *cl, struct turn *t, int *gone)
+{
+	unsigned int done = 0;
 	char *nl;
 
 	while (!cl->dead && (nl = memchr(cl->in, '\n', cl->inlen))) {
 		size_t linelen = nl - cl->in;
 
-		if (done++ == CTL_REQUESTS_PER_TURN) {
-			cl->backlog = 1;
+		if (done == CTL_REQUESTS_PER_CLIENT || turn_spent(c, t))
 			return;
-		}
-		if (cl->discarding) {
-			cl->discarding = 0;
-		} else if (linelen && handle_line(c, cl, cl->in, linelen)) {
-			log_warnx("control socket: dropping a client whose answers exceed "
-				  "the output bound (it does not read them)");
+		done++;
+		t->requests++;
+		if (linelen && handle_line(c, cl, cl->in, linelen)) {
+			if (!cl->dead)
+				note_dropped(c, cl, "its answers exceed the output bound");
 			*gone = 1;
 			return;
 		}
 		memmove(cl->in, nl + 1, cl->inlen - linelen - 1);
 		cl->inlen -= linelen + 1;
 	}
-	cl->backlog = 0;
-	if (cl->inlen > PW_CTL_MAX_REQUEST) {
-		if (!cl->discarding)
-			client_send(cl, ctl_cmd_error("request longer than 65536 bytes"));
-		cl->discarding = 1;
-		cl->inlen = 0;
-	}
+	client_scan(c, cl);
 }
 
-/* Read what the client sent and answer it (a turn's worth). */
+/* Read what the client sent, up to its first complete request(s). */
 static void client_read(struct pw_ctl *c, struct ctl_client *cl, int *gone)
 {
-	while (!cl->backlog) {
+	while (!cl->backlog && !cl->eof) {
 		ssize_t n = recv(cl->fd, cl->in + cl->inlen, PW_CTL_MAX_REQUEST + 1 - cl->inlen,
 				 MSG_DONTWAIT);
 
@@ -430,9 +539,8 @@ static void client_read(struct pw_ctl *c, struct ctl_client *cl, int *gone)
 		if (n < 0)
 			return;
 		cl->inlen += n;
-		client_process(c, cl, gone);
-		if (*gone)
-			return;
+		cl->active_ns = mono_ns();
+		client_scan(c, cl);
 	}
 }
 
@@ -448,21 +556,16 @@ static void peer_cred(int fd, struct ucred *cred)
 	}
 }
 
-#define CTL_REFUSED_LOG_NS (60ULL * 1000000000ULL)
-
 /*
  * One line a minute at most about connections that cannot be taken, with
  * their count: a flood of them must not become a flood of log lines.
  */
 static void note_refused(struct pw_ctl *c, const char *why)
 {
-	struct timespec ts;
-	uint64_t now;
+	uint64_t now = mono_ns();
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 	c->refused++;
-	if (c->refused_log_ns && now - c->refused_log_ns < CTL_REFUSED_LOG_NS)
+	if (c->refused_log_ns && now - c->refused_log_ns < CTL_LOG_INTERVAL_NS)
 		return;
 	log_warnx("control socket %s: %s (%llu connection%s refused or kept waiting in the "
 		  "last minute)", c->path, why, (unsigned long long)c->refused,
@@ -471,12 +574,43 @@ static void note_refused(struct pw_ctl *c, const char *why)
 	c->refused = 0;
 }
 
+/*
+ * May a connection of uid be taken? Not past PW_CTL_MAX_CLIENTS; a uid
+ * other than root not into the PW_CTL_ROOT_SLOTS kept for root, nor past
+ * clients_per_uid connections of its own. NULL yes, else why not.
+ */
+static const char *over_limit(const struct pw_ctl *c, uid_t uid)
+{
+	size_t nonroot = 0, mine = 0;
+
+	if (c->nclients >= PW_CTL_MAX_CLIENTS)
+		return "too many clients";
+	if (uid == 0)
+		return NULL;
+	for (size_t i = 0; i < c->nclients; i++) {
+		const struct ctl_client *cl = c->clients[i];
+
+		if (cl->dead || cl->peer.uid == 0)
+			continue;
+		nonroot++;
+		mine += cl->peer.uid == uid;
+	}
+	if (nonroot >= PW_CTL_MAX_CLIENTS - PW_CTL_ROOT_SLOTS)
+		return "the clients of users other than root fill their slots (the last 16 "
+		       "are kept for root)";
+	if (mine >= c->clients_per_uid)
+		return "a uid holds max_clients_per_uid connections";
+	return NULL;
+}
+
 static void accept_clients(struct pw_ctl *c)
 {
 	for (;;) {
 		int fd = accept4(c->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct ctl_client *cl, **v;
 		struct epoll_event ev = { .events = EPOLLIN };
+		struct ucred peer;
+		const char *why;
 
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE) {
@@ -489,9 +623,13 @@ static void accept_clients(struct pw_ctl *c)
 			}
 			return;
 		}
-		if (c->nclients >= PW_CTL_MAX_CLIENTS ||
-		    !(v = realloc(c->clients, (c->nclients + 1) * sizeof(*v)))) {
-			note_refused(c, "too many clients");
+		peer_cred(fd, &peer);
+		why = over_limit(c, peer.uid);
+		if (!why && !(v = realloc(c->clients, (c->nclients + 1) * sizeof(*v))))
+			why = "out of memory";
+		if (why) {
+			c->stats.refused++;
+			note_refused(c, why);
 			close(fd);
 			continue;
 		}
@@ -503,7 +641,8 @@ static void accept_clients(struct pw_ctl *c)
 		}
 		cl->fd = fd;
 		cl->events = EPOLLIN;
-		peer_cred(fd, &cl->peer);
+		cl->peer = peer;
+		cl->active_ns = mono_ns();
 		ev.data.ptr = cl;
 		if (epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, fd, &ev)) {
 			log_warn("epoll_ctl for a control client");
@@ -515,17 +654,35 @@ static void accept_clients(struct pw_ctl *c)
 	}
 }
 
+/*
+ * After a client's I/O or requests: drop it when it failed, or when it
+ * shut its side down and has nothing left to be answered or to receive
+ * (a subscriber that shut down its sending side still gets alerts);
+ * otherwise poll what it now needs.
+ */
+static void client_settle(struct pw_ctl *c, struct ctl_client *cl, int gone)
+{
+	if (cl->dead)
+		return;
+	if (!gone && client_flush(c, cl) < 0)
+		gone = 1;
+	if (gone || (cl->eof && !cl->backlog && !cl->subscribed && cl->outoff == cl->outlen)) {
+		client_kill(c, cl);
+		return;
+	}
+	client_rearm(c, cl);
+}
+
 int ctl_handle(struct pw_ctl *c, void *ptr, uint32_t events)
 {
 	struct ctl_client *cl = NULL;
-	size_t i;
 	int gone = 0;
 
 	if (ptr == c) {
 		accept_clients(c);
 		return 1;
 	}
-	for (i = 0; i < c->nclients; i++)
+	for (size_t i = 0; i < c->nclients; i++)
 		if (c->clients[i] == ptr) {
 			cl = c->clients[i];
 			break;
@@ -544,18 +701,9 @@ int ctl_handle(struct pw_ctl *c, void *ptr, uint32_t events)
 		client_kill(c, cl);
 		return 1;
 	}
-	if (!cl->eof && (events & EPOLLIN))
+	if (events & EPOLLIN)
 		client_read(c, cl, &gone);
-	if (cl->dead) /* dropped while its own request was served */
-		return 1;
-	if (!gone && client_flush(cl) < 0)
-		gone = 1;
-	/* a subscriber that shut down its sending side still gets alerts */
-	if (gone || (cl->eof && !cl->subscribed && cl->outoff == cl->outlen)) {
-		client_kill(c, cl);
-		return 1;
-	}
-	client_rearm(c, cl);
+	client_settle(c, cl, gone);
 	return 1;
 }
 
@@ -567,23 +715,37 @@ int ctl_pending(const struct pw_ctl *c)
 	return 0;
 }
 
-void ctl_run_pending(struct pw_ctl *c)
+void ctl_serve(struct pw_ctl *c)
 {
-	/* by index: serving a request may accept no client, and frees none */
-	for (size_t i = 0; i < c->nclients; i++) {
-		struct ctl_client *cl = c->clients[i];
+	struct turn t = { .queued_at_start = c->queued };
+	size_t n = c->nclients, start = n ? c->rr % n : 0;
+
+	/* by index: serving accepts no client and frees none (ctl_reap()) */
+	for (size_t k = 0; k < n && !turn_spent(c, &t); k++) {
+		struct ctl_client *cl = c->clients[(start + k) % n];
 		int gone = 0;
 
 		if (!cl->backlog || cl->dead)
 			continue;
-		client_process(c, cl, &gone);
-		if (cl->dead)
+		client_process(c, cl, &t, &gone);
+		client_settle(c, cl, gone);
+	}
+	c->rr = start + 1; /* the next turn starts with the next client */
+}
+
+void ctl_tick(struct pw_ctl *c, uint64_t now)
+{
+	for (size_t i = 0; c->idle_timeout_ns && i < c->nclients; i++) {
+		struct ctl_client *cl = c->clients[i];
+
+		if (cl->dead || cl->subscribed || cl->backlog || cl->outlen > cl->outoff ||
+		    now - cl->active_ns < c->idle_timeout_ns)
 			continue;
-		if (gone || client_flush(cl) < 0) {
-			client_kill(c, cl);
-			continue;
-		}
-		client_rearm(c, cl);
+		c->stats.idle_closed++;
+		log_debug("control socket: closing a client of uid %ld idle for %llu s",
+			  cl->peer.uid == (uid_t)-1 ? -1L : (long)cl->peer.uid,
+			  (unsigned long long)((now - cl->active_ns) / 1000000000ULL));
+		client_kill(c, cl);
 	}
 }
 
@@ -598,8 +760,9 @@ void ctl_publish_alert(struct pw_ctl *c, const struct pw_alert *a)
 		o = json_object_new_object();
 		json_object_object_add(o, "version", json_object_new_int(PW_PROTO_VERSION));
 		json_object_object_add(o, "alert", pwj_alert(a));
-		if (client_send(cl, o) || client_flush(cl) < 0) {
-			log_warnx("control socket: dropping a subscriber that does not read");
+		if (client_send(c, cl, o) || client_flush(c, cl) < 0) {
+			if (!cl->dead)
+				note_dropped(c, cl, "a subscriber cannot take the alerts");
 			client_kill(c, cl);
 			continue;
 		}

@@ -3,14 +3,23 @@
  * ctl.h - the control socket: a Unix stream socket speaking
  * newline-delimited JSON (docs/protocol.md, version PW_PROTO_VERSION).
  *
- * It is a trust boundary: every client is non-blocking, its input is
+ * It is a trust boundary. Every client is non-blocking; its input is
  * bounded (PW_CTL_MAX_REQUEST bytes a request, the rest of an oversized
- * line is discarded) and so is its pending output (a client that stops
- * reading is dropped rather than let block the loop or grow memory).
- * Every request is shape-checked before use; a bad one gets
+ * line is discarded) and so is its pending output, and so is the output
+ * of all clients together (a client that stops reading is dropped rather
+ * than let block the loop or grow memory). Connections are limited per
+ * uid, with slots kept for root, and idle ones are closed. Every request
+ * is shape-checked before use; a bad one gets
  * {"version":1,"ok":false,"error":"..."} and the connection stays.
- * Only what the daemon already holds is read: no request does I/O other
- * than `why`, which walks one network namespace for TIME_WAIT entries.
+ *
+ * Data flows one way. ctl_handle() only moves bytes: it accepts, reads
+ * requests into their client's buffer and writes pending answers. The
+ * event loop then drains the ring buffer - so every call that returned
+ * before a request was sent is in the table - and only then has
+ * ctl_serve() answer a turn's worth of requests (a budget of requests
+ * and bytes, shared fairly). No request drains the ring or re-enters the
+ * event pipeline; a client that fails is marked dead and freed by
+ * ctl_reap(), which only the loop calls.
  */
 #ifndef PORTWATCH_CTL_H
 #define PORTWATCH_CTL_H
@@ -20,6 +29,7 @@
 #include <sys/types.h>
 
 #include "bpfload.h"
+#include "ctl_cmd.h"
 #include "portwatch/proto.h"
 #include "monitor.h"
 
@@ -27,6 +37,8 @@
 #define PW_CTL_MAX_CLIENTS 1024
 #define PW_CTL_MAX_OUTPUT (64u << 20) /* pending bytes before a client is dropped */
 #define PW_CTL_SUBSCRIBER_MAX_OUTPUT (4u << 20)
+#define PW_CTL_TOTAL_OUTPUT (64u << 20) /* pending bytes of all clients together */
+#define PW_CTL_ROOT_SLOTS 16            /* of PW_CTL_MAX_CLIENTS, only uid 0 may take */
 
 struct ctl_client;
 
@@ -43,6 +55,8 @@ struct ctl_socket_opts {
 	mode_t mode;       /* its file mode, e.g. 0660 */
 	const char *group; /* group owning it ("" or NULL: leave root's) */
 	int fd;            /* a listening socket passed by systemd (LISTEN_FDS), or -1 */
+	unsigned int idle_timeout_s;  /* portwatch.conf(5) idle_timeout; 0 never */
+	unsigned int clients_per_uid; /* max_clients_per_uid, 1..PW_CTL_MAX_CLIENTS */
 };
 
 struct pw_ctl {
@@ -60,7 +74,15 @@ struct pw_ctl {
 				    * until a client leaves */
 	uint64_t refused_log_ns;   /* CLOCK_MONOTONIC ns of the last "cannot accept" line */
 	uint64_t refused;          /* connections refused or left waiting since that line */
+	uint64_t dropped_log_ns;   /* CLOCK_MONOTONIC ns of the last "dropping a client" line */
+	uint64_t dropped;          /* clients dropped since that line */
 	void *reload_arg;
+	uint64_t idle_timeout_ns;  /* an idle client is closed after this; 0 never */
+	unsigned int clients_per_uid; /* connections a non-root uid may hold */
+	size_t out_total;          /* pending output bytes of all clients */
+	uint64_t queued;           /* bytes ever queued (for the per-turn budget) */
+	size_t rr;                 /* where the next ctl_serve() turn starts */
+	struct ctl_stats stats;
 };
 
 /*
@@ -82,21 +104,34 @@ void ctl_close(struct pw_ctl *c);
 /*
  * Handle epoll readiness of fd, which belongs to the control socket (ptr
  * is what ctl registered: the struct pw_ctl for the listener, a client
- * otherwise). Returns 1 when it was ctl's, 0 when not.
+ * otherwise): accept, read, write. Requests are not answered here but by
+ * ctl_serve(). Returns 1 when it was ctl's, 0 when not.
  */
 int ctl_handle(struct pw_ctl *c, void *ptr, uint32_t events);
 
 /*
- * Clients whose pipelined requests wait for their turn: while ctl_pending()
- * is true the loop must not block in epoll_wait(), and call
- * ctl_run_pending() once per iteration to answer the next turn's worth.
+ * Complete requests wait to be answered: the loop must drain the ring
+ * buffer, then call ctl_serve(), and not block in epoll_wait() while
+ * this stays true.
  */
 int ctl_pending(const struct pw_ctl *c);
-void ctl_run_pending(struct pw_ctl *c);
+/*
+ * Answer one turn's worth of waiting requests: at most 16 of one client
+ * and 64 or 8 MiB of answers in all, clients taking turns. Call only
+ * with the table up to date (the ring buffer drained).
+ */
+void ctl_serve(struct pw_ctl *c);
 
 /*
- * Send an alert to every subscriber. May run inside a request (check and
- * why consume the ring buffer first): a subscriber that cannot take it is
+ * Once a second: close the clients idle for idle_timeout_ns (not
+ * subscribed, no request or answer pending, nothing received);
+ * now: CLOCK_MONOTONIC ns.
+ */
+void ctl_tick(struct pw_ctl *c, uint64_t now);
+
+/*
+ * Send an alert to every subscriber (while the loop drains the ring
+ * buffer, or during a `reload`): a subscriber that cannot take it is
  * closed, not freed (ctl_reap()).
  */
 void ctl_publish_alert(struct pw_ctl *c, const struct pw_alert *a);

@@ -8,120 +8,11 @@
 #include <sys/socket.h>
 
 #include "addr.h"
-#include "ctl.h"
 #include "ctl_cmd.h"
+#include "ctl_req.h"
+#include "portwatch/proto.h"
 #include "report.h"
 #include "snap.h"
-
-json_object *ctl_cmd_error(const char *msg)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "version", json_object_new_int(PW_PROTO_VERSION));
-	json_object_object_add(o, "ok", json_object_new_boolean(0));
-	json_object_object_add(o, "error", pwj_text(msg));
-	return o;
-}
-
-static json_object *ok_response(void)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "version", json_object_new_int(PW_PROTO_VERSION));
-	json_object_object_add(o, "ok", json_object_new_boolean(1));
-	return o;
-}
-
-int ctl_opt_int(json_object *req, const char *key, int64_t lo, int64_t hi, int64_t *out,
-		   char *err, size_t errlen)
-{
-	json_object *v;
-	int64_t x;
-
-	if (!json_object_object_get_ex(req, key, &v))
-		return 0;
-	if (!json_object_is_type(v, json_type_int)) {
-		snprintf(err, errlen, "\"%s\" must be an integer", key);
-		return -EINVAL;
-	}
-	x = json_object_get_int64(v);
-	if (x < lo || x > hi) {
-		snprintf(err, errlen, "\"%s\" must be between %lld and %lld", key, (long long)lo,
-			 (long long)hi);
-		return -EINVAL;
-	}
-	*out = x;
-	return 0;
-}
-
-static int opt_string(json_object *req, const char *key, const char **out, char *err,
-		      size_t errlen)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(req, key, &v))
-		return 0;
-	if (!json_object_is_type(v, json_type_string)) {
-		snprintf(err, errlen, "\"%s\" must be a string", key);
-		return -EINVAL;
-	}
-	*out = json_object_get_string(v);
-	return 0;
-}
-
-int ctl_filter_parse(json_object *req, struct ctl_filter *f, char *err, size_t errlen)
-{
-	const char *proto = NULL, *addr = NULL;
-
-	memset(f, 0, sizeof(*f));
-	f->port = f->pid = f->netns = -1;
-	if (ctl_opt_int(req, "port", 0, 65535, &f->port, err, errlen) ||
-	    ctl_opt_int(req, "pid", 1, 4194304, &f->pid, err, errlen) ||
-	    ctl_opt_int(req, "netns", 1, UINT32_MAX, &f->netns, err, errlen) ||
-	    opt_string(req, "proto", &proto, err, errlen) ||
-	    opt_string(req, "addr", &addr, err, errlen))
-		return -EINVAL;
-	if (proto && strcmp(proto, "tcp") && strcmp(proto, "udp")) {
-		snprintf(err, errlen, "\"proto\" must be \"tcp\" or \"udp\"");
-		return -EINVAL;
-	}
-	f->proto = !proto ? 0 : !strcmp(proto, "tcp") ? IPPROTO_TCP : IPPROTO_UDP;
-	if (addr) {
-		if (pw_addr_pton(addr, &f->family, f->addr)) {
-			snprintf(err, errlen, "\"addr\": not an IPv4 or IPv6 address: %.64s", addr);
-			return -EINVAL;
-		}
-		f->has_addr = 1;
-	}
-	return 0;
-}
-
-int ctl_filter_match(const struct ctl_filter *f, const struct pw_entry *e)
-{
-	if (f->port >= 0 && e->sk.lport != f->port)
-		return 0;
-	if (f->pid > 0 && e->owner.pid != f->pid)
-		return 0;
-	if (f->netns > 0 && e->sk.netns != f->netns)
-		return 0;
-	if (f->proto && e->sk.protocol != f->proto)
-		return 0;
-	if (f->has_addr) {
-		uint8_t a[16] = { 0 };
-
-		/* an IPv4 filter also matches the v4-mapped form */
-		if (f->family == AF_INET && e->sk.family == AF_INET6 &&
-		    pw_addr_is_v4mapped(e->sk.laddr))
-			memcpy(a, e->sk.laddr + 12, 4);
-		else if (f->family == e->sk.family)
-			memcpy(a, e->sk.laddr, 16);
-		else
-			return 0;
-		if (!pw_addr_equal(f->family, a, f->addr))
-			return 0;
-	}
-	return 1;
-}
 
 struct collect {
 	const struct ctl_filter *f;
@@ -190,7 +81,7 @@ static int sockets_sorted(struct pw_monitor *m, const struct ctl_filter *f, stru
 	return err;
 }
 
-static json_object *cmd_owners(struct ctl_cmd_ctx *ctx, json_object *req)
+json_object *ctl_cmd_owners(struct ctl_cmd_ctx *ctx, json_object *req)
 {
 	struct collect c = { 0 };
 	struct ctl_filter f;
@@ -198,12 +89,12 @@ static json_object *cmd_owners(struct ctl_cmd_ctx *ctx, json_object *req)
 	char err[160];
 
 	if (ctl_filter_parse(req, &f, err, sizeof(err)))
-		return ctl_cmd_error(err);
+		return ctl_error(err);
 	if (sockets_sorted(ctx->mon, &f, &c)) {
 		free(c.v);
-		return ctl_cmd_error("out of memory");
+		return ctl_error("out of memory");
 	}
-	o = ok_response();
+	o = ctl_ok();
 	if (ctx->can_stream) {
 		ctx->stream_member = "sockets";
 		ctx->stream = c.v;
@@ -229,14 +120,14 @@ static json_object *history(const struct pw_ring *r, json_object *req, const cha
 
 	if (ctl_opt_int(req, "since", 0, INT64_MAX, &since, err, sizeof(err)) ||
 	    ctl_opt_int(req, "limit", 1, 1000000, &limit, err, sizeof(err)))
-		return ctl_cmd_error(err);
+		return ctl_error(err);
 	id = (uint64_t)since + 1 > first ? (uint64_t)since + 1 : first;
 	if (r->next_id > id && r->next_id - id > (uint64_t)limit)
 		id = r->next_id - limit;
 	arr = json_object_new_array();
 	for (; id < r->next_id; id++)
 		json_object_array_add(arr, enc(ring_get(r, id)));
-	o = ok_response();
+	o = ctl_ok();
 	json_object_object_add(o, member, arr);
 	return o;
 }
@@ -251,22 +142,32 @@ static json_object *enc_conflict(const void *c)
 	return pwj_conflict(c);
 }
 
-static json_object *cmd_alerts(struct ctl_cmd_ctx *ctx, json_object *req)
+json_object *ctl_cmd_alerts(struct ctl_cmd_ctx *ctx, json_object *req)
 {
 	return history(&ctx->mon->alerts, req, "alerts", enc_alert);
 }
 
-static json_object *cmd_conflicts(struct ctl_cmd_ctx *ctx, json_object *req)
+json_object *ctl_cmd_conflicts(struct ctl_cmd_ctx *ctx, json_object *req)
 {
 	return history(&ctx->mon->conflicts, req, "conflicts", enc_conflict);
 }
 
-static json_object *cmd_stats(struct ctl_cmd_ctx *ctx, json_object *req)
+/* A counter of the BPF side; null when its map cannot be read (0 without BPF). */
+static json_object *bpf_counter(struct ctl_cmd_ctx *ctx, unsigned int idx)
+{
+	uint64_t v = 0;
+
+	if (ctx->bpf && pwbpf_counter(ctx->bpf, idx, &v))
+		return NULL;
+	return json_object_new_int64((int64_t)v);
+}
+
+json_object *ctl_cmd_stats(struct ctl_cmd_ctx *ctx, json_object *req)
 {
 	static const char *const names[] = { NULL, "bind", "listen", "connect", "sockopt",
 					     "state", "release" };
 	struct pw_monitor *m = ctx->mon;
-	json_object *o = ok_response(), *s = json_object_new_object();
+	json_object *o = ctl_ok(), *s = json_object_new_object();
 	json_object *ev = json_object_new_object(), *hooks = json_object_new_array();
 	json_object *kinds = json_object_new_object(), *kernel;
 
@@ -276,12 +177,11 @@ static json_object *cmd_stats(struct ctl_cmd_ctx *ctx, json_object *req)
 	for (int i = PW_EV_BIND; i <= PW_EV_RELEASE; i++)
 		json_object_object_add(ev, names[i], json_object_new_int64(m->stats.events[i]));
 	json_object_object_add(s, "events", ev);
-	json_object_object_add(s, "dropped", json_object_new_int64(
-					       ctx->bpf ? pwbpf_counter(ctx->bpf, PW_CNT_DROPPED) : 0));
-	json_object_object_add(s, "filtered", json_object_new_int64(
-						ctx->bpf ? pwbpf_counter(ctx->bpf, PW_CNT_FILTERED) : 0));
-	json_object_object_add(s, "untracked", json_object_new_int64(
-						 ctx->bpf ? pwbpf_counter(ctx->bpf, PW_CNT_UNTRACKED) : 0));
+	json_object_object_add(s, "dropped", bpf_counter(ctx, PW_CNT_DROPPED));
+	json_object_object_add(s, "filtered", bpf_counter(ctx, PW_CNT_FILTERED));
+	json_object_object_add(s, "untracked", bpf_counter(ctx, PW_CNT_UNTRACKED));
+	json_object_object_add(s, "short_records",
+			       json_object_new_int64(ctx->bpf ? ctx->bpf->short_records : 0));
 	json_object_object_add(s, "table_size", json_object_new_int64(table_size(m->table)));
 	json_object_object_add(s, "netns", json_object_new_int64(m->stats.netns));
 	json_object_object_add(s, "reconciliations", json_object_new_int64(m->stats.reconciliations));
@@ -318,13 +218,26 @@ static json_object *cmd_stats(struct ctl_cmd_ctx *ctx, json_object *req)
 	json_object_object_add(s, "conflicts_ignored",
 			       json_object_new_int64(m->stats.conflicts_ignored));
 	json_object_object_add(s, "clients", json_object_new_int64(ctx->nclients));
+	if (ctx->ctl_stats) {
+		json_object *cs = json_object_new_object();
+
+		json_object_object_add(cs, "clients", json_object_new_int64(ctx->nclients));
+		json_object_object_add(cs, "requests",
+				       json_object_new_int64(ctx->ctl_stats->requests));
+		json_object_object_add(cs, "refused", json_object_new_int64(ctx->ctl_stats->refused));
+		json_object_object_add(cs, "dropped_slow",
+				       json_object_new_int64(ctx->ctl_stats->dropped_slow));
+		json_object_object_add(cs, "idle_closed",
+				       json_object_new_int64(ctx->ctl_stats->idle_closed));
+		json_object_object_add(s, "control", cs);
+	}
 	json_object_object_add(o, "stats", s);
 	return o;
 }
 
-static json_object *cmd_subscribe(struct ctl_cmd_ctx *ctx, json_object *req)
+json_object *ctl_cmd_subscribe(struct ctl_cmd_ctx *ctx, json_object *req)
 {
-	json_object *o = ok_response();
+	json_object *o = ctl_ok();
 
 	(void)req;
 	ctx->subscribe = 1;
@@ -332,20 +245,12 @@ static json_object *cmd_subscribe(struct ctl_cmd_ctx *ctx, json_object *req)
 	return o;
 }
 
-/* Implemented in ctl_why.c. */
-json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req, json_object *ok);
-
-static json_object *cmd_why(struct ctl_cmd_ctx *ctx, json_object *req)
-{
-	return ctl_cmd_why(ctx, req, ok_response());
-}
-
 /*
  * Re-read the configuration file, as SIGHUP does. It changes the daemon,
  * so only root may ask: members of the socket's group can query, not
  * reconfigure (the peer's uid is SO_PEERCRED, which the client cannot forge).
  */
-static json_object *cmd_reload(struct ctl_cmd_ctx *ctx, json_object *req)
+json_object *ctl_cmd_reload(struct ctl_cmd_ctx *ctx, json_object *req)
 {
 	char msg[600];
 	json_object *o;
@@ -355,33 +260,79 @@ static json_object *cmd_reload(struct ctl_cmd_ctx *ctx, json_object *req)
 		snprintf(msg, sizeof(msg),
 			 "permission denied: reload is reserved to root (your uid is %ld)",
 			 ctx->peer_uid == (uint32_t)-1 ? -1L : (long)ctx->peer_uid);
-		return ctl_cmd_error(msg);
+		return ctl_error(msg);
 	}
 	if (!ctx->reload)
-		return ctl_cmd_error("this daemon cannot reload its configuration");
+		return ctl_error("this daemon cannot reload its configuration");
 	if (ctx->reload(ctx->reload_arg, msg, sizeof(msg)))
-		return ctl_cmd_error(msg);
-	o = ok_response();
+		return ctl_error(msg);
+	o = ctl_ok();
 	json_object_object_add(o, "message", pwj_text(msg));
 	return o;
-}
-
-/* Implemented in ctl_check.c. */
-json_object *ctl_cmd_check(struct ctl_cmd_ctx *ctx, json_object *req, json_object *ok);
-
-static json_object *cmd_check(struct ctl_cmd_ctx *ctx, json_object *req)
-{
-	return ctl_cmd_check(ctx, req, ok_response());
 }
 
 static const struct {
 	const char *name;
 	json_object *(*fn)(struct ctl_cmd_ctx *ctx, json_object *req);
 } commands[] = {
-	{ "owners", cmd_owners },     { "alerts", cmd_alerts }, { "conflicts", cmd_conflicts },
-	{ "why", cmd_why },           { "stats", cmd_stats },   { "subscribe", cmd_subscribe },
-	{ "check", cmd_check },         { "reload", cmd_reload },
+	{ "owners", ctl_cmd_owners },	{ "alerts", ctl_cmd_alerts },
+	{ "conflicts", ctl_cmd_conflicts }, { "why", ctl_cmd_why },
+	{ "check", ctl_cmd_check },	{ "stats", ctl_cmd_stats },
+	{ "subscribe", ctl_cmd_subscribe }, { "reload", ctl_cmd_reload },
 };
+
+/*
+ * How many members the object at the top of text has, keys counted as
+ * written, duplicates included. json-c keeps the last of duplicate keys
+ * and offers no hook to see the others (json_tokener in 0.16), so a
+ * request such as {"cmd":"stats","cmd":"reload"} would silently run
+ * reload. This runs only over text json-c has already accepted as one
+ * object, so it needs to follow strings (their escapes) and nesting, no
+ * more: a key is a string at depth 1 followed by ':'.
+ */
+static size_t top_level_keys(const char *text, size_t len)
+{
+	size_t keys = 0;
+	int depth = 0, in_string = 0, string_at_1 = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char ch = text[i];
+
+		if (in_string) {
+			if (ch == '\\')
+				i++;
+			else if (ch == '"')
+				in_string = 0;
+			continue;
+		}
+		switch (ch) {
+		case '"':
+			in_string = 1;
+			string_at_1 = depth == 1;
+			continue;
+		case '{':
+		case '[':
+			depth++;
+			break;
+		case '}':
+		case ']':
+			depth--;
+			break;
+		case ':':
+			keys += depth == 1 && string_at_1;
+			break;
+		case ' ':
+		case '\t':
+		case '\r':
+		case '\n':
+			continue; /* between a key and its ':' */
+		default:
+			break;
+		}
+		string_at_1 = 0;
+	}
+	return keys;
+}
 
 json_object *ctl_cmd_dispatch(struct ctl_cmd_ctx *ctx, const char *line, size_t len)
 {
@@ -391,11 +342,11 @@ json_object *ctl_cmd_dispatch(struct ctl_cmd_ctx *ctx, const char *line, size_t 
 	char err[200];
 
 	if (!tok)
-		return ctl_cmd_error("out of memory");
+		return ctl_error("out of memory");
 	req = json_tokener_parse_ex(tok, line, (int)len);
 	if (!req && json_tokener_get_error(tok) == json_tokener_continue) {
 		json_tokener_free(tok);
-		return ctl_cmd_error("malformed JSON: incomplete request");
+		return ctl_error("malformed JSON: incomplete request");
 	}
 	if (!req || json_tokener_get_error(tok) != json_tokener_success ||
 	    json_tokener_get_parse_end(tok) < len) {
@@ -411,22 +362,26 @@ json_object *ctl_cmd_dispatch(struct ctl_cmd_ctx *ctx, const char *line, size_t 
 				       json_tokener_error_desc(json_tokener_get_error(tok)));
 			json_object_put(req);
 			json_tokener_free(tok);
-			return ctl_cmd_error(err);
+			return ctl_error(err);
 		}
 	}
 	json_tokener_free(tok);
 	if (!json_object_is_type(req, json_type_object)) {
 		json_object_put(req);
-		return ctl_cmd_error("a request must be a JSON object");
+		return ctl_error("a request must be a JSON object");
+	}
+	if (top_level_keys(line, len) != (size_t)json_object_object_length(req)) {
+		json_object_put(req);
+		return ctl_error("malformed request: a member appears twice (duplicate key)");
 	}
 	if (json_object_object_get_ex(req, "version", &v) &&
 	    (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) != PW_PROTO_VERSION)) {
 		json_object_put(req);
-		return ctl_cmd_error("unsupported protocol version (this daemon speaks version 1)");
+		return ctl_error("unsupported protocol version (this daemon speaks version 1)");
 	}
 	if (!json_object_object_get_ex(req, "cmd", &v) || !json_object_is_type(v, json_type_string)) {
 		json_object_put(req);
-		return ctl_cmd_error("missing \"cmd\" string");
+		return ctl_error("missing \"cmd\" string");
 	}
 	cmd = json_object_get_string(v);
 	resp = NULL;
@@ -436,7 +391,7 @@ json_object *ctl_cmd_dispatch(struct ctl_cmd_ctx *ctx, const char *line, size_t 
 	if (!resp) {
 		snprintf(err, sizeof(err), "unknown command \"%.40s\" (owners, alerts, conflicts, why, "
 					   "check, stats, subscribe, reload)", cmd);
-		resp = ctl_cmd_error(err);
+		resp = ctl_error(err);
 	}
 	json_object_put(req);
 	return resp;

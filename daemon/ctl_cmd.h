@@ -2,7 +2,9 @@
 /*
  * ctl_cmd.h - the commands of the control protocol (docs/protocol.md):
  * request text in, response object out. Separate from the socket
- * handling in ctl.c so the request checks can be unit-tested.
+ * handling in ctl.c so the request checks can be unit-tested. The
+ * handlers read the daemon's state and never change it: the event loop
+ * has brought the table up to date before a request is served (ctl.h).
  */
 #ifndef PORTWATCH_CTL_CMD_H
 #define PORTWATCH_CTL_CMD_H
@@ -15,11 +17,20 @@
 #include "bpfload.h"
 #include "monitor.h"
 
+/* Counters of the control socket (ctl.c), shown by `stats` as "control". */
+struct ctl_stats {
+	uint64_t requests;     /* requests answered */
+	uint64_t refused;      /* connections refused: client cap, root slots, per-uid limit */
+	uint64_t dropped_slow; /* clients dropped for output they did not read */
+	uint64_t idle_closed;  /* clients closed by the idle timeout */
+};
+
 struct ctl_cmd_ctx {
 	struct pw_monitor *mon; /* borrowed */
 	struct pw_bpf *bpf;     /* borrowed; NULL in unit tests */
 	uint64_t start_ns;      /* CLOCK_REALTIME ns at daemon start */
 	size_t nclients;
+	const struct ctl_stats *ctl_stats; /* borrowed; NULL in unit tests */
 	uint32_t peer_uid;      /* SO_PEERCRED of the client; (uint32_t)-1 unknown */
 	int32_t peer_pid;
 	/* `reload`: 0 or -errno with a message; NULL when reloading is not offered */
@@ -47,41 +58,21 @@ struct ctl_cmd_ctx {
  */
 json_object *ctl_cmd_dispatch(struct ctl_cmd_ctx *ctx, const char *line, size_t len);
 
-/* Socket filter of `owners` and `why`; a field < 0 (0 for proto) means "any". */
-struct ctl_filter {
-	int64_t port, pid, netns;
-	int proto; /* IPPROTO_TCP/UDP, 0 any */
-	int has_addr;
-	uint16_t family;
-	uint8_t addr[16]; /* network order */
-};
-
 /*
- * Read the optional members port, pid, netns, proto, addr of req into *f.
- * Returns 0, or writes a message naming the member into err and returns
- * -EINVAL.
+ * The command handlers, one per "cmd" of docs/protocol.md, dispatched by
+ * the table in ctl_cmd.c (bpftool's main.h/main.c pattern). Each reads
+ * the request req (borrowed, already checked to be an object) and the
+ * state through ctx, changes nothing but ctx's out members, and returns
+ * the answer (ctl_ok() with members, or ctl_error()); caller owns it.
+ * check is in ctl_check.c, why in ctl_why.c, the rest in ctl_cmd.c.
  */
-int ctl_filter_parse(json_object *req, struct ctl_filter *f, char *err, size_t errlen);
-/* Does the table entry pass the filter? (An IPv4 addr matches its v4-mapped form.) */
-int ctl_filter_match(const struct ctl_filter *f, const struct pw_entry *e);
-
-/*
- * Read an optional integer member in [lo, hi] into *out (left alone when
- * absent). Returns 0, or writes a message into err and returns -EINVAL.
- */
-int ctl_opt_int(json_object *req, const char *key, int64_t lo, int64_t hi, int64_t *out,
-		char *err, size_t errlen);
-
-/*
- * The `check` prediction object (docs/protocol.md) for q: q->c names the
- * netns (inode), protocol, address, port, flags and creator uid of the
- * socket asked about (rules.h struct rules_query). Pending events are
- * consumed first; the holders are the table's plus a fresh walk of the
- * netns. Caller owns the result; NULL on ENOMEM. Used by check and why.
- */
-json_object *ctl_check_predict(struct ctl_cmd_ctx *ctx, const struct rules_query *q);
-
-/* {"version": 1, "ok": false, "error": msg}; caller owns it. */
-json_object *ctl_cmd_error(const char *msg);
+json_object *ctl_cmd_owners(struct ctl_cmd_ctx *ctx, json_object *req);
+json_object *ctl_cmd_alerts(struct ctl_cmd_ctx *ctx, json_object *req);
+json_object *ctl_cmd_conflicts(struct ctl_cmd_ctx *ctx, json_object *req);
+json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req);
+json_object *ctl_cmd_check(struct ctl_cmd_ctx *ctx, json_object *req);
+json_object *ctl_cmd_stats(struct ctl_cmd_ctx *ctx, json_object *req);
+json_object *ctl_cmd_subscribe(struct ctl_cmd_ctx *ctx, json_object *req);
+json_object *ctl_cmd_reload(struct ctl_cmd_ctx *ctx, json_object *req);
 
 #endif /* PORTWATCH_CTL_CMD_H */

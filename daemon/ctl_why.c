@@ -3,6 +3,11 @@
  * ctl_why.c - the `why` command: who holds a port, in what state and with
  * which flags, the TIME_WAIT entries the kernel still has on it, and what
  * that means for the next bind (rules.h states the rules followed).
+ *
+ * One answer, one state: the holders of the namespace asked about, its
+ * TIME_WAIT entries and the prediction all come from the same views
+ * (predict.h, one namespace walk), and nothing changes the table while
+ * the request is served.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -13,11 +18,10 @@
 
 #include "addr.h"
 #include "ctl_cmd.h"
+#include "ctl_req.h"
+#include "predict.h"
 #include "report.h"
-#include "rules.h"
 #include "snap.h"
-
-json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req, json_object *ok);
 
 #define WHY_HISTORY 20
 
@@ -25,6 +29,7 @@ struct why {
 	struct ctl_filter f; /* port required; addr, proto, netns optional */
 	int64_t port;
 	int proto; /* 0 = both */
+	uint32_t view_netns; /* holders of this netns come from its views */
 	json_object *holders, *time_wait;
 	size_t nlisten, nbound, ntw, nholders;
 	char text[2048];
@@ -80,35 +85,42 @@ static int why_holder(struct pw_entry *e, void *arg)
 	return 0;
 }
 
-static int why_time_wait(const struct pw_sock *sk, void *arg)
+/*
+ * A socket of the namespace asked about, as its view (predict_view())
+ * shows it: a table entry the kernel confirms is a holder with its owner;
+ * a TIME_WAIT entry goes to "time_wait"; a UDP socket only the kernel
+ * knows is one that sendto()/sendmsg() autobound (inet_send_prepare() ->
+ * inet_autobind()), which the kernel side does not report until the next
+ * reconciliation adopts it: it holds the port like any other. (TCP
+ * sockets the table lacks are accepted connections and clients, which
+ * the answer leaves out.)
+ */
+static void why_view_socket(struct why *w, const struct pw_holder *h)
 {
-	struct why *w = arg;
-	struct pw_entry e = { .sk = *sk };
+	struct pw_entry e = { .sk = h->sk };
 
-	if (sk->lport != w->port || sk->state != PW_TCP_TIME_WAIT || sk->protocol != IPPROTO_TCP ||
-	    !proto_ok(w, IPPROTO_TCP))
-		return 0;
-	w->ntw++;
-	json_object_array_add(w->time_wait, pwj_socket(&e));
-	return 0;
+	if (h->sk.lport != w->port || !proto_ok(w, h->sk.protocol))
+		return;
+	if (h->e) {
+		e = *h->e;
+		e.sk = h->sk;
+		why_holder(&e, w);
+	} else if (h->sk.protocol == IPPROTO_TCP && h->sk.state == PW_TCP_TIME_WAIT) {
+		w->ntw++;
+		json_object_array_add(w->time_wait, pwj_socket(&e));
+	} else if (h->sk.protocol == IPPROTO_UDP) {
+		why_holder(&e, w);
+	}
 }
 
-/*
- * A UDP socket the kernel holds on the port and the table does not: one
- * that sendto()/sendmsg() autobound (inet_send_prepare() ->
- * inet_autobind()), which the kernel side does not report, until the next
- * reconciliation adopts it with its owner. It holds the port like any
- * other. (TCP sockets the table lacks are accepted connections and
- * clients, which the answer leaves out.)
- */
-static int why_kernel_only(const struct pw_sock *sk, void *arg)
+/* Table entries of the namespaces other than the one the views show. */
+static int why_other_netns(struct pw_entry *e, void *arg)
 {
 	struct why *w = arg;
-	struct pw_entry e = { .sk = *sk };
 
-	if (sk->lport != w->port || sk->protocol != IPPROTO_UDP || !proto_ok(w, IPPROTO_UDP))
+	if (e->sk.netns == w->view_netns)
 		return 0;
-	return why_holder(&e, w);
+	return why_holder(e, w);
 }
 
 /* The last WHY_HISTORY items of a ring that concern the port (and netns when given). */
@@ -156,54 +168,35 @@ static json_object *enc_conflict(const void *c)
 	return pwj_conflict(c);
 }
 
-json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req, json_object *ok)
+json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req)
 {
 	struct pw_monitor *m = ctx->mon;
 	struct why w = { .port = -1 };
-	json_object *conflicts, *alerts;
+	json_object *conflicts, *alerts, *ok;
 	const void *last_conflict, *last_alert;
-	json_object *prediction = NULL;
+	struct pw_prediction p;
+	struct pw_view other = { 0 };
+	int have_p = 0;
 	char abuf[PW_ADDRSTRLEN];
 	const char *proto;
-	int64_t netns;
-	uint32_t tw_netns;
+	uint64_t now = monitor_now();
 	char err[160];
 
-	if (ctl_filter_parse(req, &w.f, err, sizeof(err))) {
-		json_object_put(ok);
-		return ctl_cmd_error(err);
-	}
-	if (w.f.port < 1) {
-		json_object_put(ok);
-		return ctl_cmd_error("\"why\" needs \"port\": an integer from 1 to 65535");
-	}
+	if (ctl_filter_parse(req, &w.f, err, sizeof(err)))
+		return ctl_error(err);
+	if (w.f.port < 1)
+		return ctl_error("\"why\" needs \"port\": an integer from 1 to 65535");
 	w.port = w.f.port;
 	w.proto = w.f.proto;
 	proto = !w.proto ? NULL : w.proto == IPPROTO_TCP ? "tcp" : "udp";
-	netns = w.f.netns > 0 ? w.f.netns : 0;
+	w.view_netns = w.f.netns > 0 ? (uint32_t)w.f.netns : m->snap ? snap_self_netns(m->snap) : 0;
 
-	w.holders = json_object_new_array();
-	w.time_wait = json_object_new_array();
-	if (netns) {
-		for (int p = 0; p < 2; p++)
-			table_foreach_port(m->table, netns, p ? IPPROTO_UDP : IPPROTO_TCP, w.port,
-					   why_holder, &w);
-	} else {
-		table_foreach(m->table, why_holder, &w);
-	}
-	tw_netns = netns ? (uint32_t)netns : m->snap ? snap_self_netns(m->snap) : 0;
-	if (tw_netns) {
-		size_t n;
-		/* an answer to a person: always the kernel's current view */
-		const struct pw_sock *v = monitor_kernel_extra(m, tw_netns, monitor_now(), 0, &n);
-
-		for (size_t i = 0; i < n; i++) {
-			why_time_wait(&v[i], &w);
-			why_kernel_only(&v[i], &w);
-		}
-	}
-	/* what a new socket without options would meet: the rule engine, as check */
-	if (tw_netns) {
+	/*
+	 * What a new socket without options would meet (the rule engine, as
+	 * check), and the views of the port in the namespace: the
+	 * prediction's protocol, and the other one when none was asked.
+	 */
+	if (w.view_netns) {
 		struct rules_query q = { .op = RULES_OP_BIND };
 
 		q.c.protocol = w.proto ? (uint8_t)w.proto : IPPROTO_TCP;
@@ -213,10 +206,33 @@ json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req, json_object 
 		q.c.v6only = q.c.family == AF_INET6 && !pw_addr_is_any(AF_INET6, q.c.laddr) &&
 			     !pw_addr_is_v4mapped(q.c.laddr);
 		q.c.lport = (uint16_t)w.port;
-		q.c.netns = tw_netns;
+		q.c.netns = w.view_netns;
 		q.c.state = PW_TCP_CLOSE;
-		prediction = ctl_check_predict(ctx, &q);
+		if (predict(m, &q, now, &p))
+			return ctl_error("out of memory");
+		have_p = 1;
+		if (!w.proto &&
+		    predict_view(m, w.view_netns, IPPROTO_UDP, (int)w.port, now, &other)) {
+			predict_free(&p);
+			predict_view_free(&other);
+			return ctl_error("out of memory");
+		}
 	}
+
+	w.holders = json_object_new_array();
+	w.time_wait = json_object_new_array();
+	if (have_p) {
+		for (size_t i = 0; i < p.view.n; i++)
+			why_view_socket(&w, &p.view.h[i]);
+		for (size_t i = 0; i < other.n; i++)
+			why_view_socket(&w, &other.h[i]);
+	}
+	if (w.f.netns <= 0)
+		table_foreach(m->table, why_other_netns, &w);
+	else if (!have_p)
+		for (int pr = 0; pr < 2; pr++)
+			table_foreach_port(m->table, w.f.netns, pr ? IPPROTO_UDP : IPPROTO_TCP,
+					   w.port, why_holder, &w);
 	conflicts = about_port(&m->conflicts, &w.f, conflict_sock, enc_conflict, &last_conflict);
 	alerts = about_port(&m->alerts, &w.f, alert_sock, enc_alert, &last_alert);
 
@@ -235,13 +251,12 @@ json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req, json_object 
 		say(&w, " %zu TIME_WAIT entr%s hold%s the port until %s expire (60 s): a new socket "
 			"binds over them only when the old and the new socket both set SO_REUSEADDR.",
 		    w.ntw, w.ntw == 1 ? "y" : "ies", w.ntw == 1 ? "s" : "", w.ntw == 1 ? "it" : "they");
-	if (prediction && !json_object_get_boolean(json_object_object_get(prediction, "ok")))
+	if (have_p && !p.r.ok)
 		say(&w, " A new %s socket without options bound to %s%s%s:%lld now would fail (rule %s). %s",
 		    proto ? proto : "tcp", w.f.has_addr && w.f.family == AF_INET6 ? "[" : "",
 		    w.f.has_addr ? pw_addr_ntop(w.f.family, w.f.addr, abuf) : "0.0.0.0",
-		    w.f.has_addr && w.f.family == AF_INET6 ? "]" : "", (long long)w.port,
-		    json_object_get_string(json_object_object_get(prediction, "rule")),
-		    json_object_get_string(json_object_object_get(prediction, "advice")));
+		    w.f.has_addr && w.f.family == AF_INET6 ? "]" : "", (long long)w.port, p.r.rule,
+		    p.advice);
 	if (last_conflict) {
 		const struct pw_conflict *lc = last_conflict;
 		struct rules_query lq = { .c = lc->contender.sk, .op = lc->op };
@@ -255,16 +270,17 @@ json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req, json_object 
 	if (last_alert)
 		say(&w, " Last alert: %s", ((const struct pw_alert *)last_alert)->message);
 
+	ok = ctl_ok();
 	json_object_object_add(ok, "port", json_object_new_int((int)w.port));
 	json_object_object_add(ok, "holders", w.holders);
 	json_object_object_add(ok, "time_wait", w.time_wait);
 	json_object_object_add(ok, "conflicts", conflicts);
 	json_object_object_add(ok, "alerts", alerts);
 	json_object_object_add(ok, "explanation", pwj_text(w.text + (w.text[0] == ' ')));
-	json_object_object_add(ok, "prediction", prediction);
-	json_object_object_add(ok, "advice",
-			       prediction ? json_object_get(json_object_object_get(prediction,
-										   "advice")) :
-					    NULL);
+	json_object_object_add(ok, "prediction", have_p ? ctl_prediction_json(&p) : NULL);
+	json_object_object_add(ok, "advice", have_p ? json_object_new_string(p.advice) : NULL);
+	if (have_p)
+		predict_free(&p);
+	predict_view_free(&other);
 	return ok;
 }

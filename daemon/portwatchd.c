@@ -56,6 +56,8 @@ struct daemon {
 	struct pw_monitor mon;
 	struct pw_ctl ctl;
 	uint64_t dropped_seen;
+	uint64_t consume_errors;  /* ring_buffer__consume() failures since consume_log_ns */
+	uint64_t consume_log_ns;  /* CLOCK_REALTIME ns of the last line about them */
 	unsigned int ticks;
 	int running;
 	char status[256];      /* last STATUS= sent to systemd */
@@ -240,8 +242,10 @@ static void print_config(const struct pw_config *c)
 	printf("# configuration file: %s\n", c->path[0] ? c->path : "(none, built-in defaults)");
 	printf("[daemon]\nlog_level = %s\nreconcile_interval = %u\nring_size = %zu\n",
 	       levels[c->log_level], c->reconcile_s, c->ring_bytes >> 20);
-	printf("\n[control]\nsocket = %s\nmode = %04o\ngroup = %s\n", c->socket_path,
-	       (unsigned int)c->socket_mode, c->socket_group);
+	printf("\n[control]\nsocket = %s\nmode = %04o\ngroup = %s\nidle_timeout = %u\n"
+	       "max_clients_per_uid = %u\n",
+	       c->socket_path, (unsigned int)c->socket_mode, c->socket_group, c->idle_timeout_s,
+	       c->clients_per_uid);
 	printf("\n[syslog]\nfacility = %s\nformat = %s\n", config_facility_name(c->syslog_facility),
 	       c->syslog_format == PW_SYSLOG_JSON ? "json" : "kv");
 	printf("\n[alerts]\ntakeover_window = %llu\nfold_window = %llu\nalert_history = %zu\n"
@@ -276,10 +280,35 @@ static int on_event(void *ctx, void *data, size_t size)
 {
 	struct daemon *d = ctx;
 
-	if (size < sizeof(struct pw_event))
+	if (size < sizeof(struct pw_event)) { /* a BPF side of another layout */
+		d->bpf.short_records++;
 		return 0;
+	}
 	monitor_handle_event(&d->mon, data);
 	return 0;
+}
+
+/*
+ * Apply every event waiting in the ring buffer. A failure of the ring
+ * itself (ring_buffer__consume() < 0: epoll or map errors) is logged,
+ * once a minute at most with the count; the events stay in the ring and
+ * the next wake-up tries again.
+ */
+static void drain_ring(struct daemon *d)
+{
+	int n = pwbpf_consume(&d->bpf);
+	uint64_t now;
+
+	if (n >= 0)
+		return;
+	d->consume_errors++;
+	now = monitor_now();
+	if (d->consume_log_ns && now - d->consume_log_ns < 60ULL * 1000000000ULL)
+		return;
+	log_warnx("reading the ring buffer failed: %s (%llu failures in the last minute)",
+		  strerror(-n), (unsigned long long)d->consume_errors);
+	d->consume_log_ns = now;
+	d->consume_errors = 0;
 }
 
 static int add_fd(struct daemon *d, int fd, void *tag)
@@ -308,7 +337,7 @@ static void reconcile(struct daemon *d, const char *why)
 {
 	int err;
 
-	pwbpf_consume(&d->bpf); /* apply what is queued before comparing */
+	drain_ring(d); /* apply what is queued before comparing */
 	err = monitor_reconcile(&d->mon);
 	if (err == -ENOTRECOVERABLE)
 		fatalx("cannot return to the daemon's own network namespace");
@@ -337,10 +366,14 @@ static void notify_status(struct daemon *d)
 /* Once a second: lost events, and the periodic reconciliation. */
 static void housekeeping(struct daemon *d)
 {
-	uint64_t dropped = pwbpf_counter(&d->bpf, PW_CNT_DROPPED);
+	uint64_t dropped = 0;
+	int err = pwbpf_counter(&d->bpf, PW_CNT_DROPPED, &dropped);
 
 	d->ticks++;
-	if (dropped != d->dropped_seen) {
+	if (err && d->ticks % 60 == 1)
+		log_warnx("reading the lost-event counter of the BPF side failed: %s; lost events "
+			  "are not noticed until it reads again", strerror(-err));
+	if (!err && dropped != d->dropped_seen) {
 		log_warnx("ring buffer full or no room to record a call: %llu events lost "
 			  "(%llu in all), reconciling the table",
 			  (unsigned long long)(dropped - d->dropped_seen),
@@ -351,6 +384,12 @@ static void housekeeping(struct daemon *d)
 		reconcile(d, "periodic");
 	}
 	monitor_fold_flush(&d->mon, monitor_now());
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ctl_tick(&d->ctl, (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
+	}
 	notify_status(d);
 }
 
@@ -369,6 +408,8 @@ static void apply_config(struct daemon *d, struct pw_config *cfg)
 	log_set_facility(cfg->syslog_facility);
 	d->mon.cfg.takeover_window_ns = cfg->takeover_window_ns;
 	d->mon.cfg.fold_window_ns = cfg->fold_window_ns;
+	d->ctl.idle_timeout_ns = (uint64_t)cfg->idle_timeout_s * 1000000000ULL;
+	d->ctl.clients_per_uid = cfg->clients_per_uid;
 	config_free(&d->cfg);
 	d->cfg = *cfg;
 	d->mon.cfg.policy = &d->cfg.policy;
@@ -467,7 +508,7 @@ static void loop(struct daemon *d)
 			if (p == &tag_ring || p == &tag_flush) {
 				if (p == &tag_flush)
 					drain_fd(d->flush_fd);
-				pwbpf_consume(&d->bpf);
+				drain_ring(d);
 			} else if (p == &tag_house) {
 				drain_fd(d->house_fd);
 				housekeeping(d);
@@ -481,7 +522,15 @@ static void loop(struct daemon *d)
 				ctl_handle(&d->ctl, p, evs[i].events);
 			}
 		}
-		ctl_run_pending(&d->ctl);
+		/*
+		 * Requests are answered only with the table up to date: every
+		 * call that returned before a request was sent has its event in
+		 * the ring by now (ctl.h).
+		 */
+		if (ctl_pending(&d->ctl)) {
+			drain_ring(d);
+			ctl_serve(&d->ctl);
+		}
 		ctl_reap(&d->ctl);
 	}
 }
@@ -553,6 +602,8 @@ static void setup(struct daemon *d)
 		.mode = d->cfg.socket_mode,
 		.group = d->cfg.socket_group,
 		.fd = activation_fd(),
+		.idle_timeout_s = d->cfg.idle_timeout_s,
+		.clients_per_uid = d->cfg.clients_per_uid,
 	};
 	const char *what = NULL;
 	struct kbehavior kb;
@@ -628,7 +679,7 @@ static void setup(struct daemon *d)
 	log_info("snapshot: %zu sockets in %u network namespaces in %llu ms",
 		 table_size(d->mon.table), d->mon.stats.netns,
 		 (unsigned long long)d->mon.stats.last_reconcile_ms);
-	pwbpf_consume(&d->bpf);
+	drain_ring(d);
 
 	err = ctl_open(&d->ctl, &so, d->epoll_fd, &d->mon, &d->bpf);
 	if (err == -EADDRINUSE)

@@ -191,6 +191,40 @@ static void test_bad_requests(void **state)
 	json_object_put(o);
 }
 
+/*
+ * A member named twice is refused, whatever the members: json-c would
+ * run the last one (reload hidden behind stats). Keys inside strings,
+ * nested objects and escaped quotes are not keys of the request.
+ */
+static void test_duplicate_keys(void **state)
+{
+	static const char *const dup[] = {
+		"{\"cmd\":\"stats\",\"cmd\":\"reload\"}",
+		"{\"cmd\":\"stats\", \"cmd\" : \"stats\"}",
+		"{\"cmd\":\"owners\",\"port\":80,\"port\":81}",
+		"{\"cmd\":\"owners\",\"x\":{\"a\":1},\"x\":[1]}",
+		"{\"c\\u006dd\":\"stats\",\"cmd\":\"stats\"}", /* json-c decodes both to cmd */
+	};
+	static const char *const fine[] = {
+		"{\"cmd\":\"stats\",\"x\":{\"cmd\":1,\"cmd\":2}}",
+		"{\"cmd\":\"stats\",\"x\":\"\\\"cmd\\\":\"}",
+		"{\"cmd\":\"stats\",\"x\":[\"cmd\",\"cmd\"]}",
+		" { \"cmd\" :\"stats\" } ",
+	};
+	struct fixture *f = *state;
+	json_object *o;
+
+	for (size_t i = 0; i < sizeof(dup) / sizeof(dup[0]); i++) {
+		o = req(f, dup[i], 0);
+		if (!strstr(json_object_get_string(member(o, "error", json_type_string)),
+			    "duplicate"))
+			fail_msg("%s -> %s", dup[i], json_object_to_json_string(o));
+		json_object_put(o);
+	}
+	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++)
+		json_object_put(req(f, fine[i], 1));
+}
+
 static void test_framing(void **state)
 {
 	static const char line[] = "{\"cmd\":\"stats\"}GARBAGE";
@@ -428,6 +462,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_duplicate_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_framing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_owners, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alerts, setup, teardown),

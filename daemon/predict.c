@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* predict.c - predictions of bind/listen/connect; see predict.h. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "addr.h"
+#include "diag.h"
+#include "log.h"
+#include "predict.h"
+#include "snap.h"
+
+static int push(struct pw_view *v, const struct pw_sock *sk, const struct pw_entry *e)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 64;
+		struct pw_holder *h = realloc(v->h, cap * sizeof(*h));
+
+		if (!h)
+			return -ENOMEM;
+		v->h = h;
+		v->cap = cap;
+	}
+	v->h[v->n].sk = *sk;
+	v->h[v->n].e = e;
+	v->h[v->n].tw_expires_ms = UINT32_MAX;
+	v->n++;
+	return 0;
+}
+
+static int take_entry(struct pw_entry *e, void *arg)
+{
+	struct pw_view *v = arg;
+
+	if (e->sk.netns != v->netns || e->sk.protocol != v->protocol)
+		return 0;
+	return push(v, &e->sk, e);
+}
+
+/* The order udp_lib_lport_inuse() meets sockets in (rules_udp_chain_before()). */
+static int cmp_chain(const void *a, const void *b)
+{
+	const struct pw_holder *x = a, *y = b;
+
+	if (x->e->since_ns == y->e->since_ns && x->sk.inode == y->sk.inode)
+		return 0;
+	if (x->e->since_ns == y->e->since_ns)
+		return x->sk.inode > y->sk.inode ? -1 : 1;
+	return rules_udp_chain_before(x->e->udp_tail, x->e->since_ns, y->e->udp_tail,
+				      y->e->since_ns) ?
+		       -1 :
+		       1;
+}
+
+/*
+ * An answer about "right now" takes the kernel's word: one walk gives
+ * every socket with the flags, state and bind origin it has, and the
+ * table adds who owns it, when it was bound and its UDP chain place. A
+ * table entry the walk does not show is gone (its release was missed,
+ * e.g. when its slot in the kernel side's tracked array was taken over:
+ * event.h); a walk that failed leaves the table's word.
+ */
+int predict_view(struct pw_monitor *m, uint32_t netns, uint8_t protocol, int port, uint64_t now,
+		 struct pw_view *v)
+{
+	const struct pw_sock *extra, *all;
+	size_t nextra, nall;
+	int err;
+
+	memset(v, 0, sizeof(*v));
+	v->netns = netns;
+	v->protocol = protocol;
+	v->all_ports = port < 0;
+	v->port = port < 0 ? 0 : (uint16_t)port;
+	extra = monitor_kernel_extra(m, netns, now, 0, &nextra);
+	all = monitor_kernel_all(m, netns, &nall);
+	if (v->all_ports)
+		err = table_foreach(m->table, take_entry, v);
+	else
+		err = table_foreach_port(m->table, netns, protocol, v->port, take_entry, v);
+	if (err < 0)
+		return err;
+	if (all) {
+		size_t k = 0;
+
+		for (size_t i = 0; i < v->n; i++) {
+			struct pw_holder *h = &v->h[i];
+			const struct pw_sock *w = NULL;
+
+			for (size_t j = 0; j < nall && !w; j++)
+				if (all[j].inode == h->sk.inode)
+					w = &all[j];
+			/*
+			 * Not walked: gone, unless a bound-only TCP socket on a
+			 * kernel whose sock_diag cannot list those.
+			 */
+			if (!w && !(h->sk.protocol == IPPROTO_TCP && h->sk.state == PW_TCP_CLOSE &&
+				    m->kb.diag_bound_inactive != 1))
+				continue;
+			if (w) {
+				struct pw_sock merged = *w;
+
+				if (w->flags_unknown) { /* sock_diag: the flags events told */
+					merged.reuseaddr = h->sk.reuseaddr;
+					merged.reuseport = h->sk.reuseport;
+					merged.v6only = h->sk.v6only;
+					merged.flags_unknown = 0;
+				}
+				h->sk = merged;
+			}
+			v->h[k++] = *h;
+		}
+		v->n = k;
+	}
+	v->ntable = v->n;
+	if (v->ntable > 1)
+		qsort(v->h, v->ntable, sizeof(*v->h), cmp_chain);
+	for (size_t i = 0; i < nextra; i++)
+		if (extra[i].protocol == protocol && (v->all_ports || extra[i].lport == v->port))
+			if (push(v, &extra[i], NULL))
+				return -ENOMEM;
+	return 0;
+}
+
+void predict_view_free(struct pw_view *v)
+{
+	free(v->h);
+	memset(v, 0, sizeof(*v));
+}
+
+/* What rules_predict() needs besides the holders: the bucket records. */
+struct tb_ctx {
+	struct pw_monitor *m;
+	uint32_t netns;
+	uint16_t port;                /* the queried port */
+	const struct rules_tb *after; /* its bucket after a hypothetical bind; or NULL */
+	int port_gone;                /* no socket holds the queried port: no bucket */
+	uint8_t *held;                /* all ports: bitmap of the ports some holder is on */
+};
+
+/*
+ * The bucket record of a port, or NULL when no holder of the view is on
+ * it: the kernel frees a bucket with its last socket
+ * (inet_bind_bucket_destroy()), whatever the record says. The record is
+ * left for the monitor to drop (monitor_tb_sweep()).
+ */
+static const struct rules_tb *tb_of(uint16_t port, void *arg)
+{
+	struct tb_ctx *t = arg;
+
+	if (t->after && port == t->port)
+		return t->after;
+	if (port == t->port && t->port_gone)
+		return NULL;
+	if (t->held && !(t->held[port / 8] >> (port % 8) & 1))
+		return NULL;
+	return monitor_tb(t->m, t->netns, port);
+}
+
+static int tw_seen(const struct pw_sock *sk, uint32_t expires_ms, void *arg)
+{
+	struct pw_view *v = arg;
+
+	for (size_t i = 0; i < v->n; i++) {
+		const struct pw_sock *h = &v->h[i].sk;
+
+		if (h->state == PW_TCP_TIME_WAIT && h->lport == sk->lport &&
+		    h->rport == sk->rport && h->family == sk->family &&
+		    !memcmp(h->laddr, sk->laddr, 16) && !memcmp(h->raddr, sk->raddr, 16))
+			v->h[i].tw_expires_ms = expires_ms;
+	}
+	return 0;
+}
+
+static int diag_open_fn(void *arg)
+{
+	int fd = diag_open();
+
+	*(int *)arg = fd;
+	return fd < 0 ? fd : 0;
+}
+
+/* Remaining TIME_WAIT time of the view's entries on port, from sock_diag in the netns. */
+static void read_expiry(struct pw_monitor *m, struct pw_view *v, uint16_t port)
+{
+	int fd = -1, err;
+
+	err = m->snap ? snap_netns_call(m->snap, v->netns, diag_open_fn, &fd) : diag_open_fn(&fd);
+	if (err || fd < 0) {
+		log_debug("check: sock_diag socket in netns %u: %s", v->netns,
+			  strerror(err ? -err : EBADF));
+		return;
+	}
+	err = diag_time_wait(fd, v->netns, port, tw_seen, v);
+	if (err < 0)
+		log_debug("check: TIME_WAIT dump of netns %u: %s", v->netns, strerror(-err));
+}
+
+/*
+ * On a kernel with rules_query.tcp_mapped_any_unseen: which family made
+ * the IPv4-wildcard bhash2 bucket of the queried TCP port? The bucket goes
+ * when its last socket does, so its maker is the oldest of the 0.0.0.0 and
+ * ::ffff:0.0.0.0 sockets bound there now (by the table's bind times).
+ */
+static void mapped_any_bucket(struct pw_prediction *p)
+{
+	const struct pw_holder *oldest = NULL;
+
+	for (size_t i = 0; i < p->view.n; i++) {
+		const struct pw_holder *h = &p->view.h[i];
+		const uint8_t *v4 = h->sk.family == AF_INET6 ? h->sk.laddr + 12 : h->sk.laddr;
+
+		if (h->sk.protocol != IPPROTO_TCP || h->sk.lport != p->q.c.lport ||
+		    (h->sk.family == AF_INET6 && !pw_addr_is_v4mapped(h->sk.laddr)) ||
+		    v4[0] | v4[1] | v4[2] | v4[3])
+			continue;
+		if (!h->e) /* a socket only the kernel walk shows: no bind time */
+			return;
+		if (!oldest || h->e->since_ns < oldest->e->since_ns)
+			oldest = h;
+	}
+	if (oldest)
+		p->q.tcp_mapped_any_unseen =
+			oldest->sk.family == AF_INET6 ? RULES_MAPPED_ANY_BUCKET : 0;
+}
+
+/* Does any holder of the view sit on port? */
+static int port_held(const struct pw_view *v, uint16_t port)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (v->h[i].sk.lport == port)
+			return 1;
+	return 0;
+}
+
+/* The advice and explanation texts of a computed prediction. */
+static void put_texts(struct pw_prediction *p, const struct rules_ports *ports)
+{
+	const struct rules_prediction *r = &p->r;
+	const struct pw_holder *first = r->nblockers ? &p->view.h[r->blockers[0]] : NULL;
+	const struct rules_ports *rp = p->have_range ? ports : NULL;
+	struct pw_entry tmp;
+	const struct pw_entry *fe = NULL;
+	int n = 0;
+
+	if (r->uncertain)
+		n = snprintf(p->advice, sizeof(p->advice), "%s",
+			     r->uncertain == RULES_UNCERTAIN_UDP_WALK ?
+				     "A socket that shares the port through SO_REUSEPORT comes "
+				     "first, and whether this kernel's UDP bind check stops there "
+				     "or goes on to the sockets listed is unknown (the start-up "
+				     "trial could not tell): the call may fail. " :
+				     "The range has an odd number of ports and only its first or "
+				     "last port is free, which the kernel tries or not depending "
+				     "on a random starting point: the call may fail. ");
+	rules_advice(p->advice + n, sizeof(p->advice) - (size_t)n,
+		     r->ok && !r->uncertain ? NULL : r->rule, &p->q, first ? &first->sk : NULL,
+		     p->tw_wait_s, rp);
+	p->explanation[0] = '\0';
+	if (r->ok)
+		return;
+	if (first) {
+		fe = first->e;
+		if (!fe) {
+			memset(&tmp, 0, sizeof(tmp));
+			tmp.sk = first->sk;
+			fe = &tmp;
+		}
+	}
+	rules_explain(p->explanation, sizeof(p->explanation), r->rule, fe);
+	if (p->explanation[0] >= 'a' && p->explanation[0] <= 'z')
+		p->explanation[0] = (char)(p->explanation[0] - 'a' + 'A');
+}
+
+int predict(struct pw_monitor *m, const struct rules_query *q, uint64_t now,
+	    struct pw_prediction *p)
+{
+	struct rules_ports *ports = calloc(1, sizeof(*ports));
+	struct tb_ctx t = { .m = m, .netns = q->c.netns, .port = q->c.lport };
+	struct pw_sock *socks = NULL;
+	struct rules_tb after;
+	int all_ports, err = -ENOMEM;
+
+	memset(p, 0, sizeof(*p));
+	p->q = *q;
+	p->tw_wait_s = -1;
+	p->q.udp_walk = m->kb.udp_walk;
+	p->q.tcp_mapped_any_unseen = m->kb.tcp_mapped_any_unseen == 1 ? RULES_MAPPED_ANY_V6 : 0;
+	if (!ports)
+		return -ENOMEM;
+	all_ports = !q->c.lport || q->op == RULES_OP_CONNECT;
+	err = predict_view(m, q->c.netns, q->c.protocol, all_ports ? -1 : q->c.lport, now,
+			   &p->view);
+	if (err)
+		goto out;
+	err = -ENOMEM;
+	if (q->c.protocol == IPPROTO_TCP && q->c.lport && q->op != RULES_OP_CONNECT)
+		t.port_gone = !port_held(&p->view, q->c.lport);
+	if (!q->c.lport || q->op == RULES_OP_CONNECT || q->c.protocol == IPPROTO_TCP)
+		p->have_range = !monitor_ports(m, q->c.netns, ports);
+	if (!p->have_range)
+		rules_ports_parse(ports, "32768 60999", NULL); /* the kernel's default */
+	p->range_lo = ports->lo;
+	p->range_hi = ports->hi;
+	if (p->q.tcp_mapped_any_unseen && q->c.protocol == IPPROTO_TCP && q->c.lport)
+		mapped_any_bucket(p);
+	if (q->op == RULES_OP_CONNECT) {
+		p->q.tw_reuse = monitor_sysctl_int(m, q->c.netns, "net/ipv4/tcp_tw_reuse", 2);
+		p->q.timestamps = monitor_sysctl_int(m, q->c.netns, "net/ipv4/tcp_timestamps", 1);
+	}
+	socks = malloc((p->view.n ? p->view.n : 1) * sizeof(*socks));
+	if (!socks)
+		goto out;
+	for (size_t i = 0; i < p->view.n; i++)
+		socks[i] = p->view.h[i].sk;
+	if (all_ports && q->c.protocol == IPPROTO_TCP) {
+		t.held = calloc(65536 / 8, 1);
+		if (!t.held)
+			goto out;
+		for (size_t i = 0; i < p->view.n; i++)
+			t.held[socks[i].lport / 8] |= (uint8_t)(1u << (socks[i].lport % 8));
+	}
+
+	if (p->q.op == RULES_OP_LISTEN && !p->q.self && p->q.c.lport) {
+		/* a new socket: bind first, then listen with it in the bucket */
+		struct rules_query bq = p->q;
+
+		bq.op = RULES_OP_BIND;
+		bq.c.state = PW_TCP_CLOSE;
+		rules_predict(&bq, socks, p->view.n, tb_of, &t, ports, &p->r);
+		if (p->r.ok && p->q.c.protocol == IPPROTO_TCP) {
+			const struct rules_tb *tb = tb_of(p->q.c.lport, &t);
+
+			if (tb)
+				after = *tb;
+			else
+				after.fastreuse = after.fastreuseport = -1;
+			rules_tb_join(&after, !tb && t.port_gone, &bq.c);
+			t.after = &after;
+			rules_predict(&p->q, socks, p->view.n, tb_of, &t, ports, &p->r);
+		} else if (!p->r.ok) {
+			p->q.op = RULES_OP_BIND;
+		}
+	} else if (p->q.op == RULES_OP_CONNECT && !p->q.self && p->q.c.lport) {
+		/* a new socket: bind(ADDR:PORT) first, then connect */
+		struct rules_query bq = p->q;
+
+		bq.op = RULES_OP_BIND;
+		bq.c.rport = 0;
+		memset(bq.c.raddr, 0, sizeof(bq.c.raddr));
+		rules_predict(&bq, socks, p->view.n, tb_of, &t, ports, &p->r);
+		if (p->r.ok)
+			rules_predict(&p->q, socks, p->view.n, tb_of, &t, ports, &p->r);
+		else
+			p->q.op = RULES_OP_BIND;
+	} else {
+		rules_predict(&p->q, socks, p->view.n, tb_of, &t, ports, &p->r);
+	}
+
+	for (size_t i = 0; i < p->r.nblockers && i < RULES_MAX_BLOCKERS; i++)
+		if (p->view.h[p->r.blockers[i]].sk.state == PW_TCP_TIME_WAIT) {
+			read_expiry(m, &p->view, p->q.c.lport);
+			break;
+		}
+	for (size_t i = 0; i < p->r.nblockers && i < RULES_MAX_BLOCKERS; i++) {
+		const struct pw_holder *h = &p->view.h[p->r.blockers[i]];
+		long s = (long)(((uint64_t)h->tw_expires_ms + 999) / 1000);
+
+		if (h->sk.state == PW_TCP_TIME_WAIT && h->tw_expires_ms != UINT32_MAX &&
+		    s > p->tw_wait_s)
+			p->tw_wait_s = s;
+	}
+	put_texts(p, ports);
+	err = 0;
+out:
+	free(t.held);
+	free(socks);
+	free(ports);
+	if (err)
+		predict_free(p);
+	return err;
+}
+
+void predict_free(struct pw_prediction *p)
+{
+	predict_view_free(&p->view);
+}
+
+static int nothing(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+int predict_netns_held(struct pw_monitor *m, uint32_t netns)
+{
+	return m->snap ? snap_netns_call(m->snap, netns, nothing, NULL) : 0;
+}
