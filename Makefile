@@ -41,9 +41,14 @@ WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 PKGS     := libbpf json-c libmnl libsystemd inih
 CFLAGS   ?= -O2 -g
 # SANITIZE: extra compiler flags, e.g. the sanitizers of `make test-sanitize`
-CFLAGS   += $(SANITIZE) -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -Iinclude -Idaemon -I$(BUILD) \
+CFLAGS   += $(SANITIZE) -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -Iinclude \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   += -Wl,--as-needed $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
+# The daemon sees its own headers and the generated skeletons; the client
+# (cli/) sees cli/ and include/ only, and links json-c alone.
+DAEMON_INC := -Idaemon -I$(BUILD)
+CLI_INC    := -Icli
+CLI_LDLIBS := -Wl,--as-needed $(shell pkg-config --libs json-c 2>/dev/null)
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Iinclude -Ibpf
 
 ifeq ($(V),1)
@@ -57,13 +62,18 @@ endif
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
-MAINS     := daemon/portwatchd.c daemon/portwatchctl.c
+MAINS     := daemon/portwatchd.c cli/portwatchctl.c
 LIB_SRCS  := $(filter-out $(MAINS),$(wildcard daemon/*.c))
 LIB_OBJS  := $(patsubst daemon/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 LIB       := $(BUILD)/libportwatch.a
+CLI_SRCS  := $(filter-out $(MAINS),$(wildcard cli/*.c))
+CLI_OBJS  := $(patsubst cli/%.c,$(BUILD)/cli/%.o,$(CLI_SRCS))
 BINS      := $(BUILD)/portwatchd $(BUILD)/portwatchctl
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+# tests/unit/test_MODULE.c of a client module cli/MODULE.c
+CLI_UNIT_BINS := $(patsubst cli/%.c,$(BUILD)/tests/test_%,\
+	$(filter $(patsubst tests/unit/test_%.c,cli/%.c,$(UNIT_SRCS)),$(CLI_SRCS)))
 BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
 BENCH_SRCS := $(wildcard bench/*.c)
@@ -115,25 +125,41 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 $(BUILD)/obj/%.o: daemon/%.c Makefile | $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(DAEMON_INC) -MMD -MP -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/portwatchd $(BUILD)/portwatchctl: $(BUILD)/%: $(BUILD)/obj/%.o $(LIB)
+$(BUILD)/portwatchd: $(BUILD)/obj/portwatchd.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# The client: its own objects, nothing of the daemon's library.
+$(BUILD)/cli/%.o: cli/%.c Makefile
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(CLI_INC) -MMD -MP -c $< -o $@
+
+$(BUILD)/portwatchctl: $(BUILD)/cli/portwatchctl.o $(CLI_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(CLI_LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) Makefile
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -MMD -MP $< $(LIB) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) $(DAEMON_INC) -MMD -MP $< $(LIB) $(LDLIBS) -lcmocka -o $@
+
+# Unit tests of the client's modules link the client's objects.
+$(CLI_UNIT_BINS): $(BUILD)/tests/%: tests/unit/%.c $(CLI_OBJS) Makefile
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(CLI_INC) -MMD -MP $< $(CLI_OBJS) $(CLI_LDLIBS) -lcmocka -o $@
 
 $(BUILD)/tests/bpf/%: tests/bpf/%.c $(LIB) Makefile
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -MMD -MP $< $(LIB) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) $(DAEMON_INC) -MMD -MP $< $(LIB) $(LDLIBS) -lcmocka -o $@
 
 # Workers of the benchmarks: plain C, no library of ours.
 $(BUILD)/bench/%: bench/%.c Makefile
@@ -254,5 +280,5 @@ vmlinux:
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/obj/*.d $(BUILD)/bpf/*.d $(BUILD)/tests/*.d $(BUILD)/tests/bpf/*.d \
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/cli/*.d $(BUILD)/bpf/*.d $(BUILD)/tests/*.d $(BUILD)/tests/bpf/*.d \
 	$(BUILD)/bench/*.d)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * test_ctlfmt.c - unit tests of portwatchctl's output helpers (ctlfmt.c):
+ * test_ctlfmt.c - unit tests of portwatchctl's output helpers (cli/ctlfmt.c):
  * strict numbers, RFC 3339 times shown in local time, ss-style addresses,
  * table alignment, control characters, and the rows made of protocol
  * objects. Runs with TZ=UTC so that local time is predictable.

@@ -9,6 +9,9 @@
  * options each command accepts. The connection and the checks on each
  * response are in ctlconn.c, output formatting is in ctlfmt.c.
  *
+ * The client is built from cli/ and include/ alone: all it shares with
+ * the daemon is include/portwatch/proto.h and the protocol on the wire.
+ *
  * Exit status: 0 ok, 1 the daemon answered an error, 2 usage error,
  * 3 cannot connect or I/O error with the daemon. `check` answers with its
  * status: 0 the call would succeed, 1 it would fail.
