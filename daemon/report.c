@@ -71,7 +71,14 @@ const char *pw_family_name(uint16_t family)
 	return family == AF_INET6 ? "inet6" : "inet";
 }
 
-/* Kernel TCP state names (include/net/tcp_states.h), as ss(8) prints them. */
+/*
+ * The kernel's TCP state names (include/net/tcp_states.h) without the TCP_
+ * prefix, underscores kept: "ESTABLISHED", "TIME_WAIT", "NEW_SYN_RECV", not
+ * ss(8)'s ESTAB, TIME-WAIT, UNCONN. Except: "BOUND" for a TCP_CLOSE socket
+ * with a local port (TCP or UDP) and for any UDP socket not connected,
+ * "ESTABLISHED" for a connected UDP socket (TCP_ESTABLISHED), "UNKNOWN" for a
+ * state outside the table. A TCP_CLOSE socket without a port is "CLOSE".
+ */
 const char *pw_state_name(const struct pw_sock *sk)
 {
 	static const char *const names[] = {

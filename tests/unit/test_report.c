@@ -25,8 +25,7 @@ static const char *const alert_keys[] = {
 static const char *const conflict_keys[] = {
 	"time", "op", "errno", "pid", "comm", "uid", "netns", "proto", "addr", "port",
 	"reuseaddr", "reuseport", "holders", "rule", "explanation",
-	"id", "errno_name", /* version 1 additions (docs/protocol.md) */
-	"exe",              /* emitted by pwj_conflict, not listed in docs/protocol.md */
+	"id", "exe", "errno_name", /* version 1 additions (docs/protocol.md) */
 	NULL,
 };
 
@@ -299,6 +298,7 @@ static void test_conflict_json(void **state)
 	check_int(o, "pid", 20);
 	check_str(o, "comm", "evil");
 	check_int(o, "uid", 1000);
+	check_str(o, "exe", "/usr/bin/evil");
 	check_int(o, "netns", PWT_NS1);
 	check_str(o, "proto", "tcp");
 	check_str(o, "addr", "::");
