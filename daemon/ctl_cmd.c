@@ -11,6 +11,7 @@
 #include "ctl.h"
 #include "ctl_cmd.h"
 #include "report.h"
+#include "ring.h"
 #include "snap.h"
 
 json_object *ctl_cmd_error(const char *msg)

@@ -14,6 +14,7 @@
 #include "addr.h"
 #include "ctl_cmd.h"
 #include "report.h"
+#include "ring.h"
 #include "rules.h"
 #include "snap.h"
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * report.h - what portwatchd reports: alerts and conflicts (DESIGN.md
- * contract), kept in fixed-size rings of the most recent ones, and their
+ * contract), kept in rings of the most recent ones (ring.h), and their
  * JSON encoding (json-c) and syslog line.
  */
 #ifndef PORTWATCH_REPORT_H
@@ -79,28 +79,6 @@ struct pw_conflict {
 	int has_eph;      /* rule ephemeral_exhausted: eph is set */
 	struct pw_ephemeral eph;
 };
-
-/* A ring of the last `cap` items of one type; ids grow from 1. */
-struct pw_ring {
-	void *items;
-	size_t item_size;
-	size_t cap;
-	uint64_t next_id; /* id the next pushed item gets */
-};
-
-/* Allocate a ring of cap items of item_size bytes; 0 or -ENOMEM. */
-int ring_init(struct pw_ring *r, size_t item_size, size_t cap);
-void ring_free(struct pw_ring *r);
-/*
- * Slot for the next item, zeroed; when the ring is full it is the oldest
- * item's slot, which is overwritten. The caller assigns the id from
- * r->next_id++.
- */
-void *ring_push(struct pw_ring *r);
-/* The item with this id, or NULL when never pushed or already overwritten. */
-void *ring_get(const struct pw_ring *r, uint64_t id);
-/* Oldest id still held (next_id when empty). */
-uint64_t ring_first_id(const struct pw_ring *r);
 
 /* RFC 3339 UTC with microseconds, "2026-11-23T13:08:38.123456Z". Returns buf. */
 const char *pw_time_rfc3339(uint64_t realtime_ns, char buf[32]);

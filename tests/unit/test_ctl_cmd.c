@@ -13,6 +13,7 @@
 #include "ctl_cmd.h"
 #include "monitor.h"
 #include "report.h"
+#include "ring.h"
 
 #define HISTORY 16
 #define NALERTS 20

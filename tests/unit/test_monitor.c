@@ -14,6 +14,8 @@
 
 #include "helpers.h"
 #include "monitor.h"
+#include "report.h"
+#include "ring.h"
 
 /* Two executables, by (device, inode) as the BPF side reports them. */
 #define EXE_NGINX 1001

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * test_report.c - unit tests of daemon/report.c: RFC 3339 times, the
- * JSON objects of the DESIGN.md contract, the syslog key=value line and
- * the rings of recent alerts and conflicts.
+ * JSON objects of the DESIGN.md contract and the syslog key=value line.
  */
 #include <errno.h>
 #include <time.h>
@@ -367,45 +366,6 @@ static void test_alert_kv(void **state)
 	assert_string_equal(buf, "kind=hijack_attempt");
 }
 
-static void test_ring(void **state)
-{
-	struct pw_ring r;
-	uint64_t *item;
-
-	(void)state;
-	assert_int_equal(ring_init(&r, sizeof(uint64_t), 4), 0);
-	assert_int_equal(ring_first_id(&r), 1);
-	assert_int_equal(r.next_id, 1);
-	assert_null(ring_get(&r, 0));
-	assert_null(ring_get(&r, 1));
-
-	for (uint64_t id = 1; id <= 3; id++) {
-		item = ring_push(&r);
-		assert_int_equal(*item, 0); /* slots come zeroed */
-		*item = r.next_id++ * 100;
-	}
-	assert_int_equal(ring_first_id(&r), 1);
-	for (uint64_t id = 1; id <= 3; id++)
-		assert_int_equal(*(uint64_t *)ring_get(&r, id), id * 100);
-	assert_null(ring_get(&r, 4));
-
-	for (uint64_t id = 4; id <= 10; id++) {
-		item = ring_push(&r);
-		assert_int_equal(*item, 0);
-		*item = r.next_id++ * 100;
-	}
-	/* exactly the last 4 */
-	assert_int_equal(ring_first_id(&r), 7);
-	for (uint64_t id = 1; id <= 6; id++)
-		assert_null(ring_get(&r, id));
-	for (uint64_t id = 7; id <= 10; id++)
-		assert_int_equal(*(uint64_t *)ring_get(&r, id), id * 100);
-	assert_null(ring_get(&r, 11));
-	assert_null(ring_get(&r, UINT64_MAX));
-	ring_free(&r);
-	assert_null(r.items);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -416,7 +376,6 @@ int main(void)
 		cmocka_unit_test(test_alert_json),
 		cmocka_unit_test(test_conflict_json),
 		cmocka_unit_test(test_alert_kv),
-		cmocka_unit_test(test_ring),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
