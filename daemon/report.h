@@ -80,9 +80,6 @@ struct pw_conflict {
 	struct pw_ephemeral eph;
 };
 
-/* RFC 3339 UTC with microseconds, "2026-11-23T13:08:38.123456Z". Returns buf. */
-const char *pw_time_rfc3339(uint64_t realtime_ns, char buf[32]);
-
 /*
  * {"range": [lo, hi], "in_use", "destination": "addr:port" or null,
  * "top_owners": [{"pid", "comm", "uid", "ports"}]}; family is the
@@ -109,12 +106,5 @@ json_object *pwj_conflict(const struct pw_conflict *c);
  * ephemeral_exhausted alert range=LO-HI in_use=N [destination=ADDR:PORT].
  */
 void pw_alert_kv(const struct pw_alert *a, char *buf, size_t len);
-
-/* "tcp"/"udp", "inet"/"inet6", and the state name ("LISTEN", "BOUND", ...). */
-const char *pw_proto_name(uint8_t protocol);
-const char *pw_family_name(uint16_t family);
-const char *pw_state_name(const struct pw_sock *sk);
-/* "EADDRINUSE", "EADDRNOTAVAIL", ... or "E<number>"; "ok" for 0. */
-const char *pw_errno_name(int err, char buf[16]);
 
 #endif /* PORTWATCH_REPORT_H */
