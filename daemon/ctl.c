@@ -20,6 +20,7 @@
 #include "ctl.h"
 #include "ctl_cmd.h"
 #include "log.h"
+#include "pwjson.h"
 
 /* Requests answered for one client before the others get their turn. */
 #define CTL_REQUESTS_PER_TURN 16

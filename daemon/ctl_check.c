@@ -23,6 +23,7 @@
 #include "ctl_cmd.h"
 #include "diag.h"
 #include "log.h"
+#include "pwjson.h"
 #include "pwname.h"
 #include "report.h"
 #include "rules.h"

@@ -10,6 +10,7 @@
 #include "addr.h"
 #include "ctl.h"
 #include "ctl_cmd.h"
+#include "pwjson.h"
 #include "report.h"
 #include "ring.h"
 #include "snap.h"

@@ -13,6 +13,7 @@
 
 #include "addr.h"
 #include "ctl_cmd.h"
+#include "pwjson.h"
 #include "pwname.h"
 #include "report.h"
 #include "ring.h"

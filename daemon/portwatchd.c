@@ -31,6 +31,7 @@
 #include "ctl.h"
 #include "log.h"
 #include "monitor.h"
+#include "pwjson.h"
 #include "portwatch/proto.h"
 #include "report.h"
 #include "snap.h"

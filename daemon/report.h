@@ -10,8 +10,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <json-c/json.h>
-
 #include "rules.h"
 #include "table.h"
 
@@ -79,25 +77,6 @@ struct pw_conflict {
 	int has_eph;      /* rule ephemeral_exhausted: eph is set */
 	struct pw_ephemeral eph;
 };
-
-/*
- * {"range": [lo, hi], "in_use", "destination": "addr:port" or null,
- * "top_owners": [{"pid", "comm", "uid", "ports"}]}; family is the
- * contender's, for the destination. Caller owns it.
- */
-json_object *pwj_ephemeral(const struct pw_ephemeral *e, uint16_t family);
-
-/*
- * A JSON string of text portwatchd does not control (names, messages
- * that quote them, requests echoed back): valid UTF-8, each invalid byte
- * U+FFFD (text_utf8_clean(), text.h). Caller owns it.
- */
-json_object *pwj_text(const char *s);
-
-/* JSON objects of the contract; the caller owns the result (json_object_put). */
-json_object *pwj_socket(const struct pw_entry *e);
-json_object *pwj_alert(const struct pw_alert *a);
-json_object *pwj_conflict(const struct pw_conflict *c);
 
 /*
  * The syslog message of an alert, one line of key=value pairs:

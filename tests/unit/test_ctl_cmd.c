@@ -12,6 +12,7 @@
 #include "helpers.h"
 #include "ctl_cmd.h"
 #include "monitor.h"
+#include "pwjson.h"
 #include "report.h"
 #include "ring.h"
 

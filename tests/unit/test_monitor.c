@@ -9,6 +9,7 @@
  * and no BPF map (tracked_fd -1).
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
