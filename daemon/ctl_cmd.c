@@ -11,7 +11,6 @@
 #include "ctl.h"
 #include "ctl_cmd.h"
 #include "pwjson.h"
-#include "report.h"
 #include "ring.h"
 #include "snap.h"
 

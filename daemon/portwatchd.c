@@ -25,14 +25,15 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "alertline.h"
 #include "bpfload.h"
 #include "config.h"
 #include "kbehavior.h"
 #include "ctl.h"
 #include "log.h"
 #include "monitor.h"
-#include "pwjson.h"
 #include "portwatch/proto.h"
+#include "pwjson.h"
 #include "report.h"
 #include "snap.h"
 

@@ -2,8 +2,8 @@
 /*
  * pwjson.h - the JSON (json-c) of what portwatchd reports: the socket,
  * alert and conflict objects of the DESIGN.md contract, as the control
- * socket answers them (docs/protocol.md) and `syslog_format = json` logs
- * an alert.
+ * socket answers them (docs/protocol.md) and `[syslog] format = json`
+ * logs an alert.
  *
  * Members come in the order listed below, always: answers and log lines
  * are compared byte for byte. Ports are numbers in host order, addresses

@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * report.h - what portwatchd reports: alerts and conflicts (DESIGN.md
- * contract), kept in rings of the most recent ones (ring.h), and their
- * JSON encoding (json-c) and syslog line.
+ * report.h - the records of what portwatchd reports: alerts and conflicts
+ * (the DESIGN.md contract) and the details of an ephemeral-port
+ * exhaustion either can carry. Data only: monitor.c fills them, two rings
+ * keep the recent ones (ring.h, struct pw_monitor in monitor.h), pwjson.h
+ * encodes them as JSON and alertline.h an alert as its syslog line.
+ *
+ * A record owns no memory: its text is in arrays inside it (NUL-terminated,
+ * truncated to fit) or static strings, so it is copied by assignment or
+ * memcpy() and dropped without freeing.
  */
 #ifndef PORTWATCH_REPORT_H
 #define PORTWATCH_REPORT_H
@@ -13,8 +19,8 @@
 #include "rules.h"
 #include "table.h"
 
-#define PW_MAX_HOLDERS 4
-#define PW_MSG_LEN 320
+#define PW_MAX_HOLDERS 4 /* holders a conflict records; more are not listed */
+#define PW_MSG_LEN 320    /* bytes of an alert's message, a conflict's explanation */
 
 /*
  * Details of an ephemeral-port exhaustion (rule / reason
@@ -25,12 +31,12 @@
 #define PW_EPH_TOP 3
 struct pw_ephemeral {
 	uint16_t lo, hi;     /* range, host order; both 0 when unreadable */
-	uint32_t in_use;
+	uint32_t in_use;     /* ports */
 	uint8_t raddr[16];   /* destination (connect), network order; family of the contender */
 	uint16_t rport;      /* host order; 0 for a bind */
-	uint32_t ntop;
+	uint32_t ntop;       /* entries of top[] set, most ports first */
 	struct {
-		uint32_t pid, uid, count; /* pid 0: sockets no process holds (TIME_WAIT) */
+		uint32_t pid, uid, count; /* count: ports; pid 0: sockets no process holds (TIME_WAIT) */
 		char comm[PW_COMM_LEN];
 	} top[PW_EPH_TOP];
 };
@@ -65,25 +71,17 @@ struct pw_alert {
 
 /* A failed bind/listen/connect (EADDRINUSE / EADDRNOTAVAIL). */
 struct pw_conflict {
-	uint64_t id;
+	uint64_t id;      /* 1, 2, ... in order of recording */
 	uint64_t time_ns; /* CLOCK_REALTIME ns */
 	enum rules_op op;
 	int err;                   /* positive errno */
 	struct pw_entry contender; /* sk: requested address/port and flags; owner: caller */
-	struct pw_entry holders[PW_MAX_HOLDERS];
-	size_t nholders;
+	struct pw_entry holders[PW_MAX_HOLDERS]; /* sockets in the way, copies */
+	size_t nholders;                         /* of holders[], 0..PW_MAX_HOLDERS */
 	const char *rule; /* static string, contract name */
 	char explanation[PW_MSG_LEN];
 	int has_eph;      /* rule ephemeral_exhausted: eph is set */
 	struct pw_ephemeral eph;
 };
-
-/*
- * The syslog message of an alert, one line of key=value pairs:
- * kind= reason= severity= proto= local=ADDR:PORT netns= holder="pid=..
- * comm=.. uid=.. exe=.." contender="..." result= id=, then for an
- * ephemeral_exhausted alert range=LO-HI in_use=N [destination=ADDR:PORT].
- */
-void pw_alert_kv(const struct pw_alert *a, char *buf, size_t len);
 
 #endif /* PORTWATCH_REPORT_H */

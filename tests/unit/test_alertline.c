@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * test_report.c - unit tests of daemon/report.c: the syslog key=value
- * line of an alert.
+ * test_alertline.c - unit tests of daemon/alertline.c: the syslog
+ * key=value line of an alert.
  */
 #include <errno.h>
 
+#include "alertline.h"
 #include "helpers.h"
 #include "report.h"
 

@@ -1,16 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* report.c - alerts and conflicts: rings, JSON, syslog line; see report.h. */
-#include <errno.h>
-#include <netinet/in.h>
+/* alertline.c - an alert's syslog line of key=value pairs; see alertline.h. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "addr.h"
+#include "alertline.h"
 #include "pwname.h"
-#include "report.h"
+#include "rules.h"
 #include "text.h"
 
 /* Who: pid=.. comm=.. uid=.. exe=.., comm and exe escaped by text_kv_escape() (text.h). */
