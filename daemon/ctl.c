@@ -21,6 +21,7 @@
 #include "ctl_cmd.h"
 #include "ctl_req.h"
 #include "log.h"
+#include "pwjson.h"
 
 /*
  * The per-turn budget of control work (ctl_serve()): requests of one

@@ -11,7 +11,8 @@
 #include "ctl_cmd.h"
 #include "ctl_req.h"
 #include "portwatch/proto.h"
-#include "report.h"
+#include "pwjson.h"
+#include "ring.h"
 #include "snap.h"
 
 struct collect {

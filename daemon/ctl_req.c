@@ -9,7 +9,8 @@
 #include "addr.h"
 #include "ctl_req.h"
 #include "portwatch/proto.h"
-#include "report.h"
+#include "pwjson.h"
+#include "pwname.h"
 
 json_object *ctl_error(const char *msg)
 {

@@ -20,7 +20,10 @@
 #include "ctl_cmd.h"
 #include "ctl_req.h"
 #include "predict.h"
+#include "pwjson.h"
+#include "pwname.h"
 #include "report.h"
+#include "ring.h"
 #include "snap.h"
 
 #define WHY_HISTORY 20

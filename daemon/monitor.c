@@ -17,6 +17,7 @@
 #include "monitor.h"
 #include "proc.h"
 #include "monitor_int.h"
+#include "pwname.h"
 #include "rules.h"
 
 /*

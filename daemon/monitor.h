@@ -14,6 +14,7 @@
 #include "kbehavior.h"
 #include "policy.h"
 #include "report.h"
+#include "ring.h"
 #include "snap.h"
 #include "table.h"
 

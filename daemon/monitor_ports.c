@@ -18,6 +18,7 @@
 #include "addr.h"
 #include "monitor_int.h"
 #include "proc.h"
+#include "pwname.h"
 #include "rules.h"
 
 /* ---- Bind buckets: the kernel's fast-path state per (netns, TCP port) ---- */

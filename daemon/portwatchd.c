@@ -25,6 +25,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "alertline.h"
 #include "bpfload.h"
 #include "config.h"
 #include "kbehavior.h"
@@ -32,6 +33,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "portwatch/proto.h"
+#include "pwjson.h"
 #include "report.h"
 #include "snap.h"
 

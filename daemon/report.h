@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * report.h - what portwatchd reports: alerts and conflicts (DESIGN.md
- * contract), kept in fixed-size rings of the most recent ones, and their
- * JSON encoding (json-c) and syslog line.
+ * report.h - the records of what portwatchd reports: alerts and conflicts
+ * (the DESIGN.md contract) and the details of an ephemeral-port
+ * exhaustion either can carry. Data only: monitor.c fills them, two rings
+ * keep the recent ones (ring.h, struct pw_monitor in monitor.h), pwjson.h
+ * encodes them as JSON and alertline.h an alert as its syslog line.
+ *
+ * A record owns no memory: its text is in arrays inside it (NUL-terminated,
+ * truncated to fit) or static strings, so it is copied by assignment or
+ * memcpy() and dropped without freeing.
  */
 #ifndef PORTWATCH_REPORT_H
 #define PORTWATCH_REPORT_H
@@ -10,13 +16,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <json-c/json.h>
-
 #include "rules.h"
 #include "table.h"
 
-#define PW_MAX_HOLDERS 4
-#define PW_MSG_LEN 320
+#define PW_MAX_HOLDERS 4 /* holders a conflict records; more are not listed */
+#define PW_MSG_LEN 320    /* bytes of an alert's message, a conflict's explanation */
 
 /*
  * Details of an ephemeral-port exhaustion (rule / reason
@@ -27,12 +31,12 @@
 #define PW_EPH_TOP 3
 struct pw_ephemeral {
 	uint16_t lo, hi;     /* range, host order; both 0 when unreadable */
-	uint32_t in_use;
+	uint32_t in_use;     /* ports */
 	uint8_t raddr[16];   /* destination (connect), network order; family of the contender */
 	uint16_t rport;      /* host order; 0 for a bind */
-	uint32_t ntop;
+	uint32_t ntop;       /* entries of top[] set, most ports first */
 	struct {
-		uint32_t pid, uid, count; /* pid 0: sockets no process holds (TIME_WAIT) */
+		uint32_t pid, uid, count; /* count: ports; pid 0: sockets no process holds (TIME_WAIT) */
 		char comm[PW_COMM_LEN];
 	} top[PW_EPH_TOP];
 };
@@ -67,76 +71,17 @@ struct pw_alert {
 
 /* A failed bind/listen/connect (EADDRINUSE / EADDRNOTAVAIL). */
 struct pw_conflict {
-	uint64_t id;
+	uint64_t id;      /* 1, 2, ... in order of recording */
 	uint64_t time_ns; /* CLOCK_REALTIME ns */
 	enum rules_op op;
 	int err;                   /* positive errno */
 	struct pw_entry contender; /* sk: requested address/port and flags; owner: caller */
-	struct pw_entry holders[PW_MAX_HOLDERS];
-	size_t nholders;
+	struct pw_entry holders[PW_MAX_HOLDERS]; /* sockets in the way, copies */
+	size_t nholders;                         /* of holders[], 0..PW_MAX_HOLDERS */
 	const char *rule; /* static string, contract name */
 	char explanation[PW_MSG_LEN];
 	int has_eph;      /* rule ephemeral_exhausted: eph is set */
 	struct pw_ephemeral eph;
 };
-
-/* A ring of the last `cap` items of one type; ids grow from 1. */
-struct pw_ring {
-	void *items;
-	size_t item_size;
-	size_t cap;
-	uint64_t next_id; /* id the next pushed item gets */
-};
-
-/* Allocate a ring of cap items of item_size bytes; 0 or -ENOMEM. */
-int ring_init(struct pw_ring *r, size_t item_size, size_t cap);
-void ring_free(struct pw_ring *r);
-/*
- * Slot for the next item, zeroed; when the ring is full it is the oldest
- * item's slot, which is overwritten. The caller assigns the id from
- * r->next_id++.
- */
-void *ring_push(struct pw_ring *r);
-/* The item with this id, or NULL when never pushed or already overwritten. */
-void *ring_get(const struct pw_ring *r, uint64_t id);
-/* Oldest id still held (next_id when empty). */
-uint64_t ring_first_id(const struct pw_ring *r);
-
-/* RFC 3339 UTC with microseconds, "2026-11-23T13:08:38.123456Z". Returns buf. */
-const char *pw_time_rfc3339(uint64_t realtime_ns, char buf[32]);
-
-/*
- * {"range": [lo, hi], "in_use", "destination": "addr:port" or null,
- * "top_owners": [{"pid", "comm", "uid", "ports"}]}; family is the
- * contender's, for the destination. Caller owns it.
- */
-json_object *pwj_ephemeral(const struct pw_ephemeral *e, uint16_t family);
-
-/*
- * A JSON string of text portwatchd does not control (names, messages
- * that quote them, requests echoed back): valid UTF-8, each invalid byte
- * U+FFFD (text_utf8_clean(), text.h). Caller owns it.
- */
-json_object *pwj_text(const char *s);
-
-/* JSON objects of the contract; the caller owns the result (json_object_put). */
-json_object *pwj_socket(const struct pw_entry *e);
-json_object *pwj_alert(const struct pw_alert *a);
-json_object *pwj_conflict(const struct pw_conflict *c);
-
-/*
- * The syslog message of an alert, one line of key=value pairs:
- * kind= reason= severity= proto= local=ADDR:PORT netns= holder="pid=..
- * comm=.. uid=.. exe=.." contender="..." result= id=, then for an
- * ephemeral_exhausted alert range=LO-HI in_use=N [destination=ADDR:PORT].
- */
-void pw_alert_kv(const struct pw_alert *a, char *buf, size_t len);
-
-/* "tcp"/"udp", "inet"/"inet6", and the state name ("LISTEN", "BOUND", ...). */
-const char *pw_proto_name(uint8_t protocol);
-const char *pw_family_name(uint16_t family);
-const char *pw_state_name(const struct pw_sock *sk);
-/* "EADDRINUSE", "EADDRNOTAVAIL", ... or "E<number>"; "ok" for 0. */
-const char *pw_errno_name(int err, char buf[16]);
 
 #endif /* PORTWATCH_REPORT_H */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * helpers.h - builders of struct pw_sock / struct pw_entry shared by the
- * unit tests. Included by one test file at a time, so everything here is
- * static inline.
+ * helpers.h - builders of struct pw_sock / struct pw_entry / struct
+ * pw_alert shared by the unit tests. Included by one test file at a time,
+ * so everything here is static inline.
  */
 #ifndef PORTWATCH_TEST_HELPERS_H
 #define PORTWATCH_TEST_HELPERS_H
@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "addr.h"
+#include "report.h"
 #include "table.h"
 
 /* Two network namespaces, as their inode numbers look on a real system. */
@@ -92,6 +93,25 @@ static inline struct pw_entry pwt_entry(const struct pw_sock *sk, uint32_t netns
 		snprintf(e.owner.exe, sizeof(e.owner.exe), "/usr/bin/%s", comm);
 	}
 	return e;
+}
+
+/* An alert of contender (pid 20, uid 1000) over holder (pid 10, uid 33). */
+static inline void pwt_alert(struct pw_alert *a, const char *holder_addr, const char *addr)
+{
+	struct pw_sock hs = pwt_tcp(holder_addr, 8080, PW_TCP_LISTEN, 0, 33);
+	struct pw_sock cs = pwt_tcp(addr, 8080, PW_TCP_CLOSE, 0, 1000);
+
+	memset(a, 0, sizeof(*a));
+	a->id = 7;
+	a->time_ns = 1795438118123456789ULL;
+	a->severity = RULES_SEV_CRITICAL;
+	a->kind = "hijack_attempt";
+	a->reason = "shadow_wildcard";
+	a->holder = pwt_entry(&hs, PWT_NS1, 100, 10, 33, "nginx");
+	snprintf(a->holder.owner.exe, sizeof(a->holder.owner.exe), "/usr/sbin/nginx");
+	a->contender = pwt_entry(&cs, PWT_NS1, 200, 20, 1000, "evil");
+	snprintf(a->contender.owner.exe, sizeof(a->contender.owner.exe), "/tmp/evil");
+	snprintf(a->message, sizeof(a->message), "shadow_wildcard: test");
 }
 
 #endif /* PORTWATCH_TEST_HELPERS_H */

@@ -12,7 +12,9 @@
 #include "helpers.h"
 #include "ctl_cmd.h"
 #include "monitor.h"
+#include "pwjson.h"
 #include "report.h"
+#include "ring.h"
 
 #define HISTORY 16
 #define NALERTS 20

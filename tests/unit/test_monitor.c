@@ -9,11 +9,14 @@
  * and no BPF map (tracked_fd -1).
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
 #include "monitor.h"
+#include "report.h"
+#include "ring.h"
 
 /* Two executables, by (device, inode) as the BPF side reports them. */
 #define EXE_NGINX 1001

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * test_report.c - unit tests of daemon/report.c: RFC 3339 times, the
- * JSON objects of the DESIGN.md contract, the syslog key=value line and
- * the rings of recent alerts and conflicts.
+ * test_pwjson.c - unit tests of daemon/pwjson.c: the JSON objects of the
+ * DESIGN.md contract, key by key.
  */
 #include <errno.h>
-#include <time.h>
 
 #include "helpers.h"
+#include "pwjson.h"
+#include "pwname.h"
 #include "report.h"
 
 static const char *const socket_keys[] = {
@@ -25,8 +25,7 @@ static const char *const alert_keys[] = {
 static const char *const conflict_keys[] = {
 	"time", "op", "errno", "pid", "comm", "uid", "netns", "proto", "addr", "port",
 	"reuseaddr", "reuseport", "holders", "rule", "explanation",
-	"id", "errno_name", /* version 1 additions (docs/protocol.md) */
-	"exe",              /* emitted by pwj_conflict, not listed in docs/protocol.md */
+	"id", "exe", "errno_name", /* version 1 additions (docs/protocol.md) */
 	NULL,
 };
 
@@ -79,26 +78,6 @@ static void check_int(json_object *o, const char *key, int64_t want)
 static void check_bool(json_object *o, const char *key, int want)
 {
 	assert_int_equal(json_object_get_boolean(get(o, key, json_type_boolean)), want);
-}
-
-static void test_time_rfc3339(void **state)
-{
-	uint64_t ns = 1795438118123456789ULL;
-	time_t sec = 1795438118;
-	char buf[32], want[64];
-	struct tm tm;
-
-	(void)state;
-	gmtime_r(&sec, &tm);
-	snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.123456Z", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-	assert_ptr_equal(pw_time_rfc3339(ns, buf), buf);
-	assert_string_equal(buf, want);
-	assert_string_equal(buf, "2026-11-23T12:48:38.123456Z");
-	assert_string_equal(pw_time_rfc3339(0, buf), "1970-01-01T00:00:00.000000Z");
-	/* microseconds are truncated, not rounded */
-	assert_string_equal(pw_time_rfc3339(999999999ULL, buf), "1970-01-01T00:00:00.999999Z");
-	assert_string_equal(pw_time_rfc3339(86400000001000ULL, buf), "1970-01-02T00:00:00.000001Z");
 }
 
 static void test_socket_json(void **state)
@@ -185,63 +164,13 @@ static void test_socket_json(void **state)
 	json_object_put(o);
 }
 
-static void test_state_names(void **state)
-{
-	struct pw_sock sk = pwt_tcp("127.0.0.1", 80, PW_TCP_CLOSE, 0, 0);
-
-	(void)state;
-	assert_string_equal(pw_state_name(&sk), "BOUND");
-	sk.lport = 0;
-	assert_string_equal(pw_state_name(&sk), "CLOSE");
-	sk.state = PW_TCP_TIME_WAIT;
-	assert_string_equal(pw_state_name(&sk), "TIME_WAIT");
-	sk.state = PW_TCP_ESTABLISHED;
-	assert_string_equal(pw_state_name(&sk), "ESTABLISHED");
-	sk.state = PW_TCP_NEW_SYN_RECV;
-	assert_string_equal(pw_state_name(&sk), "NEW_SYN_RECV");
-	sk.state = 0;
-	assert_string_equal(pw_state_name(&sk), "UNKNOWN");
-	sk.state = 200;
-	assert_string_equal(pw_state_name(&sk), "UNKNOWN");
-}
-
-static void test_errno_name(void **state)
-{
-	char b[16];
-
-	(void)state;
-	assert_string_equal(pw_errno_name(0, b), "ok");
-	assert_string_equal(pw_errno_name(EADDRINUSE, b), "EADDRINUSE");
-	assert_string_equal(pw_errno_name(EADDRNOTAVAIL, b), "EADDRNOTAVAIL");
-	assert_string_equal(pw_errno_name(200, b), "E200");
-}
-
-/* An alert of contender (pid 20, uid 1000) over holder (pid 10, uid 33). */
-static void make_alert(struct pw_alert *a, const char *holder_addr, const char *addr)
-{
-	struct pw_sock hs = pwt_tcp(holder_addr, 8080, PW_TCP_LISTEN, 0, 33);
-	struct pw_sock cs = pwt_tcp(addr, 8080, PW_TCP_CLOSE, 0, 1000);
-
-	memset(a, 0, sizeof(*a));
-	a->id = 7;
-	a->time_ns = 1795438118123456789ULL;
-	a->severity = RULES_SEV_CRITICAL;
-	a->kind = "hijack_attempt";
-	a->reason = "shadow_wildcard";
-	a->holder = pwt_entry(&hs, PWT_NS1, 100, 10, 33, "nginx");
-	snprintf(a->holder.owner.exe, sizeof(a->holder.owner.exe), "/usr/sbin/nginx");
-	a->contender = pwt_entry(&cs, PWT_NS1, 200, 20, 1000, "evil");
-	snprintf(a->contender.owner.exe, sizeof(a->contender.owner.exe), "/tmp/evil");
-	snprintf(a->message, sizeof(a->message), "shadow_wildcard: test");
-}
-
 static void test_alert_json(void **state)
 {
 	struct pw_alert a;
 	json_object *o;
 
 	(void)state;
-	make_alert(&a, "0.0.0.0", "127.0.0.1");
+	pwt_alert(&a, "0.0.0.0", "127.0.0.1");
 	o = pwj_alert(&a);
 	check_keys(o, alert_keys);
 	check_int(o, "id", 7);
@@ -299,6 +228,7 @@ static void test_conflict_json(void **state)
 	check_int(o, "pid", 20);
 	check_str(o, "comm", "evil");
 	check_int(o, "uid", 1000);
+	check_str(o, "exe", "/usr/bin/evil");
 	check_int(o, "netns", PWT_NS1);
 	check_str(o, "proto", "tcp");
 	check_str(o, "addr", "::");
@@ -325,98 +255,12 @@ static void test_conflict_json(void **state)
 	json_object_put(o);
 }
 
-static void test_alert_kv(void **state)
-{
-	struct pw_alert a;
-	char buf[1024];
-
-	(void)state;
-	make_alert(&a, "0.0.0.0", "127.0.0.1");
-	pw_alert_kv(&a, buf, sizeof(buf));
-	assert_string_equal(buf, "kind=hijack_attempt reason=shadow_wildcard severity=critical "
-				 "proto=tcp local=127.0.0.1:8080 netns=4026531840 "
-				 "holder=\"pid=10 comm=nginx uid=33 exe=/usr/sbin/nginx\" "
-				 "contender=\"pid=20 comm=evil uid=1000 exe=/tmp/evil\" "
-				 "result=ok id=7");
-
-	/* IPv6 local in brackets; a refused attempt; quotes and blanks defused */
-	make_alert(&a, "::", "::1");
-	a.result = EADDRINUSE;
-	a.severity = RULES_SEV_NOTICE;
-	a.reason = "blocked";
-	snprintf(a.contender.owner.comm, sizeof(a.contender.owner.comm), "a \"b\"");
-	snprintf(a.contender.owner.exe, sizeof(a.contender.owner.exe), "/tmp/x\"y");
-	a.holder.owner.comm[0] = '\0';
-	a.holder.owner.exe[0] = '\0';
-	pw_alert_kv(&a, buf, sizeof(buf));
-	assert_string_equal(buf, "kind=hijack_attempt reason=blocked severity=notice "
-				 "proto=tcp local=[::1]:8080 netns=4026531840 "
-				 "holder=\"pid=10 comm=- uid=33 exe=-\" "
-				 "contender=\"pid=20 comm=a\\x20\\x22b\\x22 uid=1000 exe=/tmp/x\\x22y\" "
-				 "result=EADDRINUSE id=7");
-
-	/* issue 17: a name made to spoof a field, break the line and color it */
-	snprintf(a.contender.owner.comm, sizeof(a.contender.owner.comm), "x\" uid=0\n\x1b[1m\xff");
-	pw_alert_kv(&a, buf, sizeof(buf));
-	assert_non_null(strstr(buf, "comm=x\\x22\\x20uid\\x3d0\\x0a\\x1b[1m\\xff uid=1000"));
-	for (const char *p = buf; *p; p++)
-		assert_true((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f);
-
-	/* truncated to the buffer */
-	pw_alert_kv(&a, buf, 20);
-	assert_string_equal(buf, "kind=hijack_attempt");
-}
-
-static void test_ring(void **state)
-{
-	struct pw_ring r;
-	uint64_t *item;
-
-	(void)state;
-	assert_int_equal(ring_init(&r, sizeof(uint64_t), 4), 0);
-	assert_int_equal(ring_first_id(&r), 1);
-	assert_int_equal(r.next_id, 1);
-	assert_null(ring_get(&r, 0));
-	assert_null(ring_get(&r, 1));
-
-	for (uint64_t id = 1; id <= 3; id++) {
-		item = ring_push(&r);
-		assert_int_equal(*item, 0); /* slots come zeroed */
-		*item = r.next_id++ * 100;
-	}
-	assert_int_equal(ring_first_id(&r), 1);
-	for (uint64_t id = 1; id <= 3; id++)
-		assert_int_equal(*(uint64_t *)ring_get(&r, id), id * 100);
-	assert_null(ring_get(&r, 4));
-
-	for (uint64_t id = 4; id <= 10; id++) {
-		item = ring_push(&r);
-		assert_int_equal(*item, 0);
-		*item = r.next_id++ * 100;
-	}
-	/* exactly the last 4 */
-	assert_int_equal(ring_first_id(&r), 7);
-	for (uint64_t id = 1; id <= 6; id++)
-		assert_null(ring_get(&r, id));
-	for (uint64_t id = 7; id <= 10; id++)
-		assert_int_equal(*(uint64_t *)ring_get(&r, id), id * 100);
-	assert_null(ring_get(&r, 11));
-	assert_null(ring_get(&r, UINT64_MAX));
-	ring_free(&r);
-	assert_null(r.items);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_time_rfc3339),
 		cmocka_unit_test(test_socket_json),
-		cmocka_unit_test(test_state_names),
-		cmocka_unit_test(test_errno_name),
 		cmocka_unit_test(test_alert_json),
 		cmocka_unit_test(test_conflict_json),
-		cmocka_unit_test(test_alert_kv),
-		cmocka_unit_test(test_ring),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

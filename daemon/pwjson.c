@@ -1,116 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* report.c - alerts and conflicts: rings, JSON, syslog line; see report.h. */
-#include <errno.h>
-#include <netinet/in.h>
+/* pwjson.c - sockets, alerts and conflicts as JSON; see pwjson.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "addr.h"
-#include "report.h"
+#include "pwjson.h"
+#include "pwname.h"
+#include "rules.h"
 #include "text.h"
-
-int ring_init(struct pw_ring *r, size_t item_size, size_t cap)
-{
-	r->items = calloc(cap, item_size);
-	if (!r->items)
-		return -ENOMEM;
-	r->item_size = item_size;
-	r->cap = cap;
-	r->next_id = 1;
-	return 0;
-}
-
-void ring_free(struct pw_ring *r)
-{
-	free(r->items);
-	r->items = NULL;
-}
-
-void *ring_push(struct pw_ring *r)
-{
-	void *slot = (char *)r->items + (r->next_id % r->cap) * r->item_size;
-
-	memset(slot, 0, r->item_size);
-	return slot;
-}
-
-uint64_t ring_first_id(const struct pw_ring *r)
-{
-	return r->next_id > r->cap ? r->next_id - r->cap : 1;
-}
-
-void *ring_get(const struct pw_ring *r, uint64_t id)
-{
-	if (id < ring_first_id(r) || id >= r->next_id)
-		return NULL;
-	return (char *)r->items + (id % r->cap) * r->item_size;
-}
-
-const char *pw_time_rfc3339(uint64_t ns, char buf[32])
-{
-	time_t sec = ns / 1000000000ULL;
-	struct tm tm;
-	size_t n;
-
-	gmtime_r(&sec, &tm);
-	n = strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, 32 - n, ".%06uZ", (unsigned)(ns % 1000000000ULL / 1000));
-	return buf;
-}
-
-const char *pw_proto_name(uint8_t protocol)
-{
-	return protocol == IPPROTO_UDP ? "udp" : "tcp";
-}
-
-const char *pw_family_name(uint16_t family)
-{
-	return family == AF_INET6 ? "inet6" : "inet";
-}
-
-/* Kernel TCP state names (include/net/tcp_states.h), as ss(8) prints them. */
-const char *pw_state_name(const struct pw_sock *sk)
-{
-	static const char *const names[] = {
-		[PW_TCP_ESTABLISHED] = "ESTABLISHED", [PW_TCP_SYN_SENT] = "SYN_SENT",
-		[PW_TCP_SYN_RECV] = "SYN_RECV",       [PW_TCP_FIN_WAIT1] = "FIN_WAIT1",
-		[PW_TCP_FIN_WAIT2] = "FIN_WAIT2",     [PW_TCP_TIME_WAIT] = "TIME_WAIT",
-		[PW_TCP_CLOSE] = "CLOSE",             [PW_TCP_CLOSE_WAIT] = "CLOSE_WAIT",
-		[PW_TCP_LAST_ACK] = "LAST_ACK",       [PW_TCP_LISTEN] = "LISTEN",
-		[PW_TCP_CLOSING] = "CLOSING",         [PW_TCP_NEW_SYN_RECV] = "NEW_SYN_RECV",
-	};
-
-	if (sk->state == PW_TCP_CLOSE && sk->lport)
-		return "BOUND";
-	if (sk->protocol == IPPROTO_UDP)
-		return sk->state == PW_TCP_ESTABLISHED ? "ESTABLISHED" : "BOUND";
-	if (sk->state < sizeof(names) / sizeof(names[0]) && names[sk->state])
-		return names[sk->state];
-	return "UNKNOWN";
-}
-
-const char *pw_errno_name(int err, char buf[16])
-{
-	switch (err) {
-	case 0:
-		return "ok";
-	case EADDRINUSE:
-		return "EADDRINUSE";
-	case EADDRNOTAVAIL:
-		return "EADDRNOTAVAIL";
-	case EACCES:
-		return "EACCES";
-	case EPERM:
-		return "EPERM";
-	case EINVAL:
-		return "EINVAL";
-	}
-	snprintf(buf, 16, "E%d", err);
-	return buf;
-}
 
 json_object *pwj_text(const char *s)
 {
@@ -268,58 +167,4 @@ json_object *pwj_conflict(const struct pw_conflict *c)
 	if (c->has_eph)
 		json_object_object_add(o, "ephemeral", pwj_ephemeral(&c->eph, ce->sk.family));
 	return o;
-}
-
-/* Who: pid=.. comm=.. uid=.. exe=.., comm and exe escaped by text_kv_escape() (text.h). */
-static void kv_who(char *buf, size_t len, const struct pw_entry *e)
-{
-	char comm[PW_COMM_LEN * 4], exe[PW_EXE_LEN * 4];
-
-	text_kv_escape(comm, sizeof(comm), e->owner.comm);
-	text_kv_escape(exe, sizeof(exe), e->owner.exe);
-	snprintf(buf, len, "pid=%u comm=%s uid=%u exe=%s", e->owner.pid, comm[0] ? comm : "-",
-		 e->owner.uid, exe[0] ? exe : "-");
-}
-
-void pw_alert_kv(const struct pw_alert *a, char *buf, size_t len)
-{
-	char addr[PW_ADDRSTRLEN], holder[320], contender[320], eb[16];
-	const struct pw_sock *sk = &a->contender.sk;
-	int v6 = sk->family == AF_INET6;
-
-	kv_who(holder, sizeof(holder), &a->holder);
-	kv_who(contender, sizeof(contender), &a->contender);
-	snprintf(buf, len,
-		 "kind=%s reason=%s severity=%s proto=%s local=%s%s%s:%u netns=%u holder=\"%s\" "
-		 "contender=\"%s\" result=%s id=%llu",
-		 a->kind, a->reason, rules_severity_name(a->severity), pw_proto_name(sk->protocol),
-		 v6 ? "[" : "", pw_addr_ntop(sk->family, sk->laddr, addr), v6 ? "]" : "",
-		 sk->lport, sk->netns, holder, contender, pw_errno_name(a->result, eb),
-		 (unsigned long long)a->id);
-	if (a->has_eph) {
-		size_t n = strlen(buf);
-
-		snprintf(buf + n, n < len ? len - n : 0, " range=%u-%u in_use=%u", a->eph.lo,
-			 a->eph.hi, a->eph.in_use);
-		n = strlen(buf);
-		if (a->eph.rport && n < len)
-			snprintf(buf + n, len - n, " destination=%s%s%s:%u", v6 ? "[" : "",
-				 pw_addr_ntop(sk->family, a->eph.raddr, addr), v6 ? "]" : "",
-				 a->eph.rport);
-	}
-	if (a->fold_count) {
-		char t1[32], t2[32];
-		size_t n = strlen(buf);
-
-		snprintf(buf + n, n < len ? len - n : 0, " folded=%llu of=%llu first=%s last=%s ports=",
-			 (unsigned long long)a->fold_count, (unsigned long long)a->fold_of,
-			 pw_time_rfc3339(a->fold_first_ns, t1), pw_time_rfc3339(a->fold_last_ns, t2));
-		for (size_t i = 0; i < a->fold_nports; i++) {
-			n = strlen(buf);
-			snprintf(buf + n, n < len ? len - n : 0, "%s%u", i ? "," : "", a->fold_ports[i]);
-		}
-		n = strlen(buf);
-		if (a->fold_more)
-			snprintf(buf + n, n < len ? len - n : 0, ",more");
-	}
 }
