@@ -18,6 +18,7 @@
 #include "proc.h"
 #include "monitor_int.h"
 #include "rules.h"
+#include "sysctl.h"
 
 /*
  * The last TCP listener that went away on a (netns, port): a bind there by
@@ -638,6 +639,16 @@ const struct pw_sock *monitor_kernel_all(const struct pw_monitor *m, uint32_t ne
 	}
 	*n = m->kall_n;
 	return m->kall;
+}
+
+int monitor_ports(struct pw_monitor *m, uint32_t netns, struct rules_ports *p)
+{
+	return sysctl_read_ports(m->snap, netns, p);
+}
+
+int monitor_sysctl_int(struct pw_monitor *m, uint32_t netns, const char *name, int def)
+{
+	return sysctl_read_int(m->snap, netns, name, def);
 }
 
 /*

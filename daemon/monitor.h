@@ -199,11 +199,15 @@ void monitor_tb_forget(struct pw_monitor *m, uint32_t netns, uint16_t port);
 
 /*
  * Read net.ipv4.ip_local_port_range and ip_local_reserved_ports of netns
- * (inside it, through snap_netns_call()) into *p. Returns 0 or -errno;
- * without a snapshot (unit tests) the daemon's own files are read.
+ * (inside it, through snap_netns_call()) into *p: sysctl_read_ports().
+ * Returns 0 or -errno; without a snapshot (unit tests) the daemon's own
+ * files are read.
  */
 int monitor_ports(struct pw_monitor *m, uint32_t netns, struct rules_ports *p);
-/* An integer sysctl of netns, e.g. "net/ipv4/tcp_tw_reuse"; def when unreadable. */
+/*
+ * An integer sysctl of netns, e.g. "net/ipv4/tcp_tw_reuse"; def when
+ * unreadable (sysctl_read_int()).
+ */
 int monitor_sysctl_int(struct pw_monitor *m, uint32_t netns, const char *name, int def);
 
 /*

@@ -2,18 +2,15 @@
 /*
  * monitor_ports.c - the per-port kernel state the monitor follows beyond
  * its table: the bind buckets' fast-path fields (replayed from bind and
- * listen events, rules_tb_join()), the ephemeral range of a netns
- * (sysctls read inside it), and ephemeral-port exhaustion episodes with
- * their one alert each. See monitor.h and monitor_int.h.
+ * listen events, rules_tb_join()) and ephemeral-port exhaustion
+ * episodes with their one alert each. See monitor.h and monitor_int.h.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "addr.h"
 #include "monitor_int.h"
@@ -210,70 +207,6 @@ void monitor_eph_end(struct pw_monitor *m, uint32_t netns)
 
 	if (ep->netns == netns)
 		ep->last_ns = 0;
-}
-
-/* ---- Sysctls of a netns ---- */
-
-struct sysctl_open {
-	const char *paths[2];
-	int fds[2];
-};
-
-static int sysctl_open_fn(void *arg)
-{
-	struct sysctl_open *o = arg;
-
-	for (int i = 0; i < 2; i++)
-		o->fds[i] = o->paths[i] ? open(o->paths[i], O_RDONLY | O_CLOEXEC) : -1;
-	return o->fds[0] < 0 ? -errno : 0;
-}
-
-/* Open up to two /proc/sys files inside netns and read them into bufs. 0 or -errno. */
-static int sysctl_read(struct pw_monitor *m, uint32_t netns, const char *p0, char *b0, size_t l0,
-		       const char *p1, char *b1, size_t l1)
-{
-	struct sysctl_open o = { { p0, p1 }, { -1, -1 } };
-	char *bufs[2] = { b0, b1 };
-	size_t lens[2] = { l0, l1 };
-	int err;
-
-	err = m->snap ? snap_netns_call(m->snap, netns, sysctl_open_fn, &o) : sysctl_open_fn(&o);
-	for (int i = 0; i < 2; i++) {
-		ssize_t n = -1;
-
-		if (o.fds[i] >= 0) {
-			n = read(o.fds[i], bufs[i], lens[i] - 1);
-			close(o.fds[i]);
-		}
-		if (bufs[i])
-			bufs[i][n > 0 ? n : 0] = '\0';
-	}
-	return err;
-}
-
-int monitor_ports(struct pw_monitor *m, uint32_t netns, struct rules_ports *p)
-{
-	char range[64], reserved[4096];
-	int err = sysctl_read(m, netns, "/proc/sys/net/ipv4/ip_local_port_range", range,
-			      sizeof(range), "/proc/sys/net/ipv4/ip_local_reserved_ports", reserved,
-			      sizeof(reserved));
-
-	if (err)
-		return err;
-	return rules_ports_parse(p, range, reserved);
-}
-
-int monitor_sysctl_int(struct pw_monitor *m, uint32_t netns, const char *name, int def)
-{
-	char path[128], buf[32];
-	char *end;
-	long v;
-
-	snprintf(path, sizeof(path), "/proc/sys/%s", name);
-	if (sysctl_read(m, netns, path, buf, sizeof(buf), NULL, NULL, 0))
-		return def;
-	v = strtol(buf, &end, 10);
-	return end == buf ? def : (int)v;
 }
 
 /* ---- Ephemeral-port exhaustion ---- */
