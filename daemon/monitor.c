@@ -98,6 +98,7 @@ int monitor_init(struct pw_monitor *m, const struct monitor_config *cfg, struct 
 		 int tracked_fd, monitor_alert_fn on_alert, void *arg)
 {
 	struct timespec rt, bt;
+	int err;
 
 	memset(m, 0, sizeof(*m));
 	m->cfg = *cfg;
@@ -115,11 +116,12 @@ int monitor_init(struct pw_monitor *m, const struct monitor_config *cfg, struct 
 	m->recent_holders = calloc(RECENT_SLOTS, sizeof(*m->recent_holders));
 	m->exe_paths = calloc(EXE_PATH_SLOTS, sizeof(*m->exe_paths));
 	m->owners = calloc(OWNER_CACHE_SLOTS, sizeof(*m->owners));
-	m->tbs = calloc(MONITOR_TB_SLOTS, sizeof(*m->tbs));
+	err = bindbucket_init(&m->tbs);
 	m->tfo = calloc(MONITOR_TFO_SLOTS, sizeof(*m->tfo));
 	m->folds = calloc(MONITOR_FOLD_SLOTS, sizeof(*m->folds));
-	if (!m->tbs || !m->table || !m->recent || !m->recent_holders || !m->exe_paths ||
-	    !m->owners || !m->tfo || !m->folds || ring_init(&m->alerts, sizeof(struct pw_alert), cfg->alert_history) ||
+	if (err || !m->table || !m->recent || !m->recent_holders || !m->exe_paths || !m->owners ||
+	    !m->tfo || !m->folds ||
+	    ring_init(&m->alerts, sizeof(struct pw_alert), cfg->alert_history) ||
 	    ring_init(&m->conflicts, sizeof(struct pw_conflict), cfg->conflict_history)) {
 		monitor_free(m);
 		return -ENOMEM;
@@ -147,15 +149,7 @@ void monitor_free(struct pw_monitor *m)
 	m->kcache = NULL;
 	free(m->kall);
 	m->kall = NULL;
-	for (size_t i = 0; m->tbs && i < MONITOR_TB_SLOTS; i++)
-		while (m->tbs[i]) {
-			struct tb_rec *r = m->tbs[i];
-
-			m->tbs[i] = r->next;
-			free(r);
-		}
-	free(m->tbs);
-	m->tbs = NULL;
+	bindbucket_free(&m->tbs);
 	ring_free(&m->alerts);
 	ring_free(&m->conflicts);
 }
@@ -515,12 +509,20 @@ static int scan_bind(struct pw_entry *h, void *arg)
 	return 0;
 }
 
+/* The last namespace walk (kcache), as bindbucket.h takes it. */
+static struct bindbucket_walk last_walk(const struct pw_monitor *m)
+{
+	return (struct bindbucket_walk){ .socks = m->kcache, .n = m->kcache_n,
+					 .netns = m->kcache_netns, .time_ns = m->kcache_ns };
+}
+
 /* A successful bind: detection against the holders of the port, then insert. */
 static void on_bind_ok(struct pw_monitor *m, const struct pw_event *e, uint64_t now)
 {
 	struct pw_entry c = { .sk = e->sk, .since_ns = now, .seen_gen = m->gen,
 			      .udp_tail = (uint8_t)rules_udp_chain_tail(&e->sk) };
 	struct bind_scan s = { .c = &c };
+	struct bindbucket_walk w = last_walk(m);
 	struct recent_listener *r;
 	const struct pw_entry *gone;
 	size_t i;
@@ -547,7 +549,7 @@ static void on_bind_ok(struct pw_monitor *m, const struct pw_event *e, uint64_t 
 		}
 		r->gone_ns = 0; /* the port has a holder again: one takeover per departure */
 	}
-	monitor_tb_join(m, &c.sk, s.others != 0, 0, now);
+	bindbucket_join(&m->tbs, &c.sk, s.others != 0, 0, &w, now);
 	if (!e->req_port)
 		monitor_eph_end(m, c.sk.netns);
 	if (!table_upsert(m->table, &c, 0))
@@ -639,6 +641,21 @@ const struct pw_sock *monitor_kernel_all(const struct pw_monitor *m, uint32_t ne
 	}
 	*n = m->kall_n;
 	return m->kall;
+}
+
+const struct rules_tb *monitor_tb(const struct pw_monitor *m, uint32_t netns, uint16_t port)
+{
+	return bindbucket_get(&m->tbs, netns, port);
+}
+
+void monitor_tb_forget(struct pw_monitor *m, uint32_t netns, uint16_t port)
+{
+	bindbucket_forget(&m->tbs, netns, port);
+}
+
+void monitor_tb_sweep(struct pw_monitor *m, uint64_t now)
+{
+	bindbucket_sweep(&m->tbs, m->table, now);
 }
 
 int monitor_ports(struct pw_monitor *m, uint32_t netns, struct rules_ports *p)
@@ -925,8 +942,11 @@ void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e)
 	case PW_EV_LISTEN:
 		if (!e->err) {
 			h = update_held(m, e, now);
-			if (h)
-				monitor_tb_join(m, &h->sk, 1, 1, now);
+			if (h) {
+				struct bindbucket_walk w = last_walk(m);
+
+				bindbucket_join(&m->tbs, &h->sk, 1, 1, &w, now);
+			}
 		}
 		else if (e->err == -EADDRINUSE)
 			on_conflict(m, e, RULES_OP_LISTEN, now);
@@ -961,7 +981,7 @@ void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e)
 		if (h && e->old_state == PW_TCP_LISTEN)
 			monitor_listener_gone(m, h, now);
 		if (h && (e->old_state == PW_TCP_LISTEN || e->old_state == PW_TCP_ESTABLISHED))
-			monitor_tb_keep_alive(m, &h->sk, now);
+			bindbucket_keep_alive(&m->tbs, &h->sk, now);
 		if (h) {
 			struct pw_sock sk = h->sk;
 
@@ -976,11 +996,13 @@ void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e)
 			tfo_slot(m, e->sk.inode)->inode = 0;
 		h = table_lookup(m->table, e->sk.netns, e->sk.inode);
 		if (h) {
+			struct bindbucket_walk w = last_walk(m);
+
 			monitor_listener_gone(m, h, now);
 			if (h->sk.state != PW_TCP_CLOSE)
-				monitor_tb_keep_alive(m, &h->sk, now);
+				bindbucket_keep_alive(&m->tbs, &h->sk, now);
 			else
-				monitor_tb_left(m, h, now);
+				bindbucket_left(&m->tbs, m->table, h, &w, now);
 			table_remove(m->table, e->sk.netns, e->sk.inode);
 		}
 		break;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "portwatch/event.h"
+#include "bindbucket.h"
 #include "kbehavior.h"
 #include "policy.h"
 #include "report.h"
@@ -48,21 +49,6 @@ struct monitor_stats {
 };
 
 /*
- * What portwatchd knows of one kernel bind bucket (netns, TCP port): its
- * fast-path fields, replayed from the bind and listen events in the order
- * the kernel saw them (rules_tb_join()). See monitor_tb().
- */
-struct tb_rec {
-	struct tb_rec *next;
-	uint32_t netns;
-	uint16_t port;
-	uint64_t alive_until_ns; /* CLOCK_REALTIME ns: a connected or listening socket
-				  * left, its TIME_WAIT entries or accepted children
-				  * may keep the bucket that long */
-	struct rules_tb tb;
-};
-
-/*
  * A TCP Fast Open connect started by sendto()/sendmsg(): who started it,
  * until the socket's SYN_SENT -> ESTABLISHED brings its port (event.h).
  */
@@ -93,7 +79,6 @@ struct alert_fold {
 
 #define MONITOR_FOLD_SLOTS 64
 #define MONITOR_TFO_SLOTS 64
-#define MONITOR_TB_SLOTS 4096
 #define MONITOR_EPISODE_SLOTS 64
 
 /*
@@ -141,7 +126,7 @@ struct pw_monitor {
 	struct pw_sock *kall;     /* every socket of that walk, the table's too */
 	size_t kall_n, kall_cap;
 	int kall_ok;              /* that walk read the whole namespace */
-	struct tb_rec **tbs;      /* MONITOR_TB_SLOTS chains */
+	struct bindbucket_table tbs;         /* the kernel's TCP bind buckets, bindbucket.h */
 	struct eph_episode episodes[MONITOR_EPISODE_SLOTS];
 	struct tfo_pending *tfo;  /* MONITOR_TFO_SLOTS, by inode */
 	struct alert_fold *folds; /* MONITOR_FOLD_SLOTS */
@@ -189,12 +174,16 @@ const struct pw_sock *monitor_kernel_extra(struct pw_monitor *m, uint32_t netns,
 
 /*
  * The fast-path fields of the bind bucket of (netns, TCP port), or NULL
- * when the daemon has seen no bind there. Valid until the next event.
+ * when the daemon has seen no bind there (bindbucket_get()). Valid until
+ * the next event.
  */
 const struct rules_tb *monitor_tb(const struct pw_monitor *m, uint32_t netns, uint16_t port);
-/* Drop the records of buckets that neither the table nor departed sockets can hold. */
+/*
+ * Drop the records of buckets that neither the table nor departed sockets
+ * can hold at now, CLOCK_REALTIME ns (bindbucket_sweep()).
+ */
 void monitor_tb_sweep(struct pw_monitor *m, uint64_t now);
-/* The kernel has no socket on (netns, TCP port): its bucket is gone. */
+/* The kernel has no socket on (netns, TCP port): its bucket is gone (bindbucket_forget()). */
 void monitor_tb_forget(struct pw_monitor *m, uint32_t netns, uint16_t port);
 
 /*

@@ -25,18 +25,6 @@ struct pw_alert *monitor_alert_new(struct pw_monitor *m, const struct rules_aler
 void monitor_alert_raise(struct pw_monitor *m, const struct pw_alert *a);
 
 /*
- * Bind bucket records (monitor_ports.c). sk joined its TCP port by bind()
- * (listen 0) or listen() (listen 1); others: the table holds other
- * sockets on that port. A held socket left (monitor_tb_left(), e->sk as
- * the table had it) or a connected/listening one went away and may leave
- * TIME_WAIT entries or children behind (monitor_tb_keep_alive()).
- */
-void monitor_tb_join(struct pw_monitor *m, const struct pw_sock *sk, int others, int listen,
-		     uint64_t now);
-void monitor_tb_left(struct pw_monitor *m, const struct pw_entry *e, uint64_t now);
-void monitor_tb_keep_alive(struct pw_monitor *m, const struct pw_sock *sk, uint64_t now);
-
-/*
  * Ephemeral-port exhaustion (monitor_ports.c): cf is a conflict whose
  * rule is ephemeral_exhausted (op connect or bind of port 0): fill its
  * details and raise the episode's alert when it starts one. A successful
