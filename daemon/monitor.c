@@ -16,9 +16,11 @@
 #include "log.h"
 #include "monitor.h"
 #include "proc.h"
-#include "monitor_int.h"
 #include "rules.h"
 #include "sysctl.h"
+
+/* How long a conflict reuses the last walk: a flood of failing binds walks once a second. */
+#define KCACHE_NS 1000000000ULL
 
 /*
  * The last TCP listener that went away on a (netns, port): a bind there by
@@ -385,9 +387,18 @@ void monitor_fold_flush(struct pw_monitor *m, uint64_t now)
 	}
 }
 
-struct pw_alert *monitor_alert_new(struct pw_monitor *m, const struct rules_alert *ra,
-				  const struct pw_entry *holder, const struct pw_entry *contender,
-				  int result, uint64_t now)
+/*
+ * A new alert in the ring with the default message, neither counted nor
+ * announced yet, so that the caller may complete it; then
+ * monitor_alert_raise() counts it and hands it to syslog and subscribers.
+ * NULL when an allow rule or an ignored port of the configuration
+ * (m->cfg.policy) silences it: it is only counted (alerts_silenced), and
+ * monitor_alert_raise(m, NULL) does nothing. NULL too when it repeats an
+ * alert of the fold window (fold_repeat()), which counts it.
+ */
+static struct pw_alert *monitor_alert_new(struct pw_monitor *m, const struct rules_alert *ra,
+					  const struct pw_entry *holder,
+					  const struct pw_entry *contender, int result, uint64_t now)
 {
 	const struct pw_allow_rule *allow = policy_silences(m->cfg.policy, contender, holder);
 	struct pw_alert *a;
@@ -409,7 +420,7 @@ struct pw_alert *monitor_alert_new(struct pw_monitor *m, const struct rules_aler
 }
 
 /* Count a complete alert and hand it to syslog and the subscribers. */
-void monitor_alert_raise(struct pw_monitor *m, const struct pw_alert *a)
+static void monitor_alert_raise(struct pw_monitor *m, const struct pw_alert *a)
 {
 	if (!a)
 		return;
@@ -551,7 +562,7 @@ static void on_bind_ok(struct pw_monitor *m, const struct pw_event *e, uint64_t 
 	}
 	bindbucket_join(&m->tbs, &c.sk, s.others != 0, 0, &w, now);
 	if (!e->req_port)
-		monitor_eph_end(m, c.sk.netns);
+		ephemeral_end(&m->episodes, c.sk.netns);
 	if (!table_upsert(m->table, &c, 0))
 		log_warn("table insert of inode %llu", (unsigned long long)c.sk.inode);
 }
@@ -710,6 +721,42 @@ static void scan_kernel(struct pw_monitor *m, struct conflict_scan *s, uint64_t 
 	}
 }
 
+/*
+ * A connect() or bind(port 0) found no free port: fill the conflict's
+ * details (ephemeral_conflict()), and raise one resource/
+ * ephemeral_exhausted alert per episode.
+ */
+static void on_ephemeral(struct pw_monitor *m, struct pw_conflict *cf, enum rules_op op,
+			 uint64_t now)
+{
+	struct rules_alert ra = { "resource", "ephemeral_exhausted", RULES_SEV_WARNING };
+	const struct pw_sock *c = &cf->contender.sk;
+	struct rules_ports *ports = malloc(sizeof(*ports));
+	const struct pw_sock *v = NULL;
+	size_t n = 0;
+	struct pw_entry top;
+	struct pw_alert *a;
+	int starts;
+
+	if (ports && monitor_ports(m, c->netns, ports)) {
+		free(ports);
+		ports = NULL;
+	}
+	if (ports) /* the range is known: count the kernel's sockets in it too */
+		v = monitor_kernel_extra(m, c->netns, now, KCACHE_NS, &n);
+	starts = ephemeral_conflict(&m->episodes, cf, op, ports, m->table, v, n, now, &top);
+	free(ports);
+	if (!starts)
+		return;
+	a = monitor_alert_new(m, &ra, &top, &cf->contender, cf->err, now);
+	if (!a)
+		return; /* silenced by the configuration, or folded: counted */
+	a->has_eph = 1;
+	a->eph = cf->eph;
+	ephemeral_message(a->message, sizeof(a->message), cf, op);
+	monitor_alert_raise(m, a);
+}
+
 /* A bind/listen/connect that failed with EADDRINUSE or EADDRNOTAVAIL. */
 static void on_conflict(struct pw_monitor *m, const struct pw_event *e, enum rules_op op,
 			uint64_t now)
@@ -745,7 +792,7 @@ static void on_conflict(struct pw_monitor *m, const struct pw_event *e, enum rul
 		   (op == RULES_OP_BIND && !e->req_port)) {
 		/* the kernel chose the port and found none free */
 		cf->rule = "ephemeral_exhausted";
-		monitor_on_ephemeral(m, cf, op, now);
+		on_ephemeral(m, cf, op, now);
 	} else {
 		table_foreach_port(m->table, ce->sk.netns, ce->sk.protocol, ce->sk.lport,
 				   scan_conflict, &s);

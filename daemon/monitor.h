@@ -12,6 +12,7 @@
 
 #include "portwatch/event.h"
 #include "bindbucket.h"
+#include "ephemeral.h"
 #include "kbehavior.h"
 #include "policy.h"
 #include "report.h"
@@ -79,19 +80,6 @@ struct alert_fold {
 
 #define MONITOR_FOLD_SLOTS 64
 #define MONITOR_TFO_SLOTS 64
-#define MONITOR_EPISODE_SLOTS 64
-
-/*
- * One ephemeral-port exhaustion episode per netns: failures less than
- * MONITOR_EPISODE_QUIET_NS apart belong to one episode, which raises one
- * alert; a bind(port 0) that succeeds in that netns ends it too.
- */
-struct eph_episode {
-	uint32_t netns;
-	uint64_t last_ns; /* CLOCK_REALTIME ns of the last failure; 0 = none */
-};
-
-#define MONITOR_EPISODE_QUIET_NS (30ULL * 1000000000ULL)
 
 /* Called for every new alert (syslog, subscribers); must not keep *a. */
 typedef void (*monitor_alert_fn)(const struct pw_alert *a, void *arg);
@@ -116,8 +104,8 @@ struct pw_monitor {
 	/*
 	 * Sockets of one netns that the table does not hold (TIME_WAIT entries,
 	 * sockets not yet seen), from the last walk made to explain a conflict.
-	 * Reused for KCACHE_NS so that a flood of failing binds costs one walk
-	 * a second, not one each.
+	 * Reused for a second (KCACHE_NS, monitor.c) so that a flood of failing
+	 * binds costs one walk a second, not one each.
 	 */
 	struct pw_sock *kcache;
 	size_t kcache_n, kcache_cap;
@@ -127,7 +115,7 @@ struct pw_monitor {
 	size_t kall_n, kall_cap;
 	int kall_ok;              /* that walk read the whole namespace */
 	struct bindbucket_table tbs;         /* the kernel's TCP bind buckets, bindbucket.h */
-	struct eph_episode episodes[MONITOR_EPISODE_SLOTS];
+	struct ephemeral_episodes episodes;  /* ephemeral-port exhaustion, ephemeral.h */
 	struct tfo_pending *tfo;  /* MONITOR_TFO_SLOTS, by inode */
 	struct alert_fold *folds; /* MONITOR_FOLD_SLOTS */
 	int tracked_fd;           /* BPF map of tracked socket inodes, -1 when none */

@@ -1,9 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/*
- * monitor_ports.c - ephemeral-port exhaustion episodes with their one
- * alert each. See monitor.h and monitor_int.h.
- */
-#include <errno.h>
+/* ephemeral.c - ephemeral-port exhaustion episodes and their details; see ephemeral.h. */
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,28 +7,24 @@
 #include <sys/socket.h>
 
 #include "addr.h"
-#include "monitor_int.h"
+#include "ephemeral.h"
 #include "proc.h"
-#include "rules.h"
 
-static struct eph_episode *eph_slot(struct pw_monitor *m, uint32_t netns)
+static struct ephemeral_episode *episode_slot(struct ephemeral_episodes *t, uint32_t netns)
 {
-	return &m->episodes[(netns * 0x9e3779b97f4a7c15ULL >> 32) % MONITOR_EPISODE_SLOTS];
+	return &t->slot[(netns * 0x9e3779b97f4a7c15ULL >> 32) % EPHEMERAL_SLOTS];
 }
 
-void monitor_eph_end(struct pw_monitor *m, uint32_t netns)
+void ephemeral_end(struct ephemeral_episodes *t, uint32_t netns)
 {
-	struct eph_episode *ep = eph_slot(m, netns);
+	struct ephemeral_episode *ep = episode_slot(t, netns);
 
 	if (ep->netns == netns)
 		ep->last_ns = 0;
 }
 
-/* ---- Ephemeral-port exhaustion ---- */
-
 /* Per-owner counts while filling struct pw_ephemeral. */
 struct eph_count {
-	struct pw_monitor *m;
 	struct pw_ephemeral *x;
 	const struct pw_sock *c;   /* the failing socket: protocol, family, destination */
 	int connect;
@@ -94,19 +86,17 @@ static int eph_count_entry(struct pw_entry *e, void *arg)
  * one /proc scan (done once per episode). *top gets the top owner's
  * socket (owner.pid 0 when none).
  */
-static void eph_fill(struct pw_monitor *m, const struct pw_sock *c, int connect, int attribute,
-		     uint64_t now, struct pw_ephemeral *x, struct pw_entry *top)
+static void eph_fill(const struct pw_sock *c, int connect, int attribute,
+		     const struct rules_ports *ports, const struct pw_table *table,
+		     const struct pw_sock *extra, size_t nextra, struct pw_ephemeral *x,
+		     struct pw_entry *top)
 {
 	struct eph_count *ec = calloc(1, sizeof(*ec));
-	struct rules_ports *ports = malloc(sizeof(*ports));
-	const struct pw_sock *v;
-	size_t n;
 
 	memset(x, 0, sizeof(*x));
 	memset(top, 0, sizeof(*top));
-	if (!ec || !ports || monitor_ports(m, c->netns, ports)) {
+	if (!ec || !ports) {
 		free(ec);
-		free(ports);
 		return;
 	}
 	x->lo = ports->lo;
@@ -115,17 +105,15 @@ static void eph_fill(struct pw_monitor *m, const struct pw_sock *c, int connect,
 		memcpy(x->raddr, c->raddr, 16);
 		x->rport = c->rport;
 	}
-	ec->m = m;
 	ec->x = x;
 	ec->c = c;
 	ec->connect = connect;
 	if (attribute && proc_sockmap_scan(&ec->map) < 0)
 		ec->map = NULL;
 	for (uint32_t p = x->lo; p <= x->hi; p++)
-		table_foreach_port(m->table, c->netns, c->protocol, (uint16_t)p, eph_count_entry, ec);
-	v = monitor_kernel_extra(m, c->netns, now, KCACHE_NS, &n);
-	for (size_t i = 0; i < n; i++) {
-		struct pw_entry e = { .sk = v[i] };
+		table_foreach_port(table, c->netns, c->protocol, (uint16_t)p, eph_count_entry, ec);
+	for (size_t i = 0; i < nextra; i++) {
+		struct pw_entry e = { .sk = extra[i] };
 
 		eph_count(ec, &e);
 	}
@@ -152,55 +140,42 @@ static void eph_fill(struct pw_monitor *m, const struct pw_sock *c, int connect,
 		*top = ec->acc[0].sample;
 	proc_sockmap_free(ec->map);
 	free(ec);
-	free(ports);
 }
 
-/*
- * A connect() or bind(port 0) found no free port: fill the conflict's
- * details, and raise one resource/ephemeral_exhausted alert per episode.
- */
-void monitor_on_ephemeral(struct pw_monitor *m, struct pw_conflict *cf, enum rules_op op,
-			 uint64_t now)
+int ephemeral_conflict(struct ephemeral_episodes *t, struct pw_conflict *cf, enum rules_op op,
+		       const struct rules_ports *ports, const struct pw_table *table,
+		       const struct pw_sock *extra, size_t nextra, uint64_t now,
+		       struct pw_entry *top)
 {
-	struct eph_episode *ep = eph_slot(m, cf->contender.sk.netns);
-	int new_episode = ep->netns != cf->contender.sk.netns || !ep->last_ns ||
-			  now < ep->last_ns || now - ep->last_ns > MONITOR_EPISODE_QUIET_NS;
-	struct pw_entry top;
-	char addr[PW_ADDRSTRLEN], eb[16];
+	uint32_t netns = cf->contender.sk.netns;
+	struct ephemeral_episode *ep = episode_slot(t, netns);
+	int new_episode = ep->netns != netns || !ep->last_ns || now < ep->last_ns ||
+			  now - ep->last_ns > EPHEMERAL_QUIET_NS;
 
-	ep->netns = cf->contender.sk.netns;
+	ep->netns = netns;
 	ep->last_ns = now;
 	cf->has_eph = 1;
-	eph_fill(m, &cf->contender.sk, op == RULES_OP_CONNECT, new_episode, now, &cf->eph, &top);
-	if (new_episode) {
-		struct rules_alert ra = { "resource", "ephemeral_exhausted", RULES_SEV_WARNING };
-		struct pw_alert *a;
-
-		a = monitor_alert_new(m, &ra, &top, &cf->contender, cf->err, now);
-		if (!a)
-			return; /* silenced by the configuration: counted */
-		a->has_eph = 1;
-		a->eph = cf->eph;
-		snprintf(a->message, sizeof(a->message),
-			 "ephemeral_exhausted: %s %s%s%s:%u by pid %u (%s, uid %u) failed with "
-			 "%s: %u ports of ip_local_port_range %u-%u in use%s; top owner pid %u "
-			 "(%s, uid %u) with %u",
-			 rules_op_name(op), cf->contender.sk.family == AF_INET6 ? "[" : "",
-			 pw_addr_ntop(cf->contender.sk.family,
-				      op == RULES_OP_CONNECT ? cf->contender.sk.raddr :
-							       cf->contender.sk.laddr,
-				      addr),
-			 cf->contender.sk.family == AF_INET6 ? "]" : "",
-			 op == RULES_OP_CONNECT ? cf->contender.sk.rport : 0,
-			 cf->contender.owner.pid, cf->contender.owner.comm,
-			 cf->contender.owner.uid, pw_errno_name(cf->err, eb), cf->eph.in_use,
-			 cf->eph.lo, cf->eph.hi,
-			 op == RULES_OP_CONNECT ? " toward that destination" : "",
-			 cf->eph.ntop ? cf->eph.top[0].pid : 0,
-			 cf->eph.ntop ? cf->eph.top[0].comm : "-",
-			 cf->eph.ntop ? cf->eph.top[0].uid : 0,
-			 cf->eph.ntop ? cf->eph.top[0].count : 0);
-		monitor_alert_raise(m, a);
-	}
+	eph_fill(&cf->contender.sk, op == RULES_OP_CONNECT, new_episode, ports, table, extra,
+		 nextra, &cf->eph, top);
+	return new_episode;
 }
 
+void ephemeral_message(char *buf, size_t len, const struct pw_conflict *cf, enum rules_op op)
+{
+	const struct pw_entry *c = &cf->contender;
+	const struct pw_ephemeral *x = &cf->eph;
+	char addr[PW_ADDRSTRLEN], eb[16];
+
+	snprintf(buf, len,
+		 "ephemeral_exhausted: %s %s%s%s:%u by pid %u (%s, uid %u) failed with "
+		 "%s: %u ports of ip_local_port_range %u-%u in use%s; top owner pid %u "
+		 "(%s, uid %u) with %u",
+		 rules_op_name(op), c->sk.family == AF_INET6 ? "[" : "",
+		 pw_addr_ntop(c->sk.family, op == RULES_OP_CONNECT ? c->sk.raddr : c->sk.laddr,
+			      addr),
+		 c->sk.family == AF_INET6 ? "]" : "", op == RULES_OP_CONNECT ? c->sk.rport : 0,
+		 c->owner.pid, c->owner.comm, c->owner.uid, pw_errno_name(cf->err, eb), x->in_use,
+		 x->lo, x->hi, op == RULES_OP_CONNECT ? " toward that destination" : "",
+		 x->ntop ? x->top[0].pid : 0, x->ntop ? x->top[0].comm : "-",
+		 x->ntop ? x->top[0].uid : 0, x->ntop ? x->top[0].count : 0);
+}
