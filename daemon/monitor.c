@@ -212,10 +212,6 @@ void monitor_listener_gone(struct pw_monitor *m, const struct pw_entry *e, uint6
 	h->next_id = h->next_port = NULL;
 }
 
-/*
- * A new alert in the ring, with the default message; not yet counted nor
- * announced (alert_raise()), so that the caller may complete it first.
- */
 /* An alert's fields and default message, without id (alert_fill() callers set it). */
 static void alert_fill(struct pw_alert *a, const struct rules_alert *ra,
 		       const struct pw_entry *holder, const struct pw_entry *contender, int result,
@@ -614,8 +610,6 @@ static int scan_conflict(struct pw_entry *h, void *arg)
 	return 0;
 }
 
-
-/* Keep the sockets of the walked netns that the table does not hold. */
 /* Append sk to a growing array; 0 or -ENOMEM. */
 static int sock_push(struct pw_sock **v, size_t *n, size_t *cap, const struct pw_sock *sk)
 {
