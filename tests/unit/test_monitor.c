@@ -183,6 +183,40 @@ static void test_alert_storm_folds(void **state)
 	assert_int_equal(f->nalerts, 5);
 }
 
+/*
+ * The fold window is open at its end: a repeat one ns before
+ * fold_window_ns after the first alert is folded, one exactly at the end
+ * goes out (after the summary of the fold it ends), as
+ * monitor_fold_flush() sends the summary at that ns.
+ */
+static void test_fold_window_edge(void **state)
+{
+	struct fixture *f = *state;
+	struct pw_sock any = pwt_udp("0.0.0.0", 5353, PWT_RA, 0);
+	struct pw_sock lo = pwt_udp("127.0.0.1", 5353, PWT_RA, 0);
+	uint64_t window = f->m.cfg.fold_window_ns;
+	uint64_t t = boot_ns(0);
+	struct pw_event e;
+
+	handle(f, ev(PW_EV_BIND, any, 110, 1000, EXE_NGINX, 0));
+	e = ev(PW_EV_BIND, lo, 310, 2000, EXE_EVIL, 0);
+	e.ts_ns = t;
+	handle(f, e);
+	assert_alert(f, 1, "hijack_attempt", "shadow_wildcard", RULES_SEV_CRITICAL, 110, 310);
+	e = ev(PW_EV_BIND, lo, 311, 2000, EXE_EVIL, 0);
+	e.ts_ns = t + window - 1;
+	handle(f, e);
+	assert_int_equal(f->nalerts, 1);
+	assert_int_equal(f->m.stats.alerts_folded, 1);
+	e = ev(PW_EV_BIND, lo, 312, 2000, EXE_EVIL, 0);
+	e.ts_ns = t + window;
+	handle(f, e);
+	assert_int_equal(f->nalerts, 3); /* the summary of 311, then 312 itself */
+	assert_int_equal(f->last.contender.sk.inode, 312);
+	assert_int_equal(f->last.fold_count, 0);
+	assert_int_equal(f->m.stats.alerts_folded, 1);
+}
+
 static void test_shadow_and_reuseport(void **state)
 {
 	struct fixture *f = *state;
@@ -472,6 +506,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_udp_share_and_owner_groups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ephemeral_episode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alert_storm_folds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fold_window_edge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shadow_and_reuseport, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_bind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_takeover_and_window, setup, teardown),
