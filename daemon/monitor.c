@@ -16,9 +16,12 @@
 #include "log.h"
 #include "monitor.h"
 #include "proc.h"
-#include "monitor_int.h"
 #include "pwname.h"
 #include "rules.h"
+#include "sysctl.h"
+
+/* How long a conflict reuses the last walk: a flood of failing binds walks once a second. */
+#define KCACHE_NS 1000000000ULL
 
 /*
  * The last TCP listener that went away on a (netns, port): a bind there by
@@ -98,6 +101,7 @@ int monitor_init(struct pw_monitor *m, const struct monitor_config *cfg, struct 
 		 int tracked_fd, monitor_alert_fn on_alert, void *arg)
 {
 	struct timespec rt, bt;
+	int err;
 
 	memset(m, 0, sizeof(*m));
 	m->cfg = *cfg;
@@ -115,11 +119,12 @@ int monitor_init(struct pw_monitor *m, const struct monitor_config *cfg, struct 
 	m->recent_holders = calloc(RECENT_SLOTS, sizeof(*m->recent_holders));
 	m->exe_paths = calloc(EXE_PATH_SLOTS, sizeof(*m->exe_paths));
 	m->owners = calloc(OWNER_CACHE_SLOTS, sizeof(*m->owners));
-	m->tbs = calloc(MONITOR_TB_SLOTS, sizeof(*m->tbs));
+	err = bindbucket_init(&m->tbs);
 	m->tfo = calloc(MONITOR_TFO_SLOTS, sizeof(*m->tfo));
 	m->folds = calloc(MONITOR_FOLD_SLOTS, sizeof(*m->folds));
-	if (!m->tbs || !m->table || !m->recent || !m->recent_holders || !m->exe_paths ||
-	    !m->owners || !m->tfo || !m->folds || ring_init(&m->alerts, sizeof(struct pw_alert), cfg->alert_history) ||
+	if (err || !m->table || !m->recent || !m->recent_holders || !m->exe_paths || !m->owners ||
+	    !m->tfo || !m->folds ||
+	    ring_init(&m->alerts, sizeof(struct pw_alert), cfg->alert_history) ||
 	    ring_init(&m->conflicts, sizeof(struct pw_conflict), cfg->conflict_history)) {
 		monitor_free(m);
 		return -ENOMEM;
@@ -147,15 +152,7 @@ void monitor_free(struct pw_monitor *m)
 	m->kcache = NULL;
 	free(m->kall);
 	m->kall = NULL;
-	for (size_t i = 0; m->tbs && i < MONITOR_TB_SLOTS; i++)
-		while (m->tbs[i]) {
-			struct tb_rec *r = m->tbs[i];
-
-			m->tbs[i] = r->next;
-			free(r);
-		}
-	free(m->tbs);
-	m->tbs = NULL;
+	bindbucket_free(&m->tbs);
 	ring_free(&m->alerts);
 	ring_free(&m->conflicts);
 }
@@ -216,10 +213,6 @@ void monitor_listener_gone(struct pw_monitor *m, const struct pw_entry *e, uint6
 	h->next_id = h->next_port = NULL;
 }
 
-/*
- * A new alert in the ring, with the default message; not yet counted nor
- * announced (alert_raise()), so that the caller may complete it first.
- */
 /* An alert's fields and default message, without id (alert_fill() callers set it). */
 static void alert_fill(struct pw_alert *a, const struct rules_alert *ra,
 		       const struct pw_entry *holder, const struct pw_entry *contender, int result,
@@ -391,9 +384,18 @@ void monitor_fold_flush(struct pw_monitor *m, uint64_t now)
 	}
 }
 
-struct pw_alert *monitor_alert_new(struct pw_monitor *m, const struct rules_alert *ra,
-				  const struct pw_entry *holder, const struct pw_entry *contender,
-				  int result, uint64_t now)
+/*
+ * A new alert in the ring with the default message, neither counted nor
+ * announced yet, so that the caller may complete it; then
+ * monitor_alert_raise() counts it and hands it to syslog and subscribers.
+ * NULL when an allow rule or an ignored port of the configuration
+ * (m->cfg.policy) silences it: it is only counted (alerts_silenced), and
+ * monitor_alert_raise(m, NULL) does nothing. NULL too when it repeats an
+ * alert of the fold window (fold_repeat()), which counts it.
+ */
+static struct pw_alert *monitor_alert_new(struct pw_monitor *m, const struct rules_alert *ra,
+					  const struct pw_entry *holder,
+					  const struct pw_entry *contender, int result, uint64_t now)
 {
 	const struct pw_allow_rule *allow = policy_silences(m->cfg.policy, contender, holder);
 	struct pw_alert *a;
@@ -415,7 +417,7 @@ struct pw_alert *monitor_alert_new(struct pw_monitor *m, const struct rules_aler
 }
 
 /* Count a complete alert and hand it to syslog and the subscribers. */
-void monitor_alert_raise(struct pw_monitor *m, const struct pw_alert *a)
+static void monitor_alert_raise(struct pw_monitor *m, const struct pw_alert *a)
 {
 	if (!a)
 		return;
@@ -515,12 +517,20 @@ static int scan_bind(struct pw_entry *h, void *arg)
 	return 0;
 }
 
+/* The last namespace walk (kcache), as bindbucket.h takes it. */
+static struct bindbucket_walk last_walk(const struct pw_monitor *m)
+{
+	return (struct bindbucket_walk){ .socks = m->kcache, .n = m->kcache_n,
+					 .netns = m->kcache_netns, .time_ns = m->kcache_ns };
+}
+
 /* A successful bind: detection against the holders of the port, then insert. */
 static void on_bind_ok(struct pw_monitor *m, const struct pw_event *e, uint64_t now)
 {
 	struct pw_entry c = { .sk = e->sk, .since_ns = now, .seen_gen = m->gen,
 			      .udp_tail = (uint8_t)rules_udp_chain_tail(&e->sk) };
 	struct bind_scan s = { .c = &c };
+	struct bindbucket_walk w = last_walk(m);
 	struct recent_listener *r;
 	const struct pw_entry *gone;
 	size_t i;
@@ -547,9 +557,9 @@ static void on_bind_ok(struct pw_monitor *m, const struct pw_event *e, uint64_t 
 		}
 		r->gone_ns = 0; /* the port has a holder again: one takeover per departure */
 	}
-	monitor_tb_join(m, &c.sk, s.others != 0, 0, now);
+	bindbucket_join(&m->tbs, &c.sk, s.others != 0, 0, &w, now);
 	if (!e->req_port)
-		monitor_eph_end(m, c.sk.netns);
+		ephemeral_end(&m->episodes, c.sk.netns);
 	if (!table_upsert(m->table, &c, 0))
 		log_warn("table insert of inode %llu", (unsigned long long)c.sk.inode);
 }
@@ -601,8 +611,6 @@ static int scan_conflict(struct pw_entry *h, void *arg)
 	return 0;
 }
 
-
-/* Keep the sockets of the walked netns that the table does not hold. */
 /* Append sk to a growing array; 0 or -ENOMEM. */
 static int sock_push(struct pw_sock **v, size_t *n, size_t *cap, const struct pw_sock *sk)
 {
@@ -639,6 +647,31 @@ const struct pw_sock *monitor_kernel_all(const struct pw_monitor *m, uint32_t ne
 	}
 	*n = m->kall_n;
 	return m->kall;
+}
+
+const struct rules_tb *monitor_tb(const struct pw_monitor *m, uint32_t netns, uint16_t port)
+{
+	return bindbucket_get(&m->tbs, netns, port);
+}
+
+void monitor_tb_forget(struct pw_monitor *m, uint32_t netns, uint16_t port)
+{
+	bindbucket_forget(&m->tbs, netns, port);
+}
+
+void monitor_tb_sweep(struct pw_monitor *m, uint64_t now)
+{
+	bindbucket_sweep(&m->tbs, m->table, now);
+}
+
+int monitor_ports(struct pw_monitor *m, uint32_t netns, struct rules_ports *p)
+{
+	return sysctl_read_ports(m->snap, netns, p);
+}
+
+int monitor_sysctl_int(struct pw_monitor *m, uint32_t netns, const char *name, int def)
+{
+	return sysctl_read_int(m->snap, netns, name, def);
 }
 
 /*
@@ -683,6 +716,42 @@ static void scan_kernel(struct pw_monitor *m, struct conflict_scan *s, uint64_t 
 	}
 }
 
+/*
+ * A connect() or bind(port 0) found no free port: fill the conflict's
+ * details (ephemeral_conflict()), and raise one resource/
+ * ephemeral_exhausted alert per episode.
+ */
+static void on_ephemeral(struct pw_monitor *m, struct pw_conflict *cf, enum rules_op op,
+			 uint64_t now)
+{
+	struct rules_alert ra = { "resource", "ephemeral_exhausted", RULES_SEV_WARNING };
+	const struct pw_sock *c = &cf->contender.sk;
+	struct rules_ports *ports = malloc(sizeof(*ports));
+	const struct pw_sock *v = NULL;
+	size_t n = 0;
+	struct pw_entry top;
+	struct pw_alert *a;
+	int starts;
+
+	if (ports && monitor_ports(m, c->netns, ports)) {
+		free(ports);
+		ports = NULL;
+	}
+	if (ports) /* the range is known: count the kernel's sockets in it too */
+		v = monitor_kernel_extra(m, c->netns, now, KCACHE_NS, &n);
+	starts = ephemeral_conflict(&m->episodes, cf, op, ports, m->table, v, n, now, &top);
+	free(ports);
+	if (!starts)
+		return;
+	a = monitor_alert_new(m, &ra, &top, &cf->contender, cf->err, now);
+	if (!a)
+		return; /* silenced by the configuration, or folded: counted */
+	a->has_eph = 1;
+	a->eph = cf->eph;
+	ephemeral_message(a->message, sizeof(a->message), cf, op);
+	monitor_alert_raise(m, a);
+}
+
 /* A bind/listen/connect that failed with EADDRINUSE or EADDRNOTAVAIL. */
 static void on_conflict(struct pw_monitor *m, const struct pw_event *e, enum rules_op op,
 			uint64_t now)
@@ -718,7 +787,7 @@ static void on_conflict(struct pw_monitor *m, const struct pw_event *e, enum rul
 		   (op == RULES_OP_BIND && !e->req_port)) {
 		/* the kernel chose the port and found none free */
 		cf->rule = "ephemeral_exhausted";
-		monitor_on_ephemeral(m, cf, op, now);
+		on_ephemeral(m, cf, op, now);
 	} else {
 		table_foreach_port(m->table, ce->sk.netns, ce->sk.protocol, ce->sk.lport,
 				   scan_conflict, &s);
@@ -915,8 +984,11 @@ void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e)
 	case PW_EV_LISTEN:
 		if (!e->err) {
 			h = update_held(m, e, now);
-			if (h)
-				monitor_tb_join(m, &h->sk, 1, 1, now);
+			if (h) {
+				struct bindbucket_walk w = last_walk(m);
+
+				bindbucket_join(&m->tbs, &h->sk, 1, 1, &w, now);
+			}
 		}
 		else if (e->err == -EADDRINUSE)
 			on_conflict(m, e, RULES_OP_LISTEN, now);
@@ -951,7 +1023,7 @@ void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e)
 		if (h && e->old_state == PW_TCP_LISTEN)
 			monitor_listener_gone(m, h, now);
 		if (h && (e->old_state == PW_TCP_LISTEN || e->old_state == PW_TCP_ESTABLISHED))
-			monitor_tb_keep_alive(m, &h->sk, now);
+			bindbucket_keep_alive(&m->tbs, &h->sk, now);
 		if (h) {
 			struct pw_sock sk = h->sk;
 
@@ -966,11 +1038,13 @@ void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e)
 			tfo_slot(m, e->sk.inode)->inode = 0;
 		h = table_lookup(m->table, e->sk.netns, e->sk.inode);
 		if (h) {
+			struct bindbucket_walk w = last_walk(m);
+
 			monitor_listener_gone(m, h, now);
 			if (h->sk.state != PW_TCP_CLOSE)
-				monitor_tb_keep_alive(m, &h->sk, now);
+				bindbucket_keep_alive(&m->tbs, &h->sk, now);
 			else
-				monitor_tb_left(m, h, now);
+				bindbucket_left(&m->tbs, m->table, h, &w, now);
 			table_remove(m->table, e->sk.netns, e->sk.inode);
 		}
 		break;

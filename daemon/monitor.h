@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 #include "portwatch/event.h"
+#include "bindbucket.h"
+#include "ephemeral.h"
 #include "kbehavior.h"
 #include "policy.h"
 #include "report.h"
@@ -49,21 +51,6 @@ struct monitor_stats {
 };
 
 /*
- * What portwatchd knows of one kernel bind bucket (netns, TCP port): its
- * fast-path fields, replayed from the bind and listen events in the order
- * the kernel saw them (rules_tb_join()). See monitor_tb().
- */
-struct tb_rec {
-	struct tb_rec *next;
-	uint32_t netns;
-	uint16_t port;
-	uint64_t alive_until_ns; /* CLOCK_REALTIME ns: a connected or listening socket
-				  * left, its TIME_WAIT entries or accepted children
-				  * may keep the bucket that long */
-	struct rules_tb tb;
-};
-
-/*
  * A TCP Fast Open connect started by sendto()/sendmsg(): who started it,
  * until the socket's SYN_SENT -> ESTABLISHED brings its port (event.h).
  */
@@ -94,20 +81,6 @@ struct alert_fold {
 
 #define MONITOR_FOLD_SLOTS 64
 #define MONITOR_TFO_SLOTS 64
-#define MONITOR_TB_SLOTS 4096
-#define MONITOR_EPISODE_SLOTS 64
-
-/*
- * One ephemeral-port exhaustion episode per netns: failures less than
- * MONITOR_EPISODE_QUIET_NS apart belong to one episode, which raises one
- * alert; a bind(port 0) that succeeds in that netns ends it too.
- */
-struct eph_episode {
-	uint32_t netns;
-	uint64_t last_ns; /* CLOCK_REALTIME ns of the last failure; 0 = none */
-};
-
-#define MONITOR_EPISODE_QUIET_NS (30ULL * 1000000000ULL)
 
 /* Called for every new alert (syslog, subscribers); must not keep *a. */
 typedef void (*monitor_alert_fn)(const struct pw_alert *a, void *arg);
@@ -132,8 +105,8 @@ struct pw_monitor {
 	/*
 	 * Sockets of one netns that the table does not hold (TIME_WAIT entries,
 	 * sockets not yet seen), from the last walk made to explain a conflict.
-	 * Reused for KCACHE_NS so that a flood of failing binds costs one walk
-	 * a second, not one each.
+	 * Reused for a second (KCACHE_NS, monitor.c) so that a flood of failing
+	 * binds costs one walk a second, not one each.
 	 */
 	struct pw_sock *kcache;
 	size_t kcache_n, kcache_cap;
@@ -142,8 +115,8 @@ struct pw_monitor {
 	struct pw_sock *kall;     /* every socket of that walk, the table's too */
 	size_t kall_n, kall_cap;
 	int kall_ok;              /* that walk read the whole namespace */
-	struct tb_rec **tbs;      /* MONITOR_TB_SLOTS chains */
-	struct eph_episode episodes[MONITOR_EPISODE_SLOTS];
+	struct bindbucket_table tbs;         /* the kernel's TCP bind buckets, bindbucket.h */
+	struct ephemeral_episodes episodes;  /* ephemeral-port exhaustion, ephemeral.h */
 	struct tfo_pending *tfo;  /* MONITOR_TFO_SLOTS, by inode */
 	struct alert_fold *folds; /* MONITOR_FOLD_SLOTS */
 	int tracked_fd;           /* BPF map of tracked socket inodes, -1 when none */
@@ -190,21 +163,29 @@ const struct pw_sock *monitor_kernel_extra(struct pw_monitor *m, uint32_t netns,
 
 /*
  * The fast-path fields of the bind bucket of (netns, TCP port), or NULL
- * when the daemon has seen no bind there. Valid until the next event.
+ * when the daemon has seen no bind there (bindbucket_get()). Valid until
+ * the next event.
  */
 const struct rules_tb *monitor_tb(const struct pw_monitor *m, uint32_t netns, uint16_t port);
-/* Drop the records of buckets that neither the table nor departed sockets can hold. */
+/*
+ * Drop the records of buckets that neither the table nor departed sockets
+ * can hold at now, CLOCK_REALTIME ns (bindbucket_sweep()).
+ */
 void monitor_tb_sweep(struct pw_monitor *m, uint64_t now);
-/* The kernel has no socket on (netns, TCP port): its bucket is gone. */
+/* The kernel has no socket on (netns, TCP port): its bucket is gone (bindbucket_forget()). */
 void monitor_tb_forget(struct pw_monitor *m, uint32_t netns, uint16_t port);
 
 /*
  * Read net.ipv4.ip_local_port_range and ip_local_reserved_ports of netns
- * (inside it, through snap_netns_call()) into *p. Returns 0 or -errno;
- * without a snapshot (unit tests) the daemon's own files are read.
+ * (inside it, through snap_netns_call()) into *p: sysctl_read_ports().
+ * Returns 0 or -errno; without a snapshot (unit tests) the daemon's own
+ * files are read.
  */
 int monitor_ports(struct pw_monitor *m, uint32_t netns, struct rules_ports *p);
-/* An integer sysctl of netns, e.g. "net/ipv4/tcp_tw_reuse"; def when unreadable. */
+/*
+ * An integer sysctl of netns, e.g. "net/ipv4/tcp_tw_reuse"; def when
+ * unreadable (sysctl_read_int()).
+ */
 int monitor_sysctl_int(struct pw_monitor *m, uint32_t netns, const char *name, int def);
 
 /*

@@ -3,7 +3,7 @@
  * test_monitor.c - detection and conflicts (daemon/monitor.c) driven by
  * made-up events, as bpf/portwatch.bpf.c would send them: owner groups,
  * every alert reason and severity, each alert once, takeover and its
- * window, refused binds with their rule, and the table following
+ * window (to the ns at its end), refused binds with their rule, and the table following
  * listen/setsockopt/release. The kernel itself is exercised by
  * tests/bpf and tests/e2e; here the monitor has no snapshot (snap NULL)
  * and no BPF map (tracked_fd -1).
@@ -186,6 +186,40 @@ static void test_alert_storm_folds(void **state)
 	assert_int_equal(f->nalerts, 5);
 }
 
+/*
+ * The fold window is open at its end: a repeat one ns before
+ * fold_window_ns after the first alert is folded, one exactly at the end
+ * goes out (after the summary of the fold it ends), as
+ * monitor_fold_flush() sends the summary at that ns.
+ */
+static void test_fold_window_edge(void **state)
+{
+	struct fixture *f = *state;
+	struct pw_sock any = pwt_udp("0.0.0.0", 5353, PWT_RA, 0);
+	struct pw_sock lo = pwt_udp("127.0.0.1", 5353, PWT_RA, 0);
+	uint64_t window = f->m.cfg.fold_window_ns;
+	uint64_t t = boot_ns(0);
+	struct pw_event e;
+
+	handle(f, ev(PW_EV_BIND, any, 110, 1000, EXE_NGINX, 0));
+	e = ev(PW_EV_BIND, lo, 310, 2000, EXE_EVIL, 0);
+	e.ts_ns = t;
+	handle(f, e);
+	assert_alert(f, 1, "hijack_attempt", "shadow_wildcard", RULES_SEV_CRITICAL, 110, 310);
+	e = ev(PW_EV_BIND, lo, 311, 2000, EXE_EVIL, 0);
+	e.ts_ns = t + window - 1;
+	handle(f, e);
+	assert_int_equal(f->nalerts, 1);
+	assert_int_equal(f->m.stats.alerts_folded, 1);
+	e = ev(PW_EV_BIND, lo, 312, 2000, EXE_EVIL, 0);
+	e.ts_ns = t + window;
+	handle(f, e);
+	assert_int_equal(f->nalerts, 3); /* the summary of 311, then 312 itself */
+	assert_int_equal(f->last.contender.sk.inode, 312);
+	assert_int_equal(f->last.fold_count, 0);
+	assert_int_equal(f->m.stats.alerts_folded, 1);
+}
+
 static void test_shadow_and_reuseport(void **state)
 {
 	struct fixture *f = *state;
@@ -265,6 +299,48 @@ static void test_takeover_and_window(void **state)
 	l.state = PW_TCP_CLOSE;
 	handle(f, ev(PW_EV_BIND, l, 47, 2000, EXE_EVIL, 0));
 	assert_int_equal(f->nalerts, 1);
+}
+
+/*
+ * The takeover window is closed at its end: a bind by another owner group
+ * exactly takeover_window_ns after the listener left is a takeover, one
+ * ns later is not (monitor.c on_bind_ok(): now - gone_ns <= window).
+ */
+static void test_takeover_window_edge(void **state)
+{
+	struct fixture *f = *state;
+	struct pw_sock l = pwt_tcp("127.0.0.1", 8444, PW_TCP_LISTEN, 0, 0);
+	uint64_t window = f->m.cfg.takeover_window_ns;
+	uint64_t gone = boot_ns(0);
+	struct pw_event e;
+
+	handle(f, ev(PW_EV_BIND, l, 50, 1000, EXE_NGINX, 0));
+	handle(f, ev(PW_EV_LISTEN, l, 50, 1000, EXE_NGINX, 0));
+	e = ev(PW_EV_RELEASE, l, 50, 1000, EXE_NGINX, 0);
+	e.ts_ns = gone;
+	handle(f, e);
+	l.state = PW_TCP_CLOSE;
+	e = ev(PW_EV_BIND, l, 51, 2000, EXE_EVIL, 0);
+	e.ts_ns = gone + window; /* the window's last ns */
+	handle(f, e);
+	assert_alert(f, 1, "hijack_attempt", "takeover", RULES_SEV_CRITICAL, 50, 51);
+	e = ev(PW_EV_RELEASE, l, 51, 2000, EXE_EVIL, 0);
+	e.ts_ns = gone + window;
+	handle(f, e);
+
+	/* the same again, the bind one ns after the window: nothing */
+	l.state = PW_TCP_LISTEN;
+	handle(f, ev(PW_EV_BIND, l, 52, 1000, EXE_NGINX, 0));
+	handle(f, ev(PW_EV_LISTEN, l, 52, 1000, EXE_NGINX, 0));
+	e = ev(PW_EV_RELEASE, l, 52, 1000, EXE_NGINX, 0);
+	e.ts_ns = gone;
+	handle(f, e);
+	l.state = PW_TCP_CLOSE;
+	e = ev(PW_EV_BIND, l, 53, 2000, EXE_EVIL, 0);
+	e.ts_ns = gone + window + 1;
+	handle(f, e);
+	assert_int_equal(f->nalerts, 1);
+	assert_int_equal(f->m.stats.alerts, 1); /* not raised and folded either */
 }
 
 static void test_refused_binds(void **state)
@@ -433,9 +509,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_udp_share_and_owner_groups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ephemeral_episode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alert_storm_folds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fold_window_edge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shadow_and_reuseport, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_bind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_takeover_and_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_takeover_window_edge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_binds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_follows_the_socket, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unattributed_holder, setup, teardown),
