@@ -3,7 +3,10 @@
 #   make deps    install the Debian packages the build, run and tests need
 #   make         build build/portwatchd and build/portwatchctl
 #   make run     deps + build, then portwatchd in the foreground, built-in defaults
-#   make test    deps + build, unit tests, end-to-end tests (plain, with the
+#   make check-layers  no include or call cycles between modules, the client
+#                uses include/ only, control requests drain no ring, enter no
+#                namespace, mutate no table (tests/layers.py, docs/architecture.md)
+#   make test    deps + build, unit tests, layers, end-to-end tests (plain, with the
 #                probe-read programs, with ASan+UBSan), the kernel matrix,
 #                bench smoke (as root; about 11 minutes)
 #   make test-kernels  portwatchd on Debian 12's 6.1 and 6.12 kernels in qemu (~2 min)
@@ -79,7 +82,7 @@ BPFT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all deps run test test-kernels test-sanitize unit bpf-test e2e e2e-probe-read fuzz-rules replay-rules bench bench-smoke vmlinux clean install uninstall \
+.PHONY: all deps run test test-kernels test-sanitize unit check-layers bpf-test e2e e2e-probe-read fuzz-rules replay-rules bench bench-smoke vmlinux clean install uninstall \
 	man-lint
 
 # Installation layout. Units go where systemd looks for PREFIX's units; the
@@ -173,6 +176,12 @@ run: deps all
 unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do $$t || fail=1; done; exit $$fail
 
+# The layering of docs/architecture.md, read from the sources' #include
+# lines and the objects' symbols; the checker's self-test runs first.
+check-layers: all
+	$(PYTHON) tests/test_layers_selftest.py
+	$(PYTHON) tests/layers.py $(BUILD)
+
 # The real BPF programs against real sockets in a fresh netns (root).
 bpf-test: $(BPFT_BINS)
 	@fail=0; for t in $(BPFT_BINS); do $$t || fail=1; done; exit $$fail
@@ -218,6 +227,7 @@ replay-rules: all
 test: deps
 	$(MAKE) all $(UNIT_BINS) $(BPFT_BINS) $(BENCH_BINS)
 	$(MAKE) unit
+	$(MAKE) check-layers
 	$(MAKE) bpf-test
 	$(MAKE) e2e
 	$(MAKE) e2e-probe-read
