@@ -18,7 +18,7 @@
 
 struct dump {
 	uint32_t netns;
-	snap_fn fn;
+	diag_sock_fn fn;
 	diag_tw_fn tw_fn; /* set: a TIME_WAIT dump */
 	uint16_t port;
 	void *arg;
@@ -106,7 +106,7 @@ static int dump_family(int fd, uint8_t family, unsigned int seq, struct dump *d)
 	}
 }
 
-int diag_bound_tcp(int fd, uint32_t netns, snap_fn fn, void *arg)
+int diag_bound_tcp(int fd, uint32_t netns, diag_sock_fn fn, void *arg)
 {
 	struct dump d = { .netns = netns, .fn = fn, .arg = arg };
 	int err = dump_family(fd, AF_INET, 1, &d);

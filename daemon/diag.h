@@ -11,7 +11,10 @@
 
 #include <stdint.h>
 
-#include "snap.h"
+#include "portwatch/event.h"
+
+/* Callback per socket: 0 to go on, non-zero to stop (the shape of snap.h snap_fn). */
+typedef int (*diag_sock_fn)(const struct pw_sock *sk, void *arg);
 
 /*
  * A NETLINK_SOCK_DIAG socket in the calling thread's current network
@@ -28,7 +31,7 @@ int diag_open(void);
  * Closes fd. Returns 0, 1 when fn stopped, fn's negative value, or -errno.
  * A kernel older than 6.5 ignores the state and reports none: 0.
  */
-int diag_bound_tcp(int fd, uint32_t netns, snap_fn fn, void *arg);
+int diag_bound_tcp(int fd, uint32_t netns, diag_sock_fn fn, void *arg);
 
 /*
  * Dump the TIME_WAIT entries on local port `port` (host order) of fd's

@@ -77,8 +77,6 @@ FORBIDDEN = {
     "monitor_track": "writes the kernel's tracked map",
     "monitor_listener_gone": "records a departed listener",
     "monitor_fold_flush": "sends folded alerts",
-    "monitor_alert_new": "adds an alert",
-    "monitor_alert_raise": "raises an alert",
     "monitor_free": "frees the monitor",
     "ring_push": "appends to the alert/conflict history",
     # the tracked map behind monitor_track() (libbpf)
