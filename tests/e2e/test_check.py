@@ -140,5 +140,12 @@ def test_time_wait_blocker_and_why_advice(daemon, actors, ns):
                    "addr": "127.0.0.1"})
     assert w["prediction"]["rule"] == "time_wait"
     assert w["advice"] == w["prediction"]["advice"]
+    # one answer, one state: every blocker is among the holders or TIME_WAIT entries listed
+    for b in w["prediction"]["blockers"]:
+        if b["state"] == "TIME_WAIT":
+            assert any(t["raddr"] == b["raddr"] and t["rport"] == b["rport"]
+                       for t in w["time_wait"]), (b, w["time_wait"])
+        else:
+            assert b["inode"] in [h["inode"] for h in w["holders"]], (b, w["holders"])
     assert "Wait" in w["explanation"] and "rule time_wait" in w["explanation"]
     assert "What would have let it through" in w["explanation"]  # the failed bind above

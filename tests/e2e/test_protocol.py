@@ -290,6 +290,10 @@ def test_why(daemon, actors, port):
     assert resp["port"] == port
     assert [h["inode"] for h in resp["holders"]] == [r["inode"]]
     assert resp["holders"][0]["pid"] == a.pid
+    # the prediction is made from the holders listed (one state, one answer)
+    pred = resp["prediction"]
+    assert pred["ok"] is False and pred["rule"] == "listener", pred
+    assert [b["inode"] for b in pred["blockers"]] == [r["inode"]]
     for k in ("time_wait", "conflicts", "alerts"):
         assert isinstance(resp[k], list), k
     assert isinstance(resp["explanation"], str) and resp["explanation"]
