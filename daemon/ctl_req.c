@@ -140,6 +140,7 @@ int ctl_filter_match(const struct ctl_filter *f, const struct pw_entry *e)
 static json_object *blocker_json(const struct pw_prediction *p, const struct pw_holder *h)
 {
 	struct pw_entry e = { .sk = h->sk };
+	enum rules_rule rule;
 	json_object *o;
 
 	if (h->e) {
@@ -147,10 +148,8 @@ static json_object *blocker_json(const struct pw_prediction *p, const struct pw_
 		e.sk = h->sk;
 	}
 	o = pwj_socket(&e);
-	json_object_object_add(o, "rule",
-			       json_object_new_string(p->q.op == RULES_OP_CONNECT ?
-							      "four_tuple" :
-							      rules_block_rule(&p->q.c, &e.sk)));
+	rule = p->q.op == RULES_OP_CONNECT ? RULES_RULE_FOUR_TUPLE : rules_block_rule(&p->q.c, &e.sk);
+	json_object_object_add(o, "rule", json_object_new_string(rules_rule_name(rule)));
 	if (h->sk.state == PW_TCP_TIME_WAIT && h->tw_expires_ms != UINT32_MAX)
 		json_object_object_add(o, "expires_s",
 				       json_object_new_int64(
@@ -171,7 +170,8 @@ json_object *ctl_prediction_json(const struct pw_prediction *p)
 	json_object_object_add(o, "uncertain", json_object_new_boolean(r->uncertain));
 	json_object_object_add(o, "op", json_object_new_string(rules_op_name(p->q.op)));
 	json_object_object_add(o, "netns", json_object_new_int64(p->q.c.netns));
-	json_object_object_add(o, "rule", r->ok ? NULL : json_object_new_string(r->rule));
+	json_object_object_add(o, "rule",
+			       r->ok ? NULL : json_object_new_string(rules_rule_name(r->rule)));
 	json_object_object_add(o, "errno_name",
 			       r->ok ? NULL : json_object_new_string(pw_errno_name(r->err, eb)));
 	json_object_object_add(o, "blockers", b);

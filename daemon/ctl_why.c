@@ -258,8 +258,8 @@ json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req)
 		say(&w, " A new %s socket without options bound to %s%s%s:%lld now would fail (rule %s). %s",
 		    proto ? proto : "tcp", w.f.has_addr && w.f.family == AF_INET6 ? "[" : "",
 		    w.f.has_addr ? pw_addr_ntop(w.f.family, w.f.addr, abuf) : "0.0.0.0",
-		    w.f.has_addr && w.f.family == AF_INET6 ? "]" : "", (long long)w.port, p.r.rule,
-		    p.advice);
+		    w.f.has_addr && w.f.family == AF_INET6 ? "]" : "", (long long)w.port,
+		    rules_rule_name(p.r.rule), p.advice);
 	if (last_conflict) {
 		const struct pw_conflict *lc = last_conflict;
 		struct rules_query lq = { .c = lc->contender.sk, .op = lc->op };

@@ -571,12 +571,12 @@ struct conflict_scan {
 };
 
 /* Keep the holders that refuse c, highest-ranked rule first. */
-static void add_holder(struct conflict_scan *s, const struct pw_entry *h, const char *rule)
+static void add_holder(struct conflict_scan *s, const struct pw_entry *h, enum rules_rule rule)
 {
 	struct pw_conflict *cf = s->cf;
 	size_t i, n = cf->nholders;
 
-	if (!cf->rule || rules_rule_rank(rule) > rules_rule_rank(cf->rule))
+	if (cf->rule == RULES_RULE_NONE || rules_rule_rank(rule) > rules_rule_rank(cf->rule))
 		cf->rule = rule;
 	for (i = 0; i < n; i++)
 		if (cf->holders[i].sk.inode == h->sk.inode && h->sk.inode)
@@ -603,7 +603,7 @@ static int scan_conflict(struct pw_entry *h, void *arg)
 	if (s->four_tuple) {
 		if (h->sk.rport == s->c->rport && rules_overlap(&h->sk, s->c) &&
 		    !memcmp(h->sk.raddr, s->c->raddr, 16))
-			add_holder(s, h, "four_tuple");
+			add_holder(s, h, RULES_RULE_FOUR_TUPLE);
 		return 0;
 	}
 	if (rules_blocks(s->c, &h->sk))
@@ -782,19 +782,20 @@ static void on_conflict(struct pw_monitor *m, const struct pw_event *e, enum rul
 	s.four_tuple = op == RULES_OP_CONNECT;
 
 	if (op == RULES_OP_BIND && err == EADDRNOTAVAIL) {
-		cf->rule = "no_local_address";
+		cf->rule = RULES_RULE_NO_LOCAL_ADDRESS;
 	} else if ((op == RULES_OP_CONNECT && !e->bound_before) ||
 		   (op == RULES_OP_BIND && !e->req_port)) {
 		/* the kernel chose the port and found none free */
-		cf->rule = "ephemeral_exhausted";
+		cf->rule = RULES_RULE_EPHEMERAL_EXHAUSTED;
 		on_ephemeral(m, cf, op, now);
 	} else {
 		table_foreach_port(m->table, ce->sk.netns, ce->sk.protocol, ce->sk.lport,
 				   scan_conflict, &s);
 		if (!cf->nholders && m->snap)
 			scan_kernel(m, &s, now);
-		if (!cf->rule)
-			cf->rule = op == RULES_OP_CONNECT ? "four_tuple" : "unknown_holder";
+		if (cf->rule == RULES_RULE_NONE)
+			cf->rule = op == RULES_OP_CONNECT ? RULES_RULE_FOUR_TUPLE :
+							    RULES_RULE_UNKNOWN_HOLDER;
 	}
 
 	snprintf(what, sizeof(what), "%s %s%s%s:%u/%s by pid %u (%s, uid %u) failed with %s",

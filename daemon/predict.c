@@ -257,8 +257,8 @@ static void put_texts(struct pw_prediction *p, const struct rules_ports *ports)
 				     "last port is free, which the kernel tries or not depending "
 				     "on a random starting point: the call may fail. ");
 	rules_advice(p->advice + n, sizeof(p->advice) - (size_t)n,
-		     r->ok && !r->uncertain ? NULL : r->rule, &p->q, first ? &first->sk : NULL,
-		     p->tw_wait_s, rp);
+		     r->ok && !r->uncertain ? RULES_RULE_NONE : r->rule, &p->q,
+		     first ? &first->sk : NULL, p->tw_wait_s, rp);
 	p->explanation[0] = '\0';
 	if (r->ok)
 		return;

@@ -162,7 +162,7 @@ json_object *pwj_conflict(const struct pw_conflict *c)
 	for (size_t i = 0; i < c->nholders; i++)
 		json_object_array_add(h, pwj_socket(&c->holders[i]));
 	json_object_object_add(o, "holders", h);
-	json_object_object_add(o, "rule", json_object_new_string(c->rule));
+	json_object_object_add(o, "rule", json_object_new_string(rules_rule_name(c->rule)));
 	json_object_object_add(o, "explanation", pwj_text(c->explanation));
 	if (c->has_eph)
 		json_object_object_add(o, "ephemeral", pwj_ephemeral(&c->eph, ce->sk.family));

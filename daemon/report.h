@@ -78,7 +78,7 @@ struct pw_conflict {
 	struct pw_entry contender; /* sk: requested address/port and flags; owner: caller */
 	struct pw_entry holders[PW_MAX_HOLDERS]; /* sockets in the way, copies */
 	size_t nholders;                         /* of holders[], 0..PW_MAX_HOLDERS */
-	const char *rule; /* static string, contract name */
+	enum rules_rule rule;
 	char explanation[PW_MSG_LEN];
 	int has_eph;      /* rule ephemeral_exhausted: eph is set */
 	struct pw_ephemeral eph;

@@ -11,6 +11,8 @@
 #include "addr.h"
 #include "rules.h"
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 /* ipv6_addr_type() classes that matter for the conflict checks. */
 enum addr_class {
 	ADDR_ANY,    /* :: */
@@ -142,27 +144,58 @@ int rules_blocks(const struct pw_sock *c, const struct pw_sock *h)
 	return !both_reuseport_ok(c, h);
 }
 
-const char *rules_block_rule(const struct pw_sock *c, const struct pw_sock *h)
+enum rules_rule rules_block_rule(const struct pw_sock *c, const struct pw_sock *h)
 {
 	if (h->protocol == IPPROTO_TCP && h->state == PW_TCP_TIME_WAIT)
-		return "time_wait";
+		return RULES_RULE_TIME_WAIT;
 	if (c->reuseport && h->reuseport && c->sk_uid != h->sk_uid)
-		return "reuseport_uid";
+		return RULES_RULE_REUSEPORT_UID;
 	if (h->protocol == IPPROTO_TCP && h->state == PW_TCP_LISTEN)
-		return rules_width(h) > rules_width(c) ? "wildcard_listener" : "listener";
-	return "no_reuseaddr";
+		return rules_width(h) > rules_width(c) ? RULES_RULE_WILDCARD_LISTENER :
+							 RULES_RULE_LISTENER;
+	return RULES_RULE_NO_REUSEADDR;
 }
 
-int rules_rule_rank(const char *rule)
-{
-	static const char *const order[] = {
-		"time_wait", "no_reuseaddr", "reuseport_uid", "listener", "wildcard_listener",
-	};
+/* Every value of enum rules_rule, in its order: each table below lists them all. */
+static const char *const rule_names[] = {
+	[RULES_RULE_NONE] = NULL,
+	[RULES_RULE_FAST_PATH] = "fast_path",
+	[RULES_RULE_LISTENER] = "listener",
+	[RULES_RULE_WILDCARD_LISTENER] = "wildcard_listener",
+	[RULES_RULE_NO_REUSEADDR] = "no_reuseaddr",
+	[RULES_RULE_REUSEPORT_UID] = "reuseport_uid",
+	[RULES_RULE_TIME_WAIT] = "time_wait",
+	[RULES_RULE_FOUR_TUPLE] = "four_tuple",
+	[RULES_RULE_EPHEMERAL_EXHAUSTED] = "ephemeral_exhausted",
+	[RULES_RULE_NO_LOCAL_ADDRESS] = "no_local_address",
+	[RULES_RULE_UNKNOWN_HOLDER] = "unknown_holder",
+};
+_Static_assert(ARRAY_SIZE(rule_names) == RULES_RULE_COUNT, "one name per enum rules_rule");
 
-	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
-		if (!strcmp(rule, order[i]))
-			return (int)i + 1;
-	return 0;
+const char *rules_rule_name(enum rules_rule rule)
+{
+	return (unsigned int)rule < RULES_RULE_COUNT ? rule_names[rule] : NULL;
+}
+
+int rules_rule_rank(enum rules_rule rule)
+{
+	/* the rules of rules_block_rule(), most telling last */
+	static const int rank[] = {
+		[RULES_RULE_NONE] = 0,
+		[RULES_RULE_FAST_PATH] = 0,
+		[RULES_RULE_LISTENER] = 4,
+		[RULES_RULE_WILDCARD_LISTENER] = 5,
+		[RULES_RULE_NO_REUSEADDR] = 2,
+		[RULES_RULE_REUSEPORT_UID] = 3,
+		[RULES_RULE_TIME_WAIT] = 1,
+		[RULES_RULE_FOUR_TUPLE] = 0,
+		[RULES_RULE_EPHEMERAL_EXHAUSTED] = 0,
+		[RULES_RULE_NO_LOCAL_ADDRESS] = 0,
+		[RULES_RULE_UNKNOWN_HOLDER] = 0,
+	};
+	_Static_assert(ARRAY_SIZE(rank) == RULES_RULE_COUNT, "one rank per enum rules_rule");
+
+	return (unsigned int)rule < RULES_RULE_COUNT ? rank[rule] : 0;
 }
 
 int rules_classify_bind(const struct pw_sock *c, uint32_t uid_c, const struct pw_sock *h,
@@ -233,33 +266,35 @@ static const char *holder_verb(const struct pw_sock *h)
 	}
 }
 
-void rules_explain(char *buf, size_t len, const char *rule, const struct pw_entry *holder)
+void rules_explain(char *buf, size_t len, enum rules_rule rule, const struct pw_entry *holder)
 {
-	static const struct {
-		const char *rule, *text;
-	} texts[] = {
-		{ "listener", "a listening socket blocks every other bind of its address" },
-		{ "wildcard_listener", "a wildcard listener holds every address of its port" },
-		{ "no_reuseaddr", "sharing a bound address needs SO_REUSEADDR on both sockets" },
-		{ "reuseport_uid",
-		  "an SO_REUSEPORT group admits only sockets created by the same uid" },
-		{ "time_wait",
-		  "TIME_WAIT entries hold the port until they expire unless both sockets set "
-		  "SO_REUSEADDR" },
-		{ "four_tuple",
-		  "that local address is already connected to the same remote address and port" },
-		{ "ephemeral_exhausted", "no free port is left in ip_local_port_range" },
-		{ "no_local_address",
-		  "no interface of that network namespace has the address (see ip_nonlocal_bind in "
-		  "ip(7))" },
-		{ "unknown_holder", "no socket portwatch can see explains the refusal" },
+	/* NULL: no refusal of its own, the generic text */
+	static const char *const texts[] = {
+		[RULES_RULE_NONE] = NULL,
+		[RULES_RULE_FAST_PATH] = NULL,
+		[RULES_RULE_LISTENER] = "a listening socket blocks every other bind of its address",
+		[RULES_RULE_WILDCARD_LISTENER] =
+			"a wildcard listener holds every address of its port",
+		[RULES_RULE_NO_REUSEADDR] =
+			"sharing a bound address needs SO_REUSEADDR on both sockets",
+		[RULES_RULE_REUSEPORT_UID] =
+			"an SO_REUSEPORT group admits only sockets created by the same uid",
+		[RULES_RULE_TIME_WAIT] =
+			"TIME_WAIT entries hold the port until they expire unless both sockets "
+			"set SO_REUSEADDR",
+		[RULES_RULE_FOUR_TUPLE] = "that local address is already connected to the same "
+					  "remote address and port",
+		[RULES_RULE_EPHEMERAL_EXHAUSTED] = "no free port is left in ip_local_port_range",
+		[RULES_RULE_NO_LOCAL_ADDRESS] = "no interface of that network namespace has the "
+						"address (see ip_nonlocal_bind in ip(7))",
+		[RULES_RULE_UNKNOWN_HOLDER] = "no socket portwatch can see explains the refusal",
 	};
+	_Static_assert(ARRAY_SIZE(texts) == RULES_RULE_COUNT, "one text per enum rules_rule");
 	const char *text = "the kernel refused the address";
 	char who[128] = "", addr[PW_ADDRSTRLEN], peer[PW_ADDRSTRLEN + 16] = "", raddr[PW_ADDRSTRLEN];
 
-	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
-		if (!strcmp(rule, texts[i].rule))
-			text = texts[i].text;
+	if ((unsigned int)rule < RULES_RULE_COUNT && texts[rule])
+		text = texts[rule];
 	if (!holder) {
 		snprintf(buf, len, "%c%s", text[0] - 'a' + 'A', text + 1);
 		return;
@@ -508,7 +543,7 @@ static void search_decide(const struct rules_ports *r, const uint8_t *bad, int t
 	p->ok = ok;
 	p->uncertain = !ok && uncertain ? RULES_UNCERTAIN_ODD_RANGE : RULES_SURE;
 	if (!ok)
-		p->rule = "ephemeral_exhausted";
+		p->rule = RULES_RULE_EPHEMERAL_EXHAUSTED;
 }
 
 /* Does s take port s->lport from a port-0 search of q->c? (relax = false) */
@@ -692,7 +727,7 @@ static void predict_connect(const struct rules_query *q, const struct pw_sock *v
 			if (tuple_taken(q, &v[i], q->c.lport, saddr, known_saddr)) {
 				p->ok = 0;
 				p->err = EADDRNOTAVAIL;
-				p->rule = "four_tuple";
+				p->rule = RULES_RULE_FOUR_TUPLE;
 				if (p->nblockers < RULES_MAX_BLOCKERS)
 					p->blockers[p->nblockers] = i;
 				p->nblockers++;
@@ -821,7 +856,7 @@ void rules_predict(const struct rules_query *q, const struct pw_sock *v, size_t 
 		}
 	if (!(origin_known && only_connect) &&
 	    rules_tb_fast(tb_of ? tb_of(c->lport, arg) : NULL, c)) {
-		p->rule = "fast_path";
+		p->rule = RULES_RULE_FAST_PATH;
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -835,36 +870,43 @@ void rules_predict(const struct rules_query *q, const struct pw_sock *v, size_t 
 	}
 }
 
-void rules_advice(char *buf, size_t len, const char *rule, const struct rules_query *q,
+void rules_advice(char *buf, size_t len, enum rules_rule rule, const struct rules_query *q,
 		  const struct pw_sock *b, long tw_wait_s, const struct rules_ports *ports)
 {
-	const char *proto = q && q->c.protocol == IPPROTO_UDP ? "udp" : "tcp";
+	int udp = q && q->c.protocol == IPPROTO_UDP;
 
-	if (!rule || !strcmp(rule, "fast_path")) {
+	/* every rule a case and no default: -Wswitch names a rule left out */
+	switch (rule) {
+	case RULES_RULE_NONE:
+	case RULES_RULE_FAST_PATH:
 		snprintf(buf, len, "Nothing to change: the kernel would accept it.");
-	} else if (!strcmp(rule, "listener") || !strcmp(rule, "wildcard_listener")) {
+		return;
+	case RULES_RULE_LISTENER:
+	case RULES_RULE_WILDCARD_LISTENER:
 		snprintf(buf, len,
 			 "Stop the listener, or have both sockets set SO_REUSEPORT and be created "
 			 "by the same uid (the listener's is %u)%s; SO_REUSEADDR does not help "
 			 "against a listener. Or use another address or port.",
 			 b ? b->sk_uid : 0,
 			 b && !b->reuseport ? ", which the listener does not set now" : "");
-	} else if (!strcmp(rule, "no_reuseaddr")) {
+		return;
+	case RULES_RULE_NO_REUSEADDR:
 		snprintf(buf, len,
 			 "Set SO_REUSEADDR on both sockets (%s%s), before bind(); %s"
 			 "Or stop the holder, or use another address or port.",
 			 b && !b->reuseaddr ? "the holder lacks it" : "the holder has it",
 			 q && !q->c.reuseaddr ? ", the new socket lacks it" : "",
-			 !strcmp(proto, "tcp") ?
-				 "only one of them may listen() afterwards. " :
-				 "both then receive datagrams for the address. ");
-	} else if (!strcmp(rule, "reuseport_uid")) {
+			 !udp ? "only one of them may listen() afterwards. " :
+				"both then receive datagrams for the address. ");
+		return;
+	case RULES_RULE_REUSEPORT_UID:
 		snprintf(buf, len,
 			 "An SO_REUSEPORT group admits only sockets created by one uid: create the "
 			 "socket as uid %u (socket(2) before setuid), or use another address or "
 			 "port.",
 			 b ? b->sk_uid : 0);
-	} else if (!strcmp(rule, "time_wait")) {
+		return;
+	case RULES_RULE_TIME_WAIT: {
 		char wait[64] = "until they expire (at most 60 s)";
 
 		if (tw_wait_s >= 0)
@@ -881,12 +923,15 @@ void rules_advice(char *buf, size_t len, const char *rule, const struct rules_qu
 				 "server so that the next restart need not wait; or use another "
 				 "address or port.",
 				 wait);
-	} else if (!strcmp(rule, "four_tuple")) {
+		return;
+	}
+	case RULES_RULE_FOUR_TUPLE:
 		snprintf(buf, len,
 			 "That local address and port are already connected to this destination: "
 			 "bind another local port (or port 0 and let the kernel choose), another "
 			 "local address, or close the other connection.");
-	} else if (!strcmp(rule, "ephemeral_exhausted")) {
+		return;
+	case RULES_RULE_EPHEMERAL_EXHAUSTED:
 		if (ports)
 			snprintf(buf, len,
 				 "Every port of ip_local_port_range %u-%u is in use for this "
@@ -898,10 +943,14 @@ void rules_advice(char *buf, size_t len, const char *rule, const struct rules_qu
 			snprintf(buf, len,
 				 "Widen net.ipv4.ip_local_port_range, use more source addresses, or "
 				 "reuse connections.");
-	} else if (!strcmp(rule, "no_local_address")) {
+		return;
+	case RULES_RULE_NO_LOCAL_ADDRESS:
 		snprintf(buf, len, "Add the address to an interface of that namespace, bind the "
 				   "wildcard, or set net.ipv4.ip_nonlocal_bind.");
-	} else {
-		snprintf(buf, len, "Use another address or port.");
+		return;
+	case RULES_RULE_UNKNOWN_HOLDER:
+	case RULES_RULE_COUNT:
+		break;
 	}
+	snprintf(buf, len, "Use another address or port.");
 }

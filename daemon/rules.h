@@ -47,6 +47,26 @@ enum rules_op {
 	RULES_OP_CONNECT,
 };
 
+/*
+ * The rules by which the kernel refuses (or admits) an address: what
+ * conflicts and predictions report. Names (the DESIGN.md contract names,
+ * rules_rule_name()) are spelled only where output is written.
+ */
+enum rules_rule {
+	RULES_RULE_NONE = 0,            /* no rule: the call succeeds, or none decided yet */
+	RULES_RULE_FAST_PATH,           /* "fast_path": admitted by the bind bucket's fast path */
+	RULES_RULE_LISTENER,            /* "listener" */
+	RULES_RULE_WILDCARD_LISTENER,   /* "wildcard_listener" */
+	RULES_RULE_NO_REUSEADDR,        /* "no_reuseaddr" */
+	RULES_RULE_REUSEPORT_UID,       /* "reuseport_uid" */
+	RULES_RULE_TIME_WAIT,           /* "time_wait" */
+	RULES_RULE_FOUR_TUPLE,          /* "four_tuple" */
+	RULES_RULE_EPHEMERAL_EXHAUSTED, /* "ephemeral_exhausted" */
+	RULES_RULE_NO_LOCAL_ADDRESS,    /* "no_local_address" */
+	RULES_RULE_UNKNOWN_HOLDER,      /* "unknown_holder" */
+	RULES_RULE_COUNT
+};
+
 /* Alert severities (DESIGN.md contract), ordered by urgency. */
 enum rules_severity {
 	RULES_SEV_NONE = 0,
@@ -90,14 +110,17 @@ int rules_width(const struct pw_sock *s);
 int rules_blocks(const struct pw_sock *c, const struct pw_sock *h);
 
 /*
- * The rule (DESIGN.md contract name) by which holder h refuses c, for a
- * holder that rules_blocks(): "listener", "wildcard_listener",
- * "reuseport_uid", "no_reuseaddr", "time_wait".
+ * The rule by which holder h refuses c, for a holder that rules_blocks():
+ * RULES_RULE_LISTENER, _WILDCARD_LISTENER, _REUSEPORT_UID, _NO_REUSEADDR
+ * or _TIME_WAIT.
  */
-const char *rules_block_rule(const struct pw_sock *c, const struct pw_sock *h);
+enum rules_rule rules_block_rule(const struct pw_sock *c, const struct pw_sock *h);
 
-/* Rank of a rule name for picking the one to report: higher wins. */
-int rules_rule_rank(const char *rule);
+/*
+ * Rank of a rule for picking the one to report: higher wins; 0 for the
+ * rules that rules_block_rule() does not give.
+ */
+int rules_rule_rank(enum rules_rule rule);
 
 /*
  * Classify a successful bind (or listen) of c over holder h of ANOTHER
@@ -114,6 +137,8 @@ int rules_rule_rank(const char *rule);
 int rules_classify_bind(const struct pw_sock *c, uint32_t uid_c, const struct pw_sock *h,
 			uint32_t uid_h, struct rules_alert *out);
 
+/* The contract name of a rule: "listener", ... (NULL for NONE or out of range). */
+const char *rules_rule_name(enum rules_rule rule);
 /* "critical", "warning", "notice" (NULL for NONE). */
 const char *rules_severity_name(enum rules_severity sev);
 /* "bind", "listen", "connect". */
@@ -125,7 +150,7 @@ const char *rules_op_name(enum rules_op op);
  * 0.0.0.0:80/tcp, and a wildcard listener holds every address of its
  * port". holder may be NULL (then the rule alone is explained).
  */
-void rules_explain(char *buf, size_t len, const char *rule, const struct pw_entry *holder);
+void rules_explain(char *buf, size_t len, enum rules_rule rule, const struct pw_entry *holder);
 
 /*
  * ---- Prediction: what the kernel will answer to a bind, listen or connect.
@@ -242,7 +267,7 @@ struct rules_prediction {
 	int ok;           /* 1: the call would succeed */
 	enum rules_uncertain uncertain; /* RULES_SURE, or why not */
 	int err;          /* positive errno when !ok: EADDRINUSE, EADDRNOTAVAIL */
-	const char *rule; /* contract name when !ok; "fast_path" / NULL when ok */
+	enum rules_rule rule; /* when !ok; RULES_RULE_FAST_PATH or _NONE when ok */
 	size_t blockers[RULES_MAX_BLOCKERS];
 	size_t nblockers;
 	uint32_t free_ports, in_use;
@@ -332,7 +357,7 @@ int rules_udp_chain_before(int a_tail, uint64_t a_ns, int b_tail, uint64_t b_ns)
  * TIME_WAIT time in seconds (< 0 unknown). For ephemeral_exhausted,
  * ports gives the range.
  */
-void rules_advice(char *buf, size_t len, const char *rule, const struct rules_query *q,
+void rules_advice(char *buf, size_t len, enum rules_rule rule, const struct rules_query *q,
 		  const struct pw_sock *blocker, long tw_wait_s, const struct rules_ports *ports);
 
 #endif /* PORTWATCH_RULES_H */

@@ -94,7 +94,7 @@ static int setup(void **state)
 		c->holders[0] = *table_lookup(f->m.table, PWT_NS1, 101);
 		c->holders[0].next_id = c->holders[0].next_port = NULL;
 		c->nholders = 1;
-		c->rule = "listener";
+		c->rule = RULES_RULE_LISTENER;
 		snprintf(c->explanation, sizeof(c->explanation), "conflict %llu",
 			 (unsigned long long)c->id);
 		f->m.stats.conflicts++;

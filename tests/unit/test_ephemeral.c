@@ -59,7 +59,7 @@ static void failed(struct fixture *f, enum rules_op op)
 	f->cf.op = op;
 	f->cf.err = op == RULES_OP_CONNECT ? EADDRNOTAVAIL : EADDRINUSE;
 	f->cf.contender = pwt_entry(&c, PWT_NS1, 900, 7, 1000, "c");
-	f->cf.rule = "ephemeral_exhausted";
+	f->cf.rule = RULES_RULE_EPHEMERAL_EXHAUSTED;
 }
 
 /* Call ephemeral_conflict() for a failure at now, range unknown. */

@@ -358,7 +358,7 @@ static void test_refused_binds(void **state)
 		     EXE_EVIL, -EADDRINUSE));
 	c = ring_get(&f->m.conflicts, f->m.conflicts.next_id - 1);
 	assert_non_null(c);
-	assert_string_equal(c->rule, "wildcard_listener");
+	assert_string_equal(rules_rule_name(c->rule), "wildcard_listener");
 	assert_int_equal(c->err, EADDRINUSE);
 	assert_int_equal(c->op, RULES_OP_BIND);
 	assert_int_equal(c->nholders, 1);
@@ -372,7 +372,7 @@ static void test_refused_binds(void **state)
 	handle(f, ev(PW_EV_BIND, pwt_tcp("0.0.0.0", 25, PW_TCP_CLOSE, 0, 0), 52, 0, EXE_NGINX,
 		     -EADDRINUSE));
 	c = ring_get(&f->m.conflicts, f->m.conflicts.next_id - 1);
-	assert_string_equal(c->rule, "listener");
+	assert_string_equal(rules_rule_name(c->rule), "listener");
 	assert_int_equal(f->nalerts, 1);
 
 	/*
@@ -404,7 +404,7 @@ static void test_refused_binds(void **state)
 	handle(f, ev(PW_EV_BIND, pwt_tcp("0.0.0.0", 0, PW_TCP_CLOSE, 0, 0), 53, 0, EXE_NGINX,
 		     -EADDRINUSE));
 	c = ring_get(&f->m.conflicts, f->m.conflicts.next_id - 1);
-	assert_string_equal(c->rule, "ephemeral_exhausted");
+	assert_string_equal(rules_rule_name(c->rule), "ephemeral_exhausted");
 	assert_int_equal(f->m.stats.conflicts, 4);
 }
 
@@ -473,7 +473,7 @@ static void test_ephemeral_episode(void **state)
 	assert_true(f->last.has_eph);
 	cf = ring_get(&f->m.conflicts, f->m.conflicts.next_id - 1);
 	assert_non_null(cf);
-	assert_string_equal(cf->rule, "ephemeral_exhausted");
+	assert_string_equal(rules_rule_name(cf->rule), "ephemeral_exhausted");
 	assert_true(cf->has_eph);
 	assert_int_equal(cf->eph.rport, 7000);
 	assert_true(cf->eph.lo > 0 && cf->eph.hi >= cf->eph.lo); /* this netns's range */

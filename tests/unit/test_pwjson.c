@@ -216,7 +216,7 @@ static void test_conflict_json(void **state)
 	c.holders[0] = pwt_entry(&hs, PWT_NS1, 100, 1, 0, "sshd");
 	c.holders[1] = pwt_entry(&hs, PWT_NS1, 101, 2, 0, "sshd");
 	c.nholders = 2;
-	c.rule = "wildcard_listener";
+	c.rule = RULES_RULE_WILDCARD_LISTENER;
 	snprintf(c.explanation, sizeof(c.explanation), "bind [::]:80/tcp failed");
 	o = pwj_conflict(&c);
 	check_keys(o, conflict_keys);

@@ -123,7 +123,7 @@ static void check_block(const struct pw_sock *c, const struct pw_sock *h, const 
 		return;
 	}
 	assert_int_equal(rules_blocks(c, h), 1);
-	assert_string_equal(rules_block_rule(c, h), rule);
+	assert_string_equal(rules_rule_name(rules_block_rule(c, h)), rule);
 }
 
 static void test_blocks_tcp(void **state)
@@ -233,13 +233,37 @@ static void test_blocks_udp(void **state)
 static void test_rule_rank(void **state)
 {
 	(void)state;
-	assert_true(rules_rule_rank("wildcard_listener") > rules_rule_rank("listener"));
-	assert_true(rules_rule_rank("listener") > rules_rule_rank("reuseport_uid"));
-	assert_true(rules_rule_rank("reuseport_uid") > rules_rule_rank("no_reuseaddr"));
-	assert_true(rules_rule_rank("no_reuseaddr") > rules_rule_rank("time_wait"));
-	assert_true(rules_rule_rank("time_wait") > 0);
-	assert_int_equal(rules_rule_rank("no_such_rule"), 0);
-	assert_int_equal(rules_rule_rank(""), 0);
+	assert_true(rules_rule_rank(RULES_RULE_WILDCARD_LISTENER) >
+		    rules_rule_rank(RULES_RULE_LISTENER));
+	assert_true(rules_rule_rank(RULES_RULE_LISTENER) >
+		    rules_rule_rank(RULES_RULE_REUSEPORT_UID));
+	assert_true(rules_rule_rank(RULES_RULE_REUSEPORT_UID) >
+		    rules_rule_rank(RULES_RULE_NO_REUSEADDR));
+	assert_true(rules_rule_rank(RULES_RULE_NO_REUSEADDR) >
+		    rules_rule_rank(RULES_RULE_TIME_WAIT));
+	assert_true(rules_rule_rank(RULES_RULE_TIME_WAIT) > 0);
+	assert_int_equal(rules_rule_rank(RULES_RULE_UNKNOWN_HOLDER), 0);
+	assert_int_equal(rules_rule_rank(RULES_RULE_NONE), 0);
+	assert_int_equal(rules_rule_rank(RULES_RULE_COUNT), 0);
+}
+
+/*
+ * The name tables: every value but NONE has a name of its own (the static
+ * asserts in rules.c pin the tables' sizes, this finds a hole inside).
+ */
+static void test_rule_names(void **state)
+{
+	(void)state;
+	assert_null(rules_rule_name(RULES_RULE_NONE));
+	assert_null(rules_rule_name(RULES_RULE_COUNT));
+	assert_string_equal(rules_rule_name(RULES_RULE_FAST_PATH), "fast_path");
+	assert_string_equal(rules_rule_name(RULES_RULE_UNKNOWN_HOLDER), "unknown_holder");
+	for (int i = RULES_RULE_NONE + 1; i < RULES_RULE_COUNT; i++) {
+		assert_non_null(rules_rule_name((enum rules_rule)i));
+		for (int j = RULES_RULE_NONE + 1; j < i; j++)
+			assert_string_not_equal(rules_rule_name((enum rules_rule)i),
+						rules_rule_name((enum rules_rule)j));
+	}
 }
 
 /* Classify c (uid_c) over h (uid_h); kind NULL: no alert expected. */
@@ -313,7 +337,7 @@ static void test_explain(void **state)
 	char buf[320];
 
 	(void)state;
-	rules_explain(buf, sizeof(buf), "wildcard_listener", &h);
+	rules_explain(buf, sizeof(buf), RULES_RULE_WILDCARD_LISTENER, &h);
 	assert_non_null(strstr(buf, "pid 4242"));
 	assert_non_null(strstr(buf, "nginx"));
 	assert_non_null(strstr(buf, "uid 33"));
@@ -323,7 +347,7 @@ static void test_explain(void **state)
 
 	sk = pwt_udp("::1", 5353, 0, 1000);
 	h = pwt_entry(&sk, PWT_NS1, 78, 17, 1000, "avahi");
-	rules_explain(buf, sizeof(buf), "no_reuseaddr", &h);
+	rules_explain(buf, sizeof(buf), RULES_RULE_NO_REUSEADDR, &h);
 	assert_non_null(strstr(buf, "pid 17 (avahi, uid 1000)"));
 	assert_non_null(strstr(buf, "[::1]:5353/udp"));
 	assert_non_null(strstr(buf, "SO_REUSEADDR"));
@@ -331,25 +355,25 @@ static void test_explain(void **state)
 	/* no owner: the socket inode, or a closed connection for TIME_WAIT */
 	sk = pwt_tcp("127.0.0.1", 80, T, 0, 0);
 	h = pwt_entry(&sk, PWT_NS1, 12345, 0, 0, NULL);
-	rules_explain(buf, sizeof(buf), "no_reuseaddr", &h);
+	rules_explain(buf, sizeof(buf), RULES_RULE_NO_REUSEADDR, &h);
 	assert_non_null(strstr(buf, "socket inode 12345"));
 	assert_non_null(strstr(buf, "127.0.0.1:80"));
 	sk.state = TW;
 	h = pwt_entry(&sk, PWT_NS1, 0, 0, 0, NULL);
-	rules_explain(buf, sizeof(buf), "time_wait", &h);
+	rules_explain(buf, sizeof(buf), RULES_RULE_TIME_WAIT, &h);
 	assert_non_null(strstr(buf, "closed connection"));
 	assert_non_null(strstr(buf, "TIME_WAIT"));
 
 	/* no holder: the rule alone, as a sentence */
-	rules_explain(buf, sizeof(buf), "listener", NULL);
+	rules_explain(buf, sizeof(buf), RULES_RULE_LISTENER, NULL);
 	assert_true(isupper((unsigned char)buf[0]));
 	assert_non_null(strstr(buf, "istening socket"));
-	rules_explain(buf, sizeof(buf), "something_new", NULL);
+	rules_explain(buf, sizeof(buf), RULES_RULE_FAST_PATH, NULL);
 	assert_true(isupper((unsigned char)buf[0]));
 
 	/* truncated to len, NUL-terminated */
 	memset(buf, 'x', sizeof(buf));
-	rules_explain(buf, 12, "listener", NULL);
+	rules_explain(buf, 12, RULES_RULE_LISTENER, NULL);
 	assert_int_equal(strlen(buf), 11);
 }
 
@@ -400,7 +424,7 @@ static void test_udp_chain_ipv6_reuseport_tail(void **state)
 	p = predict(&q, v, 2, NULL);
 	assert_false(p.ok);
 	assert_int_equal(p.err, EADDRINUSE);
-	assert_string_equal(p.rule, "no_reuseaddr");
+	assert_string_equal(rules_rule_name(p.rule), "no_reuseaddr");
 
 	/* IPv4: newest first. 0.0.0.0 RA uid 1001, then 127.0.0.1 RA+RP uid 1002:
 	 * a 127.0.0.1 RP uid 1002 bind meets the compatible socket first: ok */
@@ -489,7 +513,7 @@ static void test_udp_walk_any_refuses(void **state)
 	assert_false(p.ok);
 	assert_int_equal(p.uncertain, RULES_SURE);
 	assert_int_equal(p.err, EADDRINUSE);
-	assert_string_equal(p.rule, "reuseport_uid");
+	assert_string_equal(rules_rule_name(p.rule), "reuseport_uid");
 	assert_int_equal(p.nblockers, 1);
 	assert_int_equal(p.blockers[0], 1);
 
@@ -533,7 +557,7 @@ static void test_udp_walk_any_refuses(void **state)
 		q.udp_walk = RULES_UDP_WALK_ANY_REFUSES;
 		p = predict(&q, w, 3, NULL);
 		assert_false(p.ok);
-		assert_string_equal(p.rule, "no_reuseaddr");
+		assert_string_equal(rules_rule_name(p.rule), "no_reuseaddr");
 		assert_int_equal(p.nblockers, 1);
 		assert_int_equal(p.blockers[0], 1);
 		/* without the wildcard, both compatible: admitted by either walk */
@@ -614,14 +638,14 @@ static void test_connect_bound_over_time_wait(void **state)
 	q.timestamps = 0;
 	p = predict(&q, &tw, 1, NULL);
 	assert_false(p.ok);
-	assert_string_equal(p.rule, "four_tuple");
+	assert_string_equal(rules_rule_name(p.rule), "four_tuple");
 	assert_int_equal(p.err, EADDRNOTAVAIL);
 	/* an established connection always does */
 	q.timestamps = 1;
 	tw.state = PW_TCP_ESTABLISHED;
 	p = predict(&q, &tw, 1, NULL);
 	assert_false(p.ok);
-	assert_string_equal(p.rule, "four_tuple");
+	assert_string_equal(rules_rule_name(p.rule), "four_tuple");
 }
 
 /*
@@ -653,7 +677,7 @@ static void test_fast_path_strict(void **state)
 	/* without the bucket's state the slow path refuses (a lacks SO_REUSEPORT) */
 	p = predict(&q, v, 2, NULL);
 	assert_false(p.ok);
-	assert_string_equal(p.rule, "no_reuseaddr");
+	assert_string_equal(rules_rule_name(p.rule), "no_reuseaddr");
 	/* another uid: no fast path */
 	q.c.sk_uid = 3;
 	p = predict(&q, v, 2, &tb);
@@ -698,7 +722,7 @@ static void test_port_zero_search(void **state)
 	rules_predict(&q, v, 3, NULL, NULL, &ports, &p);
 	assert_false(p.ok);
 	assert_int_equal(p.err, EADDRINUSE);
-	assert_string_equal(p.rule, "ephemeral_exhausted");
+	assert_string_equal(rules_rule_name(p.rule), "ephemeral_exhausted");
 	assert_int_equal(p.in_use, 3);
 }
 
@@ -742,7 +766,7 @@ static void test_autobind_after_binders_left(void **state)
 	v[1].bind_origin = PW_BIND_KNOWN;
 	rules_predict(&q, v, 2, no_tb, &stale, &ports, &p);
 	assert_false(p.ok);
-	assert_string_equal(p.rule, "ephemeral_exhausted");
+	assert_string_equal(rules_rule_name(p.rule), "ephemeral_exhausted");
 	assert_int_equal(p.err, EADDRNOTAVAIL);
 	/* an older kernel (origin unknown): the recorded bucket fields decide */
 	v[0].bind_origin = v[1].bind_origin = 0;
@@ -794,7 +818,7 @@ static void test_odd_range_edges(void **state)
 	rules_predict(&q, v, n, NULL, NULL, &ports, &p); /* only 40000 */
 	assert_false(p.ok);
 	assert_true(p.uncertain);
-	assert_string_equal(p.rule, "ephemeral_exhausted");
+	assert_string_equal(rules_rule_name(p.rule), "ephemeral_exhausted");
 	/* UDP visits every port: no such edge */
 	for (size_t i = 0; i < n; i++)
 		v[i].protocol = IPPROTO_UDP;
@@ -822,32 +846,32 @@ static void test_advice(void **state)
 
 	(void)state;
 	q.c = pwt_tcp("127.0.0.1", 80, T, 0, 1000);
-	rules_advice(buf, sizeof(buf), "listener", &q, &h, -1, NULL);
+	rules_advice(buf, sizeof(buf), RULES_RULE_LISTENER, &q, &h, -1, NULL);
 	assert_non_null(strstr(buf, "Stop the listener"));
 	assert_non_null(strstr(buf, "SO_REUSEPORT"));
 	assert_non_null(strstr(buf, "33"));
-	rules_advice(buf, sizeof(buf), "wildcard_listener", &q, &h, -1, NULL);
+	rules_advice(buf, sizeof(buf), RULES_RULE_WILDCARD_LISTENER, &q, &h, -1, NULL);
 	assert_non_null(strstr(buf, "Stop the listener"));
 	h.state = T;
-	rules_advice(buf, sizeof(buf), "no_reuseaddr", &q, &h, -1, NULL);
+	rules_advice(buf, sizeof(buf), RULES_RULE_NO_REUSEADDR, &q, &h, -1, NULL);
 	assert_non_null(strstr(buf, "SO_REUSEADDR on both"));
 	assert_non_null(strstr(buf, "the holder lacks it"));
-	rules_advice(buf, sizeof(buf), "reuseport_uid", &q, &h, -1, NULL);
+	rules_advice(buf, sizeof(buf), RULES_RULE_REUSEPORT_UID, &q, &h, -1, NULL);
 	assert_non_null(strstr(buf, "uid 33"));
 	h.state = TW;
-	rules_advice(buf, sizeof(buf), "time_wait", &q, &h, 42, NULL);
+	rules_advice(buf, sizeof(buf), RULES_RULE_TIME_WAIT, &q, &h, 42, NULL);
 	assert_non_null(strstr(buf, "Wait 42 s"));
 	h.reuseaddr = 1;
-	rules_advice(buf, sizeof(buf), "time_wait", &q, &h, 42, NULL);
+	rules_advice(buf, sizeof(buf), RULES_RULE_TIME_WAIT, &q, &h, 42, NULL);
 	assert_non_null(strstr(buf, "Set SO_REUSEADDR on the new socket"));
 	assert_non_null(strstr(buf, "42 s"));
-	rules_advice(buf, sizeof(buf), "four_tuple", &q, NULL, -1, NULL);
+	rules_advice(buf, sizeof(buf), RULES_RULE_FOUR_TUPLE, &q, NULL, -1, NULL);
 	assert_non_null(strstr(buf, "another local port"));
 	assert_int_equal(rules_ports_parse(&ports, "40000 40009", NULL), 0);
-	rules_advice(buf, sizeof(buf), "ephemeral_exhausted", &q, NULL, -1, &ports);
+	rules_advice(buf, sizeof(buf), RULES_RULE_EPHEMERAL_EXHAUSTED, &q, NULL, -1, &ports);
 	assert_non_null(strstr(buf, "40000-40009"));
 	assert_non_null(strstr(buf, "ip_local_port_range"));
-	rules_advice(buf, sizeof(buf), NULL, &q, NULL, -1, NULL);
+	rules_advice(buf, sizeof(buf), RULES_RULE_NONE, &q, NULL, -1, NULL);
 	assert_non_null(strstr(buf, "would accept"));
 }
 
@@ -860,6 +884,7 @@ int main(void)
 		cmocka_unit_test(test_blocks_tcp),
 		cmocka_unit_test(test_blocks_udp),
 		cmocka_unit_test(test_rule_rank),
+		cmocka_unit_test(test_rule_names),
 		cmocka_unit_test(test_classify_bind),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_explain),
