@@ -32,7 +32,8 @@ void pw_alert_kv(const struct pw_alert *a, char *buf, size_t len)
 	snprintf(buf, len,
 		 "kind=%s reason=%s severity=%s proto=%s local=%s%s%s:%u netns=%u holder=\"%s\" "
 		 "contender=\"%s\" result=%s id=%llu",
-		 a->kind, a->reason, rules_severity_name(a->severity), pw_proto_name(sk->protocol),
+		 rules_alert_kind_name(a->kind), rules_alert_reason_name(a->reason),
+		 rules_severity_name(a->severity), pw_proto_name(sk->protocol),
 		 v6 ? "[" : "", pw_addr_ntop(sk->family, sk->laddr, addr), v6 ? "]" : "",
 		 sk->lport, sk->netns, holder, contender, pw_errno_name(a->result, eb),
 		 (unsigned long long)a->id);

@@ -209,9 +209,9 @@ json_object *ctl_cmd_stats(struct ctl_cmd_ctx *ctx, json_object *req)
 			       ctx->bpf ? json_object_new_string(ctx->bpf->fd_read) : NULL);
 	json_object_object_add(s, "kernel", kernel);
 	json_object_object_add(s, "alerts", json_object_new_int64(m->stats.alerts));
-	for (size_t i = 0; monitor_alert_kinds[i]; i++)
-		json_object_object_add(kinds, monitor_alert_kinds[i],
-				       json_object_new_int64(m->alerts_by_kind[i]));
+	for (int k = RULES_KIND_NONE + 1; k < RULES_KIND_COUNT; k++)
+		json_object_object_add(kinds, rules_alert_kind_name((enum rules_alert_kind)k),
+				       json_object_new_int64(m->alerts_by_kind[k]));
 	json_object_object_add(s, "alerts_by_kind", kinds);
 	json_object_object_add(s, "alerts_silenced", json_object_new_int64(m->stats.alerts_silenced));
 	json_object_object_add(s, "alerts_folded", json_object_new_int64(m->stats.alerts_folded));

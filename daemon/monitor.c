@@ -72,9 +72,6 @@ struct owner_cache {
 #define OWNER_CACHE_SLOTS 1024
 #define OWNER_CACHE_NS (10ULL * 1000000000ULL)
 
-const char *const monitor_alert_kinds[] = { "hijack_attempt", "reuse_collision", "resource",
-					     NULL };
-
 uint64_t monitor_now(void)
 {
 	struct timespec ts;
@@ -234,7 +231,8 @@ static void alert_fill(struct pw_alert *a, const struct rules_alert *ra,
 	a->holder.next_id = a->holder.next_port = NULL;
 	a->contender.next_id = a->contender.next_port = NULL;
 	snprintf(a->message, sizeof(a->message),
-		 "%s: pid %u (%s, uid %u) %s %s%s%s:%u/%s held by pid %u (%s, uid %u)", ra->reason,
+		 "%s: pid %u (%s, uid %u) %s %s%s%s:%u/%s held by pid %u (%s, uid %u)",
+		 rules_alert_reason_name(ra->reason),
 		 contender->owner.pid, contender->owner.comm, contender->owner.uid,
 		 result ? "tried to bind" : "bound", contender->sk.family == AF_INET6 ? "[" : "",
 		 pw_addr_ntop(contender->sk.family, contender->sk.laddr, addr),
@@ -256,7 +254,7 @@ static int fold_same_owner(const struct pw_owner *a, const struct pw_owner *b)
 static struct alert_fold *fold_slot(struct pw_monitor *m, const struct rules_alert *ra,
 				    const struct pw_entry *holder, const struct pw_entry *contender)
 {
-	uint64_t h = (uintptr_t)ra->reason * 0x9e3779b97f4a7c15ULL;
+	uint64_t h = (uint64_t)ra->reason * 0x9e3779b97f4a7c15ULL;
 
 	h ^= ((uint64_t)holder->owner.uid << 32 | contender->owner.uid) * 0xff51afd7ed558ccdULL;
 	h ^= (holder->owner.exe_ino + 31 * contender->owner.exe_ino + contender->sk.netns) *
@@ -267,7 +265,7 @@ static struct alert_fold *fold_slot(struct pw_monitor *m, const struct rules_ale
 static int fold_key_is(const struct alert_fold *f, const struct rules_alert *ra,
 		       const struct pw_entry *holder, const struct pw_entry *contender)
 {
-	return f->kind && !strcmp(f->kind, ra->kind) && !strcmp(f->reason, ra->reason) &&
+	return f->kind != RULES_KIND_NONE && f->kind == ra->kind && f->reason == ra->reason &&
 	       f->netns == contender->sk.netns && fold_same_owner(&f->holder, &holder->owner) &&
 	       fold_same_owner(&f->contender, &contender->owner);
 }
@@ -279,7 +277,7 @@ static void fold_emit(struct pw_monitor *m, struct alert_fold *f)
 	char ports[64] = "";
 	size_t n = 0;
 
-	if (f->kind && f->count) {
+	if (f->kind != RULES_KIND_NONE && f->count) {
 		for (size_t i = 0; i < f->nports && n < sizeof(ports); i++)
 			n += (size_t)snprintf(ports + n, sizeof(ports) - n, "%s%u", i ? "," : "",
 					      f->ports[i]);
@@ -297,7 +295,8 @@ static void fold_emit(struct pw_monitor *m, struct alert_fold *f)
 		snprintf(a->message, sizeof(a->message),
 			 "%s: %llu more alerts like alert %llu, pid %u (%s, uid %u) against pid %u "
 			 "(%s, uid %u), folded in %.1f s, on port%s %s%s",
-			 f->reason, (unsigned long long)f->count, (unsigned long long)f->first_id,
+			 rules_alert_reason_name(f->reason), (unsigned long long)f->count,
+			 (unsigned long long)f->first_id,
 			 a->contender.owner.pid, a->contender.owner.comm, a->contender.owner.uid,
 			 a->holder.owner.pid, a->holder.owner.comm, a->holder.owner.uid,
 			 (double)(f->last_ns - f->first_ns) / 1e9, f->nports > 1 || f->more ? "s" : "",
@@ -305,7 +304,7 @@ static void fold_emit(struct pw_monitor *m, struct alert_fold *f)
 		if (m->on_alert) /* counted when each was raised */
 			m->on_alert(a, m->on_alert_arg);
 	}
-	f->kind = NULL;
+	f->kind = RULES_KIND_NONE;
 	f->count = 0;
 }
 
@@ -324,7 +323,7 @@ static int fold_repeat(struct pw_monitor *m, const struct rules_alert *ra,
 	if (!m->cfg.fold_window_ns)
 		return 0;
 	f = fold_slot(m, ra, holder, contender);
-	if (f->kind && fold_key_is(f, ra, holder, contender) &&
+	if (f->kind != RULES_KIND_NONE && fold_key_is(f, ra, holder, contender) &&
 	    now - f->start_ns < m->cfg.fold_window_ns) {
 		uint16_t port = contender->sk.lport;
 		size_t i;
@@ -346,9 +345,8 @@ static int fold_repeat(struct pw_monitor *m, const struct rules_alert *ra,
 		f->last.contender.next_id = f->last.contender.next_port = NULL;
 		m->stats.alerts++;
 		m->stats.alerts_folded++;
-		for (i = 0; monitor_alert_kinds[i]; i++)
-			if (!strcmp(monitor_alert_kinds[i], ra->kind))
-				m->alerts_by_kind[i]++;
+		if ((unsigned int)ra->kind < RULES_KIND_COUNT)
+			m->alerts_by_kind[ra->kind]++;
 		return 1;
 	}
 	fold_emit(m, f);
@@ -379,7 +377,8 @@ void monitor_fold_flush(struct pw_monitor *m, uint64_t now)
 	for (size_t i = 0; m->folds && i < MONITOR_FOLD_SLOTS; i++) {
 		struct alert_fold *f = &m->folds[i];
 
-		if (f->kind && (now == UINT64_MAX || now - f->start_ns >= m->cfg.fold_window_ns))
+		if (f->kind != RULES_KIND_NONE &&
+		    (now == UINT64_MAX || now - f->start_ns >= m->cfg.fold_window_ns))
 			fold_emit(m, f);
 	}
 }
@@ -404,7 +403,8 @@ static struct pw_alert *monitor_alert_new(struct pw_monitor *m, const struct rul
 		m->stats.alerts_silenced++;
 		if (allow->line)
 			log_debug("%s alert on port %u silenced by the allow rule of line %u",
-				  ra->reason, contender->sk.lport, allow->line);
+				  rules_alert_reason_name(ra->reason), contender->sk.lport,
+				  allow->line);
 		return NULL;
 	}
 	if (fold_repeat(m, ra, holder, contender, result, now))
@@ -422,9 +422,8 @@ static void monitor_alert_raise(struct pw_monitor *m, const struct pw_alert *a)
 	if (!a)
 		return;
 	m->stats.alerts++;
-	for (size_t i = 0; monitor_alert_kinds[i]; i++)
-		if (!strcmp(monitor_alert_kinds[i], a->kind))
-			m->alerts_by_kind[i]++;
+	if ((unsigned int)a->kind < RULES_KIND_COUNT)
+		m->alerts_by_kind[a->kind]++;
 	if (m->on_alert)
 		m->on_alert(a, m->on_alert_arg);
 }
@@ -547,8 +546,8 @@ static void on_bind_ok(struct pw_monitor *m, const struct pw_event *e, uint64_t 
 		   now - r->gone_ns <= m->cfg.takeover_window_ns && rules_overlap(&c.sk, &gone->sk)) {
 		if (!same_group(&gone->owner, &c.owner)) {
 			struct rules_alert ra = {
-				.kind = "hijack_attempt",
-				.reason = "takeover",
+				.kind = RULES_KIND_HIJACK_ATTEMPT,
+				.reason = RULES_REASON_TAKEOVER,
 				.severity = gone->owner.uid != c.owner.uid ? RULES_SEV_CRITICAL :
 									     RULES_SEV_WARNING,
 			};
@@ -724,7 +723,8 @@ static void scan_kernel(struct pw_monitor *m, struct conflict_scan *s, uint64_t 
 static void on_ephemeral(struct pw_monitor *m, struct pw_conflict *cf, enum rules_op op,
 			 uint64_t now)
 {
-	struct rules_alert ra = { "resource", "ephemeral_exhausted", RULES_SEV_WARNING };
+	struct rules_alert ra = { RULES_KIND_RESOURCE, RULES_REASON_EPHEMERAL_EXHAUSTED,
+				  RULES_SEV_WARNING };
 	const struct pw_sock *c = &cf->contender.sk;
 	struct rules_ports *ports = malloc(sizeof(*ports));
 	const struct pw_sock *v = NULL;
@@ -821,8 +821,8 @@ static void on_conflict(struct pw_monitor *m, const struct pw_event *e, enum rul
 			const struct pw_entry *h = &cf->holders[i];
 
 			if (h->owner.pid && h->owner.uid != ce->owner.uid) {
-				struct rules_alert ra = { "hijack_attempt", "blocked",
-							  RULES_SEV_NOTICE };
+				struct rules_alert ra = { RULES_KIND_HIJACK_ATTEMPT,
+							  RULES_REASON_BLOCKED, RULES_SEV_NOTICE };
 
 				raise_alert(m, &ra, h, ce, err, now);
 				break;
@@ -877,7 +877,8 @@ static void steer_check(struct pw_monitor *m, const struct pw_entry *h, uint64_t
 		return;
 	table_foreach_port(m->table, h->sk.netns, h->sk.protocol, h->sk.lport, steer_member, &s);
 	if (s.foreign) {
-		struct rules_alert ra = { "hijack_attempt", "reuseport_steer", RULES_SEV_CRITICAL };
+		struct rules_alert ra = { RULES_KIND_HIJACK_ATTEMPT, RULES_REASON_REUSEPORT_STEER,
+					  RULES_SEV_CRITICAL };
 		struct pw_alert *a = monitor_alert_new(m, &ra, s.foreign, h, 0, now);
 		char addr[PW_ADDRSTRLEN];
 

@@ -67,7 +67,8 @@ struct tfo_pending {
  * alert (struct pw_alert fold_*) when the window ends.
  */
 struct alert_fold {
-	const char *kind, *reason; /* NULL: free slot */
+	enum rules_alert_kind kind; /* RULES_KIND_NONE: free slot */
+	enum rules_alert_reason reason;
 	uint32_t netns;
 	struct pw_owner holder, contender; /* owner groups: uid and executable */
 	uint64_t first_id;                 /* the alert that went out */
@@ -96,7 +97,7 @@ struct pw_monitor {
 	struct owner_cache *owners;     /* pid -> attribution read from /proc, see monitor.c */
 	size_t nrecent;
 	struct monitor_stats stats;
-	uint64_t alerts_by_kind[8];
+	uint64_t alerts_by_kind[RULES_KIND_COUNT]; /* by enum rules_alert_kind */
 	int64_t boot_to_real_ns;  /* CLOCK_REALTIME - CLOCK_BOOTTIME, measured at init */
 	uint64_t gen;             /* reconciliation generation */
 	struct snap *snap;        /* borrowed: namespace walks */
@@ -123,9 +124,6 @@ struct pw_monitor {
 	monitor_alert_fn on_alert;
 	void *on_alert_arg;
 };
-
-/* Alert kinds counted in alerts_by_kind, in that order. */
-extern const char *const monitor_alert_kinds[];
 
 void monitor_defaults(struct monitor_config *cfg);
 /* Set up; 0 or -ENOMEM. snap may be NULL (no TIME_WAIT lookups). */

@@ -106,8 +106,9 @@ json_object *pwj_alert(const struct pw_alert *a)
 	json_object_object_add(o, "time", json_object_new_string(pw_time_rfc3339(a->time_ns, t)));
 	json_object_object_add(o, "severity",
 			       json_object_new_string(rules_severity_name(a->severity)));
-	json_object_object_add(o, "kind", json_object_new_string(a->kind));
-	json_object_object_add(o, "reason", json_object_new_string(a->reason));
+	json_object_object_add(o, "kind", json_object_new_string(rules_alert_kind_name(a->kind)));
+	json_object_object_add(o, "reason",
+			       json_object_new_string(rules_alert_reason_name(a->reason)));
 	json_object_object_add(o, "netns", json_object_new_int64(sk->netns));
 	json_object_object_add(o, "proto", json_object_new_string(pw_proto_name(sk->protocol)));
 	json_object_object_add(o, "addr",

@@ -7,8 +7,9 @@
  * encodes them as JSON and alertline.h an alert as its syslog line.
  *
  * A record owns no memory: its text is in arrays inside it (NUL-terminated,
- * truncated to fit) or static strings, so it is copied by assignment or
- * memcpy() and dropped without freeing.
+ * truncated to fit) and its kind, reason and rule are enums (rules.h,
+ * named where the record is written out), so it is copied by assignment
+ * or memcpy() and dropped without freeing.
  */
 #ifndef PORTWATCH_REPORT_H
 #define PORTWATCH_REPORT_H
@@ -46,9 +47,9 @@ struct pw_alert {
 	uint64_t id;      /* 1, 2, ... in order of raising */
 	uint64_t time_ns; /* CLOCK_REALTIME ns */
 	enum rules_severity severity;
-	const char *kind;   /* static string, contract name */
-	const char *reason; /* static string, contract name */
-	int result;         /* 0 = the contender's call succeeded, else its errno (> 0) */
+	enum rules_alert_kind kind;
+	enum rules_alert_reason reason;
+	int result; /* 0 = the contender's call succeeded, else its errno (> 0) */
 	struct pw_entry holder;
 	struct pw_entry contender;
 	char message[PW_MSG_LEN];

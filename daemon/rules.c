@@ -205,20 +205,52 @@ int rules_classify_bind(const struct pw_sock *c, uint32_t uid_c, const struct pw
 
 	if (!rules_overlap(c, h))
 		return 0;
-	out->kind = "hijack_attempt";
+	out->kind = RULES_KIND_HIJACK_ATTEMPT;
 	out->severity = hijack;
 	if (rules_width(c) < rules_width(h))
-		out->reason = "shadow_wildcard";
+		out->reason = RULES_REASON_SHADOW_WILDCARD;
 	else if (c->reuseport && h->reuseport)
-		out->reason = "reuseport_join";
+		out->reason = RULES_REASON_REUSEPORT_JOIN;
 	else if (c->protocol == IPPROTO_UDP)
-		out->reason = "udp_share";
+		out->reason = RULES_REASON_UDP_SHARE;
 	else {
-		out->kind = "reuse_collision";
-		out->reason = "shared_bind";
+		out->kind = RULES_KIND_REUSE_COLLISION;
+		out->reason = RULES_REASON_SHARED_BIND;
 		out->severity = RULES_SEV_WARNING;
 	}
 	return 1;
+}
+
+const char *rules_alert_kind_name(enum rules_alert_kind kind)
+{
+	static const char *const names[] = {
+		[RULES_KIND_NONE] = NULL,
+		[RULES_KIND_HIJACK_ATTEMPT] = "hijack_attempt",
+		[RULES_KIND_REUSE_COLLISION] = "reuse_collision",
+		[RULES_KIND_RESOURCE] = "resource",
+	};
+	_Static_assert(ARRAY_SIZE(names) == RULES_KIND_COUNT, "one name per enum rules_alert_kind");
+
+	return (unsigned int)kind < RULES_KIND_COUNT ? names[kind] : NULL;
+}
+
+const char *rules_alert_reason_name(enum rules_alert_reason reason)
+{
+	static const char *const names[] = {
+		[RULES_REASON_NONE] = NULL,
+		[RULES_REASON_SHADOW_WILDCARD] = "shadow_wildcard",
+		[RULES_REASON_REUSEPORT_JOIN] = "reuseport_join",
+		[RULES_REASON_UDP_SHARE] = "udp_share",
+		[RULES_REASON_SHARED_BIND] = "shared_bind",
+		[RULES_REASON_TAKEOVER] = "takeover",
+		[RULES_REASON_BLOCKED] = "blocked",
+		[RULES_REASON_REUSEPORT_STEER] = "reuseport_steer",
+		[RULES_REASON_EPHEMERAL_EXHAUSTED] = "ephemeral_exhausted",
+	};
+	_Static_assert(ARRAY_SIZE(names) == RULES_REASON_COUNT,
+		       "one name per enum rules_alert_reason");
+
+	return (unsigned int)reason < RULES_REASON_COUNT ? names[reason] : NULL;
 }
 
 const char *rules_severity_name(enum rules_severity sev)

@@ -75,10 +75,35 @@ enum rules_severity {
 	RULES_SEV_CRITICAL,
 };
 
+/*
+ * Alert kinds and reasons (DESIGN.md contract; rules_alert_kind_name(),
+ * rules_alert_reason_name() give the names). NONE: no alert.
+ */
+enum rules_alert_kind {
+	RULES_KIND_NONE = 0,
+	RULES_KIND_HIJACK_ATTEMPT,  /* "hijack_attempt" */
+	RULES_KIND_REUSE_COLLISION, /* "reuse_collision" */
+	RULES_KIND_RESOURCE,        /* "resource" */
+	RULES_KIND_COUNT
+};
+
+enum rules_alert_reason {
+	RULES_REASON_NONE = 0,
+	RULES_REASON_SHADOW_WILDCARD,     /* "shadow_wildcard" */
+	RULES_REASON_REUSEPORT_JOIN,      /* "reuseport_join" */
+	RULES_REASON_UDP_SHARE,           /* "udp_share" */
+	RULES_REASON_SHARED_BIND,         /* "shared_bind" */
+	RULES_REASON_TAKEOVER,            /* "takeover" */
+	RULES_REASON_BLOCKED,             /* "blocked" */
+	RULES_REASON_REUSEPORT_STEER,     /* "reuseport_steer" */
+	RULES_REASON_EPHEMERAL_EXHAUSTED, /* "ephemeral_exhausted" */
+	RULES_REASON_COUNT
+};
+
 /* What a successful bind of one owner group over another's socket is. */
 struct rules_alert {
-	const char *kind;   /* "hijack_attempt", "reuse_collision"; NULL: nothing */
-	const char *reason; /* "shadow_wildcard", "reuseport_join", "udp_share", "shared_bind", ... */
+	enum rules_alert_kind kind; /* RULES_KIND_NONE: nothing */
+	enum rules_alert_reason reason;
 	enum rules_severity severity;
 };
 
@@ -139,6 +164,10 @@ int rules_classify_bind(const struct pw_sock *c, uint32_t uid_c, const struct pw
 
 /* The contract name of a rule: "listener", ... (NULL for NONE or out of range). */
 const char *rules_rule_name(enum rules_rule rule);
+/* "hijack_attempt", "reuse_collision", "resource" (NULL for NONE or out of range). */
+const char *rules_alert_kind_name(enum rules_alert_kind kind);
+/* "shadow_wildcard", "takeover", ... (NULL for NONE or out of range). */
+const char *rules_alert_reason_name(enum rules_alert_reason reason);
 /* "critical", "warning", "notice" (NULL for NONE). */
 const char *rules_severity_name(enum rules_severity sev);
 /* "bind", "listen", "connect". */

@@ -105,8 +105,8 @@ static inline void pwt_alert(struct pw_alert *a, const char *holder_addr, const 
 	a->id = 7;
 	a->time_ns = 1795438118123456789ULL;
 	a->severity = RULES_SEV_CRITICAL;
-	a->kind = "hijack_attempt";
-	a->reason = "shadow_wildcard";
+	a->kind = RULES_KIND_HIJACK_ATTEMPT;
+	a->reason = RULES_REASON_SHADOW_WILDCARD;
 	a->holder = pwt_entry(&hs, PWT_NS1, 100, 10, 33, "nginx");
 	snprintf(a->holder.owner.exe, sizeof(a->holder.owner.exe), "/usr/sbin/nginx");
 	a->contender = pwt_entry(&cs, PWT_NS1, 200, 20, 1000, "evil");

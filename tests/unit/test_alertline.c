@@ -27,7 +27,7 @@ static void test_alert_kv(void **state)
 	pwt_alert(&a, "::", "::1");
 	a.result = EADDRINUSE;
 	a.severity = RULES_SEV_NOTICE;
-	a.reason = "blocked";
+	a.reason = RULES_REASON_BLOCKED;
 	snprintf(a.contender.owner.comm, sizeof(a.contender.owner.comm), "a \"b\"");
 	snprintf(a.contender.owner.exe, sizeof(a.contender.owner.exe), "/tmp/x\"y");
 	a.holder.owner.comm[0] = '\0';

@@ -70,8 +70,8 @@ static int setup(void **state)
 		a->id = f->m.alerts.next_id++;
 		a->time_ns = 1795438118000000000ULL + a->id;
 		a->severity = RULES_SEV_CRITICAL;
-		a->kind = "hijack_attempt";
-		a->reason = "udp_share";
+		a->kind = RULES_KIND_HIJACK_ATTEMPT;
+		a->reason = RULES_REASON_UDP_SHARE;
 		a->holder = *table_lookup(f->m.table, PWT_NS1, 105);
 		a->contender = *table_lookup(f->m.table, PWT_NS1, 107);
 		a->holder.next_id = a->holder.next_port = NULL;
@@ -79,7 +79,7 @@ static int setup(void **state)
 		snprintf(a->message, sizeof(a->message), "udp_share: alert %llu",
 			 (unsigned long long)a->id);
 		f->m.stats.alerts++;
-		f->m.alerts_by_kind[0]++;
+		f->m.alerts_by_kind[RULES_KIND_HIJACK_ATTEMPT]++;
 	}
 	/* conflicts as on_conflict() records them: tcp 0.0.0.0:80 refused */
 	for (int i = 0; i < 2; i++) {

@@ -248,8 +248,9 @@ static void test_rule_rank(void **state)
 }
 
 /*
- * The name tables: every value but NONE has a name of its own (the static
- * asserts in rules.c pin the tables' sizes, this finds a hole inside).
+ * The name tables of rules, alert kinds and reasons: every value but NONE
+ * has a name of its own (the static asserts in rules.c pin the tables'
+ * sizes, this finds a hole inside).
  */
 static void test_rule_names(void **state)
 {
@@ -264,6 +265,24 @@ static void test_rule_names(void **state)
 			assert_string_not_equal(rules_rule_name((enum rules_rule)i),
 						rules_rule_name((enum rules_rule)j));
 	}
+	assert_null(rules_alert_kind_name(RULES_KIND_NONE));
+	assert_null(rules_alert_kind_name(RULES_KIND_COUNT));
+	for (int i = RULES_KIND_NONE + 1; i < RULES_KIND_COUNT; i++) {
+		assert_non_null(rules_alert_kind_name((enum rules_alert_kind)i));
+		for (int j = RULES_KIND_NONE + 1; j < i; j++)
+			assert_string_not_equal(rules_alert_kind_name((enum rules_alert_kind)i),
+						rules_alert_kind_name((enum rules_alert_kind)j));
+	}
+	assert_null(rules_alert_reason_name(RULES_REASON_NONE));
+	assert_null(rules_alert_reason_name(RULES_REASON_COUNT));
+	for (int i = RULES_REASON_NONE + 1; i < RULES_REASON_COUNT; i++) {
+		const char *name = rules_alert_reason_name((enum rules_alert_reason)i);
+
+		assert_non_null(name);
+		for (int j = RULES_REASON_NONE + 1; j < i; j++)
+			assert_string_not_equal(name,
+						rules_alert_reason_name((enum rules_alert_reason)j));
+	}
 }
 
 /* Classify c (uid_c) over h (uid_h); kind NULL: no alert expected. */
@@ -271,15 +290,15 @@ static void check_class(const struct pw_sock *c, uint32_t uid_c, const struct pw
 			uint32_t uid_h, const char *kind, const char *reason,
 			enum rules_severity sev)
 {
-	struct rules_alert out = { NULL, NULL, RULES_SEV_NONE };
+	struct rules_alert out = { RULES_KIND_NONE, RULES_REASON_NONE, RULES_SEV_NONE };
 
 	if (!kind) {
 		assert_int_equal(rules_classify_bind(c, uid_c, h, uid_h, &out), 0);
 		return;
 	}
 	assert_int_equal(rules_classify_bind(c, uid_c, h, uid_h, &out), 1);
-	assert_string_equal(out.kind, kind);
-	assert_string_equal(out.reason, reason);
+	assert_string_equal(rules_alert_kind_name(out.kind), kind);
+	assert_string_equal(rules_alert_reason_name(out.reason), reason);
 	assert_int_equal(out.severity, sev);
 }
 
