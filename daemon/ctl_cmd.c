@@ -165,12 +165,20 @@ static json_object *bpf_counter(struct ctl_cmd_ctx *ctx, unsigned int idx)
 
 json_object *ctl_cmd_stats(struct ctl_cmd_ctx *ctx, json_object *req)
 {
-	static const char *const names[] = { NULL, "bind", "listen", "connect", "sockopt",
-					     "state", "release" };
+	/* by enum pw_event_type, as monitor_stats.events counts them */
+	static const char *const names[] = {
+		[PW_EV_BIND] = "bind",       [PW_EV_LISTEN] = "listen",
+		[PW_EV_CONNECT] = "connect", [PW_EV_SOCKOPT] = "sockopt",
+		[PW_EV_STATE] = "state",     [PW_EV_RELEASE] = "release",
+	};
 	struct pw_monitor *m = ctx->mon;
 	json_object *o = ctl_ok(), *s = json_object_new_object();
 	json_object *ev = json_object_new_object(), *hooks = json_object_new_array();
 	json_object *kinds = json_object_new_object(), *kernel;
+	_Static_assert(sizeof(names) / sizeof(names[0]) == PW_EV_RELEASE + 1 &&
+			       sizeof(names) / sizeof(names[0]) ==
+				       sizeof(m->stats.events) / sizeof(m->stats.events[0]),
+		       "one name per event type monitor_stats.events counts");
 
 	(void)req;
 	json_object_object_add(s, "uptime_s",
