@@ -42,7 +42,9 @@ struct ctl_client {
 	int eof;            /* the peer shut down its side: close once the output is out */
 	int backlog;        /* complete requests wait in `in` for their turn */
 	int dead;           /* closed; freed by ctl_reap(), never under a caller */
-	uint64_t active_ns; /* CLOCK_MONOTONIC ns of the last byte received or sent */
+	uint64_t active_ns; /* CLOCK_MONOTONIC ns of the last complete request or of
+			     * the last answer bytes sent: a partial line trickled
+			     * byte by byte does not keep a client (slowloris) */
 	size_t inlen;
 	char in[PW_CTL_MAX_REQUEST + 1];
 	char *out;          /* pending output */
@@ -510,6 +512,7 @@ static void client_process(struct pw_ctl *c, struct ctl_client *cl, struct turn 
 			return;
 		done++;
 		t->requests++;
+		cl->active_ns = mono_ns();
 		if (linelen && handle_line(c, cl, cl->in, linelen)) {
 			if (!cl->dead)
 				note_dropped(c, cl, "its answers exceed the output bound");
@@ -540,7 +543,6 @@ static void client_read(struct pw_ctl *c, struct ctl_client *cl, int *gone)
 		if (n < 0)
 			return;
 		cl->inlen += n;
-		cl->active_ns = mono_ns();
 		client_scan(c, cl);
 	}
 }

@@ -124,7 +124,8 @@ void ctl_serve(struct pw_ctl *c);
 
 /*
  * Once a second: close the clients idle for idle_timeout_ns (not
- * subscribed, no request or answer pending, nothing received);
+ * subscribed, no request or answer pending, no complete request and no
+ * answer sent for that long: a partial line does not count);
  * now: CLOCK_MONOTONIC ns.
  */
 void ctl_tick(struct pw_ctl *c, uint64_t now);
