@@ -18,7 +18,8 @@ a "group member") before it opens anything. In this order:
      read; a taken idle one shows nothing) and prints
        {"op":"ready", "nonread_open", "nonread_refused", "nonread_pending",
         "idle_open", "idle_refused", "idle_pending", "connect_timeouts"}
-     (pending: neither within the settle deadline);
+     (pending: neither within the settle deadline; for idle ones, those
+     still in the listener's backlog then, `ss -xl`);
   4. after a "go" line on stdin, waves of hung-up clients: each connects,
      sends R `owners` requests and closes at once. One wave is N clients;
      it runs W waves (0: until stdin says "stop"), then prints
@@ -44,6 +45,7 @@ import select
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import time
 
@@ -90,7 +92,7 @@ def state(s):
     return "data" if b else "eof"
 
 
-def settle(nonread, idle):
+def settle(path, nonread, idle):
     """Wait until each connection is taken or refused; the counts of 3."""
     res = {"nonread_open": 0, "nonread_refused": 0, "nonread_pending": 0,
            "idle_open": 0, "idle_refused": 0, "idle_pending": 0}
@@ -105,18 +107,33 @@ def settle(nonread, idle):
         if undecided:
             time.sleep(0.02)
     res["nonread_pending"] = len(undecided)
-    # idle ones: refused ones read EOF soon after the connect; the rest are
-    # taken once a quiet second has passed with no new EOF among them
+    # idle ones: refused ones read EOF soon after the daemon accepts them;
+    # the rest are taken once the listener's backlog is empty and a quiet
+    # second has passed with no new EOF among them
     refused, quiet_since = set(), time.monotonic()
-    while time.monotonic() < deadline and time.monotonic() - quiet_since < 1.0:
+    deadline = quiet_since + SETTLE  # a bound of their own, and one pass at least
+    while True:
         for i, s in enumerate(idle):
             if i not in refused and state(s) == "eof":
                 refused.add(i)
                 quiet_since = time.monotonic()
+        if time.monotonic() >= deadline or (time.monotonic() - quiet_since >= 1.0
+                                            and backlog(path) == 0):
+            break
         time.sleep(0.05)
     res["idle_refused"] = len(refused)
-    res["idle_open"] = len(idle) - len(refused)
+    # still in the backlog at the deadline: not taken (the newest are last)
+    res["idle_pending"] = min(backlog(path), len(idle) - len(refused)) if idle else 0
+    res["idle_open"] = len(idle) - len(refused) - res["idle_pending"]
     return res
+
+
+def backlog(path):
+    """Connections waiting in the listener's backlog (ss: Recv-Q of a
+    listening Unix socket); others' connections count too."""
+    out = subprocess.run(["ss", "-xlH", "src", path], capture_output=True, text=True,
+                         timeout=10).stdout.split()
+    return int(out[2]) if len(out) > 2 else 0
 
 
 def still_open(s):
@@ -219,7 +236,7 @@ def main():
             timeouts += 1
             continue
         idle.append(s)
-    res = settle(nonread, idle)
+    res = settle(a.socket, nonread, idle)
     res.update(op="ready", connect_timeouts=timeouts, pid=os.getpid(), uid=os.getuid())
     emit(res)
 
