@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""portwatch benchmarks: overhead, loss, scale, alert latency.
+"""portwatch benchmarks: overhead, loss, scale, alert latency, control-socket flood.
 
-    bench/run.py [--smoke] [--out DIR] [--only overhead,loss,scale,latency]
+    bench/run.py [--smoke] [--out DIR] [--only overhead,loss,scale,latency,flood,profile]
     bench/run.py --check FILE [--smoke]
 
 Runs as root on the real kernel (stdlib only). Every timed workload runs
@@ -19,7 +19,7 @@ the end; the daemon runs in the host namespace and finds them through
 /run/netns as it would any container. Every process started is stopped by
 pid; audit rules added are deleted, the audit "enabled" flag and
 kernel.bpf_stats_enabled are restored, tracefs is unmounted if we mounted
-it.
+it, the group made for the flood's member is deleted.
 """
 import argparse
 import json
@@ -31,9 +31,11 @@ import shutil
 import signal
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -41,6 +43,8 @@ ROOT = os.path.dirname(HERE)
 BUILD = os.path.join(ROOT, "build")
 BBIN = os.path.join(BUILD, "bench")
 PORTWATCHD = os.path.join(BUILD, "portwatchd")
+# one uid's control-socket flood, shared with the end-to-end suite
+FLOOD = os.path.join(ROOT, "tests", "e2e", "flood.py")
 TAG = "pwb-%d" % os.getpid()
 
 WORKLOADS = ("tcp_bind", "udp_bind", "connect", "bind_connect")
@@ -50,9 +54,11 @@ SUBJECTS = ("portwatchd", "bpftrace", "auditd")
 DAEMON_NICE = -10
 
 FULL = dict(rounds=5, seconds=1.0, loss_seconds=10, scale=1.0, owners_queries=1000,
-            owners_all=5, scale_rounds=3, alerts=1000)
+            owners_all=5, scale_rounds=3, alerts=1000,
+            flood=dict(hangup=200, nonread=100, idle=1100, table=300, nonread_mib=4.0))
 SMOKE = dict(rounds=1, seconds=0.25, loss_seconds=1, scale=0.02, owners_queries=50,
-             owners_all=2, scale_rounds=1, alerts=30)
+             owners_all=2, scale_rounds=1, alerts=30,
+             flood=dict(hangup=5, nonread=2, idle=10, table=10, nonread_mib=0.0625))
 
 # bpftrace: the same syscall tracepoints and state changes the daemon uses,
 # printing one line per event (what a bpftrace one-liner user would read).
@@ -109,6 +115,7 @@ class Env:
         self.procs = []
         self.mounted_tracefs = False
         self.sysctls = {}
+        self.groups = []
 
     def add_netns(self, suffix):
         name = "%s-%s" % (TAG, suffix)
@@ -121,6 +128,13 @@ class Env:
         run(["ip", "netns", "del", name], check=False)
         if name in self.netns:
             self.netns.remove(name)
+
+    def add_group(self):
+        """A fresh system group (the control socket's, for a non-root member): its gid."""
+        name = TAG.replace("-", "")
+        run(["groupadd", "--system", name])
+        self.groups.append(name)
+        return int(run(["getent", "group", name]).stdout.split(":")[2]), name
 
     def ensure_tracefs(self):
         if not os.path.exists("/sys/kernel/tracing/events"):
@@ -145,6 +159,8 @@ class Env:
             stop_pid(p)
         for name in list(self.netns):
             self.del_netns(name)
+        for name in self.groups:
+            run(["groupdel", name], check=False)
         for path, old in self.sysctls.items():
             with open(path, "w") as f:
                 f.write(old)
@@ -188,15 +204,16 @@ class Ctl:
 
 class Daemon:
     """build/portwatchd --foreground at nice -10 on a socket of our own, with
-    an empty configuration file: the built-in defaults even where the host
-    has an /etc/portwatch/portwatch.conf."""
+    an empty configuration file (or `config`): the built-in defaults even
+    where the host has an /etc/portwatch/portwatch.conf."""
 
-    def __init__(self, env, args=()):
+    def __init__(self, env, args=(), config=""):
         self.env = env
         self.sock = os.path.join(env.workdir, "pw.sock")
         self.logpath = os.path.join(env.workdir, "portwatchd.log")
-        self.conf = os.path.join(env.workdir, "empty.conf")
-        open(self.conf, "w").close()
+        self.conf = os.path.join(env.workdir, "empty.conf" if not config else "flood.conf")
+        with open(self.conf, "w") as f:
+            f.write(config)
         self.logf = open(self.logpath, "w")
         cmd = ["nice", "-n", str(DAEMON_NICE), PORTWATCHD, "--foreground",
                "--config", self.conf, "--socket", self.sock] + list(args)
@@ -405,8 +422,8 @@ class AuditdSubject(Subject):
 
 # ------------------------------------------------------------------ workers
 
-def churn(env, mode, procs, seconds, netns):
-    """procs churn workers started together; returns total ops/s."""
+def churn_start(mode, procs, seconds, netns):
+    """procs churn workers, started together: they run for seconds from now."""
     ws = [subprocess.Popen([os.path.join(BBIN, "churn"), mode, str(seconds), "--netns", netns],
                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
           for _ in range(procs)]
@@ -417,6 +434,16 @@ def churn(env, mode, procs, seconds, netns):
         for w in ws:
             w.stdin.write("g")
             w.stdin.flush()
+    except BaseException:
+        for w in ws:
+            stop_pid(w)
+        raise
+    return ws
+
+
+def churn_finish(ws, seconds, mode="churn"):
+    """Wait for the workers of churn_start(); returns (total ops/s, ops)."""
+    try:
         total, ops = 0.0, 0
         for w in ws:
             out, _ = w.communicate(timeout=seconds + 60)
@@ -429,6 +456,11 @@ def churn(env, mode, procs, seconds, netns):
     finally:
         for w in ws:
             stop_pid(w)
+
+
+def churn(env, mode, procs, seconds, netns):
+    """procs churn workers started together; returns total ops/s."""
+    return churn_finish(churn_start(mode, procs, seconds, netns), seconds, mode)
 
 
 def holder(env, mode, n, addr, port, netns):
@@ -661,7 +693,9 @@ def bench_latency(env, cfg, out):
     ns = env.add_netns("alert")
     port = 20000
     h, _ = holder(env, "udp", 1, "0.0.0.0", port, ns)
-    d = Daemon(env)
+    # every bind is the same pair of owner groups: with folding on (the
+    # default) the repeats would leave as one summary at the window's end
+    d = Daemon(env, config="[alerts]\nfold_window = 0\n")
     actor = env.spawn([os.path.join(BBIN, "hijack"), str(port), "--netns", ns])
     sub = Ctl(d.sock)
     sub.request({"cmd": "subscribe"})
@@ -692,6 +726,196 @@ def bench_latency(env, cfg, out):
         actor.wait(10)
         env.procs.remove(actor)
         d.stop()
+        release(env, h)
+        env.del_netns(ns)
+
+
+# ------------------------------------------------------------------ 5. control-socket flood
+
+FLOOD_UID = 2190           # the member of the socket's group that floods
+FLOOD_RSS_ABORT_KIB = 1 << 20  # past this the flood is killed (the host's memory)
+
+
+def stats_once(sock, timeout=30):
+    """root's `stats` over a new connection, as portwatchctl asks: ms, or
+    None when refused. A blocking connect (SO_SNDTIMEO) waits for room in
+    a full listen backlog, as portwatchctl's does."""
+    t = time.monotonic_ns()
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", timeout, 0))
+        s.connect(sock)
+        s.settimeout(timeout)
+        s.sendall(b'{"cmd":"stats"}\n')
+        buf = b""
+        while b"\n" not in buf:
+            chunk = s.recv(65536)
+            if not chunk:
+                return None
+            buf += chunk
+    except OSError:
+        return None
+    finally:
+        s.close()
+    return (time.monotonic_ns() - t) / 1e6 if b'"ok":true' in buf.replace(b" ", b"") else None
+
+
+class FloodMember:
+    """tests/e2e/flood.py as FLOOD_UID with the socket's group (see that file)."""
+
+    def __init__(self, env, sock, gid, plan, nonread_requests):
+        self.p = env.spawn([sys.executable, FLOOD, "--socket", sock, "--uid", str(FLOOD_UID),
+                            "--gid", str(FLOOD_UID), "--groups", str(gid),
+                            "--nonread", str(plan["nonread"]), "--idle", str(plan["idle"]),
+                            "--nonread-requests", str(nonread_requests),
+                            "--hangup", str(plan["hangup"]), "--hangup-requests", "16",
+                            "--waves", "0"])
+        self.env = env
+
+    def say(self, cmd):
+        self.p.stdin.write(cmd + "\n")
+        self.p.stdin.flush()
+
+    def read(self):
+        line = self.p.stdout.readline()
+        if not line:
+            raise RuntimeError("flood.py exited %s" % self.p.poll())
+        return json.loads(line)
+
+    def stop(self):
+        if self.p in self.env.procs:
+            self.p.stdin.close()
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                stop_pid(self.p, signal.SIGKILL)
+            self.env.procs.remove(self.p)
+
+
+def rss_watch(pid, peak, stop, on_abort):
+    """Thread body: peak[0] = highest VmRSS (KiB) seen every 20 ms."""
+    while not stop.wait(0.02):
+        try:
+            with open("/proc/%d/status" % pid) as f:
+                rss = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+        except (OSError, StopIteration):
+            return
+        peak[0] = max(peak[0], rss)
+        if rss > FLOOD_RSS_ABORT_KIB:
+            on_abort()
+            return
+
+
+def under_churn(d, sub, actor, ns, cfg):
+    """The bench's normal churn (tcp_bind, 2 processes, loss_seconds) and,
+    for as long as it runs, rounds of: one hijack bind (its alert read from
+    the subscriber) and one root `stats` over a new connection. Returns the
+    figures, dropped events included."""
+    before = d.stats()
+    ws = churn_start("tcp_bind", 2, cfg["loss_seconds"], ns)
+    alert, stats, missed, refused = [], [], 0, 0
+    try:
+        while any(w.poll() is None for w in ws) or not alert:
+            time.sleep(random.uniform(0, 0.01))  # out of step with the flush timer
+            actor.stdin.write("g")
+            actor.stdin.flush()
+            t_ns, inode = map(int, actor.stdout.readline().split())
+            try:
+                while True:
+                    a = json.loads(sub.line()).get("alert")
+                    if a and a["contender"]["inode"] == inode:
+                        alert.append((time.monotonic_ns() - t_ns) / 1e6)
+                        break
+            except socket.timeout:
+                missed += 1
+            ms = stats_once(d.sock)
+            if ms is None:
+                refused += 1
+            else:
+                stats.append(ms)
+    finally:
+        ops_s, ops = churn_finish(ws, cfg["loss_seconds"], "tcp_bind")
+    after = d.wait_quiet()
+    res = {"churn_ops_s": round(ops_s), "churn_ops": ops, "rounds": len(alert) + missed,
+           "dropped": after["dropped"] - before["dropped"],
+           "alerts_missed": missed, "stats_refused": refused}
+    for name, v in (("alert", alert), ("stats", stats)):
+        res[name + "_p50_ms"] = round(pct(v, 50), 3) if v else None
+        res[name + "_p99_ms"] = round(pct(v, 99), 3) if v else None
+        res[name + "_max_ms"] = round(max(v), 3) if v else None
+    return res
+
+
+def bench_flood(env, cfg, out):
+    """Issue 17: the control-socket flood of one member of the socket's
+    group - waves of clients that send 16 `owners` requests and hang up,
+    non-reading clients, idle connections - under the bench's normal
+    churn: events dropped, alert latency and root's `stats` latency, quiet
+    then flooded, and the daemon's peak RSS."""
+    plan = cfg["flood"]
+    gid, group = env.add_group()
+    ns = env.add_netns("flood")
+    port = 20000
+    h, _ = holder(env, "udp", 1, "0.0.0.0", port, ns)
+    table, _ = holder(env, "udp", plan["table"], "127.0.0.1", 21000, ns)
+    os.chmod(env.workdir, 0o755)  # the member reaches the socket
+    d = Daemon(env, ["--reconcile-interval", "0"],
+               config="[control]\ngroup = %s\nmode = 0660\n[alerts]\nfold_window = 0\n" % group)
+    actor = env.spawn([os.path.join(BBIN, "hijack"), str(port), "--netns", ns])
+    sub = Ctl(d.sock)
+    sub.request({"cmd": "subscribe"})
+    member, stop = None, threading.Event()
+    peak = [0]
+    try:
+        size = len(d.ctl.raw({"cmd": "owners"})) + 1
+        k = max(1, int(plan["nonread_mib"] * (1 << 20)) // size + 1)
+        res = {"plan": dict(plan, hangup_requests=16, nonread_requests=k, owners_bytes=size,
+                            member_uid=FLOOD_UID)}
+        res["quiet"] = under_churn(d, sub, actor, ns, cfg)
+        res["rss_quiet_mib"] = round(d.rss_kib() / 1024.0, 1)
+        member = FloodMember(env, d.sock, gid, plan, k)
+        watch = threading.Thread(target=rss_watch, daemon=True,
+                                 args=(d.p.pid, peak, stop,
+                                       lambda: stop_pid(member.p, signal.SIGKILL)))
+        watch.start()
+        res["member"] = member.read()
+        member.say("go")
+        res["flood"] = under_churn(d, sub, actor, ns, cfg)
+        member.say("stop")
+        res["member"].update(member.read())
+        member.say("count")
+        res["member"].update({"still_" + k_: v for k_, v in member.read().items()
+                              if k_ != "op"})
+        for k_ in ("op", "pid", "uid"):
+            res["member"].pop(k_, None)
+        stop.set()
+        watch.join(5)
+        res["rss_sampled_peak_mib"] = round(peak[0] / 1024.0, 1)
+        res["rss_peak_mib"] = round(d.rss_kib("VmHWM") / 1024.0, 1)
+        res["rss_after_mib"] = round(d.rss_kib() / 1024.0, 1)
+        member.stop()
+        member = None
+        st = d.stats()
+        res["dropped"] = res["flood"]["dropped"]
+        res["control"] = st.get("control")
+        res["note"] = ("one member uid of the socket's group floods: waves of %d clients x 16 "
+                       "`owners` then hang-up, %d non-readers asking for %.2f MiB each, %d idle "
+                       "connections; churn tcp_bind x2 for %d s in each phase; alert: hijack "
+                       "bind -> `subscribe` line (root, connected before the flood); stats: "
+                       "root over a new connection; rss_peak_mib: VmHWM"
+                       % (plan["hangup"], plan["nonread"], plan["nonread_mib"], plan["idle"],
+                          cfg["loss_seconds"]))
+        out["flood"] = res
+    finally:
+        stop.set()
+        if member:
+            member.stop()
+        sub.close()
+        actor.stdin.close()
+        actor.wait(10)
+        env.procs.remove(actor)
+        d.stop()
+        release(env, table)
         release(env, h)
         env.del_netns(ns)
 
@@ -822,6 +1046,31 @@ def print_table(s):
         a = s["latency"]
         print("\n4. alert latency over %d hijack binds: p50 %.2f ms  p99 %.2f ms  max %.2f ms"
               % (a["alerts"], a["alert_p50_ms"], a["alert_p99_ms"], a["alert_max_ms"]))
+    if "flood" in s:
+        f = s["flood"]
+        pl, mb = f["plan"], f["member"]
+        print("\n5. control-socket flood by uid %d: %d x 16 `owners` then hang-up per wave, %d "
+              "non-readers (%d `owners` each), %d idle; churn tcp_bind x2"
+              % (pl["member_uid"], pl["hangup"], pl["nonread"], pl["nonread_requests"],
+                 pl["idle"]))
+        print("   %-6s %8s %7s %22s %28s" % ("", "churn/s", "dropped", "alert p50/p99 ms",
+                                            "root stats p50/p99/max ms"))
+        for phase in ("quiet", "flood"):
+            q = f[phase]
+            print("   %-6s %8d %7d %10s /%10s %8s /%8s /%8s%s"
+                  % (phase, q["churn_ops_s"], q["dropped"], fmt(q["alert_p50_ms"]),
+                     fmt(q["alert_p99_ms"]), fmt(q["stats_p50_ms"]), fmt(q["stats_p99_ms"]),
+                     fmt(q["stats_max_ms"]),
+                     "  (%d alerts missed, %d stats refused)"
+                     % (q["alerts_missed"], q["stats_refused"])
+                     if q["alerts_missed"] or q["stats_refused"] else ""))
+        print("   RSS quiet %.1f MiB, peak %.1f MiB (VmHWM), after %.1f MiB; member: idle %d "
+              "taken / %d refused, non-readers %d / %d, hung-up clients %d (%d refused)"
+              % (f["rss_quiet_mib"], f["rss_peak_mib"], f["rss_after_mib"], mb["idle_open"],
+                 mb["idle_refused"], mb["nonread_open"], mb["nonread_refused"],
+                 mb.get("clients", 0), mb.get("refused", 0)))
+        if f.get("control") is not None:
+            print("   stats control: %s" % json.dumps(f["control"], sort_keys=True))
     if "profile" in s and s["profile"].get("available", True):
         print("\nBPF cost per operation (bpf_stats, 1 process):")
         for wl in WORKLOADS:
@@ -832,8 +1081,9 @@ def print_table(s):
     if all(k in s for k in ("overhead", "loss", "scale", "latency")):
         print("\ntargets (issue 5):")
         for what, key, test, goal in TARGETS:
-            v = lookup(s, key)
-            print("  %-44s %-10s goal %-10s %s" % (what, v, goal, "met" if test(v) else "MISSED"))
+            v = lookup(s, key, None)
+            print("  %-44s %-10s goal %-10s %s" % (what, v, goal, "not measured" if v is None
+                                                  else "met" if test(v) else "MISSED"))
     print()
 
 
@@ -855,6 +1105,8 @@ TARGETS = [  # (what, key, test, target text)
     ("daemon RSS, 110k sockets", "scale.rss_mib", lambda v: v <= 64, "<= 64 MiB"),
     ("owners PORT p99", "scale.owners_port_p99_ms", lambda v: v <= 1, "<= 1 ms"),
     ("alert latency p99", "latency.alert_p99_ms", lambda v: v <= 10, "<= 10 ms"),
+    ("flood: dropped events", "flood.dropped", lambda v: v == 0, "0"),
+    ("flood: RSS < 128 MiB", "flood.rss_peak_mib", lambda v: v < 128, "< 128 MiB"),
 ]
 
 
@@ -894,10 +1146,11 @@ def markdown(s):
             "Alert latency, bind() return in the actor to the alert read from a `subscribe` "
             "stream, %d hijack binds (%s): p50 %.2f ms, p99 **%.2f ms**, max %.2f ms."
             % (a["alerts"], a["kind"], a["alert_p50_ms"], a["alert_p99_ms"], a["alert_max_ms"]),
-            "", "TARGETS", "| target | key | figure | goal | met |", "|---|---|---|---|---|"]
+            ""] + flood_markdown(s) + ["TARGETS", "| target | key | figure | goal | met |", "|---|---|---|---|---|"]
     for what, key, test, goal in TARGETS:
-        v = lookup(s, key)
-        out.append("| %s | `%s` | %s | %s | %s |" % (what, key, v, goal,
+        v = lookup(s, key, None)
+        out.append("| %s | `%s` | %s | %s | %s |" % (what, key, v, goal, "not measured"
+                                                     if v is None else
                                                      "yes" if test(v) else "**no**"))
     if "profile" in s and s["profile"].get("available", True):
         out += ["", "BPF", "| workload | BPF ns/op | programs (ns per run × runs per op) |",
@@ -910,12 +1163,34 @@ def markdown(s):
     return "\n".join(out)
 
 
+def flood_markdown(s):
+    """The flood paragraph of docs/PERFORMANCE.md ([] when not measured)."""
+    if "flood" not in s:
+        return []
+    f = s["flood"]
+    pl, q, fl, mb = f["plan"], f["quiet"], f["flood"], f["member"]
+    return ["Control-socket flood by one member of the socket's group (waves of %d clients x 16 "
+            "`owners` then hang-up, %d non-readers, %d idle connections) under tcp_bind x 2 "
+            "churn: dropped **%d** (quiet %d); alert p99 **%s ms** (quiet %s ms); root `stats` "
+            "p50/p99/max **%s / %s / %s ms** (quiet %s / %s / %s ms); RSS peak **%.1f MiB** "
+            "(quiet %.1f MiB); the member got %d idle and %d non-reading connections, %d and %d "
+            "refused."
+            % (pl["hangup"], pl["nonread"], pl["idle"], fl["dropped"], q["dropped"],
+               fmt(fl["alert_p99_ms"]), fmt(q["alert_p99_ms"]), fmt(fl["stats_p50_ms"]),
+               fmt(fl["stats_p99_ms"]), fmt(fl["stats_max_ms"]), fmt(q["stats_p50_ms"]),
+               fmt(q["stats_p99_ms"]), fmt(q["stats_max_ms"]), f["rss_peak_mib"],
+               f["rss_quiet_mib"], mb["idle_open"], mb["nonread_open"], mb["idle_refused"],
+               mb["nonread_refused"]), ""]
+
+
 # ------------------------------------------------------------------ check
 
 def required_keys():
     keys = ["machine.nproc", "machine.kernel", "loss.dropped", "loss.table_exact",
             "scale.snapshot_s", "scale.ss_s", "scale.rss_mib", "scale.owners_port_p99_ms",
-            "scale.owners_all_s", "latency.alert_p99_ms"]
+            "scale.owners_all_s", "latency.alert_p99_ms", "flood.dropped",
+            "flood.quiet.dropped", "flood.rss_peak_mib", "flood.quiet.alert_p99_ms",
+            "flood.flood.alert_p99_ms", "flood.quiet.stats_p99_ms", "flood.flood.stats_p99_ms"]
     for wl in WORKLOADS:
         for n in PROCS:
             for sub in ("bare",) + SUBJECTS:
@@ -924,9 +1199,14 @@ def required_keys():
     return keys
 
 
-def lookup(s, key):
+_NO_DEFAULT = object()
+
+
+def lookup(s, key, default=_NO_DEFAULT):
     for part in key.split("."):
         if not isinstance(s, dict) or part not in s:
+            if default is not _NO_DEFAULT:
+                return default
             raise KeyError(key)
         s = s[part]
     return s
@@ -953,9 +1233,9 @@ def check(path):
         elif k == "loss.table_exact":
             if v is not True:
                 bad.append("loss.table_exact = %r" % v)
-        elif k == "loss.dropped":
+        elif k.endswith(".dropped"):
             if not isinstance(v, int) or v < 0:
-                bad.append("loss.dropped = %r" % v)
+                bad.append("%s = %r" % (k, v))
         elif k == "machine.kernel":
             if not v:
                 bad.append("machine.kernel empty")
@@ -970,7 +1250,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, for make test")
     ap.add_argument("--out", default=None, help="output directory (default build/bench)")
-    ap.add_argument("--only", default="overhead,loss,scale,latency,profile")
+    ap.add_argument("--only", default="overhead,loss,scale,latency,flood,profile")
     ap.add_argument("--check", metavar="FILE", help="check a summary.json and exit")
     ap.add_argument("--markdown", metavar="FILE",
                     help="print a summary.json's tables as docs/PERFORMANCE.md has them")
@@ -1022,6 +1302,10 @@ def main():
             bench_latency(env, cfg, summary)
             save()  # a later failure keeps what was measured
             log("latency done")
+        if "flood" in only:
+            bench_flood(env, cfg, summary)
+            save()  # a later failure keeps what was measured
+            log("flood done")
         if "profile" in only:
             bench_profile(env, cfg, summary)
             save()  # a later failure keeps what was measured
