@@ -33,6 +33,9 @@
 #define CTL_REQUESTS_PER_TURN 64
 #define CTL_BYTES_PER_TURN (8u << 20)
 
+/* A client's first input buffer; it doubles up to PW_CTL_MAX_REQUEST + 1. */
+#define CTL_IN_START 1024
+
 struct ctl_client {
 	int fd;
 	struct ucred peer;  /* SO_PEERCRED at accept; uid (uid_t)-1 when unknown */
@@ -45,8 +48,12 @@ struct ctl_client {
 	uint64_t active_ns; /* CLOCK_MONOTONIC ns of the last complete request or of
 			     * the last answer bytes sent: a partial line trickled
 			     * byte by byte does not keep a client (slowloris) */
-	size_t inlen;
-	char in[PW_CTL_MAX_REQUEST + 1];
+	/*
+	 * Input: grown as a request needs it, up to PW_CTL_MAX_REQUEST + 1,
+	 * so that a thousand idle clients cost a page each, not 64 KiB.
+	 */
+	char *in;
+	size_t inlen, incap;
 	char *out;          /* pending output */
 	size_t outlen, outcap, outoff;
 };
@@ -212,7 +219,9 @@ static void client_kill(struct pw_ctl *c, struct ctl_client *cl)
 	cl->backlog = 0;
 	cl->subscribed = 0;
 	c->out_total -= cl->outlen - cl->outoff;
-	cl->outlen = cl->outoff = 0;
+	free(cl->out); /* unsent output goes now, not at ctl_reap() */
+	cl->out = NULL;
+	cl->outlen = cl->outoff = cl->outcap = 0;
 }
 
 static void client_free(struct pw_ctl *c, size_t i)
@@ -221,6 +230,7 @@ static void client_free(struct pw_ctl *c, size_t i)
 
 	client_kill(c, cl);
 	free(cl->out);
+	free(cl->in);
 	free(cl);
 	c->clients[i] = c->clients[--c->nclients];
 }
@@ -465,7 +475,7 @@ static void client_scan(struct pw_ctl *c, struct ctl_client *cl)
 {
 	char *nl;
 
-	if (cl->discarding) {
+	if (cl->discarding && cl->inlen) {
 		nl = memchr(cl->in, '\n', cl->inlen);
 		if (!nl) {
 			cl->inlen = 0;
@@ -505,7 +515,7 @@ static void client_process(struct pw_ctl *c, struct ctl_client *cl, struct turn 
 	unsigned int done = 0;
 	char *nl;
 
-	while (!cl->dead && (nl = memchr(cl->in, '\n', cl->inlen))) {
+	while (!cl->dead && cl->inlen && (nl = memchr(cl->in, '\n', cl->inlen))) {
 		size_t linelen = nl - cl->in;
 
 		if (done == CTL_REQUESTS_PER_CLIENT || turn_spent(c, t))
@@ -522,15 +532,43 @@ static void client_process(struct pw_ctl *c, struct ctl_client *cl, struct turn 
 		memmove(cl->in, nl + 1, cl->inlen - linelen - 1);
 		cl->inlen -= linelen + 1;
 	}
+	if (!cl->inlen && cl->incap > CTL_IN_START) { /* a big request is done */
+		free(cl->in);
+		cl->in = NULL;
+		cl->incap = 0;
+	}
 	client_scan(c, cl);
+}
+
+/* Room for more input: 0, or -ENOMEM. */
+static int in_room(struct ctl_client *cl)
+{
+	size_t cap = cl->incap ? cl->incap * 2 : CTL_IN_START;
+	char *p;
+
+	if (cl->inlen < cl->incap)
+		return 0;
+	if (cap > PW_CTL_MAX_REQUEST + 1)
+		cap = PW_CTL_MAX_REQUEST + 1;
+	p = realloc(cl->in, cap);
+	if (!p)
+		return -ENOMEM;
+	cl->in = p;
+	cl->incap = cap;
+	return 0;
 }
 
 /* Read what the client sent, up to its first complete request(s). */
 static void client_read(struct pw_ctl *c, struct ctl_client *cl, int *gone)
 {
 	while (!cl->backlog && !cl->eof) {
-		ssize_t n = recv(cl->fd, cl->in + cl->inlen, PW_CTL_MAX_REQUEST + 1 - cl->inlen,
-				 MSG_DONTWAIT);
+		ssize_t n;
+
+		if (in_room(cl)) {
+			*gone = 1;
+			return;
+		}
+		n = recv(cl->fd, cl->in + cl->inlen, cl->incap - cl->inlen, MSG_DONTWAIT);
 
 		if (n == 0) {
 			cl->eof = 1;
@@ -723,8 +761,10 @@ void ctl_serve(struct pw_ctl *c)
 	struct turn t = { .queued_at_start = c->queued };
 	size_t n = c->nclients, start = n ? c->rr % n : 0;
 
+	size_t k;
+
 	/* by index: serving accepts no client and frees none (ctl_reap()) */
-	for (size_t k = 0; k < n && !turn_spent(c, &t); k++) {
+	for (k = 0; k < n && !turn_spent(c, &t); k++) {
 		struct ctl_client *cl = c->clients[(start + k) % n];
 		int gone = 0;
 
@@ -733,7 +773,8 @@ void ctl_serve(struct pw_ctl *c)
 		client_process(c, cl, &t, &gone);
 		client_settle(c, cl, gone);
 	}
-	c->rr = start + 1; /* the next turn starts with the next client */
+	/* the next turn starts after the last client this one reached */
+	c->rr = start + (k ? k : 1);
 }
 
 void ctl_tick(struct pw_ctl *c, uint64_t now)

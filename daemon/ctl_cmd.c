@@ -291,33 +291,44 @@ static const struct {
 };
 
 /*
- * How many members the object at the top of text has, keys counted as
- * written, duplicates included. json-c keeps the last of duplicate keys
- * and offers no hook to see the others (json_tokener in 0.16), so a
- * request such as {"cmd":"stats","cmd":"reload"} would silently run
- * reload. This runs only over text json-c has already accepted as one
- * object, so it needs to follow strings (their escapes) and nesting, no
- * more: a key is a string at depth 1 followed by ':'.
+ * Does the object at the top of text name a member twice? json-c keeps
+ * the last of duplicate keys and offers no hook to see the others
+ * (json_tokener in 0.16), so a request such as
+ * {"cmd":"stats","cmd":"reload"} would silently run reload. This runs
+ * only over text json-c has already accepted as one object with nunique
+ * distinct members, so it needs to follow strings (their escapes) and
+ * nesting, no more: a key is a string at depth 1 followed by ':'. The
+ * keys are counted as written; a key written twice the same way is
+ * copied into name (as written, at most namelen - 1 bytes; "" when the
+ * two spellings differ, e.g. by an escape).
  */
-static size_t top_level_keys(const char *text, size_t len)
+static int duplicate_key(const char *text, size_t len, size_t nunique, char *name,
+			 size_t namelen)
 {
-	size_t keys = 0;
+	struct {
+		size_t off, len;
+	} seen[64];
+	size_t keys = 0, str_off = 0, str_len = 0;
 	int depth = 0, in_string = 0, string_at_1 = 0;
 
+	name[0] = '\0';
 	for (size_t i = 0; i < len; i++) {
 		char ch = text[i];
 
 		if (in_string) {
-			if (ch == '\\')
+			if (ch == '\\') {
 				i++;
-			else if (ch == '"')
+			} else if (ch == '"') {
 				in_string = 0;
+				str_len = i - str_off;
+			}
 			continue;
 		}
 		switch (ch) {
 		case '"':
 			in_string = 1;
 			string_at_1 = depth == 1;
+			str_off = i + 1;
 			continue;
 		case '{':
 		case '[':
@@ -328,7 +339,17 @@ static size_t top_level_keys(const char *text, size_t len)
 			depth--;
 			break;
 		case ':':
-			keys += depth == 1 && string_at_1;
+			if (depth != 1 || !string_at_1)
+				break;
+			for (size_t k = 0; k < keys && k < 64 && !name[0]; k++)
+				if (seen[k].len == str_len && !memcmp(text + seen[k].off, text + str_off,
+								      str_len))
+					snprintf(name, namelen, "%.*s", (int)str_len, text + str_off);
+			if (keys < 64) {
+				seen[keys].off = str_off;
+				seen[keys].len = str_len;
+			}
+			keys++;
 			break;
 		case ' ':
 		case '\t':
@@ -340,7 +361,7 @@ static size_t top_level_keys(const char *text, size_t len)
 		}
 		string_at_1 = 0;
 	}
-	return keys;
+	return keys != nunique;
 }
 
 json_object *ctl_cmd_dispatch(struct ctl_cmd_ctx *ctx, const char *line, size_t len)
@@ -379,9 +400,13 @@ json_object *ctl_cmd_dispatch(struct ctl_cmd_ctx *ctx, const char *line, size_t 
 		json_object_put(req);
 		return ctl_error("a request must be a JSON object");
 	}
-	if (top_level_keys(line, len) != (size_t)json_object_object_length(req)) {
+	if (duplicate_key(line, len, (size_t)json_object_object_length(req), err, 48)) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "malformed request: duplicate key%s%s%s (a member may "
+			 "appear once)", err[0] ? " \"" : "", err, err[0] ? "\"" : "");
 		json_object_put(req);
-		return ctl_error("malformed request: a member appears twice (duplicate key)");
+		return ctl_error(msg);
 	}
 	if (json_object_object_get_ex(req, "version", &v) &&
 	    (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) != PW_PROTO_VERSION)) {
