@@ -622,20 +622,24 @@ static void note_refused(struct pw_ctl *c, const char *why)
  */
 static const char *over_limit(const struct pw_ctl *c, uid_t uid)
 {
-	size_t nonroot = 0, mine = 0;
+	size_t live = 0, nonroot = 0, mine = 0;
 
-	if (c->nclients >= PW_CTL_MAX_CLIENTS)
-		return "too many clients";
-	if (uid == 0)
-		return NULL;
+	/* clients dropped in this batch still sit in the array until ctl_reap() */
 	for (size_t i = 0; i < c->nclients; i++) {
 		const struct ctl_client *cl = c->clients[i];
 
-		if (cl->dead || cl->peer.uid == 0)
+		if (cl->dead)
+			continue;
+		live++;
+		if (cl->peer.uid == 0)
 			continue;
 		nonroot++;
 		mine += cl->peer.uid == uid;
 	}
+	if (live >= PW_CTL_MAX_CLIENTS)
+		return "too many clients";
+	if (uid == 0)
+		return NULL;
 	if (nonroot >= PW_CTL_MAX_CLIENTS - PW_CTL_ROOT_SLOTS)
 		return "the clients of users other than root fill their slots (the last 16 "
 		       "are kept for root)";
