@@ -62,6 +62,9 @@ enum {
 	OPT_LISTEN = 1 << 10,
 	OPT_UID = 1 << 11,
 	OPT_CONNECT = 1 << 12,
+	OPT_FREEBIND = 1 << 13,
+	OPT_TRANSPARENT = 1 << 14,
+	OPT_CAP_BIND = 1 << 15,
 };
 
 static const struct option long_opts[] = {
@@ -82,6 +85,9 @@ static const struct option long_opts[] = {
 	{ "listen", no_argument, NULL, OPT_LISTEN },
 	{ "uid", required_argument, NULL, OPT_UID },
 	{ "connect", required_argument, NULL, OPT_CONNECT },
+	{ "freebind", no_argument, NULL, OPT_FREEBIND },
+	{ "transparent", no_argument, NULL, OPT_TRANSPARENT },
+	{ "cap-net-bind-service", no_argument, NULL, OPT_CAP_BIND },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -510,7 +516,7 @@ static int parse_addr_port(const char *what, const char *s, char addr[INET6_ADDR
 
 #define CHECK_OPTS                                                                             \
 	(OPT_REUSEADDR | OPT_REUSEPORT | OPT_V6ONLY | OPT_LISTEN | OPT_UID | OPT_NETNS | OPT_PID | \
-	 OPT_CONNECT)
+	 OPT_CONNECT | OPT_FREEBIND | OPT_TRANSPARENT | OPT_CAP_BIND)
 
 /* check PROTO ADDR:PORT: exit 0 when the call would succeed, 1 when it would fail. */
 static int do_check(struct ctl *c)
@@ -560,9 +566,18 @@ static int do_check(struct ctl *c)
 			       json_object_new_boolean(!!(c->opts & OPT_REUSEPORT)));
 	json_object_object_add(req, "v6only", json_object_new_boolean(!!(c->opts & OPT_V6ONLY)));
 	json_object_object_add(req, "listen", json_object_new_boolean(!!(c->opts & OPT_LISTEN)));
-	json_object_object_add(req, "uid",
-			       json_object_new_int64((c->opts & OPT_UID) ? (int64_t)c->uid :
-									   (int64_t)getuid()));
+	/* with --pid and no --uid, the daemon takes that process's uid and capabilities */
+	if ((c->opts & OPT_UID) || !(c->opts & OPT_PID))
+		json_object_object_add(req, "uid",
+				       json_object_new_int64((c->opts & OPT_UID) ?
+								     (int64_t)c->uid :
+								     (int64_t)getuid()));
+	if (c->opts & OPT_FREEBIND)
+		json_object_object_add(req, "freebind", json_object_new_boolean(1));
+	if (c->opts & OPT_TRANSPARENT)
+		json_object_object_add(req, "transparent", json_object_new_boolean(1));
+	if (c->opts & OPT_CAP_BIND)
+		json_object_object_add(req, "cap_net_bind_service", json_object_new_boolean(1));
 	if (c->opts & OPT_CONNECT) {
 		json_object_object_add(req, "raddr", json_object_new_string(raddr));
 		json_object_object_add(req, "rport", json_object_new_int((int)rport));
@@ -638,12 +653,17 @@ static int do_help(struct ctl *c)
 	       "        holders, TIME_WAIT entries, recent conflicts and alerts.\n"
 	       "    check tcp|udp ADDR:PORT [--reuseaddr] [--reuseport] [--v6only] [--listen]\n"
 	       "          [--uid N] [--netns INODE | --pid PID] [--connect RADDR:RPORT]\n"
+	       "          [--freebind] [--transparent] [--cap-net-bind-service]\n"
 	       "        Dry run: would a new socket with these options bind ADDR:PORT (and\n"
 	       "        listen, with --listen) right now, in the daemon's network namespace,\n"
 	       "        namespace INODE, or that of process PID? PORT 0 asks whether the\n"
 	       "        kernel has a free port in that namespace's ip_local_port_range.\n"
 	       "        --uid is the uid that creates the socket (default: yours), which\n"
-	       "        SO_REUSEPORT compares. --connect RADDR:RPORT asks about connect(2)\n"
+	       "        SO_REUSEPORT compares; a uid other than 0 lacks CAP_NET_BIND_SERVICE\n"
+	       "        unless --cap-net-bind-service says it has it; --pid alone takes the\n"
+	       "        process's uid and capability. --freebind and --transparent are\n"
+	       "        IP_FREEBIND and IP_TRANSPARENT: an address the namespace does not\n"
+	       "        have may be bound. --connect RADDR:RPORT asks about connect(2)\n"
 	       "        from ADDR:PORT (port 0: unbound) instead: the 4-tuple and the\n"
 	       "        ephemeral range. The answer follows the kernel's own checks\n"
 	       "        (inet_csk_get_port, udp_lib_get_port, __inet_hash_connect) against\n"

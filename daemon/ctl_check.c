@@ -12,7 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/nsfs.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "ctl_cmd.h"
@@ -38,19 +43,110 @@ static int opt_addr(json_object *req, const char *key, int required, uint16_t *f
 	return 0;
 }
 
+/* The members a `check` request may have (docs/protocol.md). */
+static const char *const check_members[] = {
+	"cmd",	   "version", "proto",	 "addr",      "port",	    "uid",
+	"netns",   "pid",     "inode",	 "raddr",     "rport",	    "reuseaddr",
+	"reuseport", "v6only", "listen", "freebind", "transparent", "cap_net_bind_service",
+};
+
+/* An unknown member is an error: a misspelt option must not go unnoticed. */
+static int known_members(json_object *req, char *err, size_t len)
+{
+	json_object_object_foreach(req, key, val) {
+		size_t i;
+
+		(void)val;
+		for (i = 0; i < sizeof(check_members) / sizeof(check_members[0]); i++)
+			if (!strcmp(key, check_members[i]))
+				break;
+		if (i == sizeof(check_members) / sizeof(check_members[0])) {
+			snprintf(err, len, "\"check\" has no member \"%.40s\"", key);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The socket creator's uid of a process (its fsuid: sock_init_data()
+ * takes the inode's, made with current_fsuid()) and whether it holds
+ * CAP_NET_BIND_SERVICE over its own network namespace: in its effective
+ * set (proc(5) CapEff) and in a user namespace that is the netns's owner
+ * or an ancestor of it (ns_capable(): capabilities reach down the user
+ * namespace tree). *cap: 1, 0, or -1 when the namespaces cannot be read.
+ * 0, or -ENOENT when the process is gone.
+ */
+static int pid_creds(int64_t pid, int64_t *uid, int *cap)
+{
+	char path[64], line[256];
+	unsigned long long capeff = 0;
+	long fsuid = -1;
+	struct stat own, st;
+	FILE *f;
+	int fd, ok = 0;
+
+	snprintf(path, sizeof(path), "/proc/%lld/status", (long long)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -ENOENT;
+	while (fgets(line, sizeof(line), f)) {
+		long r, e, sv, fs;
+
+		if (sscanf(line, "Uid: %ld %ld %ld %ld", &r, &e, &sv, &fs) == 4)
+			fsuid = fs;
+		sscanf(line, "CapEff: %llx", &capeff);
+	}
+	fclose(f);
+	if (fsuid < 0)
+		return -ENOENT;
+	*uid = fsuid;
+	*cap = 0;
+	if (!(capeff >> CAP_NET_BIND_SERVICE & 1))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%lld/ns/user", (long long)pid);
+	if (stat(path, &own)) {
+		*cap = -1;
+		return 0;
+	}
+	/* walk up from the user namespace owning the netns (ioctl_ns(2)) */
+	snprintf(path, sizeof(path), "/proc/%lld/ns/net", (long long)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		int u = ioctl(fd, NS_GET_USERNS);
+
+		close(fd);
+		for (int depth = 0; u >= 0 && depth < 33; depth++) {
+			int parent;
+
+			if (!fstat(u, &st) && st.st_ino == own.st_ino && st.st_dev == own.st_dev)
+				ok = 1;
+			parent = ok ? -1 : ioctl(u, NS_GET_PARENT);
+			close(u);
+			u = parent; /* EPERM past the caller's own namespace: stop */
+		}
+		*cap = ok;
+		return 0;
+	}
+	*cap = -1;
+	return 0;
+}
+
 /* Parse the request into *q. 0, or a message in err and -EINVAL. */
 static int parse(struct pw_monitor *m, struct rules_query *q, json_object *req, char *err,
 		 size_t len)
 {
 	struct pw_sock *s = &q->c;
-	int64_t port = -1, uid = 0, netns = 0, pid = 0, rport = -1, inode = 0;
-	uint8_t listen = 0;
+	int64_t port = -1, uid = -1, netns = 0, pid = 0, rport = -1, inode = 0;
+	uint8_t listen = 0, cap = 0, has_cap;
 	uint16_t rfamily;
 	const char *proto;
 	json_object *v;
 	int r;
 
 	memset(q, 0, sizeof(*q));
+	if (known_members(req, err, len))
+		return -EINVAL;
 	if (!json_object_object_get_ex(req, "proto", &v) || !json_object_is_type(v, json_type_string) ||
 	    (strcmp((proto = json_object_get_string(v)), "tcp") && strcmp(proto, "udp"))) {
 		snprintf(err, len, "\"check\" needs \"proto\": \"tcp\" or \"udp\"");
@@ -67,8 +163,12 @@ static int parse(struct pw_monitor *m, struct rules_query *q, json_object *req, 
 	    ctl_opt_bool(req, "reuseaddr", &s->reuseaddr, err, len) ||
 	    ctl_opt_bool(req, "reuseport", &s->reuseport, err, len) ||
 	    ctl_opt_bool(req, "v6only", &s->v6only, err, len) ||
-	    ctl_opt_bool(req, "listen", &listen, err, len))
+	    ctl_opt_bool(req, "listen", &listen, err, len) ||
+	    ctl_opt_bool(req, "freebind", &q->env.freebind, err, len) ||
+	    ctl_opt_bool(req, "transparent", &q->env.transparent, err, len) ||
+	    ctl_opt_bool(req, "cap_net_bind_service", &cap, err, len))
 		return -EINVAL;
+	has_cap = json_object_object_get_ex(req, "cap_net_bind_service", NULL);
 	if (port < 0) {
 		snprintf(err, len, "\"check\" needs \"port\": an integer from 0 to 65535");
 		return -EINVAL;
@@ -96,17 +196,32 @@ static int parse(struct pw_monitor *m, struct rules_query *q, json_object *req, 
 		snprintf(err, len, "an IPV6_V6ONLY socket cannot bind a v4-mapped address (EINVAL)");
 		return -EINVAL;
 	}
+	/*
+	 * Who asks: the uid given (0 by default: root, who holds every
+	 * capability), or a process's uid and capability; an explicit
+	 * "uid" or "cap_net_bind_service" wins.
+	 */
+	q->env.cap_net_bind_service = uid <= 0;
 	if (pid) {
 		char path[64];
 		struct stat st;
+		int64_t puid;
+		int pcap;
 
 		snprintf(path, sizeof(path), "/proc/%lld/ns/net", (long long)pid);
-		if (stat(path, &st)) {
+		if (stat(path, &st) || pid_creds(pid, &puid, &pcap)) {
 			snprintf(err, len, "\"pid\": no process %lld", (long long)pid);
 			return -EINVAL;
 		}
 		netns = (int64_t)st.st_ino;
+		if (uid < 0)
+			uid = puid;
+		q->env.cap_net_bind_service = pcap;
 	}
+	if (uid < 0)
+		uid = 0;
+	if (has_cap)
+		q->env.cap_net_bind_service = cap;
 	/* inet6_bind(): a specific non-mapped IPv6 address implies IPV6_V6ONLY */
 	if (s->family == AF_INET6 && !pw_addr_is_any(AF_INET6, s->laddr) &&
 	    !pw_addr_is_v4mapped(s->laddr))

@@ -783,6 +783,17 @@ static void on_conflict(struct pw_monitor *m, const struct pw_event *e, enum rul
 
 	if (op == RULES_OP_BIND && err == EADDRNOTAVAIL) {
 		cf->rule = RULES_RULE_NO_LOCAL_ADDRESS;
+	} else if (op == RULES_OP_BIND && err == EACCES) {
+		/*
+		 * __inet_bind(), __inet6_bind(): a privileged port without the
+		 * capability; above the namespace's limit an LSM refused it
+		 * (security_socket_bind()), which no socket explains.
+		 */
+		cf->rule = ce->sk.lport && ce->sk.lport < monitor_sysctl_int(
+						   m, ce->sk.netns,
+						   "net/ipv4/ip_unprivileged_port_start", 1024) ?
+				   RULES_RULE_PRIVILEGED_PORT :
+				   RULES_RULE_UNKNOWN_HOLDER;
 	} else if ((op == RULES_OP_CONNECT && !e->bound_before) ||
 		   (op == RULES_OP_BIND && !e->req_port)) {
 		/* the kernel chose the port and found none free */
@@ -961,8 +972,9 @@ static int conflict_ignored(const struct pw_monitor *m, const struct pw_event *e
 {
 	uint16_t port = e->type == PW_EV_BIND ? e->req_port : e->sk.lport;
 
-	return (e->err == -EADDRINUSE || e->err == -EADDRNOTAVAIL) && port &&
-	       policy_port_ignored(m->cfg.policy, port);
+	return (e->err == -EADDRINUSE || e->err == -EADDRNOTAVAIL ||
+		(e->type == PW_EV_BIND && e->err == -EACCES)) &&
+	       port && policy_port_ignored(m->cfg.policy, port);
 }
 
 void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e)
@@ -980,7 +992,7 @@ void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e)
 	case PW_EV_BIND:
 		if (!e->err)
 			on_bind_ok(m, e, now);
-		else if (e->err == -EADDRINUSE || e->err == -EADDRNOTAVAIL)
+		else if (e->err == -EADDRINUSE || e->err == -EADDRNOTAVAIL || e->err == -EACCES)
 			on_conflict(m, e, RULES_OP_BIND, now);
 		break;
 	case PW_EV_LISTEN:

@@ -9,6 +9,7 @@
 
 #include "addr.h"
 #include "diag.h"
+#include "ifaddr.h"
 #include "log.h"
 #include "predict.h"
 #include "snap.h"
@@ -275,6 +276,42 @@ static void put_texts(struct pw_prediction *p, const struct rules_ports *ports)
 		p->explanation[0] = (char)(p->explanation[0] - 'a' + 'A');
 }
 
+struct addr_call {
+	uint16_t family;
+	const uint8_t *addr;
+	enum ifaddr_verdict verdict;
+};
+
+static int addr_check_fn(void *arg)
+{
+	struct addr_call *a = arg;
+
+	return ifaddr_check(a->family, a->addr, 0, &a->verdict, NULL, 0);
+}
+
+/*
+ * The inputs of rules_bind_checks() that the namespace holds: its port
+ * sysctls and whether it has the address (ifaddr.h, inside the netns).
+ * The caller's options and capability came with the request.
+ */
+static void bind_env(struct pw_monitor *m, struct rules_query *q)
+{
+	struct addr_call a = { .family = q->c.family, .addr = q->c.laddr };
+	int err;
+
+	q->env.known = 1;
+	q->env.prot_sock =
+		monitor_sysctl_int(m, q->c.netns, "net/ipv4/ip_unprivileged_port_start", 1024);
+	q->env.nonlocal_v4 = monitor_sysctl_int(m, q->c.netns, "net/ipv4/ip_nonlocal_bind", 0);
+	q->env.nonlocal_v6 = monitor_sysctl_int(m, q->c.netns, "net/ipv6/ip_nonlocal_bind", 0);
+	err = m->snap ? snap_netns_call(m->snap, q->c.netns, addr_check_fn, &a) :
+			addr_check_fn(&a);
+	if (err)
+		log_debug("check: addresses of netns %u: %s", q->c.netns, strerror(-err));
+	q->env.addr_ok = err ? -1 : a.verdict == IFADDR_OK ? 1 :
+			 a.verdict == IFADDR_NEEDS_DEVICE ? RULES_ADDR_NEEDS_DEVICE : 0;
+}
+
 int predict(struct pw_monitor *m, const struct rules_query *q, uint64_t now,
 	    struct pw_prediction *p)
 {
@@ -307,6 +344,9 @@ int predict(struct pw_monitor *m, const struct rules_query *q, uint64_t now,
 	p->range_hi = ports->hi;
 	if (p->q.tcp_mapped_any_unseen && q->c.protocol == IPPROTO_TCP && q->c.lport)
 		mapped_any_bucket(p);
+	/* a bind, or the bind(2) before the listen or connect of a new socket */
+	if (q->op == RULES_OP_BIND || (!q->self && q->c.lport))
+		bind_env(m, &p->q);
 	if (q->op == RULES_OP_CONNECT) {
 		p->q.tw_reuse = monitor_sysctl_int(m, q->c.netns, "net/ipv4/tcp_tw_reuse", 2);
 		p->q.timestamps = monitor_sysctl_int(m, q->c.netns, "net/ipv4/tcp_timestamps", 1);

@@ -169,6 +169,9 @@ static const char *const rule_names[] = {
 	[RULES_RULE_EPHEMERAL_EXHAUSTED] = "ephemeral_exhausted",
 	[RULES_RULE_NO_LOCAL_ADDRESS] = "no_local_address",
 	[RULES_RULE_UNKNOWN_HOLDER] = "unknown_holder",
+	[RULES_RULE_PRIVILEGED_PORT] = "privileged_port",
+	[RULES_RULE_MULTICAST_STREAM] = "multicast_stream",
+	[RULES_RULE_NEEDS_DEVICE] = "needs_device",
 };
 _Static_assert(ARRAY_SIZE(rule_names) == RULES_RULE_COUNT, "one name per enum rules_rule");
 
@@ -192,6 +195,9 @@ int rules_rule_rank(enum rules_rule rule)
 		[RULES_RULE_EPHEMERAL_EXHAUSTED] = 0,
 		[RULES_RULE_NO_LOCAL_ADDRESS] = 0,
 		[RULES_RULE_UNKNOWN_HOLDER] = 0,
+		[RULES_RULE_PRIVILEGED_PORT] = 0,
+		[RULES_RULE_MULTICAST_STREAM] = 0,
+		[RULES_RULE_NEEDS_DEVICE] = 0,
 	};
 	_Static_assert(ARRAY_SIZE(rank) == RULES_RULE_COUNT, "one rank per enum rules_rule");
 
@@ -320,6 +326,12 @@ void rules_explain(char *buf, size_t len, enum rules_rule rule, const struct pw_
 		[RULES_RULE_NO_LOCAL_ADDRESS] = "no interface of that network namespace has the "
 						"address (see ip_nonlocal_bind in ip(7))",
 		[RULES_RULE_UNKNOWN_HOLDER] = "no socket portwatch can see explains the refusal",
+		[RULES_RULE_PRIVILEGED_PORT] =
+			"a port below net.ipv4.ip_unprivileged_port_start needs "
+			"CAP_NET_BIND_SERVICE in the namespace's user namespace",
+		[RULES_RULE_MULTICAST_STREAM] = "a TCP socket cannot bind an IPv6 multicast address",
+		[RULES_RULE_NEEDS_DEVICE] = "a link-local IPv6 address names no interface without "
+					    "a scope id or a bound device",
 	};
 	_Static_assert(ARRAY_SIZE(texts) == RULES_RULE_COUNT, "one text per enum rules_rule");
 	const char *text = "the kernel refused the address";
@@ -847,6 +859,68 @@ static void predict_search(const struct rules_query *q, const struct pw_sock *v,
 		p->err = EADDRINUSE;
 }
 
+/* EACCES: inet_port_requires_bind_service() and ns_capable(CAP_NET_BIND_SERVICE). */
+static int check_privilege(const struct rules_query *q, struct rules_prediction *p)
+{
+	const struct rules_bind_env *env = &q->env;
+
+	if (!q->c.lport || q->c.lport >= env->prot_sock || env->cap_net_bind_service == 1)
+		return 0;
+	p->ok = 0;
+	p->err = EACCES;
+	p->rule = RULES_RULE_PRIVILEGED_PORT;
+	p->uncertain = env->cap_net_bind_service < 0 ? RULES_UNCERTAIN_PRIVILEGE : RULES_SURE;
+	return 1;
+}
+
+/*
+ * EADDRNOTAVAIL: inet_addr_valid_or_nonlocal() for IPv4 and v4-mapped
+ * addresses (inet_can_nonlocal_bind(): net.ipv4.ip_nonlocal_bind,
+ * IP_FREEBIND, IP_TRANSPARENT), ipv6_chk_addr() unless
+ * ipv6_can_nonlocal_bind() (net.ipv6.ip_nonlocal_bind) for other IPv6
+ * addresses; multicast IPv6 addresses are not checked.
+ */
+static int check_address(const struct rules_query *q, struct rules_prediction *p)
+{
+	const struct rules_bind_env *env = &q->env;
+	int v4 = q->c.family == AF_INET || pw_addr_is_v4mapped(q->c.laddr);
+	const uint8_t *a4 = q->c.family == AF_INET ? q->c.laddr : q->c.laddr + 12;
+
+	if (!v4 && env->addr_ok == RULES_ADDR_NEEDS_DEVICE) {
+		/* __inet6_bind(): before the non-local options are looked at */
+		p->ok = 0;
+		p->err = EINVAL;
+		p->rule = RULES_RULE_NEEDS_DEVICE;
+		return 1;
+	}
+	if ((v4 ? !(a4[0] | a4[1] | a4[2] | a4[3]) : pw_addr_is_any(AF_INET6, q->c.laddr)) ||
+	    env->addr_ok == 1 || env->freebind ||
+	    env->transparent || (v4 ? env->nonlocal_v4 : env->nonlocal_v6))
+		return 0;
+	if (!v4 && q->c.laddr[0] == 0xff) /* multicast: not looked up */
+		return 0;
+	p->ok = 0;
+	p->err = EADDRNOTAVAIL;
+	p->rule = RULES_RULE_NO_LOCAL_ADDRESS;
+	p->uncertain = env->addr_ok < 0 ? RULES_UNCERTAIN_ADDRESS : RULES_SURE;
+	return 1;
+}
+
+int rules_bind_checks(const struct rules_query *q, struct rules_prediction *p)
+{
+	if (!q->env.known || q->op != RULES_OP_BIND)
+		return 0;
+	if (q->c.family == AF_INET)
+		return check_address(q, p) || check_privilege(q, p);
+	if (q->c.laddr[0] == 0xff && q->c.protocol == IPPROTO_TCP) {
+		p->ok = 0;
+		p->err = EINVAL;
+		p->rule = RULES_RULE_MULTICAST_STREAM;
+		return 1;
+	}
+	return check_privilege(q, p) || check_address(q, p);
+}
+
 void rules_predict(const struct rules_query *q, const struct pw_sock *v, size_t n,
 		   const struct rules_tb *(*tb_of)(uint16_t port, void *arg), void *arg,
 		   const struct rules_ports *ports, struct rules_prediction *p)
@@ -857,6 +931,25 @@ void rules_predict(const struct rules_query *q, const struct pw_sock *v, size_t 
 	memset(p, 0, sizeof(*p));
 	if (q->op == RULES_OP_CONNECT) {
 		predict_connect(q, v, n, tb_of, arg, ports, p);
+		return;
+	}
+	if (rules_bind_checks(q, p) && !p->uncertain)
+		return;
+	if (p->uncertain) {
+		/*
+		 * Refused if the unknown goes one way; the conflicts decide if
+		 * it goes the other: say both, keep the refusal's rule.
+		 */
+		struct rules_prediction r = *p;
+		struct rules_query sure = *q;
+
+		sure.env.known = 0;
+		rules_predict(&sure, v, n, tb_of, arg, ports, p);
+		if (p->ok || p->uncertain) {
+			*p = r;
+			return;
+		}
+		p->uncertain = r.uncertain; /* refused either way, for one reason or another */
 		return;
 	}
 	if (!c->lport) {
@@ -978,7 +1071,23 @@ void rules_advice(char *buf, size_t len, enum rules_rule rule, const struct rule
 		return;
 	case RULES_RULE_NO_LOCAL_ADDRESS:
 		snprintf(buf, len, "Add the address to an interface of that namespace, bind the "
-				   "wildcard, or set net.ipv4.ip_nonlocal_bind.");
+				   "wildcard, or bind it before it exists with IP_FREEBIND (systemd: "
+				   "FreeBind=yes) or net.ipv%c.ip_nonlocal_bind.",
+			 q && q->c.family == AF_INET6 && !pw_addr_is_v4mapped(q->c.laddr) ? '6' : '4');
+		return;
+	case RULES_RULE_PRIVILEGED_PORT:
+		snprintf(buf, len,
+			 "Give the service CAP_NET_BIND_SERVICE (systemd: "
+			 "AmbientCapabilities=CAP_NET_BIND_SERVICE), let systemd bind the port (a "
+			 "socket unit), or use a port of %d or more (ip_unprivileged_port_start).",
+			 q && q->env.known ? q->env.prot_sock : 1024);
+		return;
+	case RULES_RULE_MULTICAST_STREAM:
+		snprintf(buf, len, "Bind a unicast address or the wildcard; multicast is for UDP.");
+		return;
+	case RULES_RULE_NEEDS_DEVICE:
+		snprintf(buf, len, "Give the interface: a scope id (fe80::1%%eth0) or "
+				   "SO_BINDTODEVICE before bind(2).");
 		return;
 	case RULES_RULE_UNKNOWN_HOLDER:
 	case RULES_RULE_COUNT:

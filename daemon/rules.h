@@ -64,6 +64,9 @@ enum rules_rule {
 	RULES_RULE_EPHEMERAL_EXHAUSTED, /* "ephemeral_exhausted" */
 	RULES_RULE_NO_LOCAL_ADDRESS,    /* "no_local_address" */
 	RULES_RULE_UNKNOWN_HOLDER,      /* "unknown_holder" */
+	RULES_RULE_PRIVILEGED_PORT,     /* "privileged_port": EACCES */
+	RULES_RULE_MULTICAST_STREAM,    /* "multicast_stream": EINVAL, TCP on IPv6 multicast */
+	RULES_RULE_NEEDS_DEVICE,        /* "needs_device": EINVAL, link-local IPv6 without one */
 	RULES_RULE_COUNT
 };
 
@@ -249,6 +252,35 @@ enum rules_uncertain {
 	RULES_SURE = 0,
 	RULES_UNCERTAIN_ODD_RANGE,
 	RULES_UNCERTAIN_UDP_WALK,
+	RULES_UNCERTAIN_PRIVILEGE, /* whether the caller has CAP_NET_BIND_SERVICE is unknown */
+	RULES_UNCERTAIN_ADDRESS,   /* the namespace's addresses could not be read */
+};
+
+/*
+ * What bind(2) checks before it looks for a port conflict, in
+ * __inet_bind() (net/ipv4/af_inet.c: the address, then the privileged
+ * port) and __inet6_bind() (net/ipv6/af_inet6.c: multicast on a stream
+ * socket, the privileged port, then the address). A cgroup/bind4 or
+ * bind6 program runs before both (inet_bind(), inet6_bind()) and is not
+ * modelled here.
+ */
+struct rules_bind_env {
+	int known;       /* 0: not gathered (the checks are skipped) */
+	int prot_sock;   /* net.ipv4.ip_unprivileged_port_start of the netns
+			  * (inet_port_requires_bind_service(): port < it needs the
+			  * capability; IPv6 uses the same) */
+	int cap_net_bind_service; /* the caller has CAP_NET_BIND_SERVICE in the user
+				   * namespace owning the netns (ns_capable()): 1, 0,
+				   * or -1 unknown */
+	int addr_ok;     /* the address passes the kernel's address check without
+			  * a non-local bind: 1 (local, broadcast, multicast, the
+			  * wildcard), 0 (EADDRNOTAVAIL), -1 unknown,
+			  * RULES_ADDR_NEEDS_DEVICE (IPv6 link-local or
+			  * link-scoped multicast without a device: EINVAL) */
+	int nonlocal_v4; /* net.ipv4.ip_nonlocal_bind (also for v4-mapped addresses) */
+	int nonlocal_v6; /* net.ipv6.ip_nonlocal_bind */
+	uint8_t freebind;    /* IP_FREEBIND / IPV6_FREEBIND on the socket */
+	uint8_t transparent; /* IP_TRANSPARENT / IPV6_TRANSPARENT */
 };
 
 /*
@@ -325,7 +357,18 @@ struct rules_query {
 	 * 0.0.0.0 and ::ffff:0.0.0.0 holder is (an AF_INET6 socket made it).
 	 */
 	int tcp_mapped_any_unseen;
+	struct rules_bind_env env; /* the checks bind(2) makes before the conflicts */
 };
+
+#define RULES_ADDR_NEEDS_DEVICE 2
+
+/*
+ * The checks of struct rules_bind_env for a bind (q->op RULES_OP_BIND)
+ * of q->c, in the kernel's order for its family. Returns 1 and fills p
+ * (ok 0, err, rule; uncertain when an input is unknown) when one decides
+ * or may decide the call, 0 when the port conflicts decide.
+ */
+int rules_bind_checks(const struct rules_query *q, struct rules_prediction *p);
 
 enum {
 	RULES_MAPPED_ANY_V6 = 1,

@@ -17,7 +17,7 @@ holds its sockets until stdin closes (exit 0) or SIGTERM (exit 0).
 
 Operations:
     {"op":"socket","name":"a","family":"inet|inet6","type":"tcp|udp"}
-    {"op":"setsockopt","name":"a","opt":"reuseaddr|reuseport|v6only","value":1}
+    {"op":"setsockopt","name":"a","opt":"reuseaddr|reuseport|v6only|freebind|transparent","value":1}
     {"op":"bind","name":"a","addr":"127.0.0.1","port":N}
     {"op":"listen","name":"a","backlog":16}
     {"op":"connect","name":"a","addr":"127.0.0.1","port":N}
@@ -55,6 +55,9 @@ OPTS = {
     "reuseaddr": (socket.SOL_SOCKET, socket.SO_REUSEADDR),
     "reuseport": (socket.SOL_SOCKET, socket.SO_REUSEPORT),
     "v6only": (socket.IPPROTO_IPV6, socket.IPV6_V6ONLY),
+    # ip(7); an AF_INET6 socket takes SOL_IP options too (ipv6_setsockopt() -> ip_setsockopt())
+    "freebind": (socket.SOL_IP, 15),     # IP_FREEBIND
+    "transparent": (socket.SOL_IP, 19),  # IP_TRANSPARENT
 }
 
 SO_ATTACH_REUSEPORT_CBPF = 51  # asm-generic/socket.h

@@ -633,6 +633,111 @@ static void test_tcp_mapped_any_unseen(void **state)
 }
 
 /*
+ * The checks bind(2) makes before the conflicts, in each family's order
+ * (__inet_bind(): address, then port; __inet6_bind(): multicast on TCP,
+ * port, then address), with every way around them.
+ */
+static void test_bind_checks(void **state)
+{
+	static const struct {
+		const char *addr;
+		uint8_t proto;
+		uint16_t port;
+		int cap, addr_ok, nonlocal_v4, nonlocal_v6, freebind;
+		int err;                     /* 0: the conflicts decide */
+		enum rules_rule rule;
+		enum rules_uncertain uncertain;
+	} cases[] = {
+		{ "127.0.0.1", IPPROTO_TCP, 80, 0, 1, 0, 0, 0, EACCES, RULES_RULE_PRIVILEGED_PORT, RULES_SURE },
+		{ "127.0.0.1", IPPROTO_TCP, 80, 1, 1, 0, 0, 0, 0, RULES_RULE_NONE, RULES_SURE },
+		{ "127.0.0.1", IPPROTO_TCP, 1999, 0, 1, 0, 0, 0, EACCES, RULES_RULE_PRIVILEGED_PORT, RULES_SURE },
+		{ "127.0.0.1", IPPROTO_TCP, 2000, 0, 1, 0, 0, 0, 0, RULES_RULE_NONE, RULES_SURE },
+		{ "127.0.0.1", IPPROTO_TCP, 0, 0, 1, 0, 0, 0, 0, RULES_RULE_NONE, RULES_SURE },
+		{ "127.0.0.1", IPPROTO_TCP, 80, -1, 1, 0, 0, 0, EACCES, RULES_RULE_PRIVILEGED_PORT,
+		  RULES_UNCERTAIN_PRIVILEGE },
+		/* IPv4: the address first */
+		{ "192.0.2.7", IPPROTO_TCP, 80, 0, 0, 0, 0, 0, EADDRNOTAVAIL,
+		  RULES_RULE_NO_LOCAL_ADDRESS, RULES_SURE },
+		{ "192.0.2.7", IPPROTO_UDP, 8080, 1, 0, 1, 0, 0, 0, RULES_RULE_NONE, RULES_SURE },
+		{ "192.0.2.7", IPPROTO_UDP, 8080, 1, 0, 0, 1, 0, EADDRNOTAVAIL,
+		  RULES_RULE_NO_LOCAL_ADDRESS, RULES_SURE },
+		{ "192.0.2.7", IPPROTO_UDP, 8080, 1, 0, 0, 0, 1, 0, RULES_RULE_NONE, RULES_SURE },
+		{ "192.0.2.7", IPPROTO_UDP, 8080, 1, -1, 0, 0, 0, EADDRNOTAVAIL,
+		  RULES_RULE_NO_LOCAL_ADDRESS, RULES_UNCERTAIN_ADDRESS },
+		{ "0.0.0.0", IPPROTO_UDP, 8080, 1, 0, 0, 0, 0, 0, RULES_RULE_NONE, RULES_SURE },
+		/* v4-mapped: IPv6's order, IPv4's sysctl */
+		{ "::ffff:192.0.2.7", IPPROTO_TCP, 80, 0, 0, 0, 0, 0, EACCES,
+		  RULES_RULE_PRIVILEGED_PORT, RULES_SURE },
+		{ "::ffff:192.0.2.7", IPPROTO_TCP, 8080, 0, 0, 1, 0, 0, 0, RULES_RULE_NONE, RULES_SURE },
+		{ "::ffff:0.0.0.0", IPPROTO_TCP, 8080, 0, 0, 0, 0, 0, 0, RULES_RULE_NONE, RULES_SURE },
+		/* IPv6: the port first, then the address, with its own sysctl */
+		{ "2001:db8::7", IPPROTO_TCP, 80, 0, 0, 0, 0, 0, EACCES, RULES_RULE_PRIVILEGED_PORT, RULES_SURE },
+		{ "2001:db8::7", IPPROTO_TCP, 8080, 0, 0, 1, 0, 0, EADDRNOTAVAIL,
+		  RULES_RULE_NO_LOCAL_ADDRESS, RULES_SURE },
+		{ "2001:db8::7", IPPROTO_TCP, 8080, 0, 0, 0, 1, 0, 0, RULES_RULE_NONE, RULES_SURE },
+		{ "ff0e::1", IPPROTO_UDP, 8080, 0, 0, 0, 0, 0, 0, RULES_RULE_NONE, RULES_SURE },
+		{ "ff0e::1", IPPROTO_TCP, 80, 0, 1, 0, 0, 0, EINVAL, RULES_RULE_MULTICAST_STREAM, RULES_SURE },
+		{ "fe80::1", IPPROTO_UDP, 8080, 0, RULES_ADDR_NEEDS_DEVICE, 0, 1, 1, EINVAL,
+		  RULES_RULE_NEEDS_DEVICE, RULES_SURE },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct rules_query q = { .op = RULES_OP_BIND };
+		struct rules_prediction p;
+		int decided;
+
+		q.c = pwt_sock(cases[i].proto, cases[i].addr, cases[i].port, PW_TCP_CLOSE, 0, 1000);
+		q.env.known = 1;
+		q.env.prot_sock = 2000;
+		q.env.cap_net_bind_service = cases[i].cap;
+		q.env.addr_ok = cases[i].addr_ok;
+		q.env.nonlocal_v4 = cases[i].nonlocal_v4;
+		q.env.nonlocal_v6 = cases[i].nonlocal_v6;
+		q.env.freebind = (uint8_t)cases[i].freebind;
+		memset(&p, 0, sizeof(p));
+		decided = rules_bind_checks(&q, &p);
+		if (decided != !!cases[i].err || (decided && (p.err != cases[i].err ||
+							     p.rule != cases[i].rule ||
+							     p.uncertain != cases[i].uncertain)))
+			fail_msg("case %zu (%s port %u): decided %d err %d rule %s uncertain %d", i,
+				 cases[i].addr, cases[i].port, decided, p.err,
+				 rules_rule_name(p.rule) ? rules_rule_name(p.rule) : "-",
+				 p.uncertain);
+		/* not gathered: never decided here */
+		q.env.known = 0;
+		assert_int_equal(rules_bind_checks(&q, &p), 0);
+	}
+}
+
+/* An unknown capability with a listener in the way: refused either way, uncertain why. */
+static void test_bind_checks_then_conflicts(void **state)
+{
+	struct pw_sock v[1] = { pwt_tcp("0.0.0.0", 80, PW_TCP_LISTEN, 0, 0) };
+	struct rules_query q = { .op = RULES_OP_BIND };
+	struct rules_prediction p;
+
+	(void)state;
+	q.c = pwt_tcp("127.0.0.1", 80, PW_TCP_CLOSE, 0, 1000);
+	q.env = (struct rules_bind_env){ .known = 1, .prot_sock = 1024,
+					 .cap_net_bind_service = -1, .addr_ok = 1 };
+	p = predict(&q, v, 1, NULL);
+	assert_false(p.ok);
+	assert_int_equal(p.err, EADDRINUSE);
+	assert_int_equal(p.uncertain, RULES_UNCERTAIN_PRIVILEGE);
+	/* no listener: the capability alone decides, and it is unknown */
+	p = predict(&q, v, 0, NULL);
+	assert_false(p.ok);
+	assert_int_equal(p.err, EACCES);
+	assert_int_equal(p.uncertain, RULES_UNCERTAIN_PRIVILEGE);
+	/* known to be there: the listener decides, surely */
+	q.env.cap_net_bind_service = 1;
+	p = predict(&q, v, 1, NULL);
+	assert_int_equal(p.err, EADDRINUSE);
+	assert_int_equal(p.uncertain, RULES_SURE);
+}
+
+/*
  * Regression (differential test, seed 1): a connect() from an explicitly
  * bound port may take over a TIME_WAIT entry with the same 4-tuple
  * (tcp_twsk_unique() with no twp, timestamps on) even with tcp_tw_reuse
@@ -917,6 +1022,8 @@ int main(void)
 		cmocka_unit_test(test_advice),
 		cmocka_unit_test(test_udp_walk_any_refuses),
 		cmocka_unit_test(test_tcp_mapped_any_unseen),
+		cmocka_unit_test(test_bind_checks),
+		cmocka_unit_test(test_bind_checks_then_conflicts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
