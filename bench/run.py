@@ -661,7 +661,7 @@ def bench_latency(env, cfg, out):
     ns = env.add_netns("alert")
     port = 20000
     h, _ = holder(env, "udp", 1, "0.0.0.0", port, ns)
-    d = Daemon(env)
+    d = Daemon(env, no_fold_args(env))
     actor = env.spawn([os.path.join(BBIN, "hijack"), str(port), "--netns", ns])
     sub = Ctl(d.sock)
     sub.request({"cmd": "subscribe"})
@@ -701,6 +701,17 @@ def bench_latency(env, cfg, out):
 FULL["idle_seconds"], SMOKE["idle_seconds"] = 20, 2
 
 
+def no_fold_args(env):
+    """--config of a file with fold_window = 0 (the later --config wins): every
+    alert is published at once. The default folds repeats of one alert within
+    10 s into one line at the window's end, which the latency runs would wait
+    for."""
+    path = os.path.join(env.workdir, "nofold.conf")
+    with open(path, "w") as f:
+        f.write("[alerts]\nfold_window = 0\n")
+    return ["--config", path]
+
+
 def voluntary_switches(pid):
     """Voluntary context switches of every thread of pid: one per time it blocked
     and was woken (/proc/PID/task/*/status)."""
@@ -719,7 +730,7 @@ def bench_idle(env, cfg, out):
     ns = env.add_netns("idle")
     port = 20000
     h, _ = holder(env, "udp", 1, "0.0.0.0", port, ns)
-    d = Daemon(env)
+    d = Daemon(env, no_fold_args(env))
     actor = env.spawn([os.path.join(BBIN, "hijack"), str(port), "--netns", ns])
     sub = Ctl(d.sock)
     sub.request({"cmd": "subscribe"})
