@@ -10,7 +10,7 @@ Both reproductions run here against the real daemon; `make test-sanitize`
 runs them (and the rest of the suite) against an ASan+UBSan build, where
 any such access fails the run. Each hijack bind is made just before the
 request, so that its event is still in the ring buffer when the request
-drains it (the daemon drains on its own every 5 ms); 40 rounds make that
+drains it (the daemon drains on its own within about a millisecond); 40 rounds make that
 happen many times over."""
 import json
 import socket
