@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""portwatch benchmarks: overhead, loss, scale, alert latency, control-socket flood.
+"""portwatch benchmarks: overhead, loss, scale, alert latency, control-socket flood,
+idle wake-ups.
 
-    bench/run.py [--smoke] [--out DIR] [--only overhead,loss,scale,latency,flood,profile]
+    bench/run.py [--smoke] [--out DIR] [--only overhead,loss,scale,latency,flood,profile,idle]
     bench/run.py --check FILE [--smoke]
 
 Runs as root on the real kernel (stdlib only). Every timed workload runs
@@ -693,9 +694,7 @@ def bench_latency(env, cfg, out):
     ns = env.add_netns("alert")
     port = 20000
     h, _ = holder(env, "udp", 1, "0.0.0.0", port, ns)
-    # every bind is the same pair of owner groups: with folding on (the
-    # default) the repeats would leave as one summary at the window's end
-    d = Daemon(env, config="[alerts]\nfold_window = 0\n")
+    d = Daemon(env, no_fold_args(env))
     actor = env.spawn([os.path.join(BBIN, "hijack"), str(port), "--netns", ns])
     sub = Ctl(d.sock)
     sub.request({"cmd": "subscribe"})
@@ -920,6 +919,76 @@ def bench_flood(env, cfg, out):
         env.del_netns(ns)
 
 
+# ------------------------------------------------------------------ 6. idle wake-ups
+
+FULL["idle_seconds"], SMOKE["idle_seconds"] = 20, 2
+
+
+def no_fold_args(env):
+    """--config of a file with fold_window = 0 (the later --config wins): every
+    alert is published at once. The default folds repeats of one alert within
+    10 s into one line at the window's end, which the latency runs would wait
+    for."""
+    path = os.path.join(env.workdir, "nofold.conf")
+    with open(path, "w") as f:
+        f.write("[alerts]\nfold_window = 0\n")
+    return ["--config", path]
+
+
+def voluntary_switches(pid):
+    """Voluntary context switches of every thread of pid: one per time it blocked
+    and was woken (/proc/PID/task/*/status)."""
+    n = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+            for line in f:
+                if line.startswith("voluntary_ctxt_switches:"):
+                    n += int(line.split()[1])
+    return n
+
+
+def bench_idle(env, cfg, out):
+    """How often a daemon with nothing to do wakes up, then one hijack bind:
+    the alert must still arrive, and how long it took."""
+    ns = env.add_netns("idle")
+    port = 20000
+    h, _ = holder(env, "udp", 1, "0.0.0.0", port, ns)
+    d = Daemon(env, no_fold_args(env))
+    actor = env.spawn([os.path.join(BBIN, "hijack"), str(port), "--netns", ns])
+    sub = Ctl(d.sock)
+    sub.request({"cmd": "subscribe"})
+    try:
+        d.wait_quiet()
+        time.sleep(1.0)  # start-up work (snapshot, the first housekeeping) done
+        ev0 = sum(d.stats()["events"].values())
+        n0, t0 = voluntary_switches(d.p.pid), time.monotonic()
+        time.sleep(cfg["idle_seconds"])
+        n1, t1 = voluntary_switches(d.p.pid), time.monotonic()
+        events = sum(d.stats()["events"].values()) - ev0
+        actor.stdin.write("g")
+        actor.stdin.flush()
+        t_ns, inode = map(int, actor.stdout.readline().split())
+        while True:
+            a = json.loads(sub.line()).get("alert")
+            if a and a["contender"]["inode"] == inode:
+                alert_ms = (time.monotonic_ns() - t_ns) / 1e6
+                break
+        out["idle"] = {"seconds": round(t1 - t0, 1), "wakeups": n1 - n0,
+                       "wakeups_per_s": round((n1 - n0) / (t1 - t0), 2),
+                       "events_during": events, "alert_after_idle_ms": round(alert_ms, 3),
+                       "note": "voluntary context switches of the daemon over the window, no "
+                               "socket activity of ours (events_during: other processes' on "
+                               "the host); the 1 s housekeeping timer is 1/s of it"}
+    finally:
+        sub.close()
+        actor.stdin.close()
+        actor.wait(10)
+        env.procs.remove(actor)
+        d.stop()
+        release(env, h)
+        env.del_netns(ns)
+
+
 # ------------------------------------------------------------------ profile
 
 def bpf_prog_ids(pid):
@@ -1071,6 +1140,11 @@ def print_table(s):
                  mb.get("clients", 0), mb.get("refused", 0)))
         if f.get("control") is not None:
             print("   stats control: %s" % json.dumps(f["control"], sort_keys=True))
+    if "idle" in s:
+        i = s["idle"]
+        print("\n6. idle: %.2f wake-ups/s over %.0f s (%d events of others meanwhile); "
+              "an alert after it in %.2f ms" % (i["wakeups_per_s"], i["seconds"],
+                                               i["events_during"], i["alert_after_idle_ms"]))
     if "profile" in s and s["profile"].get("available", True):
         print("\nBPF cost per operation (bpf_stats, 1 process):")
         for wl in WORKLOADS:
@@ -1146,7 +1220,11 @@ def markdown(s):
             "Alert latency, bind() return in the actor to the alert read from a `subscribe` "
             "stream, %d hijack binds (%s): p50 %.2f ms, p99 **%.2f ms**, max %.2f ms."
             % (a["alerts"], a["kind"], a["alert_p50_ms"], a["alert_p99_ms"], a["alert_max_ms"]),
-            ""] + flood_markdown(s) + ["TARGETS", "| target | key | figure | goal | met |", "|---|---|---|---|---|"]
+            ""] + flood_markdown(s) + [
+            "Idle: %s wake-ups/s over %s s with no socket activity; an alert after it in "
+            "%s ms." % tuple(s.get("idle", {}).get(k, "-") for k in
+                             ("wakeups_per_s", "seconds", "alert_after_idle_ms")),
+            "", "TARGETS", "| target | key | figure | goal | met |", "|---|---|---|---|---|"]
     for what, key, test, goal in TARGETS:
         v = lookup(s, key, None)
         out.append("| %s | `%s` | %s | %s | %s |" % (what, key, v, goal, "not measured"
@@ -1190,7 +1268,8 @@ def required_keys():
             "scale.snapshot_s", "scale.ss_s", "scale.rss_mib", "scale.owners_port_p99_ms",
             "scale.owners_all_s", "latency.alert_p99_ms", "flood.dropped",
             "flood.quiet.dropped", "flood.rss_peak_mib", "flood.quiet.alert_p99_ms",
-            "flood.flood.alert_p99_ms", "flood.quiet.stats_p99_ms", "flood.flood.stats_p99_ms"]
+            "flood.flood.alert_p99_ms", "flood.quiet.stats_p99_ms", "flood.flood.stats_p99_ms",
+            "idle.wakeups_per_s"]
     for wl in WORKLOADS:
         for n in PROCS:
             for sub in ("bare",) + SUBJECTS:
@@ -1236,6 +1315,9 @@ def check(path):
         elif k.endswith(".dropped"):
             if not isinstance(v, int) or v < 0:
                 bad.append("%s = %r" % (k, v))
+        elif k == "idle.wakeups_per_s":  # 0 is the goal
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+                bad.append("idle.wakeups_per_s = %r" % v)
         elif k == "machine.kernel":
             if not v:
                 bad.append("machine.kernel empty")
@@ -1250,7 +1332,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, for make test")
     ap.add_argument("--out", default=None, help="output directory (default build/bench)")
-    ap.add_argument("--only", default="overhead,loss,scale,latency,flood,profile")
+    ap.add_argument("--only", default="overhead,loss,scale,latency,flood,profile,idle")
     ap.add_argument("--check", metavar="FILE", help="check a summary.json and exit")
     ap.add_argument("--markdown", metavar="FILE",
                     help="print a summary.json's tables as docs/PERFORMANCE.md has them")
@@ -1309,6 +1391,10 @@ def main():
         if "profile" in only:
             bench_profile(env, cfg, summary)
             save()  # a later failure keeps what was measured
+        if "idle" in only:
+            bench_idle(env, cfg, summary)
+            save()
+            log("idle done")
     finally:
         env.cleanup()
         shutil.rmtree(workdir, ignore_errors=True)

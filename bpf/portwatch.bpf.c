@@ -22,8 +22,10 @@
  * children, ordinary outgoing connections) is filtered here.
  *
  * Wake-ups: events are submitted with BPF_RB_NO_WAKEUP, and the consumer is
- * woken (BPF_RB_FORCE_WAKEUP) only when the backlog crosses
- * `wakeup_bytes`; the daemon drains the rest from a short flush timer.
+ * woken (BPF_RB_FORCE_WAKEUP) only by the first event after it said it is
+ * asleep (`consumer_asleep`, see event_submit()), or when the backlog
+ * crosses `wakeup_bytes`; while events keep coming the daemon drains on a
+ * short timer of its own.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -48,6 +50,14 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set by the daemon before load: backlog (bytes) that forces a wake-up. */
 const volatile __u64 wakeup_bytes = 256 * 1024;
+
+/*
+ * 1 while the daemon blocks with no timer of its own (it drained the ring
+ * and found it empty): the next event must wake it. Written by the daemon
+ * through the skeleton's mmap of .bss (set to 1 before blocking, 0 once
+ * awake); cleared here by the one event that takes the wake-up.
+ */
+__u32 consumer_asleep = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -266,16 +276,46 @@ static __always_inline struct pw_event *event_reserve(__u32 type)
 	return e;
 }
 
-/* Submit, waking the consumer only when the backlog crosses wakeup_bytes. */
+/*
+ * Submit e, waking the consumer when it is asleep or the backlog crosses
+ * wakeup_bytes, and count it.
+ *
+ * No event may be stranded: left in the ring while the daemon blocks with
+ * no timer. The daemon (daemon/portwatchd.c, ring_settle()) drains the
+ * ring, stores consumer_asleep = 1, then a full barrier, then reads the
+ * ring's producer position and blocks only if nothing was reserved since
+ * its drain. Here the order is the mirror image: bpf_ringbuf_reserve()
+ * advanced the producer position before we got e, then the xchg below
+ * (a fully ordered atomic: `lock xchg` on x86, `swpal` on arm64; a
+ * non-fetching add would not be ordered on arm64), then the read of
+ * consumer_asleep. Two stores, each followed by a full barrier and a read
+ * of the other's location: at least one side sees the other's store.
+ * Either the daemon sees this reservation (committed or not yet) and
+ * stays on its timer until it can consume it, or we see consumer_asleep
+ * = 1 and force the wake-up. Of several events that see it, the one whose
+ * compare-and-swap clears it wakes the daemon; the others' records are
+ * consumed by that drain or, if not yet committed then, by the timer the
+ * daemon keeps running after a drain that found events.
+ *
+ * The xchg is on this CPU's own counter (a cache line no other CPU
+ * writes, unlike consumer_asleep, which is only read here while the
+ * daemon is awake), so the barrier costs no cache-line transfer.
+ */
 static __always_inline void event_submit(struct pw_event *e)
 {
+	__u32 idx = PW_CNT_EMITTED;
+	__u64 *emitted = bpf_map_lookup_elem(&counters, &idx);
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	__u64 flags = BPF_RB_NO_WAKEUP;
 
-	if (avail < wakeup_bytes && avail + sizeof(*e) + 8 >= wakeup_bytes)
+	if (emitted)
+		__sync_lock_test_and_set(emitted, *emitted + 1);
+	if (*(volatile __u32 *)&consumer_asleep &&
+	    __sync_val_compare_and_swap(&consumer_asleep, 1, 0) == 1)
+		flags = BPF_RB_FORCE_WAKEUP;
+	else if (avail < wakeup_bytes && avail + sizeof(*e) + 8 >= wakeup_bytes)
 		flags = BPF_RB_FORCE_WAKEUP;
 	bpf_ringbuf_submit(e, flags);
-	count(PW_CNT_EMITTED);
 }
 
 /* Copy the address and port of a user sockaddr into the req_* fields. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -229,11 +230,27 @@ int pwbpf_open(struct pw_bpf *b, size_t ringbuf_bytes, ring_buffer_sample_fn fn,
 		*what = "create the ring buffer consumer";
 		return -errno;
 	}
+	/*
+	 * The ring's first two pages, read-only: consumer and producer
+	 * positions, for pwbpf_sleep() (libbpf 1.1 has no
+	 * ring_buffer__avail_data_size()). A mapping of its own beside
+	 * libbpf's: the same pages, so the same values.
+	 */
+	b->pos_len = 2 * (size_t)sysconf(_SC_PAGESIZE);
+	b->pos = mmap(NULL, b->pos_len, PROT_READ, MAP_SHARED, bpf_map__fd(b->skel->maps.events), 0);
+	if (b->pos == MAP_FAILED) {
+		b->pos = NULL;
+		*what = "map the ring buffer's positions";
+		return -errno;
+	}
 	return 0;
 }
 
 void pwbpf_close(struct pw_bpf *b)
 {
+	if (b->pos)
+		munmap(b->pos, b->pos_len);
+	b->pos = NULL;
 	ring_buffer__free(b->rb);
 	b->rb = NULL;
 	portwatch__destroy(b->skel);
@@ -251,6 +268,48 @@ int pwbpf_epoll_fd(const struct pw_bpf *b)
 int pwbpf_consume(struct pw_bpf *b)
 {
 	return ring_buffer__consume(b->rb);
+}
+
+/*
+ * Producer position != consumer position: something was reserved in the
+ * ring and not consumed yet, committed or not (ringbuf layout: the
+ * consumer page, then the producer page, each starting with its position).
+ */
+static int ring_pending(const struct pw_bpf *b)
+{
+	const unsigned long *cons = b->pos;
+	const unsigned long *prod = (const void *)((const char *)b->pos + b->pos_len / 2);
+
+	return __atomic_load_n(prod, __ATOMIC_ACQUIRE) != __atomic_load_n(cons, __ATOMIC_RELAXED);
+}
+
+/*
+ * The daemon's half of the wake-up protocol; event_submit() in
+ * bpf/portwatch.bpf.c has the other half and the argument. The store of
+ * the flag and the read of the producer position must not be reordered
+ * (a store followed by a load of another location may be, on x86 too):
+ * hence the full fence between them.
+ */
+int pwbpf_sleep(struct pw_bpf *b)
+{
+	__u32 *asleep = &b->skel->bss->consumer_asleep;
+
+	__atomic_store_n(asleep, 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!ring_pending(b))
+		return 1;
+	__atomic_store_n(asleep, 0, __ATOMIC_RELAXED);
+	return 0;
+}
+
+int pwbpf_asleep(const struct pw_bpf *b)
+{
+	return __atomic_load_n(&b->skel->bss->consumer_asleep, __ATOMIC_RELAXED);
+}
+
+void pwbpf_wake(struct pw_bpf *b)
+{
+	__atomic_store_n(&b->skel->bss->consumer_asleep, 0, __ATOMIC_RELAXED);
 }
 
 int pwbpf_tracked_fd(const struct pw_bpf *b)

@@ -29,6 +29,8 @@ struct pw_bpf {
 	const char *fd_read;
 	/* ring-buffer records shorter than struct pw_event, skipped (stats) */
 	uint64_t short_records;
+	void *pos;                            /* the ring's position pages, read-only */
+	size_t pos_len;
 };
 
 /*
@@ -50,6 +52,18 @@ void pwbpf_close(struct pw_bpf *b);
 int pwbpf_epoll_fd(const struct pw_bpf *b);
 /* Consume every pending event; returns the count or -errno. */
 int pwbpf_consume(struct pw_bpf *b);
+/*
+ * Wake-ups (bpf/portwatch.bpf.c, event_submit()). pwbpf_sleep(): the
+ * consumer, having drained the ring, is about to block with no timer:
+ * tell the BPF side (the next event forces a wake-up), then check that
+ * nothing was reserved in the ring since the drain. Returns 1 when it may
+ * block; 0 when the ring is not empty, the flag withdrawn (keep draining
+ * on the timer). pwbpf_asleep(): the flag is still set, no event has
+ * taken the wake-up since. pwbpf_wake(): withdraw it (awake, on a timer).
+ */
+int pwbpf_sleep(struct pw_bpf *b);
+int pwbpf_asleep(const struct pw_bpf *b);
+void pwbpf_wake(struct pw_bpf *b);
 /* fd of the `tracked` map (socket inodes the table holds). */
 int pwbpf_tracked_fd(const struct pw_bpf *b);
 /*

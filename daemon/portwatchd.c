@@ -4,9 +4,10 @@
  *
  * One thread, one epoll loop over: the BPF ring buffer, a signalfd
  * (SIGTERM, SIGINT, SIGHUP), a flush timer that drains the ring buffer
- * every PW_FLUSH_MS (the BPF side wakes us only when the backlog crosses
- * a threshold), a housekeeping timer (drop counter, reconciliation) and
- * the control socket with its clients.
+ * every PW_BUSY_NS while events keep coming and is disarmed when they
+ * stop (ring_settle(): the BPF side then wakes us with the next event), a
+ * housekeeping timer (drop counter, reconciliation) and the control
+ * socket with its clients.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -39,7 +40,8 @@
 
 #include <json-c/json.h>
 
-#define PW_FLUSH_MS 5
+/* Drain period while events keep coming: bounds an alert's delay when busy. */
+#define PW_BUSY_NS 1000000LL
 
 struct options {
 	const char *config_path; /* --config, or NULL for PW_DEFAULT_CONFIG (may be missing) */
@@ -57,6 +59,8 @@ struct daemon {
 	struct snap *snap;
 	struct pw_monitor mon;
 	struct pw_ctl ctl;
+	int asleep;               /* flush timer disarmed, the BPF side told (ring_settle()) */
+	uint64_t ring_seen;       /* events drained since the last ring_settle() */
 	uint64_t dropped_seen;
 	uint64_t consume_errors;  /* ring_buffer__consume() failures since consume_log_ns */
 	uint64_t consume_log_ns;  /* CLOCK_REALTIME ns of the last line about them */
@@ -301,8 +305,10 @@ static void drain_ring(struct daemon *d)
 	int n = pwbpf_consume(&d->bpf);
 	uint64_t now;
 
-	if (n >= 0)
+	if (n >= 0) {
+		d->ring_seen += n;
 		return;
+	}
 	d->consume_errors++;
 	now = monitor_now();
 	if (d->consume_log_ns && now - d->consume_log_ns < 60ULL * 1000000000ULL)
@@ -320,19 +326,62 @@ static int add_fd(struct daemon *d, int fd, void *tag)
 	return epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-static int timer_fd(long long period_ns)
+/* Fire every period_ns from now on; 0 disarms (and drops expirations not read). */
+static int timer_set(int fd, long long period_ns)
 {
 	struct itimerspec its = {
 		.it_interval = { period_ns / 1000000000LL, period_ns % 1000000000LL },
 		.it_value = { period_ns / 1000000000LL, period_ns % 1000000000LL },
 	};
+
+	return timerfd_settime(fd, 0, &its, NULL);
+}
+
+static int timer_fd(long long period_ns)
+{
 	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 
-	if (fd >= 0 && timerfd_settime(fd, 0, &its, NULL)) {
+	if (fd >= 0 && timer_set(fd, period_ns)) {
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+/*
+ * Before blocking: drain again in PW_BUSY_NS, or sleep until the BPF side
+ * wakes us. Called at the top of every turn of the loop.
+ *  - Awake, events drained since the last call: they may keep coming, stay
+ *    on the flush timer.
+ *  - Awake, none: set the flag and disarm the timer, unless pwbpf_sleep()
+ *    finds the ring not empty after setting it (an event whose program
+ *    read "awake" just before: it woke nobody, the timer must fetch it).
+ *  - Asleep, flag still set, nothing drained: no event came, block.
+ *  - Asleep, flag cleared: an event took the wake-up; back on the timer
+ *    even if the drain found nothing (an earlier record may not have been
+ *    committed yet: it sits in front of the one that woke us).
+ */
+static void ring_settle(struct daemon *d)
+{
+	if (d->asleep) {
+		if (!d->ring_seen && pwbpf_asleep(&d->bpf))
+			return;
+		pwbpf_wake(&d->bpf);
+		if (timer_set(d->flush_fd, PW_BUSY_NS))
+			fatal("arming the flush timer");
+		d->asleep = 0;
+		d->ring_seen = 0;
+		return;
+	}
+	if (d->ring_seen) {
+		d->ring_seen = 0;
+		return;
+	}
+	if (!pwbpf_sleep(&d->bpf))
+		return;
+	if (timer_set(d->flush_fd, 0))
+		fatal("disarming the flush timer");
+	d->asleep = 1;
 }
 
 static void reconcile(struct daemon *d, const char *why)
@@ -497,8 +546,10 @@ static void loop(struct daemon *d)
 
 	d->running = 1;
 	while (d->running) {
-		int n = epoll_wait(d->epoll_fd, evs, 64, ctl_pending(&d->ctl) ? 0 : -1);
+		int n;
 
+		ring_settle(d);
+		n = epoll_wait(d->epoll_fd, evs, 64, ctl_pending(&d->ctl) ? 0 : -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -621,7 +672,7 @@ static void setup(struct daemon *d)
 	signal(SIGPIPE, SIG_IGN);
 	d->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	d->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-	d->flush_fd = timer_fd(PW_FLUSH_MS * 1000000LL);
+	d->flush_fd = timer_fd(PW_BUSY_NS); /* awake until the first ring_settle() */
 	d->house_fd = timer_fd(1000000000LL);
 	d->watchdog_fd = watchdog_fd();
 	if (d->signal_fd < 0 || d->epoll_fd < 0 || d->flush_fd < 0 || d->house_fd < 0)

@@ -10,8 +10,9 @@ Both reproductions run here against the real daemon; `make test-sanitize`
 runs them (and the rest of the suite) against an ASan+UBSan build, where
 any such access fails the run. Each hijack bind is made just before the
 request, so that its event is still in the ring buffer when the request
-drains it (the daemon drains on its own every 5 ms); 40 rounds make that
-happen many times over."""
+drains it; 40 rounds make that happen many times over. Since issue 13 an event
+wakes an idle daemon at once, so the alert often drops the subscriber before
+its request is sent: that is allowed (a broken pipe on the send)."""
 import json
 import socket
 
@@ -63,7 +64,10 @@ def test_subscriber_dropped_during_its_own_request(daemon_factory, actors, port)
         s = deaf_subscriber(daemon)
         subs.append(s)
         hijack(thief, "t%d" % i, port)
-        s.sendall(check_line(port))  # the drain inside raises the alert to s
+        try:
+            s.sendall(check_line(port))  # the drain inside raises the alert to s
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the event woke the daemon first: s was dropped before its request
     # the daemon is alive, answers, and raised every alert
     wait_until(lambda: daemon.stats()["alerts"] >= base + ROUNDS, what="%d alerts" % ROUNDS)
     assert daemon.running()

@@ -6,7 +6,8 @@
 #
 # Ports: 7001 tcp listener and 7002 udp bound before the daemon starts (b),
 # 7003 shadow_wildcard (c), 7004 takeover (d), 7005/7006 refused bind,
-# check and release (e, f, g); the bind_wildcard oracle (h) runs last, on
+# check and release (e, f, g), 7010 idle wake-up (i); the bind_wildcard
+# oracle (h) runs last, on
 # ports the kernel picks.
 
 SOCK=/run/pw.sock
@@ -177,7 +178,7 @@ fi
 if [ "$up" != 1 ]; then
 	# Nothing else can be checked without the daemon: each counts as failed.
 	for name in snapshot_tcp_listener snapshot_udp shadow_wildcard takeover refused_bind \
-		why_conflict check_prediction release bind_wildcard_oracle; do
+		why_conflict check_prediction release idle_wakeup bind_wildcard_oracle; do
 		fail "$name" "portwatchd is not running"
 	done
 else
@@ -284,6 +285,32 @@ else
 			fail release "owners 7005 still lists pid $hpid after $WAIT s: $(cat /run/owners.txt)"
 		fi
 	fi
+
+	# (i) wake-up (issue 13): the idle daemon blocks with no timer but its
+	# housekeeping (1 s); the next event wakes it through the flag its BPF
+	# programs read. Its voluntary context switches over 3 idle seconds, then
+	# a hijack whose alert must reach a `watch` stream while nothing else is
+	# asked (a request would drain the ring and hide a stranded event).
+	$CTL --json watch >/run/watch.txt 2>&1 &
+	watchpid=$!
+	if ! bg_sockop wk_wild -u 1002 -t udp -a 0.0.0.0 7010 -s 600; then
+		fail idle_wakeup "uid 1002 bind of 0.0.0.0:7010: $(said wk_wild)"
+	else
+		sleep 2
+		v0=$(awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$pwpid/status")
+		sleep 3
+		v1=$(awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$pwpid/status")
+		if ! bg_sockop wk_spec -u 1003 -t udp -a 127.0.0.1 7010 -s 600; then
+			fail idle_wakeup "uid 1003 bind of 127.0.0.1:7010: $(said wk_spec)"
+		elif ! until_ok "$WAIT" grep -q 'shadow_wildcard.*7010' /run/watch.txt; then
+			fail idle_wakeup "no alert on 7010 in watch after $WAIT s: $(tr '\n' ' ' </run/watch.txt)"
+		elif [ $((v1 - v0)) -gt 10 ]; then
+			fail idle_wakeup "$((v1 - v0)) wake-ups in 3 idle seconds"
+		else
+			pass "idle_wakeup: $((v1 - v0)) wake-ups in 3 idle seconds, the alert came"
+		fi
+	fi
+	kill "$watchpid" 2>/dev/null
 fi
 
 # ---- (h) bind_wildcard_oracle ----------------------------------------------
