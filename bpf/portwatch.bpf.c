@@ -7,7 +7,8 @@
  *     or failure, with the socket as the kernel holds it after the call;
  *   - connect(2): only when it failed with EADDRNOTAVAIL/EADDRINUSE, or when
  *     the socket had a local port before the call (bind-before-connect);
- *   - setsockopt(2) of SO_REUSEADDR, SO_REUSEPORT, IPV6_V6ONLY on a socket
+ *   - setsockopt(2) of SO_REUSEADDR, SO_REUSEPORT, IPV6_V6ONLY,
+ *     SO_BINDTODEVICE and SO_BINDTOIFINDEX on a socket
  *     the table holds (the kernel reads these at conflict time, so the table
  *     must follow them: inet_bind_conflict() in net/ipv4/inet_connection_sock.c),
  *     and of SO_ATTACH_REUSEPORT_CBPF/EBPF and SO_DETACH_REUSEPORT_BPF on one
@@ -40,6 +41,8 @@
 #define SOL_SOCKET 1
 #define SO_REUSEADDR 2
 #define SO_REUSEPORT 15
+#define SO_BINDTODEVICE 25
+#define SO_BINDTOIFINDEX 62
 #define SO_ATTACH_REUSEPORT_CBPF 51
 #define SO_ATTACH_REUSEPORT_EBPF 52
 #define SO_DETACH_REUSEPORT_BPF 68
@@ -403,6 +406,8 @@ static __always_inline int args_from_regs(struct call_args *a, __u32 type)
 			a->sockopt = PW_SOCKOPT_REUSEPORT_PROG;
 		else if (level == SOL_SOCKET && opt == SO_DETACH_REUSEPORT_BPF)
 			a->sockopt = PW_SOCKOPT_REUSEPORT_DETACH;
+		else if (level == SOL_SOCKET && (opt == SO_BINDTODEVICE || opt == SO_BINDTOIFINDEX))
+			a->sockopt = PW_SOCKOPT_DEVICE;
 		else if (!((level == SOL_SOCKET && (opt == SO_REUSEADDR || opt == SO_REUSEPORT)) ||
 			   (level == SOL_IPV6 && opt == IPV6_V6ONLY)))
 			return -1;

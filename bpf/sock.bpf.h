@@ -44,6 +44,7 @@ static __always_inline void pw_fill_common(const struct sock_common *skc, struct
 	out->reuseaddr = BPF_CORE_READ_BITFIELD(skc, skc_reuse) != 0;
 	out->reuseport = BPF_CORE_READ_BITFIELD(skc, skc_reuseport);
 	out->v6only = BPF_CORE_READ_BITFIELD(skc, skc_ipv6only);
+	out->bound_dev_if = skc->skc_bound_dev_if;
 	if (out->family == AF_INET6) {
 		__builtin_memcpy(out->laddr, skc->skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
 		__builtin_memcpy(out->raddr, skc->skc_v6_daddr.in6_u.u6_addr8, 16);
@@ -95,6 +96,7 @@ static __always_inline void pw_fill_sock_probe(const struct sock *sk, struct pw_
 	out->reuseaddr = BPF_CORE_READ_BITFIELD_PROBED(skc, skc_reuse) != 0;
 	out->reuseport = BPF_CORE_READ_BITFIELD_PROBED(skc, skc_reuseport);
 	out->v6only = BPF_CORE_READ_BITFIELD_PROBED(skc, skc_ipv6only);
+	out->bound_dev_if = BPF_CORE_READ(skc, skc_bound_dev_if);
 	if (out->family == AF_INET6) {
 		bpf_core_read(out->laddr, 16, &skc->skc_v6_rcv_saddr);
 		bpf_core_read(out->raddr, 16, &skc->skc_v6_daddr);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* ctlfmt.c - see ctlfmt.h. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
@@ -341,9 +342,24 @@ static const char *party(struct json_object *alert, const char *key, char *buf, 
 	return buf;
 }
 
+/*
+ * addr:port of a socket object, with its device as ss(8) prints it
+ * (127.0.0.53%lo:53, [fe80::1%eth0]:546) when it is bound to one.
+ */
 static const char *addr_port(struct json_object *o, char *buf, size_t len)
 {
-	ctlfmt_addr_port(jtext(o, "addr"), jint(o, "port"), buf, len);
+	const char *addr = jtext(o, "addr"), *dev = jtext(o, "device");
+	long long ifindex = jint(o, "device_ifindex");
+	char a[INET6_ADDRSTRLEN + 24];
+
+	if (addr && ifindex > 0) {
+		if (dev)
+			snprintf(a, sizeof(a), "%s%%%s", addr, dev);
+		else
+			snprintf(a, sizeof(a), "%s%%if%lld", addr, ifindex);
+		addr = a;
+	}
+	ctlfmt_addr_port(addr, jint(o, "port"), buf, len);
 	return buf;
 }
 

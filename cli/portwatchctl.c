@@ -65,6 +65,7 @@ enum {
 	OPT_FREEBIND = 1 << 13,
 	OPT_TRANSPARENT = 1 << 14,
 	OPT_CAP_BIND = 1 << 15,
+	OPT_DEVICE = 1 << 16,
 };
 
 static const struct option long_opts[] = {
@@ -88,6 +89,7 @@ static const struct option long_opts[] = {
 	{ "freebind", no_argument, NULL, OPT_FREEBIND },
 	{ "transparent", no_argument, NULL, OPT_TRANSPARENT },
 	{ "cap-net-bind-service", no_argument, NULL, OPT_CAP_BIND },
+	{ "device", required_argument, NULL, OPT_DEVICE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -98,6 +100,7 @@ struct ctl {
 	unsigned long port, pid, netns, since, limit, uid;
 	char addr[INET6_ADDRSTRLEN];
 	const char *connect; /* check --connect ADDR:PORT */
+	const char *device;  /* check --device IFNAME */
 	const char *proto;
 	int argc; /* arguments after the command name */
 	char **argv;
@@ -215,6 +218,11 @@ static int parse_opt(struct ctl *c, int opt, const char *arg)
 		break;
 	case OPT_CONNECT:
 		c->connect = arg;
+		break;
+	case OPT_DEVICE:
+		if (!*arg || strlen(arg) >= 16 || strchr(arg, '/') || strchr(arg, ' '))
+			return usage_err("invalid --device '%s': expected an interface name", arg);
+		c->device = arg;
 		break;
 	}
 	if (!err)
@@ -516,7 +524,7 @@ static int parse_addr_port(const char *what, const char *s, char addr[INET6_ADDR
 
 #define CHECK_OPTS                                                                             \
 	(OPT_REUSEADDR | OPT_REUSEPORT | OPT_V6ONLY | OPT_LISTEN | OPT_UID | OPT_NETNS | OPT_PID | \
-	 OPT_CONNECT | OPT_FREEBIND | OPT_TRANSPARENT | OPT_CAP_BIND)
+	 OPT_CONNECT | OPT_FREEBIND | OPT_TRANSPARENT | OPT_CAP_BIND | OPT_DEVICE)
 
 /* check PROTO ADDR:PORT: exit 0 when the call would succeed, 1 when it would fail. */
 static int do_check(struct ctl *c)
@@ -578,6 +586,8 @@ static int do_check(struct ctl *c)
 		json_object_object_add(req, "transparent", json_object_new_boolean(1));
 	if (c->opts & OPT_CAP_BIND)
 		json_object_object_add(req, "cap_net_bind_service", json_object_new_boolean(1));
+	if (c->opts & OPT_DEVICE)
+		json_object_object_add(req, "device", json_object_new_string(c->device));
 	if (c->opts & OPT_CONNECT) {
 		json_object_object_add(req, "raddr", json_object_new_string(raddr));
 		json_object_object_add(req, "rport", json_object_new_int((int)rport));
@@ -654,6 +664,7 @@ static int do_help(struct ctl *c)
 	       "    check tcp|udp ADDR:PORT [--reuseaddr] [--reuseport] [--v6only] [--listen]\n"
 	       "          [--uid N] [--netns INODE | --pid PID] [--connect RADDR:RPORT]\n"
 	       "          [--freebind] [--transparent] [--cap-net-bind-service]\n"
+	       "          [--device IFNAME]\n"
 	       "        Dry run: would a new socket with these options bind ADDR:PORT (and\n"
 	       "        listen, with --listen) right now, in the daemon's network namespace,\n"
 	       "        namespace INODE, or that of process PID? PORT 0 asks whether the\n"
@@ -663,7 +674,9 @@ static int do_help(struct ctl *c)
 	       "        unless --cap-net-bind-service says it has it; --pid alone takes the\n"
 	       "        process's uid and capability. --freebind and --transparent are\n"
 	       "        IP_FREEBIND and IP_TRANSPARENT: an address the namespace does not\n"
-	       "        have may be bound. --connect RADDR:RPORT asks about connect(2)\n"
+	       "        have may be bound. --device IFNAME: bound to that interface\n"
+	       "        (SO_BINDTODEVICE), which only sockets on no device or on the same\n"
+	       "        one conflict with. --connect RADDR:RPORT asks about connect(2)\n"
 	       "        from ADDR:PORT (port 0: unbound) instead: the 4-tuple and the\n"
 	       "        ephemeral range. The answer follows the kernel's own checks\n"
 	       "        (inet_csk_get_port, udp_lib_get_port, __inet_hash_connect) against\n"

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/nsfs.h>
+#include <net/if.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -48,6 +49,7 @@ static const char *const check_members[] = {
 	"cmd",	   "version", "proto",	 "addr",      "port",	    "uid",
 	"netns",   "pid",     "inode",	 "raddr",     "rport",	    "reuseaddr",
 	"reuseport", "v6only", "listen", "freebind", "transparent", "cap_net_bind_service",
+	"device",
 };
 
 /* An unknown member is an error: a misspelt option must not go unnoticed. */
@@ -133,8 +135,8 @@ static int pid_creds(int64_t pid, int64_t *uid, int *cap)
 }
 
 /* Parse the request into *q. 0, or a message in err and -EINVAL. */
-static int parse(struct pw_monitor *m, struct rules_query *q, json_object *req, char *err,
-		 size_t len)
+static int parse(struct pw_monitor *m, struct rules_query *q, const char **device,
+		 json_object *req, char *err, size_t len)
 {
 	struct pw_sock *s = &q->c;
 	int64_t port = -1, uid = -1, netns = 0, pid = 0, rport = -1, inode = 0;
@@ -166,8 +168,13 @@ static int parse(struct pw_monitor *m, struct rules_query *q, json_object *req, 
 	    ctl_opt_bool(req, "listen", &listen, err, len) ||
 	    ctl_opt_bool(req, "freebind", &q->env.freebind, err, len) ||
 	    ctl_opt_bool(req, "transparent", &q->env.transparent, err, len) ||
-	    ctl_opt_bool(req, "cap_net_bind_service", &cap, err, len))
+	    ctl_opt_bool(req, "cap_net_bind_service", &cap, err, len) ||
+	    ctl_opt_string(req, "device", device, err, len))
 		return -EINVAL;
+	if (*device && (!**device || strlen(*device) >= IF_NAMESIZE || strchr(*device, '/'))) {
+		snprintf(err, len, "\"device\": not an interface name");
+		return -EINVAL;
+	}
 	has_cap = json_object_object_get_ex(req, "cap_net_bind_service", NULL);
 	if (port < 0) {
 		snprintf(err, len, "\"check\" needs \"port\": an integer from 0 to 65535");
@@ -242,11 +249,12 @@ json_object *ctl_cmd_check(struct ctl_cmd_ctx *ctx, json_object *req)
 {
 	struct pw_prediction p;
 	struct rules_query q;
+	const char *device = NULL;
 	json_object *ok;
 	char err[200];
 	int ret;
 
-	if (parse(ctx->mon, &q, req, err, sizeof(err)))
+	if (parse(ctx->mon, &q, &device, req, err, sizeof(err)))
 		return ctl_error(err);
 	/* an answer about a namespace nobody holds would be a guess */
 	ret = predict_netns_held(ctx->mon, q.c.netns);
@@ -254,6 +262,13 @@ json_object *ctl_cmd_check(struct ctl_cmd_ctx *ctx, json_object *req)
 		snprintf(err, sizeof(err), "network namespace %u: %s", q.c.netns,
 			 ret == -ENOENT ? "no process or /run/netns mount holds it" :
 					  strerror(-ret));
+		return ctl_error(err);
+	}
+	/* SO_BINDTODEVICE before bind(2): sock_bindtoindex() wants the device to exist */
+	if (device && (ret = predict_device_index(ctx->mon, q.c.netns, device,
+						  &q.c.bound_dev_if)) < 0) {
+		snprintf(err, sizeof(err), "network namespace %u has no device \"%s\" (%s)",
+			 q.c.netns, device, ret == -ENODEV ? "ENODEV" : strerror(-ret));
 		return ctl_error(err);
 	}
 	if (predict(ctx->mon, &q, monitor_now(), &p))

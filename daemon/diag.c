@@ -62,6 +62,7 @@ static int on_msg(const struct nlmsghdr *nlh, void *data)
 	sk.lport = ntohs(m->id.idiag_sport);
 	sk.sk_uid = m->idiag_uid;
 	sk.inode = m->idiag_inode;
+	sk.bound_dev_if = m->id.idiag_if; /* sk_bound_dev_if (inet_diag_msg_common_fill()) */
 	sk.flags_unknown = 1;
 	memcpy(sk.laddr, m->id.idiag_src, m->idiag_family == AF_INET6 ? 16 : 4);
 	d->ret = d->fn(&sk, d->arg);

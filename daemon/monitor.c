@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* monitor.c - events and snapshots -> table, alerts, conflicts; see monitor.h. */
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -559,8 +560,14 @@ static void on_bind_ok(struct pw_monitor *m, const struct pw_event *e, uint64_t 
 	bindbucket_join(&m->tbs, &c.sk, s.others != 0, 0, &w, now);
 	if (!e->req_port)
 		ephemeral_end(&m->episodes, c.sk.netns);
-	if (!table_upsert(m->table, &c, 0))
-		log_warn("table insert of inode %llu", (unsigned long long)c.sk.inode);
+	{
+		struct pw_entry *stored = table_upsert(m->table, &c, 0);
+
+		if (!stored)
+			log_warn("table insert of inode %llu", (unsigned long long)c.sk.inode);
+		else
+			monitor_name_device(m, stored);
+	}
 }
 
 struct conflict_scan {
@@ -910,6 +917,41 @@ static void steer_check(struct pw_monitor *m, const struct pw_entry *h, uint64_t
 }
 
 /* Update a held socket from an event, or adopt it when the table missed it. */
+struct devname_call {
+	uint32_t ifindex;
+	char name[IF_NAMESIZE];
+};
+
+static int devname_fn(void *arg)
+{
+	struct devname_call *d = arg;
+
+	return if_indextoname(d->ifindex, d->name) ? 0 : -errno;
+}
+
+void monitor_name_device(struct pw_monitor *m, struct pw_entry *e)
+{
+	struct devname_call d = { .ifindex = e->sk.bound_dev_if };
+	int err;
+
+	if (!e->sk.bound_dev_if) {
+		e->device[0] = '\0';
+		e->device_ifindex = 0;
+		return;
+	}
+	if (e->device_ifindex == e->sk.bound_dev_if)
+		return;
+	e->device_ifindex = e->sk.bound_dev_if;
+	err = m->snap ? snap_netns_call(m->snap, e->sk.netns, devname_fn, &d) : devname_fn(&d);
+	if (err) {
+		log_debug("netns %u: the name of device %u: %s", e->sk.netns, d.ifindex,
+			  strerror(-err));
+		e->device[0] = '\0';
+		return;
+	}
+	snprintf(e->device, sizeof(e->device), "%s", d.name);
+}
+
 static struct pw_entry *update_held(struct pw_monitor *m, const struct pw_event *e, uint64_t now)
 {
 	struct pw_entry *h = table_lookup(m->table, e->sk.netns, e->sk.inode);
@@ -917,6 +959,7 @@ static struct pw_entry *update_held(struct pw_monitor *m, const struct pw_event 
 
 	if (h) {
 		table_update_sock(m->table, h, &e->sk);
+		monitor_name_device(m, h);
 		return h;
 	}
 	if (!e->sk.inode || !e->sk.lport)
@@ -926,7 +969,13 @@ static struct pw_entry *update_held(struct pw_monitor *m, const struct pw_event 
 			       .udp_tail = (uint8_t)rules_udp_chain_tail(&e->sk) };
 	event_owner(m, e, &n.owner);
 	monitor_track(m, e->sk.inode);
-	return table_upsert(m->table, &n, 0);
+	{
+		struct pw_entry *stored = table_upsert(m->table, &n, 0);
+
+		if (stored)
+			monitor_name_device(m, stored);
+	}
+	return h;
 }
 
 static struct tfo_pending *tfo_slot(struct pw_monitor *m, uint64_t inode)
@@ -964,7 +1013,12 @@ static void tfo_established(struct pw_monitor *m, const struct pw_event *e, uint
 			       .seen_gen = m->gen };
 	n.sk.state = e->new_state;
 	p->inode = 0;
-	table_upsert(m->table, &n, 0);
+	{
+		struct pw_entry *stored = table_upsert(m->table, &n, 0);
+
+		if (stored)
+			monitor_name_device(m, stored);
+	}
 }
 
 /* A failed call on a port the configuration ignores (its conflict is only counted). */
@@ -1023,8 +1077,10 @@ void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e)
 		break;
 	case PW_EV_SOCKOPT:
 		h = table_lookup(m->table, e->sk.netns, e->sk.inode);
-		if (h)
+		if (h) {
 			table_update_sock(m->table, h, &e->sk);
+			monitor_name_device(m, h);
+		}
 		if (h && e->sockopt == PW_SOCKOPT_REUSEPORT_PROG)
 			steer_check(m, h, now);
 		break;

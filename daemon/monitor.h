@@ -204,6 +204,14 @@ void monitor_fold_flush(struct pw_monitor *m, uint64_t now);
 /* Record that a TCP listener went away (takeover detection); now: CLOCK_REALTIME ns. */
 void monitor_listener_gone(struct pw_monitor *m, const struct pw_entry *e, uint64_t now);
 
+/*
+ * Give e->device the name of e->sk.bound_dev_if in the socket's network
+ * namespace (if_indextoname(3) inside it), when the device is new to the
+ * entry; "" when the socket is bound to none or the name cannot be read
+ * (the device is gone). Costs two setns(2) per device-bound socket.
+ */
+void monitor_name_device(struct pw_monitor *m, struct pw_entry *e);
+
 /* CLOCK_BOOTTIME ns (event time) -> CLOCK_REALTIME ns. */
 uint64_t monitor_realtime(const struct pw_monitor *m, uint64_t boot_ns);
 /* Now, CLOCK_REALTIME ns. */

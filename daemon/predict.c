@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <net/if.h>
 
 #include "addr.h"
 #include "diag.h"
@@ -277,6 +278,7 @@ static void put_texts(struct pw_prediction *p, const struct rules_ports *ports)
 }
 
 struct addr_call {
+	uint32_t ifindex; /* the socket's bound device, 0 none */
 	uint16_t family;
 	const uint8_t *addr;
 	enum ifaddr_verdict verdict;
@@ -286,7 +288,7 @@ static int addr_check_fn(void *arg)
 {
 	struct addr_call *a = arg;
 
-	return ifaddr_check(a->family, a->addr, 0, &a->verdict, NULL, 0);
+	return ifaddr_check(a->family, a->addr, (int)a->ifindex, &a->verdict, NULL, 0);
 }
 
 /*
@@ -296,7 +298,8 @@ static int addr_check_fn(void *arg)
  */
 static void bind_env(struct pw_monitor *m, struct rules_query *q)
 {
-	struct addr_call a = { .family = q->c.family, .addr = q->c.laddr };
+	struct addr_call a = { .family = q->c.family, .addr = q->c.laddr,
+			       .ifindex = q->c.bound_dev_if };
 	int err;
 
 	q->env.known = 1;
@@ -438,4 +441,27 @@ static int nothing(void *arg)
 int predict_netns_held(struct pw_monitor *m, uint32_t netns)
 {
 	return m->snap ? snap_netns_call(m->snap, netns, nothing, NULL) : 0;
+}
+
+struct devindex_call {
+	const char *name;
+	uint32_t ifindex;
+};
+
+static int devindex_fn(void *arg)
+{
+	struct devindex_call *d = arg;
+
+	d->ifindex = if_nametoindex(d->name);
+	return d->ifindex ? 0 : -ENODEV;
+}
+
+int predict_device_index(struct pw_monitor *m, uint32_t netns, const char *name,
+			 uint32_t *ifindex)
+{
+	struct devindex_call d = { .name = name };
+	int err = m->snap ? snap_netns_call(m->snap, netns, devindex_fn, &d) : devindex_fn(&d);
+
+	*ifindex = d.ifindex;
+	return err;
 }

@@ -99,4 +99,13 @@ void predict_free(struct pw_prediction *p);
  */
 int predict_netns_held(struct pw_monitor *m, uint32_t netns);
 
+/*
+ * The ifindex of the device called name in the namespace
+ * (if_nametoindex(3) inside it), for a check of a socket bound with
+ * SO_BINDTODEVICE. 0 and *ifindex, -ENODEV when there is none, or
+ * -errno from entering the namespace.
+ */
+int predict_device_index(struct pw_monitor *m, uint32_t netns, const char *name,
+			 uint32_t *ifindex);
+
 #endif /* PORTWATCH_PREDICT_H */

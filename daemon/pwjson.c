@@ -62,6 +62,8 @@ json_object *pwj_socket(const struct pw_entry *e)
 					   NULL);
 	json_object_object_add(o, "rport", connected ? json_object_new_int(e->sk.rport) : NULL);
 	json_object_object_add(o, "sk_uid", json_object_new_int64(e->sk.sk_uid));
+	json_object_object_add(o, "device", e->sk.bound_dev_if ? str_or_null(e->device) : NULL);
+	json_object_object_add(o, "device_ifindex", json_object_new_int64(e->sk.bound_dev_if));
 	return o;
 }
 

@@ -221,6 +221,7 @@ int monitor_reconcile(struct pw_monitor *m)
 				if (!sk->flags_unknown)
 					table_update_sock(m->table, e, sk);
 				e->seen_gen = m->gen;
+				monitor_name_device(m, e);
 				continue;
 			}
 			if (!wanted(sk, has_listener, lo, hi))
@@ -238,8 +239,10 @@ int monitor_reconcile(struct pw_monitor *m)
 			if (n.sk.flags_unknown && n.owner.pid &&
 			    !proc_sock_flags(n.owner.pid, sk->inode, &n.sk))
 				n.sk.flags_unknown = 0;
-			if (!table_upsert(m->table, &n, 0))
+			e = table_upsert(m->table, &n, 0);
+			if (!e)
 				continue;
+			monitor_name_device(m, e);
 			monitor_track(m, sk->inode);
 			added++;
 		}

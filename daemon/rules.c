@@ -103,6 +103,9 @@ static int saddr_equal(const struct pw_sock *a, const struct pw_sock *b, int mat
 /* inet_rcv_saddr_equal(a, b, true), as the bind conflict checks call it. */
 int rules_overlap(const struct pw_sock *a, const struct pw_sock *b)
 {
+	/* sockets bound to two different devices never meet */
+	if (a->bound_dev_if && b->bound_dev_if && a->bound_dev_if != b->bound_dev_if)
+		return 0;
 	return saddr_equal(a, b, 1, 1);
 }
 

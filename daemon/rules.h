@@ -17,7 +17,8 @@
  *                 (inet_is_local_reserved_port())
  *
  * The pairwise checks take sockets of one netns, protocol and port.
- * Device binding (SO_BINDTODEVICE) is not modelled. Only the port-0 and
+ * Device binding (SO_BINDTODEVICE) counts as the kernel's checks count it
+ * (rules_overlap()); VRF (l3mdev) bind buckets are not modelled. Only the port-0 and
  * autobind predictions allocate (a port bitmap).
  *
  * Two levels. The pairwise checks (rules_overlap(), rules_blocks(),
@@ -111,11 +112,13 @@ struct rules_alert {
 };
 
 /*
- * Do the local addresses of a and b overlap, as the kernel's bind conflict
- * check sees them (inet_rcv_saddr_equal() with match_wildcard = true)?
- * An IPv4 socket counts as its v4-mapped IPv6 address; a wildcard matches
- * every address of its family, and an IPv6 wildcard without IPV6_V6ONLY
- * also every IPv4 address. Symmetric.
+ * Do a and b meet in the kernel's bind conflict check: their local
+ * addresses overlap (inet_rcv_saddr_equal() with match_wildcard = true)
+ * and their devices do (inet_bind_conflict(), inet_bhash2_conflict(),
+ * udp_lib_lport_inuse(): either socket bound to no device, or both to
+ * the same ifindex)? An IPv4 socket counts as its v4-mapped IPv6 address;
+ * a wildcard matches every address of its family, and an IPv6 wildcard
+ * without IPV6_V6ONLY also every IPv4 address. Symmetric.
  */
 int rules_overlap(const struct pw_sock *a, const struct pw_sock *b);
 

@@ -64,6 +64,9 @@ struct pw_entry {
 	uint8_t udp_tail;       /* UDP: bound as IPv6 with SO_REUSEPORT, so at the tail of the
 				 * kernel's port chain (rules_udp_chain_tail()), whatever
 				 * setsockopt() changed since */
+	uint32_t device_ifindex; /* the sk.bound_dev_if that device names */
+	char device[16];        /* IFNAMSIZ: name of sk.bound_dev_if in the socket's netns
+				 * (monitor_name_device()); "" none or not known */
 	struct pw_entry *next_id;   /* chain of the (netns, inode) index */
 	struct pw_entry *next_port; /* chain of the (netns, proto, port) index */
 };

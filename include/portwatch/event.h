@@ -79,6 +79,9 @@ struct pw_sock {
 			      * (sk_reuseport_cb->prog, SO_ATTACH_REUSEPORT_CBPF/EBPF;
 			      * net/core/sock_reuseport.c) */
 	__u8 pad[2];
+	__u32 bound_dev_if;  /* skc_bound_dev_if: the ifindex SO_BINDTODEVICE (or a
+			      * link-local scope id) bound the socket to, 0 none */
+	__u8 pad2[4];
 };
 
 /*
@@ -91,13 +94,14 @@ struct pw_sock {
  */
 #define PW_BIND_CONNECT 0x01
 #define PW_BIND_KNOWN 0x80
-_Static_assert(sizeof(struct pw_sock) == 64, "struct pw_sock is an ABI");
+_Static_assert(sizeof(struct pw_sock) == 72, "struct pw_sock is an ABI");
 
 /* What a PW_EV_SOCKOPT event changed (pw_event.sockopt). */
 enum pw_sockopt {
 	PW_SOCKOPT_FLAGS = 0,          /* SO_REUSEADDR, SO_REUSEPORT or IPV6_V6ONLY */
 	PW_SOCKOPT_REUSEPORT_PROG = 1, /* SO_ATTACH_REUSEPORT_CBPF or _EBPF */
 	PW_SOCKOPT_REUSEPORT_DETACH = 2, /* SO_DETACH_REUSEPORT_BPF */
+	PW_SOCKOPT_DEVICE = 3,         /* SO_BINDTODEVICE or SO_BINDTOIFINDEX */
 };
 
 /*
@@ -146,7 +150,7 @@ struct pw_event {
 	__u32 exe_dev; /* s_dev of the executable's filesystem (kernel dev_t encoding) */
 	char comm[16];
 };
-_Static_assert(sizeof(struct pw_event) == 160, "struct pw_event is an ABI");
+_Static_assert(sizeof(struct pw_event) == 168, "struct pw_event is an ABI");
 
 /*
  * One open socket file of a process, from the iter/task_file iterator of

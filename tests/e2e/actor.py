@@ -18,6 +18,7 @@ holds its sockets until stdin closes (exit 0) or SIGTERM (exit 0).
 Operations:
     {"op":"socket","name":"a","family":"inet|inet6","type":"tcp|udp"}
     {"op":"setsockopt","name":"a","opt":"reuseaddr|reuseport|v6only|freebind|transparent","value":1}
+    {"op":"bindtodevice","name":"a","device":"lo"}
     {"op":"bind","name":"a","addr":"127.0.0.1","port":N}
     {"op":"listen","name":"a","backlog":16}
     {"op":"connect","name":"a","addr":"127.0.0.1","port":N}
@@ -108,6 +109,9 @@ def run(op):
         elif kind == "setsockopt":
             level, opt = OPTS[op["opt"]]
             socks[name].setsockopt(level, opt, int(op.get("value", 1)))
+        elif kind == "bindtodevice":
+            socks[name].setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE,
+                                   op["device"].encode())
         elif kind == "bind":
             socks[name].bind((op["addr"], int(op["port"])))
         elif kind == "listen":

@@ -14,6 +14,7 @@ static const char *const socket_keys[] = {
 	"netns", "proto", "family", "addr", "port", "state", "reuseaddr", "reuseport",
 	"v6only", "inode", "pid", "comm", "exe", "uid", "unit", "since",
 	"raddr", "rport", "sk_uid", "reuseport_bpf", /* version 1 additions (docs/protocol.md) */
+	"device", "device_ifindex",
 	NULL,
 };
 

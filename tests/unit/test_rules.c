@@ -633,6 +633,32 @@ static void test_tcp_mapped_any_unseen(void **state)
 }
 
 /*
+ * Devices (inet_bind_conflict(), udp_lib_lport_inuse()): two sockets meet
+ * when either is on no device or both are on the same one.
+ */
+static void test_devices(void **state)
+{
+	struct pw_sock a = pwt_udp("0.0.0.0", 53, 0, 0), b = pwt_udp("0.0.0.0", 53, 0, 0);
+
+	(void)state;
+	assert_true(rules_overlap(&a, &b));
+	a.bound_dev_if = 2;
+	assert_true(rules_overlap(&a, &b));
+	assert_true(rules_overlap(&b, &a));
+	b.bound_dev_if = 3;
+	assert_false(rules_overlap(&a, &b));
+	assert_false(rules_blocks(&a, &b));
+	b.bound_dev_if = 2;
+	assert_true(rules_overlap(&a, &b));
+	assert_true(rules_blocks(&a, &b));
+	/* the device does not make other addresses meet */
+	b = pwt_udp("127.0.0.1", 53, 0, 0);
+	a = pwt_udp("127.0.0.2", 53, 0, 0);
+	a.bound_dev_if = b.bound_dev_if = 1;
+	assert_false(rules_overlap(&a, &b));
+}
+
+/*
  * The checks bind(2) makes before the conflicts, in each family's order
  * (__inet_bind(): address, then port; __inet6_bind(): multicast on TCP,
  * port, then address), with every way around them.
@@ -1022,6 +1048,7 @@ int main(void)
 		cmocka_unit_test(test_advice),
 		cmocka_unit_test(test_udp_walk_any_refuses),
 		cmocka_unit_test(test_tcp_mapped_any_unseen),
+		cmocka_unit_test(test_devices),
 		cmocka_unit_test(test_bind_checks),
 		cmocka_unit_test(test_bind_checks_then_conflicts),
 	};
