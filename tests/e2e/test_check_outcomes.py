@@ -79,9 +79,9 @@ def test_privileged_port(daemon, actors, ns):
     # port 0 needs no privilege
     assert agree(daemon, actors, name, ino, 1000, "127.0.0.1", 0)["ok"]
     # the refused bind is a conflict that says why, and `why` repeats it
-    wait_until(lambda: [c for c in daemon.ok({"cmd": "conflicts"})["conflicts"]
-                        if c["port"] == 1500 and c["rule"] == "privileged_port"
-                        and c["errno_name"] == "EACCES"],
+    wait_until(lambda: [c for c in daemon.ok({"cmd": "conflicts", "limit": 1024})["conflicts"]
+                        if c["port"] == 1500 and c["netns"] == ino
+                        and c["rule"] == "privileged_port" and c["errno_name"] == "EACCES"],
                what="the EACCES conflict")
     w = daemon.ok({"cmd": "why", "port": 1500, "netns": ino, "proto": "tcp"})
     assert "CAP_NET_BIND_SERVICE" in w["explanation"], w["explanation"]
