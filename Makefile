@@ -43,6 +43,9 @@ WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 	-Wno-format-truncation # fixed-size message buffers truncate on purpose
 PKGS     := libbpf json-c libmnl libsystemd inih
 CFLAGS   ?= -O2 -g
+# CPPFLAGS and LDFLAGS are the caller's (empty here; in the package build
+# dpkg-buildflags' hardening: _FORTIFY_SOURCE, relro, bindnow) and go on every
+# compile and link of ours.
 # SANITIZE: extra compiler flags, e.g. the sanitizers of `make test-sanitize`
 CFLAGS   += $(SANITIZE) -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -Iinclude \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -128,7 +131,7 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 $(BUILD)/obj/%.o: daemon/%.c Makefile | $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(DAEMON_INC) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(DAEMON_INC) -MMD -MP -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
@@ -136,39 +139,39 @@ $(LIB): $(LIB_OBJS)
 
 $(BUILD)/portwatchd: $(BUILD)/obj/portwatchd.o $(LIB)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # The client: its own objects, nothing of the daemon's library.
 $(BUILD)/cli/%.o: cli/%.c Makefile
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(CLI_INC) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(CLI_INC) -MMD -MP -c $< -o $@
 
 $(BUILD)/portwatchctl: $(BUILD)/cli/portwatchctl.o $(CLI_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(CLI_LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CLI_LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) Makefile
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(DAEMON_INC) -MMD -MP $< $(LIB) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(DAEMON_INC) -MMD -MP $< $(LIB) $(LDLIBS) -lcmocka -o $@
 
 # Unit tests of the client's modules link the client's objects.
 $(CLI_UNIT_BINS): $(BUILD)/tests/%: tests/unit/%.c $(CLI_OBJS) Makefile
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(CLI_INC) -MMD -MP $< $(CLI_OBJS) $(CLI_LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(CLI_INC) -MMD -MP $< $(CLI_OBJS) $(CLI_LDLIBS) -lcmocka -o $@
 
 $(BUILD)/tests/bpf/%: tests/bpf/%.c $(LIB) Makefile
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(DAEMON_INC) -MMD -MP $< $(LIB) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(DAEMON_INC) -MMD -MP $< $(LIB) $(LDLIBS) -lcmocka -o $@
 
 # Workers of the benchmarks: plain C, no library of ours.
 $(BUILD)/bench/%: bench/%.c Makefile
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -MMD -MP $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -MMD -MP $< -o $@
 
 run: deps all
 	$(BUILD)/portwatchd --foreground
