@@ -11,6 +11,8 @@
 #                bench smoke (as root; about 11 minutes)
 #   make test-kernels  portwatchd on Debian 12's 6.1 and 6.12 kernels in qemu (~2 min)
 #   make bench   the benchmarks (bench/run.py, ~6 min): table + build/bench/summary.json
+#   make deb     build/deb/portwatch_VERSION_ARCH.deb with dpkg-buildpackage
+#                (debian/), from a clean copy of the checkout (no build/)
 #   make install   binaries, systemd units, sysusers, man pages, example config
 #                  (DESTDIR, PREFIX=/usr/local, SYSCONFDIR=/etc)
 #   make uninstall remove what install put there (not /etc/portwatch)
@@ -26,7 +28,8 @@
 DEPS_PKGS := make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	libjson-c-dev libmnl-dev libsystemd-dev libinih-dev libcmocka-dev python3 python3-pytest \
 	rsyslog iproute2 procps util-linux systemd mandoc man-db strace \
-	bpftrace auditd qemu-system-x86 busybox-static cpio
+	bpftrace auditd qemu-system-x86 busybox-static cpio \
+	debhelper dpkg-dev lintian
 
 BUILD    ?= build
 CC       ?= cc
@@ -85,7 +88,7 @@ BPFT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all deps run test test-kernels test-sanitize unit check-layers bpf-test e2e e2e-probe-read fuzz-rules replay-rules bench bench-smoke vmlinux clean install uninstall \
+.PHONY: all deps run test test-kernels deb test-sanitize unit check-layers bpf-test e2e e2e-probe-read fuzz-rules replay-rules bench bench-smoke vmlinux clean install uninstall \
 	man-lint
 
 # Installation layout. Units go where systemd looks for PREFIX's units; the
@@ -276,6 +279,33 @@ install: all
 		$(DESTDIR)$(SYSCONFDIR)/portwatch/portwatch.conf; fi
 	@echo "installed. Next: systemd-sysusers; systemctl daemon-reload;" \
 		"systemctl enable --now portwatchd.socket portwatchd.service"
+
+# The Debian package (debian/; Debian 12's debhelper, no fakeroot: the rules
+# need no root). Built from a clean copy of the checkout as it is, minus what
+# .gitignore ignores (`git ls-files`: uncommitted edits and new files in, build/
+# out), so nothing this checkout built leaks in: the package build compiles
+# the BPF programs and skeletons itself. Its version is PW_RELEASE, which
+# debian/changelog must match.
+VERSION  := $(shell sed -n 's/^\#define PW_RELEASE "\(.*\)"/\1/p' include/portwatch/proto.h)
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+DEB_DIR  := $(BUILD)/deb
+DEB      := $(DEB_DIR)/portwatch_$(VERSION)_$(DEB_ARCH).deb
+
+deb:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || \
+		{ echo "make deb: needs dpkg-dev and debhelper: make deps (as root)" >&2; exit 1; }
+	@v=$$(dpkg-parsechangelog -S Version) && [ "$$v" = "$(VERSION)" ] || \
+		{ echo "make deb: debian/changelog is at $$v but PW_RELEASE" \
+			"(include/portwatch/proto.h) at $(VERSION):" \
+			"add a debian/changelog entry for $(VERSION)" >&2; exit 1; }
+	@git rev-parse --is-inside-work-tree >/dev/null 2>&1 || \
+		{ echo "make deb: needs a git checkout (git ls-files says what to package)" >&2; exit 1; }
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/portwatch-$(VERSION)
+	git ls-files -z --cached --others --exclude-standard | \
+		tar -c --null -T - --ignore-failed-read | tar -x -C $(DEB_DIR)/portwatch-$(VERSION)
+	cd $(DEB_DIR)/portwatch-$(VERSION) && dpkg-buildpackage -b -us -uc -Jauto
+	@echo "make deb: $(DEB)"
 
 # The configuration (SYSCONFDIR/portwatch/portwatch.conf) is the admin's: kept.
 uninstall:
