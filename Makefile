@@ -8,11 +8,13 @@
 #                namespace, mutate no table (tests/layers.py, docs/architecture.md)
 #   make test    deps + build, unit tests, layers, end-to-end tests (plain, with the
 #                probe-read programs, with ASan+UBSan), the kernel matrix,
-#                bench smoke (as root; about 11 minutes)
+#                the Debian package, bench smoke (as root; about 12 minutes)
 #   make test-kernels  portwatchd on Debian 12's 6.1 and 6.12 kernels in qemu (~2 min)
 #   make bench   the benchmarks (bench/run.py, ~6 min): table + build/bench/summary.json
 #   make deb     build/deb/portwatch_VERSION_ARCH.deb with dpkg-buildpackage
 #                (debian/), from a clean copy of the checkout (no build/)
+#   make test-package  make deb, lintian, dpkg -i, check, dpkg --purge, check
+#                nothing is left (as root; tests/package/run.sh)
 #   make install   binaries, systemd units, sysusers, man pages, example config
 #                  (DESTDIR, PREFIX=/usr/local, SYSCONFDIR=/etc)
 #   make uninstall remove what install put there (not /etc/portwatch)
@@ -88,7 +90,7 @@ BPFT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all deps run test test-kernels deb test-sanitize unit check-layers bpf-test e2e e2e-probe-read fuzz-rules replay-rules bench bench-smoke vmlinux clean install uninstall \
+.PHONY: all deps run test test-kernels deb test-package test-sanitize unit check-layers bpf-test e2e e2e-probe-read fuzz-rules replay-rules bench bench-smoke vmlinux clean install uninstall \
 	man-lint
 
 # Installation layout. Units go where systemd looks for PREFIX's units; the
@@ -239,6 +241,7 @@ test: deps
 	$(MAKE) e2e-probe-read
 	$(MAKE) test-sanitize
 	$(MAKE) test-kernels
+	$(MAKE) test-package
 	$(MAKE) bench-smoke
 
 # The kernel matrix (tests/kernels/README.md): Debian 12's 6.1 and 6.12
@@ -306,6 +309,9 @@ deb:
 		tar -c --null -T - --ignore-failed-read | tar -x -C $(DEB_DIR)/portwatch-$(VERSION)
 	cd $(DEB_DIR)/portwatch-$(VERSION) && dpkg-buildpackage -b -us -uc -Jauto
 	@echo "make deb: $(DEB)"
+
+test-package: deps deb
+	tests/package/run.sh $(DEB)
 
 # The configuration (SYSCONFDIR/portwatch/portwatch.conf) is the admin's: kept.
 uninstall:
