@@ -310,7 +310,9 @@ deb:
 	cd $(DEB_DIR)/portwatch-$(VERSION) && dpkg-buildpackage -b -us -uc -Jauto
 	@echo "make deb: $(DEB)"
 
-test-package: deps deb
+# deb after deps, never beside it under -j: it needs debhelper installed.
+test-package: deps
+	$(MAKE) deb
 	tests/package/run.sh $(DEB)
 
 # The configuration (SYSCONFDIR/portwatch/portwatch.conf) is the admin's: kept.
