@@ -8,9 +8,13 @@
 #                namespace, mutate no table (tests/layers.py, docs/architecture.md)
 #   make test    deps + build, unit tests, layers, end-to-end tests (plain, with the
 #                probe-read programs, with ASan+UBSan), the kernel matrix,
-#                bench smoke (as root; about 11 minutes)
+#                the Debian package, bench smoke (as root; about 12 minutes)
 #   make test-kernels  portwatchd on Debian 12's 6.1 and 6.12 kernels in qemu (~2 min)
 #   make bench   the benchmarks (bench/run.py, ~6 min): table + build/bench/summary.json
+#   make deb     build/deb/portwatch_VERSION_ARCH.deb with dpkg-buildpackage
+#                (debian/), from a clean copy of the checkout (no build/)
+#   make test-package  make deb, lintian, dpkg -i, check, dpkg --purge, check
+#                nothing is left (as root; tests/package/run.sh)
 #   make install   binaries, systemd units, sysusers, man pages, example config
 #                  (DESTDIR, PREFIX=/usr/local, SYSCONFDIR=/etc)
 #   make uninstall remove what install put there (not /etc/portwatch)
@@ -26,7 +30,8 @@
 DEPS_PKGS := make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	libjson-c-dev libmnl-dev libsystemd-dev libinih-dev libcmocka-dev python3 python3-pytest \
 	rsyslog iproute2 procps util-linux systemd mandoc man-db strace \
-	bpftrace auditd qemu-system-x86 busybox-static cpio
+	bpftrace auditd qemu-system-x86 busybox-static cpio \
+	debhelper dpkg-dev lintian
 
 BUILD    ?= build
 CC       ?= cc
@@ -43,6 +48,9 @@ WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 	-Wno-format-truncation # fixed-size message buffers truncate on purpose
 PKGS     := libbpf json-c libmnl libsystemd inih
 CFLAGS   ?= -O2 -g
+# CPPFLAGS and LDFLAGS are the caller's (empty here; in the package build
+# dpkg-buildflags' hardening: _FORTIFY_SOURCE, relro, bindnow) and go on every
+# compile and link of ours.
 # SANITIZE: extra compiler flags, e.g. the sanitizers of `make test-sanitize`
 CFLAGS   += $(SANITIZE) -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -Iinclude \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -82,7 +90,7 @@ BPFT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all deps run test test-kernels test-sanitize unit check-layers bpf-test e2e e2e-probe-read fuzz-rules replay-rules bench bench-smoke vmlinux clean install uninstall \
+.PHONY: all deps run test test-kernels deb test-package test-sanitize unit check-layers bpf-test e2e e2e-probe-read fuzz-rules replay-rules bench bench-smoke vmlinux clean install uninstall \
 	man-lint
 
 # Installation layout. Units go where systemd looks for PREFIX's units; the
@@ -128,7 +136,7 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 $(BUILD)/obj/%.o: daemon/%.c Makefile | $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(DAEMON_INC) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(DAEMON_INC) -MMD -MP -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
@@ -136,39 +144,39 @@ $(LIB): $(LIB_OBJS)
 
 $(BUILD)/portwatchd: $(BUILD)/obj/portwatchd.o $(LIB)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # The client: its own objects, nothing of the daemon's library.
 $(BUILD)/cli/%.o: cli/%.c Makefile
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(CLI_INC) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(CLI_INC) -MMD -MP -c $< -o $@
 
 $(BUILD)/portwatchctl: $(BUILD)/cli/portwatchctl.o $(CLI_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(CLI_LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CLI_LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) Makefile
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(DAEMON_INC) -MMD -MP $< $(LIB) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(DAEMON_INC) -MMD -MP $< $(LIB) $(LDLIBS) -lcmocka -o $@
 
 # Unit tests of the client's modules link the client's objects.
 $(CLI_UNIT_BINS): $(BUILD)/tests/%: tests/unit/%.c $(CLI_OBJS) Makefile
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(CLI_INC) -MMD -MP $< $(CLI_OBJS) $(CLI_LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(CLI_INC) -MMD -MP $< $(CLI_OBJS) $(CLI_LDLIBS) -lcmocka -o $@
 
 $(BUILD)/tests/bpf/%: tests/bpf/%.c $(LIB) Makefile
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(DAEMON_INC) -MMD -MP $< $(LIB) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(DAEMON_INC) -MMD -MP $< $(LIB) $(LDLIBS) -lcmocka -o $@
 
 # Workers of the benchmarks: plain C, no library of ours.
 $(BUILD)/bench/%: bench/%.c Makefile
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -MMD -MP $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -MMD -MP $< -o $@
 
 run: deps all
 	$(BUILD)/portwatchd --foreground
@@ -233,6 +241,7 @@ test: deps
 	$(MAKE) e2e-probe-read
 	$(MAKE) test-sanitize
 	$(MAKE) test-kernels
+	$(MAKE) test-package
 	$(MAKE) bench-smoke
 
 # The kernel matrix (tests/kernels/README.md): Debian 12's 6.1 and 6.12
@@ -273,6 +282,38 @@ install: all
 		$(DESTDIR)$(SYSCONFDIR)/portwatch/portwatch.conf; fi
 	@echo "installed. Next: systemd-sysusers; systemctl daemon-reload;" \
 		"systemctl enable --now portwatchd.socket portwatchd.service"
+
+# The Debian package (debian/; Debian 12's debhelper, no fakeroot: the rules
+# need no root). Built from a clean copy of the checkout as it is, minus what
+# .gitignore ignores (`git ls-files`: uncommitted edits and new files in, build/
+# out), so nothing this checkout built leaks in: the package build compiles
+# the BPF programs and skeletons itself. Its version is PW_RELEASE, which
+# debian/changelog must match.
+VERSION  := $(shell sed -n 's/^\#define PW_RELEASE "\(.*\)"/\1/p' include/portwatch/proto.h)
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+DEB_DIR  := $(BUILD)/deb
+DEB      := $(DEB_DIR)/portwatch_$(VERSION)_$(DEB_ARCH).deb
+
+deb:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || \
+		{ echo "make deb: needs dpkg-dev and debhelper: make deps (as root)" >&2; exit 1; }
+	@v=$$(dpkg-parsechangelog -S Version) && [ "$$v" = "$(VERSION)" ] || \
+		{ echo "make deb: debian/changelog is at $$v but PW_RELEASE" \
+			"(include/portwatch/proto.h) at $(VERSION):" \
+			"add a debian/changelog entry for $(VERSION)" >&2; exit 1; }
+	@git rev-parse --is-inside-work-tree >/dev/null 2>&1 || \
+		{ echo "make deb: needs a git checkout (git ls-files says what to package)" >&2; exit 1; }
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/portwatch-$(VERSION)
+	git ls-files -z --cached --others --exclude-standard | \
+		tar -c --null -T - --ignore-failed-read | tar -x -C $(DEB_DIR)/portwatch-$(VERSION)
+	cd $(DEB_DIR)/portwatch-$(VERSION) && dpkg-buildpackage -b -us -uc -Jauto
+	@echo "make deb: $(DEB)"
+
+# deb after deps, never beside it under -j: it needs debhelper installed.
+test-package: deps
+	$(MAKE) deb
+	tests/package/run.sh $(DEB)
 
 # The configuration (SYSCONFDIR/portwatch/portwatch.conf) is the admin's: kept.
 uninstall:
