@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <mntent.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,4 +335,46 @@ int pwbpf_counter(const struct pw_bpf *b, unsigned int idx, uint64_t *sum)
 		*sum += vals[i];
 	free(vals);
 	return err;
+}
+
+int pwbpf_bind_programs(const char *cgroup_path, int family, char *names, size_t len)
+{
+	enum bpf_attach_type type = family == AF_INET6 ? BPF_CGROUP_INET6_BIND :
+							 BPF_CGROUP_INET4_BIND;
+	__u32 ids[64], cnt = 64;
+	int root, fd, err;
+	size_t used = 0;
+
+	names[0] = '\0';
+	root = open_cgroup2_root();
+	if (root < 0)
+		return root;
+	while (*cgroup_path == '/')
+		cgroup_path++;
+	fd = *cgroup_path ? openat(root, cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) :
+			    dup(root);
+	err = fd < 0 ? -errno : 0;
+	close(root);
+	if (err)
+		return err;
+	err = bpf_prog_query(fd, type, BPF_F_QUERY_EFFECTIVE, NULL, ids, &cnt);
+	err = err ? -errno : 0;
+	close(fd);
+	if (err)
+		return err;
+	for (__u32 i = 0; i < cnt && used + 1 < len; i++) {
+		struct bpf_prog_info info = { 0 };
+		__u32 ilen = sizeof(info);
+		int pfd = bpf_prog_get_fd_by_id(ids[i]);
+		int n;
+
+		if (pfd < 0 || bpf_obj_get_info_by_fd(pfd, &info, &ilen))
+			info.name[0] = '\0';
+		if (pfd >= 0)
+			close(pfd);
+		n = snprintf(names + used, len - used, "%s%s (id %u)", i ? ", " : "",
+			     info.name[0] ? info.name : "?", ids[i]);
+		used += n > 0 ? (size_t)n : 0;
+	}
+	return (int)cnt;
 }

@@ -72,4 +72,16 @@ int pwbpf_tracked_fd(const struct pw_bpf *b);
  */
 int pwbpf_counter(const struct pw_bpf *b, unsigned int idx, uint64_t *sum);
 
+/*
+ * The BPF programs that run before bind(2) of a socket of family (AF_INET
+ * or AF_INET6) made by a process of cgroup path (cgroup v2, relative to
+ * its mount, "/" for the root): those attached as BPF_CGROUP_INET4_BIND or
+ * BPF_CGROUP_INET6_BIND and effective there, its ancestors' included
+ * (BPF_PROG_QUERY with BPF_F_QUERY_EFFECTIVE; inet_bind() and
+ * inet6_bind() run them, BPF_CGROUP_RUN_PROG_INET_BIND_LOCK()). Such a
+ * program may refuse the bind (EPERM) or rewrite its address. Writes
+ * "name (id N), ..." into names (len > 0). Returns how many, or -errno.
+ */
+int pwbpf_bind_programs(const char *cgroup_path, int family, char *names, size_t len);
+
 #endif /* PORTWATCH_BPFLOAD_H */

@@ -221,6 +221,7 @@ static int parse(struct pw_monitor *m, struct rules_query *q, const char **devic
 			return -EINVAL;
 		}
 		netns = (int64_t)st.st_ino;
+		q->env.caller_pid = (int32_t)pid;
 		if (uid < 0)
 			uid = puid;
 		q->env.cap_net_bind_service = pcap;

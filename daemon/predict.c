@@ -9,6 +9,7 @@
 #include <net/if.h>
 
 #include "addr.h"
+#include "bpfload.h"
 #include "diag.h"
 #include "ifaddr.h"
 #include "log.h"
@@ -248,7 +249,19 @@ static void put_texts(struct pw_prediction *p, const struct rules_ports *ports)
 	const struct pw_entry *fe = NULL;
 	int n = 0;
 
-	if (r->uncertain)
+	if (r->uncertain == RULES_UNCERTAIN_CGROUP)
+		n = snprintf(p->advice, sizeof(p->advice),
+			     "cgroup/bind programs run before bind(2) for this caller (%s) and "
+			     "decide for themselves: the call may fail with EPERM. ",
+			     p->cgroup_progs);
+	else if (r->uncertain == RULES_UNCERTAIN_PRIVILEGE)
+		n = snprintf(p->advice, sizeof(p->advice),
+			     "Whether the process holds CAP_NET_BIND_SERVICE over this namespace "
+			     "could not be read: the call may fail. ");
+	else if (r->uncertain == RULES_UNCERTAIN_ADDRESS)
+		n = snprintf(p->advice, sizeof(p->advice),
+			     "The namespace's addresses could not be read: the call may fail. ");
+	else if (r->uncertain)
 		n = snprintf(p->advice, sizeof(p->advice), "%s",
 			     r->uncertain == RULES_UNCERTAIN_UDP_WALK ?
 				     "A socket that shares the port through SO_REUSEPORT comes "
@@ -291,13 +304,33 @@ static int addr_check_fn(void *arg)
 	return ifaddr_check(a->family, a->addr, (int)a->ifindex, &a->verdict, NULL, 0);
 }
 
+/* The cgroup v2 path of pid ("0::PATH" of /proc/PID/cgroup), "/" when unknown. */
+static void cgroup_of(int32_t pid, char *buf, size_t len)
+{
+	char path[64], line[4096];
+	FILE *f;
+
+	snprintf(buf, len, "/");
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	if (pid <= 0 || !(f = fopen(path, "re")))
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(buf, len, "%s", line + 3);
+		}
+	fclose(f);
+}
+
 /*
  * The inputs of rules_bind_checks() that the namespace holds: its port
- * sysctls and whether it has the address (ifaddr.h, inside the netns).
- * The caller's options and capability came with the request.
+ * sysctls and whether it has the address (ifaddr.h, inside the netns);
+ * the cgroup/bind programs that run for the caller's cgroup. The caller's
+ * options and capability came with the request.
  */
-static void bind_env(struct pw_monitor *m, struct rules_query *q)
+static void bind_env(struct pw_monitor *m, struct rules_query *q, char *progs, size_t plen)
 {
+	char cg[4096];
 	struct addr_call a = { .family = q->c.family, .addr = q->c.laddr,
 			       .ifindex = q->c.bound_dev_if };
 	int err;
@@ -313,6 +346,11 @@ static void bind_env(struct pw_monitor *m, struct rules_query *q)
 		log_debug("check: addresses of netns %u: %s", q->c.netns, strerror(-err));
 	q->env.addr_ok = err ? -1 : a.verdict == IFADDR_OK ? 1 :
 			 a.verdict == IFADDR_NEEDS_DEVICE ? RULES_ADDR_NEEDS_DEVICE : 0;
+	cgroup_of(q->env.caller_pid, cg, sizeof(cg));
+	err = pwbpf_bind_programs(cg, q->c.family, progs, plen);
+	if (err < 0)
+		log_debug("check: cgroup/bind programs of %s: %s", cg, strerror(-err));
+	q->env.cgroup_progs = err > 0 ? err : 0;
 }
 
 int predict(struct pw_monitor *m, const struct rules_query *q, uint64_t now,
@@ -349,7 +387,7 @@ int predict(struct pw_monitor *m, const struct rules_query *q, uint64_t now,
 		mapped_any_bucket(p);
 	/* a bind, or the bind(2) before the listen or connect of a new socket */
 	if (q->op == RULES_OP_BIND || (!q->self && q->c.lport))
-		bind_env(m, &p->q);
+		bind_env(m, &p->q, p->cgroup_progs, sizeof(p->cgroup_progs));
 	if (q->op == RULES_OP_CONNECT) {
 		p->q.tw_reuse = monitor_sysctl_int(m, q->c.netns, "net/ipv4/tcp_tw_reuse", 2);
 		p->q.timestamps = monitor_sysctl_int(m, q->c.netns, "net/ipv4/tcp_timestamps", 1);

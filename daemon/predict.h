@@ -77,6 +77,7 @@ struct pw_prediction {
 				    * seconds rounded up; -1 none or unknown */
 	char advice[PW_MSG_LEN];      /* what would let the call through, or a caveat */
 	char explanation[PW_MSG_LEN]; /* why it fails; "" when r.ok */
+	char cgroup_progs[160];       /* the cgroup/bind programs that run first, "" none */
 };
 
 /*

@@ -175,6 +175,7 @@ static const char *const rule_names[] = {
 	[RULES_RULE_PRIVILEGED_PORT] = "privileged_port",
 	[RULES_RULE_MULTICAST_STREAM] = "multicast_stream",
 	[RULES_RULE_NEEDS_DEVICE] = "needs_device",
+	[RULES_RULE_CGROUP_PROGRAM] = "cgroup_program",
 };
 _Static_assert(ARRAY_SIZE(rule_names) == RULES_RULE_COUNT, "one name per enum rules_rule");
 
@@ -201,6 +202,7 @@ int rules_rule_rank(enum rules_rule rule)
 		[RULES_RULE_PRIVILEGED_PORT] = 0,
 		[RULES_RULE_MULTICAST_STREAM] = 0,
 		[RULES_RULE_NEEDS_DEVICE] = 0,
+		[RULES_RULE_CGROUP_PROGRAM] = 0,
 	};
 	_Static_assert(ARRAY_SIZE(rank) == RULES_RULE_COUNT, "one rank per enum rules_rule");
 
@@ -335,6 +337,8 @@ void rules_explain(char *buf, size_t len, enum rules_rule rule, const struct pw_
 		[RULES_RULE_MULTICAST_STREAM] = "a TCP socket cannot bind an IPv6 multicast address",
 		[RULES_RULE_NEEDS_DEVICE] = "a link-local IPv6 address names no interface without "
 					    "a scope id or a bound device",
+		[RULES_RULE_CGROUP_PROGRAM] = "a cgroup/bind BPF program runs before bind(2) and "
+					      "may refuse it with EPERM or rewrite its address",
 	};
 	_Static_assert(ARRAY_SIZE(texts) == RULES_RULE_COUNT, "one text per enum rules_rule");
 	const char *text = "the kernel refused the address";
@@ -913,6 +917,14 @@ int rules_bind_checks(const struct rules_query *q, struct rules_prediction *p)
 {
 	if (!q->env.known || q->op != RULES_OP_BIND)
 		return 0;
+	if (q->env.cgroup_progs > 0) {
+		/* inet_bind()/inet6_bind() run it before anything below */
+		p->ok = 0;
+		p->err = EPERM;
+		p->rule = RULES_RULE_CGROUP_PROGRAM;
+		p->uncertain = RULES_UNCERTAIN_CGROUP;
+		return 1;
+	}
 	if (q->c.family == AF_INET)
 		return check_address(q, p) || check_privilege(q, p);
 	if (q->c.laddr[0] == 0xff && q->c.protocol == IPPROTO_TCP) {
@@ -1087,6 +1099,11 @@ void rules_advice(char *buf, size_t len, enum rules_rule rule, const struct rule
 		return;
 	case RULES_RULE_MULTICAST_STREAM:
 		snprintf(buf, len, "Bind a unicast address or the wildcard; multicast is for UDP.");
+		return;
+	case RULES_RULE_CGROUP_PROGRAM:
+		snprintf(buf, len, "Ask whoever attached the program what it allows (bpftool "
+				   "cgroup tree; systemd: SocketBindAllow=/SocketBindDeny= of the "
+				   "caller's unit).");
 		return;
 	case RULES_RULE_NEEDS_DEVICE:
 		snprintf(buf, len, "Give the interface: a scope id (fe80::1%%eth0) or "

@@ -68,6 +68,8 @@ enum rules_rule {
 	RULES_RULE_PRIVILEGED_PORT,     /* "privileged_port": EACCES */
 	RULES_RULE_MULTICAST_STREAM,    /* "multicast_stream": EINVAL, TCP on IPv6 multicast */
 	RULES_RULE_NEEDS_DEVICE,        /* "needs_device": EINVAL, link-local IPv6 without one */
+	RULES_RULE_CGROUP_PROGRAM,      /* "cgroup_program": a cgroup/bind4|6 program may
+					 * refuse it (EPERM) */
 	RULES_RULE_COUNT
 };
 
@@ -257,6 +259,7 @@ enum rules_uncertain {
 	RULES_UNCERTAIN_UDP_WALK,
 	RULES_UNCERTAIN_PRIVILEGE, /* whether the caller has CAP_NET_BIND_SERVICE is unknown */
 	RULES_UNCERTAIN_ADDRESS,   /* the namespace's addresses could not be read */
+	RULES_UNCERTAIN_CGROUP,    /* a cgroup/bind4|6 program runs first and decides */
 };
 
 /*
@@ -284,6 +287,10 @@ struct rules_bind_env {
 	int nonlocal_v6; /* net.ipv6.ip_nonlocal_bind */
 	uint8_t freebind;    /* IP_FREEBIND / IPV6_FREEBIND on the socket */
 	uint8_t transparent; /* IP_TRANSPARENT / IPV6_TRANSPARENT */
+	int32_t caller_pid;  /* the process asked about, 0 none (its cgroup is then
+			      * unknown: the root's programs are looked at) */
+	int cgroup_progs;    /* cgroup/bind programs effective for the caller's
+			      * cgroup (bpfload.h pwbpf_bind_programs()) */
 };
 
 /*

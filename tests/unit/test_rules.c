@@ -761,6 +761,16 @@ static void test_bind_checks_then_conflicts(void **state)
 	p = predict(&q, v, 1, NULL);
 	assert_int_equal(p.err, EADDRINUSE);
 	assert_int_equal(p.uncertain, RULES_SURE);
+	/* a cgroup/bind program runs first: never a sure "would succeed" */
+	q.env.cgroup_progs = 1;
+	p = predict(&q, v, 0, NULL);
+	assert_false(p.ok);
+	assert_int_equal(p.err, EPERM);
+	assert_int_equal(p.rule, RULES_RULE_CGROUP_PROGRAM);
+	assert_int_equal(p.uncertain, RULES_UNCERTAIN_CGROUP);
+	p = predict(&q, v, 1, NULL);
+	assert_int_equal(p.err, EADDRINUSE);
+	assert_int_equal(p.uncertain, RULES_UNCERTAIN_CGROUP);
 }
 
 /*
