@@ -30,6 +30,7 @@ void config_defaults(struct pw_config *c)
 	c->fold_window_ns = 10ULL * 1000000000ULL;
 	c->alert_history = 1024;
 	c->conflict_history = 1024;
+	c->metrics_interval_s = 15;
 }
 
 void config_free(struct pw_config *c)
@@ -189,17 +190,35 @@ int config_set(struct pw_config *c, const char *section, const char *key, const 
 		if (r)
 			snprintf(err, errlen, "allow: %s", msg);
 		return r;
+	} else if (IS("metrics", "textfile")) {
+		size_t vlen = strlen(v);
+
+		/* node_exporter reads *.prom only; the temporary file is PATH.tmp.XXXXXX */
+		if (vlen && (v[0] != '/' || vlen >= sizeof(c->metrics_textfile) || vlen < 6 ||
+			     strcmp(v + vlen - 5, ".prom"))) {
+			snprintf(err, errlen,
+				 "textfile: '%s' must be an absolute path ending in .prom, under %zu "
+				 "bytes (node_exporter's textfile collector reads *.prom only)",
+				 v, sizeof(c->metrics_textfile));
+			return -EINVAL;
+		}
+		snprintf(c->metrics_textfile, sizeof(c->metrics_textfile), "%s", v);
+	} else if (IS("metrics", "interval")) {
+		if (parse_uint(key, v, 1, 86400, &n, err, errlen))
+			return -EINVAL;
+		c->metrics_interval_s = (unsigned int)n;
 	} else if (!strcmp(section, "daemon") || !strcmp(section, "control") ||
-		   !strcmp(section, "syslog") || !strcmp(section, "alerts")) {
+		   !strcmp(section, "syslog") || !strcmp(section, "alerts") ||
+		   !strcmp(section, "metrics")) {
 		snprintf(err, errlen, "unknown key '%s' in section [%s]", key, section);
 		return -EINVAL;
 	} else if (!section[0]) {
 		snprintf(err, errlen, "'%s' is outside a section ([daemon], [control], [syslog], "
-				      "[alerts])", key);
+				      "[alerts], [metrics])", key);
 		return -EINVAL;
 	} else {
-		snprintf(err, errlen, "unknown section [%s] (daemon, control, syslog, alerts)",
-			 section);
+		snprintf(err, errlen,
+			 "unknown section [%s] (daemon, control, syslog, alerts, metrics)", section);
 		return -EINVAL;
 	}
 #undef IS

@@ -9,6 +9,7 @@
  *   [syslog]   facility, format
  *   [alerts]   takeover_window, alert_history, conflict_history,
  *              ignore_ports, allow (repeatable)
+ *   [metrics]  textfile, interval
  *
  * Every key is checked when the file is read; the first bad line stops
  * parsing with "FILE:LINE: what is wrong".
@@ -51,6 +52,9 @@ struct pw_config {
 	size_t alert_history;        /* 1024 */
 	size_t conflict_history;     /* 1024 */
 	struct pw_policy policy;     /* owned: ignore_ports and allow rules */
+	/* node_exporter textfile (metrics.h), absolute, ends in .prom; "" = none, the default */
+	char metrics_textfile[4000];
+	unsigned int metrics_interval_s; /* 15: seconds between writes of it */
 };
 
 /* Built-in defaults (no file). */

@@ -271,6 +271,21 @@ static int fold_key_is(const struct alert_fold *f, const struct rules_alert *ra,
 	       fold_same_owner(&f->contender, &contender->owner);
 }
 
+/*
+ * Count one alert raised (sent or folded) by kind, and by kind, reason
+ * and severity for the metrics file; values out of range are left out of
+ * the breakdowns, as they have no name to be shown under.
+ */
+static void count_alert(struct pw_monitor *m, enum rules_alert_kind kind,
+			enum rules_alert_reason reason, enum rules_severity sev)
+{
+	if ((unsigned int)kind >= RULES_KIND_COUNT)
+		return;
+	m->alerts_by_kind[kind]++;
+	if ((unsigned int)reason < RULES_REASON_COUNT && (unsigned int)sev < RULES_SEV_COUNT)
+		m->stats.alerts_by[kind][reason][sev]++;
+}
+
 /* Send the fold's summary when it folded anything, and free the slot. */
 static void fold_emit(struct pw_monitor *m, struct alert_fold *f)
 {
@@ -346,8 +361,7 @@ static int fold_repeat(struct pw_monitor *m, const struct rules_alert *ra,
 		f->last.contender.next_id = f->last.contender.next_port = NULL;
 		m->stats.alerts++;
 		m->stats.alerts_folded++;
-		if ((unsigned int)ra->kind < RULES_KIND_COUNT)
-			m->alerts_by_kind[ra->kind]++;
+		count_alert(m, ra->kind, ra->reason, ra->severity);
 		return 1;
 	}
 	fold_emit(m, f);
@@ -423,8 +437,7 @@ static void monitor_alert_raise(struct pw_monitor *m, const struct pw_alert *a)
 	if (!a)
 		return;
 	m->stats.alerts++;
-	if ((unsigned int)a->kind < RULES_KIND_COUNT)
-		m->alerts_by_kind[a->kind]++;
+	count_alert(m, a->kind, a->reason, a->severity);
 	if (m->on_alert)
 		m->on_alert(a, m->on_alert_arg);
 }

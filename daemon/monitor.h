@@ -48,6 +48,8 @@ struct monitor_stats {
 	uint64_t reconcile_removed; /* sockets a reconciliation found gone */
 	uint64_t last_reconcile_ms;
 	uint32_t netns;             /* namespaces seen by the last snapshot */
+	/* alerts again, by kind, reason and severity (the metrics file's labels) */
+	uint64_t alerts_by[RULES_KIND_COUNT][RULES_REASON_COUNT][RULES_SEV_COUNT];
 };
 
 /*

@@ -20,6 +20,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
+#include <sys/utsname.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@
 #include "kbehavior.h"
 #include "ctl.h"
 #include "log.h"
+#include "metrics.h"
 #include "monitor.h"
 #include "portwatch/proto.h"
 #include "pwjson.h"
@@ -65,6 +67,9 @@ struct daemon {
 	uint64_t consume_errors;  /* ring_buffer__consume() failures since consume_log_ns */
 	uint64_t consume_log_ns;  /* CLOCK_REALTIME ns of the last line about them */
 	unsigned int ticks;
+	uint64_t metrics_errors;  /* failed writes of the metrics file, in all */
+	uint64_t metrics_failing; /* of which since the last good write */
+	int metrics_err;          /* -errno of the last failure logged; 0 = none since a good write */
 	int running;
 	char status[256];      /* last STATUS= sent to systemd */
 };
@@ -260,6 +265,9 @@ static void print_config(const struct pw_config *c)
 	       (unsigned long long)(c->fold_window_ns / 1000000000ULL), c->alert_history,
 	       c->conflict_history);
 	printf("# %zu ignored ports, %zu allow rules\n", c->policy.nignored, c->policy.nallow);
+	printf("\n[metrics]\n%stextfile =%s%s\ninterval = %u\n",
+	       c->metrics_textfile[0] ? "" : "# none: no metrics file\n",
+	       c->metrics_textfile[0] ? " " : "", c->metrics_textfile, c->metrics_interval_s);
 }
 
 static void on_alert(const struct pw_alert *a, void *arg)
@@ -414,7 +422,63 @@ static void notify_status(struct daemon *d)
 	}
 }
 
-/* Once a second: lost events, and the periodic reconciliation. */
+/*
+ * The metrics file of [metrics] textfile, when there is one (metrics.h).
+ * A failure is logged when it is not the one logged last, so a directory
+ * that stays unwritable costs one line, not one per interval; every
+ * failure is counted (portwatch_metrics_write_errors_total), and the
+ * first good write after failures says how many there were.
+ */
+static void write_metrics(struct daemon *d)
+{
+	struct metrics_sample s;
+	struct utsname u;
+	const char *what;
+	int err;
+
+	if (!d->cfg.metrics_textfile[0])
+		return;
+	memset(&s, 0, sizeof(s));
+	_Static_assert(sizeof(s.events) == sizeof(d->mon.stats.events) &&
+			       sizeof(s.alerts) == sizeof(d->mon.stats.alerts_by),
+		       "the sample holds the monitor's counters as they are");
+	memcpy(s.events, d->mon.stats.events, sizeof(s.events));
+	s.dropped_ok = !pwbpf_counter(&d->bpf, PW_CNT_DROPPED, &s.dropped);
+	s.filtered_ok = !pwbpf_counter(&d->bpf, PW_CNT_FILTERED, &s.filtered);
+	memcpy(s.alerts, d->mon.stats.alerts_by, sizeof(s.alerts));
+	s.alerts_folded = d->mon.stats.alerts_folded;
+	s.conflicts = d->mon.stats.conflicts;
+	if (metrics_count_sockets(&s, d->mon.table))
+		log_debug("metrics: more (protocol, state) pairs than %d; some left out",
+			  METRICS_MAX_SOCKET_STATES);
+	s.netns = d->mon.stats.netns;
+	s.reconciliations = d->mon.stats.reconciliations;
+	s.last_reconcile_ms = d->mon.stats.last_reconcile_ms;
+	s.control_clients = d->ctl.nclients;
+	s.write_errors = d->metrics_errors;
+	s.version = PW_RELEASE;
+	s.kernel = uname(&u) ? "" : u.release;
+	s.fd_to_socket = d->bpf.fd_read;
+	err = metrics_write(d->cfg.metrics_textfile, &s, &what);
+	if (!err) {
+		if (d->metrics_failing)
+			log_notice("metrics: %s written again, after %llu failed writes",
+				   d->cfg.metrics_textfile, (unsigned long long)d->metrics_failing);
+		d->metrics_failing = 0;
+		d->metrics_err = 0;
+		return;
+	}
+	d->metrics_errors++;
+	d->metrics_failing++;
+	if (err == d->metrics_err)
+		return;
+	d->metrics_err = err;
+	log_warnx("metrics: cannot %s %s: %s; retrying every %u s, logged again when the error "
+		  "changes", what, d->cfg.metrics_textfile, strerror(-err),
+		  d->cfg.metrics_interval_s);
+}
+
+/* Once a second: lost events, the periodic reconciliation, the metrics file. */
 static void housekeeping(struct daemon *d)
 {
 	uint64_t dropped = 0;
@@ -442,6 +506,8 @@ static void housekeeping(struct daemon *d)
 		ctl_tick(&d->ctl, (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
 	}
 	notify_status(d);
+	if (d->ticks % d->cfg.metrics_interval_s == 0)
+		write_metrics(d);
 }
 
 static void drain_fd(int fd)
@@ -757,12 +823,14 @@ static void setup(struct daemon *d)
 	/* attached, snapshot loaded, the control socket accepts: ready */
 	sd_notify(0, "READY=1");
 	notify_status(d);
+	write_metrics(d); /* now, not one interval later: the last run's file is stale */
 }
 
 static void teardown(struct daemon *d)
 {
 	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 	monitor_fold_flush(&d->mon, UINT64_MAX); /* no folded count is lost at exit */
+	write_metrics(d); /* the final counts, folds included */
 	ctl_close(&d->ctl);
 	pwbpf_close(&d->bpf);
 	snap_close(d->snap);

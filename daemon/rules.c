@@ -274,6 +274,7 @@ const char *rules_severity_name(enum rules_severity sev)
 	case RULES_SEV_NOTICE:
 		return "notice";
 	case RULES_SEV_NONE:
+	case RULES_SEV_COUNT:
 		break;
 	}
 	return NULL;

@@ -79,6 +79,7 @@ enum rules_severity {
 	RULES_SEV_NOTICE,
 	RULES_SEV_WARNING,
 	RULES_SEV_CRITICAL,
+	RULES_SEV_COUNT
 };
 
 /*

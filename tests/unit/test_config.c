@@ -55,6 +55,8 @@ static void test_defaults_and_every_key(void **state)
 	assert_string_equal(c.socket_group, "portwatch");
 	assert_int_equal(c.syslog_facility, LOG_DAEMON);
 	assert_int_equal(c.takeover_window_ns, 60000000000ULL);
+	assert_string_equal(c.metrics_textfile, ""); /* no metrics file unless asked */
+	assert_int_equal(c.metrics_interval_s, 15);
 	config_free(&c);
 
 	assert_int_equal(load("; comment\n# comment\n[daemon]\nlog_level = DEBUG\n"
@@ -64,7 +66,9 @@ static void test_defaults_and_every_key(void **state)
 			      "[alerts]\ntakeover_window = 5\nalert_history = 7\n"
 			      "conflict_history = 9\nignore_ports = 53, 60000-60009 7\n"
 			      "allow = udp 5353 exe=/usr/sbin/avahi-daemon uid=0\n"
-			      "allow = TCP 8000-8080\n",
+			      "allow = TCP 8000-8080\n"
+			      "[metrics]\ntextfile = /var/lib/node-exporter/portwatch.prom\n"
+			      "interval = 60\n",
 			      &c, err, sizeof(err)),
 			 0);
 	assert_int_equal(c.log_level, LOG_DEBUG);
@@ -90,6 +94,8 @@ static void test_defaults_and_every_key(void **state)
 	assert_int_equal(c.policy.allow[1].port_lo, 8000);
 	assert_int_equal(c.policy.allow[1].port_hi, 8080);
 	assert_int_equal(c.policy.allow[1].nsel, 0);
+	assert_string_equal(c.metrics_textfile, "/var/lib/node-exporter/portwatch.prom");
+	assert_int_equal(c.metrics_interval_s, 60);
 	config_free(&c);
 }
 
@@ -107,6 +113,10 @@ static void test_error_lines(void **state)
 		{ "[alerts]\nignore_ports = 5-1\n", "2: ignore_ports: '5-1' is not a port" },
 		{ "[alerts]\nignore_ports = 0\n", "2: ignore_ports: '0' is not a port" },
 		{ "[alerts]\nallow = udp 53\nallow = udp 53 exe=\n", "3: allow: 'exe=': expected" },
+		{ "[metrics]\ntextfile = portwatch.prom\n", "2: textfile: 'portwatch.prom' must be" },
+		{ "[metrics]\ntextfile = /tmp/portwatch.txt\n", "2: textfile: '/tmp/portwatch.txt'" },
+		{ "[metrics]\ninterval = 0\n", "2: interval: '0' is not a whole number in 1..86400" },
+		{ "[metrics]\nport = 9100\n", "2: unknown key 'port' in section [metrics]" },
 		/* a handler error after a syntax error: the first one is reported */
 		{ "[daemon\n[alerts]\nallow = x\n", "1: syntax error" },
 	};

@@ -136,6 +136,11 @@ static void test_udp_share_and_owner_groups(void **state)
 	assert_int_equal(f->last.result, 0);
 	assert_int_equal(table_size(f->m.table), 4);
 	assert_int_equal(f->m.stats.alerts, 2);
+	/* by kind, reason and severity: one each (the metrics file's series) */
+	assert_int_equal(f->m.stats.alerts_by[RULES_KIND_HIJACK_ATTEMPT][RULES_REASON_UDP_SHARE]
+					     [RULES_SEV_WARNING], 1);
+	assert_int_equal(f->m.stats.alerts_by[RULES_KIND_HIJACK_ATTEMPT][RULES_REASON_UDP_SHARE]
+					     [RULES_SEV_CRITICAL], 1);
 }
 
 /*
@@ -162,6 +167,9 @@ static void test_alert_storm_folds(void **state)
 	assert_string_equal(rules_alert_reason_name(f->last.reason), "shadow_wildcard");
 	assert_int_equal(f->m.stats.alerts, 50);
 	assert_int_equal(f->m.stats.alerts_folded, 49);
+	/* the folded repeats count under their labels too */
+	assert_int_equal(f->m.stats.alerts_by[RULES_KIND_HIJACK_ATTEMPT]
+					     [RULES_REASON_SHADOW_WILDCARD][RULES_SEV_CRITICAL], 50);
 	/* before the window ends nothing more; at its end, one summary */
 	start = f->last.time_ns;
 	monitor_fold_flush(&f->m, start + f->m.cfg.fold_window_ns - 1);
