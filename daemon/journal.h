@@ -4,7 +4,7 @@
  * (sd_journal_sendv(3)), for hosts where journald runs: the syslog line
  * as MESSAGE, a MESSAGE_ID per kind/reason (msgid.h) that
  * systemd/portwatch.catalog explains (`journalctl -x`), and the alert's
- * data as PORTWATCH_* fields (docs/protocol.md lists them), so that
+ * data as PORTWATCH_* fields (portwatchd(8), JOURNAL, lists them), so that
  * journal readers (journalctl FIELD=value, Loki, Elastic's journald input,
  * rsyslog's imjournal) need no parser. Where an alert goes, journal or
  * syslog or both, portwatchd.c decides (portwatchd(8) "Journal").
