@@ -15,7 +15,7 @@
 #                (debian/), from a clean copy of the checkout (no build/)
 #   make test-package  make deb, lintian, dpkg -i, check, dpkg --purge, check
 #                nothing is left (as root; tests/package/run.sh)
-#   make install   binaries, systemd units, sysusers, man pages, example config
+#   make install   binaries, systemd units, sysusers, journal catalog, man pages, example config
 #                  (DESTDIR, PREFIX=/usr/local, SYSCONFDIR=/etc)
 #   make uninstall remove what install put there (not /etc/portwatch)
 #   make fuzz-rules SEED=N OPS=N  the rule engine against the kernel, longer
@@ -103,12 +103,14 @@ BINDIR      ?= $(PREFIX)/bin
 MANDIR      ?= $(PREFIX)/share/man
 UNITDIR     ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/sysusers.d,$(SYSCONFDIR)/sysusers.d)
+# journalctl --update-catalog reads /usr/lib/systemd/catalog only, whatever PREFIX
+CATALOGDIR  ?= /usr/lib/systemd/catalog
 # The daemon reads /etc/portwatch/portwatch.conf unless told otherwise, and a
 # missing default file means built-in defaults (a missing --config is an error).
 CONFIG_SED  := $(if $(filter /etc,$(SYSCONFDIR)),s| @CONFIG_ARG@||,s|@CONFIG_ARG@|--config $(SYSCONFDIR)/portwatch/portwatch.conf|)
 MANPAGES    := docs/portwatchd.8 docs/portwatchctl.1 docs/portwatch.conf.5
 INSTALLED   := $(SBINDIR)/portwatchd $(BINDIR)/portwatchctl $(UNITDIR)/portwatchd.service \
-	$(UNITDIR)/portwatchd.socket $(SYSUSERSDIR)/portwatch.conf \
+	$(UNITDIR)/portwatchd.socket $(SYSUSERSDIR)/portwatch.conf $(CATALOGDIR)/portwatch.catalog \
 	$(MANDIR)/man8/portwatchd.8 $(MANDIR)/man1/portwatchctl.1 $(MANDIR)/man5/portwatch.conf.5 \
 	$(SYSCONFDIR)/portwatch/portwatch.conf.example
 .DELETE_ON_ERROR:
@@ -261,7 +263,7 @@ bench-smoke: all $(BENCH_BINS)
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) \
-		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(CATALOGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/portwatch
 	install -m 0755 $(BUILD)/portwatchd $(DESTDIR)$(SBINDIR)/portwatchd
 	install -m 0755 $(BUILD)/portwatchctl $(DESTDIR)$(BINDIR)/portwatchctl
@@ -270,6 +272,7 @@ install: all
 	chmod 0644 $(DESTDIR)$(UNITDIR)/portwatchd.service
 	install -m 0644 systemd/portwatchd.socket $(DESTDIR)$(UNITDIR)/portwatchd.socket
 	install -m 0644 systemd/portwatch.sysusers $(DESTDIR)$(SYSUSERSDIR)/portwatch.conf
+	install -m 0644 systemd/portwatch.catalog $(DESTDIR)$(CATALOGDIR)/portwatch.catalog
 	install -m 0644 docs/portwatchd.8 $(DESTDIR)$(MANDIR)/man8/portwatchd.8
 	install -m 0644 docs/portwatchctl.1 $(DESTDIR)$(MANDIR)/man1/portwatchctl.1
 	install -m 0644 docs/portwatch.conf.5 $(DESTDIR)$(MANDIR)/man5/portwatch.conf.5
@@ -280,7 +283,8 @@ install: all
 		echo "kept the existing $(DESTDIR)$(SYSCONFDIR)/portwatch/portwatch.conf"; \
 	else install -m 0644 docs/portwatch.conf.example \
 		$(DESTDIR)$(SYSCONFDIR)/portwatch/portwatch.conf; fi
-	@echo "installed. Next: systemd-sysusers; systemctl daemon-reload;" \
+	@echo "installed. Next: systemd-sysusers; journalctl --update-catalog;" \
+		"systemctl daemon-reload;" \
 		"systemctl enable --now portwatchd.socket portwatchd.service"
 
 # The Debian package (debian/; Debian 12's debhelper, no fakeroot: the rules

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <syslog.h>
 
 #include "addr.h"
 #include "alertline.h"
@@ -63,4 +64,11 @@ void pw_alert_kv(const struct pw_alert *a, char *buf, size_t len)
 		if (a->fold_more)
 			snprintf(buf + n, n < len ? len - n : 0, ",more");
 	}
+}
+
+int pw_alert_priority(const struct pw_alert *a)
+{
+	return a->severity == RULES_SEV_CRITICAL ? LOG_CRIT :
+	       a->severity == RULES_SEV_WARNING  ? LOG_WARNING :
+						   LOG_NOTICE;
 }

@@ -31,4 +31,10 @@
  */
 void pw_alert_kv(const struct pw_alert *a, char *buf, size_t len);
 
+/*
+ * The syslog priority of a's severity, for the syslog record and the
+ * journal entry alike: LOG_CRIT (critical), LOG_WARNING, LOG_NOTICE.
+ */
+int pw_alert_priority(const struct pw_alert *a);
+
 #endif /* PORTWATCH_ALERTLINE_H */

@@ -26,6 +26,7 @@ void config_defaults(struct pw_config *c)
 	snprintf(c->socket_group, sizeof(c->socket_group), "%s", PW_DEFAULT_GROUP);
 	c->syslog_facility = LOG_DAEMON;
 	c->syslog_format = PW_SYSLOG_KV;
+	c->journal = PW_JOURNAL_AUTO;
 	c->takeover_window_ns = 60ULL * 1000000000ULL;
 	c->fold_window_ns = 10ULL * 1000000000ULL;
 	c->alert_history = 1024;
@@ -63,6 +64,19 @@ const char *config_facility_name(int facility)
 		if (facilities[i].facility == facility)
 			return facilities[i].name;
 	return "?";
+}
+
+static const char *const journal_modes[] = {
+	[PW_JOURNAL_AUTO] = "auto",
+	[PW_JOURNAL_YES] = "yes",
+	[PW_JOURNAL_NO] = "no",
+};
+
+const char *config_journal_name(enum pw_journal_mode mode)
+{
+	return (unsigned int)mode < sizeof(journal_modes) / sizeof(journal_modes[0]) ?
+		       journal_modes[mode] :
+		       "?";
 }
 
 /* Unsigned decimal in [lo, hi]; 0 or -EINVAL with a message naming key. */
@@ -161,6 +175,17 @@ int config_set(struct pw_config *c, const char *section, const char *key, const 
 			snprintf(err, errlen, "format: '%s' is not 'kv' or 'json'", v);
 			return -EINVAL;
 		}
+	} else if (IS("syslog", "journal")) {
+		size_t i;
+
+		for (i = 0; i < sizeof(journal_modes) / sizeof(journal_modes[0]); i++)
+			if (!strcmp(v, journal_modes[i]))
+				break;
+		if (i == sizeof(journal_modes) / sizeof(journal_modes[0])) {
+			snprintf(err, errlen, "journal: '%s' is not 'auto', 'yes' or 'no'", v);
+			return -EINVAL;
+		}
+		c->journal = (enum pw_journal_mode)i;
 	} else if (IS("alerts", "takeover_window")) {
 		if (parse_uint(key, v, 0, 86400, &n, err, errlen))
 			return -EINVAL;

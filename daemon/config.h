@@ -6,7 +6,7 @@
  *
  *   [daemon]   log_level, reconcile_interval, ring_size
  *   [control]  socket, mode, group, idle_timeout, max_clients_per_uid
- *   [syslog]   facility, format
+ *   [syslog]   facility, format, journal
  *   [alerts]   takeover_window, alert_history, conflict_history,
  *              ignore_ports, allow (repeatable)
  *   [metrics]  textfile, interval
@@ -35,6 +35,13 @@ enum pw_syslog_format {
 	PW_SYSLOG_JSON, /* the contract's alert object as one JSON line */
 };
 
+/* Whether alerts are also native journald entries (journal.h, portwatchd(8) "Journal"). */
+enum pw_journal_mode {
+	PW_JOURNAL_AUTO, /* when journald's socket exists */
+	PW_JOURNAL_YES,  /* always; a failure to send is logged */
+	PW_JOURNAL_NO,   /* never: the syslog line only */
+};
+
 struct pw_config {
 	char path[4096];            /* file read; "" when none was */
 	int log_level;              /* LOG_ERR..LOG_DEBUG; LOG_INFO */
@@ -47,6 +54,7 @@ struct pw_config {
 	unsigned int clients_per_uid; /* 64: control connections a non-root uid may hold */
 	int syslog_facility;        /* LOG_DAEMON (a LOG_* facility value) */
 	enum pw_syslog_format syslog_format; /* kv */
+	enum pw_journal_mode journal;        /* auto */
 	uint64_t takeover_window_ns; /* 60 s */
 	uint64_t fold_window_ns;     /* 10 s: repeats of an alert folded (monitor.h); 0 never */
 	size_t alert_history;        /* 1024 */
@@ -78,6 +86,9 @@ int config_load(struct pw_config *c, const char *path, int missing_ok, char *err
  */
 int config_set(struct pw_config *c, const char *section, const char *key, const char *value,
 	       unsigned int line, char *err, size_t errlen);
+
+/* "auto", "yes", "no". */
+const char *config_journal_name(enum pw_journal_mode mode);
 
 /* Parse a syslog facility name ("daemon", "local0".."local7", "auth", ...): LOG_* or -1. */
 int config_parse_facility(const char *name);

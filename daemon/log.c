@@ -59,33 +59,33 @@ int log_parse_level(const char *name)
 	return -1;
 }
 
-static void vlog_out(int pri, const char *fmt, va_list ap)
+static void vlog_out(int pri, unsigned int to, const char *fmt, va_list ap)
 {
 	va_list ap2;
 
-	if (log_stderr) {
+	if (log_stderr && (to & LOGTO_STDERR)) {
 		va_copy(ap2, ap);
 		fputs("portwatchd: ", stderr);
 		vfprintf(stderr, fmt, ap2);
 		fputc('\n', stderr);
 		va_end(ap2);
 	}
-	if (log_syslog)
+	if (log_syslog && (to & LOGTO_SYSLOG))
 		vsyslog(pri, fmt, ap);
 }
 
 void vlog_at(int pri, const char *fmt, va_list ap)
 {
 	if (pri <= log_level)
-		vlog_out(pri, fmt, ap);
+		vlog_out(pri, LOGTO_STDERR | LOGTO_SYSLOG, fmt, ap);
 }
 
-void log_alert_line(int pri, const char *fmt, ...)
+void log_alert_line(int pri, unsigned int to, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog_out(pri, fmt, ap);
+	vlog_out(pri, to, fmt, ap);
 	va_end(ap);
 }
 

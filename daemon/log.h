@@ -33,9 +33,14 @@ void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn)
 
 /*
  * An alert record at its priority (LOG_CRIT, LOG_WARNING, LOG_NOTICE):
- * written whatever the log level, which governs the daemon's own messages.
+ * written whatever the log level, which governs the daemon's own messages,
+ * to the outputs of `to` that are on (LOGTO_STDERR, LOGTO_SYSLOG: the
+ * caller leaves out one that would repeat a journal entry it sent).
  */
-void log_alert_line(int pri, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define LOGTO_STDERR 1u
+#define LOGTO_SYSLOG 2u
+void log_alert_line(int pri, unsigned int to, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Log at an explicit syslog priority (LOG_CRIT, LOG_WARNING, ...). */
 void log_at(int pri, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

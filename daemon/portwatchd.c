@@ -30,6 +30,7 @@
 #include "alertline.h"
 #include "bpfload.h"
 #include "config.h"
+#include "journal.h"
 #include "kbehavior.h"
 #include "ctl.h"
 #include "log.h"
@@ -257,8 +258,9 @@ static void print_config(const struct pw_config *c)
 	       "max_clients_per_uid = %u\n",
 	       c->socket_path, (unsigned int)c->socket_mode, c->socket_group, c->idle_timeout_s,
 	       c->clients_per_uid);
-	printf("\n[syslog]\nfacility = %s\nformat = %s\n", config_facility_name(c->syslog_facility),
-	       c->syslog_format == PW_SYSLOG_JSON ? "json" : "kv");
+	printf("\n[syslog]\nfacility = %s\nformat = %s\njournal = %s\n",
+	       config_facility_name(c->syslog_facility),
+	       c->syslog_format == PW_SYSLOG_JSON ? "json" : "kv", config_journal_name(c->journal));
 	printf("\n[alerts]\ntakeover_window = %llu\nfold_window = %llu\nalert_history = %zu\n"
 	       "conflict_history = %zu\n",
 	       (unsigned long long)(c->takeover_window_ns / 1000000000ULL),
@@ -270,23 +272,51 @@ static void print_config(const struct pw_config *c)
 	       c->metrics_textfile[0] ? " " : "", c->metrics_textfile, c->metrics_interval_s);
 }
 
+/*
+ * Where an alert goes (portwatchd(8) "Journal"): with journal = yes, or
+ * auto and journald's socket there, a native journal entry whose MESSAGE
+ * is the syslog line. The syslog line then still goes to syslog unless
+ * /dev/log is that same journald, and to stderr unless stderr is a journal
+ * stream: either would put the alert in the journal twice (and, through
+ * ForwardToSyslog= or imjournal, in the syslog daemon behind it). When the
+ * entry cannot be sent the line goes everywhere, as without a journal.
+ */
 static void on_alert(const struct pw_alert *a, void *arg)
 {
+	static uint64_t journal_fail_log_ns;
 	struct daemon *d = arg;
-	char line[1024];
-	int pri = a->severity == RULES_SEV_CRITICAL ? LOG_CRIT :
-		  a->severity == RULES_SEV_WARNING  ? LOG_WARNING :
-						      LOG_NOTICE;
+	static struct journal_entry je;
+	unsigned int to = LOGTO_STDERR | LOGTO_SYSLOG;
+	json_object *o = NULL;
+	char kv[1024];
+	const char *line;
+	int avail, r;
 
 	if (d->cfg.syslog_format == PW_SYSLOG_JSON) {
-		json_object *o = pwj_alert(a);
-
-		log_alert_line(pri, "%s", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-		json_object_put(o);
+		o = pwj_alert(a);
+		line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	} else {
-		pw_alert_kv(a, line, sizeof(line));
-		log_alert_line(pri, "%s", line);
+		pw_alert_kv(a, kv, sizeof(kv));
+		line = kv;
 	}
+	avail = d->cfg.journal != PW_JOURNAL_NO && journal_available();
+	if (avail || d->cfg.journal == PW_JOURNAL_YES) {
+		journal_entry_build(&je, a, line, d->cfg.syslog_facility);
+		r = avail ? journal_send(&je) : -ENOENT;
+		if (!r) {
+			if (journal_devlog_is_journal())
+				to &= ~LOGTO_SYSLOG;
+			if (journal_stderr_is_journal())
+				to &= ~LOGTO_STDERR;
+		} else if (a->time_ns - journal_fail_log_ns >= 60ULL * 1000000000ULL) {
+			journal_fail_log_ns = a->time_ns;
+			log_warnx("alert %llu: cannot send it to journald (%s): %s; it goes to syslog "
+				  "(logged once a minute)",
+				  (unsigned long long)a->id, JOURNAL_SOCKET, strerror(-r));
+		}
+	}
+	log_alert_line(pw_alert_priority(a), to, "%s", line);
+	json_object_put(o);
 	ctl_publish_alert(&d->ctl, a);
 }
 

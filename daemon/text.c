@@ -39,7 +39,11 @@ size_t text_utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
-char *text_kv_escape(char *dst, size_t len, const char *src)
+/*
+ * The \xNN rule of text.h: control bytes, invalid UTF-8 and the ASCII
+ * bytes of `also` become \xNN; valid UTF-8 is copied.
+ */
+static char *escape(char *dst, size_t len, const char *src, const char *also)
 {
 	const unsigned char *s = (const unsigned char *)src;
 	size_t n = strlen(src), o = 0;
@@ -48,8 +52,7 @@ char *text_kv_escape(char *dst, size_t len, const char *src)
 		return dst;
 	for (size_t i = 0; i < n;) {
 		size_t l = text_utf8_len(s + i, n - i);
-		int esc = !l || (l == 1 && (s[i] < 0x20 || s[i] == 0x7f || s[i] == ' ' ||
-					    s[i] == '"' || s[i] == '=' || s[i] == '\\'));
+		int esc = !l || (l == 1 && (s[i] < 0x20 || s[i] == 0x7f || strchr(also, s[i])));
 
 		if (esc) {
 			if (o + 4 >= len)
@@ -67,6 +70,16 @@ char *text_kv_escape(char *dst, size_t len, const char *src)
 	}
 	dst[o] = '\0';
 	return dst;
+}
+
+char *text_kv_escape(char *dst, size_t len, const char *src)
+{
+	return escape(dst, len, src, " \"=\\");
+}
+
+char *text_journal_escape(char *dst, size_t len, const char *src)
+{
+	return escape(dst, len, src, "\\");
 }
 
 char *text_utf8_clean(char *dst, size_t len, const char *src)

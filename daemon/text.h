@@ -10,6 +10,14 @@
  *   beyond ASCII is kept. So a value never contains a raw control byte, a
  *   quote or an '=', and \xNN can be undone byte for byte.
  *
+ *   journald field values (text_journal_escape()): the same \xNN rule
+ *   for bytes 0x00-0x1f and 0x7f, invalid UTF-8 and '\'; space, quotes
+ *   and '=' are kept, since a field's value is everything after its name's
+ *   '=' (sd_journal_sendv(3)). So a value is valid UTF-8 without a newline
+ *   or another control byte: one line in `journalctl -o export`'s text
+ *   form, never "[blob data]" in journalctl's output, and \xNN can be
+ *   undone byte for byte.
+ *
  *   JSON strings (text_utf8_clean()): every invalid UTF-8 sequence becomes
  *   U+FFFD, so that the output is valid UTF-8 (RFC 8259 section 8.1);
  *   json-c escapes control characters and quotes itself.
@@ -33,6 +41,8 @@ size_t text_utf8_len(const unsigned char *s, size_t n);
  * truncated at a whole character or escape). Returns dst.
  */
 char *text_kv_escape(char *dst, size_t len, const char *src);
+/* The same for a journald field value (the journald rule above). */
+char *text_journal_escape(char *dst, size_t len, const char *src);
 
 /*
  * Copy NUL-terminated src into dst (len bytes, NUL-terminated, truncated

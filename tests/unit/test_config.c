@@ -54,6 +54,7 @@ static void test_defaults_and_every_key(void **state)
 	assert_int_equal(c.socket_mode, 0660);
 	assert_string_equal(c.socket_group, "portwatch");
 	assert_int_equal(c.syslog_facility, LOG_DAEMON);
+	assert_int_equal(c.journal, PW_JOURNAL_AUTO);
 	assert_int_equal(c.takeover_window_ns, 60000000000ULL);
 	assert_string_equal(c.metrics_textfile, ""); /* no metrics file unless asked */
 	assert_int_equal(c.metrics_interval_s, 15);
@@ -63,6 +64,7 @@ static void test_defaults_and_every_key(void **state)
 			      "reconcile_interval = 0\nring_size = 64\n"
 			      "[control]\nsocket = /run/x.sock\nmode = 0600\ngroup = adm\n"
 			      "[syslog]\nfacility = local7\nformat = json ; inline comment\n"
+			      "journal = no\n"
 			      "[alerts]\ntakeover_window = 5\nalert_history = 7\n"
 			      "conflict_history = 9\nignore_ports = 53, 60000-60009 7\n"
 			      "allow = udp 5353 exe=/usr/sbin/avahi-daemon uid=0\n"
@@ -79,6 +81,7 @@ static void test_defaults_and_every_key(void **state)
 	assert_string_equal(c.socket_group, "adm");
 	assert_int_equal(c.syslog_facility, LOG_LOCAL7);
 	assert_int_equal(c.syslog_format, PW_SYSLOG_JSON);
+	assert_int_equal(c.journal, PW_JOURNAL_NO);
 	assert_int_equal(c.takeover_window_ns, 5000000000ULL);
 	assert_int_equal(c.alert_history, 7);
 	assert_int_equal(c.conflict_history, 9);
@@ -89,7 +92,7 @@ static void test_defaults_and_every_key(void **state)
 	assert_int_equal(c.policy.nallow, 2);
 	assert_int_equal(c.policy.allow[0].protocol, IPPROTO_UDP);
 	assert_int_equal(c.policy.allow[0].nsel, 2);
-	assert_int_equal(c.policy.allow[0].line, 19);
+	assert_int_equal(c.policy.allow[0].line, 20);
 	assert_int_equal(c.policy.allow[1].protocol, IPPROTO_TCP);
 	assert_int_equal(c.policy.allow[1].port_lo, 8000);
 	assert_int_equal(c.policy.allow[1].port_hi, 8080);
@@ -110,6 +113,7 @@ static void test_error_lines(void **state)
 		{ "a = 1\n", "1: 'a' is outside a section" },
 		{ "[daemon]\n\n[daemon\n", "3: syntax error" },
 		{ "[daemon]\nring_size = 0\n", "2: ring_size: '0' is not a whole number in 1..1024" },
+		{ "[syslog]\njournal = maybe\n", "2: journal: 'maybe' is not 'auto', 'yes' or 'no'" },
 		{ "[alerts]\nignore_ports = 5-1\n", "2: ignore_ports: '5-1' is not a port" },
 		{ "[alerts]\nignore_ports = 0\n", "2: ignore_ports: '0' is not a port" },
 		{ "[alerts]\nallow = udp 53\nallow = udp 53 exe=\n", "3: allow: 'exe=': expected" },

@@ -58,11 +58,27 @@ static void test_utf8_clean(void **state)
 	assert_string_equal(text_utf8_clean(buf, 4, "ab\xff"), "ab");
 }
 
+static void test_journal_escape(void **state)
+{
+	char buf[128];
+
+	(void)state;
+	/* quotes, blanks and '=' are plain text in a journal value */
+	assert_string_equal(text_journal_escape(buf, sizeof(buf), "evil\" uid=0"), "evil\" uid=0");
+	assert_string_equal(text_journal_escape(buf, sizeof(buf), "a\nb\x1b[31m\\\x7f"),
+			    "a\\x0ab\\x1b[31m\\x5c\\x7f");
+	assert_string_equal(text_journal_escape(buf, sizeof(buf), "caf\xc3\xa9 \xff"),
+			    "caf\xc3\xa9 \\xff");
+	/* truncated at a whole escape */
+	assert_string_equal(text_journal_escape(buf, 6, "ab\n"), "ab");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_utf8_len),
 		cmocka_unit_test(test_kv_escape),
+		cmocka_unit_test(test_journal_escape),
 		cmocka_unit_test(test_utf8_clean),
 	};
 
