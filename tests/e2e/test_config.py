@@ -375,7 +375,8 @@ def test_readme_configuration_example_is_accepted():
         finally:
             os.unlink(fh.name)
         assert r.returncode == 0, r.stderr
-        assert "format = json" in r.stdout and "2 allow rules" in r.stdout, r.stdout
+        if "allow =" in text:  # the alerts example
+            assert "format = json" in r.stdout and "2 allow rules" in r.stdout, r.stdout
 
 
 def test_reload_applies_the_new_file_and_keeps_command_line_overrides(daemon_factory, actors):
