@@ -28,6 +28,7 @@
 #include "alertline.h"
 #include "bpfload.h"
 #include "config.h"
+#include "container.h"
 #include "kbehavior.h"
 #include "ctl.h"
 #include "log.h"
@@ -716,6 +717,7 @@ static void teardown(struct daemon *d)
 	pwbpf_close(&d->bpf);
 	snap_close(d->snap);
 	monitor_free(&d->mon);
+	container_pool_free(); /* after the table: its entries drop their references */
 	config_free(&d->cfg);
 	if (d->watchdog_fd >= 0)
 		close(d->watchdog_fd);
