@@ -369,9 +369,46 @@ const struct ctlfmt_col ctlfmt_socket_cols[CTLFMT_SOCKET_NCOLS] = {
 	{ "Exe", 0 },	{ "Unit", 0 },	{ "Since", 0 },
 };
 
-int ctlfmt_socket_row(struct ctlfmt_table *t, struct json_object *sk, time_t now)
+const struct ctlfmt_col ctlfmt_socket_ctr_cols[CTLFMT_SOCKET_NCOLS + 1] = {
+	{ "Netid", 0 }, { "State", 0 }, { "Local-Address:Port", 0 },
+	{ "Flags", 0 }, { "Uid", 0 },	{ "Pid/Comm", 0 },
+	{ "Exe", 0 },	{ "Unit", 0 },	{ "Container", 0 },
+	{ "Since", 0 },
+};
+
+const char *ctlfmt_container(struct json_object *sk, char *buf, size_t len)
 {
-	char local[80], flags[16], pc[64], since[32];
+	struct json_object *c;
+	const char *id, *rt;
+	int n;
+
+	if (!json_object_object_get_ex(sk, "container", &c) ||
+	    !json_object_is_type(c, json_type_object))
+		return NULL;
+	id = jtext(c, "id");
+	rt = jtext(c, "runtime");
+	if (!id || !rt)
+		return NULL;
+	/* a 64-digit id as docker ps shows it; names (nspawn, LXC) whole */
+	n = strlen(id) == 64 && strspn(id, "0123456789abcdef") == 64 ? 12 : (int)strlen(id);
+	snprintf(buf, len, "%s:%.*s", rt, n, id);
+	return buf;
+}
+
+bool ctlfmt_any_container(struct json_object *arr)
+{
+	char buf[96];
+
+	for (size_t i = 0; i < json_object_array_length(arr); i++)
+		if (ctlfmt_container(json_object_array_get_idx(arr, i), buf, sizeof(buf)))
+			return true;
+	return false;
+}
+
+/* One socket row, with the Container column before Since when with_ctr. */
+static int socket_row(struct ctlfmt_table *t, struct json_object *sk, time_t now, bool with_ctr)
+{
+	char local[80], flags[16], pc[64], since[32], ctr[96];
 	const char *exe = jtext(sk, "exe");
 	const char *row[] = {
 		jtext(sk, "proto"),
@@ -382,15 +419,27 @@ int ctlfmt_socket_row(struct ctlfmt_table *t, struct json_object *sk, time_t now
 		pc,
 		exe && *exe ? exe : NULL,
 		jtext(sk, "unit"),
+		with_ctr ? ctlfmt_container(sk, ctr, sizeof(ctr)) : since,
 		since,
 	};
 
-	_Static_assert(sizeof(row) / sizeof(row[0]) == CTLFMT_SOCKET_NCOLS, "one cell per column");
+	_Static_assert(sizeof(row) / sizeof(row[0]) == CTLFMT_SOCKET_NCOLS + 1,
+		       "one cell per column");
 	ctlfmt_flags(jbool(sk, "reuseaddr"), jbool(sk, "reuseport"), jbool(sk, "v6only"), flags,
 		     sizeof(flags));
 	pid_comm(sk, pc, sizeof(pc));
 	ctlfmt_time(jtext(sk, "since"), now, true, since, sizeof(since));
 	return ctlfmt_table_add(t, row);
+}
+
+int ctlfmt_socket_row(struct ctlfmt_table *t, struct json_object *sk, time_t now)
+{
+	return socket_row(t, sk, now, false);
+}
+
+int ctlfmt_socket_ctr_row(struct ctlfmt_table *t, struct json_object *sk, time_t now)
+{
+	return socket_row(t, sk, now, true);
 }
 
 const struct ctlfmt_col ctlfmt_blocker_cols[CTLFMT_BLOCKER_NCOLS] = {

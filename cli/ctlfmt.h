@@ -78,6 +78,16 @@ int ctlfmt_parse_ulong(const char *s, unsigned long min, unsigned long max, unsi
 /* Columns of a socket table (owners, why): see ctlfmt_socket_row(). */
 #define CTLFMT_SOCKET_NCOLS 9
 extern const struct ctlfmt_col ctlfmt_socket_cols[CTLFMT_SOCKET_NCOLS];
+/*
+ * The same with a Container column after Unit ("RUNTIME:ID", the first 12
+ * digits of a 64-digit id, a machine or LXC name whole; "-" outside
+ * containers): CTLFMT_SOCKET_NCOLS + 1 of them, rows by ctlfmt_socket_ctr_row().
+ */
+extern const struct ctlfmt_col ctlfmt_socket_ctr_cols[CTLFMT_SOCKET_NCOLS + 1];
+/* Does any socket object of arr have a non-null "container"? */
+bool ctlfmt_any_container(struct json_object *arr);
+/* "docker:3f0c1a9e5b7d" for a socket object's container, NULL when it has none. */
+const char *ctlfmt_container(struct json_object *sk, char *buf, size_t len);
 /* Columns of an alert table (alerts, why, watch). */
 #define CTLFMT_ALERT_NCOLS 10
 extern const struct ctlfmt_col ctlfmt_alert_cols[CTLFMT_ALERT_NCOLS];
@@ -105,6 +115,7 @@ int ctlfmt_print_check(FILE *out, struct json_object *pred, const char *what, ti
  * "-". now decides which times are "today". Returns 0 or -ENOMEM.
  */
 int ctlfmt_socket_row(struct ctlfmt_table *t, struct json_object *sk, time_t now);
+int ctlfmt_socket_ctr_row(struct ctlfmt_table *t, struct json_object *sk, time_t now);
 int ctlfmt_alert_row(struct ctlfmt_table *t, struct json_object *alert, time_t now);
 int ctlfmt_conflict_row(struct ctlfmt_table *t, struct json_object *c, time_t now);
 

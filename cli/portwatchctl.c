@@ -66,6 +66,7 @@ enum {
 	OPT_TRANSPARENT = 1 << 14,
 	OPT_CAP_BIND = 1 << 15,
 	OPT_DEVICE = 1 << 16,
+	OPT_CONTAINER = 1 << 18,
 };
 
 static const struct option long_opts[] = {
@@ -90,6 +91,7 @@ static const struct option long_opts[] = {
 	{ "transparent", no_argument, NULL, OPT_TRANSPARENT },
 	{ "cap-net-bind-service", no_argument, NULL, OPT_CAP_BIND },
 	{ "device", required_argument, NULL, OPT_DEVICE },
+	{ "container", required_argument, NULL, OPT_CONTAINER },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -102,6 +104,7 @@ struct ctl {
 	const char *connect; /* check --connect ADDR:PORT */
 	const char *device;  /* check --device IFNAME */
 	const char *proto;
+	const char *container; /* owners --container ID (a prefix of the id) */
 	int argc; /* arguments after the command name */
 	char **argv;
 	time_t now;
@@ -224,6 +227,14 @@ static int parse_opt(struct ctl *c, int opt, const char *arg)
 			return usage_err("invalid --device '%s': expected an interface name", arg);
 		c->device = arg;
 		break;
+	case OPT_CONTAINER:
+		/* a prefix of a 64-digit id or a machine/LXC name; the daemon checks the rest */
+		if (!*arg || strlen(arg) > 64)
+			return usage_err("invalid --container '%s': expected 1 to 64 characters "
+					 "of a container id or name",
+					 arg);
+		c->container = arg;
+		break;
 	}
 	if (!err)
 		c->opts |= opt;
@@ -255,6 +266,8 @@ static struct json_object *request(struct ctl *c, const char *cmd, unsigned int 
 		json_object_object_add(req, "addr", json_object_new_string(c->addr));
 	if (c->opts & mask & OPT_PROTO)
 		json_object_object_add(req, "proto", json_object_new_string(c->proto));
+	if (c->opts & mask & OPT_CONTAINER)
+		json_object_object_add(req, "container", json_object_new_string(c->container));
 	return req;
 }
 
@@ -276,27 +289,38 @@ static int print_list(struct json_object *arr, const struct ctlfmt_col *cols, si
 	return EXIT_IO;
 }
 
+/* Ask cmd and find the array key of the answer: 0 with *resp (caller puts it), or an exit status. */
+static int fetch_list(struct ctl *c, const char *cmd, unsigned int mask, const char *key,
+		      struct json_object **resp, struct json_object **arr)
+{
+	int ret = ctlconn_call(&c->conn, request(c, cmd, mask), resp);
+
+	if (ret)
+		return ret;
+	if (!json_object_object_get_ex(*resp, key, arr) ||
+	    !json_object_is_type(*arr, json_type_array)) {
+		ctlconn_err("bad response from %s: no \"%s\" array", c->conn.path, key);
+		json_object_put(*resp);
+		return EXIT_IO;
+	}
+	return 0;
+}
+
 /* The request/response commands that print one array of the response. */
 static int call_list(struct ctl *c, const char *cmd, unsigned int mask, const char *key,
 		     const struct ctlfmt_col *cols, size_t ncols, ctlfmt_row_fn fn)
 {
-	struct json_object *resp = NULL, *arr;
-	int ret = ctlconn_call(&c->conn, request(c, cmd, mask), &resp);
+	struct json_object *resp, *arr;
+	int ret = fetch_list(c, cmd, mask, key, &resp, &arr);
 
 	if (ret)
 		return ret;
-	if (!json_object_object_get_ex(resp, key, &arr) ||
-	    !json_object_is_type(arr, json_type_array)) {
-		ctlconn_err("bad response from %s: no \"%s\" array", c->conn.path, key);
-		ret = EXIT_IO;
-	} else {
-		ret = c->json ? print_json(arr) : print_list(arr, cols, ncols, fn, c->now);
-	}
+	ret = c->json ? print_json(arr) : print_list(arr, cols, ncols, fn, c->now);
 	json_object_put(resp);
 	return ret;
 }
 
-#define OWNERS_OPTS (OPT_PORT | OPT_ADDR | OPT_PROTO | OPT_PID | OPT_NETNS)
+#define OWNERS_OPTS (OPT_PORT | OPT_ADDR | OPT_PROTO | OPT_PID | OPT_NETNS | OPT_CONTAINER)
 #define LIST_OPTS   (OPT_SINCE | OPT_LIMIT)
 #define WHY_OPTS    (OPT_PORT | OPT_ADDR | OPT_PROTO | OPT_NETNS)
 
@@ -306,10 +330,25 @@ static int call_list(struct ctl *c, const char *cmd, unsigned int mask, const ch
  */
 static int do_owners(struct ctl *c)
 {
+	struct json_object *resp, *arr;
+	int ret;
+
 	if (c->argc == 1 && parse_port(c, c->argv[0], 0))
 		return EXIT_USAGE;
-	return call_list(c, "owners", OWNERS_OPTS, "sockets", ctlfmt_socket_cols,
-			 CTLFMT_SOCKET_NCOLS, ctlfmt_socket_row);
+	ret = fetch_list(c, "owners", OWNERS_OPTS, "sockets", &resp, &arr);
+	if (ret)
+		return ret;
+	/* the Container column only on hosts that have them, as ss prints no empty columns */
+	if (c->json)
+		ret = print_json(arr);
+	else if (ctlfmt_any_container(arr))
+		ret = print_list(arr, ctlfmt_socket_ctr_cols, CTLFMT_SOCKET_NCOLS + 1,
+				 ctlfmt_socket_ctr_row, c->now);
+	else
+		ret = print_list(arr, ctlfmt_socket_cols, CTLFMT_SOCKET_NCOLS, ctlfmt_socket_row,
+				 c->now);
+	json_object_put(resp);
+	return ret;
 }
 
 static int do_alerts(struct ctl *c)
@@ -651,9 +690,12 @@ static int do_help(struct ctl *c)
 	       "\n"
 	       "COMMANDS\n"
 	       "    owners [PORT] [--port N] [--addr A] [--proto tcp|udp] [--pid N] [--netns N]\n"
+	       "          [--container ID]\n"
 	       "        Sockets in the daemon's table, like ss: state, local address, reuse\n"
 	       "        flags (RA SO_REUSEADDR, RP SO_REUSEPORT, V6 IPV6_V6ONLY), uid,\n"
-	       "        process, executable, systemd unit, first seen.\n"
+	       "        process, executable, systemd unit, first seen; a Container column\n"
+	       "        (RUNTIME:ID, 12 digits of an id) when a socket is in one. --container\n"
+	       "        keeps the sockets of containers whose id (or name) starts with ID.\n"
 	       "    alerts [--since ID] [--limit N]\n"
 	       "        Alerts, oldest first: the last N (default 100), or those after ID.\n"
 	       "    conflicts [--since ID] [--limit N]\n"
@@ -723,6 +765,7 @@ static int do_help(struct ctl *c)
 	       "\n"
 	       "EXAMPLES\n"
 	       "    portwatchctl owners 80               who holds port 80\n"
+	       "    portwatchctl owners --container 3f0c1a9e   the sockets of one container\n"
 	       "    portwatchctl why 443 --proto tcp     why binding 443/tcp fails\n"
 	       "    portwatchctl check tcp 0.0.0.0:8080 --reuseaddr --listen && deploy\n"
 	       "                                         gate a deploy on the bind\n"

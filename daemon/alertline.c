@@ -7,24 +7,55 @@
 
 #include "addr.h"
 #include "alertline.h"
+#include "container.h"
 #include "pwname.h"
 #include "rules.h"
 #include "text.h"
 
-/* Who: pid=.. comm=.. uid=.. exe=.., comm and exe escaped by text_kv_escape() (text.h). */
+/*
+ * " container=RUNTIME:ID pod=UID" for the owner's container and pod, each
+ * only when known; ID is a hex id's first 12 digits (as `docker ps` shows
+ * it), a machine or LXC name in full, escaped. "" when neither.
+ */
+static void kv_container(char *buf, size_t len, const struct pw_owner *o)
+{
+	const struct pw_container *c = container_get(o->ctr);
+	char id[PW_CONTAINER_ID_LEN * 4];
+	size_t n;
+
+	buf[0] = '\0';
+	if (!c)
+		return;
+	if (c->runtime != CONTAINER_NONE) {
+		text_kv_escape(id, sizeof(id), c->id);
+		if (c->runtime != CONTAINER_NSPAWN && c->runtime != CONTAINER_LXC)
+			id[12] = '\0'; /* 64 hex digits: nothing to escape */
+		snprintf(buf, len, " container=%s:%s", container_runtime_name(c->runtime), id);
+	}
+	n = strlen(buf);
+	if (c->pod_uid[0] && n < len)
+		snprintf(buf + n, len - n, " pod=%s", c->pod_uid);
+}
+
+/*
+ * Who: pid=.. comm=.. uid=.. [container=.. pod=..] exe=.., comm and exe
+ * escaped by text_kv_escape() (text.h). The container comes before exe, which
+ * a long path may cut.
+ */
 static void kv_who(char *buf, size_t len, const struct pw_entry *e)
 {
-	char comm[PW_COMM_LEN * 4], exe[PW_EXE_LEN * 4];
+	char comm[PW_COMM_LEN * 4], exe[PW_EXE_LEN * 4], ctr[PW_CONTAINER_ID_LEN * 4 + 64];
 
 	text_kv_escape(comm, sizeof(comm), e->owner.comm);
 	text_kv_escape(exe, sizeof(exe), e->owner.exe);
-	snprintf(buf, len, "pid=%u comm=%s uid=%u exe=%s", e->owner.pid, comm[0] ? comm : "-",
-		 e->owner.uid, exe[0] ? exe : "-");
+	kv_container(ctr, sizeof(ctr), &e->owner);
+	snprintf(buf, len, "pid=%u comm=%s uid=%u%s exe=%s", e->owner.pid, comm[0] ? comm : "-",
+		 e->owner.uid, ctr, exe[0] ? exe : "-");
 }
 
 void pw_alert_kv(const struct pw_alert *a, char *buf, size_t len)
 {
-	char addr[PW_ADDRSTRLEN], holder[320], contender[320], eb[16];
+	char addr[PW_ADDRSTRLEN], holder[400], contender[400], eb[16];
 	const struct pw_sock *sk = &a->contender.sk;
 	int v6 = sk->family == AF_INET6;
 

@@ -22,7 +22,11 @@
  *
  * local is the contender's address ("[ADDR]:PORT" for inet6), the port in
  * decimal (host order); comm and exe are escaped by text_kv_escape()
- * (text.h), "-" when empty. Then, for an alert with ephemeral details
+ * (text.h), "-" when empty. Before exe=, a holder or contender in a
+ * container has "container=RUNTIME:ID" (RUNTIME as container_runtime_name(),
+ * ID the first 12 hex digits of an OCI id, as `docker ps` shows it, or a
+ * machine or LXC name whole and escaped) and one in a Kubernetes pod
+ * "pod=UID"; neither key is there otherwise. Then, for an alert with ephemeral details
  * (a->has_eph), " range=LO-HI in_use=N" and, for a connect (eph.rport
  * not 0), " destination=ADDR:PORT"; then, for a summary of folded repeats
  * (a->fold_count not 0), " folded=N of=ID first=TIME last=TIME

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "addr.h"
+#include "container.h"
 #include "ctl_req.h"
 #include "portwatch/proto.h"
 #include "pwjson.h"
@@ -84,7 +85,7 @@ int ctl_opt_bool(json_object *req, const char *key, uint8_t *out, char *err, siz
 
 int ctl_filter_parse(json_object *req, struct ctl_filter *f, char *err, size_t errlen)
 {
-	const char *proto = NULL, *addr = NULL;
+	const char *proto = NULL, *addr = NULL, *ctr = NULL;
 
 	memset(f, 0, sizeof(*f));
 	f->port = f->pid = f->netns = -1;
@@ -92,8 +93,16 @@ int ctl_filter_parse(json_object *req, struct ctl_filter *f, char *err, size_t e
 	    ctl_opt_int(req, "pid", 1, 4194304, &f->pid, err, errlen) ||
 	    ctl_opt_int(req, "netns", 1, UINT32_MAX, &f->netns, err, errlen) ||
 	    ctl_opt_string(req, "proto", &proto, err, errlen) ||
-	    ctl_opt_string(req, "addr", &addr, err, errlen))
+	    ctl_opt_string(req, "addr", &addr, err, errlen) ||
+	    ctl_opt_string(req, "container", &ctr, err, errlen))
 		return -EINVAL;
+	if (ctr && (!*ctr || strlen(ctr) >= sizeof(f->container))) {
+		snprintf(err, errlen, "\"container\" must be 1 to %zu bytes of a container id",
+			 sizeof(f->container) - 1);
+		return -EINVAL;
+	}
+	if (ctr)
+		memcpy(f->container, ctr, strlen(ctr) + 1);
 	if (proto && strcmp(proto, "tcp") && strcmp(proto, "udp")) {
 		snprintf(err, errlen, "\"proto\" must be \"tcp\" or \"udp\"");
 		return -EINVAL;
@@ -119,6 +128,13 @@ int ctl_filter_match(const struct ctl_filter *f, const struct pw_entry *e)
 		return 0;
 	if (f->proto && e->sk.protocol != f->proto)
 		return 0;
+	if (f->container[0]) {
+		const struct pw_container *c = container_get(e->owner.ctr);
+
+		if (!c || c->runtime == CONTAINER_NONE ||
+		    strncmp(c->id, f->container, strlen(f->container)))
+			return 0;
+	}
 	if (f->has_addr) {
 		uint8_t a[16] = { 0 };
 

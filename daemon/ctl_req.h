@@ -40,15 +40,20 @@ struct ctl_filter {
 	int has_addr;
 	uint16_t family;
 	uint8_t addr[16]; /* network order */
+	char container[65]; /* a prefix of the owner's container id; "" any */
 };
 
 /*
- * Read the optional members port, pid, netns, proto, addr of req into *f.
+ * Read the optional members port, pid, netns, proto, addr, container (a
+ * non-empty prefix of a container id, at most 64 bytes) of req into *f.
  * Returns 0, or writes a message naming the member into err and returns
  * -EINVAL.
  */
 int ctl_filter_parse(json_object *req, struct ctl_filter *f, char *err, size_t errlen);
-/* Does the table entry pass the filter? (An IPv4 addr matches its v4-mapped form.) */
+/*
+ * Does the table entry pass the filter? (An IPv4 addr matches its v4-mapped
+ * form; a container prefix matches no socket outside a container.)
+ */
 int ctl_filter_match(const struct ctl_filter *f, const struct pw_entry *e);
 
 /*

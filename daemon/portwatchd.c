@@ -30,6 +30,7 @@
 #include "alertline.h"
 #include "bpfload.h"
 #include "config.h"
+#include "container.h"
 #include "journal.h"
 #include "kbehavior.h"
 #include "ctl.h"
@@ -865,6 +866,7 @@ static void teardown(struct daemon *d)
 	pwbpf_close(&d->bpf);
 	snap_close(d->snap);
 	monitor_free(&d->mon);
+	container_pool_free(); /* after the table: its entries drop their references */
 	config_free(&d->cfg);
 	if (d->watchdog_fd >= 0)
 		close(d->watchdog_fd);

@@ -20,6 +20,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "container.h"
 #include "proc.h"
 
 /*
@@ -117,10 +118,16 @@ int proc_owner(uint32_t pid, struct pw_owner *out)
 	}
 
 	/* A missing cgroup file (no cgroups configured) is not an error. */
-	if (read_small(dirfd, "cgroup", buf, sizeof(buf)) < 0)
+	out->ctr = 0;
+	if (read_small(dirfd, "cgroup", buf, sizeof(buf)) < 0) {
 		out->unit[0] = '\0';
-	else
+	} else {
+		struct pw_container c;
+
 		proc_unit_from_cgroup(buf, out->unit, sizeof(out->unit));
+		if (!container_from_proc_cgroup(buf, &c))
+			out->ctr = container_intern(&c);
+	}
 	err = 0;
 out:
 	close(dirfd);

@@ -17,7 +17,8 @@
  * Fill *out for process pid: comm (/proc/PID/comm), exe (readlink of
  * /proc/PID/exe, "" when unreadable, e.g. kernel threads), uid (the real
  * uid, first field of "Uid:" in /proc/PID/status), unit (see
- * proc_unit_from_cgroup(), "" when none). out->pid = pid.
+ * proc_unit_from_cgroup(), "" when none), ctr (the container and pod of
+ * the cgroup v2 path, interned: container.h; 0 when none). out->pid = pid.
  * Returns 0, or -errno (-ENOENT/-ESRCH when the process is gone).
  * A comm already set in *out (non-empty) is kept: the event's comm is the
  * one at bind time.

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "addr.h"
+#include "container.h"
 #include "pwjson.h"
 #include "pwname.h"
 #include "rules.h"
@@ -30,8 +31,37 @@ static json_object *str_or_null(const char *s)
 	return s && *s ? pwj_text(s) : NULL;
 }
 
+/* {"id", "runtime"} of the owner's container, or NULL (JSON null). */
+static json_object *container_json(const struct pw_container *c)
+{
+	json_object *o;
+
+	if (!c || c->runtime == CONTAINER_NONE)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "id", pwj_text(c->id));
+	json_object_object_add(o, "runtime",
+			       json_object_new_string(container_runtime_name(c->runtime)));
+	return o;
+}
+
+/* {"uid", "namespace", "name"} of the owner's pod, or NULL; no cgroup path names the latter two. */
+static json_object *pod_json(const struct pw_container *c)
+{
+	json_object *o;
+
+	if (!c || !c->pod_uid[0])
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "uid", json_object_new_string(c->pod_uid));
+	json_object_object_add(o, "namespace", NULL);
+	json_object_object_add(o, "name", NULL);
+	return o;
+}
+
 json_object *pwj_socket(const struct pw_entry *e)
 {
+	const struct pw_container *c = container_get(e->owner.ctr);
 	json_object *o = json_object_new_object();
 	char addr[PW_ADDRSTRLEN], t[32];
 	int connected = e->sk.rport != 0;
@@ -64,6 +94,8 @@ json_object *pwj_socket(const struct pw_entry *e)
 	json_object_object_add(o, "sk_uid", json_object_new_int64(e->sk.sk_uid));
 	json_object_object_add(o, "device", e->sk.bound_dev_if ? str_or_null(e->device) : NULL);
 	json_object_object_add(o, "device_ifindex", json_object_new_int64(e->sk.bound_dev_if));
+	json_object_object_add(o, "container", container_json(c));
+	json_object_object_add(o, "pod", pod_json(c));
 	return o;
 }
 

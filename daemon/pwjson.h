@@ -40,10 +40,13 @@ json_object *pwj_text(const char *s);
  * A socket and its owner: {"netns" (inode), "proto": "tcp"|"udp",
  * "family": "inet"|"inet6", "addr", "port", "state" (pw_state_name()),
  * "reuseaddr", "reuseport", "v6only", "reuseport_bpf" (booleans), "inode",
- * "pid", "comm", "exe", "uid", "unit", "since", "raddr", "rport", "sk_uid"}.
+ * "pid", "comm", "exe", "uid", "unit", "since", "raddr", "rport", "sk_uid",
+ * "container": {"id", "runtime"}, "pod": {"uid", "namespace", "name"}}.
  * pid and uid are null when no process is known (pid 0), comm and unit
  * null when empty, exe "" when unreadable, since null when since_ns is 0,
- * raddr and rport null unless connected (rport != 0).
+ * raddr and rport null unless connected (rport != 0), container and pod
+ * null when the owner's cgroup names none (or its pool record is gone:
+ * container.h), a pod's namespace and name always null for now.
  */
 json_object *pwj_socket(const struct pw_entry *e);
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "container.h"
 #include "table.h"
 
 struct pw_table {
@@ -61,6 +62,7 @@ void table_free(struct pw_table *t)
 
 		for (; e; e = next) {
 			next = e->next_id;
+			container_unref(e->owner.ctr);
 			free(e);
 		}
 	}
@@ -148,6 +150,8 @@ struct pw_entry *table_upsert(struct pw_table *t, const struct pw_entry *in, int
 	if (e) {
 		table_update_sock(t, e, &in->sk);
 		if (!keep_owner) {
+			container_ref(in->owner.ctr);
+			container_unref(e->owner.ctr);
 			e->owner = in->owner;
 			e->since_ns = in->since_ns;
 		}
@@ -158,6 +162,7 @@ struct pw_entry *table_upsert(struct pw_table *t, const struct pw_entry *in, int
 	if (!e)
 		return NULL;
 	*e = *in;
+	container_ref(e->owner.ctr);
 	link_entry(t, e);
 	t->count++;
 	maybe_grow(t);
@@ -190,6 +195,7 @@ int table_remove(struct pw_table *t, uint32_t netns, uint64_t inode)
 			*pp = e->next_id;
 			unlink_port(t, e);
 			t->count--;
+			container_unref(e->owner.ctr);
 			free(e);
 			return 0;
 		}
@@ -268,6 +274,7 @@ size_t table_sweep(struct pw_table *t, uint64_t gen, void (*gone)(struct pw_entr
 			*pp = e->next_id;
 			unlink_port(t, e);
 			t->count--;
+			container_unref(e->owner.ctr);
 			free(e);
 			removed++;
 		}

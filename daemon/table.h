@@ -15,7 +15,8 @@
  * remove are O(1) on average.
  *
  * The table owns its entries: table_insert() copies what it is given,
- * table_remove() frees. Pointers returned by lookups stay valid until the
+ * table_remove() frees. Each entry holds a reference on its owner's
+ * container record (container_ref(), container.h). Pointers returned by lookups stay valid until the
  * entry is removed or the table is freed.
  */
 #ifndef PORTWATCH_TABLE_H
@@ -44,12 +45,16 @@ static inline uint32_t pw_kernel_dev(unsigned int major, unsigned int minor)
  * /proc/PID/cgroup ("" when none: JSON null). exe_ino/exe_dev identify the
  * executable even when the process is gone before /proc could be read
  * (the BPF side reads task->mm->exe_file): owner groups compare them.
+ * ctr is the container and pod from the same cgroup path, a handle of the
+ * pool of container.h (0: none; JSON null): 4 bytes that fill what was
+ * padding, where the id itself would add 104 bytes to each socket.
  */
 struct pw_owner {
 	uint64_t exe_ino; /* inode of the executable, 0 when unknown */
 	uint32_t exe_dev; /* its device, kernel encoding (MAJOR << 20 | MINOR) */
 	uint32_t pid;
 	uint32_t uid;
+	uint32_t ctr; /* container_get() handle, 0 = none */
 	char comm[PW_COMM_LEN];
 	char exe[PW_EXE_LEN];
 	char unit[PW_UNIT_LEN];

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "container.h"
 #include "helpers.h"
 #include "ctl_cmd.h"
 #include "monitor.h"
@@ -61,6 +62,15 @@ static int setup(void **state)
 					      socks[i].uid, socks[i].comm);
 
 		e.since_ns = 1795438118000000000ULL;
+		if (socks[i].inode == 106 || socks[i].inode == 107) { /* in containers */
+			struct pw_container c = { .runtime = CONTAINER_LXC, .id = "evil-box" };
+
+			if (socks[i].inode == 106)
+				container_from_cgroup("/system.slice/docker-3f0c1a9e5b7d4c2a8e6f1b3d"
+						      "5a7c9e0f2b4d6a8c0e1f3a5b7d9c1e3f5a7b9d0c.scope",
+						      &c);
+			e.owner.ctr = container_intern(&c);
+		}
 		assert_non_null(table_upsert(f->m.table, &e, 0));
 	}
 	/* alerts as raise_alert() records them: a contender on udp 127.0.0.1:80 */
@@ -116,6 +126,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	monitor_free(&f->m);
+	container_pool_free();
 	free(f);
 	return 0;
 }
@@ -172,7 +183,10 @@ static void test_bad_requests(void **state)
 		"{\"cmd\":\"alerts\",\"since\":-1}", "{\"cmd\":\"alerts\",\"limit\":0}",
 		"{\"cmd\":\"alerts\",\"limit\":\"5\"}", "{\"cmd\":\"conflicts\",\"since\":\"x\"}",
 		"{\"cmd\":\"stats\"} x", "{\"cmd\":\"stats\"}{\"cmd\":\"stats\"}",
-		"{\"cmd\":\"stats\"},",
+		"{\"cmd\":\"stats\"},", "{\"cmd\":\"owners\",\"container\":\"\"}",
+		"{\"cmd\":\"owners\",\"container\":5}",
+		"{\"cmd\":\"owners\",\"container\":\"0123456789012345678901234567890123456789"
+		"0123456789012345678901234\"}",
 	};
 	struct fixture *f = *state;
 	json_object *o;
@@ -290,6 +304,13 @@ static void test_owners(void **state)
 	check_owners(f, ",\"pid\":4194304", NULL, 0);
 	check_owners(f, ",\"netns\":12345", NULL, 0);
 	check_owners(f, ",\"addr\":\"::1\"", NULL, 0);
+	/* a prefix of the container id; sockets in no container never match */
+	OWNERS(",\"container\":\"3f0c1a9e5b7d\"", 106);
+	OWNERS(",\"container\":\"3\"", 106);
+	OWNERS(",\"container\":\"evil\"", 107);
+	OWNERS(",\"container\":\"evil\",\"proto\":\"udp\"", 107);
+	check_owners(f, ",\"container\":\"evil\",\"proto\":\"tcp\"", NULL, 0);
+	check_owners(f, ",\"container\":\"3f0d\"", NULL, 0);
 }
 
 /* Run cmd (alerts/conflicts) with args and check the ids, oldest first. */

@@ -218,6 +218,36 @@ static void test_socket_row(void **state)
 	json_object_put(bare);
 }
 
+/* The Container column: runtime and 12 digits of an id, names whole, "-" outside. */
+static void test_socket_container(void **state)
+{
+	struct json_object *arr = parse(
+		"[{\"proto\":\"tcp\",\"addr\":\"0.0.0.0\",\"port\":80,\"container\":{\"id\":"
+		"\"3f0c1a9e5b7d4c2a8e6f1b3d5a7c9e0f2b4d6a8c0e1f3a5b7d9c1e3f5a7b9d0c\","
+		"\"runtime\":\"containerd\"},\"pod\":{\"uid\":\"0d2e4a4b-9d2f-4c7e-8b7a-1c2d3e4f5a6b\","
+		"\"namespace\":null,\"name\":null}},"
+		"{\"proto\":\"tcp\",\"addr\":\"0.0.0.0\",\"port\":81,"
+		"\"container\":{\"id\":\"web\",\"runtime\":\"systemd-nspawn\"},\"pod\":null},"
+		"{\"proto\":\"udp\",\"addr\":\"0.0.0.0\",\"port\":53,\"container\":null}]");
+	struct json_object *plain = parse("[{\"proto\":\"udp\",\"container\":null},{}]");
+	char *s;
+
+	(void)state;
+	assert_true(ctlfmt_any_container(arr));
+	assert_false(ctlfmt_any_container(plain));
+	s = CAPTURE(ctlfmt_print_list(out, arr, ctlfmt_socket_ctr_cols, CTLFMT_SOCKET_NCOLS + 1,
+				      ctlfmt_socket_ctr_row, NOW));
+	assert_string_equal(s,
+		"Netid  State  Local-Address:Port  Flags  Uid  Pid/Comm  Exe  Unit  Container"
+		"                Since\n"
+		"tcp    -      0.0.0.0:80          -      -    -         -    -     containerd:3f0c1a9e5b7d  -\n"
+		"tcp    -      0.0.0.0:81          -      -    -         -    -     systemd-nspawn:web       -\n"
+		"udp    -      0.0.0.0:53          -      -    -         -    -     -                        -\n");
+	free(s);
+	json_object_put(arr);
+	json_object_put(plain);
+}
+
 static void test_alert_conflict_rows(void **state)
 {
 	struct json_object *a = parse(
@@ -313,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_addr_flags),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_socket_row),
+		cmocka_unit_test(test_socket_container),
 		cmocka_unit_test(test_alert_conflict_rows),
 		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_why),

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 
+#include "container.h"
 #include "helpers.h"
 #include "pwjson.h"
 #include "pwname.h"
@@ -15,6 +16,7 @@ static const char *const socket_keys[] = {
 	"v6only", "inode", "pid", "comm", "exe", "uid", "unit", "since",
 	"raddr", "rport", "sk_uid", "reuseport_bpf", /* version 1 additions (docs/protocol.md) */
 	"device", "device_ifindex",
+	"container", "pod",
 	NULL,
 };
 
@@ -81,6 +83,37 @@ static void check_bool(json_object *o, const char *key, int want)
 	assert_int_equal(json_object_get_boolean(get(o, key, json_type_boolean)), want);
 }
 
+/* A socket in a Kubernetes pod's container: container and pod objects. */
+static void test_socket_container(void **state)
+{
+	struct pw_sock sk = pwt_tcp("0.0.0.0", 80, PW_TCP_LISTEN, 0, 0);
+	struct pw_entry e = pwt_entry(&sk, PWT_NS1, 77, 4242, 0, "nginx");
+	struct pw_container c;
+	json_object *o, *v;
+
+	(void)state;
+	assert_int_equal(container_from_cgroup(
+				 "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod"
+				 "0d2e4a4b_9d2f_4c7e_8b7a_1c2d3e4f5a6b.slice/cri-containerd-"
+				 "3f0c1a9e5b7d4c2a8e6f1b3d5a7c9e0f2b4d6a8c0e1f3a5b7d9c1e3f5a7b9d0c.scope",
+				 &c),
+			 0);
+	e.owner.ctr = container_intern(&c);
+	o = pwj_socket(&e);
+	check_keys(o, socket_keys);
+	v = get(o, "container", json_type_object);
+	check_str(v, "id", "3f0c1a9e5b7d4c2a8e6f1b3d5a7c9e0f2b4d6a8c0e1f3a5b7d9c1e3f5a7b9d0c");
+	check_str(v, "runtime", "containerd");
+	assert_int_equal(json_object_object_length(v), 2);
+	v = get(o, "pod", json_type_object);
+	check_str(v, "uid", "0d2e4a4b-9d2f-4c7e-8b7a-1c2d3e4f5a6b");
+	get(v, "namespace", json_type_null);
+	get(v, "name", json_type_null);
+	assert_int_equal(json_object_object_length(v), 3);
+	json_object_put(o);
+	container_pool_free();
+}
+
 static void test_socket_json(void **state)
 {
 	struct pw_sock sk = pwt_tcp("127.0.0.1", 8080, PW_TCP_CLOSE, PWT_RA, 1001);
@@ -111,6 +144,8 @@ static void test_socket_json(void **state)
 	check_str(o, "since", pw_time_rfc3339(e.since_ns, t));
 	get(o, "raddr", json_type_null);
 	get(o, "rport", json_type_null);
+	get(o, "container", json_type_null);
+	get(o, "pod", json_type_null);
 	json_object_put(o);
 
 	/* IPv6 listener with a unit */
@@ -260,6 +295,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_socket_json),
+		cmocka_unit_test(test_socket_container),
 		cmocka_unit_test(test_alert_json),
 		cmocka_unit_test(test_conflict_json),
 	};
