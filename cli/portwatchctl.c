@@ -66,6 +66,7 @@ enum {
 	OPT_TRANSPARENT = 1 << 14,
 	OPT_CAP_BIND = 1 << 15,
 	OPT_DEVICE = 1 << 16,
+	OPT_PORT_RANGE = 1 << 17,
 	OPT_CONTAINER = 1 << 18,
 };
 
@@ -91,6 +92,7 @@ static const struct option long_opts[] = {
 	{ "transparent", no_argument, NULL, OPT_TRANSPARENT },
 	{ "cap-net-bind-service", no_argument, NULL, OPT_CAP_BIND },
 	{ "device", required_argument, NULL, OPT_DEVICE },
+	{ "port-range", required_argument, NULL, OPT_PORT_RANGE },
 	{ "container", required_argument, NULL, OPT_CONTAINER },
 	{ NULL, 0, NULL, 0 },
 };
@@ -103,6 +105,7 @@ struct ctl {
 	char addr[INET6_ADDRSTRLEN];
 	const char *connect; /* check --connect ADDR:PORT */
 	const char *device;  /* check --device IFNAME */
+	unsigned long range_lo, range_hi; /* check --port-range LO-HI */
 	const char *proto;
 	const char *container; /* owners --container ID (a prefix of the id) */
 	int argc; /* arguments after the command name */
@@ -222,6 +225,16 @@ static int parse_opt(struct ctl *c, int opt, const char *arg)
 	case OPT_CONNECT:
 		c->connect = arg;
 		break;
+	case OPT_PORT_RANGE: {
+		char lo[8], hi[8];
+
+		if (sscanf(arg, "%7[0-9]-%7[0-9]", lo, hi) != 2 ||
+		    ctlfmt_parse_ulong(lo, 1, 65535, &c->range_lo) ||
+		    ctlfmt_parse_ulong(hi, 1, 65535, &c->range_hi) || c->range_lo > c->range_hi)
+			return usage_err("invalid --port-range '%s': expected LO-HI, 1 <= LO <= HI "
+					 "<= 65535", arg);
+		break;
+	}
 	case OPT_DEVICE:
 		if (!*arg || strlen(arg) >= 16 || strchr(arg, '/') || strchr(arg, ' '))
 			return usage_err("invalid --device '%s': expected an interface name", arg);
@@ -563,7 +576,8 @@ static int parse_addr_port(const char *what, const char *s, char addr[INET6_ADDR
 
 #define CHECK_OPTS                                                                             \
 	(OPT_REUSEADDR | OPT_REUSEPORT | OPT_V6ONLY | OPT_LISTEN | OPT_UID | OPT_NETNS | OPT_PID | \
-	 OPT_CONNECT | OPT_FREEBIND | OPT_TRANSPARENT | OPT_CAP_BIND | OPT_DEVICE)
+	 OPT_CONNECT | OPT_FREEBIND | OPT_TRANSPARENT | OPT_CAP_BIND | OPT_DEVICE |          \
+	 OPT_PORT_RANGE)
 
 /* check PROTO ADDR:PORT: exit 0 when the call would succeed, 1 when it would fail. */
 static int do_check(struct ctl *c)
@@ -627,6 +641,13 @@ static int do_check(struct ctl *c)
 		json_object_object_add(req, "cap_net_bind_service", json_object_new_boolean(1));
 	if (c->opts & OPT_DEVICE)
 		json_object_object_add(req, "device", json_object_new_string(c->device));
+	if (c->opts & OPT_PORT_RANGE) {
+		struct json_object *r = json_object_new_array();
+
+		json_object_array_add(r, json_object_new_int((int)c->range_lo));
+		json_object_array_add(r, json_object_new_int((int)c->range_hi));
+		json_object_object_add(req, "port_range", r);
+	}
 	if (c->opts & OPT_CONNECT) {
 		json_object_object_add(req, "raddr", json_object_new_string(raddr));
 		json_object_object_add(req, "rport", json_object_new_int((int)rport));
@@ -706,7 +727,7 @@ static int do_help(struct ctl *c)
 	       "    check tcp|udp ADDR:PORT [--reuseaddr] [--reuseport] [--v6only] [--listen]\n"
 	       "          [--uid N] [--netns INODE | --pid PID] [--connect RADDR:RPORT]\n"
 	       "          [--freebind] [--transparent] [--cap-net-bind-service]\n"
-	       "          [--device IFNAME]\n"
+	       "          [--device IFNAME] [--port-range LO-HI]\n"
 	       "        Dry run: would a new socket with these options bind ADDR:PORT (and\n"
 	       "        listen, with --listen) right now, in the daemon's network namespace,\n"
 	       "        namespace INODE, or that of process PID? PORT 0 asks whether the\n"
@@ -718,7 +739,9 @@ static int do_help(struct ctl *c)
 	       "        IP_FREEBIND and IP_TRANSPARENT: an address the namespace does not\n"
 	       "        have may be bound. --device IFNAME: bound to that interface\n"
 	       "        (SO_BINDTODEVICE), which only sockets on no device or on the same\n"
-	       "        one conflict with. --connect RADDR:RPORT asks about connect(2)\n"
+	       "        one conflict with. --port-range LO-HI: the socket's\n"
+	       "        IP_LOCAL_PORT_RANGE (port 0 and autobind search there).\n"
+	       "        --connect RADDR:RPORT asks about connect(2)\n"
 	       "        from ADDR:PORT (port 0: unbound) instead: the 4-tuple and the\n"
 	       "        ephemeral range. The answer follows the kernel's own checks\n"
 	       "        (inet_csk_get_port, udp_lib_get_port, __inet_hash_connect) against\n"

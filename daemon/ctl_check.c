@@ -49,7 +49,7 @@ static const char *const check_members[] = {
 	"cmd",	   "version", "proto",	 "addr",      "port",	    "uid",
 	"netns",   "pid",     "inode",	 "raddr",     "rport",	    "reuseaddr",
 	"reuseport", "v6only", "listen", "freebind", "transparent", "cap_net_bind_service",
-	"device",
+	"device", "port_range",
 };
 
 /* An unknown member is an error: a misspelt option must not go unnoticed. */
@@ -171,6 +171,21 @@ static int parse(struct pw_monitor *m, struct rules_query *q, const char **devic
 	    ctl_opt_bool(req, "cap_net_bind_service", &cap, err, len) ||
 	    ctl_opt_string(req, "device", device, err, len))
 		return -EINVAL;
+	if (json_object_object_get_ex(req, "port_range", &v)) {
+		json_object *lo, *hi;
+
+		if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) != 2 ||
+		    !json_object_is_type((lo = json_object_array_get_idx(v, 0)), json_type_int) ||
+		    !json_object_is_type((hi = json_object_array_get_idx(v, 1)), json_type_int) ||
+		    json_object_get_int64(lo) < 1 || json_object_get_int64(hi) > 65535 ||
+		    json_object_get_int64(lo) > json_object_get_int64(hi)) {
+			/* do_ip_setsockopt(IP_LOCAL_PORT_RANGE): lo <= hi, or 0 */
+			snprintf(err, len, "\"port_range\" must be [lo, hi] with 1 <= lo <= hi <= 65535");
+			return -EINVAL;
+		}
+		q->sk_range_lo = (uint16_t)json_object_get_int64(lo);
+		q->sk_range_hi = (uint16_t)json_object_get_int64(hi);
+	}
 	if (*device && (!**device || strlen(*device) >= IF_NAMESIZE || strchr(*device, '/'))) {
 		snprintf(err, len, "\"device\": not an interface name");
 		return -EINVAL;

@@ -381,6 +381,10 @@ int predict(struct pw_monitor *m, const struct rules_query *q, uint64_t now,
 		p->have_range = !monitor_ports(m, q->c.netns, ports);
 	if (!p->have_range)
 		rules_ports_parse(ports, "32768 60999", NULL); /* the kernel's default */
+	rules_ports_narrow(ports, q->sk_range_lo, q->sk_range_hi);
+	if (!q->c.lport && q->c.protocol == IPPROTO_TCP && q->op == RULES_OP_BIND)
+		p->q.autobind_reuse =
+			monitor_sysctl_int(m, q->c.netns, "net/ipv4/ip_autobind_reuse", 0);
 	p->range_lo = ports->lo;
 	p->range_hi = ports->hi;
 	if (p->q.tcp_mapped_any_unseen && q->c.protocol == IPPROTO_TCP && q->c.lport)

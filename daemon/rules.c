@@ -847,6 +847,38 @@ static void predict_connect(const struct rules_query *q, const struct pw_sock *v
 }
 
 /* bind/listen with port 0: inet_csk_find_open_port(), udp_lib_get_port(). */
+/*
+ * The second search of inet_csk_find_open_port() with ip_autobind_reuse:
+ * inet_bind_conflict() with relax true and reuseport_ok false. Two
+ * SO_REUSEADDR sockets share unless the holder listens, or both set
+ * SO_REUSEPORT with one creator uid (or the holder is a TIME_WAIT entry).
+ */
+static int blocks_search_relaxed(const struct rules_query *q, const struct pw_sock *s)
+{
+	const struct pw_sock *c = &q->c;
+
+	if (!rules_overlap(c, s) || mapped_any_unseen(q, c, s))
+		return 0;
+	if (c->reuseaddr && s->reuseaddr && s->state != PW_TCP_LISTEN)
+		return c->reuseport && s->reuseport &&
+		       (s->state == PW_TCP_TIME_WAIT || c->sk_uid == s->sk_uid);
+	return 1;
+}
+
+void rules_ports_narrow(struct rules_ports *p, uint16_t lo, uint16_t hi)
+{
+	uint16_t nlo = p->lo, nhi = p->hi;
+
+	if (!lo && !hi)
+		return;
+	if (p->lo <= lo && lo <= p->hi)
+		nlo = lo;
+	if (p->lo <= hi && hi <= p->hi)
+		nhi = hi;
+	p->lo = nlo;
+	p->hi = nhi;
+}
+
 static void predict_search(const struct rules_query *q, const struct pw_sock *v, size_t n,
 			   const struct rules_ports *ports, struct rules_prediction *p)
 {
@@ -862,6 +894,14 @@ static void predict_search(const struct rules_query *q, const struct pw_sock *v,
 			bad[v[i].lport / 8] |= (uint8_t)(1u << (v[i].lport % 8));
 	/* attempt_half: SO_REUSEADDR (SK_CAN_REUSE) sockets search in two halves */
 	search_decide(ports, bad, proto == IPPROTO_TCP && q->c.reuseaddr, proto == IPPROTO_UDP, p);
+	if (!p->ok && proto == IPPROTO_TCP && q->autobind_reuse && q->c.reuseaddr) {
+		memset(bad, 0, 65536 / 8);
+		for (size_t i = 0; i < n; i++)
+			if (v[i].protocol == proto && other(q, &v[i]) && v[i].lport >= ports->lo &&
+			    v[i].lport <= ports->hi && blocks_search_relaxed(q, &v[i]))
+				bad[v[i].lport / 8] |= (uint8_t)(1u << (v[i].lport % 8));
+		search_decide(ports, bad, 1, 0, p);
+	}
 	free(bad);
 	if (!p->ok)
 		p->err = EADDRINUSE;

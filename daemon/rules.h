@@ -369,7 +369,27 @@ struct rules_query {
 	 */
 	int tcp_mapped_any_unseen;
 	struct rules_bind_env env; /* the checks bind(2) makes before the conflicts */
+	/*
+	 * net.ipv4.ip_autobind_reuse of the netns: a TCP bind of port 0 with
+	 * SO_REUSEADDR that finds no free port searches again letting
+	 * bound, not listening SO_REUSEADDR sockets share
+	 * (inet_csk_find_open_port(), relax = true).
+	 */
+	int autobind_reuse;
+	/*
+	 * IP_LOCAL_PORT_RANGE of the socket (Linux 6.3+), host order; 0, 0
+	 * none. Narrows the namespace's range where it falls inside it
+	 * (inet_sk_get_local_port_range()); see rules_ports_narrow().
+	 */
+	uint16_t sk_range_lo, sk_range_hi;
 };
+
+/*
+ * Narrow the namespace's range p to a socket's IP_LOCAL_PORT_RANGE
+ * (lo, hi; 0, 0 none) as inet_sk_get_local_port_range() does: each end
+ * replaces the namespace's when it lies within the namespace's range.
+ */
+void rules_ports_narrow(struct rules_ports *p, uint16_t lo, uint16_t hi);
 
 #define RULES_ADDR_NEEDS_DEVICE 2
 
@@ -402,7 +422,7 @@ enum {
  * 4-tuple is taken over (tcp_twsk_unique()) by a socket whose port was
  * bound explicitly when timestamps are on, and by autobind only with
  * tcp_tw_reuse (then after a second: counted as free).
- * Not modelled: SO_BINDTODEVICE, ip_autobind_reuse, the hash-2 walk of
+ * Not modelled: VRF (l3mdev) bind buckets, the hash-2 walk of
  * udp_lib_lport_inuse2() that the kernel uses when more than 10 sockets
  * share a UDP hash slot (it meets the same sockets as the port chain, in
  * another order, so only a FIRST_DECIDES kernel can answer otherwise).

@@ -59,6 +59,7 @@ OPTS = {
     # ip(7); an AF_INET6 socket takes SOL_IP options too (ipv6_setsockopt() -> ip_setsockopt())
     "freebind": (socket.SOL_IP, 15),     # IP_FREEBIND
     "transparent": (socket.SOL_IP, 19),  # IP_TRANSPARENT
+    "local_port_range": (socket.SOL_IP, 51),  # IP_LOCAL_PORT_RANGE: value (hi << 16) | lo
 }
 
 SO_ATTACH_REUSEPORT_CBPF = 51  # asm-generic/socket.h

@@ -633,6 +633,63 @@ static void test_tcp_mapped_any_unseen(void **state)
 }
 
 /*
+ * ip_autobind_reuse (inet_csk_find_open_port(), relax) and
+ * IP_LOCAL_PORT_RANGE (inet_sk_get_local_port_range()).
+ */
+static void test_autobind_reuse_and_socket_range(void **state)
+{
+	struct rules_ports ports;
+	struct rules_query q = { .op = RULES_OP_BIND };
+	struct pw_sock v[3];
+	struct rules_prediction p;
+
+	(void)state;
+	assert_int_equal(rules_ports_parse(&ports, "40000 40001", NULL), 0);
+	v[0] = pwt_tcp("127.0.0.1", 40000, T, PWT_RA, 1);
+	v[1] = pwt_tcp("127.0.0.1", 40001, T, PWT_RA, 1);
+	q.c = pwt_tcp("127.0.0.1", 0, T, PWT_RA, 2);
+	rules_predict(&q, v, 2, NULL, NULL, &ports, &p);
+	assert_false(p.ok);
+	q.autobind_reuse = 1;
+	rules_predict(&q, v, 2, NULL, NULL, &ports, &p);
+	assert_true(p.ok);
+	/* a listener is never shared, nor a socket without SO_REUSEADDR */
+	v[1] = pwt_tcp("127.0.0.1", 40001, L, PWT_RA, 1);
+	v[0] = pwt_tcp("127.0.0.1", 40000, T, 0, 1);
+	rules_predict(&q, v, 2, NULL, NULL, &ports, &p);
+	assert_false(p.ok);
+	/* both SO_REUSEPORT with one uid: inet_bind_conflict() says conflict when relaxed */
+	v[0] = pwt_tcp("127.0.0.1", 40000, T, PWT_RA | PWT_RP, 2);
+	q.c = pwt_tcp("127.0.0.1", 0, T, PWT_RA | PWT_RP, 2);
+	rules_predict(&q, v, 2, NULL, NULL, &ports, &p);
+	assert_false(p.ok);
+	v[0] = pwt_tcp("127.0.0.1", 40000, T, PWT_RA | PWT_RP, 3);
+	rules_predict(&q, v, 2, NULL, NULL, &ports, &p);
+	assert_true(p.ok);
+	/* without SO_REUSEADDR on the new socket: no second search */
+	q.c = pwt_tcp("127.0.0.1", 0, T, 0, 2);
+	rules_predict(&q, v, 2, NULL, NULL, &ports, &p);
+	assert_false(p.ok);
+
+	/* the socket's range: each end that lies in the namespace's replaces it */
+	assert_int_equal(rules_ports_parse(&ports, "40000 40009", NULL), 0);
+	rules_ports_narrow(&ports, 0, 0);
+	assert_int_equal(ports.lo, 40000);
+	assert_int_equal(ports.hi, 40009);
+	rules_ports_narrow(&ports, 40002, 40005);
+	assert_int_equal(ports.lo, 40002);
+	assert_int_equal(ports.hi, 40005);
+	assert_int_equal(rules_ports_parse(&ports, "40000 40009", NULL), 0);
+	rules_ports_narrow(&ports, 30000, 40003);
+	assert_int_equal(ports.lo, 40000);
+	assert_int_equal(ports.hi, 40003);
+	assert_int_equal(rules_ports_parse(&ports, "40000 40009", NULL), 0);
+	rules_ports_narrow(&ports, 40009, 50000);
+	assert_int_equal(ports.lo, 40009);
+	assert_int_equal(ports.hi, 40009);
+}
+
+/*
  * Devices (inet_bind_conflict(), udp_lib_lport_inuse()): two sockets meet
  * when either is on no device or both are on the same one.
  */
@@ -1059,6 +1116,7 @@ int main(void)
 		cmocka_unit_test(test_udp_walk_any_refuses),
 		cmocka_unit_test(test_tcp_mapped_any_unseen),
 		cmocka_unit_test(test_devices),
+		cmocka_unit_test(test_autobind_reuse_and_socket_range),
 		cmocka_unit_test(test_bind_checks),
 		cmocka_unit_test(test_bind_checks_then_conflicts),
 	};
