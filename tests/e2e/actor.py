@@ -47,6 +47,7 @@ import json
 import os
 import signal
 import socket
+import struct
 import sys
 import time
 
@@ -109,7 +110,10 @@ def run(op):
             socks[name] = s
         elif kind == "setsockopt":
             level, opt = OPTS[op["opt"]]
-            socks[name].setsockopt(level, opt, int(op.get("value", 1)))
+            value = int(op.get("value", 1))
+            if value > 0x7fffffff:  # a u32 (IP_LOCAL_PORT_RANGE): past a C int
+                value = struct.pack("I", value)
+            socks[name].setsockopt(level, opt, value)
         elif kind == "bindtodevice":
             socks[name].setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE,
                                    op["device"].encode())
