@@ -23,11 +23,11 @@ import secrets
 import shutil
 import subprocess
 import tempfile
-import time
 
 import pytest
 
 from pwe2e import (PORTWATCHCTL, PORTWATCHD, PYTHON, Actor, Daemon, Rsyslog, cgroup2_mount,
+                   remove_cgroups,
                    free_port)
 
 
@@ -145,27 +145,7 @@ def unit_cgroup():
         return name, path
 
     yield make
-    problems = []
-    for path in made:
-        procs = os.path.join(path, "cgroup.procs")
-        deadline = time.monotonic() + 5
-        while True:
-            with open(procs) as fh:
-                left = fh.read().split()
-            if not left or time.monotonic() >= deadline:
-                break
-            time.sleep(0.05)
-        for pid in left:  # still there after 5 s: back to the root, by pid
-            problems.append("pid %s still in %s at teardown" % (pid, path))
-            try:
-                with open(os.path.join(root, "cgroup.procs"), "w") as fh:
-                    fh.write(pid)
-            except OSError:
-                pass
-        try:
-            os.rmdir(path)
-        except OSError as e:
-            problems.append("cannot remove %s: %s" % (path, e))
+    problems = remove_cgroups(root, made)
     assert not problems, "\n".join(problems)
 
 

@@ -129,6 +129,51 @@ def cgroup2_mount():
     return None
 
 
+def ctl_run(daemon, *args, timeout=30):
+    """build/portwatchctl --socket (daemon's) ARGS, stdin closed: the CompletedProcess."""
+    return subprocess.run([PORTWATCHCTL, "--socket", daemon.socket_path, *args],
+                          capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+
+
+def ctl_check(daemon, *args):
+    """portwatchctl --json check ARGS: (exit status, prediction), the status
+    0 or 1 and agreeing with the prediction's ok."""
+    r = ctl_run(daemon, "--json", "check", *args)
+    assert r.returncode in (0, 1) and r.stdout.strip(), (args, r.returncode, r.stdout, r.stderr)
+    p = json.loads(r.stdout)
+    assert p["ok"] is (r.returncode == 0), p
+    return r.returncode, p
+
+
+def remove_cgroups(root, paths):
+    """Remove cgroup directories (deepest last in paths), each once its
+    processes are gone; any still there after 5 s are moved back to the
+    root cgroup and reported. Returns the problems, as strings."""
+    problems = []
+    for path in paths:
+        procs = os.path.join(path, "cgroup.procs")
+        deadline = time.monotonic() + 5
+        while True:
+            with open(procs) as fh:
+                left = fh.read().split()
+            if not left or time.monotonic() >= deadline:
+                break
+            time.sleep(0.05)
+        for pid in left:  # still there after 5 s: back to the root, by pid
+            problems.append("pid %s still in %s at teardown" % (pid, path))
+            try:
+                with open(os.path.join(root, "cgroup.procs"), "w") as fh:
+                    fh.write(pid)
+            except OSError:
+                pass
+        try:
+            os.rmdir(path)
+        except OSError as e:
+            problems.append("cannot remove %s: %s" % (path, e))
+    return problems
+
+
 def enter_cgroup(path, pid):
     with open(os.path.join(path, "cgroup.procs"), "w") as fh:
         fh.write(str(pid))

@@ -6,13 +6,11 @@ the answer is `uncertain`, rule cgroup_program, naming the program. Here a
 real program that refuses every bind (it returns 0) is loaded with the
 bpf(2) system call and attached to a fresh cgroup holding a real process."""
 import ctypes
-import json
 import os
-import subprocess
 
 import pytest
 
-from pwe2e import PORTWATCHCTL, enter_cgroup
+from pwe2e import ctl_check, enter_cgroup
 
 PORT = 7480
 
@@ -77,17 +75,10 @@ def denying_cgroup(unit_cgroup):
         os.close(prog)
 
 
-def check(daemon, *args):
-    r = subprocess.run([PORTWATCHCTL, "--socket", daemon.socket_path, "--json", "check", *args],
-                       capture_output=True, text=True, timeout=30)
-    assert r.returncode in (0, 1) and r.stdout, (args, r.returncode, r.stdout, r.stderr)
-    return r.returncode, json.loads(r.stdout)
-
-
 def test_a_bind_program_makes_the_answer_uncertain(daemon, denying_cgroup, actors):
     a = actors(uid=0)
     enter_cgroup(denying_cgroup, a.pid)
-    status, p = check(daemon, "tcp", "127.0.0.1:%d" % PORT, "--pid", str(a.pid))
+    status, p = ctl_check(daemon, "tcp", "127.0.0.1:%d" % PORT, "--pid", str(a.pid))
     assert status == 1 and p["uncertain"] is True, p
     assert p["rule"] == "cgroup_program" and p["errno_name"] == "EPERM", p
     assert "pwt_deny_bind" in p["advice"], p["advice"]
@@ -95,11 +86,11 @@ def test_a_bind_program_makes_the_answer_uncertain(daemon, denying_cgroup, actor
     a.socket("s")
     assert a.bind("s", "127.0.0.1", PORT)["errno"] == "EPERM"
     # IPv6 has its own hook, which nothing uses here
-    status, p = check(daemon, "tcp", "[::1]:%d" % PORT, "--pid", str(a.pid))
+    status, p = ctl_check(daemon, "tcp", "[::1]:%d" % PORT, "--pid", str(a.pid))
     assert status == 0 and not p["uncertain"], p
     # a process outside that cgroup: no program, a sure answer
     b = actors(uid=0)
-    status, p = check(daemon, "tcp", "127.0.0.1:%d" % PORT, "--pid", str(b.pid))
+    status, p = ctl_check(daemon, "tcp", "127.0.0.1:%d" % PORT, "--pid", str(b.pid))
     assert status == 0 and not p["uncertain"], p
     b.socket("s")
     assert b.bind("s", "127.0.0.1", PORT)["ok"]

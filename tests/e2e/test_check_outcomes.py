@@ -3,35 +3,22 @@ address conflicts - EACCES for a privileged port, EADDRNOTAVAIL for an
 address the namespace does not have, EINVAL for TCP on IPv6 multicast -
 and each prediction is held against what the kernel answers a real
 socket of a real uid in a fresh namespace with the same sysctls."""
-import json
 import subprocess
 import sys
 
 import pytest
 
-from pwe2e import PORTWATCHCTL, netns_inode, wait_until
+from pwe2e import ctl_check, netns_inode, wait_until
 
 PYTHON = sys.executable
 
 
-def ctl(daemon, *args):
-    return subprocess.run([PORTWATCHCTL, "--socket", daemon.socket_path, *args],
-                          capture_output=True, text=True, timeout=30)
 
 
 @pytest.fixture
 def ns(netns):
     name = netns()
     return name, netns_inode(name)
-
-
-def check(daemon, *args):
-    """portwatchctl --json check ARGS: (exit status, prediction)."""
-    r = ctl(daemon, "--json", "check", *args)
-    assert r.returncode in (0, 1) and r.stdout.strip(), (args, r.returncode, r.stdout, r.stderr)
-    p = json.loads(r.stdout)
-    assert p["ok"] is (r.returncode == 0), p
-    return r.returncode, p
 
 
 def agree(daemon, actors, name, ino, uid, addr, port, type="tcp", freebind=False,
@@ -48,7 +35,7 @@ def agree(daemon, actors, name, ino, uid, addr, port, type="tcp", freebind=False
         args.append("--freebind")
     if transparent:
         args.append("--transparent")
-    status, p = check(daemon, *args)
+    status, p = ctl_check(daemon, *args)
     a.socket("s", "inet6" if ":" in addr else "inet", type)
     for opt, on in (("freebind", freebind), ("transparent", transparent)):
         if on:
@@ -88,7 +75,7 @@ def test_privileged_port(daemon, actors, ns):
 
 
 def test_the_issue_example_uid_1000_on_port_80(daemon):
-    status, p = check(daemon, "tcp", "0.0.0.0:80", "--uid", "1000")
+    status, p = ctl_check(daemon, "tcp", "0.0.0.0:80", "--uid", "1000")
     if subprocess.run(["sysctl", "-n", "net.ipv4.ip_unprivileged_port_start"],
                       capture_output=True, text=True).stdout.strip() not in ("0", "80"):
         assert status == 1 and p["errno_name"] == "EACCES", p
@@ -130,12 +117,12 @@ def test_pid_brings_uid_and_capability(daemon, ns):
         procs.append(plain)
         assert said == "errno 13", said  # EACCES
         # the same question for each process: its uid, netns and capability
-        status, p = check(daemon, "tcp", "127.0.0.1:1200", "--pid", str(capable.pid))
+        status, p = ctl_check(daemon, "tcp", "127.0.0.1:1200", "--pid", str(capable.pid))
         assert status == 0 and p["netns"] == ino, p
-        status, p = check(daemon, "tcp", "127.0.0.1:1200", "--pid", str(plain.pid))
+        status, p = ctl_check(daemon, "tcp", "127.0.0.1:1200", "--pid", str(plain.pid))
         assert status == 1 and p["rule"] == "privileged_port", p
         # --uid and --cap-net-bind-service say it instead
-        assert check(daemon, "tcp", "127.0.0.1:1200", "--netns", str(ino), "--uid", "1002",
+        assert ctl_check(daemon, "tcp", "127.0.0.1:1200", "--netns", str(ino), "--uid", "1002",
                      "--cap-net-bind-service")[0] == 0
     finally:
         for p in procs:

@@ -12,12 +12,11 @@ import os
 import re
 import secrets
 import subprocess
-import time
 import uuid
 
 import pytest
 
-from pwe2e import PORTWATCHCTL, cgroup2_mount, enter_cgroup
+from pwe2e import PORTWATCHCTL, cgroup2_mount, enter_cgroup, remove_cgroups
 
 
 @pytest.fixture
@@ -42,27 +41,7 @@ def runtime_cgroup():
         return path
 
     yield make
-    problems = []
-    for path in reversed(made):
-        procs = os.path.join(path, "cgroup.procs")
-        deadline = time.monotonic() + 5
-        while True:
-            with open(procs) as fh:
-                left = fh.read().split()
-            if not left or time.monotonic() >= deadline:
-                break
-            time.sleep(0.05)
-        for pid in left:
-            problems.append("pid %s still in %s at teardown" % (pid, path))
-            try:
-                with open(os.path.join(root, "cgroup.procs"), "w") as fh:
-                    fh.write(pid)
-            except OSError:
-                pass
-        try:
-            os.rmdir(path)
-        except OSError as e:
-            problems.append("cannot remove %s: %s" % (path, e))
+    problems = remove_cgroups(root, list(reversed(made)))
     assert not problems, "\n".join(problems)
 
 

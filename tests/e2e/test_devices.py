@@ -10,14 +10,11 @@ import subprocess
 
 import pytest
 
-from pwe2e import PORTWATCHCTL, netns_inode, wait_until
+from pwe2e import ctl_run as ctl, netns_inode, wait_until
 
 PORT = 7460
 
 
-def ctl(daemon, *args):
-    return subprocess.run([PORTWATCHCTL, "--socket", daemon.socket_path, *args],
-                          capture_output=True, text=True, timeout=30)
 
 
 @pytest.fixture
