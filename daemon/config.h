@@ -32,6 +32,7 @@
 enum pw_syslog_format {
 	PW_SYSLOG_KV,   /* one key=value line (README, docs/protocol.md) */
 	PW_SYSLOG_JSON, /* the contract's alert object as one JSON line */
+	PW_SYSLOG_ECS,  /* an Elastic Common Schema document as one JSON line (ecs.h) */
 };
 
 struct pw_config {
@@ -74,6 +75,9 @@ int config_load(struct pw_config *c, const char *path, int missing_ok, char *err
  */
 int config_set(struct pw_config *c, const char *section, const char *key, const char *value,
 	       unsigned int line, char *err, size_t errlen);
+
+/* "kv", "json" or "ecs": the value of [syslog] format that gives f. */
+const char *config_syslog_format_name(enum pw_syslog_format f);
 
 /* Parse a syslog facility name ("daemon", "local0".."local7", "auth", ...): LOG_* or -1. */
 int config_parse_facility(const char *name);

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #include "config.h"
 #include "kbehavior.h"
 #include "ctl.h"
+#include "ecs.h"
 #include "log.h"
 #include "monitor.h"
 #include "portwatch/proto.h"
@@ -249,7 +251,7 @@ static void print_config(const struct pw_config *c)
 	       c->socket_path, (unsigned int)c->socket_mode, c->socket_group, c->idle_timeout_s,
 	       c->clients_per_uid);
 	printf("\n[syslog]\nfacility = %s\nformat = %s\n", config_facility_name(c->syslog_facility),
-	       c->syslog_format == PW_SYSLOG_JSON ? "json" : "kv");
+	       config_syslog_format_name(c->syslog_format));
 	printf("\n[alerts]\ntakeover_window = %llu\nfold_window = %llu\nalert_history = %zu\n"
 	       "conflict_history = %zu\n",
 	       (unsigned long long)(c->takeover_window_ns / 1000000000ULL),
@@ -266,8 +268,20 @@ static void on_alert(const struct pw_alert *a, void *arg)
 		  a->severity == RULES_SEV_WARNING  ? LOG_WARNING :
 						      LOG_NOTICE;
 
-	if (d->cfg.syslog_format == PW_SYSLOG_JSON) {
-		json_object *o = pwj_alert(a);
+	if (d->cfg.syslog_format == PW_SYSLOG_JSON || d->cfg.syslog_format == PW_SYSLOG_ECS) {
+		json_object *o;
+
+		if (d->cfg.syslog_format == PW_SYSLOG_ECS) {
+			char host[HOST_NAME_MAX + 1];
+
+			/* each time: the host may be renamed while portwatchd runs */
+			if (gethostname(host, sizeof(host)))
+				host[0] = '\0';
+			host[HOST_NAME_MAX] = '\0';
+			o = ecs_alert(a, host);
+		} else {
+			o = pwj_alert(a);
+		}
 
 		log_alert_line(pri, "%s", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 		json_object_put(o);
