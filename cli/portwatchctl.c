@@ -65,6 +65,9 @@ enum {
 	OPT_FREEBIND = 1 << 13,
 	OPT_TRANSPARENT = 1 << 14,
 	OPT_CAP_BIND = 1 << 15,
+	OPT_NOHEADER = 1 << 16, /* -H */
+	OPT_NUMERIC = 1 << 17,  /* -n */
+	OPT_STATE = 1 << 18,
 };
 
 static const struct option long_opts[] = {
@@ -88,6 +91,9 @@ static const struct option long_opts[] = {
 	{ "freebind", no_argument, NULL, OPT_FREEBIND },
 	{ "transparent", no_argument, NULL, OPT_TRANSPARENT },
 	{ "cap-net-bind-service", no_argument, NULL, OPT_CAP_BIND },
+	{ "no-header", no_argument, NULL, OPT_NOHEADER },
+	{ "numeric", no_argument, NULL, OPT_NUMERIC },
+	{ "state", required_argument, NULL, OPT_STATE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -96,6 +102,7 @@ struct ctl {
 	bool json;
 	unsigned int opts; /* OPT_* given */
 	unsigned long port, pid, netns, since, limit, uid;
+	unsigned int states; /* --state: bit i for ctlfmt_states[i] */
 	char addr[INET6_ADDRSTRLEN];
 	const char *connect; /* check --connect ADDR:PORT */
 	const char *proto;
@@ -216,6 +223,18 @@ static int parse_opt(struct ctl *c, int opt, const char *arg)
 	case OPT_CONNECT:
 		c->connect = arg;
 		break;
+	case OPT_STATE: {
+		int i = ctlfmt_state_index(arg);
+
+		if (i < 0)
+			return usage_err("invalid --state '%s': expected a state as the State column "
+					 "prints it: LISTEN, BOUND, ESTABLISHED, TIME_WAIT, SYN_SENT, "
+					 "SYN_RECV, FIN_WAIT1, FIN_WAIT2, CLOSE, CLOSE_WAIT, LAST_ACK, "
+					 "CLOSING, NEW_SYN_RECV, UNKNOWN",
+					 arg);
+		c->states |= 1u << i;
+		break;
+	}
 	}
 	if (!err)
 		c->opts |= opt;
@@ -258,14 +277,42 @@ static int print_json(struct json_object *o)
 	return 0;
 }
 
-/* Print arr as a table (ctlfmt_print_list()); 0 or EXIT_IO. */
-static int print_list(struct json_object *arr, const struct ctlfmt_col *cols, size_t ncols,
-		      ctlfmt_row_fn fn, time_t now)
+/* Print arr as a table (ctlfmt_print_list()), with its header unless -H; 0 or EXIT_IO. */
+static int print_list(struct ctl *c, struct json_object *arr, const struct ctlfmt_col *cols,
+		      size_t ncols, ctlfmt_row_fn fn)
 {
-	if (!ctlfmt_print_list(stdout, arr, cols, ncols, fn, now))
+	if (!ctlfmt_print_list(stdout, arr, cols, ncols, fn, c->now, !(c->opts & OPT_NOHEADER)))
 		return 0;
 	ctlconn_err("formatting the output: %s", strerror(ENOMEM));
 	return EXIT_IO;
+}
+
+/*
+ * --state: a new array of the objects of arr whose "state" is one of
+ * c->states (references taken), NULL when out of memory. The protocol has
+ * no state filter, so it is applied here.
+ */
+static struct json_object *filter_states(const struct ctl *c, struct json_object *arr)
+{
+	struct json_object *out = json_object_new_array(), *st;
+	size_t n = json_object_array_length(arr);
+
+	for (size_t i = 0; out && i < n; i++) {
+		struct json_object *o = json_object_array_get_idx(arr, i);
+		int s;
+
+		if (!json_object_object_get_ex(o, "state", &st) ||
+		    !json_object_is_type(st, json_type_string))
+			continue;
+		s = ctlfmt_state_index(json_object_get_string(st));
+		if (s >= 0 && (c->states & 1u << s) &&
+		    json_object_array_add(out, json_object_get(o))) {
+			json_object_put(o);
+			json_object_put(out);
+			out = NULL;
+		}
+	}
+	return out;
 }
 
 /* The request/response commands that print one array of the response. */
@@ -281,15 +328,22 @@ static int call_list(struct ctl *c, const char *cmd, unsigned int mask, const ch
 	    !json_object_is_type(arr, json_type_array)) {
 		ctlconn_err("bad response from %s: no \"%s\" array", c->conn.path, key);
 		ret = EXIT_IO;
+	} else if ((c->opts & OPT_STATE) && !(arr = filter_states(c, arr))) {
+		ctlconn_err("filtering by state: %s", strerror(ENOMEM));
+		ret = EXIT_IO;
 	} else {
-		ret = c->json ? print_json(arr) : print_list(arr, cols, ncols, fn, c->now);
+		ret = c->json ? print_json(arr) : print_list(c, arr, cols, ncols, fn);
+		if (c->opts & OPT_STATE)
+			json_object_put(arr);
 	}
 	json_object_put(resp);
 	return ret;
 }
 
-#define OWNERS_OPTS (OPT_PORT | OPT_ADDR | OPT_PROTO | OPT_PID | OPT_NETNS)
-#define LIST_OPTS   (OPT_SINCE | OPT_LIMIT)
+#define OWNERS_OPTS \
+	(OPT_PORT | OPT_ADDR | OPT_PROTO | OPT_PID | OPT_NETNS | OPT_NOHEADER | OPT_NUMERIC | \
+	 OPT_STATE)
+#define LIST_OPTS   (OPT_SINCE | OPT_LIMIT | OPT_NOHEADER)
 #define WHY_OPTS    (OPT_PORT | OPT_ADDR | OPT_PROTO | OPT_NETNS)
 
 /*
@@ -641,12 +695,19 @@ static int do_help(struct ctl *c)
 	       "\n"
 	       "COMMANDS\n"
 	       "    owners [PORT] [--port N] [--addr A] [--proto tcp|udp] [--pid N] [--netns N]\n"
+	       "           [--state STATE]... [-H] [-n]\n"
 	       "        Sockets in the daemon's table, like ss: state, local address, reuse\n"
 	       "        flags (RA SO_REUSEADDR, RP SO_REUSEPORT, V6 IPV6_V6ONLY), uid,\n"
-	       "        process, executable, systemd unit, first seen.\n"
-	       "    alerts [--since ID] [--limit N]\n"
+	       "        process, executable, systemd unit, first seen. --state keeps the\n"
+	       "        sockets in STATE as the State column prints it (LISTEN, BOUND,\n"
+	       "        ESTABLISHED, TIME_WAIT, SYN_SENT, CLOSE_WAIT, ...; any case, '-' for\n"
+	       "        '_'); repeated, any of them. It filters here, after the answer:\n"
+	       "        the protocol has no state filter. -H, --no-header: no header line.\n"
+	       "        -n, --numeric: accepted for ss users; addresses, ports and uids\n"
+	       "        are always numeric.\n"
+	       "    alerts [--since ID] [--limit N] [-H]\n"
 	       "        Alerts, oldest first: the last N (default 100), or those after ID.\n"
-	       "    conflicts [--since ID] [--limit N]\n"
+	       "    conflicts [--since ID] [--limit N] [-H]\n"
 	       "        Failed bind, listen and connect calls, and the rule that refused them.\n"
 	       "    why PORT [--addr A] [--proto tcp|udp] [--netns N]\n"
 	       "        Who holds PORT and what a bind to it would meet: explanation,\n"
@@ -733,7 +794,7 @@ int main(int argc, char **argv)
 	if (!c.conn.path || !*c.conn.path)
 		c.conn.path = PW_DEFAULT_SOCKET;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":s:jhV", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":s:jhVHn", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
 			if (!*optarg)
@@ -750,8 +811,15 @@ int main(int argc, char **argv)
 			return 0;
 		case ':':
 			return usage_err("option '--%s' needs an argument", opt_name(optopt));
+		case 'H':
+			c.opts |= OPT_NOHEADER;
+			break;
+		case 'n':
+			c.opts |= OPT_NUMERIC;
+			break;
 		case '?':
-			if (optopt && strchr("jhV", optopt)) /* "--json=x" */
+			/* "--json=x": optopt is the option's value, a letter or an OPT_* bit */
+			if (optopt && (optopt > 0x7f || strchr("jhVHn", optopt)))
 				return usage_err("option '--%s' takes no argument",
 						 opt_name(optopt));
 			if (optopt)
