@@ -15,8 +15,8 @@
 #                (debian/), from a clean copy of the checkout (no build/)
 #   make test-package  make deb, lintian, dpkg -i, check, dpkg --purge, check
 #                nothing is left (as root; tests/package/run.sh)
-#   make install   binaries, systemd units, sysusers, journal catalog, man pages, example config
-#                  (DESTDIR, PREFIX=/usr/local, SYSCONFDIR=/etc)
+#   make install   binaries, systemd units, sysusers, journal catalog, man pages, example config,
+#                  bash completion (DESTDIR, PREFIX=/usr/local, SYSCONFDIR=/etc)
 #   make uninstall remove what install put there (not /etc/portwatch)
 #   make fuzz-rules SEED=N OPS=N  the rule engine against the kernel, longer
 #   make replay-rules DUMP=FILE   a failed differential run again, exactly
@@ -101,6 +101,10 @@ SYSCONFDIR  ?= /etc
 SBINDIR     ?= $(PREFIX)/sbin
 BINDIR      ?= $(PREFIX)/bin
 MANDIR      ?= $(PREFIX)/share/man
+# bash-completion looks in PREFIX/share/bash-completion/completions for a
+# command found in PREFIX/bin (and in every XDG_DATA_DIRS entry):
+# /usr/share/bash-completion/completions for PREFIX=/usr.
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 UNITDIR     ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/sysusers.d,$(SYSCONFDIR)/sysusers.d)
 # journalctl --update-catalog reads /usr/lib/systemd/catalog only, whatever PREFIX
@@ -112,7 +116,7 @@ MANPAGES    := docs/portwatchd.8 docs/portwatchctl.1 docs/portwatch.conf.5
 INSTALLED   := $(SBINDIR)/portwatchd $(BINDIR)/portwatchctl $(UNITDIR)/portwatchd.service \
 	$(UNITDIR)/portwatchd.socket $(SYSUSERSDIR)/portwatch.conf $(CATALOGDIR)/portwatch.catalog \
 	$(MANDIR)/man8/portwatchd.8 $(MANDIR)/man1/portwatchctl.1 $(MANDIR)/man5/portwatch.conf.5 \
-	$(SYSCONFDIR)/portwatch/portwatch.conf.example
+	$(SYSCONFDIR)/portwatch/portwatch.conf.example $(BASHCOMPDIR)/portwatchctl
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -264,7 +268,7 @@ bench-smoke: all $(BENCH_BINS)
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) \
 		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(CATALOGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/portwatch
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/portwatch $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0755 $(BUILD)/portwatchd $(DESTDIR)$(SBINDIR)/portwatchd
 	install -m 0755 $(BUILD)/portwatchctl $(DESTDIR)$(BINDIR)/portwatchctl
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' -e '$(CONFIG_SED)' \
@@ -276,6 +280,7 @@ install: all
 	install -m 0644 docs/portwatchd.8 $(DESTDIR)$(MANDIR)/man8/portwatchd.8
 	install -m 0644 docs/portwatchctl.1 $(DESTDIR)$(MANDIR)/man1/portwatchctl.1
 	install -m 0644 docs/portwatch.conf.5 $(DESTDIR)$(MANDIR)/man5/portwatch.conf.5
+	install -m 0644 cli/portwatchctl.bash-completion $(DESTDIR)$(BASHCOMPDIR)/portwatchctl
 	install -m 0644 docs/portwatch.conf.example \
 		$(DESTDIR)$(SYSCONFDIR)/portwatch/portwatch.conf.example
 	@# the example becomes the configuration only where there is none yet

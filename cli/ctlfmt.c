@@ -507,7 +507,7 @@ int ctlfmt_print_check(FILE *out, struct json_object *pred, const char *what, ti
 	    json_object_is_type(blockers, json_type_array) && json_object_array_length(blockers)) {
 		fprintf(out, "\nBlocking sockets:\n");
 		if (ctlfmt_print_list(out, blockers, ctlfmt_blocker_cols, CTLFMT_BLOCKER_NCOLS,
-				      ctlfmt_blocker_row, now))
+				      ctlfmt_blocker_row, now, true))
 			return -ENOMEM;
 	}
 	if (!jbool(pred, "ok") && advice) {
@@ -575,7 +575,7 @@ int ctlfmt_conflict_row(struct ctlfmt_table *t, struct json_object *c, time_t no
 }
 
 int ctlfmt_print_list(FILE *out, struct json_object *arr, const struct ctlfmt_col *cols,
-		      size_t ncols, ctlfmt_row_fn fn, time_t now)
+		      size_t ncols, ctlfmt_row_fn fn, time_t now, bool header)
 {
 	struct ctlfmt_table *t = ctlfmt_table_new(cols, ncols);
 	size_t n = json_object_array_length(arr);
@@ -588,9 +588,29 @@ int ctlfmt_print_list(FILE *out, struct json_object *arr, const struct ctlfmt_co
 			return -ENOMEM;
 		}
 	}
-	ctlfmt_table_print(t, out, true);
+	ctlfmt_table_print(t, out, header);
 	ctlfmt_table_free(t);
 	return 0;
+}
+
+const char *const ctlfmt_states[CTLFMT_NSTATES] = {
+	"LISTEN",    "BOUND",	   "ESTABLISHED", "SYN_SENT",	  "SYN_RECV",
+	"FIN_WAIT1", "FIN_WAIT2",  "TIME_WAIT",	  "CLOSE",	  "CLOSE_WAIT",
+	"LAST_ACK",  "CLOSING",	   "NEW_SYN_RECV", "UNKNOWN",
+};
+
+int ctlfmt_state_index(const char *name)
+{
+	for (int i = 0; i < CTLFMT_NSTATES; i++) {
+		const char *a = name, *b = ctlfmt_states[i];
+
+		for (; *a && *b; a++, b++)
+			if (toupper((unsigned char)*a) != *b && !(*a == '-' && *b == '_'))
+				break;
+		if (!*a && !*b)
+			return i;
+	}
+	return -1;
 }
 
 int ctlfmt_print_why(FILE *out, struct json_object *resp, time_t now)
@@ -625,7 +645,7 @@ int ctlfmt_print_why(FILE *out, struct json_object *resp, time_t now)
 		}
 		fprintf(out, "\n%s:\n", sections[i].title);
 		if (ctlfmt_print_list(out, arr, sections[i].cols, sections[i].ncols, sections[i].fn,
-				      now))
+				      now, true))
 			return -ENOMEM;
 	}
 	return 0;

@@ -123,11 +123,23 @@ int ctlfmt_conflict_row(struct ctlfmt_table *t, struct json_object *c, time_t no
 typedef int (*ctlfmt_row_fn)(struct ctlfmt_table *t, struct json_object *o, time_t now);
 
 /*
- * Print a header and one row per object of the array arr, made by fn for
- * the columns cols. Returns 0 or -ENOMEM (nothing printed).
+ * Print a header (when header) and one row per object of the array arr,
+ * made by fn for the columns cols. Returns 0 or -ENOMEM (nothing printed).
  */
 int ctlfmt_print_list(FILE *out, struct json_object *arr, const struct ctlfmt_col *cols,
-		      size_t ncols, ctlfmt_row_fn fn, time_t now);
+		      size_t ncols, ctlfmt_row_fn fn, time_t now, bool header);
+
+/*
+ * The states a socket object's "state" holds, as the State column prints
+ * them (docs/protocol.md: the kernel's TCP state names, BOUND, UNKNOWN).
+ */
+#define CTLFMT_NSTATES 14
+extern const char *const ctlfmt_states[CTLFMT_NSTATES];
+/*
+ * The index in ctlfmt_states of name, in any case and with '-' for '_'
+ * as ss(8) writes them ("time-wait" is TIME_WAIT); -1 when it is none.
+ */
+int ctlfmt_state_index(const char *name);
 /*
  * Print a why response for people: the explanation wrapped, then the
  * holders, TIME_WAIT entries, conflicts and alerts, each a titled table

@@ -68,6 +68,9 @@ enum {
 	OPT_DEVICE = 1 << 16,
 	OPT_PORT_RANGE = 1 << 17,
 	OPT_CONTAINER = 1 << 18,
+	OPT_NOHEADER = 1 << 19, /* -H */
+	OPT_NUMERIC = 1 << 20,  /* -n */
+	OPT_STATE = 1 << 21,
 };
 
 static const struct option long_opts[] = {
@@ -94,6 +97,9 @@ static const struct option long_opts[] = {
 	{ "device", required_argument, NULL, OPT_DEVICE },
 	{ "port-range", required_argument, NULL, OPT_PORT_RANGE },
 	{ "container", required_argument, NULL, OPT_CONTAINER },
+	{ "no-header", no_argument, NULL, OPT_NOHEADER },
+	{ "numeric", no_argument, NULL, OPT_NUMERIC },
+	{ "state", required_argument, NULL, OPT_STATE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -102,6 +108,7 @@ struct ctl {
 	bool json;
 	unsigned int opts; /* OPT_* given */
 	unsigned long port, pid, netns, since, limit, uid;
+	unsigned int states; /* --state: bit i for ctlfmt_states[i] */
 	char addr[INET6_ADDRSTRLEN];
 	const char *connect; /* check --connect ADDR:PORT */
 	const char *device;  /* check --device IFNAME */
@@ -248,6 +255,18 @@ static int parse_opt(struct ctl *c, int opt, const char *arg)
 					 arg);
 		c->container = arg;
 		break;
+	case OPT_STATE: {
+		int i = ctlfmt_state_index(arg);
+
+		if (i < 0)
+			return usage_err("invalid --state '%s': expected a state as the State column "
+					 "prints it: LISTEN, BOUND, ESTABLISHED, TIME_WAIT, SYN_SENT, "
+					 "SYN_RECV, FIN_WAIT1, FIN_WAIT2, CLOSE, CLOSE_WAIT, LAST_ACK, "
+					 "CLOSING, NEW_SYN_RECV, UNKNOWN",
+					 arg);
+		c->states |= 1u << i;
+		break;
+	}
 	}
 	if (!err)
 		c->opts |= opt;
@@ -292,17 +311,49 @@ static int print_json(struct json_object *o)
 	return 0;
 }
 
-/* Print arr as a table (ctlfmt_print_list()); 0 or EXIT_IO. */
-static int print_list(struct json_object *arr, const struct ctlfmt_col *cols, size_t ncols,
-		      ctlfmt_row_fn fn, time_t now)
+/* Print arr as a table (ctlfmt_print_list()), with its header unless -H; 0 or EXIT_IO. */
+static int print_list(struct ctl *c, struct json_object *arr, const struct ctlfmt_col *cols,
+		      size_t ncols, ctlfmt_row_fn fn)
 {
-	if (!ctlfmt_print_list(stdout, arr, cols, ncols, fn, now))
+	if (!ctlfmt_print_list(stdout, arr, cols, ncols, fn, c->now, !(c->opts & OPT_NOHEADER)))
 		return 0;
 	ctlconn_err("formatting the output: %s", strerror(ENOMEM));
 	return EXIT_IO;
 }
 
-/* Ask cmd and find the array key of the answer: 0 with *resp (caller puts it), or an exit status. */
+/*
+ * --state: a new array of the objects of arr whose "state" is one of
+ * c->states (references taken), NULL when out of memory. The protocol has
+ * no state filter, so it is applied here.
+ */
+static struct json_object *filter_states(const struct ctl *c, struct json_object *arr)
+{
+	struct json_object *out = json_object_new_array(), *st;
+	size_t n = json_object_array_length(arr);
+
+	for (size_t i = 0; out && i < n; i++) {
+		struct json_object *o = json_object_array_get_idx(arr, i);
+		int s;
+
+		if (!json_object_object_get_ex(o, "state", &st) ||
+		    !json_object_is_type(st, json_type_string))
+			continue;
+		s = ctlfmt_state_index(json_object_get_string(st));
+		if (s >= 0 && (c->states & 1u << s) &&
+		    json_object_array_add(out, json_object_get(o))) {
+			json_object_put(o);
+			json_object_put(out);
+			out = NULL;
+		}
+	}
+	return out;
+}
+
+/*
+ * Ask cmd and find the array key of the answer, --state applied (the
+ * filtered array replaces the answer's): 0 with *resp (caller puts it)
+ * and *arr (borrowed from it), or an exit status.
+ */
 static int fetch_list(struct ctl *c, const char *cmd, unsigned int mask, const char *key,
 		      struct json_object **resp, struct json_object **arr)
 {
@@ -316,6 +367,17 @@ static int fetch_list(struct ctl *c, const char *cmd, unsigned int mask, const c
 		json_object_put(*resp);
 		return EXIT_IO;
 	}
+	if (c->opts & OPT_STATE) {
+		struct json_object *kept = filter_states(c, *arr);
+
+		if (!kept || json_object_object_add(*resp, key, kept)) {
+			json_object_put(kept);
+			ctlconn_err("filtering by state: %s", strerror(ENOMEM));
+			json_object_put(*resp);
+			return EXIT_IO;
+		}
+		*arr = kept;
+	}
 	return 0;
 }
 
@@ -328,13 +390,15 @@ static int call_list(struct ctl *c, const char *cmd, unsigned int mask, const ch
 
 	if (ret)
 		return ret;
-	ret = c->json ? print_json(arr) : print_list(arr, cols, ncols, fn, c->now);
+	ret = c->json ? print_json(arr) : print_list(c, arr, cols, ncols, fn);
 	json_object_put(resp);
 	return ret;
 }
 
-#define OWNERS_OPTS (OPT_PORT | OPT_ADDR | OPT_PROTO | OPT_PID | OPT_NETNS | OPT_CONTAINER)
-#define LIST_OPTS   (OPT_SINCE | OPT_LIMIT)
+#define OWNERS_OPTS \
+	(OPT_PORT | OPT_ADDR | OPT_PROTO | OPT_PID | OPT_NETNS | OPT_CONTAINER | OPT_NOHEADER | \
+	 OPT_NUMERIC | OPT_STATE)
+#define LIST_OPTS   (OPT_SINCE | OPT_LIMIT | OPT_NOHEADER)
 #define WHY_OPTS    (OPT_PORT | OPT_ADDR | OPT_PROTO | OPT_NETNS)
 
 /*
@@ -355,11 +419,10 @@ static int do_owners(struct ctl *c)
 	if (c->json)
 		ret = print_json(arr);
 	else if (ctlfmt_any_container(arr))
-		ret = print_list(arr, ctlfmt_socket_ctr_cols, CTLFMT_SOCKET_NCOLS + 1,
-				 ctlfmt_socket_ctr_row, c->now);
+		ret = print_list(c, arr, ctlfmt_socket_ctr_cols, CTLFMT_SOCKET_NCOLS + 1,
+				 ctlfmt_socket_ctr_row);
 	else
-		ret = print_list(arr, ctlfmt_socket_cols, CTLFMT_SOCKET_NCOLS, ctlfmt_socket_row,
-				 c->now);
+		ret = print_list(c, arr, ctlfmt_socket_cols, CTLFMT_SOCKET_NCOLS, ctlfmt_socket_row);
 	json_object_put(resp);
 	return ret;
 }
@@ -711,15 +774,21 @@ static int do_help(struct ctl *c)
 	       "\n"
 	       "COMMANDS\n"
 	       "    owners [PORT] [--port N] [--addr A] [--proto tcp|udp] [--pid N] [--netns N]\n"
-	       "          [--container ID]\n"
+	       "          [--container ID] [--state STATE]... [-H] [-n]\n"
 	       "        Sockets in the daemon's table, like ss: state, local address, reuse\n"
 	       "        flags (RA SO_REUSEADDR, RP SO_REUSEPORT, V6 IPV6_V6ONLY), uid,\n"
 	       "        process, executable, systemd unit, first seen; a Container column\n"
 	       "        (RUNTIME:ID, 12 digits of an id) when a socket is in one. --container\n"
 	       "        keeps the sockets of containers whose id (or name) starts with ID.\n"
-	       "    alerts [--since ID] [--limit N]\n"
+	       "        --state keeps the sockets in STATE as the State column prints it\n"
+	       "        (LISTEN, BOUND, ESTABLISHED, TIME_WAIT, SYN_SENT, CLOSE_WAIT, ...;\n"
+	       "        any case, '-' for '_'); repeated, any of them. It filters here,\n"
+	       "        after the answer: the protocol has no state filter. -H,\n"
+	       "        --no-header: no header line. -n, --numeric: accepted for ss users;\n"
+	       "        addresses, ports and uids are always numeric.\n"
+	       "    alerts [--since ID] [--limit N] [-H]\n"
 	       "        Alerts, oldest first: the last N (default 100), or those after ID.\n"
-	       "    conflicts [--since ID] [--limit N]\n"
+	       "    conflicts [--since ID] [--limit N] [-H]\n"
 	       "        Failed bind, listen and connect calls, and the rule that refused them.\n"
 	       "    why PORT [--addr A] [--proto tcp|udp] [--netns N]\n"
 	       "        Who holds PORT and what a bind to it would meet: explanation,\n"
@@ -812,7 +881,7 @@ int main(int argc, char **argv)
 	if (!c.conn.path || !*c.conn.path)
 		c.conn.path = PW_DEFAULT_SOCKET;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":s:jhV", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":s:jhVHn", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
 			if (!*optarg)
@@ -829,8 +898,15 @@ int main(int argc, char **argv)
 			return 0;
 		case ':':
 			return usage_err("option '--%s' needs an argument", opt_name(optopt));
+		case 'H':
+			c.opts |= OPT_NOHEADER;
+			break;
+		case 'n':
+			c.opts |= OPT_NUMERIC;
+			break;
 		case '?':
-			if (optopt && strchr("jhV", optopt)) /* "--json=x" */
+			/* "--json=x": optopt is the option's value, a letter or an OPT_* bit */
+			if (optopt && (optopt > 0x7f || strchr("jhVHn", optopt)))
 				return usage_err("option '--%s' takes no argument",
 						 opt_name(optopt));
 			if (optopt)

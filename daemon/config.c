@@ -79,6 +79,18 @@ const char *config_journal_name(enum pw_journal_mode mode)
 		       "?";
 }
 
+const char *config_syslog_format_name(enum pw_syslog_format f)
+{
+	switch (f) {
+	case PW_SYSLOG_JSON:
+		return "json";
+	case PW_SYSLOG_ECS:
+		return "ecs";
+	default:
+		return "kv";
+	}
+}
+
 /* Unsigned decimal in [lo, hi]; 0 or -EINVAL with a message naming key. */
 static int parse_uint(const char *key, const char *v, unsigned long long lo,
 		      unsigned long long hi, unsigned long long *out, char *err, size_t errlen)
@@ -171,8 +183,10 @@ int config_set(struct pw_config *c, const char *section, const char *key, const 
 			c->syslog_format = PW_SYSLOG_KV;
 		} else if (!strcmp(v, "json")) {
 			c->syslog_format = PW_SYSLOG_JSON;
+		} else if (!strcmp(v, "ecs")) {
+			c->syslog_format = PW_SYSLOG_ECS;
 		} else {
-			snprintf(err, errlen, "format: '%s' is not 'kv' or 'json'", v);
+			snprintf(err, errlen, "format: '%s' is not 'kv', 'json' or 'ecs'", v);
 			return -EINVAL;
 		}
 	} else if (IS("syslog", "journal")) {

@@ -33,6 +33,7 @@
 enum pw_syslog_format {
 	PW_SYSLOG_KV,   /* one key=value line (README, docs/protocol.md) */
 	PW_SYSLOG_JSON, /* the contract's alert object as one JSON line */
+	PW_SYSLOG_ECS,  /* an Elastic Common Schema document as one JSON line (ecs.h) */
 };
 
 /* Whether alerts are also native journald entries (journal.h, portwatchd(8) "Journal"). */
@@ -89,6 +90,8 @@ int config_set(struct pw_config *c, const char *section, const char *key, const 
 
 /* "auto", "yes", "no". */
 const char *config_journal_name(enum pw_journal_mode mode);
+/* "kv", "json" or "ecs": the value of [syslog] format that gives f. */
+const char *config_syslog_format_name(enum pw_syslog_format f);
 
 /* Parse a syslog facility name ("daemon", "local0".."local7", "auth", ...): LOG_* or -1. */
 int config_parse_facility(const char *name);

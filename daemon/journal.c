@@ -13,6 +13,7 @@
 
 #include "addr.h"
 #include "alertline.h"
+#include "container.h"
 #include "journal.h"
 #include "msgid.h"
 #include "pwname.h"
@@ -82,9 +83,13 @@ static void add_text(struct journal_entry *e, const char *name, const char *raw)
 		add(e, name, "%s", text_journal_escape(buf, sizeof(buf), raw));
 }
 
-/* PORTWATCH_<side>_PID, _UID, _COMM, _EXE, _UNIT of one party. */
+/*
+ * PORTWATCH_<side>_PID, _UID, _COMM, _EXE, _UNIT of one party, and
+ * _CONTAINER (RUNTIME:ID), _POD (its UID) when its cgroup names them.
+ */
 static void add_party(struct journal_entry *e, const char *side, const struct pw_entry *p)
 {
+	const struct pw_container *c = container_get(p->owner.ctr);
 	char name[40];
 
 	snprintf(name, sizeof(name), "PORTWATCH_%s_PID", side);
@@ -97,6 +102,17 @@ static void add_party(struct journal_entry *e, const char *side, const struct pw
 	add_text(e, name, p->owner.exe);
 	snprintf(name, sizeof(name), "PORTWATCH_%s_UNIT", side);
 	add_text(e, name, p->owner.unit);
+	if (c && c->runtime != CONTAINER_NONE) {
+		char buf[PW_CONTAINER_ID_LEN * 4 + 32];
+
+		snprintf(name, sizeof(name), "PORTWATCH_%s_CONTAINER", side);
+		add(e, name, "%s:%s", container_runtime_name(c->runtime),
+		    text_journal_escape(buf, sizeof(buf), c->id));
+	}
+	if (c && c->pod_uid[0]) {
+		snprintf(name, sizeof(name), "PORTWATCH_%s_POD", side);
+		add(e, name, "%s", c->pod_uid);
+	}
 }
 
 void journal_entry_build(struct journal_entry *e, const struct pw_alert *a, const char *line,

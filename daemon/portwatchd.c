@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@
 #include "journal.h"
 #include "kbehavior.h"
 #include "ctl.h"
+#include "ecs.h"
 #include "log.h"
 #include "metrics.h"
 #include "monitor.h"
@@ -260,8 +262,8 @@ static void print_config(const struct pw_config *c)
 	       c->socket_path, (unsigned int)c->socket_mode, c->socket_group, c->idle_timeout_s,
 	       c->clients_per_uid);
 	printf("\n[syslog]\nfacility = %s\nformat = %s\njournal = %s\n",
-	       config_facility_name(c->syslog_facility),
-	       c->syslog_format == PW_SYSLOG_JSON ? "json" : "kv", config_journal_name(c->journal));
+	       config_facility_name(c->syslog_facility), config_syslog_format_name(c->syslog_format),
+	       config_journal_name(c->journal));
 	printf("\n[alerts]\ntakeover_window = %llu\nfold_window = %llu\nalert_history = %zu\n"
 	       "conflict_history = %zu\n",
 	       (unsigned long long)(c->takeover_window_ns / 1000000000ULL),
@@ -293,7 +295,16 @@ static void on_alert(const struct pw_alert *a, void *arg)
 	const char *line;
 	int avail, r;
 
-	if (d->cfg.syslog_format == PW_SYSLOG_JSON) {
+	if (d->cfg.syslog_format == PW_SYSLOG_ECS) {
+		char host[HOST_NAME_MAX + 1];
+
+		/* each time: the host may be renamed while portwatchd runs */
+		if (gethostname(host, sizeof(host)))
+			host[0] = '\0';
+		host[HOST_NAME_MAX] = '\0';
+		o = ecs_alert(a, host);
+		line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	} else if (d->cfg.syslog_format == PW_SYSLOG_JSON) {
 		o = pwj_alert(a);
 		line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	} else {

@@ -240,6 +240,95 @@ def test_plain_owners_alerts_conflicts(daemon, scene):
     assert out.returncode == 0 and str(scene["tport"]) in out.stdout
 
 
+def test_owners_no_header_and_numeric(daemon, scene):
+    """-H drops the header line and nothing else; -n is accepted and changes
+    nothing (addresses and ports are numeric already), as with ss."""
+    full = ctl("owners", "--port", str(scene["tport"]), socket_path=daemon.socket_path)
+    assert full.returncode == 0, full.stderr
+    lines = full.stdout.splitlines()
+    assert lines[0].startswith("Netid  State") and len(lines) >= 2, full.stdout
+    for args in (["-H"], ["--no-header"], ["owners", "-H"]):
+        argv = (args if args[0] == "owners" else ["owners"] + args) + [
+            "--port", str(scene["tport"])]
+        r = ctl(*argv, socket_path=daemon.socket_path)
+        assert r.returncode == 0, (args, r.stderr)
+        assert r.stdout.splitlines() == lines[1:], (args, r.stdout)
+    r = ctl("owners", "-n", "--port", str(scene["tport"]), socket_path=daemon.socket_path)
+    assert r.returncode == 0 and r.stdout == full.stdout, (r.stderr, r.stdout)
+    r = ctl("owners", "-Hn", "--port", str(scene["tport"]), socket_path=daemon.socket_path)
+    assert r.returncode == 0 and r.stdout.splitlines() == lines[1:], (r.stderr, r.stdout)
+    r = ctl("alerts", "-H", socket_path=daemon.socket_path)
+    assert r.returncode == 0 and "udp_share" in r.stdout and "Reason" not in r.stdout.split(
+        "\n", 1)[0], r.stdout
+    r = ctl("stats", "-H", socket_path=daemon.socket_path)
+    assert r.returncode == 2 and "stats does not take --no-header" in r.stderr, r.stderr
+
+
+def test_owners_state_filter(daemon, scene):
+    """--state keeps the sockets in that state as the State column prints it,
+    in the table and in --json; repeated, any of them; a state that does not
+    exist is a usage error."""
+    def rows(*args):
+        r = ctl("owners", "-H", *args, socket_path=daemon.socket_path)
+        assert r.returncode == 0, (args, r.stderr)
+        return [line.split() for line in r.stdout.splitlines()]
+
+    listen = rows("--state", "LISTEN")
+    assert listen and all(row[1] == "LISTEN" for row in listen), listen
+    assert any(row[2] == "127.0.0.1:%d" % scene["tport"] for row in listen), listen
+    assert not any(row[2].endswith(":%d" % scene["port"]) for row in listen), listen
+    bound = rows("--state", "bound", "--port", str(scene["port"]))
+    assert len(bound) == 2 and all(row[:3] == ["udp", "BOUND", "0.0.0.0:%d" % scene["port"]]
+                                   for row in bound), bound
+    assert rows("--state", "LISTEN", "--port", str(scene["port"])) == []
+    both = rows("--state", "LISTEN", "--state", "BOUND", "--addr", "127.0.0.1",
+                "--port", str(scene["tport"]))
+    assert [row[1] for row in both] == ["LISTEN"], both
+    # ss's spelling: '-' for '_'; nothing in TIME_WAIT is in the table
+    assert rows("--state", "time-wait", "--port", str(scene["tport"])) == []
+
+    socks = ctl_json(daemon, "owners", "--state", "LISTEN")
+    assert socks and all(sk["state"] == "LISTEN" for sk in socks), socks
+    assert scene["rl"]["inode"] in [sk["inode"] for sk in socks]
+    assert set(SOCKET_KEYS) <= set(socks[0]), socks[0]
+
+    r = ctl("owners", "--state", "LISTENING", socket_path=daemon.socket_path)
+    assert r.returncode == 2 and "invalid --state 'LISTENING'" in r.stderr, r.stderr
+    r = ctl("alerts", "--state", "LISTEN", socket_path=daemon.socket_path)
+    assert r.returncode == 2 and "alerts does not take --state" in r.stderr, r.stderr
+
+
+COMPLETION = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "cli", "portwatchctl.bash-completion")
+
+
+def complete(*words):
+    """What the completion script offers for the last of words, in a bash
+    without the bash-completion package."""
+    script = ('source "$1"; shift; complete -p portwatchctl >/dev/null || exit 9; '
+              'COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _portwatchctl; '
+              'printf "%s\\n" "${COMPREPLY[@]}"')
+    r = subprocess.run(["bash", "--norc", "--noprofile", "-c", script, "bash", COMPLETION,
+                        "portwatchctl", *words], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0 and not r.stderr, (words, r.returncode, r.stderr)
+    return sorted(r.stdout.split())
+
+
+def test_bash_completion():
+    assert complete("ch") == ["check"]
+    assert complete("") == sorted(["owners", "alerts", "conflicts", "why", "check", "stats",
+                                   "watch", "reload", "help"])
+    assert complete("--socket", "/tmp/x", "-j", "al") == ["alerts"]
+    assert complete("check", "") == ["tcp", "udp"]
+    assert complete("check", "tcp", "0.0.0.0:80", "--reuse") == ["--reuseaddr", "--reuseport"]
+    assert complete("why", "80", "--proto", "") == ["tcp", "udp"]
+    assert complete("owners", "--state", "li") == ["LISTEN"]
+    assert complete("owners", "--state", "TIME") == ["TIME_WAIT"]
+    assert {"-H", "--no-header", "-n", "--numeric", "--state"} <= set(complete("owners", "-"))
+    assert "--state" not in complete("alerts", "-") and "-H" in complete("alerts", "-")
+    assert complete("stats", "--j") == ["--json"]
+
+
 def test_watch_streams_alerts(daemon, actors, port):
     base = daemon.stats()["clients"]
     w = subprocess.Popen([PORTWATCHCTL, "--socket", daemon.socket_path, "watch"],

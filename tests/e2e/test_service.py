@@ -352,6 +352,7 @@ def test_install_layout_keeps_the_admins_config_and_uninstall_removes_the_rest(t
               "etc/sysusers.d/portwatch.conf",
               "usr/local/share/man/man8/portwatchd.8", "usr/local/share/man/man1/portwatchctl.1",
               "usr/local/share/man/man5/portwatch.conf.5",
+              "usr/local/share/bash-completion/completions/portwatchctl",
               "etc/portwatch/portwatch.conf", "etc/portwatch/portwatch.conf.example"]
     for f in expect:
         assert os.path.isfile(os.path.join(dest, f)), f

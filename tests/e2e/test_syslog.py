@@ -2,10 +2,13 @@
 priority from severity, the stable key=value line (DESIGN.md, STYLE.md 7).
 Records are told apart by the test daemon's pid (the rsyslog template has
 %procid%): any other portwatchd on this host logs to the same /dev/log."""
+import json
 import re
+import socket
+import subprocess
 import time
 
-from pwe2e import free_port, own_netns
+from pwe2e import PORTWATCHD, free_port, own_netns
 
 
 def record_re(daemon, al, pri, kind, reason, severity, proto, local, holder, contender,
@@ -105,3 +108,95 @@ def test_daemon_messages_go_to_syslog(daemon_factory, rsyslog):
     hooks = re.compile(r"^daemon\.info portwatchd\[%d\]: attached "
                        r"tracepoint/syscalls/sys_exit_bind$" % d.pid)
     rsyslog.wait_line(hooks.match, daemon=d)
+
+
+HOSTILE = b'x" uid=0\n\x1b[1m\xff'  # test_hostile_names.py's: a quote, a newline, ESC, not UTF-8
+
+
+def test_ecs_format_record(daemon_factory, rsyslog, actors, port):
+    """[syslog] format = ecs: the alert's record is one JSON object with the
+    Elastic Common Schema names of docs/protocol.md, valid UTF-8 although the
+    contender named itself with a quote, a newline and a byte that is not
+    UTF-8, and each value the same as the control socket's alert object."""
+    d = daemon_factory(config="[syslog]\nformat = ecs\n")
+    assert "format = ecs" in subprocess.run(
+        [PORTWATCHD, "--check", "--config", d.config_path], capture_output=True, text=True,
+        timeout=20, check=True).stdout
+    a = actors(uid=1234)
+    b = actors(uid=1235)
+    ra = a.bound("u", "0.0.0.0", port, type="udp", reuseaddr=True)
+    d.wait_inode(ra["inode"], port=port)
+    assert b.do(op="comm", hex=HOSTILE.hex())["ok"]
+    rb = b.bound("u", "127.0.0.1", port, type="udp", reuseaddr=True)
+    assert rb["ok"], rb
+    al = d.wait_alert(lambda x: x["port"] == port and x["reason"] == "shadow_wildcard")
+
+    tag = '"event":{"kind":"alert",'
+    line = rsyslog.wait_line(lambda line: tag in line and '"id":"%d"' % al["id"] in line,
+                             daemon=d)
+    head, _, body = line.partition("]: ")
+    assert head == "daemon.crit portwatchd[%d" % d.pid, line  # priority from severity
+    with open(rsyslog.messages, "rb") as fh:  # the bytes as written: strict UTF-8
+        raw = [r for r in fh.read().split(b"\n") if body.encode("utf-8", "surrogateescape") in r]
+    assert len(raw) == 1, "one alert, one record"
+    doc = json.loads(raw[0].split(b"]: ", 1)[1].decode("utf-8", "strict"))
+    assert next(iter(doc)) == "@timestamp"
+
+    def f(path):
+        v = doc
+        for k in path.split("."):
+            v = v[k]
+        return v
+
+    want = {
+        "@timestamp": al["time"],
+        "message": al["message"],
+        "log.level": "critical",
+        "ecs.version": "8.11.0",
+        "event.kind": "alert",
+        "event.category": ["network"],
+        "event.type": ["allowed"],
+        "event.outcome": "success",
+        "event.action": "shadow_wildcard",
+        "event.severity": 2,
+        "event.id": str(al["id"]),
+        "event.module": "portwatch",
+        "event.dataset": "portwatch.alert",
+        "rule.name": "shadow_wildcard",
+        "rule.category": "hijack_attempt",
+        "network.transport": "udp",
+        "network.type": "ipv4",
+        "network.iana_number": "17",
+        "server.address": "127.0.0.1",
+        "server.ip": "127.0.0.1",
+        "server.port": port,
+        "host.name": socket.gethostname(),
+        "observer.hostname": socket.gethostname(),
+        "observer.product": "portwatch",
+        "process.pid": b.pid,
+        "process.name": 'x" uid=0\n\x1b[1m\ufffd',
+        "process.executable": b.exe,
+        "user.id": "1235",
+        "labels.netns": str(own_netns()),
+        "portwatch.result": "ok",
+        "portwatch.holder.process.pid": a.pid,
+        "portwatch.holder.process.name": "python3",
+        "portwatch.holder.process.executable": a.exe,
+        "portwatch.holder.user.id": "1234",
+        "portwatch.holder.socket.ip": "0.0.0.0",
+        "portwatch.holder.socket.port": port,
+        "portwatch.holder.socket.state": "BOUND",
+        "portwatch.holder.socket.inode": ra["inode"],
+        "portwatch.holder.socket.reuseaddr": True,
+        "portwatch.contender.socket.ip": "127.0.0.1",
+        "portwatch.contender.socket.inode": rb["inode"],
+    }
+    got = {k: f(k) for k in want}
+    assert got == want, json.dumps(doc, indent=1)
+    assert "error" not in doc and "destination" not in doc and "folded" not in doc["portwatch"]
+    # the same values as the control socket's alert object
+    assert f("portwatch.holder.socket") == {
+        k: al["holder"][k if k != "ip" else "addr"]
+        for k in ("ip", "port", "state", "inode", "reuseaddr", "reuseport", "v6only",
+                  "reuseport_bpf", "sk_uid")}
+    assert al["contender"]["comm"] == f("process.name")

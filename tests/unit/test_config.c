@@ -102,6 +102,26 @@ static void test_defaults_and_every_key(void **state)
 	config_free(&c);
 }
 
+/* [syslog] format: kv, json, ecs; each name as --check prints it. */
+static void test_syslog_formats(void **state)
+{
+	static const char *const names[] = { "kv", "json", "ecs" };
+	static const enum pw_syslog_format fmts[] = { PW_SYSLOG_KV, PW_SYSLOG_JSON, PW_SYSLOG_ECS };
+	struct pw_config c;
+	char err[200];
+
+	(void)state;
+	config_defaults(&c);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(config_set(&c, "syslog", "format", names[i], 1, err, sizeof(err)), 0);
+		assert_int_equal(c.syslog_format, fmts[i]);
+		assert_string_equal(config_syslog_format_name(c.syslog_format), names[i]);
+	}
+	assert_int_equal(config_set(&c, "syslog", "format", "ECS", 1, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "format: 'ECS' is not 'kv', 'json' or 'ecs'");
+	config_free(&c);
+}
+
 static void test_error_lines(void **state)
 {
 	static const struct {
@@ -215,6 +235,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults_and_every_key),
+		cmocka_unit_test(test_syslog_formats),
 		cmocka_unit_test(test_error_lines),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_allow_rule_matching),

@@ -248,6 +248,43 @@ static void test_socket_container(void **state)
 	json_object_put(plain);
 }
 
+/* ctlfmt_print_list() with and without its header (owners -H). */
+static void test_print_list_header(void **state)
+{
+	struct json_object *arr = parse("[{\"proto\":\"udp\",\"addr\":\"0.0.0.0\",\"port\":53,"
+				       "\"state\":\"BOUND\"}]");
+	char *s;
+
+	(void)state;
+	s = CAPTURE(ctlfmt_print_list(out, arr, ctlfmt_socket_cols, CTLFMT_SOCKET_NCOLS,
+				      ctlfmt_socket_row, NOW, false));
+	assert_string_equal(s, "udp    BOUND  0.0.0.0:53          -      -    -         -    -     -\n");
+	free(s);
+	s = CAPTURE(ctlfmt_print_list(out, arr, ctlfmt_socket_cols, CTLFMT_SOCKET_NCOLS,
+				      ctlfmt_socket_row, NOW, true));
+	assert_ptr_equal(strstr(s, "Netid  State  "), s);
+	free(s);
+	json_object_put(arr);
+}
+
+/* --state names: as the State column prints them, any case, ss's '-' for '_'. */
+static void test_state_index(void **state)
+{
+	(void)state;
+	assert_string_equal(ctlfmt_states[ctlfmt_state_index("LISTEN")], "LISTEN");
+	assert_string_equal(ctlfmt_states[ctlfmt_state_index("listen")], "LISTEN");
+	assert_string_equal(ctlfmt_states[ctlfmt_state_index("time-wait")], "TIME_WAIT");
+	assert_string_equal(ctlfmt_states[ctlfmt_state_index("Time_Wait")], "TIME_WAIT");
+	assert_string_equal(ctlfmt_states[ctlfmt_state_index("BOUND")], "BOUND");
+	assert_string_equal(ctlfmt_states[ctlfmt_state_index("new_syn_recv")], "NEW_SYN_RECV");
+	for (int i = 0; i < CTLFMT_NSTATES; i++)
+		assert_int_equal(ctlfmt_state_index(ctlfmt_states[i]), i);
+	assert_int_equal(ctlfmt_state_index("LISTENING"), -1);
+	assert_int_equal(ctlfmt_state_index("LISTE"), -1);
+	assert_int_equal(ctlfmt_state_index(""), -1);
+	assert_int_equal(ctlfmt_state_index("estab"), -1);
+}
+
 static void test_alert_conflict_rows(void **state)
 {
 	struct json_object *a = parse(
@@ -344,6 +381,8 @@ int main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_socket_row),
 		cmocka_unit_test(test_socket_container),
+		cmocka_unit_test(test_print_list_header),
+		cmocka_unit_test(test_state_index),
 		cmocka_unit_test(test_alert_conflict_rows),
 		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_why),
