@@ -40,6 +40,7 @@
 #include "pwjson.h"
 #include "report.h"
 #include "snap.h"
+#include "sysctl.h"
 
 #include <json-c/json.h>
 
@@ -244,6 +245,46 @@ static int load_config(const struct options *o, struct pw_config *cfg, char *err
 	return r;
 }
 
+/*
+ * The [protect] section as understood; a warning (stderr) for each rule
+ * whose ports the ephemeral range of this namespace can hand out: a
+ * connect(), sendto() or bind() of port 0 picks them without a bind of
+ * the port, which protection does not see (portwatch.conf(5)).
+ */
+static void print_protect(const struct pw_protect *p)
+{
+	struct rules_ports *ports = calloc(1, sizeof(*ports));
+	char text[600];
+
+	printf("\n[protect]\nmode = %s\n", protect_mode_name(p->mode));
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct pw_protect_rule *r = &p->rules[i];
+
+		protect_rule_text(r, text, sizeof(text));
+		printf("protect = %s  # line %u\n", text, r->line);
+	}
+	if (!ports || sysctl_read_ports(NULL, 0, ports)) {
+		free(ports);
+		return;
+	}
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct pw_protect_rule *r = &p->rules[i];
+		unsigned int n = 0;
+
+		for (uint32_t port = r->port_lo; port <= r->port_hi; port++)
+			if (port >= ports->lo && port <= ports->hi &&
+			    !rules_port_reserved(ports, (uint16_t)port))
+				n++;
+		if (n)
+			fprintf(stderr,
+				"portwatchd: warning: line %u: %u protected port%s in the ephemeral "
+				"range %u-%u (net.ipv4.ip_local_port_range): an autobind can take "
+				"them unseen; add them to net.ipv4.ip_local_reserved_ports\n",
+				r->line, n, n == 1 ? " is" : "s are", ports->lo, ports->hi);
+	}
+	free(ports);
+}
+
 /* `portwatchd --check`: the configuration in force, in the file's own syntax. */
 static void print_config(const struct pw_config *c)
 {
@@ -270,6 +311,7 @@ static void print_config(const struct pw_config *c)
 	printf("\n[metrics]\n%stextfile =%s%s\ninterval = %u\n",
 	       c->metrics_textfile[0] ? "" : "# none: no metrics file\n",
 	       c->metrics_textfile[0] ? " " : "", c->metrics_textfile, c->metrics_interval_s);
+	print_protect(&c->protect);
 }
 
 /*
