@@ -602,6 +602,7 @@ static void apply_config(struct daemon *d, struct pw_config *cfg)
 	config_free(&d->cfg);
 	d->cfg = *cfg;
 	d->mon.cfg.policy = &d->cfg.policy;
+	d->mon.cfg.protect = &d->cfg.protect;
 }
 
 /*
@@ -857,6 +858,7 @@ static void setup(struct daemon *d)
 		mc.alert_history = d->cfg.alert_history;
 		mc.conflict_history = d->cfg.conflict_history;
 		mc.policy = &d->cfg.policy;
+		mc.protect = &d->cfg.protect;
 		if (monitor_init(&d->mon, &mc, d->snap, pwbpf_tracked_fd(&d->bpf), on_alert, d))
 			fatalx("out of memory");
 		d->mon.kb = kb;
