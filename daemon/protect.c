@@ -411,3 +411,19 @@ const struct pw_protect_rule *protect_in_range(const struct pw_protect *p, uint8
 	}
 	return NULL;
 }
+
+void protect_keep_counts(struct pw_protect *p, const struct pw_protect *old)
+{
+	char a[600], b[600];
+
+	for (size_t i = 0; i < p->nrules; i++) {
+		protect_rule_text(&p->rules[i], a, sizeof(a));
+		for (size_t j = 0; j < old->nrules; j++) {
+			protect_rule_text(&old->rules[j], b, sizeof(b));
+			if (!strcmp(a, b)) {
+				p->rules[i].n = old->rules[j].n;
+				break;
+			}
+		}
+	}
+}

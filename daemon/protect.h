@@ -116,6 +116,9 @@ int protect_owner_allowed(const struct pw_protect_rule *r, const struct pw_owner
 struct pw_protect_rule *protect_match(const struct pw_protect *p, const struct pw_sock *sk,
 				      const struct pw_owner *o, const char *cgroup, int *allowed);
 
+/* Counters of the rules of old that are in p too (same text), carried over a reload. */
+void protect_keep_counts(struct pw_protect *p, const struct pw_protect *old);
+
 /* Is any rule's port in lo..hi (host order) for protocol (0: either)? The first, or NULL. */
 const struct pw_protect_rule *protect_in_range(const struct pw_protect *p, uint8_t protocol,
 					       uint16_t lo, uint16_t hi);
