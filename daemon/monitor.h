@@ -131,6 +131,8 @@ struct pw_monitor {
 	struct tfo_pending *tfo;  /* MONITOR_TFO_SLOTS, by inode */
 	struct alert_fold *folds; /* MONITOR_FOLD_SLOTS */
 	int tracked_fd;           /* BPF map of tracked socket inodes, -1 when none */
+	uint32_t protect_prog_ids[2]; /* portwatch's own cgroup/bind4, bind6 programs (mode
+				       * enforce; 0 none): `check` knows their rules */
 	monitor_alert_fn on_alert;
 	void *on_alert_arg;
 };

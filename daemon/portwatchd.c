@@ -566,6 +566,7 @@ static int protect_enforce(struct daemon *d, struct pw_protect *p, char *msg, si
 	if (p->mode != PW_PROTECT_ENFORCE) {
 		if (d->protect.skel) {
 			protectbpf_close(&d->protect);
+			d->mon.protect_prog_ids[0] = d->mon.protect_prog_ids[1] = 0;
 			log_notice("protect: enforcement off, cgroup/bind4 and cgroup/bind6 detached");
 		}
 		return 0;
@@ -585,6 +586,8 @@ static int protect_enforce(struct daemon *d, struct pw_protect *p, char *msg, si
 			protectbpf_close(&d->protect);
 		return r;
 	}
+	d->mon.protect_prog_ids[0] = d->protect.prog_id4;
+	d->mon.protect_prog_ids[1] = d->protect.prog_id6;
 	if (opened)
 		log_info("protect: enforcing with cgroup/bind4 and cgroup/bind6 at %s (programs %u "
 			 "and %u, owned by this process)", d->protect.cgroup_root,

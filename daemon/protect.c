@@ -337,8 +337,13 @@ int protect_covers(const struct pw_protect_rule *r, const struct pw_sock *sk)
 	b = norm(sk->family, sk->laddr);
 	if (a.v4 == b.v4)
 		return a.any || b.any || !memcmp(a.a, b.a, a.v4 ? 4 : 16);
-	/* across families only a dual-stack [::] bind meets IPv4 addresses */
-	return b.any && !b.v4 && a.v4 && !sk->v6only;
+	/*
+	 * Across families only [::] meets IPv4 addresses. With IPV6_V6ONLY it
+	 * does not in the kernel's own check, but the cgroup/bind6 hook cannot
+	 * see that option, so enforcement refuses it too: so do we, and mode
+	 * monitor, `check` and the kernel agree.
+	 */
+	return b.any && !b.v4 && a.v4;
 }
 
 static int cgroup_under(const char *path, const char *prefix)

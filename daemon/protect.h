@@ -98,8 +98,9 @@ void protect_resolve_exes(struct pw_protect *p);
 /*
  * Does rule r cover a bind of sk (protocol, lport, netns, family, laddr,
  * v6only)? Port, netns and address overlap: a wildcard bind overlaps
- * every address of its family, a dual-stack [::] (v6only 0) every IPv4
- * address too, and a v4-mapped IPv6 address is its IPv4 address.
+ * every address of its family, [::] every IPv4 address too (even with
+ * IPV6_V6ONLY, which the kernel's cgroup/bind6 hook cannot see), and a
+ * v4-mapped IPv6 address is its IPv4 address.
  */
 int protect_covers(const struct pw_protect_rule *r, const struct pw_sock *sk);
 

@@ -924,6 +924,14 @@ int rules_bind_checks(const struct rules_query *q, struct rules_prediction *p)
 {
 	if (!q->env.known || q->op != RULES_OP_BIND)
 		return 0;
+	if (q->env.protected) {
+		/* portwatch's own cgroup/bind program: its rules are known exactly */
+		p->ok = 0;
+		p->err = EPERM;
+		p->rule = RULES_RULE_PROTECTED;
+		p->uncertain = RULES_SURE;
+		return 1;
+	}
 	if (q->env.cgroup_progs > 0) {
 		/* inet_bind()/inet6_bind() run it before anything below */
 		p->ok = 0;

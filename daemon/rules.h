@@ -295,7 +295,11 @@ struct rules_bind_env {
 	int32_t caller_pid;  /* the process asked about, 0 none (its cgroup is then
 			      * unknown: the root's programs are looked at) */
 	int cgroup_progs;    /* cgroup/bind programs effective for the caller's
-			      * cgroup (bpfload.h pwbpf_bind_programs()) */
+			      * cgroup (bpfload.h pwbpf_bind_programs()), portwatch's
+			      * own protect programs left out */
+	int protected;       /* portwatch's own protect program refuses this caller
+			      * (mode enforce, protect_match()): EPERM, for sure */
+	unsigned int protect_line; /* the line of that protect rule */
 };
 
 /*
