@@ -157,7 +157,7 @@ def cgroup_prog_ids():
     """Program ids attached to the cgroup v2 root (bpftool cgroup show)."""
     out = subprocess.run(["bpftool", "-j", "cgroup", "show", cgroup2_mount()],
                          capture_output=True, text=True, timeout=10, check=True).stdout
-    return {(p["id"], p.get("name", "")) for p in json.loads(out or "[]")}
+    return {(p["id"], p.get("name", "")) for p in json.loads(out.strip() or "[]")}
 
 
 def own_programs():
@@ -216,7 +216,7 @@ def test_enforce_refuses_non_owner_binds(daemon_factory, netns, actors, other_ex
                             if refused(port)(a) and a["contender"]["pid"] == other.pid])
                == len(CASES), what="one enforced alert per refused bind")
     # a refusal is a conflict with rule `protected`
-    cf = d.wait_conflict(lambda c: c["port"] == port and c["errno"] == "EPERM")
+    cf = d.wait_conflict(lambda c: c["port"] == port and c["errno_name"] == "EPERM")
     assert cf["rule"] == "protected"
     # another port, and port 0 (autobind), are not protected
     assert other.bind("v4-specific", "127.0.0.1", 0)["ok"]
