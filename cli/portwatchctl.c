@@ -490,6 +490,55 @@ static int do_stats(struct ctl *c)
 	return ret;
 }
 
+/* protect: the protect mode and rules, with what each has allowed, refused, alerted. */
+static int do_protect(struct ctl *c)
+{
+	struct json_object *resp = NULL, *pr, *rules, *progs;
+	int ret;
+
+	ret = ctlconn_call(&c->conn, request(c, "protect", 0), &resp);
+	if (ret)
+		return ret;
+	if (!json_object_object_get_ex(resp, "protect", &pr) ||
+	    !json_object_object_get_ex(pr, "rules", &rules) ||
+	    !json_object_is_type(rules, json_type_array) ||
+	    !json_object_object_get_ex(pr, "programs", &progs) ||
+	    !json_object_is_type(progs, json_type_array)) {
+		ctlconn_err("bad response from %s: no \"protect\" object", c->conn.path);
+		json_object_put(resp);
+		return EXIT_IO;
+	}
+	if (c->json) {
+		print_json(pr);
+		json_object_put(resp);
+		return 0;
+	}
+	printf("mode %s", json_object_get_string(json_object_object_get(pr, "mode")));
+	if (json_object_array_length(progs) == 2)
+		printf(", enforcing with cgroup/bind4 and cgroup/bind6 programs %lld and %lld",
+		       (long long)json_object_get_int64(json_object_array_get_idx(progs, 0)),
+		       (long long)json_object_get_int64(json_object_array_get_idx(progs, 1)));
+	printf("\n");
+	if (!json_object_array_length(rules)) {
+		printf("no protect rules\n");
+		json_object_put(resp);
+		return 0;
+	}
+	printf("%-5s %8s %8s %8s  %s\n", "LINE", "ALLOWED", "REFUSED", "ALERTED", "RULE");
+	for (size_t i = 0; i < json_object_array_length(rules); i++) {
+		struct json_object *r = json_object_array_get_idx(rules, i);
+
+		printf("%-5lld %8lld %8lld %8lld  %s\n",
+		       (long long)json_object_get_int64(json_object_object_get(r, "line")),
+		       (long long)json_object_get_int64(json_object_object_get(r, "allowed")),
+		       (long long)json_object_get_int64(json_object_object_get(r, "refused")),
+		       (long long)json_object_get_int64(json_object_object_get(r, "alerted")),
+		       json_object_get_string(json_object_object_get(r, "rule")));
+	}
+	json_object_put(resp);
+	return 0;
+}
+
 /* reload: the daemon re-reads its configuration file (root only, as SIGHUP). */
 static int do_reload(struct ctl *c)
 {
@@ -757,6 +806,7 @@ static const struct cmd cmds[] = {
 	{ "why", do_why, WHY_OPTS, 1 },
 	{ "check", do_check, CHECK_OPTS, 2 },
 	{ "stats", do_stats, 0, 0 },
+	{ "protect", do_protect, 0, 0 },
 	{ "watch", do_watch, 0, 0 },
 	{ "reload", do_reload, 0, 0 },
 	{ "help", do_help, 0, 0 },
@@ -821,6 +871,10 @@ static int do_help(struct ctl *c)
 	       "        fail (or the daemon refused the request).\n"
 	       "    stats\n"
 	       "        Daemon counters: events, drops, table size, hooks, alerts.\n"
+	       "    protect\n"
+	       "        Protected ports (portwatch.conf(5) [protect]): the mode, the\n"
+	       "        enforcing programs, and per rule its binds allowed, refused (mode\n"
+	       "        enforce) and alerted.\n"
 	       "    watch\n"
 	       "        Print alerts as they are raised, one per line, until the daemon\n"
 	       "        exits or SIGINT (Ctrl-C).\n"

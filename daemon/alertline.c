@@ -69,6 +69,12 @@ void pw_alert_kv(const struct pw_alert *a, char *buf, size_t len)
 		 v6 ? "[" : "", pw_addr_ntop(sk->family, sk->laddr, addr), v6 ? "]" : "",
 		 sk->lport, sk->netns, holder, contender, pw_errno_name(a->result, eb),
 		 (unsigned long long)a->id);
+	if (a->reason == RULES_REASON_PROTECTED_PORT) {
+		size_t n = strlen(buf);
+
+		snprintf(buf + n, n < len ? len - n : 0, " enforced=%s protect_line=%u",
+			 a->enforced ? "true" : "false", a->protect_line);
+	}
 	if (a->has_eph) {
 		size_t n = strlen(buf);
 

@@ -337,7 +337,8 @@ int pwbpf_counter(const struct pw_bpf *b, unsigned int idx, uint64_t *sum)
 	return err;
 }
 
-int pwbpf_bind_programs(const char *cgroup_path, int family, char *names, size_t len)
+int pwbpf_bind_programs(const char *cgroup_path, int family, char *names, size_t len,
+			const uint32_t *skip, size_t nskip)
 {
 	enum bpf_attach_type type = family == AF_INET6 ? BPF_CGROUP_INET6_BIND :
 							 BPF_CGROUP_INET4_BIND;
@@ -362,6 +363,16 @@ int pwbpf_bind_programs(const char *cgroup_path, int family, char *names, size_t
 	close(fd);
 	if (err)
 		return err;
+	for (__u32 i = 0, kept = 0; i < cnt; i++) {
+		int own = 0;
+
+		for (size_t j = 0; j < nskip; j++)
+			own |= skip[j] && skip[j] == ids[i];
+		if (!own)
+			ids[kept++] = ids[i];
+		if (i + 1 == cnt)
+			cnt = kept;
+	}
 	for (__u32 i = 0; i < cnt && used + 1 < len; i++) {
 		struct bpf_prog_info info = { 0 };
 		__u32 ilen = sizeof(info);

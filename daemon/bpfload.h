@@ -82,6 +82,7 @@ int pwbpf_counter(const struct pw_bpf *b, unsigned int idx, uint64_t *sum);
  * program may refuse the bind (EPERM) or rewrite its address. Writes
  * "name (id N), ..." into names (len > 0). Returns how many, or -errno.
  */
-int pwbpf_bind_programs(const char *cgroup_path, int family, char *names, size_t len);
+int pwbpf_bind_programs(const char *cgroup_path, int family, char *names, size_t len,
+			const uint32_t *skip, size_t nskip);
 
 #endif /* PORTWATCH_BPFLOAD_H */

@@ -37,6 +37,7 @@ void config_defaults(struct pw_config *c)
 void config_free(struct pw_config *c)
 {
 	policy_free(&c->policy);
+	protect_free(&c->protect);
 }
 
 static const struct {
@@ -246,18 +247,34 @@ int config_set(struct pw_config *c, const char *section, const char *key, const 
 		if (parse_uint(key, v, 1, 86400, &n, err, errlen))
 			return -EINVAL;
 		c->metrics_interval_s = (unsigned int)n;
+	} else if (IS("protect", "mode")) {
+		int mode = protect_parse_mode(v);
+
+		if (mode < 0) {
+			snprintf(err, errlen, "mode: '%s' is not 'off', 'monitor' or 'enforce'", v);
+			return -EINVAL;
+		}
+		c->protect.mode = (enum pw_protect_mode)mode;
+	} else if (IS("protect", "protect")) {
+		char msg[400];
+		int r = protect_add(&c->protect, v, line, PW_NETNS_DIR, msg, sizeof(msg));
+
+		if (r)
+			snprintf(err, errlen, "protect: %s", msg);
+		return r;
 	} else if (!strcmp(section, "daemon") || !strcmp(section, "control") ||
 		   !strcmp(section, "syslog") || !strcmp(section, "alerts") ||
-		   !strcmp(section, "metrics")) {
+		   !strcmp(section, "metrics") || !strcmp(section, "protect")) {
 		snprintf(err, errlen, "unknown key '%s' in section [%s]", key, section);
 		return -EINVAL;
 	} else if (!section[0]) {
 		snprintf(err, errlen, "'%s' is outside a section ([daemon], [control], [syslog], "
-				      "[alerts], [metrics])", key);
+				      "[alerts], [metrics], [protect])", key);
 		return -EINVAL;
 	} else {
 		snprintf(err, errlen,
-			 "unknown section [%s] (daemon, control, syslog, alerts, metrics)", section);
+			 "unknown section [%s] (daemon, control, syslog, alerts, metrics, "
+			 "protect)", section);
 		return -EINVAL;
 	}
 #undef IS

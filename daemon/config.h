@@ -10,6 +10,7 @@
  *   [alerts]   takeover_window, alert_history, conflict_history,
  *              ignore_ports, allow (repeatable)
  *   [metrics]  textfile, interval
+ *   [protect]  mode, protect (repeatable; protect.h)
  *
  * Every key is checked when the file is read; the first bad line stops
  * parsing with "FILE:LINE: what is wrong".
@@ -22,12 +23,15 @@
 #include <sys/types.h>
 
 #include "policy.h"
+#include "protect.h"
 
 /* Longest line of portwatch.conf, newline aside (allow rules can be long). */
 #define CONFIG_MAX_LINE 4096
 
 #define PW_DEFAULT_CONFIG "/etc/portwatch/portwatch.conf"
 #define PW_DEFAULT_GROUP "portwatch"
+/* Where `ip netns` names network namespaces (netns= of protect rules). */
+#define PW_NETNS_DIR "/run/netns"
 
 /* How alerts are written to syslog. */
 enum pw_syslog_format {
@@ -64,11 +68,12 @@ struct pw_config {
 	/* node_exporter textfile (metrics.h), absolute, ends in .prom; "" = none, the default */
 	char metrics_textfile[4000];
 	unsigned int metrics_interval_s; /* 15: seconds between writes of it */
+	struct pw_protect protect;       /* owned: mode and protect rules; mode off */
 };
 
 /* Built-in defaults (no file). */
 void config_defaults(struct pw_config *c);
-/* Free what c owns (the policy); c can then be reused. */
+/* Free what c owns (the policy, the protect rules); c can then be reused. */
 void config_free(struct pw_config *c);
 
 /*

@@ -280,6 +280,45 @@ json_object *ctl_cmd_reload(struct ctl_cmd_ctx *ctx, json_object *req)
 	return o;
 }
 
+/* `protect`: the mode, portwatch's own programs, and each rule with its counts. */
+json_object *ctl_cmd_protect(struct ctl_cmd_ctx *ctx, json_object *req)
+{
+	const struct pw_monitor *m = ctx->mon;
+	const struct pw_protect *p = m->cfg.protect;
+	json_object *ok, *o = json_object_new_object(), *rules = json_object_new_array();
+	json_object *progs = json_object_new_array();
+	char text[600];
+
+	(void)req;
+	json_object_object_add(o, "mode", json_object_new_string(
+						  protect_mode_name(p ? p->mode : PW_PROTECT_OFF)));
+	for (int i = 0; i < 2; i++)
+		if (m->protect_prog_ids[i])
+			json_object_array_add(progs, json_object_new_int64(m->protect_prog_ids[i]));
+	json_object_object_add(o, "enforcing", json_object_new_boolean(m->protect_prog_ids[0] != 0));
+	json_object_object_add(o, "programs", progs);
+	for (size_t i = 0; p && i < p->nrules; i++) {
+		const struct pw_protect_rule *r = &p->rules[i];
+		json_object *j = json_object_new_object();
+
+		protect_rule_text(r, text, sizeof(text));
+		json_object_object_add(j, "line", json_object_new_int64(r->line));
+		json_object_object_add(j, "rule", json_object_new_string(text));
+		json_object_object_add(j, "proto", json_object_new_string(
+							   r->protocol == IPPROTO_TCP ? "tcp" : "udp"));
+		json_object_object_add(j, "port_lo", json_object_new_int(r->port_lo));
+		json_object_object_add(j, "port_hi", json_object_new_int(r->port_hi));
+		json_object_object_add(j, "allowed", json_object_new_int64((int64_t)r->n.allowed));
+		json_object_object_add(j, "refused", json_object_new_int64((int64_t)r->n.refused));
+		json_object_object_add(j, "alerted", json_object_new_int64((int64_t)r->n.alerted));
+		json_object_array_add(rules, j);
+	}
+	json_object_object_add(o, "rules", rules);
+	ok = ctl_ok();
+	json_object_object_add(ok, "protect", o);
+	return ok;
+}
+
 static const struct {
 	const char *name;
 	json_object *(*fn)(struct ctl_cmd_ctx *ctx, json_object *req);
@@ -288,6 +327,7 @@ static const struct {
 	{ "conflicts", ctl_cmd_conflicts }, { "why", ctl_cmd_why },
 	{ "check", ctl_cmd_check },	{ "stats", ctl_cmd_stats },
 	{ "subscribe", ctl_cmd_subscribe }, { "reload", ctl_cmd_reload },
+	{ "protect", ctl_cmd_protect },
 };
 
 /*

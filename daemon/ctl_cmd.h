@@ -72,6 +72,7 @@ json_object *ctl_cmd_conflicts(struct ctl_cmd_ctx *ctx, json_object *req);
 json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req);
 json_object *ctl_cmd_check(struct ctl_cmd_ctx *ctx, json_object *req);
 json_object *ctl_cmd_stats(struct ctl_cmd_ctx *ctx, json_object *req);
+json_object *ctl_cmd_protect(struct ctl_cmd_ctx *ctx, json_object *req);
 json_object *ctl_cmd_subscribe(struct ctl_cmd_ctx *ctx, json_object *req);
 json_object *ctl_cmd_reload(struct ctl_cmd_ctx *ctx, json_object *req);
 

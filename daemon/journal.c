@@ -35,6 +35,7 @@ static const struct {
 	[RULES_REASON_BLOCKED] = { RULES_KIND_HIJACK_ATTEMPT, PW_MSGID_BLOCKED },
 	[RULES_REASON_REUSEPORT_STEER] = { RULES_KIND_HIJACK_ATTEMPT, PW_MSGID_REUSEPORT_STEER },
 	[RULES_REASON_EPHEMERAL_EXHAUSTED] = { RULES_KIND_RESOURCE, PW_MSGID_EPHEMERAL_EXHAUSTED },
+	[RULES_REASON_PROTECTED_PORT] = { RULES_KIND_HIJACK_ATTEMPT, PW_MSGID_PROTECTED_PORT },
 };
 _Static_assert(ARRAY_SIZE(msgids) == RULES_REASON_COUNT,
 	       "one MESSAGE_ID (msgid.h) per enum rules_alert_reason");
@@ -139,6 +140,10 @@ void journal_entry_build(struct journal_entry *e, const struct pw_alert *a, cons
 	add(e, "PORTWATCH_LOCAL_PORT", "%u", sk->lport);
 	add(e, "PORTWATCH_NETNS", "%u", sk->netns);
 	add(e, "PORTWATCH_RESULT", "%s", pw_errno_name(a->result, eb));
+	if (a->reason == RULES_REASON_PROTECTED_PORT) {
+		add(e, "PORTWATCH_ENFORCED", "%s", a->enforced ? "true" : "false");
+		add(e, "PORTWATCH_PROTECT_LINE", "%u", a->protect_line);
+	}
 	add_party(e, "HOLDER", &a->holder);
 	add_party(e, "CONTENDER", &a->contender);
 	add_text(e, "PORTWATCH_MESSAGE", a->message);

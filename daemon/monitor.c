@@ -93,6 +93,7 @@ void monitor_defaults(struct monitor_config *cfg)
 	cfg->alert_history = 1024;
 	cfg->conflict_history = 1024;
 	cfg->policy = NULL;
+	cfg->protect = NULL;
 }
 
 int monitor_init(struct pw_monitor *m, const struct monitor_config *cfg, struct snap *snap,
@@ -495,6 +496,88 @@ static void event_owner(struct pw_monitor *m, const struct pw_event *e, struct p
 	}
 }
 
+/* An owner's socket on the rule's port that overlaps c: the protected_port alert's holder. */
+struct owner_scan {
+	const struct pw_entry *c;
+	const struct pw_protect_rule *r;
+	const struct pw_entry *found;
+};
+
+static int scan_owner(struct pw_entry *h, void *arg)
+{
+	struct owner_scan *s = arg;
+	char cg[512];
+
+	if (h->sk.inode == s->c->sk.inode || !rules_overlap(&h->sk, &s->c->sk))
+		return 0;
+	if (!protect_owner_allowed(s->r, &h->owner,
+				   h->owner.pid && !proc_cgroup_path(h->owner.pid, cg, sizeof(cg)) ?
+					   cg : NULL))
+		return 0;
+	s->found = h;
+	return 1;
+}
+
+/*
+ * A bind (result 0) or a failed one (result: its errno) of c, a protected
+ * address in mode monitor or enforce: count it under its rule, and when
+ * the caller is not an owner raise hijack_attempt/protected_port, critical,
+ * with an owner's overlapping socket as the holder when one is bound.
+ * EPERM in mode enforce is the kernel's refusal (enforced). Returns 1 when
+ * the bind was a non-owner's, so that the caller raises nothing else
+ * about it; 0 when the address is not protected or c is an owner's.
+ */
+static int protect_bind(struct pw_monitor *m, const struct pw_entry *c, int result,
+			uint64_t now)
+{
+	struct pw_protect *p = m->cfg.protect;
+	struct rules_alert ra = { RULES_KIND_HIJACK_ATTEMPT, RULES_REASON_PROTECTED_PORT,
+				  RULES_SEV_CRITICAL };
+	struct owner_scan s = { .c = c };
+	struct pw_entry none = { 0 };
+	struct pw_protect_rule *r;
+	char cg[512], addr[PW_ADDRSTRLEN], eb[16];
+	struct pw_alert *a;
+	int allowed;
+
+	if (!p || p->mode == PW_PROTECT_OFF || !c->sk.lport ||
+	    !protect_in_range(p, c->sk.protocol, c->sk.lport, c->sk.lport))
+		return 0;
+	r = protect_match(p, &c->sk, &c->owner,
+			  c->owner.pid && !proc_cgroup_path(c->owner.pid, cg, sizeof(cg)) ? cg : NULL,
+			  &allowed);
+	if (!r)
+		return 0;
+	if (allowed) {
+		if (!result)
+			r->n.allowed++;
+		return 0;
+	}
+	if (result == EPERM && p->mode == PW_PROTECT_ENFORCE)
+		r->n.refused++;
+	s.r = r;
+	table_foreach_port(m->table, c->sk.netns, c->sk.protocol, c->sk.lport, scan_owner, &s);
+	a = monitor_alert_new(m, &ra, s.found ? s.found : &none, c, result, now);
+	if (!a)
+		return 1; /* silenced or folded: counted */
+	r->n.alerted++;
+	a->enforced = result == EPERM && p->mode == PW_PROTECT_ENFORCE;
+	a->protect_line = r->line;
+	snprintf(a->message, sizeof(a->message),
+		 "protected_port: pid %u (%s, uid %u, %s) %s %s%s%s:%u/%s, protected for other "
+		 "owners by the rule of line %u%s%s%s",
+		 c->owner.pid, c->owner.comm, c->owner.uid, c->owner.exe[0] ? c->owner.exe : "?",
+		 a->enforced ? "was refused" : result ? "failed to bind" : "bound",
+		 c->sk.family == AF_INET6 ? "[" : "",
+		 pw_addr_ntop(c->sk.family, c->sk.laddr, addr),
+		 c->sk.family == AF_INET6 ? "]" : "", c->sk.lport, pw_proto_name(c->sk.protocol),
+		 r->line, result && !a->enforced ? " (" : "",
+		 result && !a->enforced ? pw_errno_name(result, eb) : "",
+		 result && !a->enforced ? ")" : "");
+	monitor_alert_raise(m, a);
+	return 1;
+}
+
 struct bind_scan {
 	const struct pw_entry *c;
 	const struct pw_entry *worst;
@@ -553,7 +636,11 @@ static void on_bind_ok(struct pw_monitor *m, const struct pw_event *e, uint64_t 
 	i = recent_slot(c.sk.netns, c.sk.lport);
 	r = &m->recent[i];
 	gone = &m->recent_holders[i];
-	if (s.worst) {
+	if (protect_bind(m, &c, 0, now)) {
+		/* a non-owner on a protected address: that says it all */
+		if (!s.live_overlap && r->netns == c.sk.netns && r->port == c.sk.lport)
+			r->gone_ns = 0;
+	} else if (s.worst) {
 		raise_alert(m, &s.alert, s.worst, &c, 0, now);
 	} else if (!s.live_overlap && c.sk.protocol == IPPROTO_TCP && r->gone_ns &&
 		   r->netns == c.sk.netns && r->port == c.sk.lport &&
@@ -780,7 +867,7 @@ static void on_conflict(struct pw_monitor *m, const struct pw_event *e, enum rul
 	struct conflict_scan s = { .cf = cf };
 	struct pw_entry *ce = &cf->contender;
 	char what[160], addr[PW_ADDRSTRLEN], holder_text[PW_MSG_LEN], eb[16];
-	int err = -e->err;
+	int err = -e->err, protected;
 
 	cf->id = m->conflicts.next_id++;
 	cf->time_ns = now;
@@ -800,8 +887,13 @@ static void on_conflict(struct pw_monitor *m, const struct pw_event *e, enum rul
 	}
 	s.c = &ce->sk;
 	s.four_tuple = op == RULES_OP_CONNECT;
+	/* a non-owner's bind of a protected address: its own alert, no `blocked` */
+	protected = op == RULES_OP_BIND && protect_bind(m, ce, err, now);
 
-	if (op == RULES_OP_BIND && err == EADDRNOTAVAIL) {
+	if (op == RULES_OP_BIND && err == EPERM) {
+		/* only reported for protected ports in mode enforce (monitor_handle_event()) */
+		cf->rule = protected ? RULES_RULE_PROTECTED : RULES_RULE_CGROUP_PROGRAM;
+	} else if (op == RULES_OP_BIND && err == EADDRNOTAVAIL) {
 		cf->rule = RULES_RULE_NO_LOCAL_ADDRESS;
 	} else if (op == RULES_OP_BIND && err == EACCES) {
 		/*
@@ -847,7 +939,7 @@ static void on_conflict(struct pw_monitor *m, const struct pw_event *e, enum rul
 	 * listed first, e.g. one it made before it changed uid); that socket
 	 * is the alert's holder.
 	 */
-	if (err == EADDRINUSE && op != RULES_OP_CONNECT) {
+	if (err == EADDRINUSE && op != RULES_OP_CONNECT && !protected) {
 		for (size_t i = 0; i < cf->nholders; i++) {
 			const struct pw_entry *h = &cf->holders[i];
 
@@ -1034,6 +1126,18 @@ static void tfo_established(struct pw_monitor *m, const struct pw_event *e, uint
 	}
 }
 
+/*
+ * An EPERM bind that portwatch's own cgroup/bind program may have refused:
+ * mode enforce and a protected port (on_conflict() then checks the owner).
+ */
+static int protect_refusal(const struct pw_monitor *m, const struct pw_event *e)
+{
+	const struct pw_protect *p = m->cfg.protect;
+
+	return p && p->mode == PW_PROTECT_ENFORCE && e->req_port &&
+	       protect_in_range(p, e->sk.protocol, e->req_port, e->req_port);
+}
+
 /* A failed call on a port the configuration ignores (its conflict is only counted). */
 static int conflict_ignored(const struct pw_monitor *m, const struct pw_event *e)
 {
@@ -1060,6 +1164,8 @@ void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e)
 		if (!e->err)
 			on_bind_ok(m, e, now);
 		else if (e->err == -EADDRINUSE || e->err == -EADDRNOTAVAIL || e->err == -EACCES)
+			on_conflict(m, e, RULES_OP_BIND, now);
+		else if (e->err == -EPERM && protect_refusal(m, e))
 			on_conflict(m, e, RULES_OP_BIND, now);
 		break;
 	case PW_EV_LISTEN:

@@ -15,6 +15,7 @@
 #include "ephemeral.h"
 #include "kbehavior.h"
 #include "policy.h"
+#include "protect.h"
 #include "report.h"
 #include "ring.h"
 #include "snap.h"
@@ -33,6 +34,13 @@ struct monitor_config {
 	 * ignored port is counted, not recorded. The daemon swaps it on reload.
 	 */
 	const struct pw_policy *policy;
+	/*
+	 * Borrowed, may be NULL: protect rules and mode (protect.h). In mode
+	 * monitor or enforce a bind of a protected address by someone not its
+	 * owner raises hijack_attempt/protected_port (instead of the alert
+	 * the bind would raise otherwise); the rules' counters are kept here.
+	 */
+	struct pw_protect *protect;
 };
 
 /* Counters shown by `stats`. */
@@ -123,6 +131,8 @@ struct pw_monitor {
 	struct tfo_pending *tfo;  /* MONITOR_TFO_SLOTS, by inode */
 	struct alert_fold *folds; /* MONITOR_FOLD_SLOTS */
 	int tracked_fd;           /* BPF map of tracked socket inodes, -1 when none */
+	uint32_t protect_prog_ids[2]; /* portwatch's own cgroup/bind4, bind6 programs (mode
+				       * enforce; 0 none): `check` knows their rules */
 	monitor_alert_fn on_alert;
 	void *on_alert_arg;
 };

@@ -20,6 +20,7 @@
 #define PW_MSGID_TAKEOVER            "e3977c719d734f79a4b09f1680ac3907"
 #define PW_MSGID_BLOCKED             "e141d92c6d2e4bc099cd4d85f7a4d668"
 #define PW_MSGID_REUSEPORT_STEER     "ed695f8e76f24e938049759b9832f2b0"
+#define PW_MSGID_PROTECTED_PORT      "beb4a2b554774a80a78f0bb8714a6ec8"
 /* reuse_collision */
 #define PW_MSGID_SHARED_BIND         "97a9e2d7792f41e8846fded29caf8585"
 /* resource */

@@ -39,10 +39,12 @@
 #include "log.h"
 #include "metrics.h"
 #include "monitor.h"
+#include "protectload.h"
 #include "portwatch/proto.h"
 #include "pwjson.h"
 #include "report.h"
 #include "snap.h"
+#include "sysctl.h"
 
 #include <json-c/json.h>
 
@@ -62,6 +64,7 @@ struct daemon {
 	struct pw_config cfg; /* in force; cfg.policy is what the monitor borrows */
 	int epoll_fd, signal_fd, flush_fd, house_fd, watchdog_fd;
 	struct pw_bpf bpf;
+	struct pw_protect_bpf protect; /* mode enforce: protect.bpf.c loaded and attached */
 	struct snap *snap;
 	struct pw_monitor mon;
 	struct pw_ctl ctl;
@@ -247,6 +250,46 @@ static int load_config(const struct options *o, struct pw_config *cfg, char *err
 	return r;
 }
 
+/*
+ * The [protect] section as understood; a warning (stderr) for each rule
+ * whose ports the ephemeral range of this namespace can hand out: a
+ * connect(), sendto() or bind() of port 0 picks them without a bind of
+ * the port, which protection does not see (portwatch.conf(5)).
+ */
+static void print_protect(const struct pw_protect *p)
+{
+	struct rules_ports *ports = calloc(1, sizeof(*ports));
+	char text[600];
+
+	printf("\n[protect]\nmode = %s\n", protect_mode_name(p->mode));
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct pw_protect_rule *r = &p->rules[i];
+
+		protect_rule_text(r, text, sizeof(text));
+		printf("protect = %s  # line %u\n", text, r->line);
+	}
+	if (!ports || sysctl_read_ports(NULL, 0, ports)) {
+		free(ports);
+		return;
+	}
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct pw_protect_rule *r = &p->rules[i];
+		unsigned int n = 0;
+
+		for (uint32_t port = r->port_lo; port <= r->port_hi; port++)
+			if (port >= ports->lo && port <= ports->hi &&
+			    !rules_port_reserved(ports, (uint16_t)port))
+				n++;
+		if (n)
+			fprintf(stderr,
+				"portwatchd: warning: line %u: %u protected port%s in the ephemeral "
+				"range %u-%u (net.ipv4.ip_local_port_range): an autobind can take "
+				"them unseen; add them to net.ipv4.ip_local_reserved_ports\n",
+				r->line, n, n == 1 ? " is" : "s are", ports->lo, ports->hi);
+	}
+	free(ports);
+}
+
 /* `portwatchd --check`: the configuration in force, in the file's own syntax. */
 static void print_config(const struct pw_config *c)
 {
@@ -273,6 +316,7 @@ static void print_config(const struct pw_config *c)
 	printf("\n[metrics]\n%stextfile =%s%s\ninterval = %u\n",
 	       c->metrics_textfile[0] ? "" : "# none: no metrics file\n",
 	       c->metrics_textfile[0] ? " " : "", c->metrics_textfile, c->metrics_interval_s);
+	print_protect(&c->protect);
 }
 
 /*
@@ -520,6 +564,71 @@ static void write_metrics(struct daemon *d)
 		  d->cfg.metrics_interval_s);
 }
 
+/*
+ * Make the kernel enforce p when its mode is enforce (load and attach
+ * protect.bpf.c the first time), or stop enforcing. Returns 0, or -errno
+ * with msg; then the rules in force before stay in force.
+ */
+static int protect_enforce(struct daemon *d, struct pw_protect *p, char *msg, size_t len)
+{
+	const char *what = NULL;
+	char err[300];
+	int opened = 0, r;
+
+	if (p->mode != PW_PROTECT_ENFORCE) {
+		if (d->protect.skel) {
+			protectbpf_close(&d->protect);
+			d->mon.protect_prog_ids[0] = d->mon.protect_prog_ids[1] = 0;
+			log_notice("protect: enforcement off, cgroup/bind4 and cgroup/bind6 detached");
+		}
+		return 0;
+	}
+	if (!d->protect.skel) {
+		r = protectbpf_open(&d->protect, &what);
+		if (r) {
+			snprintf(msg, len, "protect: cannot %s: %s", what, strerror(-r));
+			return r;
+		}
+		opened = 1;
+	}
+	r = protectbpf_apply(&d->protect, p, d->snap, err, sizeof(err));
+	if (r) {
+		snprintf(msg, len, "protect: %s", err);
+		if (opened)
+			protectbpf_close(&d->protect);
+		return r;
+	}
+	d->mon.protect_prog_ids[0] = d->protect.prog_id4;
+	d->mon.protect_prog_ids[1] = d->protect.prog_id6;
+	if (opened)
+		log_info("protect: enforcing with cgroup/bind4 and cgroup/bind6 at %s (programs %u "
+			 "and %u, owned by this process)", d->protect.cgroup_root,
+			 d->protect.prog_id4, d->protect.prog_id6);
+	log_info("protect: %zu rules in the kernel", p->nrules);
+	if (d->protect.unresolved)
+		log_warnx("protect: %u selectors match nothing yet (no such executable, cgroup, "
+			  "unit cgroup or netns); looked up again every few seconds",
+			  d->protect.unresolved);
+	return 0;
+}
+
+/* Executables replaced, units started, namespaces made: the kernel's view follows. */
+static void protect_refresh(struct daemon *d)
+{
+	static uint64_t last_log;
+	char err[300];
+	int r;
+
+	if (d->cfg.protect.mode == PW_PROTECT_OFF)
+		return;
+	protect_resolve_exes(&d->cfg.protect);
+	r = protectbpf_refresh(&d->protect, &d->cfg.protect, d->snap, err, sizeof(err));
+	if (r && monitor_now() - last_log > 60000000000ULL) {
+		last_log = monitor_now();
+		log_warnx("protect: refreshing the kernel's rules: %s", err);
+	}
+}
+
 /* Once a second: lost events, the periodic reconciliation, the metrics file. */
 static void housekeeping(struct daemon *d)
 {
@@ -540,6 +649,8 @@ static void housekeeping(struct daemon *d)
 	} else if (d->cfg.reconcile_s && d->ticks % d->cfg.reconcile_s == 0) {
 		reconcile(d, "periodic");
 	}
+	if (d->ticks % 5 == 0)
+		protect_refresh(d);
 	monitor_fold_flush(&d->mon, monitor_now());
 	{
 		struct timespec ts;
@@ -572,6 +683,7 @@ static void apply_config(struct daemon *d, struct pw_config *cfg)
 	config_free(&d->cfg);
 	d->cfg = *cfg;
 	d->mon.cfg.policy = &d->cfg.policy;
+	d->mon.cfg.protect = &d->cfg.protect;
 }
 
 /*
@@ -608,6 +720,19 @@ static int reload(struct daemon *d, char *msg, size_t len)
 	cfg.ring_bytes = d->cfg.ring_bytes;
 	cfg.alert_history = d->cfg.alert_history;
 	cfg.conflict_history = d->cfg.conflict_history;
+	protect_resolve_exes(&cfg.protect);
+	protect_keep_counts(&cfg.protect, &d->cfg.protect);
+	r = protect_enforce(d, &cfg.protect, msg, len);
+	if (r) {
+		size_t n = strlen(msg);
+
+		snprintf(msg + n, len - n, "; keeping the running configuration");
+		config_free(&cfg);
+		sd_notify(0, "READY=1");
+		d->status[0] = '\0';
+		notify_status(d);
+		return r;
+	}
 	snprintf(msg, len, "configuration reloaded from %s: %zu allow rules, %zu ignored ports",
 		 cfg.path[0] ? cfg.path : "(no file: built-in defaults)", cfg.policy.nallow,
 		 cfg.policy.nignored);
@@ -827,6 +952,7 @@ static void setup(struct daemon *d)
 		mc.alert_history = d->cfg.alert_history;
 		mc.conflict_history = d->cfg.conflict_history;
 		mc.policy = &d->cfg.policy;
+		mc.protect = &d->cfg.protect;
 		if (monitor_init(&d->mon, &mc, d->snap, pwbpf_tracked_fd(&d->bpf), on_alert, d))
 			fatalx("out of memory");
 		d->mon.kb = kb;
@@ -841,6 +967,17 @@ static void setup(struct daemon *d)
 		 table_size(d->mon.table), d->mon.stats.netns,
 		 (unsigned long long)d->mon.stats.last_reconcile_ms);
 	drain_ring(d);
+
+	protect_resolve_exes(&d->cfg.protect);
+	{
+		char msg[400];
+
+		if (protect_enforce(d, &d->cfg.protect, msg, sizeof(msg)))
+			fatalx("%s (mode enforce; set mode = monitor to run without it)", msg);
+		if (d->cfg.protect.mode != PW_PROTECT_OFF)
+			log_info("protect: mode %s, %zu rules", protect_mode_name(d->cfg.protect.mode),
+				 d->cfg.protect.nrules);
+	}
 
 	err = ctl_open(&d->ctl, &so, d->epoll_fd, &d->mon, &d->bpf);
 	if (err == -EADDRINUSE)
@@ -874,6 +1011,7 @@ static void teardown(struct daemon *d)
 	monitor_fold_flush(&d->mon, UINT64_MAX); /* no folded count is lost at exit */
 	write_metrics(d); /* the final counts, folds included */
 	ctl_close(&d->ctl);
+	protectbpf_close(&d->protect);
 	pwbpf_close(&d->bpf);
 	snap_close(d->snap);
 	monitor_free(&d->mon);

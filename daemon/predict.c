@@ -14,6 +14,7 @@
 #include "ifaddr.h"
 #include "log.h"
 #include "predict.h"
+#include "proc.h"
 #include "snap.h"
 
 static int push(struct pw_view *v, const struct pw_sock *sk, const struct pw_entry *e)
@@ -288,6 +289,12 @@ static void put_texts(struct pw_prediction *p, const struct rules_ports *ports)
 	rules_explain(p->explanation, sizeof(p->explanation), r->rule, fe);
 	if (p->explanation[0] >= 'a' && p->explanation[0] <= 'z')
 		p->explanation[0] = (char)(p->explanation[0] - 'a' + 'A');
+	if (r->rule == RULES_RULE_PROTECTED) {
+		size_t used = strlen(p->explanation);
+
+		snprintf(p->explanation + used, sizeof(p->explanation) - used,
+			 " (the protect rule of line %u)", p->q.env.protect_line);
+	}
 }
 
 struct addr_call {
@@ -323,6 +330,32 @@ static void cgroup_of(int32_t pid, char *buf, size_t len)
 }
 
 /*
+ * Would portwatch's own protect program refuse the caller (mode enforce)?
+ * The caller is the process of caller_pid (uid, executable, unit, cgroup
+ * cg) with the request's uid; without a pid only the uid is known, and
+ * exe=, unit= and cgroup= selectors do not match it.
+ */
+static void protect_env(struct pw_monitor *m, struct rules_query *q, const char *cg)
+{
+	const struct pw_protect *p = m->cfg.protect;
+	const struct pw_protect_rule *r;
+	struct pw_owner o;
+	int allowed;
+
+	if (!p || p->mode != PW_PROTECT_ENFORCE || !m->protect_prog_ids[0] || !q->c.lport)
+		return;
+	memset(&o, 0, sizeof(o));
+	if (q->env.caller_pid > 0 && proc_owner((uint32_t)q->env.caller_pid, &o))
+		memset(&o, 0, sizeof(o));
+	o.uid = q->c.sk_uid;
+	r = protect_match(p, &q->c, &o, q->env.caller_pid > 0 ? cg : NULL, &allowed);
+	if (r && !allowed) {
+		q->env.protected = 1;
+		q->env.protect_line = r->line;
+	}
+}
+
+/*
  * The inputs of rules_bind_checks() that the namespace holds: its port
  * sysctls and whether it has the address (ifaddr.h, inside the netns);
  * the cgroup/bind programs that run for the caller's cgroup. The caller's
@@ -347,7 +380,8 @@ static void bind_env(struct pw_monitor *m, struct rules_query *q, char *progs, s
 	q->env.addr_ok = err ? -1 : a.verdict == IFADDR_OK ? 1 :
 			 a.verdict == IFADDR_NEEDS_DEVICE ? RULES_ADDR_NEEDS_DEVICE : 0;
 	cgroup_of(q->env.caller_pid, cg, sizeof(cg));
-	err = pwbpf_bind_programs(cg, q->c.family, progs, plen);
+	protect_env(m, q, cg);
+	err = pwbpf_bind_programs(cg, q->c.family, progs, plen, m->protect_prog_ids, 2);
 	if (err < 0)
 		log_debug("check: cgroup/bind programs of %s: %s", cg, strerror(-err));
 	q->env.cgroup_progs = err > 0 ? err : 0;

@@ -485,3 +485,27 @@ int proc_sock_flags(uint32_t pid, uint64_t inode, struct pw_sock *sk)
 	close(copy);
 	return 0;
 }
+
+int proc_cgroup_path(uint32_t pid, char *path, size_t len)
+{
+	char name[32], buf[4096];
+	const char *line;
+	ssize_t n;
+
+	snprintf(name, sizeof(name), "/proc/%u/cgroup", pid);
+	n = read_small(AT_FDCWD, name, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	for (line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		if (!strncmp(line, "0::", 3)) {
+			size_t l = strcspn(line + 3, "\n");
+
+			if (l >= len)
+				return -ENAMETOOLONG;
+			memcpy(path, line + 3, l);
+			path[l] = '\0';
+			return 0;
+		}
+	}
+	return -ENOENT;
+}

@@ -38,6 +38,13 @@ int proc_owner(uint32_t pid, struct pw_owner *out);
 int proc_unit_from_cgroup(const char *cgroup_text, char *unit, size_t len);
 
 /*
+ * The cgroup v2 path of process pid ("/system.slice/nginx.service"), from
+ * the "0::" line of /proc/PID/cgroup. Returns 0, -ENOENT when there is
+ * no such line, or -errno (the process is gone).
+ */
+int proc_cgroup_path(uint32_t pid, char *path, size_t len);
+
+/*
  * Call fn(procfd, pid, arg) for every process in /proc (procfd: an fd of
  * the /proc directory, for *at() calls relative to "PID/..."). fn returns
  * 0 to go on, non-zero to stop: that value is returned. Returns 0, the

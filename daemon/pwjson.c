@@ -149,9 +149,13 @@ json_object *pwj_alert(const struct pw_alert *a)
 			       json_object_new_string(pw_addr_ntop(sk->family, sk->laddr, addr)));
 	json_object_object_add(o, "port", json_object_new_int(sk->lport));
 	json_object_object_add(o, "result", json_object_new_string(pw_errno_name(a->result, eb)));
-	json_object_object_add(o, "holder", pwj_socket(&a->holder));
+	json_object_object_add(o, "holder", a->holder.sk.family ? pwj_socket(&a->holder) : NULL);
 	json_object_object_add(o, "contender", pwj_socket(&a->contender));
 	json_object_object_add(o, "message", pwj_text(a->message));
+	if (a->reason == RULES_REASON_PROTECTED_PORT) {
+		json_object_object_add(o, "enforced", json_object_new_boolean(a->enforced));
+		json_object_object_add(o, "protect_line", json_object_new_int64(a->protect_line));
+	}
 	if (a->has_eph)
 		json_object_object_add(o, "ephemeral", pwj_ephemeral(&a->eph, sk->family));
 	if (a->fold_count) {

@@ -68,6 +68,13 @@ struct pw_alert {
 	uint16_t fold_ports[8];
 	uint8_t fold_nports;
 	uint8_t fold_more;
+	/*
+	 * Reason protected_port (protect.h): the line of the protect rule
+	 * and whether the kernel refused the bind (mode enforce, result
+	 * EPERM). A holder with family 0: no owner's socket is bound.
+	 */
+	uint8_t enforced;
+	unsigned int protect_line;
 };
 
 /* A failed bind/listen/connect (EADDRINUSE / EADDRNOTAVAIL). */

@@ -176,6 +176,7 @@ static const char *const rule_names[] = {
 	[RULES_RULE_MULTICAST_STREAM] = "multicast_stream",
 	[RULES_RULE_NEEDS_DEVICE] = "needs_device",
 	[RULES_RULE_CGROUP_PROGRAM] = "cgroup_program",
+	[RULES_RULE_PROTECTED] = "protected",
 };
 _Static_assert(ARRAY_SIZE(rule_names) == RULES_RULE_COUNT, "one name per enum rules_rule");
 
@@ -203,6 +204,7 @@ int rules_rule_rank(enum rules_rule rule)
 		[RULES_RULE_MULTICAST_STREAM] = 0,
 		[RULES_RULE_NEEDS_DEVICE] = 0,
 		[RULES_RULE_CGROUP_PROGRAM] = 0,
+		[RULES_RULE_PROTECTED] = 0,
 	};
 	_Static_assert(ARRAY_SIZE(rank) == RULES_RULE_COUNT, "one rank per enum rules_rule");
 
@@ -257,6 +259,7 @@ const char *rules_alert_reason_name(enum rules_alert_reason reason)
 		[RULES_REASON_BLOCKED] = "blocked",
 		[RULES_REASON_REUSEPORT_STEER] = "reuseport_steer",
 		[RULES_REASON_EPHEMERAL_EXHAUSTED] = "ephemeral_exhausted",
+		[RULES_REASON_PROTECTED_PORT] = "protected_port",
 	};
 	_Static_assert(ARRAY_SIZE(names) == RULES_REASON_COUNT,
 		       "one name per enum rules_alert_reason");
@@ -340,6 +343,9 @@ void rules_explain(char *buf, size_t len, enum rules_rule rule, const struct pw_
 					    "a scope id or a bound device",
 		[RULES_RULE_CGROUP_PROGRAM] = "a cgroup/bind BPF program runs before bind(2) and "
 					      "may refuse it with EPERM or rewrite its address",
+		[RULES_RULE_PROTECTED] = "a protect rule of portwatch.conf names the port's owners, "
+					 "and portwatchd's cgroup/bind program refuses anybody else "
+					 "(EPERM)",
 	};
 	_Static_assert(ARRAY_SIZE(texts) == RULES_RULE_COUNT, "one text per enum rules_rule");
 	const char *text = "the kernel refused the address";
@@ -958,6 +964,14 @@ int rules_bind_checks(const struct rules_query *q, struct rules_prediction *p)
 {
 	if (!q->env.known || q->op != RULES_OP_BIND)
 		return 0;
+	if (q->env.protected) {
+		/* portwatch's own cgroup/bind program: its rules are known exactly */
+		p->ok = 0;
+		p->err = EPERM;
+		p->rule = RULES_RULE_PROTECTED;
+		p->uncertain = RULES_SURE;
+		return 1;
+	}
 	if (q->env.cgroup_progs > 0) {
 		/* inet_bind()/inet6_bind() run it before anything below */
 		p->ok = 0;
@@ -1145,6 +1159,10 @@ void rules_advice(char *buf, size_t len, enum rules_rule rule, const struct rule
 		snprintf(buf, len, "Ask whoever attached the program what it allows (bpftool "
 				   "cgroup tree; systemd: SocketBindAllow=/SocketBindDeny= of the "
 				   "caller's unit).");
+		return;
+	case RULES_RULE_PROTECTED:
+		snprintf(buf, len, "Only the owners the protect rule names may bind the port "
+				   "(portwatchctl protect); use another port, or change the rule.");
 		return;
 	case RULES_RULE_NEEDS_DEVICE:
 		snprintf(buf, len, "Give the interface: a scope id (fe80::1%%eth0) or "

@@ -70,6 +70,8 @@ enum rules_rule {
 	RULES_RULE_NEEDS_DEVICE,        /* "needs_device": EINVAL, link-local IPv6 without one */
 	RULES_RULE_CGROUP_PROGRAM,      /* "cgroup_program": a cgroup/bind4|6 program may
 					 * refuse it (EPERM) */
+	RULES_RULE_PROTECTED,           /* "protected": a protect rule of portwatch's own
+					 * (enforce mode) refuses the caller (EPERM) */
 	RULES_RULE_COUNT
 };
 
@@ -104,6 +106,8 @@ enum rules_alert_reason {
 	RULES_REASON_BLOCKED,             /* "blocked" */
 	RULES_REASON_REUSEPORT_STEER,     /* "reuseport_steer" */
 	RULES_REASON_EPHEMERAL_EXHAUSTED, /* "ephemeral_exhausted" */
+	RULES_REASON_PROTECTED_PORT,      /* "protected_port": a bind of a protected port
+					   * by someone not its owner (protect.h) */
 	RULES_REASON_COUNT
 };
 
@@ -291,7 +295,11 @@ struct rules_bind_env {
 	int32_t caller_pid;  /* the process asked about, 0 none (its cgroup is then
 			      * unknown: the root's programs are looked at) */
 	int cgroup_progs;    /* cgroup/bind programs effective for the caller's
-			      * cgroup (bpfload.h pwbpf_bind_programs()) */
+			      * cgroup (bpfload.h pwbpf_bind_programs()), portwatch's
+			      * own protect programs left out */
+	int protected;       /* portwatch's own protect program refuses this caller
+			      * (mode enforce, protect_match()): EPERM, for sure */
+	unsigned int protect_line; /* the line of that protect rule */
 };
 
 /*

@@ -375,7 +375,11 @@ def test_readme_configuration_example_is_accepted():
         finally:
             os.unlink(fh.name)
         assert r.returncode == 0, r.stderr
-        if "allow =" in text:  # the alerts example
+        if "[protect]" in text:  # "Protect ports": the worked example, as understood
+            assert "\n[protect]\nmode = enforce\n" in r.stdout, r.stdout
+            assert "protect = udp 53 exe=/usr/sbin/unbound  # line" in r.stdout, r.stdout
+            assert "protect = tcp 443 unit=nginx.service  # line" in r.stdout, r.stdout
+        elif "[syslog]" in text:  # "Configure"
             assert "format = json" in r.stdout and "2 allow rules" in r.stdout, r.stdout
 
 

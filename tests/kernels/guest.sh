@@ -7,8 +7,8 @@
 # Ports: 7001 tcp listener and 7002 udp bound before the daemon starts (b),
 # 7003 shadow_wildcard (c), 7004 takeover (d), 7005/7006 refused bind,
 # check and release (e, f, g), 7010 idle wake-up (i); the bind_wildcard
-# oracle (h) runs last, on
-# ports the kernel picks.
+# oracle (h) runs on ports the kernel picks; then (j) a second daemon in
+# protect mode enforce: 7020 (uid), 7021 (exe), 7022 (cgroup).
 
 SOCK=/run/pw.sock
 LOG=/run/portwatchd.log
@@ -568,11 +568,92 @@ if [ "$up" = 1 ]; then
 	bind_wildcard_oracle
 fi
 
+# (j) protect, mode enforce (issue 14): portwatchd's own cgroup/bind4 and
+# bind6 programs load on this kernel, with the helpers they call here
+# (uid, ancestor cgroup id, current task's executable), and refuse a
+# non-owner's bind with EPERM; kill -9 takes them away. A daemon of its own
+# with that configuration, once the first one is stopped.
+PSOCK=/run/pwp.sock
+PLOG=/run/portwatchd-protect.log
+PCTL="portwatchctl --socket $PSOCK"
+protect_checks() {
+	kill "$pwpid" 2>/dev/null
+	wait "$pwpid" 2>/dev/null
+	mkdir -p /sys/fs/cgroup/pwk
+	cp /bin/sockop /run/sockop2
+	cat >/run/protect.conf <<-EOC
+	[alerts]
+	fold_window = 0
+	[protect]
+	mode = enforce
+	protect = tcp 7020 uid=1000
+	protect = tcp 7021 exe=/bin/sockop
+	protect = tcp 7022 cgroup=/pwk
+	EOC
+	portwatchd --foreground --socket "$PSOCK" --config /run/protect.conf >"$PLOG" 2>&1 &
+	ppid=$!
+	if ! until_ok "$START_WAIT" $PCTL stats >/dev/null 2>&1; then
+		fail protect_enforce "the protect daemon did not answer: $(tail -n 5 "$PLOG" | tr '\n' ' ')"
+		kill "$ppid" 2>/dev/null
+		return
+	fi
+	r1=$(sockop -u 1001 -t tcp 0.0.0.0 7020)
+	r2=$(sockop -u 1001 -t tcp -6 ::ffff:127.0.0.1 7020)
+	r3=$(sockop -u 1000 -t tcp 0.0.0.0 7020)
+	r4=$(sockop -u 1001 -t tcp 0.0.0.0 7021)
+	r5=$(/run/sockop2 -u 1001 -t tcp 0.0.0.0 7021)
+	r6=$(sh -c 'echo $$ >/sys/fs/cgroup/pwk/cgroup.procs && exec sockop -u 1001 -t tcp 0.0.0.0 7022')
+	r7=$(sockop -u 1001 -t tcp 0.0.0.0 7022)
+	r8=$(sockop -u 1001 -t tcp 0.0.0.0 0)
+	got="uid: $r1/$r2/$r3 exe: $r4/$r5 cgroup: $r6/$r7 port0: $r8"
+	echo "guest: protect: $got"
+	case "$r1 $r2 $r3 $r4 $r5 $r6 $r7 $r8" in
+	"err EPERM err EPERM ok 7020 ok 7021 err EPERM ok 7022 err EPERM ok "*)
+		pass protect_enforce ;;
+	*) fail protect_enforce "want EPERM/EPERM/ok, ok/EPERM, ok/EPERM, ok: $got" ;;
+	esac
+	if until_ok "$WAIT" has_item_p alerts '"reason": *"protected_port"' '"enforced": *true' \
+		'"port": *7020[,} ]'; then
+		pass protect_alert
+	else
+		fail protect_alert "no enforced protected_port alert on 7020: $(tr -d '\n' </run/items.json)"
+	fi
+	$PCTL check tcp 0.0.0.0:7020 --uid 1001 >/run/pcheck.txt 2>&1
+	rc=$?
+	if [ "$rc" = 1 ] && grep -q 'EPERM (rule protected)' /run/pcheck.txt; then
+		pass protect_check
+	else
+		fail protect_check "check exit $rc: $(tr '\n' ' ' </run/pcheck.txt)"
+	fi
+	kill -9 "$ppid"
+	wait "$ppid" 2>/dev/null
+	r9=$(sockop -u 1001 -t tcp 0.0.0.0 7020)
+	if [ "$r9" = "ok 7020" ]; then
+		pass protect_kill9
+	else
+		fail protect_kill9 "after kill -9, uid 1001's bind of 7020: $r9"
+	fi
+}
+# has_item with the protect daemon's socket
+has_item_p() {
+	_ctl=$CTL
+	CTL=$PCTL
+	has_item "$@"
+	_rc=$?
+	CTL=$_ctl
+	return $_rc
+}
+if [ "$up" = 1 ]; then
+	protect_checks
+fi
+
 # The daemon's log: whole when something failed, its end otherwise.
 if [ "$nfail" -gt 0 ]; then
 	echo "guest: failed:$failed_names"
 	echo "guest: ---- portwatchd log ($LOG) ----"
 	cat "$LOG"
+	echo "guest: ---- protect daemon log ($PLOG) ----"
+	cat "$PLOG" 2>/dev/null
 else
 	echo "guest: ---- portwatchd log, last 15 lines ----"
 	tail -n 15 "$LOG"
