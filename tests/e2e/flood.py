@@ -51,7 +51,8 @@ import time
 
 OWNERS = b'{"cmd":"owners"}\n'
 CONNECT_TIMEOUT = 2.0  # a connect that waits longer: the listener is not served
-SETTLE = 5.0           # bound of the wait for the daemon to take or refuse a connection
+SETTLE = 20.0          # bound of the wait for the daemon to take or refuse a connection
+                       # (it ends as soon as each is decided: a loaded host is slower)
 GONE = (errno.ECONNRESET, errno.EPIPE, errno.ECONNREFUSED, errno.ENOTCONN)
 
 

@@ -28,10 +28,9 @@ def test_hijack_loop_folds_into_a_few_records(daemon_factory, rsyslog, actors, p
     time.sleep(max(0.0, 3.5 - (time.monotonic() - t0)))
     wait_until(lambda: d.stats()["alerts_folded"] - base["alerts_folded"] >= 1,
                what="some alerts folded")
+    # stats count every alert on the host (others' too): at least ours
     st = d.stats()
-    raised = st["alerts"] - base["alerts"]
-    folded = st["alerts_folded"] - base["alerts_folded"]
-    assert raised == BINDS, st
+    assert st["alerts"] - base["alerts"] >= BINDS, st
 
     def records():
         return [l for l in rsyslog.lines_of(d) if "reason=shadow_wildcard" in l and
@@ -45,8 +44,12 @@ def test_hijack_loop_folds_into_a_few_records(daemon_factory, rsyslog, actors, p
                what="syslog records adding up to %d" % BINDS)
     lines = records()
     assert len(lines) <= 6, "%d records for one storm:\n%s" % (len(lines), "\n".join(lines))
-    assert sum(int(m.group(1)) for l in lines if (m := re.search(r" folded=(\d+) ", l))) == folded
-    # the summaries are in `alerts` too, with their count
-    summaries = [a for a in d.alerts() if a.get("folded") and a["port"] == port]
+    folded = sum(int(m.group(1)) for l in lines if (m := re.search(r" folded=(\d+) ", l)))
+    assert folded >= 1
+    # the same in `alerts`: the alerts about the port, summaries with their count,
+    # add up to the binds, and the summaries to what syslog said was folded
+    mine = [a for a in d.alerts() if a["port"] == port and a["reason"] == "shadow_wildcard"]
+    summaries = [a for a in mine if a.get("folded")]
+    assert sum(a["folded"]["count"] if a.get("folded") else 1 for a in mine) == BINDS, mine
     assert summaries and sum(a["folded"]["count"] for a in summaries) == folded, summaries
     assert summaries[0]["folded"]["ports"] == [port]
