@@ -1135,3 +1135,17 @@ void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e)
 		log_debug("unknown event type %u", e->type);
 	}
 }
+
+uint64_t monitor_raise(struct pw_monitor *m, const struct rules_alert *ra,
+		       const struct pw_entry *holder, const struct pw_entry *contender, int result,
+		       const char *message, uint64_t now)
+{
+	struct pw_alert *a = monitor_alert_new(m, ra, holder, contender, result, now);
+
+	if (!a)
+		return 0;
+	if (message)
+		snprintf(a->message, sizeof(a->message), "%s", message);
+	monitor_alert_raise(m, a);
+	return a->id;
+}

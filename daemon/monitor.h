@@ -214,6 +214,16 @@ void monitor_listener_gone(struct pw_monitor *m, const struct pw_entry *e, uint6
  */
 void monitor_name_device(struct pw_monitor *m, struct pw_entry *e);
 
+/*
+ * Raise an alert that no event brings (a diversion found by a scan):
+ * allow rules, folding and counting as for the others; message replaces
+ * the default one when not NULL. Returns the alert's id, 0 when it was
+ * silenced or folded.
+ */
+uint64_t monitor_raise(struct pw_monitor *m, const struct rules_alert *ra,
+		       const struct pw_entry *holder, const struct pw_entry *contender, int result,
+		       const char *message, uint64_t now);
+
 /* CLOCK_BOOTTIME ns (event time) -> CLOCK_REALTIME ns. */
 uint64_t monitor_realtime(const struct pw_monitor *m, uint64_t boot_ns);
 /* Now, CLOCK_REALTIME ns. */

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/utsname.h>
@@ -40,12 +41,23 @@
 #include "portwatch/proto.h"
 #include "pwjson.h"
 #include "report.h"
+#include "sklookup.h"
 #include "snap.h"
 
 #include <json-c/json.h>
 
 /* Drain period while events keep coming: bounds an alert's delay when busy. */
 #define PW_BUSY_NS 1000000LL
+
+/*
+ * Seconds between two scans of the BPF sk_lookup links (sklookup.h): a
+ * new link is reported at most this late. A scan costs about 3 bpf(2)
+ * calls per BPF link of the host plus 2 per sk_lookup link (measured:
+ * ~40 us with 30 links), so it is polled rather than followed through the
+ * bpf syscall's tracepoint, which fires for every map lookup of every
+ * BPF user on the host, this daemon's own included.
+ */
+#define PW_SKLOOKUP_SCAN_S 2
 
 struct options {
 	const char *config_path; /* --config, or NULL for PW_DEFAULT_CONFIG (may be missing) */
@@ -63,6 +75,8 @@ struct daemon {
 	struct snap *snap;
 	struct pw_monitor mon;
 	struct pw_ctl ctl;
+	struct sklookup sklookup; /* sk_lookup links in force, PW_SKLOOKUP_SCAN_S */
+	int sklookup_err;         /* -errno of the last failed scan logged; 0 none */
 	int asleep;               /* flush timer disarmed, the BPF side told (ring_settle()) */
 	uint64_t ring_seen;       /* events drained since the last ring_settle() */
 	uint64_t dropped_seen;
@@ -509,6 +523,41 @@ static void write_metrics(struct daemon *d)
 		  d->cfg.metrics_interval_s);
 }
 
+/*
+ * A BPF sk_lookup link the scans had not seen: diversion/sk_lookup, once.
+ * The contender is the process holding the link (none when only a pin or
+ * nobody holds it); the holder names no socket: the program may take any
+ * port's traffic in that namespace.
+ */
+static void on_new_sklookup(struct sklookup_link *l, void *arg)
+{
+	struct rules_alert ra = { RULES_KIND_DIVERSION, RULES_REASON_SK_LOOKUP,
+				  RULES_SEV_WARNING };
+	struct daemon *d = arg;
+	struct pw_entry holder = { .sk = { .family = AF_INET, .netns = l->netns } };
+	struct pw_entry contender = holder;
+	char msg[PW_MSG_LEN];
+
+	if (!l->netns) /* its namespace is gone: it diverts nothing any more */
+		return;
+	contender.owner = l->owner;
+	contender.since_ns = l->first_ns;
+	sklookup_message(msg, sizeof(msg), l);
+	l->alert_id = monitor_raise(&d->mon, &ra, &holder, &contender, 0, msg, l->first_ns);
+}
+
+static void scan_sklookup(struct daemon *d)
+{
+	int err = sklookup_scan(&d->sklookup, monitor_now(), on_new_sklookup, d);
+
+	if (err && err != d->sklookup_err)
+		log_warnx("reading the BPF sk_lookup links failed: %s; diversions by sk_lookup "
+			  "programs are not seen until it works again", strerror(-err));
+	else if (!err && d->sklookup_err)
+		log_notice("reading the BPF sk_lookup links works again");
+	d->sklookup_err = err;
+}
+
 /* Once a second: lost events, the periodic reconciliation, the metrics file. */
 static void housekeeping(struct daemon *d)
 {
@@ -529,6 +578,8 @@ static void housekeeping(struct daemon *d)
 	} else if (d->cfg.reconcile_s && d->ticks % d->cfg.reconcile_s == 0) {
 		reconcile(d, "periodic");
 	}
+	if (d->ticks % PW_SKLOOKUP_SCAN_S == 0)
+		scan_sklookup(d);
 	monitor_fold_flush(&d->mon, monitor_now());
 	{
 		struct timespec ts;
@@ -830,6 +881,8 @@ static void setup(struct daemon *d)
 		 table_size(d->mon.table), d->mon.stats.netns,
 		 (unsigned long long)d->mon.stats.last_reconcile_ms);
 	drain_ring(d);
+	scan_sklookup(d);
+	log_info("BPF sk_lookup links: %zu", d->sklookup.n);
 
 	err = ctl_open(&d->ctl, &so, d->epoll_fd, &d->mon, &d->bpf);
 	if (err == -EADDRINUSE)
@@ -842,6 +895,7 @@ static void setup(struct daemon *d)
 	if (d->ctl.activated && strcmp(d->ctl.path, d->cfg.socket_path))
 		log_notice("serving on %s from systemd; the configured socket %s is not used",
 			   d->ctl.path, d->cfg.socket_path);
+	d->ctl.sklookup = &d->sklookup;
 	d->ctl.reload = ctl_reload;
 	d->ctl.reload_arg = d;
 	if (add_fd(d, pwbpf_epoll_fd(&d->bpf), &tag_ring) || add_fd(d, d->signal_fd, &tag_signal) ||
@@ -866,6 +920,7 @@ static void teardown(struct daemon *d)
 	pwbpf_close(&d->bpf);
 	snap_close(d->snap);
 	monitor_free(&d->mon);
+	sklookup_free(&d->sklookup);
 	container_pool_free(); /* after the table: its entries drop their references */
 	config_free(&d->cfg);
 	if (d->watchdog_fd >= 0)
