@@ -13,6 +13,7 @@
 #include "portwatch/event.h"
 #include "bindbucket.h"
 #include "ephemeral.h"
+#include "expected.h"
 #include "kbehavior.h"
 #include "policy.h"
 #include "report.h"
@@ -125,6 +126,12 @@ struct pw_monitor {
 	int tracked_fd;           /* BPF map of tracked socket inodes, -1 when none */
 	monitor_alert_fn on_alert;
 	void *on_alert_arg;
+	/*
+	 * Borrowed, may be NULL: the expected owner of each port (expected.h),
+	 * noted when a listener goes away; a refused bind or listen of that
+	 * owner is hijack_attempt/squatted.
+	 */
+	struct expected_owners *expected;
 };
 
 void monitor_defaults(struct monitor_config *cfg);

@@ -59,6 +59,13 @@
  */
 #define PW_SKLOOKUP_SCAN_S 2
 
+/*
+ * Seconds between two writes of the expected owners (expected.h), when
+ * they changed: a crash loses at most this much; listen/close churn
+ * costs one small file write per interval, not one per close.
+ */
+#define PW_OWNERS_SAVE_S 10
+
 struct options {
 	const char *config_path; /* --config, or NULL for PW_DEFAULT_CONFIG (may be missing) */
 	int foreground;
@@ -76,6 +83,8 @@ struct daemon {
 	struct pw_monitor mon;
 	struct pw_ctl ctl;
 	struct sklookup sklookup; /* sk_lookup links in force, PW_SKLOOKUP_SCAN_S */
+	struct expected_owners expected; /* the monitor borrows it; saved PW_OWNERS_SAVE_S */
+	int expected_err;         /* -errno of the last failed save logged; 0 none */
 	int sklookup_err;         /* -errno of the last failed scan logged; 0 none */
 	int asleep;               /* flush timer disarmed, the BPF side told (ring_settle()) */
 	uint64_t ring_seen;       /* events drained since the last ring_settle() */
@@ -118,6 +127,8 @@ static void usage(FILE *f)
 		"                              seconds (default 5; 0 = only after lost events)\n"
 		"      --history N             alerts and conflicts kept in memory (default 1024)\n"
 		"      --ring-size MIB         BPF ring buffer size, a power of two (default 8)\n"
+		"      --owners-dir DIR        where the last owner of each listening port is kept\n"
+		"                              (default " PW_DEFAULT_OWNERS_DIR "; \"\" = memory)\n"
 		"  -n, --check                 read the configuration, print it, and exit\n"
 		"  -h, --help                  this text\n"
 		"  -V, --version               version\n"
@@ -131,7 +142,7 @@ static void usage(FILE *f)
 		"or a bad configuration file.\n");
 }
 
-enum { OPT_TAKEOVER = 256, OPT_RECONCILE, OPT_HISTORY, OPT_RING };
+enum { OPT_TAKEOVER = 256, OPT_RECONCILE, OPT_HISTORY, OPT_RING, OPT_OWNERS };
 
 static const struct option longopts[] = {
 	{ "config", required_argument, NULL, 'c' },
@@ -142,6 +153,7 @@ static const struct option longopts[] = {
 	{ "reconcile-interval", required_argument, NULL, OPT_RECONCILE },
 	{ "history", required_argument, NULL, OPT_HISTORY },
 	{ "ring-size", required_argument, NULL, OPT_RING },
+	{ "owners-dir", required_argument, NULL, OPT_OWNERS },
 	{ "check", no_argument, NULL, 'n' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -220,6 +232,9 @@ static int apply_cmdline(const struct options *o, struct pw_config *cfg, char *e
 		case OPT_RING:
 			sec = "daemon", key = "ring_size", opt = "--ring-size";
 			break;
+		case OPT_OWNERS:
+			sec = "daemon", key = "owners_dir", opt = "--owners-dir";
+			break;
 		case OPT_HISTORY:
 			opt = "--history";
 			r = config_set(cfg, "alerts", "alert_history", optarg, 0, msg, sizeof(msg));
@@ -267,8 +282,9 @@ static void print_config(const struct pw_config *c)
 					      [LOG_DEBUG] = "debug" };
 
 	printf("# configuration file: %s\n", c->path[0] ? c->path : "(none, built-in defaults)");
-	printf("[daemon]\nlog_level = %s\nreconcile_interval = %u\nring_size = %zu\n",
-	       levels[c->log_level], c->reconcile_s, c->ring_bytes >> 20);
+	printf("[daemon]\nlog_level = %s\nreconcile_interval = %u\nring_size = %zu\n"
+	       "owners_dir = %s\n",
+	       levels[c->log_level], c->reconcile_s, c->ring_bytes >> 20, c->owners_dir);
 	printf("\n[control]\nsocket = %s\nmode = %04o\ngroup = %s\nidle_timeout = %u\n"
 	       "max_clients_per_uid = %u\n",
 	       c->socket_path, (unsigned int)c->socket_mode, c->socket_group, c->idle_timeout_s,
@@ -558,6 +574,21 @@ static void scan_sklookup(struct daemon *d)
 	d->sklookup_err = err;
 }
 
+/* Write the expected owners when they changed; a failure is logged when it changes. */
+static void save_owners(struct daemon *d)
+{
+	int err;
+
+	if (!d->expected.dirty || !d->cfg.owners_dir[0])
+		return;
+	err = expected_save(&d->expected, d->cfg.owners_dir);
+	if (err && err != d->expected_err)
+		log_warnx("cannot write the expected owners to %s/%s: %s; they are kept in memory "
+			  "(logged again when the error changes)", d->cfg.owners_dir, EXPECTED_FILE,
+			  strerror(-err));
+	d->expected_err = err;
+}
+
 /* Once a second: lost events, the periodic reconciliation, the metrics file. */
 static void housekeeping(struct daemon *d)
 {
@@ -580,6 +611,8 @@ static void housekeeping(struct daemon *d)
 	}
 	if (d->ticks % PW_SKLOOKUP_SCAN_S == 0)
 		scan_sklookup(d);
+	if (d->ticks % PW_OWNERS_SAVE_S == 0)
+		save_owners(d);
 	monitor_fold_flush(&d->mon, monitor_now());
 	{
 		struct timespec ts;
@@ -871,6 +904,18 @@ static void setup(struct daemon *d)
 			fatalx("out of memory");
 		d->mon.kb = kb;
 	}
+	if (expected_init(&d->expected))
+		fatalx("out of memory");
+	d->mon.expected = &d->expected;
+	if (d->cfg.owners_dir[0]) {
+		err = expected_load(&d->expected, d->cfg.owners_dir);
+		if (err > 0)
+			log_warnx("%s/%s: %d lines that do not parse skipped", d->cfg.owners_dir,
+				  EXPECTED_FILE, err);
+		else if (err < 0 && err != -ENOENT)
+			log_warnx("cannot read the expected owners from %s/%s: %s; starting without",
+				  d->cfg.owners_dir, EXPECTED_FILE, strerror(-err));
+	}
 
 	log_info("taking a snapshot of every TCP and UDP socket in every network namespace");
 	sd_notify(0, "STATUS=taking a snapshot of every TCP and UDP socket");
@@ -915,12 +960,14 @@ static void teardown(struct daemon *d)
 {
 	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 	monitor_fold_flush(&d->mon, UINT64_MAX); /* no folded count is lost at exit */
+	save_owners(d);
 	write_metrics(d); /* the final counts, folds included */
 	ctl_close(&d->ctl);
 	pwbpf_close(&d->bpf);
 	snap_close(d->snap);
 	monitor_free(&d->mon);
 	sklookup_free(&d->sklookup);
+	expected_free(&d->expected);
 	container_pool_free(); /* after the table: its entries drop their references */
 	config_free(&d->cfg);
 	if (d->watchdog_fd >= 0)
