@@ -87,6 +87,10 @@ CLI_UNIT_BINS := $(patsubst cli/%.c,$(BUILD)/tests/test_%,\
 	$(filter $(patsubst tests/unit/test_%.c,cli/%.c,$(UNIT_SRCS)),$(CLI_SRCS)))
 BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
+# What the end-to-end tests load themselves: BPF objects of tests/bpf/*.bpf.c
+# (the daemon's BPF flags) and the helper programs that attach them.
+E2E_BPF_OBJS := $(patsubst tests/bpf/%.bpf.c,$(BUILD)/tests/bpf/%.bpf.o,$(wildcard tests/bpf/*.bpf.c))
+E2E_HELPERS := $(E2E_BPF_OBJS) $(BUILD)/tests/bpf/sklookup_attach
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
@@ -173,6 +177,11 @@ $(CLI_UNIT_BINS): $(BUILD)/tests/%: tests/unit/%.c $(CLI_OBJS) Makefile
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(CLI_INC) -MMD -MP $< $(CLI_OBJS) $(CLI_LDLIBS) -lcmocka -o $@
 
+$(BUILD)/tests/bpf/%.bpf.o: tests/bpf/%.bpf.c Makefile
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
 $(BUILD)/tests/bpf/%: tests/bpf/%.c $(LIB) Makefile
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -200,7 +209,7 @@ check-layers: all
 bpf-test: $(BPFT_BINS)
 	@fail=0; for t in $(BPFT_BINS); do $$t || fail=1; done; exit $$fail
 
-e2e: all
+e2e: all $(E2E_HELPERS)
 	$(PYTHON) -m pytest -v tests/e2e
 
 # The end-to-end suite once more against portwatchd and portwatchctl built
@@ -239,7 +248,7 @@ replay-rules: all
 	PW_DIFF_REPLAY=$(abspath $(DUMP)) $(PYTHON) -m pytest -v -s tests/e2e/test_differential.py
 
 test: deps
-	$(MAKE) all $(UNIT_BINS) $(BPFT_BINS) $(BENCH_BINS)
+	$(MAKE) all $(UNIT_BINS) $(BPFT_BINS) $(BENCH_BINS) $(E2E_HELPERS)
 	$(MAKE) unit
 	$(MAKE) check-layers
 	$(MAKE) bpf-test

@@ -539,6 +539,50 @@ static int do_protect(struct ctl *c)
 	return 0;
 }
 
+/* A member of o as text, "-" when missing or null. */
+static const char *member_text(struct json_object *o, const char *name)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, name, &v) && v ? json_object_get_string(v) : "-";
+}
+
+/* diversions: traffic taken without a bind (sk_lookup links, for now), one per line. */
+static int do_diversions(struct ctl *c)
+{
+	struct json_object *resp = NULL, *v;
+	int ret;
+
+	ret = ctlconn_call(&c->conn, request(c, "diversions", 0), &resp);
+	if (ret)
+		return ret;
+	if (!json_object_object_get_ex(resp, "diversions", &v) ||
+	    !json_object_is_type(v, json_type_array)) {
+		ctlconn_err("bad response from %s: no \"diversions\" list", c->conn.path);
+		ret = EXIT_IO;
+	} else if (c->json) {
+		print_json(v);
+	} else {
+		size_t n = json_object_array_length(v);
+
+		for (size_t i = 0; i < n; i++) {
+			struct json_object *d = json_object_array_get_idx(v, i);
+
+			printf("%s netns %s link %s prog %s (id %s) pid %s (%s, uid %s) since %s "
+			       "alert %s\n",
+			       member_text(d, "type"), member_text(d, "netns"),
+			       member_text(d, "link_id"), member_text(d, "prog_name"),
+			       member_text(d, "prog_id"), member_text(d, "pid"),
+			       member_text(d, "comm"), member_text(d, "uid"),
+			       member_text(d, "since"), member_text(d, "alert_id"));
+		}
+		if (!n)
+			printf("no diversions\n");
+	}
+	json_object_put(resp);
+	return ret;
+}
+
 /* reload: the daemon re-reads its configuration file (root only, as SIGHUP). */
 static int do_reload(struct ctl *c)
 {
@@ -807,6 +851,7 @@ static const struct cmd cmds[] = {
 	{ "check", do_check, CHECK_OPTS, 2 },
 	{ "stats", do_stats, 0, 0 },
 	{ "protect", do_protect, 0, 0 },
+	{ "diversions", do_diversions, 0, 0 },
 	{ "watch", do_watch, 0, 0 },
 	{ "reload", do_reload, 0, 0 },
 	{ "help", do_help, 0, 0 },
@@ -875,6 +920,10 @@ static int do_help(struct ctl *c)
 	       "        Protected ports (portwatch.conf(5) [protect]): the mode, the\n"
 	       "        enforcing programs, and per rule its binds allowed, refused (mode\n"
 	       "        enforce) and alerted.\n"
+	       "    diversions\n"
+	       "        What takes a port's traffic without a bind: the BPF sk_lookup\n"
+	       "        programs attached in every network namespace, with the process\n"
+	       "        holding each link and the alert it raised.\n"
 	       "    watch\n"
 	       "        Print alerts as they are raised, one per line, until the daemon\n"
 	       "        exits or SIGINT (Ctrl-C).\n"

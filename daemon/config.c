@@ -19,6 +19,7 @@ void config_defaults(struct pw_config *c)
 	c->log_level = LOG_INFO;
 	c->reconcile_s = 5;
 	c->ring_bytes = 8u << 20;
+	snprintf(c->owners_dir, sizeof(c->owners_dir), "%s", PW_DEFAULT_OWNERS_DIR);
 	snprintf(c->socket_path, sizeof(c->socket_path), "%s", PW_DEFAULT_SOCKET);
 	c->socket_mode = 0660;
 	c->idle_timeout_s = 300;
@@ -139,6 +140,14 @@ int config_set(struct pw_config *c, const char *section, const char *key, const 
 			return -EINVAL;
 		}
 		c->ring_bytes = (size_t)n << 20;
+	} else if (IS("daemon", "owners_dir")) {
+		if (v[0] && (v[0] != '/' || strlen(v) >= sizeof(c->owners_dir))) {
+			snprintf(err, errlen,
+				 "owners_dir: '%s' must be an absolute path under %zu bytes, or empty",
+				 v, sizeof(c->owners_dir));
+			return -EINVAL;
+		}
+		snprintf(c->owners_dir, sizeof(c->owners_dir), "%s", v);
 	} else if (IS("control", "socket")) {
 		if (v[0] != '/' || strlen(v) >= sizeof(c->socket_path)) {
 			snprintf(err, errlen, "socket: '%s' must be an absolute path under %zu bytes",

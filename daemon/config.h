@@ -52,6 +52,8 @@ struct pw_config {
 	int log_level;              /* LOG_ERR..LOG_DEBUG; LOG_INFO */
 	unsigned int reconcile_s;   /* seconds, 0 = only after lost events; 5 */
 	size_t ring_bytes;          /* power of two; 8 MiB */
+	/* where the expected owners of ports are kept (expected.h); "" = in memory only */
+	char owners_dir[1024];      /* PW_DEFAULT_OWNERS_DIR */
 	char socket_path[108];      /* PW_DEFAULT_SOCKET */
 	mode_t socket_mode;         /* 0660 */
 	char socket_group[64];      /* PW_DEFAULT_GROUP; "" = leave root's */
@@ -70,6 +72,8 @@ struct pw_config {
 	unsigned int metrics_interval_s; /* 15: seconds between writes of it */
 	struct pw_protect protect;       /* owned: mode and protect rules; mode off */
 };
+
+#define PW_DEFAULT_OWNERS_DIR "/var/lib/portwatch/owners"
 
 /* Built-in defaults (no file). */
 void config_defaults(struct pw_config *c);

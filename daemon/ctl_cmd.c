@@ -12,7 +12,9 @@
 #include "ctl_req.h"
 #include "portwatch/proto.h"
 #include "pwjson.h"
+#include "pwname.h"
 #include "ring.h"
+#include "sklookup.h"
 #include "snap.h"
 
 struct collect {
@@ -227,6 +229,18 @@ json_object *ctl_cmd_stats(struct ctl_cmd_ctx *ctx, json_object *req)
 	json_object_object_add(s, "conflicts_ignored",
 			       json_object_new_int64(m->stats.conflicts_ignored));
 	json_object_object_add(s, "clients", json_object_new_int64(ctx->nclients));
+	if (ctx->sklookup) {
+		json_object *sk = json_object_new_object();
+
+		json_object_object_add(sk, "links", json_object_new_int64(ctx->sklookup->n));
+		json_object_object_add(sk, "found", json_object_new_int64(ctx->sklookup->found));
+		json_object_object_add(sk, "scans", json_object_new_int64(ctx->sklookup->scans));
+		json_object_object_add(sk, "error",
+				       ctx->sklookup->last_err ?
+					       json_object_new_string(strerror(-ctx->sklookup->last_err)) :
+					       NULL);
+		json_object_object_add(s, "sk_lookup", sk);
+	}
 	if (ctx->ctl_stats) {
 		json_object *cs = json_object_new_object();
 
@@ -241,6 +255,37 @@ json_object *ctl_cmd_stats(struct ctl_cmd_ctx *ctx, json_object *req)
 		json_object_object_add(s, "control", cs);
 	}
 	json_object_object_add(o, "stats", s);
+	return o;
+}
+
+/* The diversions in force: the sk_lookup links of the last scan (docs/protocol.md). */
+json_object *ctl_cmd_diversions(struct ctl_cmd_ctx *ctx, json_object *req)
+{
+	json_object *o = ctl_ok(), *v = json_object_new_array();
+	char t[32];
+
+	(void)req;
+	for (size_t i = 0; ctx->sklookup && i < ctx->sklookup->n; i++) {
+		const struct sklookup_link *l = &ctx->sklookup->links[i];
+		json_object *d = json_object_new_object();
+		const struct pw_owner *w = &l->owner;
+
+		json_object_object_add(d, "type", json_object_new_string("sk_lookup"));
+		json_object_object_add(d, "netns", json_object_new_int64(l->netns));
+		json_object_object_add(d, "link_id", json_object_new_int64(l->link_id));
+		json_object_object_add(d, "prog_id", json_object_new_int64(l->prog_id));
+		json_object_object_add(d, "prog_name", pwj_text(l->prog_name));
+		json_object_object_add(d, "since",
+				       json_object_new_string(pw_time_rfc3339(l->first_ns, t)));
+		json_object_object_add(d, "alert_id",
+				       l->alert_id ? json_object_new_int64(l->alert_id) : NULL);
+		json_object_object_add(d, "pid", w->pid ? json_object_new_int64(w->pid) : NULL);
+		json_object_object_add(d, "comm", w->pid ? pwj_text(w->comm) : NULL);
+		json_object_object_add(d, "uid", w->pid ? json_object_new_int64(w->uid) : NULL);
+		json_object_object_add(d, "exe", w->pid ? pwj_text(w->exe) : NULL);
+		json_object_array_add(v, d);
+	}
+	json_object_object_add(o, "diversions", v);
 	return o;
 }
 
@@ -328,6 +373,7 @@ static const struct {
 	{ "check", ctl_cmd_check },	{ "stats", ctl_cmd_stats },
 	{ "subscribe", ctl_cmd_subscribe }, { "reload", ctl_cmd_reload },
 	{ "protect", ctl_cmd_protect },
+	{ "diversions", ctl_cmd_diversions },
 };
 
 /*

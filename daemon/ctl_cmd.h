@@ -17,6 +17,8 @@
 #include "bpfload.h"
 #include "monitor.h"
 
+struct sklookup;
+
 /* Counters of the control socket (ctl.c), shown by `stats` as "control". */
 struct ctl_stats {
 	uint64_t requests;     /* requests answered */
@@ -31,6 +33,7 @@ struct ctl_cmd_ctx {
 	uint64_t start_ns;      /* CLOCK_REALTIME ns at daemon start */
 	size_t nclients;
 	const struct ctl_stats *ctl_stats; /* borrowed; NULL in unit tests */
+	const struct sklookup *sklookup;   /* borrowed; NULL when not scanned */
 	uint32_t peer_uid;      /* SO_PEERCRED of the client; (uint32_t)-1 unknown */
 	int32_t peer_pid;
 	/* `reload`: 0 or -errno with a message; NULL when reloading is not offered */
@@ -73,6 +76,7 @@ json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req);
 json_object *ctl_cmd_check(struct ctl_cmd_ctx *ctx, json_object *req);
 json_object *ctl_cmd_stats(struct ctl_cmd_ctx *ctx, json_object *req);
 json_object *ctl_cmd_protect(struct ctl_cmd_ctx *ctx, json_object *req);
+json_object *ctl_cmd_diversions(struct ctl_cmd_ctx *ctx, json_object *req);
 json_object *ctl_cmd_subscribe(struct ctl_cmd_ctx *ctx, json_object *req);
 json_object *ctl_cmd_reload(struct ctl_cmd_ctx *ctx, json_object *req);
 

@@ -19,6 +19,7 @@
 #include "addr.h"
 #include "ctl_cmd.h"
 #include "ctl_req.h"
+#include "expected.h"
 #include "predict.h"
 #include "pwjson.h"
 #include "pwname.h"
@@ -180,7 +181,8 @@ json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req)
 	struct pw_prediction p;
 	struct pw_view other = { 0 };
 	int have_p = 0;
-	char abuf[PW_ADDRSTRLEN];
+	char abuf[PW_ADDRSTRLEN], tbuf[32];
+	const struct expected_owner *xo;
 	const char *proto;
 	uint64_t now = monitor_now();
 	char err[160];
@@ -260,6 +262,15 @@ json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req)
 		    w.f.has_addr ? pw_addr_ntop(w.f.family, w.f.addr, abuf) : "0.0.0.0",
 		    w.f.has_addr && w.f.family == AF_INET6 ? "]" : "", (long long)w.port,
 		    rules_rule_name(p.r.rule), p.advice);
+	xo = w.view_netns ? expected_get(m->expected, w.view_netns, IPPROTO_TCP, (uint16_t)w.port) :
+			    NULL;
+	if (xo && (!w.proto || w.proto == IPPROTO_TCP))
+		say(&w, " Its expected owner is uid %u (%s, %s), whose listener left at %s: when that "
+			"owner is refused the port, whoever holds it squatted it.",
+		    xo->uid, xo->comm[0] ? xo->comm : "?", xo->exe[0] ? xo->exe : "executable unknown",
+		    pw_time_rfc3339(xo->gone_ns, tbuf));
+	else
+		xo = NULL;
 	if (last_conflict) {
 		const struct pw_conflict *lc = last_conflict;
 		struct rules_query lq = { .c = lc->contender.sk, .op = lc->op };
@@ -280,6 +291,18 @@ json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req)
 	json_object_object_add(ok, "conflicts", conflicts);
 	json_object_object_add(ok, "alerts", alerts);
 	json_object_object_add(ok, "explanation", pwj_text(w.text + (w.text[0] == ' ')));
+	if (xo) {
+		json_object *x = json_object_new_object();
+
+		json_object_object_add(x, "uid", json_object_new_int64(xo->uid));
+		json_object_object_add(x, "comm", pwj_text(xo->comm));
+		json_object_object_add(x, "exe", pwj_text(xo->exe));
+		json_object_object_add(x, "gone",
+				       json_object_new_string(pw_time_rfc3339(xo->gone_ns, tbuf)));
+		json_object_object_add(ok, "expected_owner", x);
+	} else {
+		json_object_object_add(ok, "expected_owner", NULL);
+	}
 	json_object_object_add(ok, "prediction", have_p ? ctl_prediction_json(&p) : NULL);
 	json_object_object_add(ok, "advice", have_p ? json_object_new_string(p.advice) : NULL);
 	if (have_p)

@@ -203,6 +203,8 @@ void monitor_listener_gone(struct pw_monitor *m, const struct pw_entry *e, uint6
 
 	if (e->sk.protocol != IPPROTO_TCP || e->sk.state != PW_TCP_LISTEN)
 		return;
+	if (m->expected)
+		expected_note(m->expected, e, now);
 	i = recent_slot(e->sk.netns, e->sk.lport);
 	m->recent[i].gone_ns = now;
 	m->recent[i].netns = e->sk.netns;
@@ -859,6 +861,47 @@ static void on_ephemeral(struct pw_monitor *m, struct pw_conflict *cf, enum rule
 	monitor_alert_raise(m, a);
 }
 
+/*
+ * A refused bind or listen whose caller is the port's expected owner (the
+ * owner group of its last listener, expected.h), refused by a socket of
+ * another owner group: the port was taken while its service was away.
+ * hijack_attempt/squatted, critical, with that socket as the holder (the
+ * suspect); it replaces the `blocked` alert. Returns 1 when it applied.
+ */
+static int squatted(struct pw_monitor *m, const struct pw_conflict *cf, uint64_t now)
+{
+	const struct pw_entry *ce = &cf->contender;
+	const struct expected_owner *x = expected_get(m->expected, ce->sk.netns,
+						      ce->sk.protocol, ce->sk.lport);
+	struct rules_alert ra = { RULES_KIND_HIJACK_ATTEMPT, RULES_REASON_SQUATTED,
+				  RULES_SEV_CRITICAL };
+	char addr[PW_ADDRSTRLEN], t[32];
+	const struct pw_entry *h = NULL;
+	struct pw_alert *a;
+
+	if (!x || !expected_is_owner(x, &ce->owner))
+		return 0;
+	for (size_t i = 0; i < cf->nholders && !h; i++)
+		if (cf->holders[i].owner.pid && !same_group(&cf->holders[i].owner, &ce->owner))
+			h = &cf->holders[i];
+	if (!h)
+		return 0;
+	a = monitor_alert_new(m, &ra, h, ce, cf->err, now);
+	if (a)
+		snprintf(a->message, sizeof(a->message),
+			 "squatted: pid %u (%s, uid %u), whose program last listened on "
+			 "%s%s%s:%u/%s (until %s), was refused it: pid %u (%s, uid %u) took the "
+			 "port in between and is the suspect",
+			 ce->owner.pid, ce->owner.comm, ce->owner.uid,
+			 ce->sk.family == AF_INET6 ? "[" : "",
+			 pw_addr_ntop(ce->sk.family, ce->sk.laddr, addr),
+			 ce->sk.family == AF_INET6 ? "]" : "", ce->sk.lport,
+			 pw_proto_name(ce->sk.protocol), pw_time_rfc3339(x->gone_ns, t),
+			 h->owner.pid, h->owner.comm, h->owner.uid);
+	monitor_alert_raise(m, a);
+	return 1;
+}
+
 /* A bind/listen/connect that failed with EADDRINUSE or EADDRNOTAVAIL. */
 static void on_conflict(struct pw_monitor *m, const struct pw_event *e, enum rules_op op,
 			uint64_t now)
@@ -939,6 +982,8 @@ static void on_conflict(struct pw_monitor *m, const struct pw_event *e, enum rul
 	 * listed first, e.g. one it made before it changed uid); that socket
 	 * is the alert's holder.
 	 */
+	if (err == EADDRINUSE && op != RULES_OP_CONNECT && !protected && squatted(m, cf, now))
+		return;
 	if (err == EADDRINUSE && op != RULES_OP_CONNECT && !protected) {
 		for (size_t i = 0; i < cf->nholders; i++) {
 			const struct pw_entry *h = &cf->holders[i];
@@ -1240,4 +1285,18 @@ void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e)
 	default:
 		log_debug("unknown event type %u", e->type);
 	}
+}
+
+uint64_t monitor_raise(struct pw_monitor *m, const struct rules_alert *ra,
+		       const struct pw_entry *holder, const struct pw_entry *contender, int result,
+		       const char *message, uint64_t now)
+{
+	struct pw_alert *a = monitor_alert_new(m, ra, holder, contender, result, now);
+
+	if (!a)
+		return 0;
+	if (message)
+		snprintf(a->message, sizeof(a->message), "%s", message);
+	monitor_alert_raise(m, a);
+	return a->id;
 }

@@ -13,6 +13,7 @@
 #include "portwatch/event.h"
 #include "bindbucket.h"
 #include "ephemeral.h"
+#include "expected.h"
 #include "kbehavior.h"
 #include "policy.h"
 #include "protect.h"
@@ -135,6 +136,12 @@ struct pw_monitor {
 				       * enforce; 0 none): `check` knows their rules */
 	monitor_alert_fn on_alert;
 	void *on_alert_arg;
+	/*
+	 * Borrowed, may be NULL: the expected owner of each port (expected.h),
+	 * noted when a listener goes away; a refused bind or listen of that
+	 * owner is hijack_attempt/squatted.
+	 */
+	struct expected_owners *expected;
 };
 
 void monitor_defaults(struct monitor_config *cfg);
@@ -223,6 +230,16 @@ void monitor_listener_gone(struct pw_monitor *m, const struct pw_entry *e, uint6
  * (the device is gone). Costs two setns(2) per device-bound socket.
  */
 void monitor_name_device(struct pw_monitor *m, struct pw_entry *e);
+
+/*
+ * Raise an alert that no event brings (a diversion found by a scan):
+ * allow rules, folding and counting as for the others; message replaces
+ * the default one when not NULL. Returns the alert's id, 0 when it was
+ * silenced or folded.
+ */
+uint64_t monitor_raise(struct pw_monitor *m, const struct rules_alert *ra,
+		       const struct pw_entry *holder, const struct pw_entry *contender, int result,
+		       const char *message, uint64_t now);
 
 /* CLOCK_BOOTTIME ns (event time) -> CLOCK_REALTIME ns. */
 uint64_t monitor_realtime(const struct pw_monitor *m, uint64_t boot_ns);

@@ -21,9 +21,12 @@
 #define PW_MSGID_BLOCKED             "e141d92c6d2e4bc099cd4d85f7a4d668"
 #define PW_MSGID_REUSEPORT_STEER     "ed695f8e76f24e938049759b9832f2b0"
 #define PW_MSGID_PROTECTED_PORT      "beb4a2b554774a80a78f0bb8714a6ec8"
+#define PW_MSGID_SQUATTED            "e20d720bbcc840dcb28ad101da65becb"
 /* reuse_collision */
 #define PW_MSGID_SHARED_BIND         "97a9e2d7792f41e8846fded29caf8585"
 /* resource */
 #define PW_MSGID_EPHEMERAL_EXHAUSTED "3298e636cf794dbfadaa93e63c00120d"
+/* diversion */
+#define PW_MSGID_SK_LOOKUP           "65a5bb757516466eb082b60943983915"
 
 #endif /* PORTWATCH_MSGID_H */

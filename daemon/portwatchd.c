@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/utsname.h>
@@ -43,6 +44,7 @@
 #include "portwatch/proto.h"
 #include "pwjson.h"
 #include "report.h"
+#include "sklookup.h"
 #include "snap.h"
 #include "sysctl.h"
 
@@ -50,6 +52,27 @@
 
 /* Drain period while events keep coming: bounds an alert's delay when busy. */
 #define PW_BUSY_NS 1000000LL
+
+/*
+ * Seconds between two scans of the BPF sk_lookup links (sklookup.h): a
+ * new link is reported at most this late. A scan costs 3 bpf(2) calls per
+ * BPF link of the host plus 3 per sk_lookup link (measured on Linux 6.18:
+ * 24 us a scan with 10 links, so ~12 us a second), and a /proc walk only
+ * when a link is new. It is polled rather than followed through the bpf
+ * syscall's tracepoint (syscalls:sys_exit_bpf, cmd BPF_LINK_CREATE):
+ * that tracepoint runs for every bpf(2) call of every BPF user on the
+ * host, this daemon's own map reads for each event included, to catch a
+ * call that comes a few times a day; and a link created before the daemon
+ * started, or by a pinned-object restore, needs the scan anyway.
+ */
+#define PW_SKLOOKUP_SCAN_S 2
+
+/*
+ * Seconds between two writes of the expected owners (expected.h), when
+ * they changed: a crash loses at most this much; listen/close churn
+ * costs one small file write per interval, not one per close.
+ */
+#define PW_OWNERS_SAVE_S 10
 
 struct options {
 	const char *config_path; /* --config, or NULL for PW_DEFAULT_CONFIG (may be missing) */
@@ -68,6 +91,10 @@ struct daemon {
 	struct snap *snap;
 	struct pw_monitor mon;
 	struct pw_ctl ctl;
+	struct sklookup sklookup; /* sk_lookup links in force, PW_SKLOOKUP_SCAN_S */
+	struct expected_owners expected; /* the monitor borrows it; saved PW_OWNERS_SAVE_S */
+	int expected_err;         /* -errno of the last failed save logged; 0 none */
+	int sklookup_err;         /* -errno of the last failed scan logged; 0 none */
 	int asleep;               /* flush timer disarmed, the BPF side told (ring_settle()) */
 	uint64_t ring_seen;       /* events drained since the last ring_settle() */
 	uint64_t dropped_seen;
@@ -109,6 +136,8 @@ static void usage(FILE *f)
 		"                              seconds (default 5; 0 = only after lost events)\n"
 		"      --history N             alerts and conflicts kept in memory (default 1024)\n"
 		"      --ring-size MIB         BPF ring buffer size, a power of two (default 8)\n"
+		"      --owners-dir DIR        where the last owner of each listening port is kept\n"
+		"                              (default " PW_DEFAULT_OWNERS_DIR "; \"\" = memory)\n"
 		"  -n, --check                 read the configuration, print it, and exit\n"
 		"  -h, --help                  this text\n"
 		"  -V, --version               version\n"
@@ -122,7 +151,7 @@ static void usage(FILE *f)
 		"or a bad configuration file.\n");
 }
 
-enum { OPT_TAKEOVER = 256, OPT_RECONCILE, OPT_HISTORY, OPT_RING };
+enum { OPT_TAKEOVER = 256, OPT_RECONCILE, OPT_HISTORY, OPT_RING, OPT_OWNERS };
 
 static const struct option longopts[] = {
 	{ "config", required_argument, NULL, 'c' },
@@ -133,6 +162,7 @@ static const struct option longopts[] = {
 	{ "reconcile-interval", required_argument, NULL, OPT_RECONCILE },
 	{ "history", required_argument, NULL, OPT_HISTORY },
 	{ "ring-size", required_argument, NULL, OPT_RING },
+	{ "owners-dir", required_argument, NULL, OPT_OWNERS },
 	{ "check", no_argument, NULL, 'n' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -210,6 +240,9 @@ static int apply_cmdline(const struct options *o, struct pw_config *cfg, char *e
 			break;
 		case OPT_RING:
 			sec = "daemon", key = "ring_size", opt = "--ring-size";
+			break;
+		case OPT_OWNERS:
+			sec = "daemon", key = "owners_dir", opt = "--owners-dir";
 			break;
 		case OPT_HISTORY:
 			opt = "--history";
@@ -298,8 +331,9 @@ static void print_config(const struct pw_config *c)
 					      [LOG_DEBUG] = "debug" };
 
 	printf("# configuration file: %s\n", c->path[0] ? c->path : "(none, built-in defaults)");
-	printf("[daemon]\nlog_level = %s\nreconcile_interval = %u\nring_size = %zu\n",
-	       levels[c->log_level], c->reconcile_s, c->ring_bytes >> 20);
+	printf("[daemon]\nlog_level = %s\nreconcile_interval = %u\nring_size = %zu\n"
+	       "owners_dir = %s\n",
+	       levels[c->log_level], c->reconcile_s, c->ring_bytes >> 20, c->owners_dir);
 	printf("\n[control]\nsocket = %s\nmode = %04o\ngroup = %s\nidle_timeout = %u\n"
 	       "max_clients_per_uid = %u\n",
 	       c->socket_path, (unsigned int)c->socket_mode, c->socket_group, c->idle_timeout_s,
@@ -629,6 +663,56 @@ static void protect_refresh(struct daemon *d)
 	}
 }
 
+/*
+ * A BPF sk_lookup link the scans had not seen: diversion/sk_lookup, once.
+ * The contender is the process holding the link (none when only a pin or
+ * nobody holds it); the holder names no socket: the program may take any
+ * port's traffic in that namespace.
+ */
+static void on_new_sklookup(struct sklookup_link *l, void *arg)
+{
+	struct rules_alert ra = { RULES_KIND_DIVERSION, RULES_REASON_SK_LOOKUP,
+				  RULES_SEV_WARNING };
+	struct daemon *d = arg;
+	struct pw_entry holder = { .sk = { .family = AF_INET, .netns = l->netns } };
+	struct pw_entry contender = holder;
+	char msg[PW_MSG_LEN];
+
+	if (!l->netns) /* its namespace is gone: it diverts nothing any more */
+		return;
+	contender.owner = l->owner;
+	contender.since_ns = l->first_ns;
+	sklookup_message(msg, sizeof(msg), l);
+	l->alert_id = monitor_raise(&d->mon, &ra, &holder, &contender, 0, msg, l->first_ns);
+}
+
+static void scan_sklookup(struct daemon *d)
+{
+	int err = sklookup_scan(&d->sklookup, monitor_now(), on_new_sklookup, d);
+
+	if (err && err != d->sklookup_err)
+		log_warnx("reading the BPF sk_lookup links failed: %s; diversions by sk_lookup "
+			  "programs are not seen until it works again", strerror(-err));
+	else if (!err && d->sklookup_err)
+		log_notice("reading the BPF sk_lookup links works again");
+	d->sklookup_err = err;
+}
+
+/* Write the expected owners when they changed; a failure is logged when it changes. */
+static void save_owners(struct daemon *d)
+{
+	int err;
+
+	if (!d->expected.dirty || !d->cfg.owners_dir[0])
+		return;
+	err = expected_save(&d->expected, d->cfg.owners_dir);
+	if (err && err != d->expected_err)
+		log_warnx("cannot write the expected owners to %s/%s: %s; they are kept in memory "
+			  "(logged again when the error changes)", d->cfg.owners_dir, EXPECTED_FILE,
+			  strerror(-err));
+	d->expected_err = err;
+}
+
 /* Once a second: lost events, the periodic reconciliation, the metrics file. */
 static void housekeeping(struct daemon *d)
 {
@@ -651,6 +735,10 @@ static void housekeeping(struct daemon *d)
 	}
 	if (d->ticks % 5 == 0)
 		protect_refresh(d);
+	if (d->ticks % PW_SKLOOKUP_SCAN_S == 0)
+		scan_sklookup(d);
+	if (d->ticks % PW_OWNERS_SAVE_S == 0)
+		save_owners(d);
 	monitor_fold_flush(&d->mon, monitor_now());
 	{
 		struct timespec ts;
@@ -957,6 +1045,18 @@ static void setup(struct daemon *d)
 			fatalx("out of memory");
 		d->mon.kb = kb;
 	}
+	if (expected_init(&d->expected))
+		fatalx("out of memory");
+	d->mon.expected = &d->expected;
+	if (d->cfg.owners_dir[0]) {
+		err = expected_load(&d->expected, d->cfg.owners_dir);
+		if (err > 0)
+			log_warnx("%s/%s: %d lines that do not parse skipped", d->cfg.owners_dir,
+				  EXPECTED_FILE, err);
+		else if (err < 0 && err != -ENOENT)
+			log_warnx("cannot read the expected owners from %s/%s: %s; starting without",
+				  d->cfg.owners_dir, EXPECTED_FILE, strerror(-err));
+	}
 
 	log_info("taking a snapshot of every TCP and UDP socket in every network namespace");
 	sd_notify(0, "STATUS=taking a snapshot of every TCP and UDP socket");
@@ -967,6 +1067,8 @@ static void setup(struct daemon *d)
 		 table_size(d->mon.table), d->mon.stats.netns,
 		 (unsigned long long)d->mon.stats.last_reconcile_ms);
 	drain_ring(d);
+	scan_sklookup(d);
+	log_info("BPF sk_lookup links: %zu", d->sklookup.n);
 
 	protect_resolve_exes(&d->cfg.protect);
 	{
@@ -990,6 +1092,7 @@ static void setup(struct daemon *d)
 	if (d->ctl.activated && strcmp(d->ctl.path, d->cfg.socket_path))
 		log_notice("serving on %s from systemd; the configured socket %s is not used",
 			   d->ctl.path, d->cfg.socket_path);
+	d->ctl.sklookup = &d->sklookup;
 	d->ctl.reload = ctl_reload;
 	d->ctl.reload_arg = d;
 	if (add_fd(d, pwbpf_epoll_fd(&d->bpf), &tag_ring) || add_fd(d, d->signal_fd, &tag_signal) ||
@@ -1009,12 +1112,15 @@ static void teardown(struct daemon *d)
 {
 	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 	monitor_fold_flush(&d->mon, UINT64_MAX); /* no folded count is lost at exit */
+	save_owners(d);
 	write_metrics(d); /* the final counts, folds included */
 	ctl_close(&d->ctl);
 	protectbpf_close(&d->protect);
 	pwbpf_close(&d->bpf);
 	snap_close(d->snap);
 	monitor_free(&d->mon);
+	sklookup_free(&d->sklookup);
+	expected_free(&d->expected);
 	container_pool_free(); /* after the table: its entries drop their references */
 	config_free(&d->cfg);
 	if (d->watchdog_fd >= 0)

@@ -241,6 +241,7 @@ const char *rules_alert_kind_name(enum rules_alert_kind kind)
 		[RULES_KIND_HIJACK_ATTEMPT] = "hijack_attempt",
 		[RULES_KIND_REUSE_COLLISION] = "reuse_collision",
 		[RULES_KIND_RESOURCE] = "resource",
+		[RULES_KIND_DIVERSION] = "diversion",
 	};
 	_Static_assert(ARRAY_SIZE(names) == RULES_KIND_COUNT, "one name per enum rules_alert_kind");
 
@@ -260,6 +261,8 @@ const char *rules_alert_reason_name(enum rules_alert_reason reason)
 		[RULES_REASON_REUSEPORT_STEER] = "reuseport_steer",
 		[RULES_REASON_EPHEMERAL_EXHAUSTED] = "ephemeral_exhausted",
 		[RULES_REASON_PROTECTED_PORT] = "protected_port",
+		[RULES_REASON_SK_LOOKUP] = "sk_lookup",
+		[RULES_REASON_SQUATTED] = "squatted",
 	};
 	_Static_assert(ARRAY_SIZE(names) == RULES_REASON_COUNT,
 		       "one name per enum rules_alert_reason");

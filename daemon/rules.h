@@ -93,6 +93,7 @@ enum rules_alert_kind {
 	RULES_KIND_HIJACK_ATTEMPT,  /* "hijack_attempt" */
 	RULES_KIND_REUSE_COLLISION, /* "reuse_collision" */
 	RULES_KIND_RESOURCE,        /* "resource" */
+	RULES_KIND_DIVERSION,       /* "diversion": traffic taken without a bind conflict */
 	RULES_KIND_COUNT
 };
 
@@ -108,6 +109,9 @@ enum rules_alert_reason {
 	RULES_REASON_EPHEMERAL_EXHAUSTED, /* "ephemeral_exhausted" */
 	RULES_REASON_PROTECTED_PORT,      /* "protected_port": a bind of a protected port
 					   * by someone not its owner (protect.h) */
+	RULES_REASON_SK_LOOKUP,           /* "sk_lookup": diversion, a BPF sk_lookup link */
+	RULES_REASON_SQUATTED,            /* "squatted": hijack_attempt, the port's expected
+					   * owner was refused */
 	RULES_REASON_COUNT
 };
 
@@ -177,7 +181,7 @@ int rules_classify_bind(const struct pw_sock *c, uint32_t uid_c, const struct pw
 
 /* The contract name of a rule: "listener", ... (NULL for NONE or out of range). */
 const char *rules_rule_name(enum rules_rule rule);
-/* "hijack_attempt", "reuse_collision", "resource" (NULL for NONE or out of range). */
+/* "hijack_attempt", "reuse_collision", "resource", "diversion" (NULL for NONE or out of range). */
 const char *rules_alert_kind_name(enum rules_alert_kind kind);
 /* "shadow_wildcard", "takeover", ... (NULL for NONE or out of range). */
 const char *rules_alert_reason_name(enum rules_alert_reason reason);
