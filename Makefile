@@ -220,7 +220,8 @@ SANITIZE_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
 test-sanitize: deps
 	$(MAKE) BUILD=$(BUILD)/sanitize SANITIZE="$(SANITIZE_FLAGS)" \
-		$(BUILD)/sanitize/portwatchd $(BUILD)/sanitize/portwatchctl
+		$(BUILD)/sanitize/portwatchd $(BUILD)/sanitize/portwatchctl \
+		$(patsubst $(BUILD)/%,$(BUILD)/sanitize/%,$(E2E_HELPERS))
 	PW_BUILD=$(abspath $(BUILD))/sanitize ASAN_OPTIONS=detect_leaks=0 \
 		UBSAN_OPTIONS=print_stacktrace=1 $(PYTHON) -m pytest -v tests/e2e
 
