@@ -236,7 +236,7 @@ static void test_socket_container(void **state)
 	assert_true(ctlfmt_any_container(arr));
 	assert_false(ctlfmt_any_container(plain));
 	s = CAPTURE(ctlfmt_print_list(out, arr, ctlfmt_socket_ctr_cols, CTLFMT_SOCKET_NCOLS + 1,
-				      ctlfmt_socket_ctr_row, NOW));
+				      ctlfmt_socket_ctr_row, NOW, true));
 	assert_string_equal(s,
 		"Netid  State  Local-Address:Port  Flags  Uid  Pid/Comm  Exe  Unit  Container"
 		"                Since\n"
