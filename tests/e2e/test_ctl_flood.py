@@ -48,8 +48,10 @@ PER_UID = 64                # max_clients_per_uid, default
 OUTPUT_BUDGET = 64 << 20    # queued output over all clients
 RSS_LIMIT_KIB = 128 << 10   # the bound
 RSS_ABORT_KIB = 1 << 20     # the flood is killed past this: protects the host, fails the test
-ALERT_DEADLINE = 3.0        # bind() return -> alert read by the subscriber
-STATS_DEADLINE = 3.0        # root's stats, connect to answer
+# Liveness bounds, not latency targets (those are bench/run.py's flood figures, measured
+# beside quiet ones): generous enough for the ASan build of make test-sanitize.
+ALERT_DEADLINE = 20.0       # bind() return -> alert read by the subscriber
+STATS_DEADLINE = 20.0       # root's stats, connect to answer
 CHURN_OPS_S = 2000          # TCP bind+listen+close per second (3 events each)
 NONREAD_BYTES = 4 << 20     # answers each non-reader asks for and never reads
 TABLE = 300                 # sockets held, so that an `owners` answer weighs something
