@@ -111,8 +111,9 @@ MANDIR      ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 UNITDIR     ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/sysusers.d,$(SYSCONFDIR)/sysusers.d)
-# journalctl --update-catalog reads /usr/lib/systemd/catalog only, whatever PREFIX
-CATALOGDIR  ?= /usr/lib/systemd/catalog
+# journalctl reads only /usr/lib/systemd/catalog: there for /usr and /usr/local, under
+# any other PREFIX (a staging tree, a test) beside the rest, never outside it
+CATALOGDIR  ?= $(if $(filter /usr /usr/local,$(PREFIX)),/usr/lib/systemd/catalog,$(PREFIX)/lib/systemd/catalog)
 # The daemon reads /etc/portwatch/portwatch.conf unless told otherwise, and a
 # missing default file means built-in defaults (a missing --config is an error).
 CONFIG_SED  := $(if $(filter /etc,$(SYSCONFDIR)),s| @CONFIG_ARG@||,s|@CONFIG_ARG@|--config $(SYSCONFDIR)/portwatch/portwatch.conf|)
