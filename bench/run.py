@@ -216,8 +216,10 @@ class Daemon:
         with open(self.conf, "w") as f:
             f.write(config)
         self.logf = open(self.logpath, "w")
+        # the expected owners' file in the run's directory, not the host's /var/lib
         cmd = ["nice", "-n", str(DAEMON_NICE), PORTWATCHD, "--foreground",
-               "--config", self.conf, "--socket", self.sock] + list(args)
+               "--config", self.conf, "--socket", self.sock,
+               "--owners-dir", os.path.join(env.workdir, "owners")] + list(args)
         self.t0 = time.monotonic()
         self.p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.logf,
                                   stderr=subprocess.STDOUT)

@@ -275,9 +275,10 @@ class Daemon:
         with open(self.config_path, "w") as fh:
             fh.write(config)
         base = ["--socket", self.socket_path, "--log-level", "debug"] if base_args else []
-        if base_args and "owners_dir" not in config:
-            # the expected owners of ports (issue 19) stay with this daemon,
-            # not in the host's /var/lib/portwatch where other runs would meet them
+        if "owners_dir" not in config:
+            # the expected owners of ports (issue 19) stay with this daemon, not
+            # in the host's /var/lib/portwatch where other runs would meet them
+            # and which a test must not leave behind (base_args or not)
             base += ["--owners-dir", os.path.join(workdir, "owners")]
         self.argv = [*wrap, PORTWATCHD, "--foreground", "--config", self.config_path, *base,
                      *extra_args]
