@@ -744,7 +744,13 @@ int rules_same_remote(const struct pw_sock *a, const struct pw_sock *b)
 	return a->rport == b->rport && !memcmp(x, y, sizeof(x));
 }
 
-/* __inet_check_established(): does s hold the 4-tuple q->c would get with port? */
+/*
+ * __inet_check_established(): does s hold the 4-tuple q->c would get with
+ * port? inet_match() compares the devices one way only
+ * (inet_sk_bound_dev_eq() with the new socket's sk_bound_dev_if as dif and
+ * no l3mdev, so sdif 0): a holder on no device meets every socket, a
+ * holder on a device only a socket bound to that same device.
+ */
 static int tuple_taken(const struct rules_query *q, const struct pw_sock *s, uint16_t port,
 		       const uint8_t saddr[17], int saddr_known)
 {
@@ -752,6 +758,8 @@ static int tuple_taken(const struct rules_query *q, const struct pw_sock *s, uin
 
 	if (s->protocol != IPPROTO_TCP || s->lport != port || s->rport != q->c.rport ||
 	    s->state == PW_TCP_LISTEN || s->state == PW_TCP_CLOSE || !other(q, s))
+		return 0;
+	if (s->bound_dev_if && s->bound_dev_if != q->c.bound_dev_if)
 		return 0;
 	tuple_addr(s->family, s->raddr, a);
 	tuple_addr(q->c.family, q->c.raddr, b);

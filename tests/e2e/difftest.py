@@ -9,6 +9,20 @@ few ports and port 0, listen, connect to the listeners, accept, close
 uids (one actor.py process per uid, which drops to that uid before making
 any socket, so sk_uid is that uid) in one fresh network namespace.
 
+And what bind(2) checks before any conflict (docs/semantics.md, rules 6
+and 7), so that each check is met by real sockets too:
+- devices: some sockets are bound to lo, pwd0 or pwd1 (two tun devices of
+  the namespace) before bind, or after it (SO_BINDTODEVICE; changing a
+  device once set needs CAP_NET_RAW: root only);
+- addresses the namespace does not have (192.0.2.1, 2001:db8::1 and its
+  v4-mapped twin), IPv4 multicast, IPv6 link-local and multicast ones,
+  some sockets with IP_FREEBIND, root's with IP_TRANSPARENT too;
+- privileged ports (PRIV_PORTS) under the run's ip_unprivileged_port_start,
+  asked by root, by uids without capabilities and by an actor of uid 1001
+  with an ambient CAP_NET_BIND_SERVICE;
+- per-run sysctls drawn from the seed (draw_sysctls()):
+  ip_unprivileged_port_start, net.ipv4 and net.ipv6 ip_nonlocal_bind.
+
 Before every bind, listen and connect the driver asks the daemon for its
 `check` prediction (docs/protocol.md), then performs the call and compares
 with what the kernel answered: success or failure, and the errno. The
@@ -32,14 +46,45 @@ import time
 from pwe2e import Actor
 
 PORTS = (7101, 7102)
-UIDS = (0, 1001, 1002)
+# privileged or not by the run's ip_unprivileged_port_start (draw_sysctls())
+PRIV_PORTS = (80, 1500)
+# the actors: (uid, CAP_NET_BIND_SERVICE). Root holds every capability;
+# the second actor of uid 1001 has CAP_NET_BIND_SERVICE ambient (setpriv),
+# and shares SO_REUSEPORT groups with the first (one sk_uid).
+ACTORS = ((0, True), (1001, False), (1002, False), (1001, True))
+ROOT = ACTORS[0]
 ADDRS = {
     "inet": ("0.0.0.0", "127.0.0.1", "127.0.0.2"),
     "inet6": ("::", "::1", "::ffff:127.0.0.1", "::ffff:0.0.0.0", "::ffff:127.0.0.2"),
 }
+# addresses the namespace does not have (EADDRNOTAVAIL unless non-local binds
+# are allowed), and those bind(2) treats apart: IPv4 multicast (allowed),
+# IPv6 link-local and link-scoped multicast (EINVAL without a device),
+# global IPv6 multicast (no address check; EINVAL for TCP)
+ABSENT = {"inet": ("192.0.2.1",), "inet6": ("2001:db8::1", "::ffff:192.0.2.1")}
+SPECIAL = {"inet": ("224.0.0.9",), "inet6": ("fe80::1", "ff02::1", "ff0e::1")}
+# the devices of the run's namespace (test_differential.py makes pwd0, pwd1)
+DEVICES = ("lo", "pwd0", "pwd1")
+TUN_DEVICES = ("pwd0", "pwd1")
 MAX_OPEN = 22          # sockets open at once
 EPH_LO, EPH_HI = 40000, 40011  # the test's ip_local_port_range (test_differential.py)
-ADDR_ERRORS = ("EADDRINUSE", "EADDRNOTAVAIL")
+ADDR_ERRORS = ("EADDRINUSE", "EADDRNOTAVAIL", "EACCES", "EINVAL")
+SYSCTL_START = "net.ipv4.ip_unprivileged_port_start"
+SYSCTL_NONLOCAL4 = "net.ipv4.ip_nonlocal_bind"
+SYSCTL_NONLOCAL6 = "net.ipv6.ip_nonlocal_bind"
+
+
+def draw_sysctls(seed):
+    """The run's per-namespace sysctls, from the seed alone (its own stream,
+    so that the operations do not depend on them being drawn).
+    ip_unprivileged_port_start goes round with the seed, so that the four
+    seeds of `make test` meet every value: 0 (no port is privileged, as
+    rootless container engines set it), 1024 (the default: port 80 is) and
+    2000 (both PRIV_PORTS are)."""
+    rng = random.Random("sysctls-%d" % seed)
+    return {SYSCTL_START: (0, 1024, 2000)[seed % 3],
+            SYSCTL_NONLOCAL4: int(rng.random() < 0.3),
+            SYSCTL_NONLOCAL6: int(rng.random() < 0.3)}
 
 
 class Disagreement(AssertionError):
@@ -51,9 +96,11 @@ class Diverged(AssertionError):
 
 
 class Sock:
-    def __init__(self, actor, name, family, type_, ra, rp, v6only, inode):
+    def __init__(self, actor, name, family, type_, ra, rp, v6only, inode, dev=None,
+                 freebind=False, transparent=False):
         self.actor, self.name, self.family, self.type = actor, name, family, type_
         self.ra, self.rp, self.v6only, self.inode = ra, rp, v6only, inode
+        self.dev, self.freebind, self.transparent = dev, freebind, transparent
         self.addr = None      # bound local address and port (getsockname)
         self.port = None
         self.state = "new"    # new, bound, listen, conn, closing
@@ -62,10 +109,30 @@ class Sock:
         self.rport = None
 
     def __repr__(self):
-        return "%s/%s:%s uid=%d %s%s%s %s %s:%s" % (
-            self.name, self.type, self.family, self.actor.uid, "RA" if self.ra else "",
-            "RP" if self.rp else "", "V6" if self.v6only else "", self.state, self.addr,
-            self.port)
+        return "%s/%s:%s uid=%d%s %s%s%s%s%s%s %s %s:%s" % (
+            self.name, self.type, self.family, self.actor.uid,
+            "+cap" if self.actor.caps else "", "RA" if self.ra else "",
+            "RP" if self.rp else "", "V6" if self.v6only else "",
+            "FB" if self.freebind else "", "TP" if self.transparent else "",
+            "%" + self.dev if self.dev else "", self.state, self.addr, self.port)
+
+    def request(self, addr, port, **more):
+        """The `check` request for this socket (docs/protocol.md)."""
+        args = dict(proto=self.type, addr=addr, port=port, reuseaddr=self.ra,
+                    reuseport=self.rp, v6only=self.v6only, uid=self.actor.uid,
+                    cap_net_bind_service=self.actor.cap, freebind=self.freebind,
+                    transparent=self.transparent)
+        if self.dev:
+            args["device"] = self.dev
+        args.update(more)
+        return args
+
+    def reaches_lo(self):
+        """Whether connections from or to it go over lo: bound to no device
+        or to lo, on a loopback or wildcard address."""
+        return self.dev in (None, "lo") and (
+            self.addr is None or _norm(self.addr) in ("0.0.0.0", "::", "127.0.0.1",
+                                                      "127.0.0.2", "::1"))
 
 
 def _norm(addr):
@@ -116,8 +183,11 @@ class Run:
     bind/listen/connect calls have been predicted and compared (the other
     operations - socket, close, accept - come in between)."""
 
-    def __init__(self, daemon, netns_name, netns_ino, seed, ops, log=None, replay=None):
+    def __init__(self, daemon, netns_name, netns_ino, seed, ops, log=None, replay=None,
+                 sysctls=None):
         self.daemon, self.netns, self.netns_ino = daemon, netns_name, netns_ino
+        # set in the namespace by the caller before the run (draw_sysctls())
+        self.sysctls = dict(sysctls) if sysctls is not None else draw_sysctls(seed)
         # What the kernel chose, in order: ["port", N or None] for each call
         # that let it pick a port, ["accepted_by", NAME] for each connection.
         # A replay (a recorded list) pins the ports and checks the rest.
@@ -147,10 +217,15 @@ class Run:
 
     # ---- plumbing
 
-    def actor(self, uid):
-        if uid not in self.actors:
-            self.actors[uid] = Actor(uid=uid, gid=uid, netns=self.netns)
-        return self.actors[uid]
+    def actor(self, spec):
+        """The actor of spec (uid, CAP_NET_BIND_SERVICE), started on first use."""
+        if spec not in self.actors:
+            uid, cap = spec
+            a = Actor(uid=uid, gid=uid, netns=self.netns,
+                      caps="+net_bind_service" if cap and uid else None)
+            a.cap = cap
+            self.actors[spec] = a
+        return self.actors[spec]
 
     def close_all(self):
         self.conn.close()
@@ -260,7 +335,7 @@ class Run:
                            "the recording %r" % (self.seq, i, kind, value, want))
 
     def _port_range(self, lo, hi):
-        r = self.actor(0).do(op="sysctl", key="net.ipv4.ip_local_port_range",
+        r = self.actor(ROOT).do(op="sysctl", key="net.ipv4.ip_local_port_range",
                              value="%d %d" % (lo, hi))
         assert r["ok"], r
 
@@ -290,28 +365,40 @@ class Run:
 
     # ---- operations
 
-    def new_sock(self, uid, family, type_, ra, rp, v6only):
-        a = self.actor(uid)
+    def new_sock(self, spec, family, type_, ra, rp, v6only, dev=None, freebind=False,
+                 transparent=False):
+        a = self.actor(spec)
         self.seq += 1
         name = "s%d" % self.seq
         res = a.socket(name, family, type_, reuseaddr=ra, reuseport=rp,
                        v6only=True if v6only else None)
-        self.socks.append(Sock(a, name, family, type_, ra, rp, v6only, res["inode"]))
+        for opt, on in (("freebind", freebind), ("transparent", transparent)):
+            if on:
+                r = a.setsockopt(name, opt)
+                assert r["ok"], r
+        if dev:
+            r = a.do(op="bindtodevice", name=name, device=dev)
+            assert r["ok"], r
+        self.socks.append(Sock(a, name, family, type_, ra, rp, v6only, res["inode"], dev,
+                               freebind, transparent))
         self.note("socket %s" % self.socks[-1])
         return self.socks[-1]
 
     def op_socket(self):
-        uid = self.rng.choice(UIDS)
+        spec = self.rng.choice(ACTORS)
         family = self.rng.choice(("inet", "inet6"))
         type_ = self.rng.choice(("tcp", "udp"))
         ra = self.rng.random() < 0.5
         rp = self.rng.random() < 0.4
         v6only = family == "inet6" and self.rng.random() < 0.3
-        self.new_sock(uid, family, type_, ra, rp, v6only)
+        dev = self.rng.choice(DEVICES) if self.rng.random() < 0.15 else None
+        freebind = self.rng.random() < 0.1
+        # IP_TRANSPARENT needs CAP_NET_ADMIN or CAP_NET_RAW (ip(7)): root's only
+        transparent = spec == ROOT and self.rng.random() < 0.1
+        self.new_sock(spec, family, type_, ra, rp, v6only, dev, freebind, transparent)
 
     def bind(self, s, addr, port):
-        args = dict(proto=s.type, addr=addr, port=port, reuseaddr=s.ra, reuseport=s.rp,
-                    v6only=s.v6only, uid=s.actor.uid)
+        args = s.request(addr, port)
         pred = self.check(**args)
         with self.pinned(port == 0) as got:
             res = s.actor.bind(s.name, addr, port)
@@ -326,20 +413,36 @@ class Run:
         if not cands:
             return
         s = self.rng.choice(cands)
-        addrs = [a for a in ADDRS[s.family] if not (s.v6only and a.startswith("::ffff:"))]
+        r = self.rng.random()
+        pool = ABSENT if r < 0.06 else SPECIAL if r < 0.14 else ADDRS
+        addrs = [a for a in pool[s.family] if not (s.v6only and a.startswith("::ffff:"))]
         addr = self.rng.choice(addrs)
-        port = 0 if self.rng.random() < 0.2 else self.rng.choice(PORTS)
+        r = self.rng.random()
+        port = 0 if r < 0.2 else self.rng.choice(PRIV_PORTS) if r < 0.28 else \
+            self.rng.choice(PORTS)
         self.bind(s, addr, port)
 
     def op_setsockopt(self):
         """Turn SO_REUSEADDR or SO_REUSEPORT on or off on a bound socket: the
         kernel's slow path reads the flags when it checks, its bind bucket's
-        fast path remembers those the socket joined with."""
+        fast path remembers those the socket joined with. Or bind it to a
+        device (SO_BINDTODEVICE), which changes whom it meets from then on."""
         cands = [s for s in self.socks if s.state == "bound"]
         if not cands:
             return
         s = self.rng.choice(cands)
-        opt = self.rng.choice(("reuseaddr", "reuseport"))
+        opt = self.rng.choice(("reuseaddr", "reuseport", "reuseaddr", "reuseport", "device"))
+        if opt == "device":
+            # sock_bindtoindex_locked(): a device once set changes only with
+            # CAP_NET_RAW (root here); "" unbinds
+            if s.dev is not None and s.actor.uid != 0:
+                return
+            dev = self.rng.choice([d for d in DEVICES + (None,) if d != s.dev])
+            res = s.actor.do(op="bindtodevice", name=s.name, device=dev or "")
+            assert res["ok"], res
+            s.dev = dev
+            self.note("bindtodevice %s %r" % (dev, s))
+            return
         value = not getattr(s, "ra" if opt == "reuseaddr" else "rp")
         res = s.actor.setsockopt(s.name, opt, int(value))
         assert res["ok"], res
@@ -352,8 +455,7 @@ class Run:
     def listen(self, s):
         addr = s.addr if s.state == "bound" else ("0.0.0.0" if s.family == "inet" else "::")
         port = s.port if s.state == "bound" else 0
-        args = dict(proto="tcp", addr=addr, port=port, reuseaddr=s.ra, reuseport=s.rp,
-                    v6only=s.v6only, uid=s.actor.uid, listen=True, inode=s.inode)
+        args = s.request(addr, port, listen=True, inode=s.inode)
         pred = self.check(**args)
         with self.pinned(port == 0) as got:
             res = s.actor.listen(s.name)
@@ -402,8 +504,13 @@ class Run:
     def op_connect(self):
         if self.connects >= self.max_connects:
             return
-        listeners = [s for s in self.socks if s.state == "listen"]
-        clients = [s for s in self.socks if s.type == "tcp" and s.state in ("new", "bound")]
+        # over lo only: a socket bound to a tun device or to an address of
+        # no interface could not connect (EHOSTUNREACH, ENETUNREACH), and a
+        # listener there is out of reach. Listeners on no device: see connect()
+        listeners = [s for s in self.socks if s.state == "listen" and s.reaches_lo()
+                     and s.dev is None]
+        clients = [s for s in self.socks if s.type == "tcp" and s.state in ("new", "bound")
+                   and s.reaches_lo()]
         if not listeners or not clients:
             return
         c = self.rng.choice(clients)
@@ -416,9 +523,7 @@ class Run:
     def connect(self, c, lst, raddr):
         laddr = c.addr if c.state == "bound" else ("0.0.0.0" if c.family == "inet" else "::")
         lport = c.port if c.state == "bound" else 0
-        args = dict(proto="tcp", addr=laddr, port=lport, reuseaddr=c.ra, reuseport=c.rp,
-                    v6only=c.v6only, uid=c.actor.uid, inode=c.inode, raddr=raddr,
-                    rport=lst.port)
+        args = c.request(laddr, lport, inode=c.inode, raddr=raddr, rport=lst.port)
         pred = self.check(**args)
         with self.pinned(lport == 0) as got:
             res = c.actor.connect(c.name, raddr, lst.port)
@@ -432,6 +537,12 @@ class Run:
         # the child sits in the queue of one of the listeners on that port
         child = self._accept(c, lst.port)
         c.peer, child.peer = child, c
+        if c.dev:
+            # A connection bound to a device lives only until its TIME_WAIT
+            # entry: inet_match() lets a socket on no device take the 4-tuple
+            # of a live one bound to a device (the engine predicts that), and
+            # two live connections with one 4-tuple never finish closing.
+            self.close(c)
         return res
 
     def _accept(self, client, port):
@@ -446,8 +557,9 @@ class Run:
                     if r["rport"] != client.port:
                         raise AssertionError("accepted %r, expected the peer of %r" % (r, client))
                     self.replayed("accepted_by", lst.name)
+                    # a child keeps its listener's device (sk_clone_lock())
                     ch = Sock(lst.actor, name, lst.family, "tcp", lst.ra, lst.rp, lst.v6only,
-                              r["inode"])
+                              r["inode"], lst.dev, lst.freebind, lst.transparent)
                     ch.state, ch.addr, ch.port = "conn", r["addr"], r["port"]
                     ch.raddr, ch.rport = r["raddr"], r["rport"]
                     self.socks.append(ch)
@@ -498,8 +610,9 @@ class Run:
         a, b = PORTS
         made = []
 
-        def sock(uid, family, type_, ra=False, rp=False, v6only=False):
-            made.append(self.new_sock(uid, family, type_, ra, rp, v6only))
+        def sock(uid, family, type_, ra=False, rp=False, v6only=False, dev=None, cap=None):
+            spec = (uid, uid == 0 if cap is None else cap)
+            made.append(self.new_sock(spec, family, type_, ra, rp, v6only, dev))
             return made[-1]
 
         # no_reuseaddr: two UDP sockets on one address, neither with SO_REUSEADDR
@@ -531,6 +644,27 @@ class Run:
         for _ in range(EPH_HI - EPH_LO + 2):
             if not self.bind(sock(1001, "inet", "udp"), "0.0.0.0", 0)["ok"]:
                 break
+        # multicast_stream: TCP on an IPv6 multicast address
+        self.bind(sock(0, "inet6", "tcp"), "ff02::1", a)
+        # needs_device: a link-local address without a device; with one, the
+        # address check follows (the tun devices have no link-local address)
+        self.bind(sock(0, "inet6", "udp"), "fe80::1", a)
+        self.bind(sock(0, "inet6", "udp", dev="pwd0"), "fe80::1", a)
+        # devices: one address and port on two devices, then on none
+        for dev in TUN_DEVICES + (None,):
+            self.bind(sock(0, "inet", "udp", dev=dev), "0.0.0.0", b)
+        # no_local_address: an absent address, of a family whose sysctl does
+        # not allow non-local binds
+        for family, addr, key in (("inet", ABSENT["inet"][0], SYSCTL_NONLOCAL4),
+                                  ("inet6", ABSENT["inet6"][0], SYSCTL_NONLOCAL6)):
+            if not self.sysctls[key]:
+                self.bind(sock(1002, family, "udp"), addr, a)
+        # privileged_port: a uid without CAP_NET_BIND_SERVICE under
+        # ip_unprivileged_port_start; the capable actor of uid 1001 then binds it
+        for port in PRIV_PORTS:
+            if port < self.sysctls[SYSCTL_START]:
+                self.bind(sock(1002, "inet", "tcp"), "127.0.0.1", port)
+                self.bind(sock(1001, "inet6", "tcp", cap=True), "::1", port)
         for s in made:
             if s in self.socks:
                 self.close(s)

@@ -475,15 +475,25 @@ class Daemon:
 class Actor:
     """An actor.py process; see that file for the operations."""
 
-    def __init__(self, uid=None, gid=None, netns=None, exe=None, ops=(), timeout=10):
+    def __init__(self, uid=None, gid=None, netns=None, exe=None, ops=(), timeout=10,
+                 caps=None):
+        """caps: ambient capabilities to keep as uid, e.g. "+net_bind_service":
+        setpriv(1) drops to uid and gid (no groups) and raises them before
+        the actor starts, so its effective set has them (capabilities(7))."""
         argv = [exe or PYTHON, ACTOR, "--ops", json.dumps(list(ops))]
-        if uid is not None:
-            argv += ["--uid", str(uid)]
-        if gid is not None:
-            argv += ["--gid", str(gid)]
+        if caps is not None:
+            assert uid, "caps are for an actor of another uid than root"
+            argv = ["setpriv", "--reuid", str(uid), "--regid", str(gid if gid is not None else uid),
+                    "--clear-groups", "--inh-caps", caps, "--ambient-caps", caps] + argv
+        else:
+            if uid is not None:
+                argv += ["--uid", str(uid)]
+            if gid is not None:
+                argv += ["--gid", str(gid)]
         if netns:
             argv = ["ip", "netns", "exec", netns] + argv
         self.uid = uid if uid is not None else 0
+        self.caps = caps
         self.netns_name = netns
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      bufsize=0, start_new_session=True)

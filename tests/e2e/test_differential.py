@@ -19,6 +19,12 @@ Luck decides nothing here:
   runs longer than 60 s) is reported as a race, not counted: the kernel
   changed between the check and the call; a run under 60 s allows none.
 
+Each run's namespace has two tun devices up, pwd0 and pwd1 (this kernel
+has no dummy driver), and per-run sysctls drawn from the seed
+(difftest.draw_sysctls(): ip_unprivileged_port_start, ip_nonlocal_bind
+for IPv4 and IPv6); the dump records them ("sysctls") and a replay sets
+those of the dump.
+
 PW_DIFF_DUMP=FILE writes the summary, every disagreement, the kernel's
 choices and the whole operation log there (on failure it goes to
 build/difftest-SEED.json anyway).
@@ -29,7 +35,8 @@ import subprocess
 
 import pytest
 
-from difftest import EPH_HI, EPH_LO, Run
+from difftest import (EPH_HI, EPH_LO, PRIV_PORTS, SYSCTL_NONLOCAL4, SYSCTL_NONLOCAL6,
+                      SYSCTL_START, TUN_DEVICES, Run, draw_sysctls)
 from pwe2e import ROOT, netns_inode
 
 REPLAY = os.environ.get("PW_DIFF_REPLAY")
@@ -48,24 +55,32 @@ else:
 
 def _write_dump(path, run):
     with open(path, "w") as fh:
-        json.dump({"summary": run.summary(), "disagreements": run.disagreements,
+        json.dump({"summary": run.summary(), "sysctls": run.sysctls,
+                   "disagreements": run.disagreements,
                    "races": run.races, "choices": run.choices, "log": run.full}, fh, indent=1)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_differential_kernel_agreement(daemon, netns, seed):
     name = netns()
+    for dev in TUN_DEVICES:
+        subprocess.run(["ip", "-n", name, "tuntap", "add", "dev", dev, "mode", "tun"],
+                       check=True, timeout=10)
+        subprocess.run(["ip", "-n", name, "link", "set", dev, "up"], check=True, timeout=10)
+    # the run's own sysctls: from the seed, or those of the replayed dump
+    sysctls = _DUMP["sysctls"] if REPLAY else draw_sysctls(seed)
     # a narrow ephemeral range with a reserved port: port-0 binds and
     # autobinding connects compete for it and use it up. An even number of
     # ports: with an odd one the kernel's TCP walks try one of the edge
     # ports at random (the engine says "uncertain" then; test_rules.c)
     for setting in ("net.ipv4.tcp_tw_reuse=0",
                     "net.ipv4.ip_local_port_range=%d %d" % (EPH_LO, EPH_HI),
-                    "net.ipv4.ip_local_reserved_ports=%d" % (EPH_LO + 4)):
+                    "net.ipv4.ip_local_reserved_ports=%d" % (EPH_LO + 4),
+                    *("%s=%s" % kv for kv in sorted(sysctls.items()))):
         subprocess.run(["ip", "netns", "exec", name, "sysctl", "-qw", setting], check=True,
                        timeout=10)
     run = Run(daemon, name, netns_inode(name), seed, OPS,
-              replay=_DUMP["choices"] if REPLAY else None)
+              replay=_DUMP["choices"] if REPLAY else None, sysctls=sysctls)
     default_dump = os.path.join(ROOT, "build", "difftest-%d.json" % seed)
     try:
         run.run()
@@ -97,15 +112,27 @@ def test_differential_kernel_agreement(daemon, netns, seed):
             problems.append("no %s was predicted" % op)
     # (four_tuple is left out of the floor: kernel-chosen ports make it 2 to 14
     # a run, which could be 0; test_conflicts.py has a four_tuple case of its own)
-    for rule in ("time_wait", "listener", "wildcard_listener", "reuseport_uid",
-                 "no_reuseaddr", "ephemeral_exhausted"):
-        if not s["kernel_refusals_by_rule"].get(rule):
-            problems.append("the kernel never refused for rule %s" % rule)
+    floor = {rule: 1 for rule in ("time_wait", "listener", "wildcard_listener",
+                                  "reuseport_uid", "no_reuseaddr", "ephemeral_exhausted")}
+    # the checks before any conflict, as often as the draws make them
+    # likely by far (tens of times a run; the prelude makes each at least
+    # once), where the run's sysctls leave them possible at all
+    modest = max(1, OPS // 500)
+    floor.update(multicast_stream=modest, needs_device=modest)
+    if not (sysctls[SYSCTL_NONLOCAL4] and sysctls[SYSCTL_NONLOCAL6]):
+        floor["no_local_address"] = modest
+    if min(PRIV_PORTS) < sysctls[SYSCTL_START]:
+        floor["privileged_port"] = modest
+    for rule, least in sorted(floor.items()):
+        seen = s["kernel_refusals_by_rule"].get(rule, 0)
+        if seen < least:
+            problems.append("the kernel refused for rule %s %d times, fewer than %d" % (
+                rule, seen, least))
     dump = os.environ.get("PW_DIFF_DUMP")
     if problems and not dump:
         dump = default_dump
     if dump:
         _write_dump(dump, run)
-    print("differential:", json.dumps(s, sort_keys=True))
+    print("differential:", json.dumps(dict(s, sysctls=sysctls), sort_keys=True))
     assert not problems, "\n".join(problems) + "\n(whole run in %s)" % dump
     assert s["agreement"] == 1.0

@@ -866,6 +866,60 @@ static void test_connect_bound_over_time_wait(void **state)
 }
 
 /*
+ * Regression (differential test with devices, seed 1): a TIME_WAIT entry
+ * left by a client bound to lo (SO_BINDTODEVICE) does not hold its
+ * 4-tuple against a connect() on no device: __inet_check_established()
+ * calls inet_match() with the new socket's device as dif, and
+ * inet_sk_bound_dev_eq() (include/net/inet_sock.h) matches a holder bound
+ * to a device only when dif is that device; a holder on no device matches
+ * every dif. The engine took any device as a match and said
+ * ephemeral_exhausted; the kernel autobound the port.
+ */
+static void test_connect_four_tuple_devices(void **state)
+{
+	struct rules_ports ports;
+	struct rules_query q = { .op = RULES_OP_CONNECT, .timestamps = 1 };
+	struct pw_sock tw = pwt_tcp("127.0.0.1", 40000, TW, 0, 0);
+	struct rules_prediction p;
+
+	(void)state;
+	assert_int_equal(rules_ports_parse(&ports, "40000 40000", NULL), 0);
+	assert_int_equal(pw_addr_pton("127.0.0.2", &tw.family, tw.raddr), 0);
+	tw.rport = 7000;
+	tw.bound_dev_if = 1; /* lo */
+	tw.bind_origin = PW_BIND_KNOWN | PW_BIND_CONNECT;
+	q.c = pwt_tcp("0.0.0.0", 0, T, 0, 1000);
+	memcpy(q.c.raddr, tw.raddr, 16);
+	q.c.rport = 7000;
+	/* a client on no device: the entry on lo does not match it */
+	rules_predict(&q, &tw, 1, no_tb, NULL, &ports, &p);
+	assert_true(p.ok);
+	assert_int_equal(p.free_ports, 1);
+	/* a client on lo too: it does (tcp_tw_reuse 0) */
+	q.c.bound_dev_if = 1;
+	rules_predict(&q, &tw, 1, no_tb, NULL, &ports, &p);
+	assert_false(p.ok);
+	assert_string_equal(rules_rule_name(p.rule), "ephemeral_exhausted");
+	/* a holder on no device matches a client on any device */
+	tw.bound_dev_if = 0;
+	q.c.bound_dev_if = 3;
+	rules_predict(&q, &tw, 1, no_tb, NULL, &ports, &p);
+	assert_false(p.ok);
+	/* a bound client and an established holder on another device: no match */
+	tw.state = PW_TCP_ESTABLISHED;
+	tw.bound_dev_if = 1;
+	q.c = pwt_tcp("127.0.0.1", 40000, T, PWT_RA, 1000);
+	memcpy(q.c.raddr, tw.raddr, 16);
+	q.c.rport = 7000;
+	p = predict(&q, &tw, 1, NULL);
+	assert_true(p.ok);
+	q.c.bound_dev_if = 1;
+	p = predict(&q, &tw, 1, NULL);
+	assert_false(p.ok);
+	assert_string_equal(rules_rule_name(p.rule), "four_tuple");
+}
+
+/*
  * The bind bucket's fast path (inet_csk_get_port(), sk_reuseport_match()):
  * after an SO_REUSEADDR-only socket A (uid 2) and an RA+RP socket B
  * (uid 1) share 127.0.0.1, the bucket is FASTREUSEPORT_STRICT for uid 1 at
@@ -1108,6 +1162,7 @@ int main(void)
 		cmocka_unit_test(test_udp_chain_ipv6_reuseport_tail),
 		cmocka_unit_test(test_udp_chain_place_is_fixed_at_bind),
 		cmocka_unit_test(test_connect_bound_over_time_wait),
+		cmocka_unit_test(test_connect_four_tuple_devices),
 		cmocka_unit_test(test_fast_path_strict),
 		cmocka_unit_test(test_port_zero_search),
 		cmocka_unit_test(test_autobind_after_binders_left),
