@@ -82,54 +82,76 @@ int policy_parse_ports(struct pw_policy *p, const char *value, char *err, size_t
 	return 0;
 }
 
-static int parse_selector(struct pw_selector *s, const char *tok, char *err, size_t errlen)
+int policy_sel_split(const char *tok, size_t *klen, char *value, size_t len, const char *usage,
+		     char *err, size_t errlen)
 {
 	const char *eq = strchr(tok, '=');
 	const char *v = eq ? eq + 1 : "";
-	size_t klen = eq ? (size_t)(eq - tok) : strlen(tok);
 
-	memset(s, 0, sizeof(*s));
+	*klen = eq ? (size_t)(eq - tok) : strlen(tok);
 	if (!eq || !*v) {
-		snprintf(err, errlen, "'%s': expected exe=PATH, unit=NAME or uid=UID", tok);
+		snprintf(err, errlen, "'%s': expected %s", tok, usage);
 		return -EINVAL;
 	}
-	if (strlen(v) >= sizeof(s->value)) {
+	if (strlen(v) >= len) {
 		snprintf(err, errlen, "'%.40s...': value too long", tok);
 		return -EINVAL;
 	}
-	snprintf(s->value, sizeof(s->value), "%s", v);
-	if (klen == 3 && !strncmp(tok, "exe", 3)) {
-		s->type = PW_SEL_EXE;
-		if (v[0] != '/') {
-			snprintf(err, errlen, "'%s': exe= needs an absolute path", tok);
-			return -EINVAL;
-		}
-	} else if (klen == 4 && !strncmp(tok, "unit", 4)) {
-		s->type = PW_SEL_UNIT;
-	} else if (klen == 3 && !strncmp(tok, "uid", 3)) {
-		char *end;
-		unsigned long uid;
+	snprintf(value, len, "%s", v);
+	return 0;
+}
 
-		s->type = PW_SEL_UID;
-		errno = 0;
-		uid = strtoul(v, &end, 10);
-		if (!errno && end != v && !*end && uid < UINT32_MAX) {
-			s->uid = uid;
-		} else {
-			struct passwd *pw = getpwnam(v);
+int policy_sel_exe(const char *tok, const char *v, char *err, size_t errlen)
+{
+	if (v[0] == '/')
+		return 0;
+	snprintf(err, errlen, "'%s': exe= needs an absolute path", tok);
+	return -EINVAL;
+}
 
-			if (!pw) {
-				snprintf(err, errlen, "'%s': no such user", tok);
-				return -EINVAL;
-			}
-			s->uid = pw->pw_uid;
-		}
-	} else {
-		snprintf(err, errlen, "'%.*s=': unknown selector (exe=, unit=, uid=)", (int)klen,
-			 tok);
+int policy_sel_uid(const char *tok, const char *v, uint32_t *uid, char *err, size_t errlen)
+{
+	unsigned long n;
+	struct passwd *pw;
+	char *end;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (!errno && end != v && !*end && v[0] != '-' && n < UINT32_MAX) {
+		*uid = (uint32_t)n;
+		return 0;
+	}
+	pw = getpwnam(v);
+	if (!pw) {
+		snprintf(err, errlen, "'%s': no such user", tok);
 		return -EINVAL;
 	}
+	*uid = pw->pw_uid;
 	return 0;
+}
+
+static int parse_selector(struct pw_selector *s, const char *tok, char *err, size_t errlen)
+{
+	size_t klen;
+
+	memset(s, 0, sizeof(*s));
+	if (policy_sel_split(tok, &klen, s->value, sizeof(s->value),
+			     "exe=PATH, unit=NAME or uid=UID", err, errlen))
+		return -EINVAL;
+	if (klen == 3 && !strncmp(tok, "exe", 3)) {
+		s->type = PW_SEL_EXE;
+		return policy_sel_exe(tok, s->value, err, errlen);
+	}
+	if (klen == 4 && !strncmp(tok, "unit", 4)) {
+		s->type = PW_SEL_UNIT;
+		return 0;
+	}
+	if (klen == 3 && !strncmp(tok, "uid", 3)) {
+		s->type = PW_SEL_UID;
+		return policy_sel_uid(tok, s->value, &s->uid, err, errlen);
+	}
+	snprintf(err, errlen, "'%.*s=': unknown selector (exe=, unit=, uid=)", (int)klen, tok);
+	return -EINVAL;
 }
 
 int policy_add_allow(struct pw_policy *p, const char *value, unsigned int line, char *err,

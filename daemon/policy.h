@@ -31,6 +31,20 @@ struct pw_selector {
 	char value[PW_EXE_LEN];
 };
 
+/*
+ * What the selectors of allow and protect rules share (portwatch.conf(5)).
+ * policy_sel_split(): split the token KEY=VALUE, VALUE copied into value
+ * (len bytes, NUL included), *klen the length of KEY; usage is the
+ * "expected ..." text for a token without a value. policy_sel_exe():
+ * exe= takes an absolute path. policy_sel_uid(): uid= takes a number
+ * below UINT32_MAX or a user name (getpwnam(3)), into *uid. Each returns
+ * 0, or -EINVAL with a message naming the token in err.
+ */
+int policy_sel_split(const char *tok, size_t *klen, char *value, size_t len, const char *usage,
+		     char *err, size_t errlen);
+int policy_sel_exe(const char *tok, const char *v, char *err, size_t errlen);
+int policy_sel_uid(const char *tok, const char *v, uint32_t *uid, char *err, size_t errlen);
+
 struct pw_allow_rule {
 	uint8_t protocol;          /* IPPROTO_TCP or IPPROTO_UDP */
 	uint16_t port_lo, port_hi; /* host order, inclusive */

@@ -2,7 +2,6 @@
 /* protect.c - protected ports: parsing, printing, matching; see protect.h. */
 #include <errno.h>
 #include <netinet/in.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -11,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "addr.h"
+#include "policy.h"
 #include "protect.h"
 
 void protect_free(struct pw_protect *p)
@@ -95,40 +95,33 @@ static int parse_netns(struct pw_protect_rule *r, const char *v, const char *net
 
 static int parse_sel(struct pw_psel *s, const char *tok, char *err, size_t errlen)
 {
-	const char *eq = strchr(tok, '=');
-	const char *v = eq ? eq + 1 : "";
-	size_t klen = eq ? (size_t)(eq - tok) : strlen(tok);
+	const char *v = s->value;
+	size_t klen, n;
 
 	memset(s, 0, sizeof(*s));
-	if (!eq || !*v) {
-		snprintf(err, errlen,
-			 "'%s': expected exe=PATH, unit=NAME, uid=UID, cgroup=PATH or netns=NS", tok);
+	if (policy_sel_split(tok, &klen, s->value, sizeof(s->value),
+			     "exe=PATH, unit=NAME, uid=UID, cgroup=PATH or netns=NS", err, errlen))
 		return -EINVAL;
-	}
-	if (strlen(v) >= sizeof(s->value)) {
-		snprintf(err, errlen, "'%.40s...': value too long", tok);
-		return -EINVAL;
-	}
-	snprintf(s->value, sizeof(s->value), "%s", v);
 	if (klen == 3 && !strncmp(tok, "exe", 3)) {
 		s->type = PW_PSEL_EXE;
-		if (v[0] != '/') {
-			snprintf(err, errlen, "'%s': exe= needs an absolute path", tok);
-			return -EINVAL;
-		}
-	} else if (klen == 4 && !strncmp(tok, "unit", 4)) {
+		return policy_sel_exe(tok, v, err, errlen);
+	}
+	if (klen == 4 && !strncmp(tok, "unit", 4)) {
 		s->type = PW_PSEL_UNIT;
-		if (strchr(v, '/')) {
-			snprintf(err, errlen, "'%s': a unit name has no '/' (cgroup= takes paths)",
-				 tok);
-			return -EINVAL;
-		}
-	} else if (klen == 6 && !strncmp(tok, "cgroup", 6)) {
-		size_t n = strlen(s->value);
-
+		if (!strchr(v, '/'))
+			return 0;
+		snprintf(err, errlen, "'%s': a unit name has no '/' (cgroup= takes paths)", tok);
+		return -EINVAL;
+	}
+	if (klen == 3 && !strncmp(tok, "uid", 3)) {
+		s->type = PW_PSEL_UID;
+		return policy_sel_uid(tok, v, &s->uid, err, errlen);
+	}
+	if (klen == 6 && !strncmp(tok, "cgroup", 6)) {
+		n = strlen(v);
 		s->type = PW_PSEL_CGROUP;
 		if (v[0] != '/' || strstr(v, "/../") || strstr(v, "/./") ||
-		    (n >= 3 && !strcmp(s->value + n - 3, "/..")) || strstr(v, "//")) {
+		    (n >= 3 && !strcmp(v + n - 3, "/..")) || strstr(v, "//")) {
 			snprintf(err, errlen,
 				 "'%s': cgroup= needs a cgroup v2 path from its root, such as "
 				 "/system.slice/nginx.service",
@@ -137,31 +130,11 @@ static int parse_sel(struct pw_psel *s, const char *tok, char *err, size_t errle
 		}
 		while (n > 1 && s->value[n - 1] == '/') /* "/a/" is "/a" */
 			s->value[--n] = '\0';
-	} else if (klen == 3 && !strncmp(tok, "uid", 3)) {
-		unsigned long uid;
-		char *end;
-
-		s->type = PW_PSEL_UID;
-		errno = 0;
-		uid = strtoul(v, &end, 10);
-		if (!errno && end != v && !*end && v[0] != '-' && uid < UINT32_MAX) {
-			s->uid = uid;
-		} else {
-			struct passwd *pw = getpwnam(v);
-
-			if (!pw) {
-				snprintf(err, errlen, "'%s': no such user", tok);
-				return -EINVAL;
-			}
-			s->uid = pw->pw_uid;
-		}
-	} else {
-		snprintf(err, errlen,
-			 "'%.*s=': unknown selector (exe=, unit=, uid=, cgroup=, netns=)",
-			 (int)klen, tok);
-		return -EINVAL;
+		return 0;
 	}
-	return 0;
+	snprintf(err, errlen, "'%.*s=': unknown selector (exe=, unit=, uid=, cgroup=, netns=)",
+		 (int)klen, tok);
+	return -EINVAL;
 }
 
 int protect_add(struct pw_protect *p, const char *value, unsigned int line,

@@ -228,6 +228,10 @@ static void test_allow_rule_matching(void **state)
 	assert_int_equal(policy_silences(&p, &other, &chrome)->line, 6);
 	other.owner.uid = 2;
 	assert_null(policy_silences(&p, &other, &chrome));
+	/* a negative number is no uid (strtoul() would wrap "-4294967295" to 1) */
+	assert_int_equal(policy_add_allow(&p, "udp 9 uid=-4294967295", 7, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "no such user"));
 	policy_free(&p);
 }
 
