@@ -439,8 +439,9 @@ out:
 	return ret;
 }
 
-int protectbpf_apply(struct pw_protect_bpf *b, const struct pw_protect *p, struct snap *snap,
-		     char *err, size_t errlen)
+/* Build the kernel's view of p and write it, unless unchanged and !force. */
+static int update(struct pw_protect_bpf *b, const struct pw_protect *p, struct snap *snap,
+		  int force, char *err, size_t errlen)
 {
 	struct view v;
 	uint64_t sig;
@@ -452,27 +453,7 @@ int protectbpf_apply(struct pw_protect_bpf *b, const struct pw_protect *p, struc
 	if (ret)
 		return ret;
 	sig = view_sig(p, &v);
-	ret = apply_view(b, p, &v, err, errlen);
-	if (!ret)
-		b->sig = sig;
-	view_free(&v);
-	return ret;
-}
-
-int protectbpf_refresh(struct pw_protect_bpf *b, const struct pw_protect *p, struct snap *snap,
-		       char *err, size_t errlen)
-{
-	struct view v;
-	uint64_t sig;
-	int ret;
-
-	if (!b->skel)
-		return 0;
-	ret = build_view(b, p, snap, &v, err, errlen);
-	if (ret)
-		return ret;
-	sig = view_sig(p, &v);
-	if (sig == b->sig) {
+	if (!force && sig == b->sig) {
 		view_free(&v);
 		return 0;
 	}
@@ -481,4 +462,16 @@ int protectbpf_refresh(struct pw_protect_bpf *b, const struct pw_protect *p, str
 		b->sig = sig;
 	view_free(&v);
 	return ret;
+}
+
+int protectbpf_apply(struct pw_protect_bpf *b, const struct pw_protect *p, struct snap *snap,
+		     char *err, size_t errlen)
+{
+	return update(b, p, snap, 1, err, errlen);
+}
+
+int protectbpf_refresh(struct pw_protect_bpf *b, const struct pw_protect *p, struct snap *snap,
+		       char *err, size_t errlen)
+{
+	return update(b, p, snap, 0, err, errlen);
 }
