@@ -483,6 +483,10 @@ class Actor:
         argv = [exe or PYTHON, ACTOR, "--ops", json.dumps(list(ops))]
         if caps is not None:
             assert uid, "caps are for an actor of another uid than root"
+            # uid runs the interpreter itself: give it the script's text, since
+            # the checkout may sit below a directory only root can enter (mktemp -d)
+            with open(ACTOR) as fh:
+                argv = [exe or PYTHON, "-c", fh.read(), "--ops", json.dumps(list(ops))]
             argv = ["setpriv", "--reuid", str(uid), "--regid", str(gid if gid is not None else uid),
                     "--clear-groups", "--inh-caps", caps, "--ambient-caps", caps] + argv
         else:
