@@ -28,7 +28,8 @@
 
 # The one list of Debian packages: the README and .ci/run both use `make deps`.
 DEPS_PKGS := make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
-	libjson-c-dev libmnl-dev libsystemd-dev libinih-dev libcmocka-dev python3 python3-pytest \
+	libjson-c-dev libmnl-dev libnftables-dev libsystemd-dev libinih-dev libcmocka-dev \
+	python3 python3-pytest nftables iptables \
 	rsyslog iproute2 procps util-linux systemd mandoc man-db strace \
 	bpftrace auditd qemu-system-x86 busybox-static cpio \
 	debhelper dpkg-dev lintian
@@ -46,7 +47,7 @@ ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wpointer-arith -Wformat-security -Wimplicit-fallthrough \
 	-Wno-format-truncation # fixed-size message buffers truncate on purpose
-PKGS     := libbpf json-c libmnl libsystemd inih
+PKGS     := libbpf json-c libmnl libsystemd inih libnftables
 CFLAGS   ?= -O2 -g
 # CPPFLAGS and LDFLAGS are the caller's (empty here; in the package build
 # dpkg-buildflags' hardening: _FORTIFY_SOURCE, relro, bindnow) and go on every

@@ -9,6 +9,7 @@
 
 #include "addr.h"
 #include "ctl_cmd.h"
+#include "ctl_nat.h"
 #include "ctl_req.h"
 #include "portwatch/proto.h"
 #include "pwjson.h"
@@ -98,6 +99,8 @@ json_object *ctl_cmd_owners(struct ctl_cmd_ctx *ctx, json_object *req)
 		return ctl_error("out of memory");
 	}
 	o = ctl_ok();
+	if (ctx->nat)
+		json_object_object_add(o, "diverted", ctl_nat_owners(ctx->nat, &f));
 	if (ctx->can_stream) {
 		ctx->stream_member = "sockets";
 		ctx->stream = c.v;
@@ -241,6 +244,8 @@ json_object *ctl_cmd_stats(struct ctl_cmd_ctx *ctx, json_object *req)
 					       NULL);
 		json_object_object_add(s, "sk_lookup", sk);
 	}
+	if (ctx->nat)
+		json_object_object_add(s, "nat", ctl_nat_stats(ctx->nat));
 	if (ctx->ctl_stats) {
 		json_object *cs = json_object_new_object();
 
@@ -285,6 +290,8 @@ json_object *ctl_cmd_diversions(struct ctl_cmd_ctx *ctx, json_object *req)
 		json_object_object_add(d, "exe", w->pid ? pwj_text(w->exe) : NULL);
 		json_object_array_add(v, d);
 	}
+	if (ctx->nat)
+		ctl_nat_diversions(ctx->nat, v);
 	json_object_object_add(o, "diversions", v);
 	return o;
 }

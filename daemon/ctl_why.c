@@ -18,6 +18,7 @@
 
 #include "addr.h"
 #include "ctl_cmd.h"
+#include "ctl_nat.h"
 #include "ctl_req.h"
 #include "expected.h"
 #include "predict.h"
@@ -176,7 +177,7 @@ json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req)
 {
 	struct pw_monitor *m = ctx->mon;
 	struct why w = { .port = -1 };
-	json_object *conflicts, *alerts, *ok;
+	json_object *conflicts, *alerts, *ok, *diverted = NULL;
 	const void *last_conflict, *last_alert;
 	struct pw_prediction p;
 	struct pw_view other = { 0 };
@@ -246,6 +247,13 @@ json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req)
 		    (long long)w.port, proto ? "/" : "", proto ? proto : "");
 	if (w.nholders > 4)
 		say(&w, " (%zu sockets in all.)", w.nholders);
+	if (ctx->nat) {
+		char text[1024];
+
+		diverted = ctl_nat_why(ctx->nat, m->table, &w.f, w.view_netns, text, sizeof(text));
+		if (text[0])
+			say(&w, "%s", text);
+	}
 	if (w.nlisten)
 		say(&w, " A listening socket refuses every overlapping bind, SO_REUSEADDR or not; "
 			"only sockets with SO_REUSEPORT created by the same uid may join it.");
@@ -291,6 +299,8 @@ json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req)
 	json_object_object_add(ok, "conflicts", conflicts);
 	json_object_object_add(ok, "alerts", alerts);
 	json_object_object_add(ok, "explanation", pwj_text(w.text + (w.text[0] == ' ')));
+	if (diverted)
+		json_object_object_add(ok, "diverted", diverted);
 	if (xo) {
 		json_object *x = json_object_new_object();
 

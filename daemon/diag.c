@@ -132,3 +132,83 @@ int diag_time_wait(int fd, uint32_t netns, uint16_t port, diag_tw_fn fn, void *a
 		return d.ret;
 	return err;
 }
+
+/* One diag_sockopt() dump: the socket sought and what was found. */
+struct sockopt_dump {
+	uint16_t port;
+	uint64_t inode;
+	uint8_t flags;
+	int found;
+};
+
+static int sockopt_attr(const struct nlattr *a, void *data)
+{
+	struct sockopt_dump *s = data;
+
+	if (mnl_attr_get_type(a) == INET_DIAG_SOCKOPT &&
+	    mnl_attr_get_payload_len(a) >= sizeof(struct inet_diag_sockopt)) {
+		struct inet_diag_sockopt o;
+
+		memcpy(&o, mnl_attr_get_payload(a), sizeof(o));
+		s->flags = (o.transparent ? DIAG_SOCKOPT_TRANSPARENT : 0) |
+			   (o.freebind ? DIAG_SOCKOPT_FREEBIND : 0);
+		s->found = 1;
+	}
+	return MNL_CB_OK;
+}
+
+static int on_sockopt_msg(const struct nlmsghdr *nlh, void *data)
+{
+	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
+	struct sockopt_dump *s = data;
+
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*m))
+		return MNL_CB_ERROR;
+	if (ntohs(m->id.idiag_sport) != s->port || m->idiag_inode != s->inode)
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*m), sockopt_attr, s);
+	return s->found ? MNL_CB_STOP : MNL_CB_OK;
+}
+
+static int sockopt_family(int fd, uint8_t family, uint8_t protocol, unsigned int seq,
+			  struct sockopt_dump *s)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct inet_diag_req_v2 *req;
+	ssize_t n;
+	int ret;
+
+	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+	req->sdiag_family = family;
+	req->sdiag_protocol = protocol;
+	req->idiag_states = protocol == IPPROTO_TCP ? 1u << PW_TCP_LISTEN : ~0u;
+	if (send(fd, nlh, nlh->nlmsg_len, 0) < 0)
+		return -errno;
+	for (;;) {
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0)
+			return errno == EINTR ? 0 : -errno;
+		ret = mnl_cb_run(buf, n, seq, 0, on_sockopt_msg, s);
+		if (ret == MNL_CB_ERROR)
+			return errno ? -errno : -EPROTO;
+		if (ret <= MNL_CB_STOP)
+			return 0;
+	}
+}
+
+int diag_sockopt(int fd, uint8_t protocol, uint16_t port, uint64_t inode, uint8_t *flags)
+{
+	struct sockopt_dump s = { .port = port, .inode = inode };
+	int err = sockopt_family(fd, AF_INET, protocol, 1, &s);
+
+	if (!err && !s.found)
+		err = sockopt_family(fd, AF_INET6, protocol, 2, &s);
+	close(fd);
+	if (s.found)
+		*flags = s.flags;
+	return err ? err : s.found;
+}

@@ -47,4 +47,17 @@ int diag_bound_tcp(int fd, uint32_t netns, diag_sock_fn fn, void *arg);
 typedef int (*diag_tw_fn)(const struct pw_sock *sk, uint32_t expires_ms, void *arg);
 int diag_time_wait(int fd, uint32_t netns, uint16_t port, diag_tw_fn fn, void *arg);
 
+/*
+ * The INET_DIAG_SOCKOPT flags (struct inet_diag_sockopt: transparent,
+ * freebind, ...; Linux 5.10+, put for every socket by
+ * inet_diag_msg_attrs_fill() in net/ipv4/inet_diag.c) of the socket with
+ * this inode on (protocol, local port `port`, host order) in fd's
+ * namespace, IPv4 and IPv6, TCP listeners or UDP sockets: *flags gets
+ * DIAG_SOCKOPT_* bits. Closes fd. Returns 1 found, 0 not found or no
+ * such attribute (older kernel), or -errno.
+ */
+#define DIAG_SOCKOPT_TRANSPARENT 0x01 /* IP_TRANSPARENT (inet_sk(sk)->transparent) */
+#define DIAG_SOCKOPT_FREEBIND 0x02    /* IP_FREEBIND */
+int diag_sockopt(int fd, uint8_t protocol, uint16_t port, uint64_t inode, uint8_t *flags);
+
 #endif /* PORTWATCH_DIAG_H */

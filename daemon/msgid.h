@@ -27,6 +27,9 @@
 /* resource */
 #define PW_MSGID_EPHEMERAL_EXHAUSTED "3298e636cf794dbfadaa93e63c00120d"
 /* diversion */
+#define PW_MSGID_NAT_REDIRECT        "1b011f95626e426ea6f2a395648b869c"
 #define PW_MSGID_SK_LOOKUP           "65a5bb757516466eb082b60943983915"
+/* exposure */
+#define PW_MSGID_PORT_SHADOW         "fbd07673eb82482ca4319b2a878a1d95"
 
 #endif /* PORTWATCH_MSGID_H */

@@ -44,6 +44,7 @@
 #include "portwatch/proto.h"
 #include "pwjson.h"
 #include "report.h"
+#include "nat.h"
 #include "sklookup.h"
 #include "snap.h"
 #include "sysctl.h"
@@ -92,6 +93,7 @@ struct daemon {
 	struct pw_monitor mon;
 	struct pw_ctl ctl;
 	struct sklookup sklookup; /* sk_lookup links in force, PW_SKLOOKUP_SCAN_S */
+	struct nat nat;           /* nftables rulesets, followed by notification (nat.h) */
 	struct expected_owners expected; /* the monitor borrows it; saved PW_OWNERS_SAVE_S */
 	int expected_err;         /* -errno of the last failed save logged; 0 none */
 	int sklookup_err;         /* -errno of the last failed scan logged; 0 none */
@@ -109,7 +111,7 @@ struct daemon {
 };
 
 /* epoll cookies of the daemon's own fds; anything else belongs to ctl. */
-static char tag_ring, tag_signal, tag_flush, tag_house, tag_watchdog;
+static char tag_ring, tag_signal, tag_flush, tag_house, tag_watchdog, tag_nat;
 
 static void usage(FILE *f)
 {
@@ -737,6 +739,7 @@ static void housekeeping(struct daemon *d)
 		protect_refresh(d);
 	if (d->ticks % PW_SKLOOKUP_SCAN_S == 0)
 		scan_sklookup(d);
+	nat_tick(&d->nat);
 	if (d->ticks % PW_OWNERS_SAVE_S == 0)
 		save_owners(d);
 	monitor_fold_flush(&d->mon, monitor_now());
@@ -883,6 +886,8 @@ static void loop(struct daemon *d)
 				if (p == &tag_flush)
 					drain_fd(d->flush_fd);
 				drain_ring(d);
+			} else if (p == &tag_nat) {
+				nat_handle(&d->nat);
 			} else if (p == &tag_house) {
 				drain_fd(d->house_fd);
 				housekeeping(d);
@@ -1069,6 +1074,12 @@ static void setup(struct daemon *d)
 	drain_ring(d);
 	scan_sklookup(d);
 	log_info("BPF sk_lookup links: %zu", d->sklookup.n);
+	err = nat_init(&d->nat, d->snap, &d->mon);
+	if (err)
+		fatalx("cannot set up the nftables watch: %s", strerror(-err));
+	nat_tick(&d->nat);
+	log_info("nftables: %zu network namespaces followed, %zu diverting rules",
+		 nat_namespaces(&d->nat), nat_rules(&d->nat));
 
 	protect_resolve_exes(&d->cfg.protect);
 	{
@@ -1093,10 +1104,12 @@ static void setup(struct daemon *d)
 		log_notice("serving on %s from systemd; the configured socket %s is not used",
 			   d->ctl.path, d->cfg.socket_path);
 	d->ctl.sklookup = &d->sklookup;
+	d->ctl.nat = &d->nat;
 	d->ctl.reload = ctl_reload;
 	d->ctl.reload_arg = d;
 	if (add_fd(d, pwbpf_epoll_fd(&d->bpf), &tag_ring) || add_fd(d, d->signal_fd, &tag_signal) ||
 	    add_fd(d, d->flush_fd, &tag_flush) || add_fd(d, d->house_fd, &tag_house) ||
+	    add_fd(d, nat_fd(&d->nat), &tag_nat) ||
 	    (d->watchdog_fd >= 0 && add_fd(d, d->watchdog_fd, &tag_watchdog)))
 		fatal("epoll_ctl");
 	log_info("portwatchd %s ready: %zu sockets watched, control socket %s%s", PW_RELEASE,
@@ -1120,6 +1133,7 @@ static void teardown(struct daemon *d)
 	snap_close(d->snap);
 	monitor_free(&d->mon);
 	sklookup_free(&d->sklookup);
+	nat_free(&d->nat);
 	expected_free(&d->expected);
 	container_pool_free(); /* after the table: its entries drop their references */
 	config_free(&d->cfg);

@@ -242,6 +242,7 @@ const char *rules_alert_kind_name(enum rules_alert_kind kind)
 		[RULES_KIND_REUSE_COLLISION] = "reuse_collision",
 		[RULES_KIND_RESOURCE] = "resource",
 		[RULES_KIND_DIVERSION] = "diversion",
+		[RULES_KIND_EXPOSURE] = "exposure",
 	};
 	_Static_assert(ARRAY_SIZE(names) == RULES_KIND_COUNT, "one name per enum rules_alert_kind");
 
@@ -263,6 +264,8 @@ const char *rules_alert_reason_name(enum rules_alert_reason reason)
 		[RULES_REASON_PROTECTED_PORT] = "protected_port",
 		[RULES_REASON_SK_LOOKUP] = "sk_lookup",
 		[RULES_REASON_SQUATTED] = "squatted",
+		[RULES_REASON_NAT_REDIRECT] = "nat_redirect",
+		[RULES_REASON_PORT_SHADOW] = "port_shadow",
 	};
 	_Static_assert(ARRAY_SIZE(names) == RULES_REASON_COUNT,
 		       "one name per enum rules_alert_reason");

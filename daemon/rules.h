@@ -94,6 +94,8 @@ enum rules_alert_kind {
 	RULES_KIND_REUSE_COLLISION, /* "reuse_collision" */
 	RULES_KIND_RESOURCE,        /* "resource" */
 	RULES_KIND_DIVERSION,       /* "diversion": traffic taken without a bind conflict */
+	RULES_KIND_EXPOSURE,        /* "exposure": an advisory, a configuration that lets
+				     * traffic be taken (nat.h) */
 	RULES_KIND_COUNT
 };
 
@@ -112,6 +114,11 @@ enum rules_alert_reason {
 	RULES_REASON_SK_LOOKUP,           /* "sk_lookup": diversion, a BPF sk_lookup link */
 	RULES_REASON_SQUATTED,            /* "squatted": hijack_attempt, the port's expected
 					   * owner was refused */
+	RULES_REASON_NAT_REDIRECT,        /* "nat_redirect": diversion, an nftables dnat,
+					   * redirect or tproxy rule takes a listener's
+					   * traffic (nat.h) */
+	RULES_REASON_PORT_SHADOW,         /* "port_shadow": exposure, forwarding with
+					   * masquerade and no mitigation (CVE-2021-3773) */
 	RULES_REASON_COUNT
 };
 
@@ -181,7 +188,10 @@ int rules_classify_bind(const struct pw_sock *c, uint32_t uid_c, const struct pw
 
 /* The contract name of a rule: "listener", ... (NULL for NONE or out of range). */
 const char *rules_rule_name(enum rules_rule rule);
-/* "hijack_attempt", "reuse_collision", "resource", "diversion" (NULL for NONE or out of range). */
+/*
+ * "hijack_attempt", "reuse_collision", "resource", "diversion", "exposure"
+ * (NULL for NONE or out of range).
+ */
 const char *rules_alert_kind_name(enum rules_alert_kind kind);
 /* "shadow_wildcard", "takeover", ... (NULL for NONE or out of range). */
 const char *rules_alert_reason_name(enum rules_alert_reason reason);

@@ -14,6 +14,7 @@
 #ifndef PORTWATCH_SNAP_H
 #define PORTWATCH_SNAP_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "portwatch/event.h"
@@ -75,6 +76,13 @@ int snap_sock_owners(struct snap *s, int (*fn)(uint64_t inode, uint32_t pid, voi
  * netns, -ENOTRECOVERABLE when the way home failed, or -errno.
  */
 int snap_netns_call(struct snap *s, uint32_t netns, int (*fn)(void *arg), void *arg);
+
+/*
+ * The network namespaces the last listing found (snap_walk() and the
+ * look-ups of snap_netns_call() refresh it), the daemon's own first: up
+ * to max inodes into out. Returns how many there are (may exceed max).
+ */
+size_t snap_netns_list(const struct snap *s, uint32_t *out, size_t max);
 
 /* Inode of the daemon's own network namespace (cached at snap_open()). */
 uint32_t snap_self_netns(const struct snap *s);

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * nat.h - the nftables rulesets of every watched network namespace, and
+ * the traffic they take from local listeners without a bind conflict
+ * (issue 19, items 2, 4 and 6).
+ *
+ * Reading: per namespace, a libnftables context made inside it
+ * (nft_ctx_new() opens its NETLINK_NETFILTER socket at once, and a netlink
+ * socket keeps the namespace it was created in), asked for "list ruleset"
+ * in JSON (natrule.h parses it) and, when the ruleset diverts anything, in
+ * text with handles (the rules' text as `nft -a list ruleset` prints it).
+ *
+ * Following: per namespace, a NETLINK_NETFILTER socket (libmnl) made
+ * inside it and subscribed to NFNLGRP_NFTABLES: the kernel sends every
+ * committed change, and NFT_MSG_NEWGEN at the end of each transaction
+ * (nf_tables_commit() -> nf_tables_gen_notify(), net/netfilter/
+ * nf_tables_api.c). A NEWGEN, or a lost notification (ENOBUFS), marks the
+ * namespace dirty and arms a NAT_COALESCE_MS timer; the timer re-reads
+ * every dirty namespace once, so a burst of transactions costs one read.
+ * No polling: an unchanged ruleset is never read again.
+ *
+ * Namespaces: the ones snapshots found (snap_netns_list()), synced each
+ * second by nat_tick(); one that is gone drops its state, and its
+ * diversions are cleared.
+ *
+ * Diversions: a (rule, listener) pair where a rule of natrule.h covers
+ * a TCP listener or bound UDP socket of the table. Each new pair raises
+ * diversion/nat_redirect once (notice for Docker's and kube-proxy's
+ * chains, warning otherwise); a pair whose rule or listener is gone moves
+ * to the `cleared` history (NAT_CLEARED entries). Pairs are re-matched on
+ * every read and once a second (nat_tick()) for namespaces with diverting
+ * rules, so a listener that starts after the rule is seen too.
+ *
+ * iptables-legacy: x_tables rules are not in the nftables ruleset. The
+ * names in /proc/net/ip_tables_names and ip6_tables_names (opened inside
+ * the namespace; procfs shows the opener's namespace) say which legacy
+ * tables exist: they are named in `stats` as not visible, read at each
+ * sync. Their rules are not read.
+ *
+ * Port Shadow (CVE-2021-3773): a namespace with net.ipv4.ip_forward or
+ * net.ipv6.conf.all.forwarding set and a masquerade/snat rule gets one
+ * exposure/port_shadow advisory per ruleset read whose exposed set (the
+ * listeners no mitigation protects, natrule_shadow_mitigated()) is not
+ * empty and differs from the one last advised.
+ *
+ * Single-threaded, like the rest of the daemon; needs CAP_SYS_ADMIN
+ * (setns) and CAP_NET_ADMIN (nftables listing and notifications).
+ */
+#ifndef PORTWATCH_NAT_H
+#define PORTWATCH_NAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "monitor.h"
+#include "natrule.h"
+#include "snap.h"
+#include "table.h"
+
+#define NAT_COALESCE_MS 20
+#define NAT_CLEARED 32
+#define NAT_XT_LEN 96
+
+struct nat_ns;
+
+/* One diversion: traffic of a listener taken by a rule. */
+struct nat_diversion {
+	uint32_t netns;
+	uint8_t transparent;   /* NATRULE_TPROXY: the target socket has IP_TRANSPARENT
+				* (nat_target_transparent()); the kernel only hands traffic
+				* to such a socket (nf_tproxy_get_sock_v4/v6()) */
+	uint8_t target_local;  /* target is a socket of the table */
+	struct natrule rule;   /* copy */
+	struct pw_entry listener; /* the socket that loses the traffic (copy) */
+	struct pw_entry target;   /* the socket that gets it (copy), when target_local */
+	uint64_t first_ns;     /* CLOCK_REALTIME ns it was found */
+	uint64_t cleared_ns;   /* in the cleared history: when it ended; 0 in force */
+	uint64_t alert_id;     /* its diversion/nat_redirect alert; 0 silenced or folded */
+	char cleared_why[32];  /* "rule removed", "listener gone", "namespace gone" */
+};
+
+struct nat {
+	int epoll_fd;  /* the namespaces' notification sockets and timer_fd: one fd for the loop */
+	int timer_fd;  /* NAT_COALESCE_MS one-shot after a change */
+	struct snap *snap;       /* borrowed */
+	struct pw_monitor *mon;  /* borrowed: the table, and monitor_raise() */
+	struct nat_ns **ns;      /* owned; by netns */
+	size_t nns;
+	struct nat_diversion *div; /* in force; owned */
+	size_t ndiv, capdiv;
+	struct nat_diversion cleared[NAT_CLEARED]; /* ring, oldest overwritten */
+	size_t ncleared;          /* entries ever cleared */
+	uint64_t reads;           /* rulesets read */
+	uint64_t notifications;   /* transactions notified (NEWGEN) */
+	uint64_t overruns;        /* notification sockets that overflowed (ENOBUFS) */
+	uint64_t found;           /* diversions found, in all */
+	uint64_t advisories;      /* exposure/port_shadow advisories raised */
+	unsigned int ticks;       /* nat_tick() calls */
+	struct {
+		uint32_t netns;
+		unsigned int until;   /* tick before which it is not tried again */
+	} failed[16];             /* namespaces that could not be entered, by slot */
+	int last_err;             /* -errno of the last failed read or watch; 0 none */
+	uint32_t last_err_netns;
+};
+
+/*
+ * Set n up (zeroed first): its epoll and timer fds. snap and mon are
+ * borrowed for the daemon's lifetime. Returns 0 or -errno.
+ */
+int nat_init(struct nat *n, struct snap *snap, struct pw_monitor *mon);
+
+/* The fd for the daemon's epoll loop: readable when nat_handle() has work. */
+int nat_fd(const struct nat *n);
+
+/*
+ * Serve what made nat_fd() readable: drain the notification sockets
+ * (marking namespaces dirty, arming the timer) and, on the timer, re-read
+ * the dirty namespaces. Alerts are raised through monitor_raise().
+ */
+void nat_handle(struct nat *n);
+
+/*
+ * Once a second: follow the namespace list (new ones are watched and
+ * read, gone ones dropped) and re-match the diversions of namespaces
+ * whose ruleset diverts.
+ */
+void nat_tick(struct nat *n);
+
+/* Free everything; accepts a zeroed struct. */
+void nat_free(struct nat *n);
+
+/*
+ * The seam for IP_TRANSPARENT: 1 when the table entry e (a socket of its
+ * namespace) has IP_TRANSPARENT set, 0 when not, -errno when it cannot be
+ * told. Read from sock_diag (diag_sockopt(): INET_DIAG_SOCKOPT) inside
+ * e's namespace; a per-socket flag recorded by the BPF side can replace
+ * the body without changing callers.
+ */
+int nat_target_transparent(struct nat *n, const struct pw_entry *e);
+
+/* Read-only views for the control commands. */
+
+/* Namespaces watched, and the rules of natrule.h they hold, in all. */
+size_t nat_namespaces(const struct nat *n);
+size_t nat_rules(const struct nat *n);
+
+/*
+ * Call fn for each namespace watched: its inode, the diverting rules of
+ * its last read, the x_tables tables found ("ip:nat,filter ip6:mangle",
+ * "" none), its forwarding state and the -errno of its last read (0 ok).
+ */
+typedef void (*nat_ns_fn)(uint32_t netns, const struct natrule_set *rules, const char *xt_tables,
+			  int forwarding, int err, void *arg);
+void nat_foreach_ns(const struct nat *n, nat_ns_fn fn, void *arg);
+
+/*
+ * The diverting rules of namespace netns that cover (protocol, port) for
+ * a socket of family (AF_INET/AF_INET6, v6only as given): fn per rule.
+ * For `why` of a port that has no listener (a tproxy rule still takes its
+ * traffic).
+ */
+void nat_rules_on(const struct nat *n, const struct pw_sock *sk,
+		  void (*fn)(const struct natrule *r, void *arg), void *arg);
+
+/* The cleared diversion i (0 = the most recent), NULL past the history. */
+const struct nat_diversion *nat_cleared(const struct nat *n, size_t i);
+
+/* The alert message of a diversion (NUL-terminated, truncated to len). Pure. */
+void nat_message(char *buf, size_t len, const struct nat_diversion *d);
+
+#endif /* PORTWATCH_NAT_H */
