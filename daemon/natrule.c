@@ -301,6 +301,8 @@ static void read_match(struct parse *p, const char *family, const char *table, j
 
 	if (!op)
 		op = "==";
+	if (r && pl && proto && (!strcmp(proto, "ip") || !strcmp(proto, "ip6")))
+		r->l3 = proto[2] == '6' ? 6 : 4;
 	if (pl && proto && field) {
 		if ((!strcmp(proto, "tcp") || !strcmp(proto, "udp")) && mt->protos == 0)
 			mt->protos = !strcmp(proto, "tcp") ? NATRULE_TCP : NATRULE_UDP;
@@ -327,6 +329,12 @@ static void read_match(struct parse *p, const char *family, const char *table, j
 	}
 	if (key && !strcmp(key, "l4proto")) {
 		mt->protos = protos_of(op, right);
+		return;
+	}
+	if (key && !strcmp(key, "nfproto") && !strcmp(op, "==") &&
+	    json_object_is_type(right, json_type_string)) {
+		if (r)
+			r->l3 = !strcmp(json_object_get_string(right), "ipv6") ? 6 : 4;
 		return;
 	}
 	if (key && (!strcmp(key, "nfproto") || !strcmp(key, "protocol")))
@@ -678,9 +686,9 @@ int natrule_covers(const struct natrule *r, const struct pw_sock *sk)
 
 	if (!bit || (r->protos && !(r->protos & bit)))
 		return 0;
-	if (!strcmp(r->family, "ip"))
+	if (!strcmp(r->family, "ip") || r->l3 == 4)
 		fam_ok = v4;
-	else if (!strcmp(r->family, "ip6"))
+	else if (!strcmp(r->family, "ip6") || r->l3 == 6)
 		fam_ok = v6;
 	else
 		fam_ok = !strcmp(r->family, "inet");

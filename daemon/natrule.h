@@ -103,6 +103,8 @@ struct natrule {
 	uint8_t ndaddr;   /* 0: any destination address */
 	uint8_t text_exact; /* text is the line `nft -a list ruleset` prints */
 	uint8_t to_has_addr;
+	uint8_t l3;       /* 4 or 6: an ip/ip6 match (or meta nfproto) limits an inet rule to
+			   * one family; 0 none */
 	struct natrule_ports dport;
 	struct natrule_addr daddr[NATRULE_ADDRS];
 	uint16_t to_port;  /* host order; 0: the packet's own port (or not visible: XT) */

@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Unit tests of natrule.c: the JSON ruleset -> diversion matcher and the
+ * Port Shadow facts, on listings captured from real `nft -j list ruleset`
+ * and `nft -a list ruleset` output (nftables 1.0.6, Debian 12) under
+ * tests/unit/nft/: divert.* (redirect, dnat through a jump to a DOCKER
+ * chain, an OUTPUT rule with a set, a range and a daddr, a udp dnat,
+ * masquerade/snat, tproxy with a named set) and shadow.* (masquerade, the
+ * three mitigations of nft_nat.sh, an inet table with ip6 and ip rules).
+ * Run from the top of the tree (make unit).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "natrule.h"
+
+#define FIXTURES "tests/unit/nft/"
+
+static char *slurp(const char *name)
+{
+	char path[256];
+	FILE *f;
+	char *buf;
+	long len;
+
+	snprintf(path, sizeof(path), FIXTURES "%s", name);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = calloc(1, (size_t)len + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	return buf;
+}
+
+/* Parse NAME.json, then take the rules' text from NAME.txt. */
+static void load(const char *name, struct natrule_set *s)
+{
+	char j[64], t[64];
+	char *json, *text;
+
+	snprintf(j, sizeof(j), "%s.json", name);
+	snprintf(t, sizeof(t), "%s.txt", name);
+	json = slurp(j);
+	text = slurp(t);
+	assert_int_equal(natrule_parse(json, s), 0);
+	natrule_set_text(s, text);
+	free(json);
+	free(text);
+}
+
+static const struct natrule *rule(const struct natrule_set *s, const char *table,
+				  const char *chain, uint64_t handle)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->rules[i].table, table) && !strcmp(s->rules[i].chain, chain) &&
+		    s->rules[i].handle == handle)
+			return &s->rules[i];
+	return NULL;
+}
+
+static struct pw_sock sock(uint8_t proto, const char *addr, uint16_t port)
+{
+	struct pw_sock sk = { .protocol = proto, .lport = port };
+
+	if (strchr(addr, ':')) {
+		sk.family = AF_INET6;
+		inet_pton(AF_INET6, addr, sk.laddr);
+	} else {
+		sk.family = AF_INET;
+		inet_pton(AF_INET, addr, sk.laddr);
+	}
+	return sk;
+}
+
+static void test_divert_rules_found(void **state)
+{
+	struct natrule_set s;
+	const struct natrule *r;
+
+	(void)state;
+	load("divert", &s);
+	/* redirect, two OUTPUT rules, DOCKER's dnat, two tproxy; masquerade/snat are not */
+	assert_int_equal(s.n, 6);
+	assert_int_equal(s.nrules_all, 9);
+
+	r = rule(&s, "nat", "PREROUTING", 6);
+	assert_non_null(r);
+	assert_int_equal(r->action, NATRULE_REDIRECT);
+	assert_int_equal(r->hooks, NATRULE_HOOK_PREROUTING);
+	assert_int_equal(r->to_port, 42391);
+	assert_int_equal(r->protos, NATRULE_TCP);
+	assert_true(r->conditions); /* ip saddr 192.0.2.7 */
+	assert_true(r->text_exact);
+	assert_string_equal(r->text, "ip saddr 192.0.2.7 tcp dport 22 redirect to :42391");
+
+	/* reached from PREROUTING through `jump DOCKER`: Docker's own chain */
+	r = rule(&s, "nat", "DOCKER", 10);
+	assert_non_null(r);
+	assert_int_equal(r->action, NATRULE_DNAT);
+	assert_int_equal(r->origin, NATRULE_ORIGIN_DOCKER);
+	assert_int_equal(r->hooks, NATRULE_HOOK_PREROUTING);
+	assert_true(r->to_has_addr);
+	assert_int_equal(r->to_port, 80);
+	assert_string_equal(natrule_origin_name(r->origin), "docker");
+
+	/* tproxy through a named set */
+	r = rule(&s, "tp", "pre", 3);
+	assert_non_null(r);
+	assert_int_equal(r->action, NATRULE_TPROXY);
+	assert_string_equal(r->family, "inet");
+	assert_true(natrule_ports_has(&r->dport, 443));
+	assert_true(natrule_ports_has(&r->dport, 4443));
+	assert_false(natrule_ports_has(&r->dport, 80));
+	assert_string_equal(r->text, "tcp dport @ports tproxy ip to :50080");
+
+	/* Port Shadow facts of the same listing: masquerade and snat, no mitigation */
+	assert_int_equal(s.nsnat, 2);
+	assert_string_equal(s.snat_where, "ip nat POSTROUTING handle 11");
+	assert_int_equal(s.nmit, 0);
+	natrule_set_free(&s);
+}
+
+static void test_divert_covers(void **state)
+{
+	struct natrule_set s;
+	const struct natrule *redir, *out, *udp, *tp;
+	struct pw_sock sk;
+
+	(void)state;
+	load("divert", &s);
+	redir = rule(&s, "nat", "PREROUTING", 6);
+	out = rule(&s, "nat", "OUTPUT", 8);
+	udp = rule(&s, "nat", "OUTPUT", 9);
+	tp = rule(&s, "tp", "pre", 4);
+	assert_non_null(redir);
+	assert_non_null(out);
+	assert_non_null(udp);
+	assert_non_null(tp);
+
+	sk = sock(IPPROTO_TCP, "0.0.0.0", 22);
+	assert_true(natrule_covers(redir, &sk));
+	sk.protocol = IPPROTO_UDP; /* tcp dport only */
+	assert_false(natrule_covers(redir, &sk));
+	sk = sock(IPPROTO_TCP, "::", 22); /* dual-stack gets IPv4 too: family ip covers it */
+	assert_true(natrule_covers(redir, &sk));
+	sk.v6only = 1;
+	assert_false(natrule_covers(redir, &sk));
+	sk = sock(IPPROTO_TCP, "0.0.0.0", 23);
+	assert_false(natrule_covers(redir, &sk));
+
+	/* { 80, 8000-8100 } and ip daddr 127.0.0.1 */
+	sk = sock(IPPROTO_TCP, "127.0.0.1", 8050);
+	assert_true(natrule_covers(out, &sk));
+	sk = sock(IPPROTO_TCP, "0.0.0.0", 80); /* the wildcard gets 127.0.0.1's traffic too */
+	assert_true(natrule_covers(out, &sk));
+	sk = sock(IPPROTO_TCP, "10.0.0.1", 80); /* another address: not its traffic */
+	assert_false(natrule_covers(out, &sk));
+	sk = sock(IPPROTO_TCP, "127.0.0.1", 8101);
+	assert_false(natrule_covers(out, &sk));
+	assert_int_equal(natrule_target_port(out, 80), 9090);
+
+	sk = sock(IPPROTO_UDP, "0.0.0.0", 53);
+	assert_true(natrule_covers(udp, &sk));
+	assert_int_equal(natrule_target_port(udp, 53), 5353);
+
+	/* tproxy 7000 -> 127.0.0.1:50081; a listener on the target port itself is not taken */
+	sk = sock(IPPROTO_TCP, "0.0.0.0", 7000);
+	assert_true(natrule_covers(tp, &sk));
+	assert_int_equal(tp->to_port, 50081);
+	natrule_set_free(&s);
+}
+
+static void test_shadow_mitigations(void **state)
+{
+	struct natrule_set s;
+
+	(void)state;
+	load("shadow", &s);
+	assert_int_equal(s.nsnat, 2);
+	assert_string_equal(s.snat_where, "ip nat postrouting handle 2");
+	assert_int_equal(s.nmit, 3);
+	/* masquerade to :1406-65535 for udp sport <= 1405 */
+	assert_true(natrule_shadow_mitigated(&s, IPPROTO_UDP, 1405));
+	assert_true(natrule_shadow_mitigated(&s, IPPROTO_UDP, 500));
+	assert_false(natrule_shadow_mitigated(&s, IPPROTO_UDP, 1406));
+	assert_false(natrule_shadow_mitigated(&s, IPPROTO_TCP, 1405));
+	/* notrack of udp dport 5353 */
+	assert_true(natrule_shadow_mitigated(&s, IPPROTO_UDP, 5353));
+	/* forward drop of tcp sport { 22, 8000-8100 } */
+	assert_true(natrule_shadow_mitigated(&s, IPPROTO_TCP, 22));
+	assert_true(natrule_shadow_mitigated(&s, IPPROTO_TCP, 8080));
+	assert_false(natrule_shadow_mitigated(&s, IPPROTO_TCP, 443));
+	assert_true(natrule_shadow_mitigated(&s, IPPROTO_UDP, 22)); /* the remap again */
+	assert_false(natrule_shadow_mitigated(&s, IPPROTO_UDP, 8080)); /* that drop is tcp only */
+	natrule_set_free(&s);
+}
+
+static void test_inet_families_and_negation(void **state)
+{
+	struct natrule_set s;
+	const struct natrule *d6, *r4;
+	struct pw_sock sk;
+
+	(void)state;
+	load("shadow", &s);
+	assert_int_equal(s.n, 2);
+	d6 = rule(&s, "v6", "pre", 3);
+	r4 = rule(&s, "v6", "pre", 4);
+	assert_non_null(d6);
+	assert_non_null(r4);
+	assert_string_equal(d6->text,
+			    "ip6 daddr 2001:db8::/64 tcp dport != { 22, 80 } dnat ip6 to [2001:db8::2]:8080");
+
+	/* tcp dport != { 22, 80 } in 2001:db8::/64 */
+	sk = sock(IPPROTO_TCP, "2001:db8::5", 443);
+	assert_true(natrule_covers(d6, &sk));
+	sk.lport = 22;
+	assert_false(natrule_covers(d6, &sk));
+	sk = sock(IPPROTO_TCP, "2001:db9::5", 443);
+	assert_false(natrule_covers(d6, &sk));
+	sk = sock(IPPROTO_TCP, "0.0.0.0", 443); /* ip6 daddr: not IPv4 traffic */
+	assert_false(natrule_covers(d6, &sk));
+
+	/* meta nfproto ipv4 + ip daddr 10.1.2.3 in an inet table: IPv4 only */
+	sk = sock(IPPROTO_TCP, "0.0.0.0", 443);
+	assert_true(natrule_covers(r4, &sk));
+	sk = sock(IPPROTO_TCP, "::", 443);
+	sk.v6only = 1;
+	assert_false(natrule_covers(r4, &sk));
+	natrule_set_free(&s);
+}
+
+static void test_summary_when_the_text_is_unknown(void **state)
+{
+	struct natrule_set s;
+	const struct natrule *r;
+	char *json = slurp("divert.json");
+	char buf[NATRULE_TEXT_LEN];
+
+	(void)state;
+	assert_int_equal(natrule_parse(json, &s), 0);
+	natrule_set_text(&s, "table ip other { # handle 9\n"); /* names none of them */
+	r = rule(&s, "nat", "OUTPUT", 8);
+	assert_non_null(r);
+	assert_false(r->text_exact);
+	natrule_summary(r, buf, sizeof(buf));
+	assert_string_equal(buf, "tcp dport { 80, 8000-8100 } redirect to :9090");
+	r = rule(&s, "nat", "PREROUTING", 6);
+	assert_string_equal(r->text, "tcp dport 22 (other matches) redirect to :42391");
+	natrule_set_free(&s);
+	free(json);
+}
+
+static void test_not_a_listing(void **state)
+{
+	struct natrule_set s;
+
+	(void)state;
+	assert_int_equal(natrule_parse("{\"x\": 1}", &s), -EINVAL);
+	natrule_set_free(&s);
+	assert_int_equal(natrule_parse("not json", &s), -EINVAL);
+	natrule_set_free(&s);
+	assert_int_equal(natrule_parse("{\"nftables\": []}", &s), 0);
+	assert_int_equal(s.n, 0);
+	natrule_set_free(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_divert_rules_found),
+		cmocka_unit_test(test_divert_covers),
+		cmocka_unit_test(test_shadow_mitigations),
+		cmocka_unit_test(test_inet_families_and_negation),
+		cmocka_unit_test(test_summary_when_the_text_is_unknown),
+		cmocka_unit_test(test_not_a_listing),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
