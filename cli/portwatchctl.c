@@ -405,6 +405,8 @@ static int call_list(struct ctl *c, const char *cmd, unsigned int mask, const ch
  * Command handlers: c holds the options and the arguments after the
  * command name (main() checked their number). Each returns an exit status.
  */
+static const char *member_text(struct json_object *o, const char *name);
+
 static int do_owners(struct ctl *c)
 {
 	struct json_object *resp, *arr;
@@ -423,6 +425,22 @@ static int do_owners(struct ctl *c)
 				 ctlfmt_socket_ctr_row);
 	else
 		ret = print_list(c, arr, ctlfmt_socket_cols, CTLFMT_SOCKET_NCOLS, ctlfmt_socket_row);
+	if (!c->json) {
+		struct json_object *div;
+
+		/* listeners whose traffic an nftables rule takes (`diversions` for more) */
+		if (json_object_object_get_ex(resp, "diverted", &div) &&
+		    json_object_is_type(div, json_type_array))
+			for (size_t i = 0; i < json_object_array_length(div); i++) {
+				struct json_object *d = json_object_array_get_idx(div, i);
+
+				printf("diverted: netns %s %s port %s (inode %s) -> port %s by rule "
+				       "\"%s\" (alert %s)\n", member_text(d, "netns"),
+				       member_text(d, "proto"), member_text(d, "port"),
+				       member_text(d, "inode"), member_text(d, "to_port"),
+				       member_text(d, "rule"), member_text(d, "alert_id"));
+			}
+	}
 	json_object_put(resp);
 	return ret;
 }
@@ -547,7 +565,33 @@ static const char *member_text(struct json_object *o, const char *name)
 	return json_object_object_get_ex(o, name, &v) && v ? json_object_get_string(v) : "-";
 }
 
-/* diversions: traffic taken without a bind (sk_lookup links, for now), one per line. */
+/* A nat_redirect diversion (docs/protocol.md) on one line. */
+static void print_nat_diversion(struct json_object *d)
+{
+	struct json_object *rule = NULL, *target = NULL, *listener = NULL;
+
+	json_object_object_get_ex(d, "rule", &rule);
+	json_object_object_get_ex(d, "target", &target);
+	json_object_object_get_ex(d, "listener", &listener);
+	printf("nat_redirect netns %s %s %s:%s (pid %s) -> port %s", member_text(d, "netns"),
+	       member_text(d, "proto"), member_text(d, "addr"), member_text(d, "port"),
+	       member_text(listener, "pid"), member_text(d, "to_port"));
+	if (target)
+		printf(" (pid %s, %s, uid %s)", member_text(target, "pid"),
+		       member_text(target, "comm"), member_text(target, "uid"));
+	printf(" rule \"%s\" (%s %s chain %s handle %s", member_text(rule, "text"),
+	       member_text(rule, "family"), member_text(rule, "table"),
+	       member_text(rule, "chain"), member_text(rule, "handle"));
+	if (strcmp(member_text(rule, "origin"), "-"))
+		printf(", %s", member_text(rule, "origin"));
+	if (!strcmp(member_text(d, "state"), "cleared"))
+		printf(") cleared %s (%s) alert %s\n", member_text(d, "cleared"),
+		       member_text(d, "cleared_why"), member_text(d, "alert_id"));
+	else
+		printf(") since %s alert %s\n", member_text(d, "since"), member_text(d, "alert_id"));
+}
+
+/* diversions: traffic taken without a bind (sk_lookup links, nftables rules), one per line. */
 static int do_diversions(struct ctl *c)
 {
 	struct json_object *resp = NULL, *v;
@@ -568,6 +612,10 @@ static int do_diversions(struct ctl *c)
 		for (size_t i = 0; i < n; i++) {
 			struct json_object *d = json_object_array_get_idx(v, i);
 
+			if (!strcmp(member_text(d, "type"), "nat_redirect")) {
+				print_nat_diversion(d);
+				continue;
+			}
 			printf("%s netns %s link %s prog %s (id %s) pid %s (%s, uid %s) since %s "
 			       "alert %s\n",
 			       member_text(d, "type"), member_text(d, "netns"),
@@ -923,7 +971,9 @@ static int do_help(struct ctl *c)
 	       "    diversions\n"
 	       "        What takes a port's traffic without a bind: the BPF sk_lookup\n"
 	       "        programs attached in every network namespace, with the process\n"
-	       "        holding each link and the alert it raised.\n"
+	       "        holding each link, and the nftables dnat/redirect/tproxy rules\n"
+	       "        that take a listener's traffic (active, and recently cleared),\n"
+	       "        with the alert each raised.\n"
 	       "    watch\n"
 	       "        Print alerts as they are raised, one per line, until the daemon\n"
 	       "        exits or SIGINT (Ctrl-C).\n"

@@ -9,7 +9,7 @@ alert; the daemon finds a namespace made by `ip netns add` within a second
 import subprocess
 import time
 
-from pwe2e import netns_inode, wait_until
+from pwe2e import ctl_run, netns_inode, wait_until
 
 TICK_S = 1     # nat_tick(): namespaces followed, diversions re-matched
 XT_EVERY_S = 10  # NAT_XT_EVERY ticks between two looks at the x_tables names
@@ -99,6 +99,14 @@ def test_redirect_to_another_uids_listener_and_its_removal(daemon, netns, actors
     assert [x["alert_id"] for x in why["diverted"]] == [al["id"]], why["diverted"]
     st = daemon.stats()["nat"]
     assert st["diversions"] >= 1 and st["reads"] >= 1 and st["error"] is None, st
+    # the same in portwatchctl's text
+    out = ctl_run(daemon, "diversions").stdout
+    mine = [x for x in out.splitlines() if x.startswith("nat_redirect netns %d " % ino)]
+    assert len(mine) == 1 and "tcp 0.0.0.0:2222 (pid %d) -> port 42391 (pid %d" % (
+        sshd.pid, shell.pid) in mine[0] and '"%s"' % rule in mine[0], out
+    out = ctl_run(daemon, "owners", "2222", "--netns", str(ino)).stdout
+    assert "diverted: netns %d tcp port 2222 (inode %d) -> port 42391" % (ino, r1["inode"]) \
+        in out, out
 
     # an unrelated change is read again (notified), and raises nothing more
     reads = st["reads"]
@@ -112,6 +120,8 @@ def test_redirect_to_another_uids_listener_and_its_removal(daemon, netns, actors
                what="the diversion to be cleared")
     d = nat_diversions(daemon, ino)[0]
     assert d["cleared_why"] == "rule removed" and d["cleared"] is not None, d
+    assert "cleared" in [x for x in ctl_run(daemon, "diversions").stdout.splitlines()
+                         if x.startswith("nat_redirect netns %d " % ino)][0]
     assert daemon.ok({"cmd": "owners", "port": 2222, "netns": ino})["diverted"] == []
     assert [a["id"] for a in daemon.alerts() if alert_of(ino, 2222)(a)] == [al["id"]]
 
