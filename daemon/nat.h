@@ -19,9 +19,13 @@
  * every dirty namespace once, so a burst of transactions costs one read.
  * No polling: an unchanged ruleset is never read again.
  *
- * Namespaces: the ones snapshots found (snap_netns_list()), synced each
- * second by nat_tick(); one that is gone drops its state, and its
- * diversions are cleared.
+ * Namespaces, synced each second by nat_tick(): the ones the snapshots
+ * listed (snap_netns_list()), the nsfs mounts of /run/netns visible here,
+ * and the namespaces of the table's sockets (the daemon may run in a mount
+ * namespace of its own, where later ip-netns mounts do not show; a socket
+ * of the namespace does). Our own sockets keep a followed namespace alive,
+ * so every NAT_XT_EVERY ticks each is entered again: one that nothing else
+ * holds any more is dropped, and its diversions are cleared.
  *
  * Diversions: a (rule, listener) pair where a rule of natrule.h covers
  * a TCP listener or bound UDP socket of the table. Each new pair raises
