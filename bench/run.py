@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """portwatch benchmarks: overhead, loss, scale, alert latency, control-socket flood,
-idle wake-ups.
+idle wake-ups, bind churn under a 1,000-rule nftables ruleset.
 
-    bench/run.py [--smoke] [--out DIR] [--only overhead,loss,scale,latency,flood,profile,idle]
+    bench/run.py [--smoke] [--out DIR] [--only overhead,loss,scale,latency,flood,profile,idle,nft]
     bench/run.py --check FILE [--smoke]
 
 Runs as root on the real kernel (stdlib only). Every timed workload runs
@@ -991,6 +991,72 @@ def bench_idle(env, cfg, out):
         env.del_netns(ns)
 
 
+# ------------------------------------------------------------------ nftables
+
+NFT_RULES = 1000
+NFT_DIVERTING = 100  # of them: redirects of ports 20000.. (below ip_local_port_range)
+
+
+def nft_ruleset(n=NFT_RULES, diverting=NFT_DIVERTING):
+    """A ruleset of n rules: filter rules on an input chain, and `diverting`
+    redirects on a prerouting nat chain of ports no churn worker gets."""
+    lines = ["table inet pwbench {", " chain in { type filter hook input priority 0;"]
+    lines += ["  tcp dport %d counter accept" % (1000 + i) for i in range(n - diverting)]
+    lines += [" }", " chain pre { type nat hook prerouting priority dstnat;"]
+    lines += ["  tcp dport %d redirect to :%d" % (20000 + i, 21000 + i) for i in range(diverting)]
+    lines += [" }", "}", ""]
+    return "\n".join(lines)
+
+
+def bench_nft(env, cfg, out):
+    """Bind churn with portwatchd against bare, in a namespace without rules
+    and in one with an nftables ruleset of NFT_RULES rules, in alternating
+    rounds: the ruleset is read when it changes (notifications), never per
+    event, so both ratios should agree within noise."""
+    plain = env.add_netns("nftplain")
+    ns = env.add_netns("nft")
+    run(["ip", "netns", "exec", ns, "nft", "-f", "-"], input=nft_ruleset())
+    res = {"plain": {"bare": [], "portwatchd": []}, "rules": {"bare": [], "portwatchd": []}}
+    reads = []
+    wl = "tcp_bind"
+    for r in range(cfg["rounds"]):
+        for where, netns in (("plain", plain), ("rules", ns)) if r % 2 == 0 else \
+                (("rules", ns), ("plain", plain)):
+            res[where]["bare"].append(churn(env, wl, 1, cfg["seconds"], netns)[0])
+            d = Daemon(env)
+            try:
+                time.sleep(0.2)
+                before = d.stats().get("nat", {}).get("reads", 0)
+                res[where]["portwatchd"].append(churn(env, wl, 1, cfg["seconds"], netns)[0])
+                st = d.stats().get("nat", {})
+                reads.append(st.get("reads", 0) - before)
+                nrules = st.get("rules")
+            finally:
+                d.stop()
+        log("nft round %d/%d done" % (r + 1, cfg["rounds"]))
+    env.del_netns(plain)
+    env.del_netns(ns)
+
+    def ratios(where):
+        return [round(p / b, 3) for p, b in zip(res[where]["portwatchd"], res[where]["bare"])]
+
+    def ratio(where):
+        return round(median(ratios(where)), 3)
+
+    out["nft"] = {"rules": NFT_RULES, "diverting_rules_read": nrules, "workload": wl,
+                  "procs": 1, "ratio": ratio("rules"), "ratio_plain": ratio("plain"),
+                  "bare_ops_s": round(median(res["rules"]["bare"])),
+                  "portwatchd_ops_s": round(median(res["rules"]["portwatchd"])),
+                  "ratios": ratios("rules"), "ratios_plain": ratios("plain"),
+                  "reads_during_churn": max(reads) if reads else 0,
+                  "note": "tcp_bind churn (1 process) with portwatchd / bare, median of the "
+                          "rounds' paired ratios; ratio: in a namespace holding an nftables "
+                          "ruleset of %d rules (%d of them diverting redirects), ratio_plain: "
+                          "in one without; reads_during_churn: ruleset reads the daemon made "
+                          "while the churn ran (0: read on change only)"
+                          % (NFT_RULES, NFT_DIVERTING)}
+
+
 # ------------------------------------------------------------------ profile
 
 def bpf_prog_ids(pid):
@@ -1147,6 +1213,12 @@ def print_table(s):
         print("\n6. idle: %.2f wake-ups/s over %.0f s (%d events of others meanwhile); "
               "an alert after it in %.2f ms" % (i["wakeups_per_s"], i["seconds"],
                                                i["events_during"], i["alert_after_idle_ms"]))
+    if "nft" in s:
+        t = s["nft"]
+        print("\n7. nftables: %s x%d with portwatchd, ratio to bare %.3f with a %d-rule ruleset "
+              "in the namespace, %.3f without; ruleset reads during the churn: %d"
+              % (t["workload"], t["procs"], t["ratio"], t["rules"], t["ratio_plain"],
+                 t["reads_during_churn"]))
     if "profile" in s and s["profile"].get("available", True):
         print("\nBPF cost per operation (bpf_stats, 1 process):")
         for wl in WORKLOADS:
@@ -1271,7 +1343,7 @@ def required_keys():
             "scale.owners_all_s", "latency.alert_p99_ms", "flood.dropped",
             "flood.quiet.dropped", "flood.rss_peak_mib", "flood.quiet.alert_p99_ms",
             "flood.flood.alert_p99_ms", "flood.quiet.stats_p99_ms", "flood.flood.stats_p99_ms",
-            "idle.wakeups_per_s"]
+            "idle.wakeups_per_s", "nft.ratio", "nft.ratio_plain", "nft.rules"]
     for wl in WORKLOADS:
         for n in PROCS:
             for sub in ("bare",) + SUBJECTS:
@@ -1334,7 +1406,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, for make test")
     ap.add_argument("--out", default=None, help="output directory (default build/bench)")
-    ap.add_argument("--only", default="overhead,loss,scale,latency,flood,profile,idle")
+    ap.add_argument("--only", default="overhead,loss,scale,latency,flood,profile,idle,nft")
     ap.add_argument("--check", metavar="FILE", help="check a summary.json and exit")
     ap.add_argument("--markdown", metavar="FILE",
                     help="print a summary.json's tables as docs/PERFORMANCE.md has them")
@@ -1397,6 +1469,10 @@ def main():
             bench_idle(env, cfg, summary)
             save()
             log("idle done")
+        if "nft" in only:
+            bench_nft(env, cfg, summary)
+            save()
+            log("nft done")
     finally:
         env.cleanup()
         shutil.rmtree(workdir, ignore_errors=True)
