@@ -25,7 +25,7 @@
 #include "pwname.h"
 #include "sysctl.h"
 
-#define NAT_MAX_NS 4096   /* namespaces followed at most */
+
 #define NAT_SCAN_PORTS 1024 /* a rule covering more ports is matched by a walk of the table */
 #define NAT_XT_EVERY 10   /* ticks between two looks at the x_tables table names */
 #define NAT_SHADOW_LIST 8
@@ -36,7 +36,6 @@ struct nat_ns {
 	int dirty;                  /* changed since the last read */
 	int err;                    /* -errno of the last read; 0 ok */
 	int forwarding;             /* ip_forward or ipv6 forwarding, at the last read */
-	struct nft_ctx *nft;        /* made inside the namespace */
 	struct mnl_socket *nl;      /* NFNLGRP_NFTABLES, made inside the namespace */
 	struct natrule_set rules;   /* of the last read */
 	uint64_t shadow_sig;        /* exposed set last advised; 0 none */
@@ -80,8 +79,6 @@ static void ns_free(struct nat *n, struct nat_ns *s)
 			epoll_ctl(n->epoll_fd, EPOLL_CTL_DEL, mnl_socket_get_fd(s->nl), NULL);
 		mnl_socket_close(s->nl);
 	}
-	if (s->nft)
-		nft_ctx_free(s->nft);
 	natrule_set_free(&s->rules);
 	free(s);
 }
@@ -102,25 +99,37 @@ void nat_free(struct nat *n)
 	n->timer_fd = n->epoll_fd = -1;
 }
 
-/* What is made inside a namespace (only opened there: snap_netns_call()). */
-struct ns_open {
-	struct nft_ctx *nft;
-	struct mnl_socket *nl;
-};
-
+/*
+ * Inside the namespace (only opened there: snap_netns_call()): the
+ * notification socket, kept while the namespace is followed.
+ */
 static int ns_open_fn(void *arg)
 {
-	struct ns_open *o = arg;
+	struct mnl_socket **nl = arg;
 	int group = NFNLGRP_NFTABLES;
 
-	o->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (!o->nl)
+	*nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (!*nl)
 		return -errno;
-	if (mnl_socket_bind(o->nl, 0, MNL_SOCKET_AUTOPID) ||
-	    mnl_socket_setsockopt(o->nl, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)))
+	if (mnl_socket_bind(*nl, 0, MNL_SOCKET_AUTOPID) ||
+	    mnl_socket_setsockopt(*nl, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)))
 		return -errno;
-	o->nft = nft_ctx_new(NFT_CTX_DEFAULT); /* opens its netlink socket here */
-	return o->nft ? 0 : -ENOMEM;
+	return 0;
+}
+
+/*
+ * Inside the namespace: a libnftables context for one read. nft_ctx_new()
+ * opens its NETLINK_NETFILTER socket at once (nftables 1.0.6), so the
+ * listing is of this namespace wherever it runs. Made per read, not kept:
+ * one fd per followed namespace instead of two, and no cache held between
+ * changes.
+ */
+static int nft_open_fn(void *arg)
+{
+	struct nft_ctx **nft = arg;
+
+	*nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	return *nft ? 0 : -ENOMEM;
 }
 
 /* x_tables: the legacy tables' names, opened inside the namespace. */
@@ -584,22 +593,32 @@ static int list(struct nft_ctx *nft, unsigned int flags, const char **out)
 static void ns_read(struct nat *n, struct nat_ns *s)
 {
 	struct natrule_set rs;
+	struct nft_ctx *nft = NULL;
 	const char *text;
 	uint64_t now = monitor_now();
 	int err;
 
 	s->dirty = 0;
 	n->reads++;
-	err = list(s->nft, NFT_CTX_OUTPUT_JSON, &text);
+	err = snap_netns_call(n->snap, s->netns, nft_open_fn, &nft);
+	if (!err) {
+		nft_ctx_buffer_output(nft);
+		nft_ctx_buffer_error(nft);
+		err = list(nft, NFT_CTX_OUTPUT_JSON, &text);
+	}
 	if (!err)
 		err = natrule_parse(text, &rs);
 	if (err) {
+		if (nft)
+			nft_ctx_free(nft);
 		s->err = err;
-		note_err(n, s->netns, err, "reading the ruleset");
+		if (err != -ENOENT) /* gone: dropped at the next liveness check */
+			note_err(n, s->netns, err, "reading the ruleset");
 		return;
 	}
-	if (rs.n && !list(s->nft, NFT_CTX_OUTPUT_HANDLE, &text))
+	if (rs.n && !list(nft, NFT_CTX_OUTPUT_HANDLE, &text))
 		natrule_set_text(&rs, text);
+	nft_ctx_free(nft);
 	natrule_set_free(&s->rules);
 	s->rules = rs;
 	s->err = 0;
@@ -614,7 +633,7 @@ static void ns_read(struct nat *n, struct nat_ns *s)
 static struct nat_ns *ns_add(struct nat *n, uint32_t netns)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
-	struct ns_open o = { 0 };
+	struct mnl_socket *nl = NULL;
 	struct nat_ns *s, **v;
 	int err;
 
@@ -630,9 +649,8 @@ static struct nat_ns *ns_add(struct nat *n, uint32_t netns)
 	}
 	n->ns = v;
 	s->netns = netns;
-	err = snap_netns_call(n->snap, netns, ns_open_fn, &o);
-	s->nl = o.nl;
-	s->nft = o.nft;
+	err = snap_netns_call(n->snap, netns, ns_open_fn, &nl);
+	s->nl = nl;
 	ev.data.ptr = s;
 	if (!err && epoll_ctl(n->epoll_fd, EPOLL_CTL_ADD, mnl_socket_get_fd(s->nl), &ev))
 		err = -errno;
@@ -642,8 +660,6 @@ static struct nat_ns *ns_add(struct nat *n, uint32_t netns)
 		ns_free(n, s);
 		return NULL;
 	}
-	nft_ctx_buffer_output(s->nft);
-	nft_ctx_buffer_error(s->nft);
 	n->ns[n->nns++] = s;
 	xt_read(n, s);
 	if (s->xt[0])

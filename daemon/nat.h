@@ -4,11 +4,14 @@
  * the traffic they take from local listeners without a bind conflict
  * (issue 19, items 2, 4 and 6).
  *
- * Reading: per namespace, a libnftables context made inside it
+ * Reading: for each read, a libnftables context made inside the namespace
  * (nft_ctx_new() opens its NETLINK_NETFILTER socket at once, and a netlink
  * socket keeps the namespace it was created in), asked for "list ruleset"
  * in JSON (natrule.h parses it) and, when the ruleset diverts anything, in
- * text with handles (the rules' text as `nft -a list ruleset` prints it).
+ * text with handles (the rules' text as `nft -a list ruleset` prints it),
+ * then freed: a followed namespace costs one fd, its notification socket
+ * (at most NAT_MAX_NS of them; past that, or past RLIMIT_NOFILE, a
+ * namespace is not followed and stats.nat.error says why).
  *
  * Following: per namespace, a NETLINK_NETFILTER socket (libmnl) made
  * inside it and subscribed to NFNLGRP_NFTABLES: the kernel sends every
@@ -62,6 +65,7 @@
 #include "table.h"
 
 #define NAT_COALESCE_MS 20
+#define NAT_MAX_NS 1024 /* namespaces followed at most: one notification socket each */
 #define NAT_CLEARED 32
 #define NAT_XT_LEN 96
 
