@@ -350,13 +350,23 @@ static void match_rule(struct match *m)
 						   (uint16_t)p, match_fn, m);
 }
 
+/*
+ * The pair of rule r and a listener on l's address: by address, not by
+ * socket, so that a service restarting under the rule (a new socket on the
+ * same address within a tick) keeps its diversion and raises nothing new.
+ */
 static struct nat_diversion *div_find(struct nat *n, uint32_t netns, const struct natrule *r,
 				      const struct pw_entry *l)
 {
-	for (size_t i = 0; i < n->ndiv; i++)
-		if (n->div[i].netns == netns && n->div[i].listener.sk.inode == l->sk.inode &&
+	for (size_t i = 0; i < n->ndiv; i++) {
+		const struct pw_sock *a = &n->div[i].listener.sk;
+
+		if (n->div[i].netns == netns && a->lport == l->sk.lport &&
+		    a->protocol == l->sk.protocol && a->family == l->sk.family &&
+		    !memcmp(a->laddr, l->sk.laddr, sizeof(a->laddr)) &&
 		    same_rule(&n->div[i].rule, r))
 			return &n->div[i];
+	}
 	return NULL;
 }
 
@@ -449,6 +459,8 @@ static void rematch(struct nat *n, struct nat_ns *s, uint64_t now)
 		if (d) {
 			keep[d - n->div] = 1;
 			d->rule = *r; /* its text may have become exact */
+			d->listener = *l; /* the socket of the moment on that address */
+			d->listener.next_id = d->listener.next_port = NULL;
 			continue;
 		}
 		t = find_target(n, r, l);

@@ -30,8 +30,9 @@
  * so every NAT_XT_EVERY ticks each is entered again: one that nothing else
  * holds any more is dropped, and its diversions are cleared.
  *
- * Diversions: a (rule, listener) pair where a rule of natrule.h covers
- * a TCP listener or bound UDP socket of the table. Each new pair raises
+ * Diversions: a (rule, listener address) pair where a rule of natrule.h
+ * covers a TCP listener or bound UDP socket of the table (by address, so a
+ * service restarting on it keeps its pair). Each new pair raises
  * diversion/nat_redirect once (notice for Docker's and kube-proxy's
  * chains, warning otherwise); a pair whose rule or listener is gone moves
  * to the `cleared` history (NAT_CLEARED entries). Pairs are re-matched on
