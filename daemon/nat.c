@@ -239,7 +239,34 @@ static int is_holder(const struct pw_entry *e)
 	return e->sk.protocol == IPPROTO_UDP && e->sk.state != PW_TCP_ESTABLISHED;
 }
 
-/* The socket that receives what r sends for listener l, or NULL. */
+/*
+ * Does a socket bound to e's address get packets that r sends to its
+ * target address? Without one (redirect, dnat to a port) the packet stays
+ * on a local address: any. With one: the same address (an IPv4 one also
+ * as its v4-mapped form), or a wildcard socket when the target is a
+ * loopback address. (A wildcard socket also gets a target that is another
+ * local address; which addresses are local is not looked up: such a
+ * target is named "no socket of this namespace".)
+ */
+static int receives(const struct natrule *r, const struct pw_entry *e)
+{
+	static const uint8_t loop6[16] = { [15] = 1 };
+	const struct pw_sock *sk = &e->sk;
+	int loopback;
+
+	if (!r->to_has_addr)
+		return 1;
+	if (sk->family == r->to_family && pw_addr_equal(sk->family, sk->laddr, r->to_addr))
+		return 1;
+	if (r->to_family == AF_INET && sk->family == AF_INET6 && pw_addr_is_v4mapped(sk->laddr) &&
+	    !memcmp(sk->laddr + 12, r->to_addr, 4))
+		return 1;
+	loopback = (r->to_family == AF_INET && r->to_addr[0] == 127) ||
+		   (r->to_family == AF_INET6 && !memcmp(r->to_addr, loop6, 16));
+	return loopback && pw_addr_is_any(sk->family, sk->laddr);
+}
+
+/* The socket that receives what r sends for listener l: table_foreach_port() callback. */
 struct target_find {
 	const struct natrule *r;
 	const struct pw_entry *l;
@@ -249,25 +276,9 @@ struct target_find {
 static int target_fn(struct pw_entry *e, void *arg)
 {
 	struct target_find *t = arg;
-	const struct natrule *r = t->r;
 
-	if (!is_holder(e) || e == t->l)
+	if (!is_holder(e) || e == t->l || !receives(t->r, e))
 		return 0;
-	if (r->to_has_addr) {
-		uint8_t a4[16] = { 0 };
-		int loop = (r->to_family == AF_INET && r->to_addr[0] == 127) ||
-			   (r->to_family == AF_INET6 && r->to_addr[15] == 1 &&
-			    !memcmp(r->to_addr, a4, 15));
-
-		if (!(loop && pw_addr_is_any(e->sk.family, e->sk.laddr)) &&
-		    !(e->sk.family == r->to_family && pw_addr_equal(e->sk.family, e->sk.laddr,
-								    r->to_addr))) {
-			if (r->to_family != AF_INET || e->sk.family != AF_INET6 ||
-			    !pw_addr_is_v4mapped(e->sk.laddr) ||
-			    memcmp(e->sk.laddr + 12, r->to_addr, 4))
-				return 0;
-		}
-	}
 	t->found = e;
 	return 1;
 }
@@ -444,7 +455,7 @@ static void rematch(struct nat *n, struct nat_ns *s, uint64_t now)
 
 	for (m.rule = 0; m.rule < s->rules.n && !m.err; m.rule++)
 		match_rule(&m);
-	keep = calloc(n->ndiv ? n->ndiv : 1, 1);
+	keep = calloc(n->capdiv ? n->capdiv : 1, 1); /* a flag per slot of n->div */
 	if (m.err || !keep) {
 		free(m.v);
 		free(keep);
@@ -475,15 +486,13 @@ static void rematch(struct nat *n, struct nat_ns *s, uint64_t now)
 			struct nat_diversion *v = realloc(n->div, cap * sizeof(*v));
 			uint8_t *k = realloc(keep, cap);
 
-			if (!v || !k) {
-				if (v)
-					n->div = v;
-				if (k)
-					keep = k;
-				break;
-			}
-			n->div = v;
-			keep = k;
+			if (v)
+				n->div = v;
+			if (k)
+				keep = k;
+			if (!v || !k)
+				break; /* out of memory: the rest at the next match */
+			memset(keep + n->capdiv, 0, cap - n->capdiv);
 			n->capdiv = cap;
 		}
 		nd.netns = s->netns;

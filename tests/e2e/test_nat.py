@@ -244,3 +244,23 @@ def test_iptables_legacy_tables_are_named_not_visible(daemon, netns, actors):
 
     wait_until(lambda: hidden() == ["ip:nat"], timeout=XT_EVERY_S + 5,
                what="the legacy nat table to be named in stats")
+
+
+def test_a_range_rule_over_many_listeners(daemon, netns, actors):
+    """One rule over twelve listeners: twelve diversions (their alerts fold, as
+    any storm of one owner pair does), all cleared with the rule."""
+    name = netns()
+    ino = netns_inode(name)
+    svc = actors(uid=1234, netns=name)
+    inodes = [svc.bound("s%d" % p, "0.0.0.0", p, listen=True)["inode"] for p in range(3000, 3012)]
+    for i, p in zip(inodes, range(3000, 3012)):
+        daemon.wait_inode(i, port=p)
+    nft(name, "table ip r {\n chain out {\n type nat hook output priority -100;\n"
+              " tcp dport 3000-3011 redirect to :4000\n }\n}\n")
+    wait_until(lambda: len(nat_diversions(daemon, ino)) == 12, what="twelve diversions")
+    d = nat_diversions(daemon, ino)
+    assert sorted(x["port"] for x in d) == list(range(3000, 3012)), d
+    assert {x["rule"]["hooks"][0] for x in d} == {"output"} and all(x["target"] is None for x in d)
+    nft_cmd(name, "delete", "table", "ip", "r")
+    wait_until(lambda: [x["state"] for x in nat_diversions(daemon, ino)] == ["cleared"] * 12,
+               what="twelve cleared diversions")
