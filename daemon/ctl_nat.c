@@ -153,27 +153,17 @@ struct why_tproxy {
 	size_t len, off;
 };
 
-static int first_holder(struct pw_entry *e, void *arg)
-{
-	struct pw_entry **out = arg;
-
-	if ((e->sk.protocol == IPPROTO_TCP && e->sk.state != PW_TCP_LISTEN) ||
-	    (e->sk.protocol == IPPROTO_UDP && e->sk.state == PW_TCP_ESTABLISHED))
-		return 0;
-	*out = e;
-	return 1;
-}
-
-static void why_rule(const struct natrule *r, void *arg)
+static void why_rule(const struct natrule *r, uint64_t target_inode, int transparent,
+		     void *arg)
 {
 	struct why_tproxy *w = arg;
-	struct pw_entry *e = NULL;
+	struct pw_entry *e;
 	json_object *o;
 
-	if (r->action != NATRULE_TPROXY || !r->to_port)
-		return;
-	table_foreach_port(w->t, w->netns, w->protocol, r->to_port, first_holder, &e);
-	if (!e)
+	if (r->action != NATRULE_TPROXY || transparent != 1)
+		return; /* no transparent socket: the kernel hands it nothing */
+	e = table_lookup(w->t, w->netns, target_inode);
+	if (!e || e->sk.protocol != w->protocol)
 		return;
 	o = json_object_new_object();
 	json_object_object_add(o, "type", json_object_new_string("tproxy"));

@@ -31,6 +31,12 @@
 #define NAT_SHADOW_LIST 8
 #define NAT_RETRY_TICKS 60 /* ticks before a namespace that could not be entered is tried again */ /* exposed listeners named in an advisory's message */
 
+/* The socket a tproxy rule hands traffic to, and whether it is transparent. */
+struct tproxy_target {
+	uint64_t inode; /* 0: none listens on the rule's target port */
+	int8_t transparent; /* 1, 0, or -1 not known (nat_target_transparent() failed) */
+};
+
 struct nat_ns {
 	uint32_t netns;
 	int dirty;                  /* changed since the last read */
@@ -38,6 +44,7 @@ struct nat_ns {
 	int forwarding;             /* ip_forward or ipv6 forwarding, at the last read */
 	struct mnl_socket *nl;      /* NFNLGRP_NFTABLES, made inside the namespace */
 	struct natrule_set rules;   /* of the last read */
+	struct tproxy_target *tp;   /* per rule of `rules` (tproxy ones used), owned */
 	uint64_t shadow_sig;        /* exposed set last advised; 0 none */
 	char xt[NAT_XT_LEN];        /* x_tables tables seen: "ip:nat,filter ip6:raw" */
 };
@@ -80,6 +87,7 @@ static void ns_free(struct nat *n, struct nat_ns *s)
 		mnl_socket_close(s->nl);
 	}
 	natrule_set_free(&s->rules);
+	free(s->tp);
 	free(s);
 }
 
@@ -447,6 +455,48 @@ static void raise_div(struct nat *n, struct nat_diversion *d)
 	d->alert_id = monitor_raise(n->mon, &ra, &d->listener, &contender, 0, msg, d->first_ns);
 }
 
+/*
+ * Whether t, the socket on tproxy rule k's target port, is transparent:
+ * asked once per socket (a setns and a sock_diag dump), remembered for
+ * `why` (nat_rules_on()).
+ */
+static int tproxy_state(struct nat *n, struct nat_ns *s, size_t k, const struct pw_entry *t)
+{
+	struct tproxy_target *tp = s->tp ? &s->tp[k] : NULL;
+	int r;
+
+	if (tp && tp->inode == t->sk.inode)
+		return tp->transparent;
+	r = nat_target_transparent(n, t);
+	if (tp) {
+		tp->inode = t->sk.inode;
+		tp->transparent = (int8_t)(r < 0 ? -1 : r);
+	}
+	return r;
+}
+
+/* The tproxy rules' target sockets, for `why`: looked up once a tick. */
+static void tproxy_targets(struct nat *n, struct nat_ns *s)
+{
+	static const uint8_t protos[2] = { IPPROTO_TCP, IPPROTO_UDP };
+
+	for (size_t k = 0; s->tp && k < s->rules.n; k++) {
+		const struct natrule *r = &s->rules.rules[k];
+		struct target_find tf = { .r = r };
+
+		if (r->action != NATRULE_TPROXY || !r->to_port)
+			continue;
+		for (int p = 0; p < 2 && !tf.found; p++)
+			if (!r->protos || r->protos & (p ? NATRULE_UDP : NATRULE_TCP))
+				table_foreach_port(n->mon->table, s->netns, protos[p], r->to_port,
+						   target_fn, &tf);
+		if (tf.found)
+			tproxy_state(n, s, k, tf.found);
+		else
+			s->tp[k].inode = 0;
+	}
+}
+
 /* Re-match namespace s: new pairs are raised, gone ones cleared. */
 static void rematch(struct nat *n, struct nat_ns *s, uint64_t now)
 {
@@ -478,7 +528,7 @@ static void rematch(struct nat *n, struct nat_ns *s, uint64_t now)
 		if (r->action == NATRULE_TPROXY) {
 			/* nf_tproxy_get_sock_v4/v6(): only a transparent socket is handed the
 			 * traffic; without one the rule does not match (NFT_BREAK) */
-			if (!t || (tr = nat_target_transparent(n, t)) != 1)
+			if (!t || (tr = tproxy_state(n, s, m.v[i].rule, t)) != 1)
 				continue;
 		}
 		if (n->ndiv == n->capdiv) {
@@ -512,6 +562,7 @@ static void rematch(struct nat *n, struct nat_ns *s, uint64_t now)
 		n->found++;
 		raise_div(n, &n->div[n->ndiv - 1]);
 	}
+	tproxy_targets(n, s);
 	for (size_t i = n->ndiv; i-- > 0;) {
 		if (n->div[i].netns != s->netns || keep[i])
 			continue;
@@ -641,6 +692,8 @@ static void ns_read(struct nat *n, struct nat_ns *s)
 		natrule_set_text(&rs, text);
 	nft_ctx_free(nft);
 	natrule_set_free(&s->rules);
+	free(s->tp);
+	s->tp = rs.n ? calloc(rs.n, sizeof(*s->tp)) : NULL; /* NULL: not known yet */
 	s->rules = rs;
 	s->err = 0;
 	if (n->last_err && n->last_err_netns == s->netns)
@@ -919,13 +972,19 @@ void nat_foreach_ns(const struct nat *n, nat_ns_fn fn, void *arg)
 }
 
 void nat_rules_on(const struct nat *n, const struct pw_sock *sk,
-		  void (*fn)(const struct natrule *r, void *arg), void *arg)
+		  void (*fn)(const struct natrule *r, uint64_t target_inode, int transparent,
+			     void *arg),
+		  void *arg)
 {
 	const struct nat_ns *s = ns_find(n, sk->netns);
 
-	for (size_t i = 0; s && i < s->rules.n; i++)
+	for (size_t i = 0; s && i < s->rules.n; i++) {
+		const struct tproxy_target *tp = s->tp ? &s->tp[i] : NULL;
+
 		if (natrule_covers(&s->rules.rules[i], sk))
-			fn(&s->rules.rules[i], arg);
+			fn(&s->rules.rules[i], tp ? tp->inode : 0, tp && tp->inode ? tp->transparent : -1,
+			   arg);
+	}
 }
 
 const struct nat_diversion *nat_cleared(const struct nat *n, size_t i)

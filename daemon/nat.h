@@ -164,13 +164,17 @@ typedef void (*nat_ns_fn)(uint32_t netns, const struct natrule_set *rules, const
 void nat_foreach_ns(const struct nat *n, nat_ns_fn fn, void *arg);
 
 /*
- * The diverting rules of namespace netns that cover (protocol, port) for
- * a socket of family (AF_INET/AF_INET6, v6only as given): fn per rule.
- * For `why` of a port that has no listener (a tproxy rule still takes its
- * traffic).
+ * The diverting rules of namespace sk->netns that cover a socket like sk
+ * (protocol, family, v6only, address, port): fn per rule, with, for a
+ * tproxy rule, the inode of the socket listening on its target port as
+ * last looked up (0 none or not known) and whether it is transparent (1,
+ * 0, -1 not known). For `why`: a transparent socket a tproxy rule feeds
+ * holds the ports the rule matches, listener or not.
  */
 void nat_rules_on(const struct nat *n, const struct pw_sock *sk,
-		  void (*fn)(const struct natrule *r, void *arg), void *arg);
+		  void (*fn)(const struct natrule *r, uint64_t target_inode, int transparent,
+			     void *arg),
+		  void *arg);
 
 /* The cleared diversion i (0 = the most recent), NULL past the history. */
 const struct nat_diversion *nat_cleared(const struct nat *n, size_t i);

@@ -145,6 +145,7 @@ def test_tproxy_rule_feeding_a_transparent_socket(daemon, netns, actors):
         chain pre { type filter hook prerouting priority mangle; policy accept;
             tcp dport 8443 tproxy to :50080
             tcp dport 8444 tproxy to :50081
+            tcp dport 8445 tproxy to :50080
         }
     }""")
 
@@ -162,6 +163,14 @@ def test_tproxy_rule_feeding_a_transparent_socket(daemon, netns, actors):
     assert types == ["nat_redirect", "tproxy"], why["diverted"]
     once(daemon, alert_of(ino, 8443), al["id"])
     assert not [a for a in daemon.alerts() if alert_of(ino, 8444)(a)]
+    # nothing listens on 8445: no diversion, but the transparent socket holds the port
+    why = daemon.ok({"cmd": "why", "port": 8445, "netns": ino, "proto": "tcp"})
+    assert [(x["type"], x["target"]["inode"]) for x in why["diverted"]] == \
+        [("tproxy", rp["inode"])], why["diverted"]
+    assert "to port 50080, where pid %d" % proxy.pid in why["explanation"], why["explanation"]
+    # and the plain socket on 50081 holds nothing
+    why = daemon.ok({"cmd": "why", "port": 8444, "netns": ino, "proto": "tcp"})
+    assert why["diverted"] == [], why["diverted"]
 
 
 def test_docker_like_chain_is_reported_at_lower_severity(daemon, netns, actors):
