@@ -602,6 +602,47 @@ static struct natrule *rule_at(struct natrule_set *s, const char *family, const 
 	return NULL;
 }
 
+/*
+ * An iptables-nft target's destination, from the rule's text: libnftables
+ * prints a compat target in nft syntax through libxtables ("redirect to
+ * :42391", "dnat to 10.0.0.9:80", "dnat to [2001:db8::2]:80") although
+ * its JSON says only {"xt": {"name": "REDIRECT"}}. Unreadable text leaves
+ * the rule as it was (action NATRULE_XT).
+ */
+static void xt_from_text(struct natrule *r)
+{
+	char tok[PW_ADDRSTRLEN + 16], *port = NULL, *addr = tok;
+	const char *p;
+	unsigned int n;
+
+	if ((p = strstr(r->text, "redirect to :")) && sscanf(p + 13, "%u", &n) == 1 && n &&
+	    n < 65536) {
+		r->action = NATRULE_REDIRECT;
+		r->to_port = (uint16_t)n;
+		return;
+	}
+	p = strstr(r->text, "dnat to ");
+	if (!p || sscanf(p + 8, "%63s", tok) != 1)
+		return;
+	if (tok[0] == '[') {
+		char *end = strchr(tok, ']');
+
+		if (!end)
+			return;
+		*end = '\0';
+		addr = tok + 1;
+		port = end[1] == ':' ? end + 2 : NULL;
+	} else if ((port = strchr(tok, ':'))) {
+		*port++ = '\0';
+	}
+	if (addr[0] && pw_addr_pton(addr, &r->to_family, r->to_addr))
+		return;
+	r->to_has_addr = addr[0] != '\0';
+	if (port && sscanf(port, "%u", &n) == 1 && n && n < 65536)
+		r->to_port = (uint16_t)n;
+	r->action = NATRULE_DNAT;
+}
+
 void natrule_set_text(struct natrule_set *s, const char *text)
 {
 	char family[8] = "", table[NATRULE_NAME_LEN] = "", chain[NATRULE_NAME_LEN] = "";
@@ -629,6 +670,8 @@ void natrule_set_text(struct natrule_set *s, const char *text)
 			   (r = rule_at(s, family, table, chain, handle))) {
 			snprintf(r->text, sizeof(r->text), "%.*s", (int)(mark - b), b);
 			r->text_exact = 1;
+			if (r->action == NATRULE_XT)
+				xt_from_text(r);
 		}
 		line = end ? end + 1 : NULL;
 	}

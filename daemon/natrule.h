@@ -60,8 +60,10 @@ enum natrule_action {
 	NATRULE_DNAT = 1, /* dnat: to another address and/or port */
 	NATRULE_REDIRECT, /* redirect: to a port of the namespace's own address */
 	NATRULE_TPROXY,   /* tproxy: to a transparent socket of this namespace */
-	NATRULE_XT,       /* an iptables-nft compat target (DNAT, REDIRECT, TPROXY):
-			   * its destination is not visible through libnftables */
+	NATRULE_XT,       /* an iptables-nft compat target (DNAT, REDIRECT, TPROXY) whose
+			   * destination the rule's text did not give either
+			   * (natrule_set_text() turns the others into DNAT/REDIRECT,
+			   * xt_name kept) */
 };
 
 /* Who wrote the rule, from its chain's name. */
@@ -110,7 +112,7 @@ struct natrule {
 	uint16_t to_port;  /* host order; 0: the packet's own port (or not visible: XT) */
 	uint16_t to_family;
 	uint8_t to_addr[16]; /* network order, when to_has_addr */
-	char xt_name[16];    /* NATRULE_XT: the target's name */
+	char xt_name[16];    /* an iptables-nft target's name ("REDIRECT"); "" a native statement */
 	char text[NATRULE_TEXT_LEN];
 };
 

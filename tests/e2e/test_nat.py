@@ -273,3 +273,26 @@ def test_a_range_rule_over_many_listeners(daemon, netns, actors):
     nft_cmd(name, "delete", "table", "ip", "r")
     wait_until(lambda: [x["state"] for x in nat_diversions(daemon, ino)] == ["cleared"] * 12,
                what="twelve cleared diversions")
+
+
+def test_bpfdoor_iptables_redirect(daemon, netns, actors):
+    """BPFDoor's own command, through iptables-nft: the rule is an xt target
+    in the nftables ruleset, its destination read from the rule's text."""
+    name = netns()
+    ino = netns_inode(name)
+    sshd = actors(uid=1234, netns=name)
+    r1 = sshd.bound("s", "0.0.0.0", 2222, listen=True)
+    shell = actors(uid=1235, netns=name)
+    r2 = shell.bound("s", "0.0.0.0", 42391, listen=True)
+    daemon.wait_inode(r1["inode"], port=2222)
+    daemon.wait_inode(r2["inode"], port=42391)
+    subprocess.run(["ip", "netns", "exec", name, "iptables-nft", "-t", "nat", "-A", "PREROUTING",
+                    "-s", "192.0.2.7", "-p", "tcp", "--dport", "2222", "-j", "REDIRECT",
+                    "--to-ports", "42391"], check=True, timeout=20)
+    al = wait_alert(daemon, alert_of(ino, 2222), ino)
+    assert al["severity"] == "warning" and al["contender"]["pid"] == shell.pid, al
+    assert "redirect to :42391" in al["message"] and "ip nat, chain PREROUTING" in al["message"]
+    d = nat_diversions(daemon, ino)
+    assert [(x["to_port"], x["target"]["inode"], x["rule"]["action"]) for x in d] == \
+        [(42391, r2["inode"], "redirect")], d
+    once(daemon, alert_of(ino, 2222), al["id"])

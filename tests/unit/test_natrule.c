@@ -6,7 +6,9 @@
  * tests/unit/nft/: divert.* (redirect, dnat through a jump to a DOCKER
  * chain, an OUTPUT rule with a set, a range and a daddr, a udp dnat,
  * masquerade/snat, tproxy with a named set) and shadow.* (masquerade, the
- * three mitigations of nft_nat.sh, an inet table with ip6 and ip rules).
+ * three mitigations of nft_nat.sh, an inet table with ip6 and ip rules)
+ * and xt.* (iptables-nft REDIRECT and DNAT targets, one of them an ip6
+ * DNAT that libxtables could not print).
  * Run from the top of the tree (make unit).
  */
 #include <arpa/inet.h>
@@ -265,6 +267,43 @@ static void test_summary_when_the_text_is_unknown(void **state)
 	free(json);
 }
 
+static void test_iptables_nft_targets(void **state)
+{
+	struct natrule_set s;
+	const struct natrule *r;
+	struct pw_sock sk;
+
+	(void)state;
+	load("xt", &s);
+	assert_int_equal(s.n, 3);
+	/* BPFDoor's: -s ATTACKER -p tcp --dport 22 -j REDIRECT --to-ports 42391 */
+	r = rule(&s, "nat", "PREROUTING", 2);
+	assert_non_null(r);
+	assert_string_equal(r->family, "ip");
+	assert_int_equal(r->action, NATRULE_REDIRECT);
+	assert_string_equal(r->xt_name, "REDIRECT");
+	assert_int_equal(r->to_port, 42391);
+	assert_true(r->conditions);
+	sk = sock(IPPROTO_TCP, "0.0.0.0", 22);
+	assert_true(natrule_covers(r, &sk));
+	r = rule(&s, "nat", "PREROUTING", 3);
+	assert_non_null(r);
+	assert_int_equal(r->action, NATRULE_DNAT);
+	assert_true(r->to_has_addr);
+	assert_int_equal(r->to_family, AF_INET);
+	assert_int_equal(r->to_port, 80);
+	/* the ip6 table's DNAT, which libxtables did not print: destination unknown */
+	for (size_t i = 0; i < s.n; i++)
+		if (!strcmp(s.rules[i].family, "ip6"))
+			r = &s.rules[i];
+	assert_string_equal(r->family, "ip6");
+	assert_int_equal(r->action, NATRULE_XT);
+	assert_int_equal(r->to_port, 0);
+	sk = sock(IPPROTO_TCP, "::", 2225);
+	assert_true(natrule_covers(r, &sk)); /* it takes the port, to where is not known */
+	natrule_set_free(&s);
+}
+
 static void test_not_a_listing(void **state)
 {
 	struct natrule_set s;
@@ -287,6 +326,7 @@ int main(void)
 		cmocka_unit_test(test_shadow_mitigations),
 		cmocka_unit_test(test_inet_families_and_negation),
 		cmocka_unit_test(test_summary_when_the_text_is_unknown),
+		cmocka_unit_test(test_iptables_nft_targets),
 		cmocka_unit_test(test_not_a_listing),
 	};
 
