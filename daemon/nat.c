@@ -20,6 +20,7 @@
 
 #include "addr.h"
 #include "diag.h"
+#include "ifaddr.h"
 #include "log.h"
 #include "nat.h"
 #include "pwname.h"
@@ -291,16 +292,66 @@ static int target_fn(struct pw_entry *e, void *arg)
 	return 1;
 }
 
+/* Inside a namespace: is the dnat target address one of its own (ifaddr_check())? */
+struct local_call {
+	const struct natrule *r;
+	enum ifaddr_verdict verdict;
+};
+
+static int local_fn(void *arg)
+{
+	struct local_call *c = arg;
+
+	return ifaddr_check(c->r->to_family, c->r->to_addr, 0, &c->verdict, NULL, 0);
+}
+
+/* A socket of another namespace that a dnat's target address reaches. */
+struct remote_find {
+	struct nat *n;
+	const struct natrule *r;
+	uint32_t netns;        /* the rule's: not this one */
+	struct pw_entry *found;
+};
+
+static int remote_fn(struct pw_entry *e, void *arg)
+{
+	struct remote_find *f = arg;
+	struct local_call c = { .r = f->r };
+
+	if (e->sk.netns == f->netns || !is_holder(e))
+		return 0;
+	if (!receives(f->r, e)) {
+		/* a wildcard socket gets it when the address is local to its namespace */
+		if (!pw_addr_is_any(e->sk.family, e->sk.laddr) ||
+		    snap_netns_call(f->n->snap, e->sk.netns, local_fn, &c) ||
+		    c.verdict != IFADDR_OK)
+			return 0;
+	}
+	f->found = e;
+	return 1;
+}
+
+/*
+ * The socket that gets what r sends for listener l: on the target port in
+ * l's namespace, or, for a dnat to an address, in the namespace that has
+ * that address (a container behind Docker's or kube-proxy's DNAT; one
+ * bucket walk of the target port, and an address check per namespace
+ * holding a wildcard socket on it). NULL when none.
+ */
 static struct pw_entry *find_target(struct nat *n, const struct natrule *r,
 				    const struct pw_entry *l)
 {
 	struct target_find t = { .r = r, .l = l };
+	struct remote_find f = { .n = n, .r = r, .netns = l->sk.netns };
+	uint16_t port = natrule_target_port(r, l->sk.lport);
 
 	if (r->action == NATRULE_XT)
 		return NULL; /* its destination is not visible */
-	table_foreach_port(n->mon->table, l->sk.netns, l->sk.protocol,
-			   natrule_target_port(r, l->sk.lport), target_fn, &t);
-	return t.found;
+	table_foreach_port(n->mon->table, l->sk.netns, l->sk.protocol, port, target_fn, &t);
+	if (t.found || r->action != NATRULE_DNAT || !r->to_has_addr)
+		return t.found;
+	table_foreach_lport(n->mon->table, l->sk.protocol, port, remote_fn, &f);
+	return f.found;
 }
 
 /* The candidates of one re-match of a namespace: (rule, listener). */
@@ -410,7 +461,13 @@ void nat_message(char *buf, size_t len, const struct nat_diversion *d)
 	const struct pw_entry *l = &d->listener, *t = &d->target;
 	const char *origin = natrule_origin_name(r->origin);
 
-	if (d->target_local)
+	if (d->target_local && t->sk.netns != d->netns)
+		snprintf(to, sizeof(to), "%s%s%s:%u, held by pid %u (%s, uid %u) in network "
+			 "namespace %u", r->to_family == AF_INET6 ? "[" : "",
+			 pw_addr_ntop(r->to_family, r->to_addr, ta),
+			 r->to_family == AF_INET6 ? "]" : "", t->sk.lport, t->owner.pid,
+			 t->owner.comm[0] ? t->owner.comm : "?", t->owner.uid, t->sk.netns);
+	else if (d->target_local)
 		snprintf(to, sizeof(to), "port %u, held by pid %u (%s, uid %u)%s", t->sk.lport,
 			 t->owner.pid, t->owner.comm[0] ? t->owner.comm : "?", t->owner.uid,
 			 r->action == NATRULE_TPROXY ? ", a transparent socket" : "");

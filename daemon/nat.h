@@ -78,7 +78,8 @@ struct nat_diversion {
 	uint8_t transparent;   /* NATRULE_TPROXY: the target socket has IP_TRANSPARENT
 				* (nat_target_transparent()); the kernel only hands traffic
 				* to such a socket (nf_tproxy_get_sock_v4/v6()) */
-	uint8_t target_local;  /* target is a socket of the table */
+	uint8_t target_local;  /* target is a socket of the table (of this namespace, or of
+				* the one a dnat's address belongs to) */
 	struct natrule rule;   /* copy */
 	struct pw_entry listener; /* the socket that loses the traffic (copy) */
 	struct pw_entry target;   /* the socket that gets it (copy), when target_local */

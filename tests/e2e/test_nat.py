@@ -179,20 +179,32 @@ def test_docker_like_chain_is_reported_at_lower_severity(daemon, netns, actors):
     app = actors(uid=1234, netns=name)
     ra = app.bound("s", "0.0.0.0", 8080, listen=True)
     daemon.wait_inode(ra["inode"], port=8080)
+    # the "container": a namespace of its own with 172.17.0.2 (on a tun device) and a
+    # wildcard listener on 8000
+    ctr = netns()
+    for cmd in (["tuntap", "add", "t0", "mode", "tun"], ["addr", "add", "172.17.0.2/16", "dev", "t0"],
+                ["link", "set", "t0", "up"]):
+        subprocess.run(["ip", "-n", ctr] + cmd, check=True, timeout=10)
+    web = actors(uid=1236, netns=ctr)
+    rw = web.bound("s", "0.0.0.0", 8000, listen=True)
+    daemon.wait_inode(rw["inode"], port=8000)
     nft(name, """table ip nat {
         chain PREROUTING { type nat hook prerouting priority dstnat; policy accept;
             fib daddr type local jump DOCKER
         }
         chain DOCKER {
-            iifname != "docker0" tcp dport 8080 dnat to 172.17.0.2:80
+            iifname != "docker0" tcp dport 8080 dnat to 172.17.0.2:8000
         }
     }""")
     al = wait_alert(daemon, alert_of(ino, 8080), ino)
     assert al["severity"] == "notice", al
-    assert al["contender"]["pid"] is None or al["contender"]["pid"] == 0, al["contender"]
-    assert "docker" in al["message"] and "172.17.0.2:80" in al["message"], al["message"]
+    assert (al["contender"]["pid"], al["contender"]["uid"]) == (web.pid, 1236), al["contender"]
+    assert "docker" in al["message"], al["message"]
+    assert "172.17.0.2:8000, held by pid %d" % web.pid in al["message"], al["message"]
+    assert "network namespace %d" % netns_inode(ctr) in al["message"], al["message"]
     d = nat_diversions(daemon, ino)
-    assert len(d) == 1 and d[0]["rule"]["origin"] == "docker" and d[0]["target"] is None, d
+    assert len(d) == 1 and d[0]["rule"]["origin"] == "docker", d
+    assert (d[0]["target"]["inode"], d[0]["target"]["netns"]) == (rw["inode"], netns_inode(ctr)), d
     assert d[0]["rule"]["chain"] == "DOCKER" and d[0]["rule"]["to_addr"] == "172.17.0.2", d
     once(daemon, alert_of(ino, 8080), al["id"])
 
