@@ -399,7 +399,7 @@ static int call_list(struct ctl *c, const char *cmd, unsigned int mask, const ch
 	(OPT_PORT | OPT_ADDR | OPT_PROTO | OPT_PID | OPT_NETNS | OPT_CONTAINER | OPT_NOHEADER | \
 	 OPT_NUMERIC | OPT_STATE)
 #define LIST_OPTS   (OPT_SINCE | OPT_LIMIT | OPT_NOHEADER)
-#define WHY_OPTS    (OPT_PORT | OPT_ADDR | OPT_PROTO | OPT_NETNS)
+#define WHY_OPTS    (OPT_PORT | OPT_ADDR | OPT_PROTO | OPT_NETNS | OPT_CONTAINER)
 
 /*
  * Command handlers: c holds the options and the arguments after the
@@ -885,9 +885,10 @@ static int do_help(struct ctl *c)
 	       "        Alerts, oldest first: the last N (default 100), or those after ID.\n"
 	       "    conflicts [--since ID] [--limit N] [-H]\n"
 	       "        Failed bind, listen and connect calls, and the rule that refused them.\n"
-	       "    why PORT [--addr A] [--proto tcp|udp] [--netns N]\n"
+	       "    why PORT [--addr A] [--proto tcp|udp] [--netns N] [--container ID]\n"
 	       "        Who holds PORT and what a bind to it would meet: explanation,\n"
 	       "        holders, TIME_WAIT entries, recent conflicts and alerts.\n"
+	       "        --container keeps the holders of containers whose id starts with ID.\n"
 	       "    check tcp|udp ADDR:PORT [--reuseaddr] [--reuseport] [--v6only] [--listen]\n"
 	       "          [--uid N] [--netns INODE | --pid PID] [--connect RADDR:RPORT]\n"
 	       "          [--freebind] [--transparent] [--cap-net-bind-service]\n"
