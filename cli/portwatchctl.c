@@ -71,6 +71,7 @@ enum {
 	OPT_NOHEADER = 1 << 19, /* -H */
 	OPT_NUMERIC = 1 << 20,  /* -n */
 	OPT_STATE = 1 << 21,
+	OPT_SNIFFERS = 1 << 22, /* owners --sniffers */
 };
 
 static const struct option long_opts[] = {
@@ -99,6 +100,7 @@ static const struct option long_opts[] = {
 	{ "container", required_argument, NULL, OPT_CONTAINER },
 	{ "no-header", no_argument, NULL, OPT_NOHEADER },
 	{ "numeric", no_argument, NULL, OPT_NUMERIC },
+	{ "sniffers", no_argument, NULL, OPT_SNIFFERS },
 	{ "state", required_argument, NULL, OPT_STATE },
 	{ NULL, 0, NULL, 0 },
 };
@@ -300,6 +302,8 @@ static struct json_object *request(struct ctl *c, const char *cmd, unsigned int 
 		json_object_object_add(req, "proto", json_object_new_string(c->proto));
 	if (c->opts & mask & OPT_CONTAINER)
 		json_object_object_add(req, "container", json_object_new_string(c->container));
+	if (c->opts & mask & OPT_SNIFFERS)
+		json_object_object_add(req, "sniffers", json_object_new_boolean(1));
 	return req;
 }
 
@@ -397,7 +401,7 @@ static int call_list(struct ctl *c, const char *cmd, unsigned int mask, const ch
 
 #define OWNERS_OPTS \
 	(OPT_PORT | OPT_ADDR | OPT_PROTO | OPT_PID | OPT_NETNS | OPT_CONTAINER | OPT_NOHEADER | \
-	 OPT_NUMERIC | OPT_STATE)
+	 OPT_NUMERIC | OPT_STATE | OPT_SNIFFERS)
 #define LIST_OPTS   (OPT_SINCE | OPT_LIMIT | OPT_NOHEADER)
 #define WHY_OPTS    (OPT_PORT | OPT_ADDR | OPT_PROTO | OPT_NETNS)
 
@@ -410,6 +414,12 @@ static int do_owners(struct ctl *c)
 	struct json_object *resp, *arr;
 	int ret;
 
+	if (c->opts & OPT_SNIFFERS) {
+		if (c->argc || (c->opts & OWNERS_OPTS & ~(OPT_SNIFFERS | OPT_NOHEADER)))
+			return usage_err("owners --sniffers takes no port or filter");
+		return call_list(c, "owners", OPT_SNIFFERS, "sniffers", ctlfmt_sniffer_cols,
+				 CTLFMT_SNIFFER_NCOLS, ctlfmt_sniffer_row);
+	}
 	if (c->argc == 1 && parse_port(c, c->argv[0], 0))
 		return EXIT_USAGE;
 	ret = fetch_list(c, "owners", OWNERS_OPTS, "sockets", &resp, &arr);

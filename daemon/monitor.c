@@ -414,7 +414,10 @@ static struct pw_alert *monitor_alert_new(struct pw_monitor *m, const struct rul
 					  const struct pw_entry *holder,
 					  const struct pw_entry *contender, int result, uint64_t now)
 {
-	const struct pw_allow_rule *allow = policy_silences(m->cfg.policy, contender, holder);
+	const struct pw_allow_rule *allow =
+		ra->reason == RULES_REASON_PACKET_SNIFFER ?
+			policy_silences_sniffer(m->cfg.policy, &contender->owner) :
+			policy_silences(m->cfg.policy, contender, holder);
 	struct pw_alert *a;
 
 	if (allow) {

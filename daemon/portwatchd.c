@@ -45,6 +45,7 @@
 #include "pwjson.h"
 #include "report.h"
 #include "sklookup.h"
+#include "sniffmon.h"
 #include "snap.h"
 #include "sysctl.h"
 
@@ -92,6 +93,7 @@ struct daemon {
 	struct pw_monitor mon;
 	struct pw_ctl ctl;
 	struct sklookup sklookup; /* sk_lookup links in force, PW_SKLOOKUP_SCAN_S */
+	struct sniffmon sniff;    /* packet sniffers (raw/packet sockets with a filter) */
 	struct expected_owners expected; /* the monitor borrows it; saved PW_OWNERS_SAVE_S */
 	int expected_err;         /* -errno of the last failed save logged; 0 none */
 	int sklookup_err;         /* -errno of the last failed scan logged; 0 none */
@@ -419,6 +421,10 @@ static int on_event(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	monitor_handle_event(&d->mon, data);
+	if (((const struct pw_event *)data)->type == PW_EV_SOCKOPT &&
+	    (((const struct pw_event *)data)->sockopt == PW_SOCKOPT_FILTER_CBPF ||
+	     ((const struct pw_event *)data)->sockopt == PW_SOCKOPT_FILTER_EBPF))
+		sniffmon_event(&d->sniff, data);
 	return 0;
 }
 
@@ -735,8 +741,10 @@ static void housekeeping(struct daemon *d)
 	}
 	if (d->ticks % 5 == 0)
 		protect_refresh(d);
-	if (d->ticks % PW_SKLOOKUP_SCAN_S == 0)
+	if (d->ticks % PW_SKLOOKUP_SCAN_S == 0) {
 		scan_sklookup(d);
+		sniffmon_prune(&d->sniff); /* a few readlink(2) calls: sniffers are few */
+	}
 	if (d->ticks % PW_OWNERS_SAVE_S == 0)
 		save_owners(d);
 	monitor_fold_flush(&d->mon, monitor_now());
@@ -1058,6 +1066,8 @@ static void setup(struct daemon *d)
 				  d->cfg.owners_dir, EXPECTED_FILE, strerror(-err));
 	}
 
+	if (sniffmon_init(&d->sniff, &d->mon, d->snap))
+		fatalx("out of memory");
 	log_info("taking a snapshot of every TCP and UDP socket in every network namespace");
 	sd_notify(0, "STATUS=taking a snapshot of every TCP and UDP socket");
 	err = monitor_reconcile(&d->mon);
@@ -1069,6 +1079,11 @@ static void setup(struct daemon *d)
 	drain_ring(d);
 	scan_sklookup(d);
 	log_info("BPF sk_lookup links: %zu", d->sklookup.n);
+	err = sniffmon_scan(&d->sniff);
+	if (err)
+		log_warnx("looking for packet sniffers: %s; the ones started before the daemon "
+			  "may be missing", strerror(-err));
+	log_info("packet sniffers: %zu", d->sniff.set.n);
 
 	protect_resolve_exes(&d->cfg.protect);
 	{
@@ -1093,6 +1108,7 @@ static void setup(struct daemon *d)
 		log_notice("serving on %s from systemd; the configured socket %s is not used",
 			   d->ctl.path, d->cfg.socket_path);
 	d->ctl.sklookup = &d->sklookup;
+	d->ctl.sniffers = &d->sniff.set;
 	d->ctl.reload = ctl_reload;
 	d->ctl.reload_arg = d;
 	if (add_fd(d, pwbpf_epoll_fd(&d->bpf), &tag_ring) || add_fd(d, d->signal_fd, &tag_signal) ||
@@ -1120,6 +1136,7 @@ static void teardown(struct daemon *d)
 	snap_close(d->snap);
 	monitor_free(&d->mon);
 	sklookup_free(&d->sklookup);
+	sniffmon_free(&d->sniff);
 	expected_free(&d->expected);
 	container_pool_free(); /* after the table: its entries drop their references */
 	config_free(&d->cfg);

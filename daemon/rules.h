@@ -112,6 +112,8 @@ enum rules_alert_reason {
 	RULES_REASON_SK_LOOKUP,           /* "sk_lookup": diversion, a BPF sk_lookup link */
 	RULES_REASON_SQUATTED,            /* "squatted": hijack_attempt, the port's expected
 					   * owner was refused */
+	RULES_REASON_PACKET_SNIFFER,      /* "packet_sniffer": diversion, a raw or packet
+					   * socket with a socket filter (sniff.h) */
 	RULES_REASON_COUNT
 };
 
