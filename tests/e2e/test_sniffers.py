@@ -155,3 +155,25 @@ def test_packet_sniffer_older_than_the_daemon(daemon_factory, netns, sniffers):
     al = daemon.wait_alert(is_ours(ino, info["inode"]), timeout=1)
     assert al["id"] == f["alert_id"]
     assert "comparing ports 53" in al["message"], al["message"]
+
+
+def test_freebind_and_transparent_flags_in_owners(daemon, netns, actors):
+    """Issue 19, item 4 (the flags): IP_FREEBIND before bind and
+    IP_TRANSPARENT after it (a tracked socket's setsockopt event) are shown
+    by `owners`, in JSON and as FB/TP in the Flags column."""
+    ns = netns()
+    ino = netns_inode(ns)
+    a = actors(netns=ns)
+    a.socket("s", "inet", "tcp")
+    assert a.setsockopt("s", "freebind")["ok"]
+    r = a.bind("s", "192.0.2.7", 8080)  # not an address of the namespace: the free bind
+    assert r["ok"], r
+    s = daemon.wait_inode(r["inode"], port=8080, netns=ino)
+    assert (s["freebind"], s["transparent"]) == (True, False), s
+    assert a.setsockopt("s", "transparent")["ok"]  # needs CAP_NET_ADMIN: root actor
+    wait_until(lambda: daemon.owners(port=8080, netns=ino)[0]["transparent"],
+               what="the transparent flag of a bound socket")
+    out = ctl_run(daemon, "owners", "--port", "8080", "--netns", str(ino))
+    assert out.returncode == 0, out.stderr
+    row = [line for line in out.stdout.splitlines() if "192.0.2.7:8080" in line]
+    assert len(row) == 1 and row[0].split()[3] == "FB,TP", out.stdout
