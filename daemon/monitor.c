@@ -171,6 +171,11 @@ static int same_group(const struct pw_owner *a, const struct pw_owner *b)
 	return !strcmp(a->exe, b->exe);
 }
 
+int monitor_same_group(const struct pw_owner *a, const struct pw_owner *b)
+{
+	return same_group(a, b);
+}
+
 /* Index of the recent-listener slot of (netns, port). */
 static size_t recent_slot(uint32_t netns, uint16_t port)
 {

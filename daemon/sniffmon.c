@@ -144,8 +144,8 @@ void sniffmon_event(struct sniffmon *s, const struct pw_event *e)
 	};
 	int r;
 
-	if (!n.inode)
-		return;
+	if (!n.inode || !s->prog)
+		return; /* no sniffer, or before sniffmon_init() */
 	snprintf(n.owner.comm, sizeof(n.owner.comm), "%.*s", (int)sizeof(e->comm), e->comm);
 	if (proc_owner(e->pid, &n.owner)) { /* gone already: what the event says */
 		n.owner.pid = e->pid;
