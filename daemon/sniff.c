@@ -319,10 +319,10 @@ void sniff_message(char *buf, size_t len, const struct sniffer *f)
 	sniff_ports_text(f, ports, sizeof(ports));
 	snprintf(buf, len,
 		 "packet_sniffer: %s socket (protocol %s) on interface %s in network namespace %u "
-		 "has a %s filter%s%s: it reads the traffic of %s without binding a port; held by %s",
+		 "has %s filter%s%s: it reads the traffic of %s without binding a port; held by %s",
 		 sniff_type_name(f), sniff_proto_name(f, pbuf, sizeof(pbuf)),
 		 f->ifindex ? (f->ifname[0] ? f->ifname : "?") : "any", f->netns,
-		 f->filter == SNIFF_FILTER_EBPF ? "eBPF" : "classic BPF",
+		 f->filter == SNIFF_FILTER_EBPF ? "an eBPF" : "a classic BPF",
 		 f->filter == SNIFF_FILTER_CBPF ? " comparing ports " : "",
 		 f->filter == SNIFF_FILTER_CBPF ? ports : "",
 		 f->ports_known ? "those ports" : "any port", who);

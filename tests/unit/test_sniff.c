@@ -186,6 +186,10 @@ static void test_names_and_message(void **state)
 	sniff_message(buf, sizeof(buf), &f);
 	assert_non_null(strstr(buf, "on interface eth0"));
 	assert_non_null(strstr(buf, "comparing ports unknown"));
+	f.filter = SNIFF_FILTER_EBPF;
+	assert_string_equal(sniff_filter_name(&f), "ebpf");
+	sniff_message(buf, sizeof(buf), &f);
+	assert_non_null(strstr(buf, "has an eBPF filter: it reads the traffic of any port"));
 	f.protocol = 0x88cc; /* LLDP */
 	assert_string_equal(sniff_proto_name(&f, pb, sizeof(pb)), "0x88cc");
 }
