@@ -15,6 +15,7 @@
 #include "pwname.h"
 #include "ring.h"
 #include "sklookup.h"
+#include "freebind.h"
 #include "sniff.h"
 #include "snap.h"
 
@@ -296,6 +297,25 @@ json_object *ctl_cmd_stats(struct ctl_cmd_ctx *ctx, json_object *req)
 					       json_object_new_string(strerror(-ctx->sklookup->last_err)) :
 					       NULL);
 		json_object_object_add(s, "sk_lookup", sk);
+	}
+	if (ctx->sniffers) {
+		json_object *sn = json_object_new_object();
+
+		json_object_object_add(sn, "count", json_object_new_int64((int64_t)ctx->sniffers->n));
+		json_object_object_add(sn, "found",
+				       json_object_new_int64((int64_t)ctx->sniffers->found));
+		json_object_object_add(s, "sniffers", sn);
+	}
+	if (ctx->freebind) {
+		json_object *fb = json_object_new_object();
+
+		json_object_object_add(fb, "pending", json_object_new_int64((int64_t)ctx->freebind->n));
+		json_object_object_add(fb, "seen", json_object_new_int64((int64_t)ctx->freebind->seen));
+		json_object_object_add(fb, "reported",
+				       json_object_new_int64((int64_t)ctx->freebind->reported));
+		json_object_object_add(fb, "not_kept",
+				       json_object_new_int64((int64_t)ctx->freebind->not_kept));
+		json_object_object_add(s, "freebind", fb);
 	}
 	if (ctx->ctl_stats) {
 		json_object *cs = json_object_new_object();

@@ -1118,6 +1118,7 @@ static void setup(struct daemon *d)
 			   d->ctl.path, d->cfg.socket_path);
 	d->ctl.sklookup = &d->sklookup;
 	d->ctl.sniffers = &d->sniff.set;
+	d->ctl.freebind = &d->freebind;
 	d->ctl.reload = ctl_reload;
 	d->ctl.reload_arg = d;
 	if (add_fd(d, pwbpf_epoll_fd(&d->bpf), &tag_ring) || add_fd(d, d->signal_fd, &tag_signal) ||

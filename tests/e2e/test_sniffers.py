@@ -87,6 +87,7 @@ def test_raw_socket_with_a_port_22_filter(daemon, netns, sniffers):
     assert (f["type"], f["family"], f["protocol"], f["interface"], f["filter"], f["ports"]) == \
         ("raw", "inet", "tcp", "any", "cbpf", [22]), f
     assert (f["pid"], f["uid"], f["alert_id"]) == (info["pid"], 0, al["id"]), f
+    assert daemon.stats()["sniffers"]["count"] >= 1
 
     # the text form and --json of the client
     out = ctl_run(daemon, "owners", "--sniffers")
