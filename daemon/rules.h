@@ -112,6 +112,11 @@ enum rules_alert_reason {
 	RULES_REASON_SK_LOOKUP,           /* "sk_lookup": diversion, a BPF sk_lookup link */
 	RULES_REASON_SQUATTED,            /* "squatted": hijack_attempt, the port's expected
 					   * owner was refused */
+	RULES_REASON_PACKET_SNIFFER,      /* "packet_sniffer": diversion, a raw or packet
+					   * socket with a socket filter (sniff.h) */
+	RULES_REASON_FREEBIND,            /* "freebind": diversion, an address bound with
+					   * IP_FREEBIND/IP_TRANSPARENT before the namespace
+					   * had it came into use (freebind.h) */
 	RULES_REASON_COUNT
 };
 
