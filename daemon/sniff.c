@@ -333,3 +333,12 @@ void sniff_free(struct sniff_set *s)
 	free(s->v);
 	memset(s, 0, sizeof(*s));
 }
+
+int sniff_cbpf_accepts_none(const struct sock_filter *prog, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (BPF_CLASS(prog[i].code) == BPF_RET &&
+		    (BPF_RVAL(prog[i].code) != BPF_K || prog[i].k != 0))
+			return 0;
+	return len > 0;
+}

@@ -49,6 +49,8 @@ struct sniffer {
 	uint8_t filter;        /* enum sniff_filter */
 	uint8_t ports_known;   /* 1: ports[] decoded from a classic program */
 	uint8_t nports;        /* entries of ports[] (host order, ascending) */
+	uint8_t accepts_none;  /* 1: the classic program returns 0 on every path */
+	uint8_t alert_due;     /* 1: its alert waits for a program that accepts packets */
 	uint16_t ports[SNIFF_MAX_PORTS];
 	int32_t fd;            /* the owner's fd of it; -1 unknown */
 	struct pw_owner owner; /* pid 0: no process found */
@@ -76,6 +78,16 @@ struct sniff_set {
  */
 int sniff_cbpf_ports(const struct sock_filter *prog, size_t len, uint16_t *ports, size_t max,
 		     size_t *n);
+
+/*
+ * 1 when the classic program prog (len instructions) accepts no packet:
+ * every return is "ret #0" (sk_filter_trim_cap() in net/core/filter.c
+ * drops a packet whose filter returns 0). libpcap attaches such a program
+ * first and its real filter right after (set_kernel_filter() in
+ * pcap-linux.c: drain the socket in between), so a socket holding one
+ * reads nothing yet. 0 otherwise, and for an empty program. Pure.
+ */
+int sniff_cbpf_accepts_none(const struct sock_filter *prog, size_t len);
 
 /* The sniffer of (netns, inode), or NULL. */
 struct sniffer *sniff_find(struct sniff_set *s, uint32_t netns, uint64_t inode);

@@ -64,6 +64,7 @@ static int read_filter(struct sniffmon *s, struct sniffer *f, int fd_hint,
 	if (n <= 0)
 		return n;
 	f->filter = SNIFF_FILTER_CBPF;
+	f->accepts_none = (uint8_t)sniff_cbpf_accepts_none(s->prog, (size_t)n);
 	f->ports_known = (uint8_t)sniff_cbpf_ports(s->prog, (size_t)n, f->ports, SNIFF_MAX_PORTS,
 						   &np);
 	f->nports = (uint8_t)np;
@@ -103,7 +104,12 @@ static void raise_alert(struct sniffmon *s, struct sniffer *f)
 	f->alert_id = monitor_raise(s->mon, &ra, &holder, &contender, 0, msg, f->first_ns);
 }
 
-/* Add n (owner and filter read) and raise its alert when new. */
+/*
+ * Add n (owner and filter read) and raise its alert when new, or, for a
+ * socket whose classic program accepted no packet so far (libpcap's
+ * drop-all filter before the real one), once it is given one that does:
+ * the alert then names the ports of the filter that reads them.
+ */
 static void add(struct sniffmon *s, const struct sniffer *n)
 {
 	struct sniffer *f;
@@ -117,15 +123,23 @@ static void add(struct sniffmon *s, const struct sniffer *n)
 	}
 	if (!is_new) { /* attached again: the newest program counts */
 		f->filter = n->filter;
+		f->accepts_none = n->accepts_none;
 		f->ports_known = n->ports_known;
 		f->nports = n->nports;
 		memcpy(f->ports, n->ports, sizeof(f->ports));
 		if (n->fd >= 0)
 			f->fd = n->fd;
+		if (f->alert_due && !f->accepts_none) {
+			f->alert_due = 0;
+			raise_alert(s, f);
+		}
 		return;
 	}
 	name_interface(s, f);
-	raise_alert(s, f);
+	if (f->accepts_none)
+		f->alert_due = 1;
+	else
+		raise_alert(s, f);
 }
 
 void sniffmon_event(struct sniffmon *s, const struct pw_event *e)

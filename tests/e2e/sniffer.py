@@ -1,9 +1,10 @@
 """A packet sniffer for the end-to-end tests: a raw or AF_PACKET socket with
 a classic BPF filter attached (SO_ATTACH_FILTER), as BPFDoor-like programs
-make. Usage: sniffer.py raw|packet PROGRAM, where PROGRAM is what
+make. Usage: sniffer.py raw|packet PROGRAM [NEXT], where PROGRAM is what
 `tcpdump -ddd EXPR` prints (a count, then code jt jf k per instruction).
 Prints {"pid", "inode"} once the filter is attached, attaches it a second
-time on "again" from stdin, and exits when stdin closes."""
+time (or NEXT, when given) on "again" from stdin, and exits when stdin
+closes."""
 import ctypes
 import json
 import os
@@ -32,13 +33,14 @@ def main():
     else:
         s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     buf, prog = fprog(text)
+    nbuf, nprog = fprog(sys.argv[3]) if len(sys.argv) > 3 else (buf, prog)
     s.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, prog)
     print(json.dumps({"pid": os.getpid(), "inode": os.fstat(s.fileno()).st_ino}), flush=True)
     for line in sys.stdin:
         if line.strip() == "again":
-            s.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, prog)
+            s.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, nprog)
             print("ok", flush=True)
-    del buf
+    del buf, nbuf
     s.close()
 
 

@@ -34,9 +34,12 @@ def sniffers():
     """start(netns, kind, expr) -> (Popen, {"pid", "inode"}); stopped at teardown."""
     procs = []
 
-    def start(ns, kind, expr):
+    def start(ns, kind, expr, next_expr=None, first=None):
+        argv = [first if first is not None else bytecode(expr)]
+        if next_expr:
+            argv.append(bytecode(next_expr))
         p = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable,
-                              os.path.join(HERE, "sniffer.py"), kind, bytecode(expr)],
+                              os.path.join(HERE, "sniffer.py"), kind] + argv,
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
         procs.append(p)
@@ -110,6 +113,33 @@ def test_raw_socket_with_a_port_22_filter(daemon, netns, sniffers):
     wait_until(lambda: not listed_inode(daemon, ino, info["inode"]), timeout=PRUNE_S * 3,
                what="the closed sniffer to leave `owners --sniffers`")
     assert [a["id"] for a in daemon.alerts() if is_ours(ino, info["inode"])(a)] == [al["id"]]
+
+
+# libpcap's first program (set_kernel_filter(): "ret #0", drop everything
+# while it drains the socket), as tcpdump -ddd would print it
+DROP_ALL = "1\n6 0 0 0\n"
+
+
+def test_drop_all_filter_alerts_once_the_real_one_comes(daemon, netns, sniffers):
+    """A socket whose filter accepts nothing reads nothing: listed, no alert
+    yet; the program attached after it (libpcap's order) raises the one
+    alert, naming the ports of that program."""
+    ns = netns()
+    ino = netns_inode(ns)
+    p, info = sniffers(ns, "raw", None, next_expr="tcp port 22", first=DROP_ALL)
+    wait_until(lambda: listed_inode(daemon, ino, info["inode"]),
+               what="the drop-all sniffer in `owners --sniffers`")
+    daemon.sync()
+    assert not [a for a in daemon.alerts() if is_ours(ino, info["inode"])(a)]
+    assert listed_inode(daemon, ino, info["inode"])[0]["alert_id"] is None
+    p.stdin.write("again\n")
+    p.stdin.flush()
+    assert p.stdout.readline().strip() == "ok"
+    al = daemon.wait_alert(is_ours(ino, info["inode"]))
+    assert "comparing ports 22:" in al["message"], al["message"]
+    daemon.sync()
+    assert [a["id"] for a in daemon.alerts() if is_ours(ino, info["inode"])(a)] == [al["id"]]
+    assert listed_inode(daemon, ino, info["inode"])[0]["ports"] == [22]
 
 
 def test_tcpdump_allowed_by_its_exe(daemon_factory, netns):

@@ -66,6 +66,19 @@ static void test_tcp_port_22(void **state)
 	assert_int_equal(ports[0], 22); /* not 0x800: that jeq sees the ethertype */
 }
 
+static void test_accepts_none(void **state)
+{
+	struct sock_filter prog[64];
+	const struct sock_filter drop = BPF_STMT(BPF_RET | BPF_K, 0);
+	const struct sock_filter ret_a = BPF_STMT(BPF_RET | BPF_A, 0);
+
+	(void)state;
+	assert_int_equal(sniff_cbpf_accepts_none(&drop, 1), 1); /* libpcap's first program */
+	assert_int_equal(sniff_cbpf_accepts_none(&ret_a, 1), 0); /* A may be non-zero */
+	assert_int_equal(sniff_cbpf_accepts_none(&drop, 0), 0);
+	assert_int_equal(sniff_cbpf_accepts_none(prog, parse_ddd(TCP_PORT_22, prog, 64)), 0);
+}
+
 static void test_udp_dst_port_53(void **state)
 {
 	uint16_t ports[SNIFF_MAX_PORTS];
@@ -199,6 +212,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tcp_port_22),
 		cmocka_unit_test(test_udp_dst_port_53),
+		cmocka_unit_test(test_accepts_none),
 		cmocka_unit_test(test_two_ports_sorted_and_capped),
 		cmocka_unit_test(test_unknown),
 		cmocka_unit_test(test_bare_ipv4),
