@@ -31,7 +31,7 @@ DEPS_PKGS := make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
 	libjson-c-dev libmnl-dev libnftables-dev libsystemd-dev libinih-dev libcmocka-dev \
 	python3 python3-pytest nftables iptables \
 	rsyslog iproute2 procps util-linux systemd mandoc man-db strace \
-	bpftrace auditd qemu-system-x86 busybox-static cpio \
+	bpftrace auditd qemu-system-x86 busybox-static cpio tcpdump \
 	debhelper dpkg-dev lintian
 
 BUILD    ?= build

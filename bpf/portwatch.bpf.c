@@ -8,12 +8,16 @@
  *   - connect(2): only when it failed with EADDRNOTAVAIL/EADDRINUSE, or when
  *     the socket had a local port before the call (bind-before-connect);
  *   - setsockopt(2) of SO_REUSEADDR, SO_REUSEPORT, IPV6_V6ONLY,
- *     SO_BINDTODEVICE and SO_BINDTOIFINDEX on a socket
+ *     SO_BINDTODEVICE, SO_BINDTOIFINDEX, IP_FREEBIND, IP_TRANSPARENT,
+ *     IPV6_FREEBIND and IPV6_TRANSPARENT on a socket
  *     the table holds (the kernel reads these at conflict time, so the table
  *     must follow them: inet_bind_conflict() in net/ipv4/inet_connection_sock.c),
  *     and of SO_ATTACH_REUSEPORT_CBPF/EBPF and SO_DETACH_REUSEPORT_BPF on one
  *     (a program attached to a member steers its whole SO_REUSEPORT group:
  *     reuseport_attach_prog() in net/core/sock_reuseport.c);
+ *   - setsockopt(2) of SO_ATTACH_FILTER and SO_ATTACH_BPF on a raw
+ *     (SOCK_RAW, AF_INET/AF_INET6) or packet (AF_PACKET) socket, tracked or
+ *     not: a packet sniffer reads traffic without binding a port;
  *   - TCP state changes of tracked sockets that the table shows;
  *   - release of a tracked socket (cgroup/sock_release: close(), exit, SIGKILL).
  *
@@ -46,8 +50,17 @@
 #define SO_ATTACH_REUSEPORT_CBPF 51
 #define SO_ATTACH_REUSEPORT_EBPF 52
 #define SO_DETACH_REUSEPORT_BPF 68
+#define SO_ATTACH_FILTER 26
+#define SO_ATTACH_BPF 50
+#define SOL_IP 0
+#define IP_FREEBIND 15
+#define IP_TRANSPARENT 19
 #define SOL_IPV6 41
 #define IPV6_V6ONLY 26
+#define IPV6_TRANSPARENT 75
+#define IPV6_FREEBIND 78
+#define AF_PACKET 17
+#define SOCK_RAW 3
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -224,14 +237,39 @@ static __always_inline __u16 sk_proto(const struct sock *sk, enum pw_read how)
 	return how == PW_PROBE ? BPF_CORE_READ(sk, sk_protocol) : sk->sk_protocol;
 }
 
+static __always_inline __u16 sk_family(const struct sock *sk, enum pw_read how)
+{
+	return how == PW_PROBE ? BPF_CORE_READ(sk, __sk_common.skc_family) :
+				 sk->__sk_common.skc_family;
+}
+
+static __always_inline __u16 sk_type(const struct sock *sk, enum pw_read how)
+{
+	return how == PW_PROBE ? BPF_CORE_READ(sk, sk_type) : sk->sk_type;
+}
+
+/*
+ * A TCP or UDP socket of AF_INET/AF_INET6. A raw socket may carry
+ * IPPROTO_TCP or IPPROTO_UDP as its protocol, and then its inet_num is
+ * that protocol number, not a port (raw_bind(), net/ipv4/raw.c): its
+ * type tells it apart.
+ */
 static __always_inline int is_inet(const struct sock *sk, enum pw_read how)
 {
-	__u16 family = how == PW_PROBE ? BPF_CORE_READ(sk, __sk_common.skc_family) :
-					 sk->__sk_common.skc_family;
+	__u16 family = sk_family(sk, how);
 	__u16 proto = sk_proto(sk, how);
 
 	return (family == AF_INET || family == AF_INET6) &&
-	       (proto == IPPROTO_TCP || proto == IPPROTO_UDP);
+	       (proto == IPPROTO_TCP || proto == IPPROTO_UDP) && sk_type(sk, how) != SOCK_RAW;
+}
+
+/* A raw inet socket or a packet socket: what a socket filter makes a sniffer. */
+static __always_inline int is_sniffer_sock(const struct sock *sk, enum pw_read how)
+{
+	__u16 family = sk_family(sk, how);
+
+	return family == AF_PACKET ||
+	       ((family == AF_INET || family == AF_INET6) && sk_type(sk, how) == SOCK_RAW);
 }
 
 static __always_inline __u64 sk_inode(const struct sock *sk, enum pw_read how)
@@ -408,10 +446,61 @@ static __always_inline int args_from_regs(struct call_args *a, __u32 type)
 			a->sockopt = PW_SOCKOPT_REUSEPORT_DETACH;
 		else if (level == SOL_SOCKET && (opt == SO_BINDTODEVICE || opt == SO_BINDTOIFINDEX))
 			a->sockopt = PW_SOCKOPT_DEVICE;
+		else if (level == SOL_SOCKET && opt == SO_ATTACH_FILTER)
+			a->sockopt = PW_SOCKOPT_FILTER_CBPF;
+		else if (level == SOL_SOCKET && opt == SO_ATTACH_BPF)
+			a->sockopt = PW_SOCKOPT_FILTER_EBPF;
 		else if (!((level == SOL_SOCKET && (opt == SO_REUSEADDR || opt == SO_REUSEPORT)) ||
-			   (level == SOL_IPV6 && opt == IPV6_V6ONLY)))
+			   (level == SOL_IPV6 && (opt == IPV6_V6ONLY || opt == IPV6_FREEBIND ||
+						  opt == IPV6_TRANSPARENT)) ||
+			   (level == SOL_IP && (opt == IP_FREEBIND || opt == IP_TRANSPARENT))))
 			return -1;
 	}
+	return 0;
+}
+
+/*
+ * A socket filter was attached (the call succeeded) to fd's socket: when
+ * it is a raw or packet socket, a PW_EV_SOCKOPT event of a sniffer
+ * (event.h, PW_SOCKOPT_FILTER_*). Other sockets filter their own traffic
+ * only (a TCP socket's filter sees its own segments): nothing is sent.
+ */
+static __always_inline int sniffer_filter(struct sock *sk, const struct call_args *a,
+					  enum pw_read how)
+{
+	struct pw_event *e;
+	__u16 family;
+
+	if (!is_sniffer_sock(sk, how))
+		return 0;
+	e = event_reserve(PW_EV_SOCKOPT);
+	if (!e)
+		return 0;
+	family = sk_family(sk, how);
+	e->fd = a->fd;
+	e->sockopt = a->sockopt;
+	e->sk.family = family;
+	e->req_family = sk_type(sk, how);
+	e->req_port = sk_proto(sk, how);
+	if (how == PW_PROBE) {
+		e->sk.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+		e->sk.inode = pw_sock_inode_probe(sk);
+		e->sk.sk_uid = BPF_CORE_READ(sk, sk_uid.val);
+		e->sk.bound_dev_if = BPF_CORE_READ(sk, __sk_common.skc_bound_dev_if);
+	} else {
+		e->sk.netns = sk->__sk_common.skc_net.net->ns.inum;
+		e->sk.inode = pw_sock_inode(sk);
+		e->sk.sk_uid = sk->sk_uid.val;
+		e->sk.bound_dev_if = sk->__sk_common.skc_bound_dev_if;
+	}
+	if (family == AF_PACKET) {
+		/* packet_create() keeps the protocol as given, network order;
+		 * packet_do_bind() sets po->ifindex (net/packet/af_packet.c) */
+		e->req_port = bpf_ntohs(e->req_port);
+		if (bpf_core_type_exists(struct packet_sock))
+			e->sk.bound_dev_if = BPF_CORE_READ((struct packet_sock *)sk, ifindex);
+	}
+	event_submit(e);
 	return 0;
 }
 
@@ -431,6 +520,9 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 t
 	sk = fd_to_sock(a.fd, how);
 	if (!sk)
 		return 0;
+	if (type == PW_EV_SOCKOPT &&
+	    (a.sockopt == PW_SOCKOPT_FILTER_CBPF || a.sockopt == PW_SOCKOPT_FILTER_EBPF))
+		return sniffer_filter(sk, &a, how);
 	/* an unbound socket is not in the table: bind will report its flags */
 	if (type == PW_EV_SOCKOPT && !sk_num(sk, how)) {
 		count(PW_CNT_FILTERED);
@@ -464,6 +556,7 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 t
 		pw_fill_sock_probe(sk, &e->sk);
 	else
 		pw_fill_sock(sk, &e->sk);
+	e->sk.ipflags = pw_ip_flags(sk);
 	read_user_sockaddr(e, a.uaddr);
 	if (type == PW_EV_CONNECT) {
 		/* the destination asked for, even when the call failed */

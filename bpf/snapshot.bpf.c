@@ -45,6 +45,7 @@ int dump_tcp(struct bpf_iter__tcp *ctx)
 
 		rec.sk_uid = sk->sk_uid.val;
 		rec.inode = pw_sock_inode(sk);
+		rec.ipflags = pw_ip_flags(sk);
 		/* SOCK_CONNECT_BIND (16) exists where tw_connect_bind does */
 		if (bpf_core_field_exists(((struct inet_timewait_sock *)0)->tw_connect_bind))
 			rec.bind_origin = PW_BIND_KNOWN |
@@ -76,6 +77,7 @@ int dump_udp(struct bpf_iter__udp *ctx)
 	if (!up)
 		return 0;
 	pw_fill_sock((struct sock *)up, &rec);
+	rec.ipflags = pw_ip_flags((struct sock *)up);
 	rec.protocol = IPPROTO_UDP;
 	bpf_seq_write(seq, &rec, sizeof(rec));
 	return 0;

@@ -29,6 +29,50 @@
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
 
+/* struct inet_sock before Linux 6.6, whose inet_flags series turned these
+ * bitfields into bits of inet_flags: the CO-RE flavour of the old layout
+ * (include/net/inet_sock.h of 6.1). */
+struct inet_sock___bits {
+	__u8 freebind : 1;
+	__u8 transparent : 1;
+} __attribute__((preserve_access_index));
+
+/*
+ * PW_IPF_* of an AF_INET/AF_INET6 socket: IP_FREEBIND / IP_TRANSPARENT
+ * (IPV6_FREEBIND / IPV6_TRANSPARENT set the same flags). Probe reads
+ * (bpf_probe_read_kernel), so any struct sock pointer will do, on every
+ * kernel: inet_sock.inet_flags bits where the kernel has them (6.6+),
+ * the old bitfields otherwise. Callers read it only for inet families.
+ */
+static __always_inline __u8 pw_ip_flags(const struct sock *sk)
+{
+	const struct inet_sock *inet = (const struct inet_sock *)sk;
+	__u8 f = 0;
+
+	if (bpf_core_field_exists(inet->inet_flags)) {
+		/*
+		 * The bit numbers come from an anonymous enum (no BTF name to
+		 * relocate against): INET_FLAGS_FREEBIND 11 and
+		 * INET_FLAGS_TRANSPARENT 15 in the 6.12 sources and the 6.18
+		 * BTF of bpf/vmlinux.h alike.
+		 */
+		unsigned long v = BPF_CORE_READ(inet, inet_flags);
+
+		if ((v >> 11) & 1)
+			f |= PW_IPF_FREEBIND;
+		if ((v >> 15) & 1)
+			f |= PW_IPF_TRANSPARENT;
+	} else {
+		const struct inet_sock___bits *old = (const void *)sk;
+
+		if (BPF_CORE_READ_BITFIELD_PROBED(old, freebind))
+			f |= PW_IPF_FREEBIND;
+		if (BPF_CORE_READ_BITFIELD_PROBED(old, transparent))
+			f |= PW_IPF_TRANSPARENT;
+	}
+	return f;
+}
+
 /*
  * Fill the fields a TIME_WAIT entry shares with a full socket (struct
  * sock_common): addresses, ports, family, state, reuse flags, netns.

@@ -405,6 +405,18 @@ bool ctlfmt_any_container(struct json_object *arr)
 	return false;
 }
 
+/* Append FB (IP_FREEBIND) and TP (IP_TRANSPARENT) to the flags ctlfmt_flags() wrote. */
+static void ip_flags(struct json_object *sk, char *flags, size_t len)
+{
+	bool fb = jbool(sk, "freebind"), tp = jbool(sk, "transparent");
+	size_t off = strcmp(flags, "-") ? strlen(flags) : 0;
+
+	if (!fb && !tp)
+		return;
+	snprintf(flags + off, len - off, "%s%s%s%s", off ? "," : "", fb ? "FB" : "",
+		 fb && tp ? "," : "", tp ? "TP" : "");
+}
+
 /* One socket row, with the Container column before Since when with_ctr. */
 static int socket_row(struct ctlfmt_table *t, struct json_object *sk, time_t now, bool with_ctr)
 {
@@ -427,8 +439,43 @@ static int socket_row(struct ctlfmt_table *t, struct json_object *sk, time_t now
 		       "one cell per column");
 	ctlfmt_flags(jbool(sk, "reuseaddr"), jbool(sk, "reuseport"), jbool(sk, "v6only"), flags,
 		     sizeof(flags));
+	ip_flags(sk, flags, sizeof(flags));
 	pid_comm(sk, pc, sizeof(pc));
 	ctlfmt_time(jtext(sk, "since"), now, true, since, sizeof(since));
+	return ctlfmt_table_add(t, row);
+}
+
+const struct ctlfmt_col ctlfmt_sniffer_cols[CTLFMT_SNIFFER_NCOLS] = {
+	{ "Type", 0 },	 { "Proto", 0 }, { "Interface", 0 }, { "Filter", 0 }, { "Ports", 0 },
+	{ "Uid", 0 },	 { "Pid/Comm", 0 }, { "Exe", 0 },    { "Unit", 0 },	  { "Since", 0 },
+};
+
+int ctlfmt_sniffer_row(struct ctlfmt_table *t, struct json_object *f, time_t now)
+{
+	char ports[64] = "unknown", pc[64], since[32];
+	const char *exe = jtext(f, "exe");
+	struct json_object *arr;
+	const char *row[] = {
+		jtext(f, "type"), jtext(f, "protocol"), jtext(f, "interface"), jtext(f, "filter"),
+		ports, jtext(f, "uid"), pc, exe && *exe ? exe : NULL, jtext(f, "unit"), since,
+	};
+
+	_Static_assert(sizeof(row) / sizeof(row[0]) == CTLFMT_SNIFFER_NCOLS,
+		       "one cell per column");
+	if (json_object_object_get_ex(f, "ports", &arr) &&
+	    json_object_is_type(arr, json_type_array)) {
+		size_t off = 0;
+
+		ports[0] = '\0';
+		for (size_t i = 0; i < json_object_array_length(arr) && off < sizeof(ports); i++) {
+			int w = snprintf(ports + off, sizeof(ports) - off, "%s%d", i ? "," : "",
+					 json_object_get_int(json_object_array_get_idx(arr, i)));
+
+			off += w > 0 ? (size_t)w : 0;
+		}
+	}
+	pid_comm(f, pc, sizeof(pc));
+	ctlfmt_time(jtext(f, "since"), now, true, since, sizeof(since));
 	return ctlfmt_table_add(t, row);
 }
 

@@ -119,6 +119,12 @@ int ctlfmt_socket_ctr_row(struct ctlfmt_table *t, struct json_object *sk, time_t
 int ctlfmt_alert_row(struct ctlfmt_table *t, struct json_object *alert, time_t now);
 int ctlfmt_conflict_row(struct ctlfmt_table *t, struct json_object *c, time_t now);
 
+/* Columns of `owners --sniffers`, rows by ctlfmt_sniffer_row(). */
+#define CTLFMT_SNIFFER_NCOLS 10
+extern const struct ctlfmt_col ctlfmt_sniffer_cols[CTLFMT_SNIFFER_NCOLS];
+/* One sniffer object (docs/protocol.md, owners --sniffers); 0 or -ENOMEM. */
+int ctlfmt_sniffer_row(struct ctlfmt_table *t, struct json_object *f, time_t now);
+
 /* Makes one row of a table from an object: ctlfmt_socket_row() and co. */
 typedef int (*ctlfmt_row_fn)(struct ctlfmt_table *t, struct json_object *o, time_t now);
 

@@ -71,6 +71,7 @@ enum {
 	OPT_NOHEADER = 1 << 19, /* -H */
 	OPT_NUMERIC = 1 << 20,  /* -n */
 	OPT_STATE = 1 << 21,
+	OPT_SNIFFERS = 1 << 22, /* owners --sniffers */
 };
 
 static const struct option long_opts[] = {
@@ -99,6 +100,7 @@ static const struct option long_opts[] = {
 	{ "container", required_argument, NULL, OPT_CONTAINER },
 	{ "no-header", no_argument, NULL, OPT_NOHEADER },
 	{ "numeric", no_argument, NULL, OPT_NUMERIC },
+	{ "sniffers", no_argument, NULL, OPT_SNIFFERS },
 	{ "state", required_argument, NULL, OPT_STATE },
 	{ NULL, 0, NULL, 0 },
 };
@@ -300,6 +302,8 @@ static struct json_object *request(struct ctl *c, const char *cmd, unsigned int 
 		json_object_object_add(req, "proto", json_object_new_string(c->proto));
 	if (c->opts & mask & OPT_CONTAINER)
 		json_object_object_add(req, "container", json_object_new_string(c->container));
+	if (c->opts & mask & OPT_SNIFFERS)
+		json_object_object_add(req, "sniffers", json_object_new_boolean(1));
 	return req;
 }
 
@@ -397,9 +401,9 @@ static int call_list(struct ctl *c, const char *cmd, unsigned int mask, const ch
 
 #define OWNERS_OPTS \
 	(OPT_PORT | OPT_ADDR | OPT_PROTO | OPT_PID | OPT_NETNS | OPT_CONTAINER | OPT_NOHEADER | \
-	 OPT_NUMERIC | OPT_STATE)
+	 OPT_NUMERIC | OPT_STATE | OPT_SNIFFERS)
 #define LIST_OPTS   (OPT_SINCE | OPT_LIMIT | OPT_NOHEADER)
-#define WHY_OPTS    (OPT_PORT | OPT_ADDR | OPT_PROTO | OPT_NETNS)
+#define WHY_OPTS    (OPT_PORT | OPT_ADDR | OPT_PROTO | OPT_NETNS | OPT_CONTAINER)
 
 /*
  * Command handlers: c holds the options and the arguments after the
@@ -412,6 +416,12 @@ static int do_owners(struct ctl *c)
 	struct json_object *resp, *arr;
 	int ret;
 
+	if (c->opts & OPT_SNIFFERS) {
+		if (c->argc || (c->opts & OWNERS_OPTS & ~(OPT_SNIFFERS | OPT_NOHEADER)))
+			return usage_err("owners --sniffers takes no port or filter");
+		return call_list(c, "owners", OPT_SNIFFERS, "sniffers", ctlfmt_sniffer_cols,
+				 CTLFMT_SNIFFER_NCOLS, ctlfmt_sniffer_row);
+	}
 	if (c->argc == 1 && parse_port(c, c->argv[0], 0))
 		return EXIT_USAGE;
 	ret = fetch_list(c, "owners", OWNERS_OPTS, "sockets", &resp, &arr);
@@ -919,7 +929,8 @@ static int do_help(struct ctl *c)
 	       "    owners [PORT] [--port N] [--addr A] [--proto tcp|udp] [--pid N] [--netns N]\n"
 	       "          [--container ID] [--state STATE]... [-H] [-n]\n"
 	       "        Sockets in the daemon's table, like ss: state, local address, reuse\n"
-	       "        flags (RA SO_REUSEADDR, RP SO_REUSEPORT, V6 IPV6_V6ONLY), uid,\n"
+	       "        flags (RA SO_REUSEADDR, RP SO_REUSEPORT, V6 IPV6_V6ONLY, FB\n"
+	       "        IP_FREEBIND, TP IP_TRANSPARENT), uid,\n"
 	       "        process, executable, systemd unit, first seen; a Container column\n"
 	       "        (RUNTIME:ID, 12 digits of an id) when a socket is in one. --container\n"
 	       "        keeps the sockets of containers whose id (or name) starts with ID.\n"
@@ -929,13 +940,18 @@ static int do_help(struct ctl *c)
 	       "        after the answer: the protocol has no state filter. -H,\n"
 	       "        --no-header: no header line. -n, --numeric: accepted for ss users;\n"
 	       "        addresses, ports and uids are always numeric.\n"
+	       "    owners --sniffers [-H]\n"
+	       "        Packet sniffers: raw and AF_PACKET sockets with a socket filter, which\n"
+	       "        read ports they never bound: type, protocol, interface, filter (cbpf,\n"
+	       "        ebpf), the ports a classic filter compares (or unknown), the owner.\n"
 	       "    alerts [--since ID] [--limit N] [-H]\n"
 	       "        Alerts, oldest first: the last N (default 100), or those after ID.\n"
 	       "    conflicts [--since ID] [--limit N] [-H]\n"
 	       "        Failed bind, listen and connect calls, and the rule that refused them.\n"
-	       "    why PORT [--addr A] [--proto tcp|udp] [--netns N]\n"
+	       "    why PORT [--addr A] [--proto tcp|udp] [--netns N] [--container ID]\n"
 	       "        Who holds PORT and what a bind to it would meet: explanation,\n"
 	       "        holders, TIME_WAIT entries, recent conflicts and alerts.\n"
+	       "        --container keeps the holders of containers whose id starts with ID.\n"
 	       "    check tcp|udp ADDR:PORT [--reuseaddr] [--reuseport] [--v6only] [--listen]\n"
 	       "          [--uid N] [--netns INODE | --pid PID] [--connect RADDR:RPORT]\n"
 	       "          [--freebind] [--transparent] [--cap-net-bind-service]\n"
@@ -1011,6 +1027,7 @@ static int do_help(struct ctl *c)
 	       "EXAMPLES\n"
 	       "    portwatchctl owners 80               who holds port 80\n"
 	       "    portwatchctl owners --container 3f0c1a9e   the sockets of one container\n"
+	       "    portwatchctl owners --sniffers      who reads traffic without a bind\n"
 	       "    portwatchctl why 443 --proto tcp     why binding 443/tcp fails\n"
 	       "    portwatchctl check tcp 0.0.0.0:8080 --reuseaddr --listen && deploy\n"
 	       "                                         gate a deploy on the bind\n"

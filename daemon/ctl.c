@@ -452,7 +452,8 @@ static int handle_line(struct pw_ctl *c, struct ctl_client *cl, const char *line
 {
 	struct ctl_cmd_ctx ctx = { .mon = c->mon, .bpf = c->bpf, .start_ns = c->start_ns,
 				   .nclients = c->nclients, .ctl_stats = &c->stats,
-				   .sklookup = c->sklookup, .nat = c->nat,
+				   .sklookup = c->sklookup, .sniffers = c->sniffers,
+				   .freebind = c->freebind, .nat = c->nat,
 				   .peer_uid = cl->peer.uid, .peer_pid = cl->peer.pid,
 				   .reload = c->reload, .reload_arg = c->reload_arg,
 				   .can_stream = 1 };

@@ -70,6 +70,8 @@ struct pw_ctl {
 	struct pw_bpf *bpf;        /* borrowed, for counters and hooks */
 	const struct sklookup *sklookup; /* borrowed, for `diversions`; NULL: not scanned */
 	const struct nat *nat;     /* borrowed, for `diversions`, `why`, `owners`; NULL: none */
+	const struct sniff_set *sniffers; /* borrowed, for `owners --sniffers`; NULL: none kept */
+	const struct freebind *freebind;  /* borrowed, for `stats`; NULL: not followed */
 	uint64_t start_ns;         /* CLOCK_REALTIME ns at daemon start */
 	ctl_reload_fn reload;      /* NULL: `reload` is refused */
 	int listen_paused;         /* out of fds (EMFILE/ENFILE): listener not polled

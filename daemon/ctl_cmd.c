@@ -16,6 +16,8 @@
 #include "pwname.h"
 #include "ring.h"
 #include "sklookup.h"
+#include "freebind.h"
+#include "sniff.h"
 #include "snap.h"
 
 struct collect {
@@ -85,13 +87,68 @@ static int sockets_sorted(struct pw_monitor *m, const struct ctl_filter *f, stru
 	return err;
 }
 
+/* One sniffer as `owners --sniffers` shows it (docs/protocol.md). */
+static json_object *sniffer_json(const struct sniffer *f)
+{
+	json_object *d = json_object_new_object(), *ports = NULL;
+	const struct pw_owner *w = &f->owner;
+	char t[32], pbuf[8];
+
+	json_object_object_add(d, "netns", json_object_new_int64(f->netns));
+	json_object_object_add(d, "inode", json_object_new_int64((int64_t)f->inode));
+	json_object_object_add(d, "type", json_object_new_string(sniff_type_name(f)));
+	json_object_object_add(d, "family",
+			       json_object_new_string(f->family == AF_PACKET ? "packet" :
+						      pw_family_name(f->family)));
+	json_object_object_add(d, "protocol",
+			       json_object_new_string(sniff_proto_name(f, pbuf, sizeof(pbuf))));
+	json_object_object_add(d, "ifindex", json_object_new_int64(f->ifindex));
+	json_object_object_add(d, "interface",
+			       !f->ifindex ? json_object_new_string("any") :
+			       f->ifname[0] ? pwj_text(f->ifname) : NULL);
+	json_object_object_add(d, "filter", json_object_new_string(sniff_filter_name(f)));
+	if (f->ports_known) {
+		ports = json_object_new_array();
+		for (size_t i = 0; i < f->nports; i++)
+			json_object_array_add(ports, json_object_new_int(f->ports[i]));
+	}
+	json_object_object_add(d, "ports", ports);
+	json_object_object_add(d, "pid", w->pid ? json_object_new_int64(w->pid) : NULL);
+	json_object_object_add(d, "comm", w->pid ? pwj_text(w->comm) : NULL);
+	json_object_object_add(d, "exe", w->pid && w->exe[0] ? pwj_text(w->exe) : NULL);
+	json_object_object_add(d, "uid", w->pid ? json_object_new_int64(w->uid) : NULL);
+	json_object_object_add(d, "unit", w->unit[0] ? pwj_text(w->unit) : NULL);
+	json_object_object_add(d, "since",
+			       json_object_new_string(pw_time_rfc3339(f->first_ns, t)));
+	json_object_object_add(d, "alert_id",
+			       f->alert_id ? json_object_new_int64((int64_t)f->alert_id) : NULL);
+	return d;
+}
+
+/* `owners` with "sniffers": true: the packet sniffers, not the table's sockets. */
+static json_object *owners_sniffers(struct ctl_cmd_ctx *ctx)
+{
+	json_object *o = ctl_ok(), *v = json_object_new_array();
+
+	for (size_t i = 0; ctx->sniffers && i < ctx->sniffers->n; i++)
+		json_object_array_add(v, sniffer_json(&ctx->sniffers->v[i]));
+	json_object_object_add(o, "sniffers", v);
+	return o;
+}
+
 json_object *ctl_cmd_owners(struct ctl_cmd_ctx *ctx, json_object *req)
 {
 	struct collect c = { 0 };
 	struct ctl_filter f;
-	json_object *o, *arr;
+	json_object *o, *arr, *sn;
 	char err[160];
 
+	if (json_object_object_get_ex(req, "sniffers", &sn)) {
+		if (!json_object_is_type(sn, json_type_boolean))
+			return ctl_error("\"sniffers\" must be true or false");
+		if (json_object_get_boolean(sn))
+			return owners_sniffers(ctx);
+	}
 	if (ctl_filter_parse(req, &f, err, sizeof(err)))
 		return ctl_error(err);
 	if (sockets_sorted(ctx->mon, &f, &c)) {
@@ -246,6 +303,25 @@ json_object *ctl_cmd_stats(struct ctl_cmd_ctx *ctx, json_object *req)
 	}
 	if (ctx->nat)
 		json_object_object_add(s, "nat", ctl_nat_stats(ctx->nat));
+	if (ctx->sniffers) {
+		json_object *sn = json_object_new_object();
+
+		json_object_object_add(sn, "count", json_object_new_int64((int64_t)ctx->sniffers->n));
+		json_object_object_add(sn, "found",
+				       json_object_new_int64((int64_t)ctx->sniffers->found));
+		json_object_object_add(s, "sniffers", sn);
+	}
+	if (ctx->freebind) {
+		json_object *fb = json_object_new_object();
+
+		json_object_object_add(fb, "pending", json_object_new_int64((int64_t)ctx->freebind->n));
+		json_object_object_add(fb, "seen", json_object_new_int64((int64_t)ctx->freebind->seen));
+		json_object_object_add(fb, "reported",
+				       json_object_new_int64((int64_t)ctx->freebind->reported));
+		json_object_object_add(fb, "not_kept",
+				       json_object_new_int64((int64_t)ctx->freebind->not_kept));
+		json_object_object_add(s, "freebind", fb);
+	}
 	if (ctx->ctl_stats) {
 		json_object *cs = json_object_new_object();
 

@@ -19,6 +19,8 @@
 
 struct sklookup;
 struct nat;
+struct sniff_set;
+struct freebind;
 
 /* Counters of the control socket (ctl.c), shown by `stats` as "control". */
 struct ctl_stats {
@@ -36,6 +38,8 @@ struct ctl_cmd_ctx {
 	const struct ctl_stats *ctl_stats; /* borrowed; NULL in unit tests */
 	const struct sklookup *sklookup;   /* borrowed; NULL when not scanned */
 	const struct nat *nat;             /* borrowed; NULL when nftables are not followed */
+	const struct sniff_set *sniffers;  /* borrowed; NULL when none are kept */
+	const struct freebind *freebind;   /* borrowed; NULL when not followed */
 	uint32_t peer_uid;      /* SO_PEERCRED of the client; (uint32_t)-1 unknown */
 	int32_t peer_pid;
 	/* `reload`: 0 or -errno with a message; NULL when reloading is not offered */

@@ -736,3 +736,56 @@ out:
 	close(fd);
 	return err;
 }
+
+int ifaddr_watch_open(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK,
+				  .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR };
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int ifaddr_watch_read(int fd, ifaddr_new_fn fn, void *arg)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct vec addrs = { .size = sizeof(struct ifa) };
+	int err = 0, lost = 0;
+
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ENOBUFS) { /* overrun: what is queued after it still counts */
+				lost = 1;
+				continue;
+			}
+			if (errno != EAGAIN)
+				err = -errno;
+			break;
+		}
+		/* notifications: sequence 0, port id 0 (the kernel), so mnl checks neither */
+		if (mnl_cb_run(buf, (size_t)n, 0, 0, on_addr, &addrs) == MNL_CB_ERROR &&
+		    errno == ENOMEM) {
+			err = -ENOMEM;
+			break;
+		}
+	}
+	for (size_t i = 0; i < addrs.n; i++) {
+		const struct ifa *x = (const struct ifa *)addrs.v + i;
+
+		fn(x->family, x->addr, x->ifindex, arg);
+	}
+	free(addrs.v);
+	return err ? err : lost ? -ENOBUFS : 0;
+}

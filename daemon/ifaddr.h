@@ -77,4 +77,26 @@ int ifaddr_check(int family, const uint8_t addr[16], int ifindex, enum ifaddr_ve
  */
 int ifaddr_list(char *buf, size_t len);
 
+/*
+ * Follow the addresses added to the current namespace: a non-blocking
+ * NETLINK_ROUTE socket subscribed to RTMGRP_IPV4_IFADDR and
+ * RTMGRP_IPV6_IFADDR (rtmsg_ifa() in net/ipv4/devinet.c, inet6_ifa_notify()
+ * in net/ipv6/addrconf.c send RTM_NEWADDR to them). The socket keeps the
+ * namespace it was opened in. Returns the fd or -errno.
+ */
+int ifaddr_watch_open(void);
+
+/* Called per address added: family, addr (16 bytes, IPv4 in 0..3), ifindex. */
+typedef void (*ifaddr_new_fn)(int family, const uint8_t addr[16], int ifindex, void *arg);
+
+/*
+ * Read every notification queued on a socket of ifaddr_watch_open() and
+ * call fn for each RTM_NEWADDR (an IPv6 address is notified again when
+ * its duplicate address detection ends: callers see it more than once).
+ * Returns 0 once the queue is empty, -ENOBUFS when notifications were
+ * lost (the socket's buffer overran: the caller must look again, e.g.
+ * with ifaddr_check()), or another -errno.
+ */
+int ifaddr_watch_read(int fd, ifaddr_new_fn fn, void *arg);
+
 #endif /* PORTWATCH_IFADDR_H */

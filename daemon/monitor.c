@@ -171,6 +171,11 @@ static int same_group(const struct pw_owner *a, const struct pw_owner *b)
 	return !strcmp(a->exe, b->exe);
 }
 
+int monitor_same_group(const struct pw_owner *a, const struct pw_owner *b)
+{
+	return same_group(a, b);
+}
+
 /* Index of the recent-listener slot of (netns, port). */
 static size_t recent_slot(uint32_t netns, uint16_t port)
 {
@@ -414,7 +419,10 @@ static struct pw_alert *monitor_alert_new(struct pw_monitor *m, const struct rul
 					  const struct pw_entry *holder,
 					  const struct pw_entry *contender, int result, uint64_t now)
 {
-	const struct pw_allow_rule *allow = policy_silences(m->cfg.policy, contender, holder);
+	const struct pw_allow_rule *allow =
+		ra->reason == RULES_REASON_PACKET_SNIFFER ?
+			policy_silences_sniffer(m->cfg.policy, &contender->owner) :
+			policy_silences(m->cfg.policy, contender, holder);
 	struct pw_alert *a;
 
 	if (allow) {

@@ -241,6 +241,12 @@ uint64_t monitor_raise(struct pw_monitor *m, const struct rules_alert *ra,
 		       const struct pw_entry *holder, const struct pw_entry *contender, int result,
 		       const char *message, uint64_t now);
 
+/*
+ * Are a and b one owner group (same uid and executable: sharing inside
+ * one is normal)? 0 when either has no process. Pure.
+ */
+int monitor_same_group(const struct pw_owner *a, const struct pw_owner *b);
+
 /* CLOCK_BOOTTIME ns (event time) -> CLOCK_REALTIME ns. */
 uint64_t monitor_realtime(const struct pw_monitor *m, uint64_t boot_ns);
 /* Now, CLOCK_REALTIME ns. */

@@ -31,5 +31,7 @@
 #define PW_MSGID_SK_LOOKUP           "65a5bb757516466eb082b60943983915"
 /* exposure */
 #define PW_MSGID_PORT_SHADOW         "fbd07673eb82482ca4319b2a878a1d95"
+#define PW_MSGID_FREEBIND            "32f312f3462d455895e1eb0d7b6e9a6d"
+#define PW_MSGID_PACKET_SNIFFER      "14869f7be3b04bac8bb4755dd72267c6"
 
 #endif /* PORTWATCH_MSGID_H */

@@ -232,6 +232,9 @@ int nat_target_transparent(struct nat *n, const struct pw_entry *e)
 	uint8_t flags = 0;
 	int fd = -1, err;
 
+	if (pw_sock_transparent(&e->sk))
+		return 1; /* as the events and snapshots recorded it */
+	/* not recorded as set: set later than seen, or a sock_diag record (flags_unknown) */
 	err = snap_netns_call(n->snap, e->sk.netns, diag_open_fn, &fd);
 	if (err)
 		return err;

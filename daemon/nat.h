@@ -141,11 +141,11 @@ void nat_tick(struct nat *n);
 void nat_free(struct nat *n);
 
 /*
- * The seam for IP_TRANSPARENT: 1 when the table entry e (a socket of its
- * namespace) has IP_TRANSPARENT set, 0 when not, -errno when it cannot be
- * told. Read from sock_diag (diag_sockopt(): INET_DIAG_SOCKOPT) inside
- * e's namespace; a per-socket flag recorded by the BPF side can replace
- * the body without changing callers.
+ * 1 when the table entry e (a socket of its namespace) has IP_TRANSPARENT
+ * set, 0 when not, -errno when it cannot be told: the flag the table
+ * recorded (pw_sock_transparent()) when set, else asked of the kernel
+ * (sock_diag INET_DIAG_SOCKOPT, diag_sockopt(), inside e's namespace),
+ * which also covers sock_diag records whose flags are unknown.
  */
 int nat_target_transparent(struct nat *n, const struct pw_entry *e);
 

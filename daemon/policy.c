@@ -167,19 +167,22 @@ int policy_add_allow(struct pw_policy *p, const char *value, unsigned int line, 
 	}
 	snprintf(buf, sizeof(buf), "%s", value);
 	tok = strtok_r(buf, " \t", &save);
-	if (!tok || (strcasecmp(tok, "tcp") && strcasecmp(tok, "udp"))) {
-		snprintf(err, errlen, "expected 'tcp' or 'udp' first, got '%s'",
+	if (tok && !strcasecmp(tok, "sniffer")) {
+		r.sniffer = 1; /* selectors only: a sniffer binds no port */
+	} else if (!tok || (strcasecmp(tok, "tcp") && strcasecmp(tok, "udp"))) {
+		snprintf(err, errlen, "expected 'tcp', 'udp' or 'sniffer' first, got '%s'",
 			 tok ? tok : "");
 		return -EINVAL;
+	} else {
+		r.protocol = strcasecmp(tok, "tcp") ? IPPROTO_UDP : IPPROTO_TCP;
+		tok = strtok_r(NULL, " \t", &save);
+		if (!tok) {
+			snprintf(err, errlen, "a port or LO-HI range must follow the protocol");
+			return -EINVAL;
+		}
+		if (parse_range(tok, &r.port_lo, &r.port_hi, err, errlen))
+			return -EINVAL;
 	}
-	r.protocol = strcasecmp(tok, "tcp") ? IPPROTO_UDP : IPPROTO_TCP;
-	tok = strtok_r(NULL, " \t", &save);
-	if (!tok) {
-		snprintf(err, errlen, "a port or LO-HI range must follow the protocol");
-		return -EINVAL;
-	}
-	if (parse_range(tok, &r.port_lo, &r.port_hi, err, errlen))
-		return -EINVAL;
 	while ((tok = strtok_r(NULL, " \t", &save))) {
 		struct pw_selector *s = realloc(r.sel, (r.nsel + 1) * sizeof(*s));
 
@@ -244,10 +247,21 @@ const struct pw_allow_rule *policy_silences(const struct pw_policy *p,
 	for (size_t i = 0; i < p->nallow; i++) {
 		const struct pw_allow_rule *r = &p->allow[i];
 
+		if (r->sniffer)
+			continue;
 		if (r->protocol == contender->sk.protocol && port >= r->port_lo &&
 		    port <= r->port_hi && rule_covers(r, &contender->owner) &&
 		    rule_covers(r, &holder->owner))
 			return r;
 	}
+	return NULL;
+}
+
+const struct pw_allow_rule *policy_silences_sniffer(const struct pw_policy *p,
+						    const struct pw_owner *owner)
+{
+	for (size_t i = 0; p && i < p->nallow; i++)
+		if (p->allow[i].sniffer && rule_covers(&p->allow[i], owner))
+			return &p->allow[i];
 	return NULL;
 }

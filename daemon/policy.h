@@ -46,7 +46,9 @@ int policy_sel_exe(const char *tok, const char *v, char *err, size_t errlen);
 int policy_sel_uid(const char *tok, const char *v, uint32_t *uid, char *err, size_t errlen);
 
 struct pw_allow_rule {
-	uint8_t protocol;          /* IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t protocol;          /* IPPROTO_TCP or IPPROTO_UDP; 0 for a sniffer rule */
+	uint8_t sniffer;           /* 1: "allow = sniffer SELECTOR...": silences
+				    * diversion/packet_sniffer alerts only, no ports */
 	uint16_t port_lo, port_hi; /* host order, inclusive */
 	struct pw_selector *sel;   /* owned; nsel entries */
 	size_t nsel;
@@ -92,5 +94,13 @@ int policy_parse_ports(struct pw_policy *p, const char *value, char *err, size_t
 const struct pw_allow_rule *policy_silences(const struct pw_policy *p,
 					    const struct pw_entry *contender,
 					    const struct pw_entry *holder);
+
+/*
+ * Should the diversion/packet_sniffer alert of a sniffer owned by owner
+ * be silenced? The first "allow = sniffer" rule one of whose selectors
+ * matches owner (a rule without selectors matches every sniffer), or NULL.
+ */
+const struct pw_allow_rule *policy_silences_sniffer(const struct pw_policy *p,
+						    const struct pw_owner *owner);
 
 #endif /* PORTWATCH_POLICY_H */

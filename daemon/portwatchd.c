@@ -46,6 +46,8 @@
 #include "report.h"
 #include "nat.h"
 #include "sklookup.h"
+#include "sniffmon.h"
+#include "freebind.h"
 #include "snap.h"
 #include "sysctl.h"
 
@@ -94,6 +96,8 @@ struct daemon {
 	struct pw_ctl ctl;
 	struct sklookup sklookup; /* sk_lookup links in force, PW_SKLOOKUP_SCAN_S */
 	struct nat nat;           /* nftables rulesets, followed by notification (nat.h) */
+	struct sniffmon sniff;    /* packet sniffers (raw/packet sockets with a filter) */
+	struct freebind freebind; /* free binds of missing addresses, until they come */
 	struct expected_owners expected; /* the monitor borrows it; saved PW_OWNERS_SAVE_S */
 	int expected_err;         /* -errno of the last failed save logged; 0 none */
 	int sklookup_err;         /* -errno of the last failed scan logged; 0 none */
@@ -111,7 +115,7 @@ struct daemon {
 };
 
 /* epoll cookies of the daemon's own fds; anything else belongs to ctl. */
-static char tag_ring, tag_signal, tag_flush, tag_house, tag_watchdog, tag_nat;
+static char tag_ring, tag_signal, tag_flush, tag_house, tag_watchdog, tag_freebind, tag_nat;
 
 static void usage(FILE *f)
 {
@@ -421,6 +425,11 @@ static int on_event(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	monitor_handle_event(&d->mon, data);
+	if (((const struct pw_event *)data)->type == PW_EV_SOCKOPT &&
+	    (((const struct pw_event *)data)->sockopt == PW_SOCKOPT_FILTER_CBPF ||
+	     ((const struct pw_event *)data)->sockopt == PW_SOCKOPT_FILTER_EBPF))
+		sniffmon_event(&d->sniff, data);
+	freebind_on_event(&d->freebind, data);
 	return 0;
 }
 
@@ -737,8 +746,11 @@ static void housekeeping(struct daemon *d)
 	}
 	if (d->ticks % 5 == 0)
 		protect_refresh(d);
-	if (d->ticks % PW_SKLOOKUP_SCAN_S == 0)
+	if (d->ticks % PW_SKLOOKUP_SCAN_S == 0) {
 		scan_sklookup(d);
+		sniffmon_prune(&d->sniff); /* a few readlink(2) calls: sniffers are few */
+		freebind_housekeeping(&d->freebind);
+	}
 	nat_tick(&d->nat);
 	if (d->ticks % PW_OWNERS_SAVE_S == 0)
 		save_owners(d);
@@ -897,6 +909,8 @@ static void loop(struct daemon *d)
 				sd_notify(0, "WATCHDOG=1");
 			} else if (p == &tag_signal) {
 				on_signal(d);
+			} else if (p == &tag_freebind) {
+				freebind_on_ready(&d->freebind);
 			} else {
 				ctl_handle(&d->ctl, p, evs[i].events);
 			}
@@ -1063,6 +1077,11 @@ static void setup(struct daemon *d)
 				  d->cfg.owners_dir, EXPECTED_FILE, strerror(-err));
 	}
 
+	if (sniffmon_init(&d->sniff, &d->mon, d->snap))
+		fatalx("out of memory");
+	err = freebind_init(&d->freebind, &d->mon, d->snap);
+	if (err)
+		fatalx("free binds: %s", strerror(-err));
 	log_info("taking a snapshot of every TCP and UDP socket in every network namespace");
 	sd_notify(0, "STATUS=taking a snapshot of every TCP and UDP socket");
 	err = monitor_reconcile(&d->mon);
@@ -1080,6 +1099,11 @@ static void setup(struct daemon *d)
 	nat_tick(&d->nat);
 	log_info("nftables: %zu network namespaces followed, %zu diverting rules",
 		 nat_namespaces(&d->nat), nat_rules(&d->nat));
+	err = sniffmon_scan(&d->sniff);
+	if (err)
+		log_warnx("looking for packet sniffers: %s; the ones started before the daemon "
+			  "may be missing", strerror(-err));
+	log_info("packet sniffers: %zu", d->sniff.set.n);
 
 	protect_resolve_exes(&d->cfg.protect);
 	{
@@ -1105,11 +1129,14 @@ static void setup(struct daemon *d)
 			   d->ctl.path, d->cfg.socket_path);
 	d->ctl.sklookup = &d->sklookup;
 	d->ctl.nat = &d->nat;
+	d->ctl.sniffers = &d->sniff.set;
+	d->ctl.freebind = &d->freebind;
 	d->ctl.reload = ctl_reload;
 	d->ctl.reload_arg = d;
 	if (add_fd(d, pwbpf_epoll_fd(&d->bpf), &tag_ring) || add_fd(d, d->signal_fd, &tag_signal) ||
 	    add_fd(d, d->flush_fd, &tag_flush) || add_fd(d, d->house_fd, &tag_house) ||
 	    add_fd(d, nat_fd(&d->nat), &tag_nat) ||
+	    add_fd(d, freebind_fd(&d->freebind), &tag_freebind) ||
 	    (d->watchdog_fd >= 0 && add_fd(d, d->watchdog_fd, &tag_watchdog)))
 		fatal("epoll_ctl");
 	log_info("portwatchd %s ready: %zu sockets watched, control socket %s%s", PW_RELEASE,
@@ -1134,6 +1161,8 @@ static void teardown(struct daemon *d)
 	monitor_free(&d->mon);
 	sklookup_free(&d->sklookup);
 	nat_free(&d->nat);
+	sniffmon_free(&d->sniff);
+	freebind_free(&d->freebind);
 	expected_free(&d->expected);
 	container_pool_free(); /* after the table: its entries drop their references */
 	config_free(&d->cfg);

@@ -486,6 +486,51 @@ int proc_sock_flags(uint32_t pid, uint64_t inode, struct pw_sock *sk)
 	return 0;
 }
 
+int proc_fd_is_socket(uint32_t pid, int fd, uint64_t inode)
+{
+	char path[48], link[64], want[32];
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%u/fd/%d", pid, fd);
+	snprintf(want, sizeof(want), "socket:[%llu]", (unsigned long long)inode);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return 0;
+	link[n] = '\0';
+	return !strcmp(link, want);
+}
+
+int proc_sock_filter(uint32_t pid, uint64_t inode, int fd_hint, struct sock_filter *prog,
+		     unsigned int cap, int *fd_out)
+{
+	int fd = proc_fd_is_socket(pid, fd_hint, inode) ? fd_hint : find_socket_fd(pid, inode);
+	socklen_t len = cap;
+	int pidfd, copy, err;
+	struct stat st;
+
+	if (fd < 0)
+		return fd;
+	if (fd_out)
+		*fd_out = fd;
+	pidfd = pidfd_open(pid, 0);
+	if (pidfd < 0)
+		return errno == ESRCH ? -ENOENT : -errno;
+	copy = pidfd_getfd(pidfd, fd, 0);
+	err = copy < 0 ? -errno : 0;
+	close(pidfd);
+	if (err)
+		return err == -EBADF ? -ENOENT : err;
+	if (fstat(copy, &st) || st.st_ino != inode) { /* the fd was reused meanwhile */
+		close(copy);
+		return -ENOENT;
+	}
+	err = getsockopt(copy, SOL_SOCKET, SO_GET_FILTER, prog, &len) ? -errno : (int)len;
+	close(copy);
+	return err;
+}
+
 int proc_cgroup_path(uint32_t pid, char *path, size_t len)
 {
 	char name[32], buf[4096];

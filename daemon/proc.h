@@ -83,4 +83,23 @@ void proc_sockmap_free(struct proc_sockmap *m);
  */
 int proc_sock_flags(uint32_t pid, uint64_t inode, struct pw_sock *sk);
 
+/*
+ * Read the socket filter of another process's socket: find pid's fd that
+ * is socket inode `inode` (fd_hint first when >= 0, then /proc/PID/fd),
+ * copy it with pidfd_getfd(2) and getsockopt(SOL_SOCKET, SO_GET_FILTER)
+ * into prog (cap instructions of struct sock_filter; sk_get_filter() in
+ * net/core/filter.c: optlen counts instructions, not bytes). *fd_out (when
+ * not NULL) gets the fd number found. Returns the number of instructions
+ * of a classic program (<= cap), 0 when the socket has no filter, -EACCES
+ * when it has an eBPF one (SO_ATTACH_BPF: no original program to give),
+ * -EINVAL when the program is longer than cap, -ENOENT when pid holds no
+ * such socket any more, or another -errno.
+ */
+struct sock_filter;
+int proc_sock_filter(uint32_t pid, uint64_t inode, int fd_hint, struct sock_filter *prog,
+		     unsigned int cap, int *fd_out);
+
+/* Does pid's fd still hold socket inode? 1 yes, 0 no (closed, reused, process gone). */
+int proc_fd_is_socket(uint32_t pid, int fd, uint64_t inode);
+
 #endif /* PORTWATCH_PROC_H */

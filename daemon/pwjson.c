@@ -77,6 +77,10 @@ json_object *pwj_socket(const struct pw_entry *e)
 	json_object_object_add(o, "reuseport", json_object_new_boolean(e->sk.reuseport));
 	json_object_object_add(o, "v6only", json_object_new_boolean(e->sk.v6only));
 	json_object_object_add(o, "reuseport_bpf", json_object_new_boolean(e->sk.reuseport_prog));
+	json_object_object_add(o, "freebind",
+			       json_object_new_boolean(e->sk.ipflags & PW_IPF_FREEBIND));
+	json_object_object_add(o, "transparent",
+			       json_object_new_boolean(e->sk.ipflags & PW_IPF_TRANSPARENT));
 	json_object_object_add(o, "inode", json_object_new_int64((int64_t)e->sk.inode));
 	json_object_object_add(o, "pid", e->owner.pid ? json_object_new_int64(e->owner.pid) : NULL);
 	json_object_object_add(o, "comm", str_or_null(e->owner.comm));

@@ -266,6 +266,8 @@ const char *rules_alert_reason_name(enum rules_alert_reason reason)
 		[RULES_REASON_SQUATTED] = "squatted",
 		[RULES_REASON_NAT_REDIRECT] = "nat_redirect",
 		[RULES_REASON_PORT_SHADOW] = "port_shadow",
+		[RULES_REASON_PACKET_SNIFFER] = "packet_sniffer",
+		[RULES_REASON_FREEBIND] = "freebind",
 	};
 	_Static_assert(ARRAY_SIZE(names) == RULES_REASON_COUNT,
 		       "one name per enum rules_alert_reason");

@@ -119,6 +119,11 @@ enum rules_alert_reason {
 					   * traffic (nat.h) */
 	RULES_REASON_PORT_SHADOW,         /* "port_shadow": exposure, forwarding with
 					   * masquerade and no mitigation (CVE-2021-3773) */
+	RULES_REASON_PACKET_SNIFFER,      /* "packet_sniffer": diversion, a raw or packet
+					   * socket with a socket filter (sniff.h) */
+	RULES_REASON_FREEBIND,            /* "freebind": diversion, an address bound with
+					   * IP_FREEBIND/IP_TRANSPARENT before the namespace
+					   * had it came into use (freebind.h) */
 	RULES_REASON_COUNT
 };
 

@@ -594,15 +594,6 @@ static int enter_ent(struct snap *s, const struct ns_ent *e)
 	return err;
 }
 
-size_t snap_netns_list(const struct snap *s, uint32_t *out, size_t max)
-{
-	if (max)
-		out[0] = s->self_ino;
-	for (size_t i = 0; i < s->n_ns && i + 1 < max; i++)
-		out[i + 1] = s->ns[i].ino;
-	return s->n_ns + 1;
-}
-
 int snap_netns_call(struct snap *s, uint32_t netns, int (*fn)(void *arg), void *arg)
 {
 	const struct ns_ent *e;
@@ -626,4 +617,14 @@ int snap_netns_call(struct snap *s, uint32_t netns, int (*fn)(void *arg), void *
 	err = fn(arg);
 	herr = go_home(s);
 	return herr ? herr : err;
+}
+
+size_t snap_netns_list(const struct snap *s, uint32_t *out, size_t max)
+{
+	if (max)
+		out[0] = s->self_ino;
+	for (size_t i = 0; i < s->n_ns; i++)
+		if (i + 1 < max)
+			out[i + 1] = s->ns[i].ino;
+	return s->n_ns + 1;
 }

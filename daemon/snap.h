@@ -67,6 +67,13 @@ int snap_sock_owners(struct snap *s, int (*fn)(uint64_t inode, uint32_t pid, voi
 		     void *arg);
 
 /*
+ * The network namespaces the last snap_walk() listed: the daemon's own
+ * first, then the others by inode, into out[0..max). Returns how many
+ * there are (may exceed max: only max are written).
+ */
+size_t snap_netns_list(const struct snap *s, uint32_t *out, size_t max);
+
+/*
  * Call fn(arg) with the daemon inside network namespace netns (by inode),
  * and come back: for what must be opened there, such as
  * /proc/sys/net/ipv4/ip_local_port_range (procfs shows the sysctls of the
@@ -76,13 +83,6 @@ int snap_sock_owners(struct snap *s, int (*fn)(uint64_t inode, uint32_t pid, voi
  * netns, -ENOTRECOVERABLE when the way home failed, or -errno.
  */
 int snap_netns_call(struct snap *s, uint32_t netns, int (*fn)(void *arg), void *arg);
-
-/*
- * The network namespaces the last listing found (snap_walk() and the
- * look-ups of snap_netns_call() refresh it), the daemon's own first: up
- * to max inodes into out. Returns how many there are (may exceed max).
- */
-size_t snap_netns_list(const struct snap *s, uint32_t *out, size_t max);
 
 /* Inode of the daemon's own network namespace (cached at snap_open()). */
 uint32_t snap_self_netns(const struct snap *s);

@@ -78,6 +78,24 @@ struct pw_entry {
 
 struct pw_table;
 
+/*
+ * Is the socket IP_TRANSPARENT (or IPV6_TRANSPARENT)? Such a socket may
+ * receive traffic addressed to other hosts' and programs' addresses that
+ * an nftables/iptables tproxy rule hands it (nf_tproxy_get_sock_v4/v6()
+ * only pick transparent sockets, net/ipv4/netfilter/nf_tproxy_ipv4.c).
+ * As events and snapshots saw it; 0 for sock_diag records (flags_unknown).
+ */
+static inline int pw_sock_transparent(const struct pw_sock *sk)
+{
+	return (sk->ipflags & PW_IPF_TRANSPARENT) != 0;
+}
+
+/* Is the socket IP_FREEBIND (or IPV6_FREEBIND)? (inet_addr_valid_or_nonlocal()) */
+static inline int pw_sock_freebind(const struct pw_sock *sk)
+{
+	return (sk->ipflags & PW_IPF_FREEBIND) != 0;
+}
+
 /* A new empty table; NULL on ENOMEM. */
 struct pw_table *table_new(void);
 /* Free the table and every entry. Accepts NULL. */

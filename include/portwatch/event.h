@@ -23,7 +23,7 @@ enum pw_event_type {
 	PW_EV_BIND = 1,    /* bind(2) returned; err = 0 or -errno */
 	PW_EV_LISTEN = 2,  /* listen(2) returned */
 	PW_EV_CONNECT = 3, /* connect(2) returned (only the interesting ones) */
-	PW_EV_SOCKOPT = 4, /* SO_REUSEADDR/SO_REUSEPORT/IPV6_V6ONLY changed on a bound socket */
+	PW_EV_SOCKOPT = 4, /* a socket option the table follows changed (enum pw_sockopt) */
 	PW_EV_STATE = 5,   /* TCP state change the table needs (to/from LISTEN, to ESTABLISHED) */
 	PW_EV_RELEASE = 6, /* a bound socket was released (last close, exit, SIGKILL) */
 };
@@ -78,7 +78,11 @@ struct pw_sock {
 			      * that picks the member for each packet or connection
 			      * (sk_reuseport_cb->prog, SO_ATTACH_REUSEPORT_CBPF/EBPF;
 			      * net/core/sock_reuseport.c) */
-	__u8 pad[2];
+	__u8 ipflags;        /* PW_IPF_*: IP_FREEBIND/IP_TRANSPARENT (or the IPV6_ ones,
+			      * which set the same inet_sock flags: do_ipv6_setsockopt());
+			      * set by bind/listen/connect/sockopt events and the
+			      * iterators, 0 in sock_diag records */
+	__u8 pad[1];
 	__u32 bound_dev_if;  /* skc_bound_dev_if: the ifindex SO_BINDTODEVICE (or a
 			      * link-local scope id) bound the socket to, 0 none */
 	__u8 pad2[4];
@@ -96,12 +100,38 @@ struct pw_sock {
 #define PW_BIND_KNOWN 0x80
 _Static_assert(sizeof(struct pw_sock) == 72, "struct pw_sock is an ABI");
 
+/*
+ * Bits of pw_sock.ipflags: options that let bind(2) take an address the
+ * namespace does not have (inet_addr_valid_or_nonlocal(),
+ * include/net/inet_sock.h) and, for IP_TRANSPARENT, let a socket receive
+ * traffic addressed to others (a tproxy rule: nf_tproxy_get_sock_v4()).
+ * Read from inet_sock's bitfields before Linux 6.6 and from
+ * inet_sock.inet_flags (INET_FLAGS_FREEBIND, INET_FLAGS_TRANSPARENT) since.
+ */
+#define PW_IPF_FREEBIND 0x01
+#define PW_IPF_TRANSPARENT 0x02
+
 /* What a PW_EV_SOCKOPT event changed (pw_event.sockopt). */
 enum pw_sockopt {
 	PW_SOCKOPT_FLAGS = 0,          /* SO_REUSEADDR, SO_REUSEPORT or IPV6_V6ONLY */
 	PW_SOCKOPT_REUSEPORT_PROG = 1, /* SO_ATTACH_REUSEPORT_CBPF or _EBPF */
 	PW_SOCKOPT_REUSEPORT_DETACH = 2, /* SO_DETACH_REUSEPORT_BPF */
 	PW_SOCKOPT_DEVICE = 3,         /* SO_BINDTODEVICE or SO_BINDTOIFINDEX */
+	/*
+	 * A socket filter attached to a raw (SOCK_RAW, AF_INET/AF_INET6) or
+	 * packet (AF_PACKET) socket, bound or not: a packet sniffer
+	 * (sk_attach_filter()/sk_attach_bpf() in net/core/filter.c). For
+	 * these the event's fields say: sk.family AF_INET, AF_INET6 or
+	 * AF_PACKET (17); req_family the socket type (SOCK_RAW 3, SOCK_DGRAM
+	 * 2); req_port the protocol, host order (IPPROTO_* for raw sockets,
+	 * ETH_P_* for packet sockets, e.g. 3 for ETH_P_ALL); sk.bound_dev_if
+	 * the interface it reads (packet_sock.ifindex, sk_bound_dev_if for a
+	 * raw socket), 0 for all; sk.inode, sk.netns, sk.sk_uid as usual,
+	 * the other sk fields 0. The program itself is read by the daemon
+	 * (SO_GET_FILTER on a pidfd_getfd(2) copy of fd).
+	 */
+	PW_SOCKOPT_FILTER_CBPF = 4,    /* SO_ATTACH_FILTER: a classic BPF program */
+	PW_SOCKOPT_FILTER_EBPF = 5,    /* SO_ATTACH_BPF: an eBPF program (by fd) */
 };
 
 /*

@@ -5,6 +5,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import select
 import signal
 import socket
@@ -314,10 +315,21 @@ def complete(*words):
     return sorted(r.stdout.split())
 
 
+def ctl_commands():
+    """The commands of portwatchctl's command table (cli/portwatchctl.c), the
+    list the completion must offer: a command added there without its
+    completion fails the test below."""
+    src = os.path.join(os.path.dirname(os.path.dirname(COMPLETION)), "cli", "portwatchctl.c")
+    with open(src) as fh:
+        names = re.findall(r'^\s*\{ "([a-z]+)", do_[a-z_]+, ', fh.read(), re.M)
+    assert len(names) >= 10, names
+    return sorted(names)
+
+
 def test_bash_completion():
     assert complete("ch") == ["check"]
-    assert complete("") == sorted(["owners", "alerts", "conflicts", "why", "check", "stats",
-                                   "watch", "reload", "help"])
+    assert complete("") == ctl_commands()
+    assert "diversions" in complete("") and "protect" in complete("")
     assert complete("--socket", "/tmp/x", "-j", "al") == ["alerts"]
     assert complete("check", "") == ["tcp", "udp"]
     assert complete("check", "tcp", "0.0.0.0:80", "--reuse") == ["--reuseaddr", "--reuseport"]
@@ -327,6 +339,10 @@ def test_bash_completion():
     assert {"-H", "--no-header", "-n", "--numeric", "--state"} <= set(complete("owners", "-"))
     assert "--state" not in complete("alerts", "-") and "-H" in complete("alerts", "-")
     assert complete("stats", "--j") == ["--json"]
+    assert "--container" in complete("why", "80", "--c")
+    assert {"--device", "--port-range"} <= set(complete("check", "tcp", "0.0.0.0:80", "--"))
+    assert "lo" in complete("check", "tcp", "0.0.0.0:80", "--device", "l")
+    assert complete("why", "80", "--container", "") == []  # an id: nothing offered
 
 
 def test_watch_streams_alerts(daemon, actors, port):

@@ -143,3 +143,20 @@ def test_no_container_column_outside_containers(daemon, actors, port):
     s = daemon.wait_inode(r["inode"], port=port)
     assert s["container"] is None and s["pod"] is None
     assert "Container" not in ctl(daemon, "owners", str(port)).splitlines()[0].split()
+
+
+def test_why_container_filter(two_containers, daemon, port):
+    """why --container lists and explains only the holders of that
+    container: the Docker one's socket, not the pod's, and the reverse."""
+    t = two_containers
+    dock = json.loads(ctl(daemon, "--json", "why", str(port), "--proto", "udp",
+                          "--container", t["dock_id"][:12]))
+    assert [h["inode"] for h in dock["holders"]] == [t["ra"]["inode"]], dock["holders"]
+    holds = "pid %d (python3, uid %d) holds"
+    assert holds % (t["a"].pid, 1234) in dock["explanation"], dock["explanation"]
+    assert holds % (t["b"].pid, 1235) not in dock["explanation"], dock["explanation"]
+    pod = json.loads(ctl(daemon, "--json", "why", str(port), "--proto", "udp",
+                         "--container", t["pod_cid"][:12]))
+    assert [h["inode"] for h in pod["holders"]] == [t["rb"]["inode"]], pod["holders"]
+    text = ctl(daemon, "why", str(port), "--container", t["pod_cid"][:12])
+    assert holds % (t["b"].pid, 1235) in text and holds % (t["a"].pid, 1234) not in text, text

@@ -7,8 +7,10 @@
 # Ports: 7001 tcp listener and 7002 udp bound before the daemon starts (b),
 # 7003 shadow_wildcard (c), 7004 takeover (d), 7005/7006 refused bind,
 # check and release (e, f, g), 7010 idle wake-up (i); the bind_wildcard
-# oracle (h) runs on ports the kernel picks; then (j) a second daemon in
-# protect mode enforce: 7020 (uid), 7021 (exe), 7022 (cgroup).
+# oracle (h) runs on ports the kernel picks; (k) packet sniffers: a raw one
+# filtering port 2222 from before the start, a packet one on 2223 after;
+# then (j) a second daemon in protect mode enforce: 7020 (uid), 7021 (exe),
+# 7022 (cgroup).
 
 SOCK=/run/pw.sock
 LOG=/run/portwatchd.log
@@ -136,6 +138,8 @@ done
 pre_ok=1
 bg_sockop pre_tcp -u 1000 -t tcp -l 127.0.0.1 7001 -s 600 || pre_ok=0
 bg_sockop pre_udp -u 1000 -t udp 0.0.0.0 7002 -s 600 || pre_ok=0
+sniff_ok=1
+bg_sockop pre_sniff -F raw -s 600 2222 || sniff_ok=0
 
 # (a) the daemon starts and answers.
 echo "guest: starting portwatchd"
@@ -178,7 +182,8 @@ fi
 if [ "$up" != 1 ]; then
 	# Nothing else can be checked without the daemon: each counts as failed.
 	for name in snapshot_tcp_listener snapshot_udp shadow_wildcard takeover refused_bind \
-		why_conflict check_prediction release idle_wakeup bind_wildcard_oracle; do
+		why_conflict check_prediction release idle_wakeup bind_wildcard_oracle \
+		sniffer_startup sniffer_event; do
 		fail "$name" "portwatchd is not running"
 	done
 else
@@ -563,7 +568,34 @@ bind_wildcard_oracle() {
 	fi
 }
 
+# sniffer_listed KIND PORT: `owners --sniffers --json` has a KIND sniffer
+# whose decoded ports are [PORT].
+sniffer_listed() {
+	$CTL --json owners --sniffers >/run/sniffers.json 2>&1 || return 1
+	json_items </run/sniffers.json | grep -E "\"type\": \"$1\"" |
+		grep -q -E "\"ports\": *\[ *$2 *\]"
+}
+
+# (k) packet sniffers (issue 19): the raw one from before the start is found
+# by the start-up scan (raw_diag, SO_GET_FILTER through pidfd_getfd); a new
+# packet one comes from the setsockopt tracepoint (sniffer_filter(), with
+# the packet_sock CO-RE read) and raises diversion/packet_sniffer.
 if [ "$up" = 1 ]; then
+	if [ "$sniff_ok" != 1 ]; then
+		fail sniffer_startup "sockop said: $(said pre_sniff)"
+	elif until_ok "$WAIT" sniffer_listed raw 2222; then
+		pass sniffer_startup
+	else
+		fail sniffer_startup "owners --sniffers lacks the raw sniffer of port 2222: $(tr -d '\n' </run/sniffers.json)"
+	fi
+	if ! bg_sockop new_sniff -F packet -s 600 2223; then
+		fail sniffer_event "sockop said: $(said new_sniff)"
+	elif until_ok "$WAIT" has_item alerts '"reason": "packet_sniffer"' 'comparing ports 2223'; then
+		pass sniffer_event
+	else
+		fail sniffer_event "no packet_sniffer alert naming port 2223: $(tr -d '\n' </run/items.json)"
+	fi
+
 	# (h) after the other checks, so that they keep their meaning.
 	bind_wildcard_oracle
 fi

@@ -4,6 +4,7 @@
  *
  *   sockop [-u UID] [-t tcp|udp] [-6] [-a] [-p] [-v] [-l] [-s SECONDS] ADDR PORT
  *   sockop [-u UID] -b
+ *   sockop -F raw|packet [-s SECONDS] PORT
  *
  * Switches to UID (gid UID too, no supplementary groups) first, then
  * creates the socket: the kernel records the creator's uid in the socket
@@ -34,12 +35,21 @@
  * closed and sockop exits 0. -u applies to the whole process, before the
  * first line is read.
  *
+ * Sniffer mode (-F): a raw socket (AF_INET, IPPROTO_TCP) or a packet
+ * socket (AF_PACKET, ETH_P_ALL) with a classic BPF filter that accepts the
+ * IPv4 TCP segments to PORT (SO_ATTACH_FILTER), as a socket-filter
+ * backdoor makes; prints "ok PORT" once attached and holds it as above.
+ * The program reads a bare IPv4 header (a raw socket's view): the X
+ * register gets the header length, then the destination port is compared.
+ *
  * Built statically by tests/kernels/run.sh so that it runs in the guest's
  * initramfs without a C library.
  */
 #define _GNU_SOURCE /* setresuid, setresgid, setgroups, strerrorname_np */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
 #include <grp.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -63,7 +73,8 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: sockop [-u UID] [-t tcp|udp] [-6] [-a] [-p] [-v] [-l] "
 			"[-s SECONDS] ADDR PORT\n"
-			"       sockop [-u UID] -b   (operations read from stdin, one a line)\n");
+			"       sockop [-u UID] -b   (operations read from stdin, one a line)\n"
+			"       sockop -F raw|packet [-s SECONDS] PORT\n");
 	exit(2);
 }
 
@@ -258,16 +269,49 @@ static int batch(void)
 	return 0;
 }
 
+/* -F: the sniffer socket with its filter; the fd, or -1 with the call that failed in *call. */
+static int sniffer(const char *kind, unsigned short port, const char **call)
+{
+	struct sock_filter prog[] = {
+		BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),    /* X = IPv4 header length */
+		BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),     /* A = TCP destination port */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0xffff),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_fprog fp = { .len = sizeof(prog) / sizeof(prog[0]), .filter = prog };
+	int fd = !strcmp(kind, "raw") ? socket(AF_INET, SOCK_RAW, IPPROTO_TCP) :
+					socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+
+	*call = "socket";
+	if (fd < 0)
+		return -1;
+	*call = "setsockopt";
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp))) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
 int main(int argc, char **argv)
 {
 	long uid = -1, seconds = 0;
 	int opt, fd, batch_mode = 0, nopts = 0;
 	struct op op = { .tcp = 1 };
 	unsigned short port;
-	const char *call;
+	const char *call, *sniff = NULL;
 
-	while ((opt = getopt(argc, argv, "u:t:6apvls:b")) != -1) {
+	while ((opt = getopt(argc, argv, "u:t:6apvls:bF:")) != -1) {
 		switch (opt) {
+		case 'F':
+			if (strcmp(optarg, "raw") && strcmp(optarg, "packet"))
+				usage();
+			sniff = optarg;
+			break;
 		case 'u':
 			if ((uid = number(optarg, 0x7fffffff)) < 0)
 				usage();
@@ -282,6 +326,22 @@ int main(int argc, char **argv)
 				usage();
 			nopts++;
 		}
+	}
+	if (sniff) {
+		long p = argc - optind == 1 ? number(argv[optind], 65535) : -1;
+
+		if (p < 0 || nopts || batch_mode || uid >= 0)
+			usage();
+		fd = sniffer(sniff, (unsigned short)p, &call);
+		if (fd < 0) {
+			report_err(call);
+			return 1;
+		}
+		printf("ok %ld\n", p);
+		fflush(stdout);
+		hold(seconds);
+		close(fd);
+		return 0;
 	}
 	if (batch_mode) {
 		if (argc != optind || nopts || seconds)

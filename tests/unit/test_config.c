@@ -235,9 +235,41 @@ static void test_allow_rule_matching(void **state)
 	policy_free(&p);
 }
 
+/* "allow = sniffer SELECTOR...": packet sniffers only, by owner; no port, no other alert. */
+static void test_allow_sniffer_rule(void **state)
+{
+	struct pw_policy p = { 0 };
+	char err[200];
+	struct pw_entry tcpdump = who(0, 0, 72, "/usr/bin/tcpdump", NULL);
+	struct pw_entry evil = who(0, 0, 0, "/tmp/.x/bd", NULL);
+	struct pw_entry web = who(IPPROTO_TCP, 0, 72, "/usr/bin/tcpdump", NULL);
+
+	(void)state;
+	assert_int_equal(policy_add_allow(&p, "sniffer exe=/usr/bin/tcpdump exe=/usr/sbin/lldpd", 3,
+					  err, sizeof(err)),
+			 0);
+	assert_true(p.allow[0].sniffer);
+	assert_int_equal(policy_silences_sniffer(&p, &tcpdump.owner)->line, 3);
+	assert_null(policy_silences_sniffer(&p, &evil.owner));
+	assert_null(policy_silences_sniffer(NULL, &tcpdump.owner));
+	/* a sniffer rule silences no bind alert, even on port 0 of protocol 0 */
+	assert_null(policy_silences(&p, &tcpdump, &tcpdump));
+	assert_null(policy_silences(&p, &web, &web));
+	/* and port rules silence no sniffer */
+	assert_int_equal(policy_add_allow(&p, "tcp 1-65535", 4, err, sizeof(err)), 0);
+	assert_null(policy_silences_sniffer(&p, &evil.owner));
+	/* without selectors: every sniffer */
+	assert_int_equal(policy_add_allow(&p, "sniffer", 5, err, sizeof(err)), 0);
+	assert_int_equal(policy_silences_sniffer(&p, &evil.owner)->line, 5);
+	assert_int_equal(policy_add_allow(&p, "snifer exe=/x", 6, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "'sniffer'"));
+	policy_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_allow_sniffer_rule),
 		cmocka_unit_test(test_defaults_and_every_key),
 		cmocka_unit_test(test_syslog_formats),
 		cmocka_unit_test(test_error_lines),

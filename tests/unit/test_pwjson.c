@@ -16,6 +16,7 @@ static const char *const socket_keys[] = {
 	"v6only", "inode", "pid", "comm", "exe", "uid", "unit", "since",
 	"raddr", "rport", "sk_uid", "reuseport_bpf", /* version 1 additions (docs/protocol.md) */
 	"device", "device_ifindex",
+	"freebind", "transparent",
 	"container", "pod",
 	NULL,
 };
