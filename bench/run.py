@@ -1052,8 +1052,10 @@ def bench_nft(env, cfg, out):
                   "note": "tcp_bind churn (1 process) with portwatchd / bare, median of the "
                           "rounds' paired ratios; ratio: in a namespace holding an nftables "
                           "ruleset of %d rules (%d of them diverting redirects), ratio_plain: "
-                          "in one without; reads_during_churn: ruleset reads the daemon made "
-                          "while the churn ran (0: read on change only)"
+                          "in one without; reads_during_churn: the most ruleset reads the daemon "
+                          "made while one churn ran, in any namespace (0 when nothing changed: "
+                          "rulesets are read on change; namespaces other programs create on a "
+                          "shared host count too)"
                           % (NFT_RULES, NFT_DIVERTING)}
 
 
