@@ -664,7 +664,9 @@ void natrule_set_text(struct natrule_set *s, const char *text)
 		if (sscanf(b, "table %7s %63s {", family, table) == 2) {
 			chain[0] = '\0';
 		} else if (sscanf(b, "chain %63s {", chain) == 1) {
-			/* the rules follow */
+			/* the rules follow, one a line */
+		} else if (b[0] == '}') {
+			chain[0] = '\0'; /* a set's or map's handle is no rule's */
 		} else if (chain[0] && (mark = strstr(b, " # handle ")) &&
 			   sscanf(mark, " # handle %llu", &handle) == 1 &&
 			   (r = rule_at(s, family, table, chain, handle))) {

@@ -304,6 +304,30 @@ static void test_iptables_nft_targets(void **state)
 	natrule_set_free(&s);
 }
 
+static void test_a_set_after_a_chain_is_not_a_rule(void **state)
+{
+	struct natrule_set s;
+	const struct natrule *r;
+	char *json = slurp("divert.json");
+
+	(void)state;
+	assert_int_equal(natrule_parse(json, &s), 0);
+	/* OUTPUT's rule 8, then a set whose handle is 8 too: the set's line is not its text */
+	natrule_set_text(&s, "table ip nat { # handle 1\n"
+			     "\tchain OUTPUT { # handle 2\n"
+			     "\t\ttcp dport { 80, 8000-8100 } ip daddr 127.0.0.1 redirect to :9090 # handle 8\n"
+			     "\t}\n"
+			     "\tset decoy { # handle 8\n"
+			     "\t}\n"
+			     "}\n");
+	r = rule(&s, "nat", "OUTPUT", 8);
+	assert_non_null(r);
+	assert_true(r->text_exact);
+	assert_string_equal(r->text, "tcp dport { 80, 8000-8100 } ip daddr 127.0.0.1 redirect to :9090");
+	natrule_set_free(&s);
+	free(json);
+}
+
 static void test_not_a_listing(void **state)
 {
 	struct natrule_set s;
@@ -327,6 +351,7 @@ int main(void)
 		cmocka_unit_test(test_inet_families_and_negation),
 		cmocka_unit_test(test_summary_when_the_text_is_unknown),
 		cmocka_unit_test(test_iptables_nft_targets),
+		cmocka_unit_test(test_a_set_after_a_chain_is_not_a_rule),
 		cmocka_unit_test(test_not_a_listing),
 	};
 
