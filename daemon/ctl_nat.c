@@ -71,9 +71,9 @@ void ctl_nat_diversions(const struct nat *n, json_object *v)
 {
 	const struct nat_diversion *c;
 
-	for (size_t i = 0; i < n->ndiv; i++)
-		json_object_array_add(v, div_json(&n->div[i]));
-	for (size_t i = 0; (c = nat_cleared(n, i)); i++)
+	for (size_t i = 0; i < n->div.ndiv; i++)
+		json_object_array_add(v, div_json(&n->div.div[i]));
+	for (size_t i = 0; (c = natdiv_cleared(&n->div, i)); i++)
 		json_object_array_add(v, div_json(c));
 }
 
@@ -101,12 +101,12 @@ json_object *ctl_nat_stats(const struct nat *n)
 	nat_foreach_ns(n, stats_ns, hidden);
 	json_object_object_add(o, "namespaces", json_object_new_int64((int64_t)nat_namespaces(n)));
 	json_object_object_add(o, "rules", json_object_new_int64((int64_t)nat_rules(n)));
-	json_object_object_add(o, "diversions", json_object_new_int64((int64_t)n->ndiv));
-	json_object_object_add(o, "found", json_object_new_int64((int64_t)n->found));
+	json_object_object_add(o, "diversions", json_object_new_int64((int64_t)n->div.ndiv));
+	json_object_object_add(o, "found", json_object_new_int64((int64_t)n->div.found));
 	json_object_object_add(o, "reads", json_object_new_int64((int64_t)n->reads));
 	json_object_object_add(o, "notifications", json_object_new_int64((int64_t)n->notifications));
 	json_object_object_add(o, "overruns", json_object_new_int64((int64_t)n->overruns));
-	json_object_object_add(o, "advisories", json_object_new_int64((int64_t)n->advisories));
+	json_object_object_add(o, "advisories", json_object_new_int64((int64_t)n->div.advisories));
 	json_object_object_add(o, "error", n->last_err ? json_object_new_string(strerror(-n->last_err)) :
 						       NULL);
 	/* iptables-legacy tables: their rules are not read (nat.h) */
@@ -118,8 +118,8 @@ json_object *ctl_nat_owners(const struct nat *n, const struct ctl_filter *f)
 {
 	json_object *v = json_object_new_array();
 
-	for (size_t i = 0; i < n->ndiv; i++) {
-		const struct nat_diversion *d = &n->div[i];
+	for (size_t i = 0; i < n->div.ndiv; i++) {
+		const struct nat_diversion *d = &n->div.div[i];
 		json_object *o;
 
 		if (!ctl_filter_match(f, &d->listener))
@@ -191,14 +191,14 @@ json_object *ctl_nat_why(const struct nat *n, const struct pw_table *t,
 
 	w.v = json_object_new_array();
 	text[0] = '\0';
-	for (size_t i = 0; i < n->ndiv; i++) {
-		const struct nat_diversion *d = &n->div[i];
+	for (size_t i = 0; i < n->div.ndiv; i++) {
+		const struct nat_diversion *d = &n->div.div[i];
 		char msg[PW_MSG_LEN];
 
 		if (d->listener.sk.lport != f->port || !ctl_filter_match(f, &d->listener))
 			continue;
 		json_object_array_add(w.v, div_json(d));
-		nat_message(msg, sizeof(msg), d);
+		natdiv_message(msg, sizeof(msg), d);
 		if (off < len)
 			off += snprintf(text + off, len - off, " Diverted by nftables: %s.",
 					msg + strlen("nat_redirect: "));

@@ -30,14 +30,9 @@
  * so every NAT_XT_EVERY ticks each is entered again: one that nothing else
  * holds any more is dropped, and its diversions are cleared.
  *
- * Diversions: a (rule, listener address) pair where a rule of natrule.h
- * covers a TCP listener or bound UDP socket of the table (by address, so a
- * service restarting on it keeps its pair). Each new pair raises
- * diversion/nat_redirect once (notice for Docker's and kube-proxy's
- * chains, warning otherwise); a pair whose rule or listener is gone moves
- * to the `cleared` history (NAT_CLEARED entries). Pairs are re-matched on
- * every read and once a second (nat_tick()) for namespaces with diverting
- * rules, so a listener that starts after the rule is seen too.
+ * What the rules do to the table's listeners (diversions, tproxy targets,
+ * Port Shadow) is natdiv.h's: nat.c calls it after each read and, for
+ * namespaces with diverting rules, once a second (nat_tick()).
  *
  * iptables-legacy: x_tables rules are not in the nftables ruleset. The
  * names in /proc/net/ip_tables_names and ip6_tables_names (opened inside
@@ -45,11 +40,8 @@
  * tables exist: they are named in `stats` as not visible, read at each
  * sync. Their rules are not read.
  *
- * Port Shadow (CVE-2021-3773): a namespace with net.ipv4.ip_forward or
- * net.ipv6.conf.all.forwarding set and a masquerade/snat rule gets one
- * exposure/port_shadow advisory per ruleset read whose exposed set (the
- * listeners no mitigation protects, natrule_shadow_mitigated()) is not
- * empty and differs from the one last advised.
+ * Forwarding (net.ipv4.ip_forward, net.ipv6.conf.all.forwarding) is read
+ * with each ruleset, for Port Shadow.
  *
  * Single-threaded, like the rest of the daemon; needs CAP_SYS_ADMIN
  * (setns) and CAP_NET_ADMIN (nftables listing and notifications).
@@ -61,33 +53,16 @@
 #include <stdint.h>
 
 #include "monitor.h"
+#include "natdiv.h"
 #include "natrule.h"
 #include "snap.h"
 #include "table.h"
 
 #define NAT_COALESCE_MS 20
 #define NAT_MAX_NS 1024 /* namespaces followed at most: one notification socket each */
-#define NAT_CLEARED 32
 #define NAT_XT_LEN 96
 
 struct nat_ns;
-
-/* One diversion: traffic of a listener taken by a rule. */
-struct nat_diversion {
-	uint32_t netns;
-	uint8_t transparent;   /* NATRULE_TPROXY: the target socket has IP_TRANSPARENT
-				* (nat_target_transparent()); the kernel only hands traffic
-				* to such a socket (nf_tproxy_get_sock_v4/v6()) */
-	uint8_t target_local;  /* target is a socket of the table (of this namespace, or of
-				* the one a dnat's address belongs to) */
-	struct natrule rule;   /* copy */
-	struct pw_entry listener; /* the socket that loses the traffic (copy) */
-	struct pw_entry target;   /* the socket that gets it (copy), when target_local */
-	uint64_t first_ns;     /* CLOCK_REALTIME ns it was found */
-	uint64_t cleared_ns;   /* in the cleared history: when it ended; 0 in force */
-	uint64_t alert_id;     /* its diversion/nat_redirect alert; 0 silenced or folded */
-	char cleared_why[32];  /* "rule removed", "listener gone", "namespace gone" */
-};
 
 struct nat {
 	int epoll_fd;  /* the namespaces' notification sockets and timer_fd: one fd for the loop */
@@ -96,15 +71,10 @@ struct nat {
 	struct pw_monitor *mon;  /* borrowed: the table, and monitor_raise() */
 	struct nat_ns **ns;      /* owned; by netns */
 	size_t nns;
-	struct nat_diversion *div; /* in force; owned */
-	size_t ndiv, capdiv;
-	struct nat_diversion cleared[NAT_CLEARED]; /* ring, oldest overwritten */
-	size_t ncleared;          /* entries ever cleared */
+	struct natdiv div;        /* the diversions (natdiv.h) */
 	uint64_t reads;           /* rulesets read */
 	uint64_t notifications;   /* transactions notified (NEWGEN) */
 	uint64_t overruns;        /* notification sockets that overflowed (ENOBUFS) */
-	uint64_t found;           /* diversions found, in all */
-	uint64_t advisories;      /* exposure/port_shadow advisories raised */
 	unsigned int ticks;       /* nat_tick() calls */
 	struct {
 		uint32_t netns;
@@ -140,15 +110,6 @@ void nat_tick(struct nat *n);
 /* Free everything; accepts a zeroed struct. */
 void nat_free(struct nat *n);
 
-/*
- * 1 when the table entry e (a socket of its namespace) has IP_TRANSPARENT
- * set, 0 when not, -errno when it cannot be told: the flag the table
- * recorded (pw_sock_transparent()) when set, else asked of the kernel
- * (sock_diag INET_DIAG_SOCKOPT, diag_sockopt(), inside e's namespace),
- * which also covers sock_diag records whose flags are unknown.
- */
-int nat_target_transparent(struct nat *n, const struct pw_entry *e);
-
 /* Read-only views for the control commands. */
 
 /* Namespaces watched, and the rules of natrule.h they hold, in all. */
@@ -176,11 +137,5 @@ void nat_rules_on(const struct nat *n, const struct pw_sock *sk,
 		  void (*fn)(const struct natrule *r, uint64_t target_inode, int transparent,
 			     void *arg),
 		  void *arg);
-
-/* The cleared diversion i (0 = the most recent), NULL past the history. */
-const struct nat_diversion *nat_cleared(const struct nat *n, size_t i);
-
-/* The alert message of a diversion (NUL-terminated, truncated to len). Pure. */
-void nat_message(char *buf, size_t len, const struct nat_diversion *d);
 
 #endif /* PORTWATCH_NAT_H */

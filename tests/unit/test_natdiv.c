@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Unit tests of nat.c's pure part: the message of a diversion/nat_redirect
+ * Unit tests of natdiv.c's pure part: the message of a diversion/nat_redirect
  * alert names the rule (text, family, table, chain, handle, origin), the
  * listener that loses the traffic and the socket that gets it, wherever
  * that socket is.
@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "nat.h"
+#include "natdiv.h"
 
 static struct nat_diversion diversion(void)
 {
@@ -55,7 +55,7 @@ static void test_message_names_rule_listener_and_receiver(void **state)
 	d.target.owner.pid = 4242;
 	d.target.owner.uid = 1000;
 	strcpy(d.target.owner.comm, "sh");
-	nat_message(msg, sizeof(msg), &d);
+	natdiv_message(msg, sizeof(msg), &d);
 	assert_string_equal(msg,
 			    "nat_redirect: rule \"ip saddr 192.0.2.7 tcp dport 22 redirect to :42391\" "
 			    "(ip nat, chain PREROUTING, handle 6) sends the incoming traffic for "
@@ -79,7 +79,7 @@ static void test_message_of_a_docker_dnat_to_a_container(void **state)
 	inet_pton(AF_INET, "172.17.0.2", r->to_addr);
 	r->text_exact = 0;
 	strcpy(r->text, "tcp dport 22 (other matches) dnat to 172.17.0.2:80");
-	nat_message(msg, sizeof(msg), &d);
+	natdiv_message(msg, sizeof(msg), &d);
 	assert_non_null(strstr(msg, "(summary) (ip nat, chain DOCKER, handle 6, docker)"));
 	assert_non_null(strstr(msg, "to 172.17.0.2:80, no socket of this namespace"));
 	/* the container's socket, in its own namespace */
@@ -90,7 +90,7 @@ static void test_message_of_a_docker_dnat_to_a_container(void **state)
 	d.target.owner.pid = 77;
 	d.target.owner.uid = 33;
 	strcpy(d.target.owner.comm, "nginx");
-	nat_message(msg, sizeof(msg), &d);
+	natdiv_message(msg, sizeof(msg), &d);
 	assert_non_null(strstr(msg, "to 172.17.0.2:80, held by pid 77 (nginx, uid 33) in network "
 				    "namespace 4026532999"));
 }
