@@ -421,7 +421,9 @@ static struct pw_alert *monitor_alert_new(struct pw_monitor *m, const struct rul
 {
 	const struct pw_allow_rule *allow =
 		ra->reason == RULES_REASON_PACKET_SNIFFER ?
-			policy_silences_sniffer(m->cfg.policy, &contender->owner) :
+			policy_silences_owner(m->cfg.policy, PW_ALLOW_SNIFFER, &contender->owner) :
+		ra->reason == RULES_REASON_SK_LOOKUP ?
+			policy_silences_owner(m->cfg.policy, PW_ALLOW_SK_LOOKUP, &contender->owner) :
 			policy_silences(m->cfg.policy, contender, holder);
 	struct pw_alert *a;
 

@@ -168,9 +168,11 @@ int policy_add_allow(struct pw_policy *p, const char *value, unsigned int line, 
 	snprintf(buf, sizeof(buf), "%s", value);
 	tok = strtok_r(buf, " \t", &save);
 	if (tok && !strcasecmp(tok, "sniffer")) {
-		r.sniffer = 1; /* selectors only: a sniffer binds no port */
+		r.cls = PW_ALLOW_SNIFFER; /* selectors only: a sniffer binds no port */
+	} else if (tok && !strcasecmp(tok, "sk_lookup")) {
+		r.cls = PW_ALLOW_SK_LOOKUP; /* selectors only: a link binds no port */
 	} else if (!tok || (strcasecmp(tok, "tcp") && strcasecmp(tok, "udp"))) {
-		snprintf(err, errlen, "expected 'tcp', 'udp' or 'sniffer' first, got '%s'",
+		snprintf(err, errlen, "expected 'tcp', 'udp', 'sniffer' or 'sk_lookup' first, got '%s'",
 			 tok ? tok : "");
 		return -EINVAL;
 	} else {
@@ -247,7 +249,7 @@ const struct pw_allow_rule *policy_silences(const struct pw_policy *p,
 	for (size_t i = 0; i < p->nallow; i++) {
 		const struct pw_allow_rule *r = &p->allow[i];
 
-		if (r->sniffer)
+		if (r->cls != PW_ALLOW_PORTS)
 			continue;
 		if (r->protocol == contender->sk.protocol && port >= r->port_lo &&
 		    port <= r->port_hi && rule_covers(r, &contender->owner) &&
@@ -257,11 +259,12 @@ const struct pw_allow_rule *policy_silences(const struct pw_policy *p,
 	return NULL;
 }
 
-const struct pw_allow_rule *policy_silences_sniffer(const struct pw_policy *p,
-						    const struct pw_owner *owner)
+const struct pw_allow_rule *policy_silences_owner(const struct pw_policy *p,
+						  enum pw_allow_class cls,
+						  const struct pw_owner *owner)
 {
 	for (size_t i = 0; p && i < p->nallow; i++)
-		if (p->allow[i].sniffer && rule_covers(&p->allow[i], owner))
+		if (p->allow[i].cls == cls && rule_covers(&p->allow[i], owner))
 			return &p->allow[i];
 	return NULL;
 }

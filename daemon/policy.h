@@ -45,10 +45,22 @@ int policy_sel_split(const char *tok, size_t *klen, char *value, size_t len, con
 int policy_sel_exe(const char *tok, const char *v, char *err, size_t errlen);
 int policy_sel_uid(const char *tok, const char *v, uint32_t *uid, char *err, size_t errlen);
 
+/*
+ * What an allow rule silences: the alerts about a port (the first word is
+ * the protocol), or those of a diversion that binds no port, by its
+ * owner only: "allow = sniffer SELECTOR..." (diversion/packet_sniffer),
+ * "allow = sk_lookup SELECTOR..." (diversion/sk_lookup: the owner is the
+ * process holding the link).
+ */
+enum pw_allow_class {
+	PW_ALLOW_PORTS = 0,
+	PW_ALLOW_SNIFFER,
+	PW_ALLOW_SK_LOOKUP,
+};
+
 struct pw_allow_rule {
-	uint8_t protocol;          /* IPPROTO_TCP or IPPROTO_UDP; 0 for a sniffer rule */
-	uint8_t sniffer;           /* 1: "allow = sniffer SELECTOR...": silences
-				    * diversion/packet_sniffer alerts only, no ports */
+	uint8_t protocol;          /* IPPROTO_TCP or IPPROTO_UDP; 0 unless PW_ALLOW_PORTS */
+	uint8_t cls;               /* enum pw_allow_class */
 	uint16_t port_lo, port_hi; /* host order, inclusive */
 	struct pw_selector *sel;   /* owned; nsel entries */
 	size_t nsel;
@@ -96,11 +108,13 @@ const struct pw_allow_rule *policy_silences(const struct pw_policy *p,
 					    const struct pw_entry *holder);
 
 /*
- * Should the diversion/packet_sniffer alert of a sniffer owned by owner
- * be silenced? The first "allow = sniffer" rule one of whose selectors
- * matches owner (a rule without selectors matches every sniffer), or NULL.
+ * Should the alert of a diversion of class cls (PW_ALLOW_SNIFFER,
+ * PW_ALLOW_SK_LOOKUP) owned by owner be silenced? The first rule of that
+ * class one of whose selectors matches owner (a rule without selectors
+ * matches every owner), or NULL.
  */
-const struct pw_allow_rule *policy_silences_sniffer(const struct pw_policy *p,
-						    const struct pw_owner *owner);
+const struct pw_allow_rule *policy_silences_owner(const struct pw_policy *p,
+						  enum pw_allow_class cls,
+						  const struct pw_owner *owner);
 
 #endif /* PORTWATCH_POLICY_H */

@@ -105,3 +105,21 @@ def test_a_link_older_than_the_daemon_is_found_at_start(daemon_factory, netns, a
     assert len(d) == 1 and d[0]["netns"] == ino and d[0]["prog_name"] == PROG, d
     al = daemon.wait_alert(is_ours(info, ino), timeout=1)
     assert al["id"] == d[0]["alert_id"]
+
+
+def test_allowed_by_the_exe_holding_the_link(daemon_factory, netns, attach):
+    """allow = sk_lookup exe=...: the link is listed, its alert silenced; a
+    rule naming another program silences nothing."""
+    exe = os.path.realpath(HELPER)
+    daemon = daemon_factory(config="[alerts]\nallow = sk_lookup exe=/usr/sbin/nosuchlbd\n"
+                                   "allow = sk_lookup exe=%s\n" % exe)
+    name = netns()
+    ino = netns_inode(name)
+    before = daemon.stats()["alerts_silenced"]
+    info = attach(name)
+    wait_until(lambda: any(x["link_id"] == info["link_id"] for x in diversions(daemon)),
+               timeout=SCAN_S * 3, what="the link in `diversions`")
+    d = [x for x in diversions(daemon) if x["link_id"] == info["link_id"]][0]
+    assert d["alert_id"] is None and d["pid"] == info["pid"], d
+    assert daemon.stats()["alerts_silenced"] > before
+    assert not [a for a in daemon.alerts() if is_ours(info, ino)(a)], daemon.alerts()

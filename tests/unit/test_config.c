@@ -248,21 +248,45 @@ static void test_allow_sniffer_rule(void **state)
 	assert_int_equal(policy_add_allow(&p, "sniffer exe=/usr/bin/tcpdump exe=/usr/sbin/lldpd", 3,
 					  err, sizeof(err)),
 			 0);
-	assert_true(p.allow[0].sniffer);
-	assert_int_equal(policy_silences_sniffer(&p, &tcpdump.owner)->line, 3);
-	assert_null(policy_silences_sniffer(&p, &evil.owner));
-	assert_null(policy_silences_sniffer(NULL, &tcpdump.owner));
+	assert_int_equal(p.allow[0].cls, PW_ALLOW_SNIFFER);
+	assert_int_equal(policy_silences_owner(&p, PW_ALLOW_SNIFFER, &tcpdump.owner)->line, 3);
+	assert_null(policy_silences_owner(&p, PW_ALLOW_SNIFFER, &evil.owner));
+	assert_null(policy_silences_owner(NULL, PW_ALLOW_SNIFFER, &tcpdump.owner));
 	/* a sniffer rule silences no bind alert, even on port 0 of protocol 0 */
 	assert_null(policy_silences(&p, &tcpdump, &tcpdump));
 	assert_null(policy_silences(&p, &web, &web));
 	/* and port rules silence no sniffer */
 	assert_int_equal(policy_add_allow(&p, "tcp 1-65535", 4, err, sizeof(err)), 0);
-	assert_null(policy_silences_sniffer(&p, &evil.owner));
+	assert_null(policy_silences_owner(&p, PW_ALLOW_SNIFFER, &evil.owner));
 	/* without selectors: every sniffer */
 	assert_int_equal(policy_add_allow(&p, "sniffer", 5, err, sizeof(err)), 0);
-	assert_int_equal(policy_silences_sniffer(&p, &evil.owner)->line, 5);
+	assert_int_equal(policy_silences_owner(&p, PW_ALLOW_SNIFFER, &evil.owner)->line, 5);
 	assert_int_equal(policy_add_allow(&p, "snifer exe=/x", 6, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "'sniffer'"));
+	policy_free(&p);
+}
+
+/* "allow = sk_lookup SELECTOR...": sk_lookup links only, by the owner holding the link. */
+static void test_allow_sk_lookup_rule(void **state)
+{
+	struct pw_policy p = { 0 };
+	char err[200];
+	struct pw_entry lb = who(0, 0, 0, "/usr/sbin/lbd", NULL);
+	struct pw_entry evil = who(0, 0, 0, "/tmp/.x/bd", NULL);
+
+	(void)state;
+	assert_int_equal(policy_add_allow(&p, "sk_lookup exe=/usr/sbin/lbd", 2, err, sizeof(err)),
+			 0);
+	assert_int_equal(p.allow[0].cls, PW_ALLOW_SK_LOOKUP);
+	assert_int_equal(policy_silences_owner(&p, PW_ALLOW_SK_LOOKUP, &lb.owner)->line, 2);
+	assert_null(policy_silences_owner(&p, PW_ALLOW_SK_LOOKUP, &evil.owner));
+	/* one class does not silence the other, nor a bind alert */
+	assert_null(policy_silences_owner(&p, PW_ALLOW_SNIFFER, &lb.owner));
+	assert_null(policy_silences(&p, &lb, &lb));
+	assert_int_equal(policy_add_allow(&p, "sniffer", 3, err, sizeof(err)), 0);
+	assert_null(policy_silences_owner(&p, PW_ALLOW_SK_LOOKUP, &evil.owner));
+	assert_int_equal(policy_add_allow(&p, "sk-lookup", 4, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "'sk_lookup'"));
 	policy_free(&p);
 }
 
@@ -270,6 +294,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_allow_sniffer_rule),
+		cmocka_unit_test(test_allow_sk_lookup_rule),
 		cmocka_unit_test(test_defaults_and_every_key),
 		cmocka_unit_test(test_syslog_formats),
 		cmocka_unit_test(test_error_lines),
