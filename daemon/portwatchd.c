@@ -667,11 +667,11 @@ static void on_hold(struct pw_hold *h, int added, void *arg)
 		log_warnx("protect: %s the takeover hold of port %u/%s in netns %u: %s",
 			  added ? "writing" : "deleting", h->port, pw_proto_name(h->protocol),
 			  h->netns, strerror(-err));
-	else if (added && h->line) /* takeover = listeners: too many to log each */
-		log_info("protect: takeover protection keeps port %u/%s of netns %u for uid %u (%s) "
-			 "for %llu s", h->port, pw_proto_name(h->protocol), h->netns,
-			 h->gone.owner.uid, h->gone.owner.exe[0] ? h->gone.owner.exe : "?",
-			 (unsigned long long)((h->until_ns - h->since_ns) / 1000000000ULL));
+	else if (added) /* an owner restarting over and over: too many for info */
+		log_debug("protect: takeover protection keeps port %u/%s of netns %u for uid %u "
+			  "(%s) for %llu s", h->port, pw_proto_name(h->protocol), h->netns,
+			  h->gone.owner.uid, h->gone.owner.exe[0] ? h->gone.owner.exe : "?",
+			  (unsigned long long)((h->until_ns - h->since_ns) / 1000000000ULL));
 }
 
 /* Executables replaced, units started, namespaces made: the kernel's view follows. */
@@ -769,6 +769,7 @@ static void housekeeping(struct daemon *d)
 		save_owners(d);
 	monitor_fold_flush(&d->mon, monitor_now());
 	monitor_holds_expire(&d->mon, monitor_now());
+	protectbpf_tidy(&d->protect);
 	{
 		struct timespec ts;
 

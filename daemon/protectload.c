@@ -506,21 +506,25 @@ int protectbpf_hold(struct pw_protect_bpf *b, struct pw_hold *h, int added, stru
 		k.port = h->port;
 		k.protocol = h->protocol;
 		h->netns_cookie = 0;
-		if (*n && !--*n) {
-			/* the flag first: no bind looks for the entry once it goes */
-			b->ports[port].held &= (uint8_t)~bit;
-			bpf_map_update_elem(ports_fd, &port, &b->ports[port], BPF_ANY);
-		}
+		if (*n)
+			--*n; /* the flag stays until protectbpf_tidy(): a miss costs a lookup */
 		return bpf_map_delete_elem(holds_fd, &k) ? -errno : 0;
 	}
 	if (!h->netns_cookie) {
 		struct cookie_call c = { 0 };
+		unsigned int slot = (h->netns * 2654435761u) >> 26; /* of 64 */
 
-		err = snap ? snap_netns_call(snap, h->netns, cookie_fn, &c) : cookie_fn(&c);
-		if (err)
-			return err;
-		if (!c.cookie)
-			return -ENOENT;
+		if (b->cookies[slot].netns == h->netns && b->cookies[slot].cookie) {
+			c.cookie = b->cookies[slot].cookie;
+		} else {
+			err = snap ? snap_netns_call(snap, h->netns, cookie_fn, &c) : cookie_fn(&c);
+			if (err)
+				return err;
+			if (!c.cookie)
+				return -ENOENT;
+			b->cookies[slot].netns = h->netns;
+			b->cookies[slot].cookie = c.cookie;
+		}
 		h->netns_cookie = c.cookie;
 		++*n;
 	}
@@ -544,4 +548,26 @@ int protectbpf_hold(struct pw_protect_bpf *b, struct pw_hold *h, int added, stru
 			return -errno;
 	}
 	return 0;
+}
+
+void protectbpf_tidy(struct pw_protect_bpf *b)
+{
+	int ports_fd;
+
+	memset(b->cookies, 0, sizeof(b->cookies));
+	if (!b->skel || !b->ports || !b->nheld)
+		return;
+	ports_fd = bpf_map__fd(b->skel->maps.protect_ports);
+	for (__u32 port = 0; port < NPORTS; port++) {
+		uint8_t held = b->ports[port].held, want = 0;
+
+		if (!held)
+			continue;
+		want |= b->nheld[port] ? PW_PROTECT_HELD_TCP : 0;
+		want |= b->nheld[NPORTS + port] ? PW_PROTECT_HELD_UDP : 0;
+		if (want != held) {
+			b->ports[port].held = want;
+			bpf_map_update_elem(ports_fd, &port, &b->ports[port], BPF_ANY);
+		}
+	}
 }
