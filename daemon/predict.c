@@ -15,6 +15,7 @@
 #include "log.h"
 #include "predict.h"
 #include "proc.h"
+#include "pwname.h"
 #include "snap.h"
 
 static int push(struct pw_view *v, const struct pw_sock *sk, const struct pw_entry *e)
@@ -272,9 +273,20 @@ static void put_texts(struct pw_prediction *p, const struct rules_ports *ports)
 				     "The range has an odd number of ports and only its first or "
 				     "last port is free, which the kernel tries or not depending "
 				     "on a random starting point: the call may fail. ");
-	rules_advice(p->advice + n, sizeof(p->advice) - (size_t)n,
-		     r->ok && !r->uncertain ? RULES_RULE_NONE : r->rule, &p->q,
-		     first ? &first->sk : NULL, p->tw_wait_s, rp);
+	if (!r->ok && r->rule == RULES_RULE_PROTECTED && p->has_hold) {
+		char until[40];
+
+		snprintf(p->advice + n, sizeof(p->advice) - (size_t)n,
+			 "Takeover protection keeps the port for uid %u (%s) until %s: that "
+			 "owner's restart binds at once, anybody else once the hold ends "
+			 "(portwatchctl protect lists the holds).", p->hold.gone.owner.uid,
+			 p->hold.gone.owner.exe[0] ? p->hold.gone.owner.exe : "?",
+			 pw_time_rfc3339(p->hold.until_ns, until));
+	} else {
+		rules_advice(p->advice + n, sizeof(p->advice) - (size_t)n,
+			     r->ok && !r->uncertain ? RULES_RULE_NONE : r->rule, &p->q,
+			     first ? &first->sk : NULL, p->tw_wait_s, rp);
+	}
 	p->explanation[0] = '\0';
 	if (r->ok)
 		return;

@@ -61,9 +61,9 @@ else:
     OPS = int(os.environ.get("PW_DIFF_OPS", "2500"))
 
 
-def _write_dump(path, run):
+def _write_dump(path, run, error=None):
     with open(path, "w") as fh:
-        json.dump({"summary": run.summary(), "sysctls": run.sysctls,
+        json.dump({"summary": run.summary(), "sysctls": run.sysctls, "error": error,
                    "disagreements": run.disagreements,
                    "races": run.races, "choices": run.choices, "log": run.full}, fh, indent=1)
 
@@ -96,7 +96,7 @@ def test_differential_kernel_agreement(daemon_factory, netns, other_exe, seed):
         run.run()
     except AssertionError as e:  # a Diverged replay, or a driver that went wrong
         run.elapsed = 0.0
-        _write_dump(os.environ.get("PW_DIFF_DUMP") or default_dump, run)
+        _write_dump(os.environ.get("PW_DIFF_DUMP") or default_dump, run, error=str(e))
         raise AssertionError("%s\n(the run so far in %s)" % (
             e, os.environ.get("PW_DIFF_DUMP") or default_dump)) from e
     finally:

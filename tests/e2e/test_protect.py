@@ -382,6 +382,8 @@ def test_takeover_protection_keeps_a_protected_port_for_its_owner(
     assert pred["held_until"] == h["until"] and pred["protect_line"] == 6
     assert pred["explanation"].startswith("Takeover protection keeps port %d/%s until %s for "
                                           "uid %d" % (port, proto, h["until"], OWNER_UID))
+    assert pred["advice"].startswith("Takeover protection keeps the port for uid %d (%s) "
+                                     "until %s" % (OWNER_UID, other_exe, h["until"]))
     assert time.time() < until - 2, "the hold must have seconds left for this test"
     res = sibling.bind("s", "0.0.0.0", port)
     assert res["errno"] == "EPERM", res
