@@ -8,7 +8,7 @@
 # 7003 shadow_wildcard (c), 7004 takeover (d), 7005/7006 refused bind,
 # check and release (e, f, g), 7010 idle wake-up (i); the bind_wildcard
 # oracle (h) runs on ports the kernel picks; then (j) a second daemon in
-# protect mode enforce: 7020 (uid), 7021 (exe), 7022 (cgroup).
+# protect mode enforce: 7020 (uid), 7021 (exe), 7022 (cgroup), 7023 (takeover).
 
 SOCK=/run/pw.sock
 LOG=/run/portwatchd.log
@@ -584,11 +584,13 @@ protect_checks() {
 	cat >/run/protect.conf <<-EOC
 	[alerts]
 	fold_window = 0
+	takeover_window = 600
 	[protect]
 	mode = enforce
 	protect = tcp 7020 uid=1000
 	protect = tcp 7021 exe=/bin/sockop
 	protect = tcp 7022 cgroup=/pwk
+	protect = tcp 7023 uid=1000
 	EOC
 	portwatchd --foreground --socket "$PSOCK" --config /run/protect.conf >"$PLOG" 2>&1 &
 	ppid=$!
@@ -624,6 +626,24 @@ protect_checks() {
 		pass protect_check
 	else
 		fail protect_check "check exit $rc: $(tr '\n' ' ' </run/pcheck.txt)"
+	fi
+	# takeover protection: uid 1000's listener on 7023 goes (sockop exits);
+	# the port is kept for uid 1000 running /bin/sockop, so another program
+	# of uid 1000, which the rule admits, is refused until the owner is back
+	r10=$(sockop -u 1000 -t tcp -l 0.0.0.0 7023)
+	if until_ok "$WAIT" sh -c "$PCTL --json protect | tr -d '\n' | grep -q '\"holds\": *\[ *{.*\"port\": *7023[,} ]'"; then
+		r11=$(/run/sockop2 -u 1000 -t tcp 0.0.0.0 7023)
+		r12=$(sockop -u 1000 -t tcp 0.0.0.0 7023)
+	else
+		r11="no hold"
+		r12=-
+	fi
+	got="listener: $r10 other exe: $r11 owner again: $r12"
+	echo "guest: protect takeover: $got"
+	if [ "$r10 $r11 $r12" = "ok 7023 err EPERM ok 7023" ]; then
+		pass protect_takeover
+	else
+		fail protect_takeover "want ok, EPERM, ok: $got"
 	fi
 	kill -9 "$ppid"
 	wait "$ppid" 2>/dev/null
