@@ -198,6 +198,25 @@ int monitor_is_tracked(const struct pw_monitor *m, uint64_t inode)
 	       !bpf_map_lookup_elem(m->tracked_fd, &slot, &v) && v == inode;
 }
 
+/*
+ * protect_match() for o's bind of sk, reading o's cgroup v2 path (a
+ * /proc read, ~10 us) only when no rule admits o without it: a cgroup=
+ * selector is the only one that needs it. *cgok: 1 when the path was read
+ * (or not needed), 0 when o's process could not be read (gone).
+ */
+static struct pw_protect_rule *match_owner(const struct pw_protect *p, const struct pw_sock *sk,
+					   const struct pw_owner *o, int *allowed, int *cgok)
+{
+	struct pw_protect_rule *r = protect_match(p, sk, o, NULL, allowed);
+	char cg[512];
+
+	*cgok = 1;
+	if (!r || *allowed)
+		return r;
+	*cgok = o->pid && !proc_cgroup_path(o->pid, cg, sizeof(cg));
+	return *cgok ? protect_match(p, sk, o, cg, allowed) : r;
+}
+
 /* ---- takeover protection (hold.h) */
 
 /* An EPERM event this long after a hold's deadline may still be its refusal. */
@@ -216,14 +235,12 @@ static int hold_covers(const struct pw_protect *p, const struct pw_entry *e, uns
 {
 	const struct pw_protect_rule *r;
 	int allowed, cgok;
-	char cg[512];
 
 	*line = 0;
 	if (!p || p->mode != PW_PROTECT_ENFORCE || p->takeover == PW_TAKEOVER_OFF || !e->sk.lport)
 		return 0;
 	if (protect_in_range(p, e->sk.protocol, e->sk.lport, e->sk.lport)) {
-		cgok = e->owner.pid && !proc_cgroup_path(e->owner.pid, cg, sizeof(cg));
-		r = protect_match(p, &e->sk, &e->owner, cgok ? cg : NULL, &allowed);
+		r = match_owner(p, &e->sk, &e->owner, &allowed, &cgok);
 		if (r) {
 			*line = r->line;
 			return allowed || !cgok;
@@ -699,9 +716,9 @@ static int protect_bind(struct pw_monitor *m, const struct pw_entry *c, int resu
 	struct owner_scan s = { .c = c };
 	struct pw_entry none = { 0 };
 	struct pw_protect_rule *r;
-	char cg[512], addr[PW_ADDRSTRLEN], eb[16];
+	char addr[PW_ADDRSTRLEN], eb[16];
 	struct pw_alert *a;
-	int allowed;
+	int allowed, cgok;
 
 	*line = 0;
 	*held = NULL;
@@ -709,9 +726,7 @@ static int protect_bind(struct pw_monitor *m, const struct pw_entry *c, int resu
 		return 0;
 	if (!protect_in_range(p, c->sk.protocol, c->sk.lport, c->sk.lport))
 		return hold_refused(m, c, result, now, held);
-	r = protect_match(p, &c->sk, &c->owner,
-			  c->owner.pid && !proc_cgroup_path(c->owner.pid, cg, sizeof(cg)) ? cg : NULL,
-			  &allowed);
+	r = match_owner(p, &c->sk, &c->owner, &allowed, &cgok);
 	if (!r)
 		return hold_refused(m, c, result, now, held);
 	if (allowed) {
