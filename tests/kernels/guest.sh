@@ -8,7 +8,7 @@
 # 7003 shadow_wildcard (c), 7004 takeover (d), 7005/7006 refused bind,
 # check and release (e, f, g), 7010 idle wake-up (i); the bind_wildcard
 # oracle (h) runs on ports the kernel picks; then (j) a second daemon in
-# protect mode enforce: 7020 (uid), 7021 (exe), 7022 (cgroup), 7023 (takeover).
+# protect mode enforce: 7020 (uid), 7021 (exe), 7022 (cgroup).
 
 SOCK=/run/pw.sock
 LOG=/run/portwatchd.log
@@ -571,8 +571,9 @@ fi
 # (j) protect, mode enforce (issue 14): portwatchd's own cgroup/bind4 and
 # bind6 programs load on this kernel, with the helpers they call here
 # (uid, ancestor cgroup id, current task's executable), and refuse a
-# non-owner's bind with EPERM; kill -9 takes them away. A daemon of its own
-# with that configuration, once the first one is stopped.
+# non-owner's bind with EPERM; takeover protection keeps 7023 for the owner
+# that left; kill -9 takes them away. A daemon of its own with that
+# configuration, once the first one is stopped.
 PSOCK=/run/pwp.sock
 PLOG=/run/portwatchd-protect.log
 PCTL="portwatchctl --socket $PSOCK"
