@@ -487,3 +487,26 @@ def test_why_explains_a_protect_refusal(daemon_factory, netns, actors, other_exe
     r = subprocess.run([PORTWATCHCTL, "-s", d.socket_path, "why", str(port), "--netns",
                         str(nsino)], capture_output=True, text=True, timeout=10)
     assert r.returncode == 0 and "by the protect rule" in r.stdout, r
+
+
+def test_reload_to_takeover_off_drops_the_holds(daemon_factory, netns, actors, other_exe):
+    """A reload that no longer asks for a hold ends it in the kernel at once."""
+    ns = netns()
+    port = free_port()
+    d = daemon_factory(config=takeover_config([], takeover="listeners netns=%s" % ns))
+    owner = actors(uid=OWNER_UID, exe=other_exe, netns=ns)
+    thief = actors(uid=OTHER_UID, netns=ns)
+    ro = owner.bound("l", "127.0.0.1", port, listen=True)
+    d.wait_inode(ro["inode"], port=port)
+    owner.close("l")
+    wait_hold(d, port, "tcp")
+    thief.socket("a")
+    assert thief.bind("a", "127.0.0.1", port)["errno"] == "EPERM"
+    with open(d.config_path, "w") as fh:
+        fh.write(takeover_config([], takeover="off"))
+    r = subprocess.run([PORTWATCHCTL, "-s", d.socket_path, "reload"], capture_output=True,
+                       text=True, timeout=10)
+    assert r.returncode == 0, r
+    assert hold_of(d, port, "tcp") is None  # the reload's answer came after the drop
+    thief.socket("b")
+    assert thief.bind("b", "127.0.0.1", port)["ok"]
