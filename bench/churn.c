@@ -2,7 +2,7 @@
 /*
  * churn - one socket-churn worker of the benchmark (bench/run.py).
  *
- *   churn MODE SECONDS [--netns NAME]
+ *   churn MODE SECONDS [--netns NAME] [--port N]
  *
  * Prints "ready" once set up, waits for one byte (or EOF) on stdin, then
  * repeats the operation of MODE for SECONDS of wall time and prints
@@ -15,6 +15,9 @@
  * TIME_WAIT entry piles up and the ephemeral range never runs dry; on
  * loopback the handshake completes inside connect(), so the accept that
  * follows never blocks. --netns enters /run/netns/NAME first (setns(2)).
+ * --port N: the bind modes bind 127.0.0.1:N instead of port 0 (a port of
+ * the caller's choosing, as a service binds; one worker per port), so
+ * that a protect rule on N is met on every bind.
  * Exit status 0, 1 on a failed call (the message names it).
  */
 #include <arpa/inet.h>
@@ -104,13 +107,22 @@ int main(int argc, char **argv)
 	struct sockaddr_in any = { .sin_family = AF_INET }, dst;
 	socklen_t len = sizeof(dst);
 	uint64_t ops = 0, t0, end, t;
-	int lfd = -1, m = -1;
+	const char *netns = NULL;
+	int lfd = -1, m = -1, port = 0;
 	double secs;
 	char go;
 
-	if (argc != 3 && !(argc == 5 && !strcmp(argv[3], "--netns"))) {
+	for (int i = 3; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--netns"))
+			netns = argv[i + 1];
+		else if (!strcmp(argv[i], "--port"))
+			port = atoi(argv[i + 1]);
+		else
+			argc = 0; /* usage */
+	}
+	if (argc < 3 || argc % 2 == 0 || port < 0 || port > 65535) {
 		fprintf(stderr, "usage: churn tcp_bind|udp_bind|connect|bind_connect SECONDS "
-				"[--netns NAME]\n");
+				"[--netns NAME] [--port N]\n");
 		return 2;
 	}
 	for (int i = 0; i < 4; i++)
@@ -121,9 +133,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "churn: bad mode or duration\n");
 		return 2;
 	}
-	if (argc == 5)
-		enter_netns(argv[4]);
+	if (netns)
+		enter_netns(netns);
 	any.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (m == TCP_BIND || m == UDP_BIND)
+		any.sin_port = htons((uint16_t)port);
 	if (m == CONNECT || m == BIND_CONNECT) {
 		lfd = socket(AF_INET, SOCK_STREAM, 0);
 		if (lfd < 0 || bind(lfd, (struct sockaddr *)&any, sizeof(any)) || listen(lfd, 128) ||

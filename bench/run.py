@@ -2,7 +2,8 @@
 """portwatch benchmarks: overhead, loss, scale, alert latency, control-socket flood,
 idle wake-ups, bind churn under a 1,000-rule nftables ruleset.
 
-    bench/run.py [--smoke] [--out DIR] [--only overhead,loss,scale,latency,flood,profile,idle,nft]
+    bench/run.py [--smoke] [--out DIR]
+                 [--only overhead,protect,loss,scale,latency,flood,profile,idle,nft]
     bench/run.py --check FILE [--smoke]
 
 Runs as root on the real kernel (stdlib only). Every timed workload runs
@@ -425,11 +426,13 @@ class AuditdSubject(Subject):
 
 # ------------------------------------------------------------------ workers
 
-def churn_start(mode, procs, seconds, netns):
-    """procs churn workers, started together: they run for seconds from now."""
-    ws = [subprocess.Popen([os.path.join(BBIN, "churn"), mode, str(seconds), "--netns", netns],
+def churn_start(mode, procs, seconds, netns, port=0):
+    """procs churn workers, started together: they run for seconds from now.
+    port: the bind modes bind 127.0.0.1:port, port+1, ... (one each), not port 0."""
+    ws = [subprocess.Popen([os.path.join(BBIN, "churn"), mode, str(seconds), "--netns", netns]
+                           + (["--port", str(port + i)] if port else []),
                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-          for _ in range(procs)]
+          for i in range(procs)]
     try:
         for w in ws:
             if w.stdout.readline().strip() != "ready":
@@ -461,9 +464,9 @@ def churn_finish(ws, seconds, mode="churn"):
             stop_pid(w)
 
 
-def churn(env, mode, procs, seconds, netns):
+def churn(env, mode, procs, seconds, netns, port=0):
     """procs churn workers started together; returns total ops/s."""
-    return churn_finish(churn_start(mode, procs, seconds, netns), seconds, mode)
+    return churn_finish(churn_start(mode, procs, seconds, netns, port), seconds, mode)
 
 
 def holder(env, mode, n, addr, port, netns):
@@ -535,6 +538,75 @@ def bench_overhead(env, cfg, subjects, out):
         "auditd": "auditd -n (own config, logs to a file), rule -a always,exit -F arch=b64 "
                   "-S bind,listen,connect",
         "seconds_per_round": cfg["seconds"], "rounds": cfg["rounds"]}
+
+
+# ------------------------------------------------------------------ 1b. protect
+
+PROTECT_RULES = 100
+PROTECT_PORT = 20000  # the rules cover PROTECT_PORT .. PROTECT_PORT + PROTECT_RULES - 1
+
+
+def protect_config(netns):
+    """[protect] mode enforce with PROTECT_RULES rules, TCP and UDP in turn,
+    one port each, in the workload's namespace; the churn worker (root,
+    bench/churn) is the owner through exe=, the selector that costs the
+    kernel most (it reads the caller's executable), after a uid= that does
+    not match."""
+    churn = os.path.join(BBIN, "churn")
+    rules = ["protect = %s %d netns=%s uid=4242 exe=%s" % (
+        "tcp" if i % 2 == 0 else "udp", PROTECT_PORT + i, netns, churn)
+        for i in range(PROTECT_RULES)]
+    return "[protect]\nmode = enforce\n" + "\n".join(rules) + "\n"
+
+
+def bench_protect(env, cfg, out):
+    """Bind churn on a protected port by its owner (every bind runs the
+    rule, the executable read and the takeover hold of the port the last
+    socket left), bare, with portwatchd and its defaults (plain), and with
+    portwatchd enforcing PROTECT_RULES rules, in rotating order per round;
+    the ratio is the median of the rounds' paired ratios, as in overhead."""
+    ns = env.add_netns("protect")
+    ports = {"tcp_bind": PROTECT_PORT, "udp_bind": PROTECT_PORT + 1}
+    subjects = ("bare", "plain", "enforce")
+    res = {wl: {sub: {"ops_s_rounds": []} for sub in subjects} for wl in ports}
+    for r in range(cfg["rounds"]):
+        order = subjects[r % 3:] + subjects[:r % 3]
+        for wl, port in ports.items():
+            for sub in order:
+                d = None
+                if sub != "bare":
+                    d = Daemon(env, config=protect_config(ns) if sub == "enforce" else "")
+                    time.sleep(0.2)
+                try:
+                    ops_s, _ = churn(env, wl, 1, cfg["seconds"], ns, port)
+                finally:
+                    if d:
+                        if sub == "enforce":
+                            rules = d.ctl.request({"cmd": "protect"})["protect"]["rules"]
+                            res[wl][sub].setdefault("allowed", []).append(
+                                sum(x["allowed"] for x in rules))
+                        d.stop()
+                res[wl][sub]["ops_s_rounds"].append(round(ops_s))
+        log("protect round %d/%d done" % (r + 1, cfg["rounds"]))
+    for wl in ports:
+        row = res[wl]
+        row["bare"]["ops_s"] = round(median(row["bare"]["ops_s_rounds"]))
+        for sub in ("plain", "enforce"):
+            cell = row[sub]
+            cell["ops_s"] = round(median(cell["ops_s_rounds"]))
+            cell["ratios"] = [round(x / b, 3) for x, b in
+                              zip(cell["ops_s_rounds"], row["bare"]["ops_s_rounds"])]
+            cell["ratio"] = round(median(cell["ratios"]), 3)
+    env.del_netns(ns)
+    out["protect"] = dict(res, rules=PROTECT_RULES, port=PROTECT_PORT,
+                          tcp_bind_ratio=res["tcp_bind"]["enforce"]["ratio"],
+                          plain_tcp_bind_ratio=res["tcp_bind"]["plain"]["ratio"],
+                          udp_bind_ratio=res["udp_bind"]["enforce"]["ratio"],
+                          plain_udp_bind_ratio=res["udp_bind"]["plain"]["ratio"],
+                          note="1 churn worker binding 127.0.0.1:%d (tcp) or :%d (udp), the "
+                               "owner by exe= of a rule whose uid= does not match; enforce: "
+                               "%d rules in the kernel, plain: the built-in defaults"
+                               % (PROTECT_PORT, PROTECT_PORT + 1, PROTECT_RULES))
 
 
 # ------------------------------------------------------------------ 2. loss
@@ -1164,6 +1236,15 @@ def print_table(s):
                 print("%-14s %5s %10d %18s %18s %18s" % (wl, n, row["bare"]["ops_s"], *cells))
         for k in SUBJECTS:
             print("  %s: %s" % (k, s["overhead_notes"][k]))
+    if "protect" in s:
+        p = s["protect"]
+        print("\n1b. protect: bind churn on a protected port by its owner, %d rules enforced"
+              % p["rules"])
+        for wl in ("tcp_bind", "udp_bind"):
+            print("   %-9s bare %8d ops/s  portwatchd plain %8d (%.2fx)  enforcing %8d (%.2fx)"
+                  % (wl, p[wl]["bare"]["ops_s"], p[wl]["plain"]["ops_s"],
+                     p[wl]["plain"]["ratio"], p[wl]["enforce"]["ops_s"],
+                     p[wl]["enforce"]["ratio"]))
     if "loss" in s:
         l = s["loss"]
         print("\n2. loss: %s x%d for %d s: %d ops, %d events expected, %d seen, dropped %d, "
@@ -1273,6 +1354,13 @@ def markdown(s):
                              "%d (**%.2f×**)" % (c["ops_s"], c["ratio"]))
             out.append("| %s | %s | %d | %s |" % (wl, n, row["bare"]["ops_s"], " | ".join(cells)))
     l, c, a = s["loss"], s["scale"], s["latency"]
+    if "protect" in s:
+        p = s["protect"]
+        out += ["", "Protect (mode enforce, %d rules; one worker binding a protected port as its "
+                "owner by exe=): %s." % (p["rules"], "; ".join(
+                    "%s bare %d ops/s, portwatchd plain **%.2f×**, enforcing **%.2f×**"
+                    % (wl, p[wl]["bare"]["ops_s"], p[wl]["plain"]["ratio"],
+                       p[wl]["enforce"]["ratio"]) for wl in ("tcp_bind", "udp_bind")))]
     out += ["",
             "Loss: %s × %d processes for %d s at %d ops/s: %d operations, %d events expected, "
             "%d seen, **%d dropped**, table exact afterwards: **%s** (%d sockets held in the "
@@ -1345,7 +1433,9 @@ def required_keys():
             "scale.owners_all_s", "latency.alert_p99_ms", "flood.dropped",
             "flood.quiet.dropped", "flood.rss_peak_mib", "flood.quiet.alert_p99_ms",
             "flood.flood.alert_p99_ms", "flood.quiet.stats_p99_ms", "flood.flood.stats_p99_ms",
-            "idle.wakeups_per_s", "nft.ratio", "nft.ratio_plain", "nft.rules"]
+            "idle.wakeups_per_s", "nft.ratio", "nft.ratio_plain", "nft.rules",
+            "protect.tcp_bind_ratio", "protect.plain_tcp_bind_ratio",
+            "protect.udp_bind_ratio", "protect.plain_udp_bind_ratio"]
     for wl in WORKLOADS:
         for n in PROCS:
             for sub in ("bare",) + SUBJECTS:
@@ -1378,7 +1468,10 @@ def check(path):
         except KeyError:
             bad.append("missing " + k)
             continue
-        if k.endswith(".ratio"):
+        if k.startswith("protect.") and k.endswith("_ratio"):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 2:
+                bad.append("%s = %r, not in (0, 2]" % (k, v))
+        elif k.endswith(".ratio"):
             cell = lookup(s, k.rsplit(".", 1)[0])
             if cell.get("available") is False:
                 if not cell.get("reason"):
@@ -1408,7 +1501,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, for make test")
     ap.add_argument("--out", default=None, help="output directory (default build/bench)")
-    ap.add_argument("--only", default="overhead,loss,scale,latency,flood,profile,idle,nft")
+    ap.add_argument("--only",
+                    default="overhead,protect,loss,scale,latency,flood,profile,idle,nft")
     ap.add_argument("--check", metavar="FILE", help="check a summary.json and exit")
     ap.add_argument("--markdown", metavar="FILE",
                     help="print a summary.json's tables as docs/PERFORMANCE.md has them")
@@ -1448,6 +1542,10 @@ def main():
                         AuditdSubject(env)]
             bench_overhead(env, cfg, subjects, summary)
             save()  # a later failure keeps what was measured
+        if "protect" in only:
+            bench_protect(env, cfg, summary)
+            save()  # a later failure keeps what was measured
+            log("protect done")
         if "loss" in only:
             bench_loss(env, cfg, summary)
             save()  # a later failure keeps what was measured

@@ -10,14 +10,17 @@
  *
  * The maps (portwatch/protect.h) are the daemon's: protect_ports says
  * which rule slots cover a port, protect_rules holds the rules, and
- * protect_exes the executables each rule allows. A bind of a port no rule
- * covers costs one array lookup.
+ * protect_exes the executables each rule allows; protect_holds the ports
+ * kept for an owner whose socket went away (takeover protection, [protect]
+ * takeover): until the hold's deadline only a caller with that owner's uid
+ * and executable may bind the port in that namespace. A bind of a port no
+ * rule covers and nobody holds costs one array lookup.
  *
  * Helpers, all allowed for BPF_PROG_TYPE_CGROUP_SOCK_ADDR on Linux 6.1 and
  * 6.12 (net/core/filter.c sock_addr_func_proto(), kernel/bpf/cgroup.c
  * cgroup_current_func_proto(), kernel/bpf/helpers.c bpf_base_func_proto()):
  * bpf_get_current_uid_gid, bpf_get_current_ancestor_cgroup_id,
- * bpf_get_netns_cookie, and with CAP_PERFMON bpf_get_current_task and
+ * bpf_get_netns_cookie, bpf_ktime_get_boot_ns, and with CAP_PERFMON bpf_get_current_task and
  * bpf_probe_read_kernel (BPF_CORE_READ) for the caller's executable.
  */
 #include "vmlinux.h"
@@ -53,6 +56,13 @@ struct {
 	__type(key, struct pw_protect_exe_key);
 	__type(value, __u8);
 } protect_exes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PW_PROTECT_MAX_HOLDS);
+	__type(key, struct pw_protect_hold_key);
+	__type(value, struct pw_protect_hold);
+} protect_holds SEC(".maps");
 
 /* The bind asked for, IPv4 as IPv4 (a v4-mapped IPv6 address included). */
 struct bind_req {
@@ -125,6 +135,29 @@ static __always_inline int owner(const struct pw_protect_krule *r, __u32 slot,
 	return 0;
 }
 
+/*
+ * Takeover protection: is the port held in the caller's namespace for
+ * another owner (uid and executable) than the caller, deadline not passed?
+ */
+static __always_inline int held_for_other(struct bpf_sock_addr *ctx, __u32 port, __u8 protocol,
+					  __u64 cookie, struct bind_req *q)
+{
+	struct pw_protect_hold_key k = {};
+	struct pw_protect_hold *h;
+
+	k.netns_cookie = cookie ? cookie : bpf_get_netns_cookie(ctx);
+	k.port = (__u16)port;
+	k.protocol = protocol;
+	h = bpf_map_lookup_elem(&protect_holds, &k);
+	if (!h || bpf_ktime_get_boot_ns() >= h->until_ns)
+		return 0;
+	if ((__u32)bpf_get_current_uid_gid() != h->uid)
+		return 1;
+	if (!q->exe_read)
+		read_exe(q);
+	return q->ino != h->exe_ino || q->dev != h->exe_dev;
+}
+
 /* 1: let the bind go on; 0: refuse it (EPERM). */
 static __always_inline int check(struct bpf_sock_addr *ctx, struct bind_req *q)
 {
@@ -132,18 +165,22 @@ static __always_inline int check(struct bpf_sock_addr *ctx, struct bind_req *q)
 	struct pw_protect_port *pp;
 	__u64 cookie = 0;
 	__u16 *slots;
+	__u8 held;
 
 	if (!port) /* the kernel picks one: not a bind of a protected port */
 		return 1;
 	pp = bpf_map_lookup_elem(&protect_ports, &port);
 	if (!pp)
 		return 1;
-	if (ctx->protocol == IPPROTO_TCP)
+	if (ctx->protocol == IPPROTO_TCP) {
 		slots = pp->tcp;
-	else if (ctx->protocol == IPPROTO_UDP)
+		held = pp->held & PW_PROTECT_HELD_TCP;
+	} else if (ctx->protocol == IPPROTO_UDP) {
 		slots = pp->udp;
-	else
+		held = pp->held & PW_PROTECT_HELD_UDP;
+	} else {
 		return 1;
+	}
 	for (int i = 0; i < PW_PROTECT_PER_PORT; i++) {
 		__u32 slot = slots[i];
 		struct pw_protect_krule *r;
@@ -162,6 +199,8 @@ static __always_inline int check(struct bpf_sock_addr *ctx, struct bind_req *q)
 		if (covers(r, q) && !owner(r, slot, q))
 			return 0;
 	}
+	if (held && held_for_other(ctx, port, (__u8)ctx->protocol, cookie, q))
+		return 0;
 	return 1;
 }
 

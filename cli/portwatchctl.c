@@ -518,6 +518,33 @@ static int do_stats(struct ctl *c)
 	return ret;
 }
 
+/* The ports takeover protection keeps: "held for" lines after the rules. */
+static void print_holds(struct json_object *pr)
+{
+	struct json_object *holds;
+
+	if (!json_object_object_get_ex(pr, "holds", &holds) ||
+	    !json_object_is_type(holds, json_type_array))
+		return;
+	printf("takeover protection (takeover = %s): %zu port%s kept for a departed owner\n",
+	       json_object_get_string(json_object_object_get(pr, "takeover")),
+	       json_object_array_length(holds), json_object_array_length(holds) == 1 ? "" : "s");
+	for (size_t i = 0; i < json_object_array_length(holds); i++) {
+		struct json_object *h = json_object_array_get_idx(holds, i);
+		struct json_object *o = json_object_object_get(h, "owner");
+
+		printf("  %s/%lld netns %lld: uid %lld (%s) until %s, %lld refused\n",
+		       json_object_get_string(json_object_object_get(h, "proto")),
+		       (long long)json_object_get_int64(json_object_object_get(h, "port")),
+		       (long long)json_object_get_int64(json_object_object_get(h, "netns")),
+		       (long long)json_object_get_int64(json_object_object_get(o, "uid")),
+		       json_object_get_string(json_object_object_get(o, "exe")) ?
+			       json_object_get_string(json_object_object_get(o, "exe")) : "?",
+		       json_object_get_string(json_object_object_get(h, "until")),
+		       (long long)json_object_get_int64(json_object_object_get(h, "refused")));
+	}
+}
+
 /* protect: the protect mode and rules, with what each has allowed, refused, alerted. */
 static int do_protect(struct ctl *c)
 {
@@ -549,6 +576,7 @@ static int do_protect(struct ctl *c)
 	printf("\n");
 	if (!json_object_array_length(rules)) {
 		printf("no protect rules\n");
+		print_holds(pr);
 		json_object_put(resp);
 		return 0;
 	}
@@ -563,6 +591,7 @@ static int do_protect(struct ctl *c)
 		       (long long)json_object_get_int64(json_object_object_get(r, "alerted")),
 		       json_object_get_string(json_object_object_get(r, "rule")));
 	}
+	print_holds(pr);
 	json_object_put(resp);
 	return 0;
 }

@@ -69,7 +69,7 @@ void pw_alert_kv(const struct pw_alert *a, char *buf, size_t len)
 		 v6 ? "[" : "", pw_addr_ntop(sk->family, sk->laddr, addr), v6 ? "]" : "",
 		 sk->lport, sk->netns, holder, contender, pw_errno_name(a->result, eb),
 		 (unsigned long long)a->id);
-	if (a->reason == RULES_REASON_PROTECTED_PORT) {
+	if (a->reason == RULES_REASON_PROTECTED_PORT || a->enforced) {
 		size_t n = strlen(buf);
 
 		snprintf(buf + n, n < len ? len - n : 0, " enforced=%s protect_line=%u",

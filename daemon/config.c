@@ -264,6 +264,8 @@ int config_set(struct pw_config *c, const char *section, const char *key, const 
 			return -EINVAL;
 		}
 		c->protect.mode = (enum pw_protect_mode)mode;
+	} else if (IS("protect", "takeover")) {
+		return protect_set_takeover(&c->protect, v, PW_NETNS_DIR, err, errlen);
 	} else if (IS("protect", "protect")) {
 		char msg[400];
 		int r = protect_add(&c->protect, v, line, PW_NETNS_DIR, msg, sizeof(msg));
@@ -393,5 +395,6 @@ int config_load(struct pw_config *c, const char *path, int missing_ok, char *err
 		return ctx.errcode == -ENOMEM ? -ENOMEM : -EINVAL;
 	}
 	snprintf(c->path, sizeof(c->path), "%s", path);
+	snprintf(c->protect.path, sizeof(c->protect.path), "%s", path);
 	return 0;
 }

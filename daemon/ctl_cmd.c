@@ -408,7 +408,40 @@ json_object *ctl_cmd_reload(struct ctl_cmd_ctx *ctx, json_object *req)
 	return o;
 }
 
-/* `protect`: the mode, portwatch's own programs, and each rule with its counts. */
+/* The ports takeover protection keeps (hold.h), by deadline slot order. */
+static json_object *holds_json(const struct pw_holds *t)
+{
+	json_object *arr = json_object_new_array();
+	char since[40], until[40];
+
+	for (size_t i = 0; t->n && i < HOLD_SLOTS; i++) {
+		const struct pw_hold *h = &t->slot[i];
+		json_object *j;
+
+		if (!h->protocol)
+			continue;
+		j = json_object_new_object();
+		json_object_object_add(j, "netns", json_object_new_int64(h->netns));
+		json_object_object_add(j, "proto", json_object_new_string(
+							   h->protocol == IPPROTO_TCP ? "tcp" : "udp"));
+		json_object_object_add(j, "port", json_object_new_int(h->port));
+		json_object_object_add(j, "since", json_object_new_string(
+							   pw_time_rfc3339(h->since_ns, since)));
+		json_object_object_add(j, "until", json_object_new_string(
+							   pw_time_rfc3339(h->until_ns, until)));
+		json_object_object_add(j, "protect_line",
+				       h->line ? json_object_new_int64(h->line) : NULL);
+		json_object_object_add(j, "refused", json_object_new_int64((int64_t)h->refused));
+		json_object_object_add(j, "owner", pwj_socket(&h->gone));
+		json_object_array_add(arr, j);
+	}
+	return arr;
+}
+
+/*
+ * `protect`: the mode, portwatch's own programs, each rule with its counts,
+ * and the ports takeover protection keeps.
+ */
 json_object *ctl_cmd_protect(struct ctl_cmd_ctx *ctx, json_object *req)
 {
 	const struct pw_monitor *m = ctx->mon;
@@ -442,6 +475,10 @@ json_object *ctl_cmd_protect(struct ctl_cmd_ctx *ctx, json_object *req)
 		json_object_array_add(rules, j);
 	}
 	json_object_object_add(o, "rules", rules);
+	if (p)
+		protect_takeover_text(p, text, sizeof(text));
+	json_object_object_add(o, "takeover", json_object_new_string(p ? text : "protected"));
+	json_object_object_add(o, "holds", holds_json(&m->holds));
 	ok = ctl_ok();
 	json_object_object_add(ok, "protect", o);
 	return ok;

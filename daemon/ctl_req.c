@@ -195,6 +195,16 @@ json_object *ctl_prediction_json(const struct pw_prediction *p)
 	json_object_object_add(o, "advice", json_object_new_string(p->advice));
 	if (!r->ok)
 		json_object_object_add(o, "explanation", pwj_text(p->explanation));
+	if (!r->ok && r->rule == RULES_RULE_PROTECTED) {
+		char until[40];
+
+		json_object_object_add(o, "protect_line", p->q.env.protect_line ?
+				       json_object_new_int64(p->q.env.protect_line) : NULL);
+		json_object_object_add(o, "held_until", p->has_hold ?
+				       json_object_new_string(
+					       pw_time_rfc3339(p->hold.until_ns, until)) :
+				       NULL);
+	}
 	if (p->have_range && !p->q.c.lport) {
 		range = json_object_new_array();
 		json_object_array_add(range, json_object_new_int(p->range_lo));

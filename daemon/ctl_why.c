@@ -22,6 +22,7 @@
 #include "ctl_req.h"
 #include "expected.h"
 #include "predict.h"
+#include "protect.h"
 #include "pwjson.h"
 #include "pwname.h"
 #include "report.h"
@@ -173,11 +174,68 @@ static json_object *enc_conflict(const void *c)
 	return pwj_conflict(c);
 }
 
+/*
+ * The last conflict was portwatch's own refusal (rule protected): say by
+ * what (the protect rule with its file:line and text, or takeover
+ * protection's hold), whose bind it was and why that owner did not match,
+ * and what would let it through. The rule is looked up by line in the
+ * rules in force (NULL when a reload has dropped it). Returns the
+ * `protect_rule` member of the answer, or NULL (JSON null).
+ */
+static json_object *why_protected(struct why *w, const struct pw_monitor *m,
+				  const struct pw_conflict *lc)
+{
+	const struct pw_protect *p = m->cfg.protect;
+	const struct pw_owner *o = &lc->contender.owner;
+	const struct pw_protect_rule *r = NULL;
+	char who[PW_EXE_LEN + 200], text[600], t[40];
+	json_object *j;
+
+	snprintf(who, sizeof(who), "pid %u (%s, uid %u, %s%s%s)", o->pid,
+		 o->comm[0] ? o->comm : "?", o->uid, o->exe[0] ? o->exe : "executable unknown",
+		 o->unit[0] ? ", unit " : "", o->unit);
+	for (size_t i = 0; p && lc->protect_line && i < p->nrules && !r; i++)
+		if (p->rules[i].line == lc->protect_line)
+			r = &p->rules[i];
+	if (lc->held_until_ns && lc->nholders) {
+		const struct pw_owner *h = &lc->holders[0].owner;
+
+		say(w, " Last refusal: %s was refused with EPERM at %s by takeover protection "
+		       "([protect] takeover): the port's owner, uid %u running %s, went away, "
+		       "and until %s only that owner may bind it again; %s is not that owner "
+		       "(another uid or executable). What would let it through: the owner's "
+		       "restart binds at once; anybody else can bind once the hold ends "
+		       "(takeover_window, portwatchctl protect lists the holds).",
+		    who, pw_time_rfc3339(lc->time_ns, t), h->uid, h->exe[0] ? h->exe : "?",
+		    pw_time_rfc3339(lc->held_until_ns, text), who);
+		return NULL;
+	}
+	if (!r) {
+		say(w, " Last refusal: %s was refused with EPERM by a protect rule (line %u) "
+		       "that the configuration in force no longer has.", who, lc->protect_line);
+		return NULL;
+	}
+	protect_rule_text(r, text, sizeof(text));
+	say(w, " Last refusal: %s was refused with EPERM at %s by the protect rule \"%s\" "
+	       "(%s:%u): only a caller matching one of its selectors may bind that address, "
+	       "and this one matches none (its uid, executable%s and cgroup are not among "
+	       "them). What would let it through: run the service as one of the rule's "
+	       "owners, or add a selector for this one to the rule and reload (portwatchctl "
+	       "reload); portwatchctl protect shows the rules.",
+	    who, pw_time_rfc3339(lc->time_ns, t), text, p->path[0] ? p->path : "portwatch.conf",
+	    r->line, o->unit[0] ? ", unit" : "");
+	j = json_object_new_object();
+	json_object_object_add(j, "line", json_object_new_int64(r->line));
+	json_object_object_add(j, "file", pwj_text(p->path));
+	json_object_object_add(j, "rule", json_object_new_string(text));
+	return j;
+}
+
 json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req)
 {
 	struct pw_monitor *m = ctx->mon;
 	struct why w = { .port = -1 };
-	json_object *conflicts, *alerts, *ok, *diverted = NULL;
+	json_object *conflicts, *alerts, *ok, *diverted = NULL, *protect_rule = NULL;
 	const void *last_conflict, *last_alert;
 	struct pw_prediction p;
 	struct pw_view other = { 0 };
@@ -279,7 +337,10 @@ json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req)
 		    pw_time_rfc3339(xo->gone_ns, tbuf));
 	else
 		xo = NULL;
-	if (last_conflict) {
+	if (last_conflict && ((const struct pw_conflict *)last_conflict)->rule ==
+				     RULES_RULE_PROTECTED) {
+		protect_rule = why_protected(&w, m, last_conflict);
+	} else if (last_conflict) {
 		const struct pw_conflict *lc = last_conflict;
 		struct rules_query lq = { .c = lc->contender.sk, .op = lc->op };
 		char advice[PW_MSG_LEN];
@@ -313,6 +374,7 @@ json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req)
 	} else {
 		json_object_object_add(ok, "expected_owner", NULL);
 	}
+	json_object_object_add(ok, "protect_rule", protect_rule);
 	json_object_object_add(ok, "prediction", have_p ? ctl_prediction_json(&p) : NULL);
 	json_object_object_add(ok, "advice", have_p ? json_object_new_string(p.advice) : NULL);
 	if (have_p)

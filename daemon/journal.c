@@ -146,7 +146,7 @@ void journal_entry_build(struct journal_entry *e, const struct pw_alert *a, cons
 	add(e, "PORTWATCH_LOCAL_PORT", "%u", sk->lport);
 	add(e, "PORTWATCH_NETNS", "%u", sk->netns);
 	add(e, "PORTWATCH_RESULT", "%s", pw_errno_name(a->result, eb));
-	if (a->reason == RULES_REASON_PROTECTED_PORT) {
+	if (a->reason == RULES_REASON_PROTECTED_PORT || a->enforced) {
 		add(e, "PORTWATCH_ENFORCED", "%s", a->enforced ? "true" : "false");
 		add(e, "PORTWATCH_PROTECT_LINE", "%u", a->protect_line);
 	}

@@ -124,7 +124,8 @@ int monitor_init(struct pw_monitor *m, const struct monitor_config *cfg, struct 
 	if (err || !m->table || !m->recent || !m->recent_holders || !m->exe_paths || !m->owners ||
 	    !m->tfo || !m->folds ||
 	    ring_init(&m->alerts, sizeof(struct pw_alert), cfg->alert_history) ||
-	    ring_init(&m->conflicts, sizeof(struct pw_conflict), cfg->conflict_history)) {
+	    ring_init(&m->conflicts, sizeof(struct pw_conflict), cfg->conflict_history) ||
+	    hold_init(&m->holds)) {
 		monitor_free(m);
 		return -ENOMEM;
 	}
@@ -152,6 +153,7 @@ void monitor_free(struct pw_monitor *m)
 	free(m->kall);
 	m->kall = NULL;
 	bindbucket_free(&m->tbs);
+	hold_free(&m->holds);
 	ring_free(&m->alerts);
 	ring_free(&m->conflicts);
 }
@@ -201,6 +203,138 @@ int monitor_is_tracked(const struct pw_monitor *m, uint64_t inode)
 	       !bpf_map_lookup_elem(m->tracked_fd, &slot, &v) && v == inode;
 }
 
+/*
+ * protect_match() for o's bind of sk, reading o's cgroup v2 path (a
+ * /proc read, ~10 us) only when no rule admits o without it: a cgroup=
+ * selector is the only one that needs it. *cgok: 1 when the path was read
+ * (or not needed), 0 when o's process could not be read (gone).
+ */
+static struct pw_protect_rule *match_owner(const struct pw_protect *p, const struct pw_sock *sk,
+					   const struct pw_owner *o, int *allowed, int *cgok)
+{
+	struct pw_protect_rule *r = protect_match(p, sk, o, NULL, allowed);
+	char cg[512];
+
+	*cgok = 1;
+	if (!r || *allowed)
+		return r;
+	*cgok = o->pid && !proc_cgroup_path(o->pid, cg, sizeof(cg));
+	return *cgok ? protect_match(p, sk, o, cg, allowed) : r;
+}
+
+/* ---- takeover protection (hold.h) */
+
+/* An EPERM event this long after a hold's deadline may still be its refusal. */
+#define HOLD_GRACE_NS 1000000000ULL
+
+/*
+ * Does the configuration keep e's port for e's owner when e goes away?
+ * Mode enforce and takeover not off; then either a protect rule covers e's
+ * address and e's owner is one of its owners (an owner whose cgroup cannot
+ * be read any more counts as one: a cgroup= selector cannot be checked
+ * after its process exited), or takeover = listeners and e is a TCP
+ * listener (of its namespace, when it names one). *line: the covering
+ * rule's line, 0 when none.
+ */
+static int hold_covers(const struct pw_protect *p, const struct pw_entry *e, unsigned int *line)
+{
+	const struct pw_protect_rule *r;
+	int allowed, cgok;
+
+	*line = 0;
+	if (!p || p->mode != PW_PROTECT_ENFORCE || p->takeover == PW_TAKEOVER_OFF || !e->sk.lport)
+		return 0;
+	if (protect_in_range(p, e->sk.protocol, e->sk.lport, e->sk.lport)) {
+		r = match_owner(p, &e->sk, &e->owner, &allowed, &cgok);
+		if (r) {
+			*line = r->line;
+			return allowed || !cgok;
+		}
+	}
+	return p->takeover == PW_TAKEOVER_LISTENERS && e->sk.protocol == IPPROTO_TCP &&
+	       e->sk.state == PW_TCP_LISTEN &&
+	       (!p->takeover_netns || p->takeover_netns == e->sk.netns);
+}
+
+static void hold_drop(struct pw_monitor *m, struct pw_hold *h)
+{
+	if (m->on_hold)
+		m->on_hold(h, 0, m->on_hold_arg);
+	hold_remove(&m->holds, h);
+}
+
+/* Another socket of e's owner group that still holds e's port (a listener for TCP). */
+struct group_scan {
+	const struct pw_entry *e;
+	int found;
+};
+
+static int scan_group(struct pw_entry *h, void *arg)
+{
+	struct group_scan *s = arg;
+
+	if (h->sk.inode == s->e->sk.inode || !same_group(&h->owner, &s->e->owner) ||
+	    (h->sk.protocol == IPPROTO_TCP && h->sk.state != PW_TCP_LISTEN))
+		return 0;
+	s->found = 1;
+	return 1;
+}
+
+/*
+ * e, a TCP listener or a bound UDP socket, went away at now: keep its port
+ * for its owner group (uid and executable) until the takeover window ends,
+ * when the configuration asks for it and the group has no other socket
+ * there. The oldest hold makes room when PW_PROTECT_MAX_HOLDS are in use.
+ */
+static void hold_departure(struct pw_monitor *m, const struct pw_entry *e, uint64_t now)
+{
+	struct group_scan s = { .e = e };
+	struct pw_hold *h;
+	unsigned int line;
+
+	if (!e->owner.pid || !e->owner.exe_ino || !hold_covers(m->cfg.protect, e, &line))
+		return;
+	table_foreach_port(m->table, e->sk.netns, e->sk.protocol, e->sk.lport, scan_group, &s);
+	if (s.found)
+		return;
+	h = hold_get(&m->holds, e->sk.netns, e->sk.protocol, e->sk.lport);
+	if (!h) {
+		struct pw_hold *oldest = hold_soonest(&m->holds);
+
+		if (oldest)
+			hold_drop(m, oldest);
+		h = hold_get(&m->holds, e->sk.netns, e->sk.protocol, e->sk.lport);
+		if (!h)
+			return;
+	}
+	h->since_ns = now;
+	h->until_ns = now + m->cfg.takeover_window_ns;
+	h->until_boot_ns = (uint64_t)((int64_t)h->until_ns - m->boot_to_real_ns);
+	h->line = line;
+	h->refused = 0;
+	h->gone = *e;
+	h->gone.next_id = h->gone.next_port = NULL;
+	if (m->on_hold)
+		m->on_hold(h, 1, m->on_hold_arg);
+}
+
+void monitor_holds_expire(struct pw_monitor *m, uint64_t now)
+{
+	for (size_t i = 0; m->holds.n && i < HOLD_SLOTS;) {
+		struct pw_hold *h = &m->holds.slot[i];
+		unsigned int line = 0;
+
+		if (h->protocol &&
+		    (h->until_ns <= now || !hold_covers(m->cfg.protect, &h->gone, &line))) {
+			hold_drop(m, h); /* another hold may shift into slot i: look again */
+			continue;
+		}
+		if (h->protocol)
+			h->line = line;
+		i++;
+	}
+}
+
 void monitor_listener_gone(struct pw_monitor *m, const struct pw_entry *e, uint64_t now)
 {
 	struct pw_entry *h;
@@ -217,6 +351,7 @@ void monitor_listener_gone(struct pw_monitor *m, const struct pw_entry *e, uint6
 	h = &m->recent_holders[i];
 	*h = *e;
 	h->next_id = h->next_port = NULL;
+	hold_departure(m, e, now);
 }
 
 /* An alert's fields and default message, without id (alert_fill() callers set it). */
@@ -537,10 +672,53 @@ static int scan_owner(struct pw_entry *h, void *arg)
  * with an owner's overlapping socket as the holder when one is bound.
  * EPERM in mode enforce is the kernel's refusal (enforced). Returns 1 when
  * the bind was a non-owner's, so that the caller raises nothing else
- * about it; 0 when the address is not protected or c is an owner's.
+ * about it, with the rule's line in *line; or when takeover protection
+ * refused it (hold_refused(), the hold in *held); 0 when the address is
+ * not protected or c is an owner's.
  */
+/*
+ * An EPERM bind of a held port (hold.h) by someone not the hold's owner:
+ * the kernel's takeover protection refused it. Count it and raise
+ * hijack_attempt/takeover (enforced, result EPERM) with the departed
+ * socket as the holder. Returns 1 and the hold in *held, or 0.
+ */
+static int hold_refused(struct pw_monitor *m, const struct pw_entry *c, int result, uint64_t now,
+			const struct pw_hold **held)
+{
+	struct rules_alert ra = { RULES_KIND_HIJACK_ATTEMPT, RULES_REASON_TAKEOVER,
+				  RULES_SEV_CRITICAL };
+	char addr[PW_ADDRSTRLEN], t1[40], t2[40];
+	struct pw_hold *x;
+	struct pw_alert *a;
+
+	if (result != EPERM || m->cfg.protect->mode != PW_PROTECT_ENFORCE || !m->holds.n)
+		return 0;
+	x = hold_find(&m->holds, c->sk.netns, c->sk.protocol, c->sk.lport);
+	if (!x || hold_is_owner(x, &c->owner) || now > x->until_ns + HOLD_GRACE_NS)
+		return 0;
+	x->refused++;
+	*held = x;
+	if (x->gone.owner.uid == c->owner.uid)
+		ra.severity = RULES_SEV_WARNING;
+	a = monitor_alert_new(m, &ra, &x->gone, c, result, now);
+	if (!a)
+		return 1; /* silenced or folded: counted */
+	a->enforced = 1;
+	a->protect_line = x->line;
+	snprintf(a->message, sizeof(a->message),
+		 "takeover: pid %u (%s, uid %u, %s) was refused %s%s%s:%u/%s, kept until %s for "
+		 "uid %u (%s), whose socket went away at %s (takeover protection)",
+		 c->owner.pid, c->owner.comm, c->owner.uid, c->owner.exe[0] ? c->owner.exe : "?",
+		 c->sk.family == AF_INET6 ? "[" : "", pw_addr_ntop(c->sk.family, c->sk.laddr, addr),
+		 c->sk.family == AF_INET6 ? "]" : "", c->sk.lport, pw_proto_name(c->sk.protocol),
+		 pw_time_rfc3339(x->until_ns, t1), x->gone.owner.uid,
+		 x->gone.owner.exe[0] ? x->gone.owner.exe : "?", pw_time_rfc3339(x->since_ns, t2));
+	monitor_alert_raise(m, a);
+	return 1;
+}
+
 static int protect_bind(struct pw_monitor *m, const struct pw_entry *c, int result,
-			uint64_t now)
+			uint64_t now, unsigned int *line, const struct pw_hold **held)
 {
 	struct pw_protect *p = m->cfg.protect;
 	struct rules_alert ra = { RULES_KIND_HIJACK_ATTEMPT, RULES_REASON_PROTECTED_PORT,
@@ -548,23 +726,25 @@ static int protect_bind(struct pw_monitor *m, const struct pw_entry *c, int resu
 	struct owner_scan s = { .c = c };
 	struct pw_entry none = { 0 };
 	struct pw_protect_rule *r;
-	char cg[512], addr[PW_ADDRSTRLEN], eb[16];
+	char addr[PW_ADDRSTRLEN], eb[16];
 	struct pw_alert *a;
-	int allowed;
+	int allowed, cgok;
 
-	if (!p || p->mode == PW_PROTECT_OFF || !c->sk.lport ||
-	    !protect_in_range(p, c->sk.protocol, c->sk.lport, c->sk.lport))
+	*line = 0;
+	*held = NULL;
+	if (!p || p->mode == PW_PROTECT_OFF || !c->sk.lport)
 		return 0;
-	r = protect_match(p, &c->sk, &c->owner,
-			  c->owner.pid && !proc_cgroup_path(c->owner.pid, cg, sizeof(cg)) ? cg : NULL,
-			  &allowed);
+	if (!protect_in_range(p, c->sk.protocol, c->sk.lport, c->sk.lport))
+		return hold_refused(m, c, result, now, held);
+	r = match_owner(p, &c->sk, &c->owner, &allowed, &cgok);
 	if (!r)
-		return 0;
+		return hold_refused(m, c, result, now, held);
 	if (allowed) {
 		if (!result)
 			r->n.allowed++;
-		return 0;
+		return hold_refused(m, c, result, now, held);
 	}
+	*line = r->line;
 	if (result == EPERM && p->mode == PW_PROTECT_ENFORCE)
 		r->n.refused++;
 	s.r = r;
@@ -639,16 +819,25 @@ static void on_bind_ok(struct pw_monitor *m, const struct pw_event *e, uint64_t 
 			      .udp_tail = (uint8_t)rules_udp_chain_tail(&e->sk) };
 	struct bind_scan s = { .c = &c };
 	struct bindbucket_walk w = last_walk(m);
+	const struct pw_hold *held;
 	struct recent_listener *r;
 	const struct pw_entry *gone;
+	unsigned int pline;
 	size_t i;
 
 	event_owner(m, e, &c.owner);
+	if (m->holds.n) {
+		/* the owner is back (or the hold is over): the port is no longer kept */
+		struct pw_hold *x = hold_find(&m->holds, c.sk.netns, c.sk.protocol, c.sk.lport);
+
+		if (x && (hold_is_owner(x, &c.owner) || x->until_ns <= now))
+			hold_drop(m, x);
+	}
 	table_foreach_port(m->table, c.sk.netns, c.sk.protocol, c.sk.lport, scan_bind, &s);
 	i = recent_slot(c.sk.netns, c.sk.lport);
 	r = &m->recent[i];
 	gone = &m->recent_holders[i];
-	if (protect_bind(m, &c, 0, now)) {
+	if (protect_bind(m, &c, 0, now, &pline, &held)) {
 		/* a non-owner on a protected address: that says it all */
 		if (!s.live_overlap && r->netns == c.sk.netns && r->port == c.sk.lport)
 			r->gone_ns = 0;
@@ -921,6 +1110,8 @@ static void on_conflict(struct pw_monitor *m, const struct pw_event *e, enum rul
 	struct pw_entry *ce = &cf->contender;
 	char what[160], addr[PW_ADDRSTRLEN], holder_text[PW_MSG_LEN], eb[16];
 	int err = -e->err, protected;
+	const struct pw_hold *held = NULL;
+	unsigned int pline = 0;
 
 	cf->id = m->conflicts.next_id++;
 	cf->time_ns = now;
@@ -941,11 +1132,22 @@ static void on_conflict(struct pw_monitor *m, const struct pw_event *e, enum rul
 	s.c = &ce->sk;
 	s.four_tuple = op == RULES_OP_CONNECT;
 	/* a non-owner's bind of a protected address: its own alert, no `blocked` */
-	protected = op == RULES_OP_BIND && protect_bind(m, ce, err, now);
+	protected = op == RULES_OP_BIND && protect_bind(m, ce, err, now, &pline, &held);
 
 	if (op == RULES_OP_BIND && err == EPERM) {
-		/* only reported for protected ports in mode enforce (monitor_handle_event()) */
+		/*
+		 * only reported for protected or held ports in mode enforce
+		 * (monitor_handle_event()); a hold's departed socket is the
+		 * holder: the owner the port is kept for
+		 */
 		cf->rule = protected ? RULES_RULE_PROTECTED : RULES_RULE_CGROUP_PROGRAM;
+		cf->protect_line = pline;
+		if (held) {
+			cf->held_until_ns = held->until_ns;
+			cf->holders[0] = held->gone;
+			cf->holders[0].next_id = cf->holders[0].next_port = NULL;
+			cf->nholders = 1;
+		}
 	} else if (op == RULES_OP_BIND && err == EADDRNOTAVAIL) {
 		cf->rule = RULES_RULE_NO_LOCAL_ADDRESS;
 	} else if (op == RULES_OP_BIND && err == EACCES) {
@@ -980,8 +1182,18 @@ static void on_conflict(struct pw_monitor *m, const struct pw_event *e, enum rul
 		 ce->sk.family == AF_INET6 ? "]" : "", ce->sk.lport,
 		 pw_proto_name(ce->sk.protocol), ce->owner.pid, ce->owner.comm, ce->owner.uid,
 		 pw_errno_name(err, eb));
-	rules_explain(holder_text, sizeof(holder_text), cf->rule,
-		      cf->nholders ? &cf->holders[0] : NULL);
+	if (held)
+		hold_explain(holder_text, sizeof(holder_text), held);
+	else
+		rules_explain(holder_text, sizeof(holder_text), cf->rule,
+			      cf->nholders ? &cf->holders[0] : NULL);
+	if (cf->protect_line) {
+		size_t used = strlen(holder_text);
+
+		snprintf(holder_text + used, sizeof(holder_text) - used,
+			 held ? " (the port's protect rule: line %u)" :
+				" (the protect rule of line %u)", cf->protect_line);
+	}
 	snprintf(cf->explanation, sizeof(cf->explanation), "%s: %s", what, holder_text);
 	m->stats.conflicts++;
 	log_debug("conflict: %s", cf->explanation);
@@ -1183,14 +1395,16 @@ static void tfo_established(struct pw_monitor *m, const struct pw_event *e, uint
 
 /*
  * An EPERM bind that portwatch's own cgroup/bind program may have refused:
- * mode enforce and a protected port (on_conflict() then checks the owner).
+ * mode enforce and a protected or held port (on_conflict() then checks the
+ * owner).
  */
 static int protect_refusal(const struct pw_monitor *m, const struct pw_event *e)
 {
 	const struct pw_protect *p = m->cfg.protect;
 
 	return p && p->mode == PW_PROTECT_ENFORCE && e->req_port &&
-	       protect_in_range(p, e->sk.protocol, e->req_port, e->req_port);
+	       (protect_in_range(p, e->sk.protocol, e->req_port, e->req_port) ||
+		hold_find(&m->holds, e->sk.netns, e->sk.protocol, e->req_port));
 }
 
 /* A failed call on a port the configuration ignores (its conflict is only counted). */
@@ -1285,6 +1499,8 @@ void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e)
 			struct bindbucket_walk w = last_walk(m);
 
 			monitor_listener_gone(m, h, now);
+			if (h->sk.protocol == IPPROTO_UDP)
+				hold_departure(m, h, now);
 			if (h->sk.state != PW_TCP_CLOSE)
 				bindbucket_keep_alive(&m->tbs, &h->sk, now);
 			else

@@ -14,6 +14,7 @@
 #include "bindbucket.h"
 #include "ephemeral.h"
 #include "expected.h"
+#include "hold.h"
 #include "kbehavior.h"
 #include "policy.h"
 #include "protect.h"
@@ -97,6 +98,14 @@ struct alert_fold {
 /* Called for every new alert (syslog, subscribers); must not keep *a. */
 typedef void (*monitor_alert_fn)(const struct pw_alert *a, void *arg);
 
+/*
+ * Called when a hold (takeover protection, hold.h) was made or renewed
+ * (added 1) or is about to be removed (added 0), so that the kernel's copy
+ * follows: h is the monitor's, valid during the call; the callee may set
+ * h->netns_cookie (its key in the kernel).
+ */
+typedef void (*monitor_hold_fn)(struct pw_hold *h, int added, void *arg);
+
 struct pw_monitor {
 	struct monitor_config cfg;
 	struct pw_table *table;
@@ -136,6 +145,15 @@ struct pw_monitor {
 				       * enforce; 0 none): `check` knows their rules */
 	monitor_alert_fn on_alert;
 	void *on_alert_arg;
+	/*
+	 * Takeover protection (mode enforce, [protect] takeover): the ports
+	 * kept for the owner whose socket went away, until the takeover window
+	 * ends. on_hold (may be NULL; set by the daemon after monitor_init())
+	 * mirrors every change into the kernel.
+	 */
+	struct pw_holds holds;
+	monitor_hold_fn on_hold;
+	void *on_hold_arg;
 	/*
 	 * Borrowed, may be NULL: the expected owner of each port (expected.h),
 	 * noted when a listener goes away; a refused bind or listen of that
@@ -222,6 +240,15 @@ void monitor_fold_flush(struct pw_monitor *m, uint64_t now);
 
 /* Record that a TCP listener went away (takeover detection); now: CLOCK_REALTIME ns. */
 void monitor_listener_gone(struct pw_monitor *m, const struct pw_entry *e, uint64_t now);
+
+/*
+ * Takeover protection: remove the holds whose deadline is at or before
+ * now (CLOCK_REALTIME ns), and, after a reload, those the configuration
+ * in m->cfg.protect no longer asks for (not mode enforce, takeover off,
+ * or takeover protected and no rule covers the port any more), through
+ * on_hold. Called once a second and after every reload.
+ */
+void monitor_holds_expire(struct pw_monitor *m, uint64_t now);
 
 /*
  * Give e->device the name of e->sk.bound_dev_if in the socket's network

@@ -41,6 +41,7 @@
 #include "metrics.h"
 #include "monitor.h"
 #include "protectload.h"
+#include "pwname.h"
 #include "portwatch/proto.h"
 #include "pwjson.h"
 #include "report.h"
@@ -300,7 +301,8 @@ static void print_protect(const struct pw_protect *p)
 	struct rules_ports *ports = calloc(1, sizeof(*ports));
 	char text[600];
 
-	printf("\n[protect]\nmode = %s\n", protect_mode_name(p->mode));
+	protect_takeover_text(p, text, sizeof(text));
+	printf("\n[protect]\nmode = %s\ntakeover = %s\n", protect_mode_name(p->mode), text);
 	for (size_t i = 0; i < p->nrules; i++) {
 		const struct pw_protect_rule *r = &p->rules[i];
 
@@ -645,6 +647,15 @@ static int protect_enforce(struct daemon *d, struct pw_protect *p, char *msg, si
 	}
 	d->mon.protect_prog_ids[0] = d->protect.prog_id4;
 	d->mon.protect_prog_ids[1] = d->protect.prog_id6;
+	for (size_t i = 0; opened && d->mon.holds.n && i < HOLD_SLOTS; i++) {
+		/* holds made before enforcement stopped and came back: new maps */
+		struct pw_hold *h = &d->mon.holds.slot[i];
+
+		if (h->protocol) {
+			h->netns_cookie = 0;
+			protectbpf_hold(&d->protect, h, 1, d->snap);
+		}
+	}
 	if (opened)
 		log_info("protect: enforcing with cgroup/bind4 and cgroup/bind6 at %s (programs %u "
 			 "and %u, owned by this process)", d->protect.cgroup_root,
@@ -655,6 +666,23 @@ static int protect_enforce(struct daemon *d, struct pw_protect *p, char *msg, si
 			  "unit cgroup or netns); looked up again every few seconds",
 			  d->protect.unresolved);
 	return 0;
+}
+
+/* Takeover protection: the monitor's holds follow into protect.bpf.c (monitor_hold_fn). */
+static void on_hold(struct pw_hold *h, int added, void *arg)
+{
+	struct daemon *d = arg;
+	int err = protectbpf_hold(&d->protect, h, added, d->snap);
+
+	if (err)
+		log_warnx("protect: %s the takeover hold of port %u/%s in netns %u: %s",
+			  added ? "writing" : "deleting", h->port, pw_proto_name(h->protocol),
+			  h->netns, strerror(-err));
+	else if (added) /* an owner restarting over and over: too many for info */
+		log_debug("protect: takeover protection keeps port %u/%s of netns %u for uid %u "
+			  "(%s) for %llu s", h->port, pw_proto_name(h->protocol), h->netns,
+			  h->gone.owner.uid, h->gone.owner.exe[0] ? h->gone.owner.exe : "?",
+			  (unsigned long long)((h->until_ns - h->since_ns) / 1000000000ULL));
 }
 
 /* Executables replaced, units started, namespaces made: the kernel's view follows. */
@@ -755,6 +783,8 @@ static void housekeeping(struct daemon *d)
 	if (d->ticks % PW_OWNERS_SAVE_S == 0)
 		save_owners(d);
 	monitor_fold_flush(&d->mon, monitor_now());
+	monitor_holds_expire(&d->mon, monitor_now());
+	protectbpf_tidy(&d->protect);
 	{
 		struct timespec ts;
 
@@ -840,6 +870,7 @@ static int reload(struct daemon *d, char *msg, size_t len)
 		 cfg.path[0] ? cfg.path : "(no file: built-in defaults)", cfg.policy.nallow,
 		 cfg.policy.nignored);
 	apply_config(d, &cfg);
+	monitor_holds_expire(&d->mon, monitor_now()); /* those the new rules no longer ask for */
 	sd_notify(0, "READY=1");
 	d->status[0] = '\0';
 	notify_status(d);
@@ -1063,6 +1094,8 @@ static void setup(struct daemon *d)
 		if (monitor_init(&d->mon, &mc, d->snap, pwbpf_tracked_fd(&d->bpf), on_alert, d))
 			fatalx("out of memory");
 		d->mon.kb = kb;
+		d->mon.on_hold = on_hold;
+		d->mon.on_hold_arg = d;
 	}
 	if (expected_init(&d->expected))
 		fatalx("out of memory");

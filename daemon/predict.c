@@ -15,6 +15,7 @@
 #include "log.h"
 #include "predict.h"
 #include "proc.h"
+#include "pwname.h"
 #include "snap.h"
 
 static int push(struct pw_view *v, const struct pw_sock *sk, const struct pw_entry *e)
@@ -272,9 +273,20 @@ static void put_texts(struct pw_prediction *p, const struct rules_ports *ports)
 				     "The range has an odd number of ports and only its first or "
 				     "last port is free, which the kernel tries or not depending "
 				     "on a random starting point: the call may fail. ");
-	rules_advice(p->advice + n, sizeof(p->advice) - (size_t)n,
-		     r->ok && !r->uncertain ? RULES_RULE_NONE : r->rule, &p->q,
-		     first ? &first->sk : NULL, p->tw_wait_s, rp);
+	if (!r->ok && r->rule == RULES_RULE_PROTECTED && p->has_hold) {
+		char until[40];
+
+		snprintf(p->advice + n, sizeof(p->advice) - (size_t)n,
+			 "Takeover protection keeps the port for uid %u (%s) until %s: that "
+			 "owner's restart binds at once, anybody else once the hold ends "
+			 "(portwatchctl protect lists the holds).", p->hold.gone.owner.uid,
+			 p->hold.gone.owner.exe[0] ? p->hold.gone.owner.exe : "?",
+			 pw_time_rfc3339(p->hold.until_ns, until));
+	} else {
+		rules_advice(p->advice + n, sizeof(p->advice) - (size_t)n,
+			     r->ok && !r->uncertain ? RULES_RULE_NONE : r->rule, &p->q,
+			     first ? &first->sk : NULL, p->tw_wait_s, rp);
+	}
 	p->explanation[0] = '\0';
 	if (r->ok)
 		return;
@@ -289,11 +301,16 @@ static void put_texts(struct pw_prediction *p, const struct rules_ports *ports)
 	rules_explain(p->explanation, sizeof(p->explanation), r->rule, fe);
 	if (p->explanation[0] >= 'a' && p->explanation[0] <= 'z')
 		p->explanation[0] = (char)(p->explanation[0] - 'a' + 'A');
-	if (r->rule == RULES_RULE_PROTECTED) {
+	if (r->rule == RULES_RULE_PROTECTED && p->has_hold) {
+		hold_explain(p->explanation, sizeof(p->explanation), &p->hold);
+		p->explanation[0] = (char)(p->explanation[0] - 'a' + 'A');
+	}
+	if (r->rule == RULES_RULE_PROTECTED && p->q.env.protect_line) {
 		size_t used = strlen(p->explanation);
 
 		snprintf(p->explanation + used, sizeof(p->explanation) - used,
-			 " (the protect rule of line %u)", p->q.env.protect_line);
+			 p->has_hold ? " (the port's protect rule: line %u)" :
+				       " (the protect rule of line %u)", p->q.env.protect_line);
 	}
 }
 
@@ -333,12 +350,16 @@ static void cgroup_of(int32_t pid, char *buf, size_t len)
  * Would portwatch's own protect program refuse the caller (mode enforce)?
  * The caller is the process of caller_pid (uid, executable, unit, cgroup
  * cg) with the request's uid; without a pid only the uid is known, and
- * exe=, unit= and cgroup= selectors do not match it.
+ * exe=, unit= and cgroup= selectors do not match it, nor does a hold's
+ * owner (takeover protection, hold.h: uid and executable), whose copy
+ * goes to *hold.
  */
-static void protect_env(struct pw_monitor *m, struct rules_query *q, const char *cg)
+static void protect_env(struct pw_monitor *m, struct rules_query *q, const char *cg,
+			uint64_t now, struct pw_prediction *pr)
 {
 	const struct pw_protect *p = m->cfg.protect;
 	const struct pw_protect_rule *r;
+	const struct pw_hold *x;
 	struct pw_owner o;
 	int allowed;
 
@@ -352,6 +373,14 @@ static void protect_env(struct pw_monitor *m, struct rules_query *q, const char 
 	if (r && !allowed) {
 		q->env.protected = 1;
 		q->env.protect_line = r->line;
+		return;
+	}
+	x = hold_find(&m->holds, q->c.netns, q->c.protocol, q->c.lport);
+	if (x && now < x->until_ns && !hold_is_owner(x, &o)) {
+		q->env.protected = 1;
+		q->env.protect_line = x->line;
+		pr->has_hold = 1;
+		pr->hold = *x;
 	}
 }
 
@@ -361,7 +390,8 @@ static void protect_env(struct pw_monitor *m, struct rules_query *q, const char 
  * the cgroup/bind programs that run for the caller's cgroup. The caller's
  * options and capability came with the request.
  */
-static void bind_env(struct pw_monitor *m, struct rules_query *q, char *progs, size_t plen)
+static void bind_env(struct pw_monitor *m, struct rules_query *q, char *progs, size_t plen,
+		     uint64_t now, struct pw_prediction *pr)
 {
 	char cg[4096];
 	struct addr_call a = { .family = q->c.family, .addr = q->c.laddr,
@@ -380,7 +410,7 @@ static void bind_env(struct pw_monitor *m, struct rules_query *q, char *progs, s
 	q->env.addr_ok = err ? -1 : a.verdict == IFADDR_OK ? 1 :
 			 a.verdict == IFADDR_NEEDS_DEVICE ? RULES_ADDR_NEEDS_DEVICE : 0;
 	cgroup_of(q->env.caller_pid, cg, sizeof(cg));
-	protect_env(m, q, cg);
+	protect_env(m, q, cg, now, pr);
 	err = pwbpf_bind_programs(cg, q->c.family, progs, plen, m->protect_prog_ids, 2);
 	if (err < 0)
 		log_debug("check: cgroup/bind programs of %s: %s", cg, strerror(-err));
@@ -425,7 +455,7 @@ int predict(struct pw_monitor *m, const struct rules_query *q, uint64_t now,
 		mapped_any_bucket(p);
 	/* a bind, or the bind(2) before the listen or connect of a new socket */
 	if (q->op == RULES_OP_BIND || (!q->self && q->c.lport))
-		bind_env(m, &p->q, p->cgroup_progs, sizeof(p->cgroup_progs));
+		bind_env(m, &p->q, p->cgroup_progs, sizeof(p->cgroup_progs), now, p);
 	if (q->op == RULES_OP_CONNECT) {
 		p->q.tw_reuse = monitor_sysctl_int(m, q->c.netns, "net/ipv4/tcp_tw_reuse", 2);
 		p->q.timestamps = monitor_sysctl_int(m, q->c.netns, "net/ipv4/tcp_timestamps", 1);

@@ -78,6 +78,13 @@ struct pw_prediction {
 	char advice[PW_MSG_LEN];      /* what would let the call through, or a caveat */
 	char explanation[PW_MSG_LEN]; /* why it fails; "" when r.ok */
 	char cgroup_progs[160];       /* the cgroup/bind programs that run first, "" none */
+	/*
+	 * Rule protected through takeover protection (hold.h): a copy of
+	 * the hold that refuses the caller; has_hold 0 when a protect rule
+	 * refuses it (q.env.protect_line) or the call is not refused so.
+	 */
+	int has_hold;
+	struct pw_hold hold;
 };
 
 /*

@@ -41,6 +41,55 @@ int protect_parse_mode(const char *text)
 	return -EINVAL;
 }
 
+static const char *const takeover_names[] = {
+	[PW_TAKEOVER_PROTECTED] = "protected",
+	[PW_TAKEOVER_LISTENERS] = "listeners",
+	[PW_TAKEOVER_OFF] = "off",
+};
+
+const char *protect_takeover_name(enum pw_protect_takeover t)
+{
+	return (unsigned int)t < sizeof(takeover_names) / sizeof(takeover_names[0]) ?
+		       takeover_names[t] :
+		       "?";
+}
+
+static int parse_netns(struct pw_protect_rule *r, const char *v, const char *netns_dir,
+		       char *err, size_t errlen);
+
+int protect_set_takeover(struct pw_protect *p, const char *value, const char *netns_dir,
+			 char *err, size_t errlen)
+{
+	static const char listeners_ns[] = "listeners netns=";
+	struct pw_protect_rule r;
+
+	p->takeover_netns = 0;
+	p->takeover_netns_text[0] = '\0';
+	for (size_t i = 0; i < sizeof(takeover_names) / sizeof(takeover_names[0]); i++)
+		if (!strcmp(value, takeover_names[i])) {
+			p->takeover = (enum pw_protect_takeover)i;
+			return 0;
+		}
+	if (strncmp(value, listeners_ns, sizeof(listeners_ns) - 1)) {
+		snprintf(err, errlen, "takeover: '%s' is not 'protected', 'listeners [netns=NS]' "
+			 "or 'off'", value);
+		return -EINVAL;
+	}
+	memset(&r, 0, sizeof(r));
+	if (parse_netns(&r, value + sizeof(listeners_ns) - 1, netns_dir, err, errlen))
+		return -EINVAL;
+	p->takeover = PW_TAKEOVER_LISTENERS;
+	p->takeover_netns = r.netns;
+	snprintf(p->takeover_netns_text, sizeof(p->takeover_netns_text), "%s", r.netns_text);
+	return 0;
+}
+
+void protect_takeover_text(const struct pw_protect *p, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s", protect_takeover_name(p->takeover),
+		 p->takeover_netns_text[0] ? " netns=" : "", p->takeover_netns_text);
+}
+
 /* "N" or "N-M", 1..65535 each. */
 static int parse_range(const char *s, uint16_t *lo, uint16_t *hi)
 {

@@ -5,6 +5,7 @@
  *
  *   [protect]
  *   mode = off | monitor | enforce
+ *   takeover = protected | listeners | off
  *   protect = PROTO PORT[-PORT] [ADDR] [netns=NS] SELECTOR...
  *
  * SELECTOR is exe=PATH, unit=NAME, uid=UID|USER (as in allow rules) or
@@ -30,6 +31,16 @@ enum pw_protect_mode {
 	PW_PROTECT_OFF = 0, /* rules parsed and shown, nothing else */
 	PW_PROTECT_MONITOR, /* alert on a non-owner's bind */
 	PW_PROTECT_ENFORCE, /* and refuse it in the kernel */
+};
+
+/*
+ * Takeover protection in mode enforce (hold.h): which ports are kept for
+ * their owner during the takeover window after the owner's socket went away.
+ */
+enum pw_protect_takeover {
+	PW_TAKEOVER_PROTECTED = 0, /* default: protected addresses (TCP listener, UDP socket) */
+	PW_TAKEOVER_LISTENERS,     /* and the port of every TCP listener (opt-in) */
+	PW_TAKEOVER_OFF,           /* none */
 };
 
 enum pw_psel_type {
@@ -69,8 +80,12 @@ struct pw_protect_rule {
 
 struct pw_protect {
 	enum pw_protect_mode mode;
+	enum pw_protect_takeover takeover;
+	uint32_t takeover_netns;       /* listeners: only this netns inode; 0 every one */
+	char takeover_netns_text[64];  /* as written ("" none) */
 	struct pw_protect_rule *rules; /* owned; nrules entries, in file order */
 	size_t nrules;
+	char path[4096];               /* the file the rules come from ("" none) */
 };
 
 /* Free what p owns and zero it (mode off); accepts a zeroed p. */
@@ -79,6 +94,17 @@ void protect_free(struct pw_protect *p);
 /* "off", "monitor", "enforce"; parse: the mode or -EINVAL. */
 const char *protect_mode_name(enum pw_protect_mode mode);
 int protect_parse_mode(const char *text);
+/* "protected", "listeners", "off". */
+const char *protect_takeover_name(enum pw_protect_takeover t);
+/*
+ * Parse the value of `takeover`: "protected", "off", or "listeners"
+ * optionally followed by " netns=NS" (an inode number or a name of
+ * netns_dir) into p. Returns 0, or -EINVAL with what is wrong in err.
+ */
+int protect_set_takeover(struct pw_protect *p, const char *value, const char *netns_dir,
+			 char *err, size_t errlen);
+/* The value of `takeover` in the file's own syntax, e.g. "listeners netns=web". */
+void protect_takeover_text(const struct pw_protect *p, char *buf, size_t len);
 
 /*
  * Parse the value of a `protect` line and append the rule (line recorded).

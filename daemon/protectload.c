@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <mntent.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +112,7 @@ void protectbpf_close(struct pw_protect_bpf *b)
 	free(b->slot_of);
 	free(b->exes);
 	free(b->ports);
+	free(b->nheld);
 	memset(b, 0, sizeof(*b));
 	b->cgroup_fd = -1;
 }
@@ -360,7 +362,9 @@ static int apply_view(struct pw_protect_bpf *b, const struct pw_protect *p, stru
 		used[s] = 1;
 		slot_of[i] = (uint16_t)s;
 	}
-	/* 2. the ports as they will be */
+	/* 2. the ports as they will be, held flags kept */
+	for (uint32_t port = 0; b->ports && port < NPORTS; port++)
+		ports[port].held = b->ports[port].held;
 	for (size_t i = 0; i < p->nrules; i++) {
 		const struct pw_protect_rule *r = &p->rules[i];
 
@@ -474,4 +478,96 @@ int protectbpf_refresh(struct pw_protect_bpf *b, const struct pw_protect *p, str
 		       char *err, size_t errlen)
 {
 	return update(b, p, snap, 0, err, errlen);
+}
+
+/* ---- takeover protection */
+
+int protectbpf_hold(struct pw_protect_bpf *b, struct pw_hold *h, int added, struct snap *snap)
+{
+	int holds_fd, ports_fd;
+	struct pw_protect_hold_key k = { 0 };
+	struct pw_protect_hold v = { 0 };
+	uint8_t bit = h->protocol == IPPROTO_TCP ? PW_PROTECT_HELD_TCP : PW_PROTECT_HELD_UDP;
+	uint16_t *n;
+	__u32 port = h->port;
+	int err;
+
+	if (!b->skel || !b->ports)
+		return 0;
+	if (!b->nheld && !(b->nheld = calloc(2 * NPORTS, sizeof(*b->nheld))))
+		return -ENOMEM;
+	holds_fd = bpf_map__fd(b->skel->maps.protect_holds);
+	ports_fd = bpf_map__fd(b->skel->maps.protect_ports);
+	n = &b->nheld[(bit == PW_PROTECT_HELD_UDP ? NPORTS : 0) + port];
+	if (!added) {
+		if (!h->netns_cookie)
+			return 0;
+		k.netns_cookie = h->netns_cookie;
+		k.port = h->port;
+		k.protocol = h->protocol;
+		h->netns_cookie = 0;
+		if (*n)
+			--*n; /* the flag stays until protectbpf_tidy(): a miss costs a lookup */
+		return bpf_map_delete_elem(holds_fd, &k) ? -errno : 0;
+	}
+	if (!h->netns_cookie) {
+		struct cookie_call c = { 0 };
+		unsigned int slot = (h->netns * 2654435761u) >> 26; /* of 64 */
+
+		if (b->cookies[slot].netns == h->netns && b->cookies[slot].cookie) {
+			c.cookie = b->cookies[slot].cookie;
+		} else {
+			err = snap ? snap_netns_call(snap, h->netns, cookie_fn, &c) : cookie_fn(&c);
+			if (err)
+				return err;
+			if (!c.cookie)
+				return -ENOENT;
+			b->cookies[slot].netns = h->netns;
+			b->cookies[slot].cookie = c.cookie;
+		}
+		h->netns_cookie = c.cookie;
+		++*n;
+	}
+	k.netns_cookie = h->netns_cookie;
+	k.port = h->port;
+	k.protocol = h->protocol;
+	v.until_ns = h->until_boot_ns;
+	v.uid = h->gone.owner.uid;
+	v.exe_ino = h->gone.owner.exe_ino;
+	v.exe_dev = h->gone.owner.exe_dev;
+	/* the entry before the flag: a bind that sees the flag finds the entry */
+	if (bpf_map_update_elem(holds_fd, &k, &v, BPF_ANY)) {
+		err = -errno;
+		h->netns_cookie = 0;
+		--*n;
+		return err;
+	}
+	if (!(b->ports[port].held & bit)) {
+		b->ports[port].held |= bit;
+		if (bpf_map_update_elem(ports_fd, &port, &b->ports[port], BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+void protectbpf_tidy(struct pw_protect_bpf *b)
+{
+	int ports_fd;
+
+	memset(b->cookies, 0, sizeof(b->cookies));
+	if (!b->skel || !b->ports || !b->nheld)
+		return;
+	ports_fd = bpf_map__fd(b->skel->maps.protect_ports);
+	for (__u32 port = 0; port < NPORTS; port++) {
+		uint8_t held = b->ports[port].held, want = 0;
+
+		if (!held)
+			continue;
+		want |= b->nheld[port] ? PW_PROTECT_HELD_TCP : 0;
+		want |= b->nheld[NPORTS + port] ? PW_PROTECT_HELD_UDP : 0;
+		if (want != held) {
+			b->ports[port].held = want;
+			bpf_map_update_elem(ports_fd, &port, &b->ports[port], BPF_ANY);
+		}
+	}
 }

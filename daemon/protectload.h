@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "portwatch/protect.h"
+#include "hold.h"
 #include "protect.h"
 #include "snap.h"
 
@@ -45,6 +46,13 @@ struct pw_protect_bpf {
 	struct pw_protect_exe_key *exes; /* keys written for the rules applied last */
 	size_t nexes;
 	unsigned int unresolved;    /* selectors with nothing to match yet (last apply) */
+	uint16_t *nheld;            /* holds in protect_holds per (protocol, port):
+				     * [port] TCP, [65536 + port] UDP; a flag whose count
+				     * fell to 0 is cleared by protectbpf_tidy() */
+	struct {
+		uint32_t netns;     /* inode, 0 = free */
+		uint64_t cookie;
+	} cookies[64];              /* netns cookies of holds, by inode (direct-mapped) */
 };
 
 /*
@@ -68,6 +76,24 @@ int protectbpf_apply(struct pw_protect_bpf *b, const struct pw_protect *p, struc
  */
 int protectbpf_refresh(struct pw_protect_bpf *b, const struct pw_protect *p, struct snap *snap,
 		       char *err, size_t errlen);
+
+/*
+ * Takeover protection: write the hold h into protect_holds (added 1), or
+ * delete it (added 0), keeping the port's held flag in protect_ports. The
+ * key's netns cookie is looked up through snap when h is written and kept
+ * in h->netns_cookie; a hold never written (cookie 0) is not deleted.
+ * Returns 0, or -errno (the namespace is gone, the map is full).
+ */
+int protectbpf_hold(struct pw_protect_bpf *b, struct pw_hold *h, int added, struct snap *snap);
+
+/*
+ * Once a second (housekeeping): clear the held flags of
+ * ports no hold is left on (protectbpf_hold() leaves them, so that an
+ * owner restarting over and over costs one map update a time, not two),
+ * and forget the cached netns cookies (a namespace's inode may be reused
+ * once it is gone).
+ */
+void protectbpf_tidy(struct pw_protect_bpf *b);
 
 /* Detach, unload, free. Accepts a closed or zeroed b (cgroup_fd 0 is left alone). */
 void protectbpf_close(struct pw_protect_bpf *b);

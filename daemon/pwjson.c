@@ -156,9 +156,11 @@ json_object *pwj_alert(const struct pw_alert *a)
 	json_object_object_add(o, "holder", a->holder.sk.family ? pwj_socket(&a->holder) : NULL);
 	json_object_object_add(o, "contender", pwj_socket(&a->contender));
 	json_object_object_add(o, "message", pwj_text(a->message));
-	if (a->reason == RULES_REASON_PROTECTED_PORT) {
+	if (a->reason == RULES_REASON_PROTECTED_PORT || a->enforced) {
+		/* a takeover the kernel refused (takeover protection) has them too */
 		json_object_object_add(o, "enforced", json_object_new_boolean(a->enforced));
-		json_object_object_add(o, "protect_line", json_object_new_int64(a->protect_line));
+		json_object_object_add(o, "protect_line", a->protect_line ?
+				       json_object_new_int64(a->protect_line) : NULL);
 	}
 	if (a->has_eph)
 		json_object_object_add(o, "ephemeral", pwj_ephemeral(&a->eph, sk->family));
@@ -207,6 +209,15 @@ json_object *pwj_conflict(const struct pw_conflict *c)
 	json_object_object_add(o, "holders", h);
 	json_object_object_add(o, "rule", json_object_new_string(rules_rule_name(c->rule)));
 	json_object_object_add(o, "explanation", pwj_text(c->explanation));
+	if (c->rule == RULES_RULE_PROTECTED) {
+		char until[40];
+
+		json_object_object_add(o, "protect_line", c->protect_line ?
+				       json_object_new_int64(c->protect_line) : NULL);
+		json_object_object_add(o, "held_until", c->held_until_ns ?
+				       json_object_new_string(pw_time_rfc3339(c->held_until_ns, until)) :
+				       NULL);
+	}
 	if (c->has_eph)
 		json_object_object_add(o, "ephemeral", pwj_ephemeral(&c->eph, ce->sk.family));
 	return o;

@@ -88,6 +88,14 @@ struct pw_conflict {
 	size_t nholders;                         /* of holders[], 0..PW_MAX_HOLDERS */
 	enum rules_rule rule;
 	char explanation[PW_MSG_LEN];
+	/*
+	 * Rule protected: the line of the protect rule that refused the
+	 * caller (0: none did), or, when takeover protection refused it,
+	 * the hold's deadline (CLOCK_REALTIME ns, 0: no hold) with the
+	 * departed socket the port is kept for as holders[0].
+	 */
+	unsigned int protect_line;
+	uint64_t held_until_ns;
 	int has_eph;      /* rule ephemeral_exhausted: eph is set */
 	struct pw_ephemeral eph;
 };

@@ -9,6 +9,9 @@
  *   protect_rules  array, key: rule slot, value: struct pw_protect_krule
  *   protect_exes   hash, key: struct pw_protect_exe_key (rule slot, executable
  *                  identity), value: __u8 1 - the executables a rule allows
+ *   protect_holds  hash, key: struct pw_protect_hold_key, value: struct
+ *                  pw_protect_hold - takeover protection: a port whose owner's
+ *                  socket went away, kept for that owner until a deadline
  *
  * Rule slots: a rule occupies slot 1..PW_PROTECT_MAX_RULES-1 (0 = none in
  * struct pw_protect_port). A reload writes the new rules into free slots and
@@ -26,13 +29,24 @@
 #define PW_PROTECT_PER_PORT 4      /* rules of one protocol that may cover one port */
 #define PW_PROTECT_MAX_UIDS 4      /* uid= selectors the kernel matches per rule */
 #define PW_PROTECT_MAX_CGROUPS 8   /* cgroup= and unit= cgroups per rule */
+#define PW_PROTECT_MAX_HOLDS 1024  /* ports kept for a departed owner at once */
 
-/* The rules covering one port: rule slots, 0 = none; the first slots are used first. */
+/* struct pw_protect_port held: some namespace holds the port for a departed owner */
+#define PW_PROTECT_HELD_TCP 1
+#define PW_PROTECT_HELD_UDP 2
+
+/*
+ * The rules covering one port: rule slots, 0 = none; the first slots are
+ * used first. held says, per protocol, that protect_holds has an entry of
+ * this port, so that a bind of a port nobody holds looks nothing else up.
+ */
 struct pw_protect_port {
 	__u16 tcp[PW_PROTECT_PER_PORT];
 	__u16 udp[PW_PROTECT_PER_PORT];
+	__u8 held; /* PW_PROTECT_HELD_TCP | PW_PROTECT_HELD_UDP */
+	__u8 pad[3];
 };
-_Static_assert(sizeof(struct pw_protect_port) == 16, "struct pw_protect_port is an ABI");
+_Static_assert(sizeof(struct pw_protect_port) == 20, "struct pw_protect_port is an ABI");
 
 /* A cgroup a rule allows, with its subtree: the caller's ancestor at level is id. */
 struct pw_protect_cgroup {
@@ -62,5 +76,27 @@ struct pw_protect_exe_key {
 	__u32 rule; /* rule slot */
 };
 _Static_assert(sizeof(struct pw_protect_exe_key) == 16, "struct pw_protect_exe_key is an ABI");
+
+/* A port kept for its departed owner (takeover protection), in one namespace. */
+struct pw_protect_hold_key {
+	__u64 netns_cookie; /* bpf_get_netns_cookie() / SO_NETNS_COOKIE of the namespace */
+	__u16 port;         /* host order */
+	__u8 protocol;      /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad[5];
+};
+_Static_assert(sizeof(struct pw_protect_hold_key) == 16, "struct pw_protect_hold_key is an ABI");
+
+/*
+ * Who may bind the held port until when: a caller with this real uid
+ * (bpf_get_current_uid_gid()) running this executable; anyone else gets
+ * EPERM until until_ns, CLOCK_BOOTTIME ns (bpf_ktime_get_boot_ns()).
+ */
+struct pw_protect_hold {
+	__u64 until_ns;
+	__u64 exe_ino;
+	__u32 exe_dev; /* s_dev: MAJOR << 20 | MINOR */
+	__u32 uid;
+};
+_Static_assert(sizeof(struct pw_protect_hold) == 24, "struct pw_protect_hold is an ABI");
 
 #endif /* PORTWATCH_PROTECT_ABI_H */

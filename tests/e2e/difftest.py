@@ -21,7 +21,16 @@ and 7), so that each check is met by real sockets too:
   asked by root, by uids without capabilities and by an actor of uid 1001
   with an ambient CAP_NET_BIND_SERVICE;
 - per-run sysctls drawn from the seed (draw_sysctls()):
-  ip_unprivileged_port_start, net.ipv4 and net.ipv6 ip_nonlocal_bind.
+  ip_unprivileged_port_start, net.ipv4 and net.ipv6 ip_nonlocal_bind;
+- protected ports: the daemon runs with the [protect] rules of
+  protect_config() in mode enforce (its cgroup/bind4|6 programs refuse a
+  non-owner with EPERM) on PROTECTED_PORT of the run's namespace only,
+  owners by uid and by executable (one actor runs a copy of the
+  interpreter under another name), one rule on every address and one on
+  127.0.0.1 alone; takeover protection keeps a protected port for the
+  owner whose socket left for TAKEOVER_WINDOW_S, which refuses even the
+  rule's other owners until then. `check` names the caller by pid, so that
+  the daemon sees its executable as the kernel does.
 
 Before every bind, listen and connect the driver asks the daemon for its
 `check` prediction (docs/protocol.md), then performs the call and compares
@@ -37,6 +46,7 @@ a second has passed since its last timestamp (tcp_twsk_unique()), which
 no observer can predict to the second.
 """
 import contextlib
+import datetime
 import ipaddress
 import json
 import os
@@ -45,13 +55,17 @@ import time
 
 from pwe2e import Actor
 
-PORTS = (7101, 7102)
+PORTS = (7101, 7102, 7103)
+PROTECTED_PORT = 7103  # the prelude's rules use the first two ports, unprotected
+TAKEOVER_WINDOW_S = 10
 # privileged or not by the run's ip_unprivileged_port_start (draw_sysctls())
 PRIV_PORTS = (80, 1500)
 # the actors: (uid, CAP_NET_BIND_SERVICE). Root holds every capability;
 # the second actor of uid 1001 has CAP_NET_BIND_SERVICE ambient (setpriv),
 # and shares SO_REUSEPORT groups with the first (one sk_uid).
-ACTORS = ((0, True), (1001, False), (1002, False), (1001, True))
+# The fifth runs another executable (ALT, the alt_exe of Run): another
+# owner group of uid 1002, which the UDP protect rule names by exe=.
+ACTORS = ((0, True), (1001, False), (1002, False), (1001, True), (1002, False, "alt"))
 ROOT = ACTORS[0]
 ADDRS = {
     "inet": ("0.0.0.0", "127.0.0.1", "127.0.0.2"),
@@ -87,6 +101,24 @@ def draw_sysctls(seed):
             SYSCTL_NONLOCAL6: int(rng.random() < 0.3)}
 
 
+def protect_config(netns_name, alt_exe):
+    """The daemon's configuration for a run in netns_name: mode enforce and
+    two rules on PROTECTED_PORT of that namespace. TCP: the uid 1001
+    actors own every address. UDP: root and the ALT executable own
+    127.0.0.1 and what overlaps it (0.0.0.0, [::], their v4-mapped forms);
+    127.0.0.2 stays anybody's."""
+    return ("[alerts]\ntakeover_window = %d\n[protect]\nmode = enforce\n"
+            "protect = tcp %d netns=%s uid=1001\n"
+            "protect = udp %d 127.0.0.1 netns=%s uid=0 exe=%s\n"
+            % (TAKEOVER_WINDOW_S, PROTECTED_PORT, netns_name, PROTECTED_PORT, netns_name,
+               alt_exe))
+
+
+def _rfc3339(text):
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
 class Disagreement(AssertionError):
     pass
 
@@ -118,10 +150,12 @@ class Sock:
 
     def request(self, addr, port, **more):
         """The `check` request for this socket (docs/protocol.md)."""
+        # pid: the caller's namespace, executable and cgroup (protect rules
+        # match them); uid and capability are given, and win over the pid's
         args = dict(proto=self.type, addr=addr, port=port, reuseaddr=self.ra,
                     reuseport=self.rp, v6only=self.v6only, uid=self.actor.uid,
                     cap_net_bind_service=self.actor.cap, freebind=self.freebind,
-                    transparent=self.transparent)
+                    transparent=self.transparent, pid=self.actor.pid)
         if self.dev:
             args["device"] = self.dev
         args.update(more)
@@ -184,7 +218,7 @@ class Run:
     operations - socket, close, accept - come in between)."""
 
     def __init__(self, daemon, netns_name, netns_ino, seed, ops, log=None, replay=None,
-                 sysctls=None):
+                 sysctls=None, alt_exe=None):
         self.daemon, self.netns, self.netns_ino = daemon, netns_name, netns_ino
         # set in the namespace by the caller before the run (draw_sysctls())
         self.sysctls = dict(sysctls) if sysctls is not None else draw_sysctls(seed)
@@ -196,6 +230,7 @@ class Run:
         self.rng = random.Random(seed)
         self.seed, self.ops = seed, ops
         self.actors = {}
+        self.alt_exe = alt_exe
         self.socks = []
         self.seq = 0
         self.connects = 0
@@ -220,8 +255,10 @@ class Run:
     def actor(self, spec):
         """The actor of spec (uid, CAP_NET_BIND_SERVICE), started on first use."""
         if spec not in self.actors:
-            uid, cap = spec
+            uid, cap = spec[:2]
+            assert len(spec) == 2 or self.alt_exe, "an ALT actor needs Run(alt_exe=)"
             a = Actor(uid=uid, gid=uid, netns=self.netns,
+                      exe=self.alt_exe if len(spec) > 2 else None,
                       caps="+net_bind_service" if cap and uid else None)
             a.cap = cap
             self.actors[spec] = a
@@ -247,7 +284,7 @@ class Run:
         if time.monotonic() - self.t0 > 55:
             self.tw_pid = next(iter(self.actors.values())).proc.pid
             self.tw_before = _tw_set(self.tw_pid)
-        args.update(cmd="check", netns=self.netns_ino)
+        args.update(cmd="check")
         resp = self.conn.request(args, timeout=10)
         if resp.get("ok") is not True:
             raise AssertionError("check %r failed: %r" % (args, resp))
@@ -296,6 +333,13 @@ class Run:
                 pred.get("rule") in ("time_wait", "four_tuple", "ephemeral_exhausted")):
             self.races.append({"step": self.seq, "op": op, "args": args,
                                "kernel": "ok", "prediction": pred.get("rule")})
+            return
+        # Likewise a takeover-protection hold whose deadline passed between
+        # the check and the call (the kernel checks it at bind time).
+        if (k_ok and not pred["ok"] and pred.get("held_until") and
+                time.time() >= _rfc3339(pred["held_until"])):
+            self.races.append({"step": self.seq, "op": op, "args": args, "kernel": "ok",
+                               "prediction": "protected", "held_until": pred["held_until"]})
             return
         near = {}
         if k_ok and res.get("port"):
@@ -607,11 +651,12 @@ class Run:
         by luck (it still fails when the driver, the daemon or the kernel
         stops producing a refusal). All it opens is closed again, except the
         TIME_WAIT entry its connection leaves."""
-        a, b = PORTS
+        a, b = PORTS[:2]
         made = []
 
-        def sock(uid, family, type_, ra=False, rp=False, v6only=False, dev=None, cap=None):
-            spec = (uid, uid == 0 if cap is None else cap)
+        def sock(uid, family, type_, ra=False, rp=False, v6only=False, dev=None, cap=None,
+                 alt=False):
+            spec = (uid, uid == 0 if cap is None else cap) + (("alt",) if alt else ())
             made.append(self.new_sock(spec, family, type_, ra, rp, v6only, dev))
             return made[-1]
 
@@ -665,6 +710,21 @@ class Run:
             if port < self.sysctls[SYSCTL_START]:
                 self.bind(sock(1002, "inet", "tcp"), "127.0.0.1", port)
                 self.bind(sock(1001, "inet6", "tcp", cap=True), "::1", port)
+        if self.alt_exe:
+            p = PROTECTED_PORT
+            # protected: a uid the TCP rule does not name; then its owner
+            self.bind(sock(1002, "inet6", "tcp"), "::", p)
+            self.bind(sock(1001, "inet", "tcp"), "127.0.0.2", p)
+            # takeover protection: root's UDP socket on the protected address
+            # leaves; the rule's other owner (ALT) is refused until the hold
+            # ends, on an address the rule leaves open too (a hold keeps the
+            # whole port)
+            udp = sock(0, "inet", "udp")
+            self.bind(udp, "127.0.0.1", p)
+            self.close(udp)
+            made.remove(udp)
+            self.bind(sock(1002, "inet", "udp", alt=True), "0.0.0.0", p)
+            self.bind(sock(1002, "inet", "udp", alt=True), "127.0.0.2", p)
         for s in made:
             if s in self.socks:
                 self.close(s)
@@ -703,7 +763,9 @@ class Run:
                 "predictions": total, "agree": self.agree,
                 "agreement": (self.agree / compared) if compared else 1.0,
                 "disagreements": len(self.disagreements),
-                "races_with_time_wait_expiry": len(self.races),
+                "races_with_time_wait_expiry": len([r for r in self.races
+                                                    if "held_until" not in r]),
+                "races_with_hold_expiry": len([r for r in self.races if "held_until" in r]),
                 "kernel_refusals_by_rule": self.failures_seen,
                 "uncertain_by_kernel_outcome": self.uncertain,
                 "seconds": round(self.elapsed, 1)}

@@ -10,11 +10,12 @@ import re
 import signal
 import subprocess
 import time
+from datetime import datetime, timezone
 
 import pytest
 
-from pwe2e import ALERT_KEYS, PORTWATCHCTL, PYTHON, SOCKET_KEYS, cgroup2_mount, enter_cgroup, \
-    free_port, netns_inode, own_netns, wait_until
+from pwe2e import ALERT_KEYS, PORTWATCHCTL, PYTHON, SOCKET_KEYS, cgroup2_mount, ctl_check, \
+    enter_cgroup, free_port, netns_inode, own_netns, wait_until
 
 OWNER_UID = 1240
 OTHER_UID = 1241
@@ -312,3 +313,200 @@ print(ok, refused)
     out, _ = loop.communicate(timeout=20)
     ok, refused_n = map(int, out.split())
     assert ok == 0 and refused_n > 100, (ok, refused_n)
+
+
+# ---------------------------------------------------------------- takeover protection
+#
+# [protect] takeover (mode enforce): a port whose owner's socket went away
+# is kept for that owner group (uid and executable) for takeover_window.
+# One test waits a short window out. A refusal is asserted while the hold
+# has seconds left (its deadline read from the daemon, every actor started
+# before the owner leaves), an allowed bind only once the hold's deadline
+# has passed by a margin.
+
+WINDOW_S = 30  # long enough for a loaded host; only the listeners test waits one out
+
+
+def takeover_config(rules, takeover=None, window=WINDOW_S):
+    return ("[alerts]\nfold_window = 0\ntakeover_window = %d\n[protect]\nmode = enforce\n%s%s"
+            % (window, "takeover = %s\n" % takeover if takeover else "",
+               "".join("protect = %s\n" % r for r in rules)))
+
+
+def rfc3339(text):
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=timezone.utc).timestamp()
+
+
+def hold_of(d, port, proto):
+    holds = [h for h in d.ok({"cmd": "protect"})["protect"]["holds"]
+             if h["port"] == port and h["proto"] == proto]
+    assert len(holds) <= 1, holds
+    return holds[0] if holds else None
+
+
+def wait_hold(d, port, proto):
+    wait_until(lambda: hold_of(d, port, proto) is not None, what="the hold of port %d" % port)
+    return hold_of(d, port, proto)
+
+
+def refused_takeover(port, pid):
+    return lambda a: (a["port"] == port and a["kind"] == "hijack_attempt"
+                      and a["reason"] == "takeover" and a["result"] == "EPERM"
+                      and a["contender"]["pid"] == pid)
+
+
+@pytest.mark.parametrize("proto", ["tcp", "udp"])
+def test_takeover_protection_keeps_a_protected_port_for_its_owner(
+        daemon_factory, netns, actors, other_exe, proto):
+    ns = netns()
+    port = free_port()
+    # uid= admits every program of OWNER_UID; the hold narrows it to the one that left
+    d = daemon_factory(config=takeover_config(["%s %d netns=%s uid=%d" % (proto, port, ns,
+                                                                          OWNER_UID)]))
+    nsino = netns_inode(ns)
+    owner = actors(uid=OWNER_UID, exe=other_exe, netns=ns)
+    # the others are started first: after the owner leaves only quick calls follow
+    sibling = actors(uid=OWNER_UID, netns=ns)  # admitted by the rule, not the owner
+    other = actors(uid=OTHER_UID, netns=ns)
+    again = actors(uid=OWNER_UID, exe=other_exe, netns=ns)  # the owner's restart
+    ro = owner.bound("s", "0.0.0.0", port, type=proto, listen=proto == "tcp")
+    d.wait_inode(ro["inode"], port=port)
+    assert hold_of(d, port, proto) is None
+    owner.kill()  # a crash: the socket goes with the process
+    h = wait_hold(d, port, proto)
+    assert h["owner"]["inode"] == ro["inode"] and h["owner"]["uid"] == OWNER_UID
+    assert h["owner"]["exe"] == other_exe and h["protect_line"] == 6 and h["netns"] == nsino
+    until = rfc3339(h["until"])
+
+    # another program of the owner's uid: admitted by the rule, refused by the hold
+    sibling.socket("s", "inet", proto, reuseaddr=True)
+    status, pred = ctl_check(d, proto, "0.0.0.0:%d" % port, "--pid", str(sibling.pid))
+    assert (status, pred["errno_name"], pred["rule"]) == (1, "EPERM", "protected"), pred
+    assert pred["held_until"] == h["until"] and pred["protect_line"] == 6
+    assert pred["explanation"].startswith("Takeover protection keeps port %d/%s until %s for "
+                                          "uid %d" % (port, proto, h["until"], OWNER_UID))
+    assert pred["advice"].startswith("Takeover protection keeps the port for uid %d (%s) "
+                                     "until %s" % (OWNER_UID, other_exe, h["until"]))
+    assert time.time() < until - 2, "the hold must have seconds left for this test"
+    res = sibling.bind("s", "0.0.0.0", port)
+    assert res["errno"] == "EPERM", res
+    al = d.wait_alert(refused_takeover(port, sibling.pid))
+    assert al["enforced"] is True and al["protect_line"] == 6 and al["netns"] == nsino
+    assert al["severity"] == "warning"  # the same uid
+    assert al["holder"]["inode"] == ro["inode"] and al["holder"]["pid"] == owner.pid
+    cf = d.wait_conflict(lambda c: c["port"] == port and c["pid"] == sibling.pid)
+    assert (cf["errno_name"], cf["rule"], cf["held_until"]) == ("EPERM", "protected", h["until"])
+    assert cf["holders"][0]["inode"] == ro["inode"]
+    w = d.ok({"cmd": "why", "port": port, "netns": nsino, "proto": proto})
+    assert ("Last refusal: pid %d (python3, uid %d, " % (sibling.pid, OWNER_UID)
+            in w["explanation"]), w["explanation"]
+    assert "by takeover protection" in w["explanation"]
+    assert "until %s only that owner may bind it again" % h["until"] in w["explanation"]
+    assert "the owner's restart binds at once" in w["explanation"]
+    # another uid is refused by the rule itself, as before
+    other.socket("s", "inet", proto)
+    assert other.bind("s", "0.0.0.0", port)["errno"] == "EPERM"
+
+    # the owner's restart (same uid and executable) binds, and ends the hold
+    ra = again.bound("s", "0.0.0.0", port, type=proto, listen=proto == "tcp")
+    d.wait_inode(ra["inode"], port=port)
+    wait_until(lambda: hold_of(d, port, proto) is None, what="the hold ended by the owner")
+    assert hold_of(d, port, proto) is None
+    assert [x["refused"] for x in d.ok({"cmd": "protect"})["protect"]["rules"]] == [1]
+
+
+def test_takeover_protection_of_listeners_ends_with_the_window(daemon_factory, netns, actors,
+                                                              other_exe):
+    """takeover = listeners netns=NS: any TCP listener's port in NS, no rule
+    needed; another uid is refused during the window and binds once it is
+    over. (netns= keeps the test's holds away from the host's other tests.)"""
+    ns = netns()
+    port = free_port()
+    d = daemon_factory(config=takeover_config([], takeover="listeners netns=%s" % ns,
+                                              window=8))
+    owner = actors(uid=OWNER_UID, exe=other_exe, netns=ns)
+    thief = actors(uid=OTHER_UID, netns=ns)
+    thief.socket("t", "inet6", "tcp")
+    ro = owner.bound("l", "127.0.0.1", port, listen=True)
+    d.wait_inode(ro["inode"], port=port)
+    owner.close("l")
+    h = wait_hold(d, port, "tcp")
+    assert h["protect_line"] is None and h["owner"]["uid"] == OWNER_UID
+    until = rfc3339(h["until"])
+    assert time.time() < until - 2, "the hold must have seconds left for this test"
+    assert thief.bind("t", "::", port)["errno"] == "EPERM"  # the whole port, both families
+    al = d.wait_alert(refused_takeover(port, thief.pid))
+    assert al["severity"] == "critical" and al["enforced"] is True
+    assert al["protect_line"] is None
+    # after the deadline (the kernel checks it itself) the port is anybody's
+    time.sleep(max(0.0, until - time.time()) + 1.0)
+    thief.socket("u", "inet", "tcp")
+    assert thief.bind("u", "127.0.0.1", port)["ok"]
+    wait_until(lambda: hold_of(d, port, "tcp") is None, what="the expired hold dropped")
+
+
+def test_takeover_off_keeps_nothing(daemon_factory, netns, actors, other_exe):
+    ns = netns()
+    port = free_port()
+    d = daemon_factory(config=takeover_config(["tcp %d netns=%s uid=%d" % (port, ns, OWNER_UID)],
+                                              takeover="off"))
+    owner = actors(uid=OWNER_UID, exe=other_exe, netns=ns)
+    ro = owner.bound("l", "0.0.0.0", port, listen=True)
+    d.wait_inode(ro["inode"], port=port)
+    owner.close("l")
+    d.wait_gone([ro["inode"]])
+    sibling = actors(uid=OWNER_UID, netns=ns)  # another program the rule admits
+    sibling.socket("s")
+    assert sibling.bind("s", "0.0.0.0", port)["ok"]
+    assert hold_of(d, port, "tcp") is None
+
+
+def test_why_explains_a_protect_refusal(daemon_factory, netns, actors, other_exe):
+    ns = netns()
+    port = free_port()
+    d = daemon_factory(config=config("enforce", "udp %d netns=%s exe=%s" % (port, ns, other_exe)))
+    nsino = netns_inode(ns)
+    thief = actors(uid=OTHER_UID, netns=ns)
+    thief.socket("u", "inet", "udp")
+    assert thief.bind("u", "127.0.0.1", port)["errno"] == "EPERM"
+    d.wait_conflict(lambda c: c["port"] == port and c["pid"] == thief.pid
+                    and c["rule"] == "protected" and c["protect_line"] == 5
+                    and c["held_until"] is None)
+    w = d.ok({"cmd": "why", "port": port, "netns": nsino})
+    text = w["explanation"]
+    assert ("Last refusal: pid %d (python3, uid %d, %s) was refused with EPERM at "
+            % (thief.pid, OTHER_UID, thief.exe)) in text, text
+    assert ('by the protect rule "udp %d netns=%s exe=%s" (%s:5)'
+            % (port, ns, other_exe, d.config_path)) in text, text
+    assert "this one matches none" in text and "add a selector for this one" in text
+    assert "No socket portwatch can see" not in text
+    assert w["protect_rule"] == {"line": 5, "file": d.config_path,
+                                 "rule": "udp %d netns=%s exe=%s" % (port, ns, other_exe)}
+    # the command line prints the same explanation
+    r = subprocess.run([PORTWATCHCTL, "-s", d.socket_path, "why", str(port), "--netns",
+                        str(nsino)], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0 and "by the protect rule" in r.stdout, r
+
+
+def test_reload_to_takeover_off_drops_the_holds(daemon_factory, netns, actors, other_exe):
+    """A reload that no longer asks for a hold ends it in the kernel at once."""
+    ns = netns()
+    port = free_port()
+    d = daemon_factory(config=takeover_config([], takeover="listeners netns=%s" % ns))
+    owner = actors(uid=OWNER_UID, exe=other_exe, netns=ns)
+    thief = actors(uid=OTHER_UID, netns=ns)
+    ro = owner.bound("l", "127.0.0.1", port, listen=True)
+    d.wait_inode(ro["inode"], port=port)
+    owner.close("l")
+    wait_hold(d, port, "tcp")
+    thief.socket("a")
+    assert thief.bind("a", "127.0.0.1", port)["errno"] == "EPERM"
+    with open(d.config_path, "w") as fh:
+        fh.write(takeover_config([], takeover="off"))
+    r = subprocess.run([PORTWATCHCTL, "-s", d.socket_path, "reload"], capture_output=True,
+                       text=True, timeout=10)
+    assert r.returncode == 0, r
+    assert hold_of(d, port, "tcp") is None  # the reload's answer came after the drop
+    thief.socket("b")
+    assert thief.bind("b", "127.0.0.1", port)["ok"]

@@ -603,8 +603,9 @@ fi
 # (j) protect, mode enforce (issue 14): portwatchd's own cgroup/bind4 and
 # bind6 programs load on this kernel, with the helpers they call here
 # (uid, ancestor cgroup id, current task's executable), and refuse a
-# non-owner's bind with EPERM; kill -9 takes them away. A daemon of its own
-# with that configuration, once the first one is stopped.
+# non-owner's bind with EPERM; takeover protection keeps 7023 for the owner
+# that left; kill -9 takes them away. A daemon of its own with that
+# configuration, once the first one is stopped.
 PSOCK=/run/pwp.sock
 PLOG=/run/portwatchd-protect.log
 PCTL="portwatchctl --socket $PSOCK"
@@ -616,11 +617,13 @@ protect_checks() {
 	cat >/run/protect.conf <<-EOC
 	[alerts]
 	fold_window = 0
+	takeover_window = 600
 	[protect]
 	mode = enforce
 	protect = tcp 7020 uid=1000
 	protect = tcp 7021 exe=/bin/sockop
 	protect = tcp 7022 cgroup=/pwk
+	protect = tcp 7023 uid=1000
 	EOC
 	portwatchd --foreground --socket "$PSOCK" --config /run/protect.conf >"$PLOG" 2>&1 &
 	ppid=$!
@@ -656,6 +659,24 @@ protect_checks() {
 		pass protect_check
 	else
 		fail protect_check "check exit $rc: $(tr '\n' ' ' </run/pcheck.txt)"
+	fi
+	# takeover protection: uid 1000's listener on 7023 goes (sockop exits);
+	# the port is kept for uid 1000 running /bin/sockop, so another program
+	# of uid 1000, which the rule admits, is refused until the owner is back
+	r10=$(sockop -u 1000 -t tcp -l 0.0.0.0 7023)
+	if until_ok "$WAIT" sh -c "$PCTL --json protect | tr -d '\n' | grep -q '\"holds\": *\[ *{.*\"port\": *7023[,} ]'"; then
+		r11=$(/run/sockop2 -u 1000 -t tcp 0.0.0.0 7023)
+		r12=$(sockop -u 1000 -t tcp 0.0.0.0 7023)
+	else
+		r11="no hold"
+		r12=-
+	fi
+	got="listener: $r10 other exe: $r11 owner again: $r12"
+	echo "guest: protect takeover: $got"
+	if [ "$r10 $r11 $r12" = "ok 7023 err EPERM ok 7023" ]; then
+		pass protect_takeover
+	else
+		fail protect_takeover "want ok, EPERM, ok: $got"
 	fi
 	kill -9 "$ppid"
 	wait "$ppid" 2>/dev/null

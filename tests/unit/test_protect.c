@@ -234,8 +234,10 @@ static void test_config_section(void **state)
 	assert_int_equal(c.protect.mode, PW_PROTECT_OFF);
 	assert_int_equal(config_load(&c, path, 0, err, sizeof(err)), 0);
 	assert_int_equal(c.protect.mode, PW_PROTECT_ENFORCE);
+	assert_int_equal(c.protect.takeover, PW_TAKEOVER_PROTECTED); /* the default */
 	assert_int_equal(c.protect.nrules, 2);
 	assert_int_equal(c.protect.rules[1].line, 4);
+	assert_string_equal(c.protect.path, path);
 	config_free(&c);
 
 	fd = open(path, O_WRONLY | O_TRUNC);
@@ -256,6 +258,38 @@ static void test_config_section(void **state)
 	unlink(path);
 }
 
+static void test_takeover(void **state)
+{
+	struct pw_protect p;
+	char err[300], text[100];
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(protect_set_takeover(&p, "off", "/nonexistent", err, sizeof(err)), 0);
+	assert_int_equal(p.takeover, PW_TAKEOVER_OFF);
+	assert_int_equal(protect_set_takeover(&p, "listeners netns=4026532001", "/nonexistent",
+					      err, sizeof(err)), 0);
+	assert_int_equal(p.takeover, PW_TAKEOVER_LISTENERS);
+	assert_int_equal(p.takeover_netns, 4026532001u);
+	protect_takeover_text(&p, text, sizeof(text));
+	assert_string_equal(text, "listeners netns=4026532001");
+	/* a plain value clears the namespace of an earlier one */
+	assert_int_equal(protect_set_takeover(&p, "protected", "/nonexistent", err, sizeof(err)),
+			 0);
+	assert_int_equal(p.takeover, PW_TAKEOVER_PROTECTED);
+	assert_int_equal(p.takeover_netns, 0);
+	protect_takeover_text(&p, text, sizeof(text));
+	assert_string_equal(text, "protected");
+	assert_int_equal(protect_set_takeover(&p, "all", "/nonexistent", err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "'all' is not 'protected', 'listeners [netns=NS]' or 'off'"));
+	assert_int_equal(protect_set_takeover(&p, "listeners netns=web", "/nonexistent", err,
+					      sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "'netns=web': /nonexistent/web:"));
+	assert_int_equal(protect_set_takeover(&p, "protected netns=1", "/nonexistent", err,
+					      sizeof(err)), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -264,6 +298,7 @@ int main(void)
 		cmocka_unit_test(test_covers),
 		cmocka_unit_test(test_match_owners),
 		cmocka_unit_test(test_config_section),
+		cmocka_unit_test(test_takeover),
 	};
 
 	return cmocka_run_group_tests_name("protect", tests, NULL, NULL);
