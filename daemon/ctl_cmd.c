@@ -215,6 +215,8 @@ json_object *ctl_cmd_stats(struct ctl_cmd_ctx *ctx, json_object *req)
 			       m->kb.tcp_mapped_any_unseen < 0 ?
 				       NULL :
 				       json_object_new_boolean(m->kb.tcp_mapped_any_unseen));
+	json_object_object_add(kernel, "reuseport_uid",
+			       json_object_new_string(rules_reuseport_uid_name(m->kb.reuseport_uid)));
 	json_object_object_add(kernel, "fd_to_socket",
 			       ctx->bpf ? json_object_new_string(ctx->bpf->fd_read) : NULL);
 	json_object_object_add(s, "kernel", kernel);

@@ -2,9 +2,13 @@
 /* kbehavior.c - kernel behaviours found by trial; see kbehavior.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/fsuid.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -21,6 +25,7 @@ void kbehavior_unknown(struct kbehavior *kb)
 	kb->udp_walk = RULES_UDP_WALK_UNKNOWN;
 	kb->diag_bound_inactive = -1;
 	kb->tcp_mapped_any_unseen = -1;
+	kb->reuseport_uid = RULES_REUSEPORT_UID_UNKNOWN;
 }
 
 /*
@@ -145,6 +150,93 @@ static int trial_tcp_mapped_any(void)
 	return r_mapped == 1;
 }
 
+/* Any uid but root's: the trial's sockets are created with it as fsuid. */
+#define TRIAL_UID 65534
+
+/* Bring the trial namespace's loopback up (a new namespace has it down). */
+static int loopback_up(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		ret = -errno;
+	ifr.ifr_flags |= IFF_UP;
+	if (!ret && ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * bind4() of a TCP socket created by TRIAL_UID (sock_alloc() takes the
+ * inode's uid from the fsuid; sock_init_data() copies it into sk_uid).
+ */
+static int bind4_as_trial_uid(int reuseport, uint32_t addr, uint16_t port, int *fd_out)
+{
+	int ret;
+
+	setfsuid(TRIAL_UID);
+	ret = bind4(SOCK_STREAM, 0, reuseport, addr, port, fd_out);
+	setfsuid(0);
+	return ret;
+}
+
+/*
+ * One round of the reuseport-uid trial on port (kbehavior.h). child: 0
+ * no connection, 1 one left in the accept queue, 2 one accepted by root.
+ * 1 C admitted, 0 refused, <0 -errno.
+ */
+static int reuseport_uid_round(uint16_t port, int child)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(0x7f000001) };
+	int fds[5] = { -1, -1, -1, -1, -1 }, ret;
+	struct pollfd pfd;
+
+	ret = bind4_as_trial_uid(1, 0x7f000001, port, &fds[0]);
+	if (ret == 1)
+		ret = listen(fds[0], 4) ? -errno : 1;
+	if (ret == 1)
+		ret = bind4_as_trial_uid(0, LOOPBACK2, port, &fds[1]);
+	if (ret == 1 && child) {
+		fds[2] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fds[2] < 0 || connect(fds[2], (struct sockaddr *)&a, sizeof(a)))
+			ret = -errno;
+		/* the handshake is done once the listener is readable (bounded) */
+		pfd = (struct pollfd){ .fd = fds[0], .events = POLLIN };
+		if (ret == 1 && poll(&pfd, 1, 1000) != 1)
+			ret = -ETIMEDOUT;
+		if (ret == 1 && child == 2) {
+			fds[3] = accept4(fds[0], NULL, NULL, SOCK_CLOEXEC);
+			if (fds[3] < 0)
+				ret = -errno;
+		}
+	}
+	if (ret == 1)
+		ret = bind4_as_trial_uid(1, 0x7f000001, port, &fds[4]);
+	for (int i = 0; i < 5; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return ret;
+}
+
+static enum rules_reuseport_uid trial_reuseport_uid(void)
+{
+	int queued, accepted, none;
+
+	if (loopback_up())
+		return RULES_REUSEPORT_UID_UNKNOWN;
+	queued = reuseport_uid_round(TRIAL_PORT + 2, 1);
+	accepted = reuseport_uid_round(TRIAL_PORT + 3, 2);
+	none = reuseport_uid_round(TRIAL_PORT + 4, 0);
+	if (accepted != 0 || none != 1 || queued < 0)
+		return RULES_REUSEPORT_UID_UNKNOWN;
+	return queued ? RULES_REUSEPORT_UID_SK : RULES_REUSEPORT_UID_INODE;
+}
+
 static int seen_inode(const struct pw_sock *sk, void *arg)
 {
 	return sk->inode == *(uint64_t *)arg ? 1 : 0;
@@ -204,6 +296,7 @@ int kbehavior_probe(struct kbehavior *kb)
 			r.kb.udp_walk = trial_udp_walk();
 			r.kb.diag_bound_inactive = trial_diag_bound();
 			r.kb.tcp_mapped_any_unseen = trial_tcp_mapped_any();
+			r.kb.reuseport_uid = trial_reuseport_uid();
 		}
 		_exit(write(p[1], &r, sizeof(r)) == (ssize_t)sizeof(r) ? 0 : 1);
 	}

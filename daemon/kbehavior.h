@@ -42,6 +42,20 @@ struct kbehavior {
 	 * control, 127.0.0.2:P from an AF_INET socket, must be refused.
 	 */
 	int tcp_mapped_any_unseen;
+	/*
+	 * The uid the TCP bind check compares for SO_REUSEPORT (rules.h enum
+	 * rules_reuseport_uid): sock_i_uid() or sk_uid. Trial, three rounds
+	 * on three ports, the sockets created by a non-root uid U (setfsuid):
+	 * listener L (SO_REUSEPORT) on 127.0.0.1:P, a plain socket on
+	 * 127.0.0.2:P (it clears the bucket's fast path, so the conflict
+	 * check runs), a connection to L left in its accept queue (a socket
+	 * without struct socket, sk_uid U), then C of U with SO_REUSEPORT binds
+	 * 127.0.0.1:P: refused on an INODE kernel (the child counts as uid 0),
+	 * admitted on an SK_UID one. Controls, which every kernel answers
+	 * alike: the child accepted by root (refused: sock_graft() gives it
+	 * uid 0 both ways), and no connection (admitted).
+	 */
+	enum rules_reuseport_uid reuseport_uid;
 };
 
 /*

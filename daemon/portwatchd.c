@@ -1005,8 +1005,9 @@ static void setup(struct daemon *d)
 		log_warnx("kernel behaviour trials in a private network namespace: %s: "
 			  "`check` says \"uncertain\" where kernels differ", strerror(-err));
 	log_info("kernel behaviour: UDP bind walk %s; sock_diag lists bound-only TCP "
-		 "sockets: %s", rules_udp_walk_name(kb.udp_walk),
-		 kb.diag_bound_inactive < 0 ? "unknown" : kb.diag_bound_inactive ? "yes" : "no");
+		 "sockets: %s; TCP SO_REUSEPORT uid: %s", rules_udp_walk_name(kb.udp_walk),
+		 kb.diag_bound_inactive < 0 ? "unknown" : kb.diag_bound_inactive ? "yes" : "no",
+		 rules_reuseport_uid_name(kb.reuseport_uid));
 	if (kb.tcp_mapped_any_unseen == 1)
 		log_info("kernel behaviour: a TCP bind of a v4-mapped address does not meet "
 			 "[::ffff:0.0.0.0] sockets (Linux 6.1's bhash2 check): check follows it");

@@ -262,6 +262,13 @@ static void put_texts(struct pw_prediction *p, const struct rules_ports *ports)
 	else if (r->uncertain == RULES_UNCERTAIN_ADDRESS)
 		n = snprintf(p->advice, sizeof(p->advice),
 			     "The namespace's addresses could not be read: the call may fail. ");
+	else if (r->uncertain == RULES_UNCERTAIN_REUSEPORT_UID)
+		n = snprintf(p->advice, sizeof(p->advice),
+			     "A connection without a socket of its own (in an accept queue, or "
+			     "closed and finishing) holds the address: kernels up to 6.16 count "
+			     "it as uid 0 for SO_REUSEPORT, later ones as its creator, and the "
+			     "start-up trial could not tell which this one does: the call may "
+			     "fail. ");
 	else if (r->uncertain)
 		n = snprintf(p->advice, sizeof(p->advice), "%s",
 			     r->uncertain == RULES_UNCERTAIN_UDP_WALK ?
@@ -400,6 +407,7 @@ int predict(struct pw_monitor *m, const struct rules_query *q, uint64_t now,
 	p->q = *q;
 	p->tw_wait_s = -1;
 	p->q.udp_walk = m->kb.udp_walk;
+	p->q.reuseport_uid = m->kb.reuseport_uid;
 	p->q.tcp_mapped_any_unseen = m->kb.tcp_mapped_any_unseen == 1 ? RULES_MAPPED_ANY_V6 : 0;
 	if (!ports)
 		return -ENOMEM;

@@ -122,10 +122,35 @@ int rules_width(const struct pw_sock *s)
 	return 0;
 }
 
-static int both_reuseport_ok(const struct pw_sock *c, const struct pw_sock *h)
+uint32_t rules_reuseport_holder_uid(enum rules_reuseport_uid r, const struct pw_sock *h)
+{
+	/* sock_i_uid(): GLOBAL_ROOT_UID without sk_socket (pw_sock_inode() 0) */
+	if (r == RULES_REUSEPORT_UID_INODE && h->protocol == IPPROTO_TCP && !h->inode &&
+	    h->state != PW_TCP_TIME_WAIT)
+		return 0;
+	return h->sk_uid;
+}
+
+/* Both SO_REUSEPORT and one uid (huid: the holder's, as the kernel counts it). */
+static int both_reuseport_ok(const struct pw_sock *c, const struct pw_sock *h, uint32_t huid)
 {
 	return c->reuseport && h->reuseport &&
-	       (h->state == PW_TCP_TIME_WAIT || c->sk_uid == h->sk_uid);
+	       (h->state == PW_TCP_TIME_WAIT || c->sk_uid == huid);
+}
+
+/* rules_blocks() with the holder's uid as the kernel counts it. */
+static int blocks_as(const struct pw_sock *c, const struct pw_sock *h, uint32_t huid)
+{
+	if (!rules_overlap(c, h))
+		return 0;
+	if (c->protocol == IPPROTO_UDP) {
+		if (c->reuseaddr && h->reuseaddr)
+			return 0;
+		return !(c->reuseport && h->reuseport && c->sk_uid == huid);
+	}
+	if (c->reuseaddr && h->reuseaddr && h->state != PW_TCP_LISTEN)
+		return 0;
+	return !both_reuseport_ok(c, h, huid);
 }
 
 int rules_blocks(const struct pw_sock *c, const struct pw_sock *h)
@@ -144,19 +169,44 @@ int rules_blocks(const struct pw_sock *c, const struct pw_sock *h)
 	 * SO_REUSEPORT on both with one creator uid (or a TIME_WAIT holder). */
 	if (c->reuseaddr && h->reuseaddr && h->state != PW_TCP_LISTEN)
 		return 0;
-	return !both_reuseport_ok(c, h);
+	return !both_reuseport_ok(c, h, h->sk_uid);
 }
 
-enum rules_rule rules_block_rule(const struct pw_sock *c, const struct pw_sock *h)
+/* rules_block_rule() with the holder's uid as the kernel counts it. */
+static enum rules_rule block_rule_as(const struct pw_sock *c, const struct pw_sock *h,
+				     uint32_t huid)
 {
 	if (h->protocol == IPPROTO_TCP && h->state == PW_TCP_TIME_WAIT)
 		return RULES_RULE_TIME_WAIT;
-	if (c->reuseport && h->reuseport && c->sk_uid != h->sk_uid)
+	if (c->reuseport && h->reuseport && c->sk_uid != huid)
 		return RULES_RULE_REUSEPORT_UID;
 	if (h->protocol == IPPROTO_TCP && h->state == PW_TCP_LISTEN)
 		return rules_width(h) > rules_width(c) ? RULES_RULE_WILDCARD_LISTENER :
 							 RULES_RULE_LISTENER;
 	return RULES_RULE_NO_REUSEADDR;
+}
+
+enum rules_rule rules_block_rule(const struct pw_sock *c, const struct pw_sock *h)
+{
+	return block_rule_as(c, h, h->sk_uid);
+}
+
+/*
+ * The uid a blocker is explained with: where the kernel may count it as
+ * sock_i_uid() (INODE, or UNKNOWN: a holder that refuses only on such a
+ * kernel), that one.
+ */
+static uint32_t explain_uid(const struct rules_query *q, const struct pw_sock *h)
+{
+	return rules_reuseport_holder_uid(q->reuseport_uid == RULES_REUSEPORT_UID_SK ?
+						  RULES_REUSEPORT_UID_SK :
+						  RULES_REUSEPORT_UID_INODE,
+					  h);
+}
+
+enum rules_rule rules_block_rule_q(const struct rules_query *q, const struct pw_sock *h)
+{
+	return block_rule_as(&q->c, h, explain_uid(q, h));
 }
 
 /* Every value of enum rules_rule, in its order: each table below lists them all. */
@@ -502,16 +552,29 @@ const char *rules_udp_walk_name(enum rules_udp_walk w)
 	return "unknown";
 }
 
+const char *rules_reuseport_uid_name(enum rules_reuseport_uid r)
+{
+	switch (r) {
+	case RULES_REUSEPORT_UID_INODE:
+		return "inode";
+	case RULES_REUSEPORT_UID_SK:
+		return "sk_uid";
+	case RULES_REUSEPORT_UID_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}
+
 /* Keep blocker i, highest-ranked rule first (ties: in holder order). */
 static void add_blocker(struct rules_prediction *p, const struct rules_query *q,
 			const struct pw_sock *v, size_t i)
 {
 	size_t k, n = p->nblockers < RULES_MAX_BLOCKERS ? p->nblockers : RULES_MAX_BLOCKERS;
-	int rank = rules_rule_rank(rules_block_rule(&q->c, &v[i]));
+	int rank = rules_rule_rank(rules_block_rule_q(q, &v[i]));
 
 	p->nblockers++;
 	for (k = 0; k < n; k++)
-		if (rank > rules_rule_rank(rules_block_rule(&q->c, &v[p->blockers[k]])))
+		if (rank > rules_rule_rank(rules_block_rule_q(q, &v[p->blockers[k]])))
 			break;
 	if (k == RULES_MAX_BLOCKERS)
 		return;
@@ -877,8 +940,7 @@ static int blocks_search_relaxed(const struct rules_query *q, const struct pw_so
 	if (!rules_overlap(c, s) || mapped_any_unseen(q, c, s))
 		return 0;
 	if (c->reuseaddr && s->reuseaddr && s->state != PW_TCP_LISTEN)
-		return c->reuseport && s->reuseport &&
-		       (s->state == PW_TCP_TIME_WAIT || c->sk_uid == s->sk_uid);
+		return both_reuseport_ok(c, s, rules_reuseport_holder_uid(q->reuseport_uid, s));
 	return 1;
 }
 
@@ -1007,7 +1069,7 @@ void rules_predict(const struct rules_query *q, const struct pw_sock *v, size_t 
 		   const struct rules_ports *ports, struct rules_prediction *p)
 {
 	const struct pw_sock *c = &q->c;
-	int any = 0, only_connect = 1, origin_known = 0;
+	int any = 0, only_connect = 1, origin_known = 0, maybe = 0;
 
 	memset(p, 0, sizeof(*p));
 	if (q->op == RULES_OP_CONNECT) {
@@ -1065,14 +1127,42 @@ void rules_predict(const struct rules_query *q, const struct pw_sock *v, size_t 
 		p->rule = RULES_RULE_FAST_PATH;
 		return;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (v[i].protocol == IPPROTO_TCP && v[i].lport == c->lport && other(q, &v[i]) &&
-		    rules_blocks(c, &v[i]) && !mapped_any_unseen(q, c, &v[i]))
+	/*
+	 * inet_csk_bind_conflict(): on a kernel whose reuseport uid is
+	 * unknown, a holder that refuses c under one uid and not the other
+	 * (rules_reuseport_holder_uid()) makes the answer uncertain when no
+	 * other holder refuses it for sure.
+	 */
+	for (size_t i = 0; i < n; i++) {
+		const struct pw_sock *h = &v[i];
+		int as_inode, as_sk;
+
+		if (h->protocol != IPPROTO_TCP || h->lport != c->lport || !other(q, h) ||
+		    mapped_any_unseen(q, c, h))
+			continue;
+		as_inode = blocks_as(c, h, rules_reuseport_holder_uid(RULES_REUSEPORT_UID_INODE, h));
+		as_sk = blocks_as(c, h, h->sk_uid);
+		if (q->reuseport_uid == RULES_REUSEPORT_UID_INODE ? as_inode :
+		    q->reuseport_uid == RULES_REUSEPORT_UID_SK   ? as_sk :
+								   as_inode && as_sk)
 			add_blocker(p, q, v, i);
+		else if (q->reuseport_uid == RULES_REUSEPORT_UID_UNKNOWN && as_inode != as_sk)
+			maybe++;
+	}
+	if (!p->nblockers && maybe) {
+		for (size_t i = 0; i < n; i++)
+			if (v[i].protocol == IPPROTO_TCP && v[i].lport == c->lport &&
+			    other(q, &v[i]) && !mapped_any_unseen(q, c, &v[i]) &&
+			    (blocks_as(c, &v[i], v[i].sk_uid) ||
+			     blocks_as(c, &v[i], rules_reuseport_holder_uid(
+							 RULES_REUSEPORT_UID_INODE, &v[i]))))
+				add_blocker(p, q, v, i);
+		p->uncertain = RULES_UNCERTAIN_REUSEPORT_UID;
+	}
 	if (p->nblockers) {
 		p->ok = 0;
 		p->err = EADDRINUSE;
-		p->rule = rules_block_rule(c, &v[p->blockers[0]]);
+		p->rule = rules_block_rule_q(q, &v[p->blockers[0]]);
 	}
 }
 

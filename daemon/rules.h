@@ -159,6 +159,14 @@ int rules_blocks(const struct pw_sock *c, const struct pw_sock *h);
 enum rules_rule rules_block_rule(const struct pw_sock *c, const struct pw_sock *h);
 
 /*
+ * rules_block_rule() of holder h for the contender q->c, with h's uid as
+ * the kernel of q->reuseport_uid counts it (for UNKNOWN, as sock_i_uid():
+ * a holder that refuses only on such a kernel is explained by its uid).
+ */
+struct rules_query;
+enum rules_rule rules_block_rule_q(const struct rules_query *q, const struct pw_sock *h);
+
+/*
  * Rank of a rule for picking the one to report: higher wins; 0 for the
  * rules that rules_block_rule() does not give.
  */
@@ -269,6 +277,9 @@ enum rules_uncertain {
 	RULES_UNCERTAIN_PRIVILEGE, /* whether the caller has CAP_NET_BIND_SERVICE is unknown */
 	RULES_UNCERTAIN_ADDRESS,   /* the namespace's addresses could not be read */
 	RULES_UNCERTAIN_CGROUP,    /* a cgroup/bind4|6 program runs first and decides */
+	RULES_UNCERTAIN_REUSEPORT_UID, /* the running kernel's reuseport uid is unknown
+					* (RULES_REUSEPORT_UID_UNKNOWN) and the two
+					* answer differently */
 };
 
 /*
@@ -339,6 +350,42 @@ enum rules_udp_walk {
 const char *rules_udp_walk_name(enum rules_udp_walk w);
 
 /*
+ * Which uid the running kernel's TCP bind check compares for SO_REUSEPORT
+ * (inet_bind_conflict(), sk_reuseport_match(), inet_csk_update_fastreuse()
+ * in net/ipv4/inet_connection_sock.c). Found by trial (kbehavior.h).
+ *   INODE   sock_i_uid(): the uid of the socket's inode, GLOBAL_ROOT_UID (0)
+ *           for a socket that has no struct socket (sk_socket NULL): a
+ *           connection still in its listener's accept queue, or an orphan
+ *           closed by its process and finishing (FIN_WAIT1/2, CLOSING,
+ *           LAST_ACK). Linux 6.1 and 6.12.
+ *   SK_UID  sk->sk_uid: the creator's uid, which such sockets keep (a child
+ *           inherits its listener's; sock_graft() at accept(2) sets it to
+ *           the accepting socket's inode uid). Linux 6.17 and later.
+ *   UNKNOWN both are computed; where they differ the prediction is
+ *           RULES_UNCERTAIN_REUSEPORT_UID.
+ * While a socket has a struct socket, both are the same (sock_init_data()
+ * and sockfs_setattr() keep sk_uid equal to the inode's uid, fchown(2)
+ * included), so only holders without one, pw_sock.inode 0 outside
+ * TIME_WAIT (which the check exempts from the uid comparison), differ. UDP
+ * sockets always have one while bound: udp_lib_lport_inuse() is the same.
+ */
+enum rules_reuseport_uid {
+	RULES_REUSEPORT_UID_UNKNOWN = 0,
+	RULES_REUSEPORT_UID_INODE,
+	RULES_REUSEPORT_UID_SK,
+};
+
+/* "inode", "sk_uid", "unknown": the names `stats` shows. */
+const char *rules_reuseport_uid_name(enum rules_reuseport_uid r);
+
+/*
+ * The uid holder h counts with in the TCP SO_REUSEPORT comparisons of a
+ * kernel of kind r (UNKNOWN counts as SK_UID here): h->sk_uid, or 0 for
+ * an INODE kernel and a TCP holder without a struct socket.
+ */
+uint32_t rules_reuseport_holder_uid(enum rules_reuseport_uid r, const struct pw_sock *h);
+
+/*
  * A prediction. blockers[] index the holder array given to
  * rules_predict(), highest-ranked rule first (at most RULES_MAX_BLOCKERS;
  * nblockers counts them all). For port 0 and autobind, free_ports is the
@@ -367,6 +414,7 @@ struct rules_query {
 	int tw_reuse;       /* net.ipv4.tcp_tw_reuse of the netns (connect) */
 	int timestamps;     /* net.ipv4.tcp_timestamps of the netns (connect) */
 	enum rules_udp_walk udp_walk; /* the running kernel's (kbehavior.h) */
+	enum rules_reuseport_uid reuseport_uid; /* the running kernel's (kbehavior.h) */
 	/*
 	 * Kernels whose TCP bind check, for an AF_INET6 socket binding a
 	 * specific v4-mapped address, does not see the port's IPv4-wildcard

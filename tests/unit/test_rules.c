@@ -633,6 +633,74 @@ static void test_tcp_mapped_any_unseen(void **state)
 }
 
 /*
+ * The SO_REUSEPORT uid of a TCP holder without a struct socket (here a
+ * connection in its listener's accept queue: inode 0, sk_uid of the
+ * listener): sock_i_uid() makes it root's on INODE kernels (6.1, 6.12),
+ * sk_uid keeps it the creator's on SK_UID kernels (6.17+); an unknown
+ * kernel is uncertain exactly where they differ. The kbehavior.c trial.
+ */
+static void test_reuseport_uid_of_socketless_holder(void **state)
+{
+	struct pw_sock v[3] = {
+		pwt_tcp("127.0.0.1", 7400, PW_TCP_LISTEN, PWT_RP, 1000),
+		pwt_tcp("127.0.0.2", 7400, PW_TCP_CLOSE, 0, 1000),
+		pwt_tcp("127.0.0.1", 7400, PW_TCP_ESTABLISHED, PWT_RP, 1000),
+	};
+	struct rules_tb tb = { .fastreuse = 0, .fastreuseport = 0 }; /* no fast path */
+	struct rules_query q = { .op = RULES_OP_BIND };
+	struct rules_prediction p;
+
+	(void)state;
+	v[0].inode = 11;
+	v[1].inode = 12;
+	v[2].inode = 0; /* not accepted yet */
+	v[2].rport = 40000;
+	q.c = pwt_tcp("127.0.0.1", 7400, PW_TCP_CLOSE, PWT_RP, 1000);
+	q.reuseport_uid = RULES_REUSEPORT_UID_SK;
+	p = predict(&q, v, 3, &tb);
+	assert_true(p.ok);
+	q.reuseport_uid = RULES_REUSEPORT_UID_INODE;
+	p = predict(&q, v, 3, &tb);
+	assert_false(p.ok);
+	assert_int_equal(p.uncertain, RULES_SURE);
+	assert_int_equal(p.err, EADDRINUSE);
+	assert_int_equal(p.rule, RULES_RULE_REUSEPORT_UID);
+	assert_int_equal(p.nblockers, 1);
+	assert_int_equal(p.blockers[0], 2);
+	q.reuseport_uid = RULES_REUSEPORT_UID_UNKNOWN;
+	p = predict(&q, v, 3, &tb);
+	assert_false(p.ok);
+	assert_int_equal(p.uncertain, RULES_UNCERTAIN_REUSEPORT_UID);
+	assert_int_equal(p.blockers[0], 2);
+	/* a contender of root's: refused by the listener either way */
+	q.c.sk_uid = 0;
+	p = predict(&q, v, 3, &tb);
+	assert_false(p.ok);
+	assert_int_equal(p.uncertain, RULES_SURE);
+	assert_int_equal(p.rule, RULES_RULE_REUSEPORT_UID);
+	/* accepted (an inode of its own): the same on every kernel */
+	q.c.sk_uid = 1000;
+	v[2].inode = 13;
+	for (int r = RULES_REUSEPORT_UID_UNKNOWN; r <= RULES_REUSEPORT_UID_SK; r++) {
+		q.reuseport_uid = (enum rules_reuseport_uid)r;
+		p = predict(&q, v, 3, &tb);
+		assert_true(p.ok);
+		assert_int_equal(p.uncertain, RULES_SURE);
+	}
+	/* a TIME_WAIT entry (inode 0 too) is exempt from the uid check */
+	v[2].inode = 0;
+	v[2].state = PW_TCP_TIME_WAIT;
+	v[2].sk_uid = 0;
+	q.reuseport_uid = RULES_REUSEPORT_UID_INODE;
+	p = predict(&q, v, 3, &tb);
+	assert_true(p.ok);
+	assert_int_equal(rules_reuseport_holder_uid(RULES_REUSEPORT_UID_INODE, &v[0]), 1000);
+	assert_string_equal(rules_reuseport_uid_name(RULES_REUSEPORT_UID_INODE), "inode");
+	assert_string_equal(rules_reuseport_uid_name(RULES_REUSEPORT_UID_SK), "sk_uid");
+	assert_string_equal(rules_reuseport_uid_name(RULES_REUSEPORT_UID_UNKNOWN), "unknown");
+}
+
+/*
  * ip_autobind_reuse (inet_csk_find_open_port(), relax) and
  * IP_LOCAL_PORT_RANGE (inet_sk_get_local_port_range()).
  */
@@ -1170,6 +1238,7 @@ int main(void)
 		cmocka_unit_test(test_advice),
 		cmocka_unit_test(test_udp_walk_any_refuses),
 		cmocka_unit_test(test_tcp_mapped_any_unseen),
+		cmocka_unit_test(test_reuseport_uid_of_socketless_holder),
 		cmocka_unit_test(test_devices),
 		cmocka_unit_test(test_autobind_reuse_and_socket_range),
 		cmocka_unit_test(test_bind_checks),
