@@ -6,8 +6,9 @@
 #
 # Ports: 7001 tcp listener and 7002 udp bound before the daemon starts (b),
 # 7003 shadow_wildcard (c), 7004 takeover (d), 7005/7006 refused bind,
-# check and release (e, f, g), 7010 idle wake-up (i); the bind_wildcard
-# oracle (h) runs on ports the kernel picks; then (j) a second daemon in
+# check and release (e, f, g), 7010 idle wake-up (i), 7030 reuseport_uid
+# (k); the bind_wildcard oracle (h) runs on ports the kernel picks; then (j)
+# a second daemon in
 # protect mode enforce: 7020 (uid), 7021 (exe), 7022 (cgroup).
 
 SOCK=/run/pw.sock
@@ -178,7 +179,7 @@ fi
 if [ "$up" != 1 ]; then
 	# Nothing else can be checked without the daemon: each counts as failed.
 	for name in snapshot_tcp_listener snapshot_udp shadow_wildcard takeover refused_bind \
-		why_conflict check_prediction release idle_wakeup bind_wildcard_oracle; do
+		why_conflict check_prediction release idle_wakeup reuseport_uid bind_wildcard_oracle; do
 		fail "$name" "portwatchd is not running"
 	done
 else
@@ -311,6 +312,45 @@ else
 		fi
 	fi
 	kill "$watchpid" 2>/dev/null
+
+	# (k) reuseport_uid (issue 18): what the start-up trial says of the uid
+	# the TCP bind check compares for SO_REUSEPORT is what this kernel does,
+	# and `check` predicts it. uid 1000 listens with SO_REUSEPORT on
+	# 127.0.0.1:7030 and holds a plain 127.0.0.2:7030 (no fast path); root
+	# connects and the connection stays in the accept queue (no struct
+	# socket: sock_i_uid() says root, sk_uid 1000); uid 1000's SO_REUSEPORT
+	# bind of 127.0.0.1:7030 is refused ("inode") or admitted ("sk_uid").
+	ru=$($CTL --json stats 2>/dev/null | tr -d ' \n' |
+		sed -n 's/.*"reuseport_uid":"\([a-z_]*\)".*/\1/p')
+	# 1B76 = 7030, 01 = ESTABLISHED, in /proc/net/tcp
+	ru_child() { grep -q '^ *[0-9]*: 0100007F:1B76 [0-9A-F]*:[0-9A-F]* 01 ' /proc/net/tcp; }
+	if ! bg_sockop ru_l -u 1000 -p -l 127.0.0.1 7030 -s 600; then
+		fail reuseport_uid "uid 1000 listen on 127.0.0.1:7030: $(said ru_l)"
+	elif ! bg_sockop ru_a -u 1000 127.0.0.2 7030 -s 600; then
+		fail reuseport_uid "uid 1000 bind of 127.0.0.2:7030: $(said ru_a)"
+	elif ! bg_sockop ru_k -c 127.0.0.1 7030 -s 600; then
+		fail reuseport_uid "connect to 127.0.0.1:7030: $(said ru_k)"
+	elif ! until_ok "$WAIT" ru_child; then
+		fail reuseport_uid "no established connection on 127.0.0.1:7030"
+	else
+		$CTL check tcp 127.0.0.1:7030 --uid 1000 --reuseport >/run/ru_check.txt 2>&1
+		rc=$?
+		sockop -u 1000 -p 127.0.0.1 7030 >"$OUT/ru_try" 2>&1
+		kern=$(sed -n 's/^\(ok\|err [A-Z]*\).*/\1/p' "$OUT/ru_try" | head -n 1)
+		want=""
+		[ "$kern" = ok ] && want=sk_uid
+		[ "$kern" = "err EADDRINUSE" ] && want=inode
+		if [ -z "$want" ] || [ "$ru" != "$want" ]; then
+			fail reuseport_uid "stats says reuseport_uid \"$ru\", the kernel said \"$kern\""
+		elif { [ "$kern" = ok ] && [ "$rc" != 0 ]; } || { [ "$kern" != ok ] && [ "$rc" != 1 ]; }; then
+			fail reuseport_uid "kernel \"$kern\", check exit $rc: $(tr '\n' ' ' </run/ru_check.txt)"
+		else
+			pass "reuseport_uid: $ru (the kernel said $kern, check exit $rc)"
+		fi
+	fi
+	for f in ru_l ru_a ru_k; do
+		[ -f "$OUT/$f.pid" ] && kill "$(pid_of $f)" 2>/dev/null
+	done
 fi
 
 # ---- (h) bind_wildcard_oracle ----------------------------------------------
