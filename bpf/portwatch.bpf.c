@@ -423,6 +423,7 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 t
 	struct pw_event *e;
 	struct sock *sk;
 	__s32 ret = ctx->ret;
+	int unbound;
 
 	if (type == PW_EV_CONNECT ? take_args(&a, type) : args_from_regs(&a, type))
 		return 0;
@@ -431,8 +432,14 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 t
 	sk = fd_to_sock(a.fd, how);
 	if (!sk)
 		return 0;
-	/* an unbound socket is not in the table: bind will report its flags */
-	if (type == PW_EV_SOCKOPT && !sk_num(sk, how)) {
+	/*
+	 * An unbound socket is not in the table: bind will report its flags.
+	 * But a reuseport program attached before bind gives it a reuseport
+	 * group of its own (reuseport_attach_prog()), which no later event
+	 * shows and which bars it from joining another group: reported.
+	 */
+	unbound = type == PW_EV_SOCKOPT && !sk_num(sk, how);
+	if (unbound && a.sockopt != PW_SOCKOPT_REUSEPORT_PROG) {
 		count(PW_CNT_FILTERED);
 		return 0;
 	}
@@ -450,7 +457,7 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 t
 		count(PW_CNT_FILTERED);
 		return 0;
 	}
-	if (type == PW_EV_SOCKOPT && (ret || !is_tracked(sk_inode(sk, how))))
+	if (type == PW_EV_SOCKOPT && (ret || (!unbound && !is_tracked(sk_inode(sk, how)))))
 		return 0;
 
 	e = event_reserve(type);

@@ -206,7 +206,11 @@ static uint32_t explain_uid(const struct rules_query *q, const struct pw_sock *h
 
 enum rules_rule rules_block_rule_q(const struct rules_query *q, const struct pw_sock *h)
 {
-	return block_rule_as(&q->c, h, explain_uid(q, h));
+	struct pw_sock c = q->c;
+
+	if (q->own_group) /* it shares through SO_REUSEPORT with nobody */
+		c.reuseport = 0;
+	return block_rule_as(&c, h, explain_uid(q, h));
 }
 
 /* Every value of enum rules_rule, in its order: each table below lists them all. */
@@ -227,6 +231,7 @@ static const char *const rule_names[] = {
 	[RULES_RULE_NEEDS_DEVICE] = "needs_device",
 	[RULES_RULE_CGROUP_PROGRAM] = "cgroup_program",
 	[RULES_RULE_PROTECTED] = "protected",
+	[RULES_RULE_REUSEPORT_OWN_GROUP] = "reuseport_own_group",
 };
 _Static_assert(ARRAY_SIZE(rule_names) == RULES_RULE_COUNT, "one name per enum rules_rule");
 
@@ -255,6 +260,7 @@ int rules_rule_rank(enum rules_rule rule)
 		[RULES_RULE_NEEDS_DEVICE] = 0,
 		[RULES_RULE_CGROUP_PROGRAM] = 0,
 		[RULES_RULE_PROTECTED] = 0,
+		[RULES_RULE_REUSEPORT_OWN_GROUP] = 0,
 	};
 	_Static_assert(ARRAY_SIZE(rank) == RULES_RULE_COUNT, "one rank per enum rules_rule");
 
@@ -399,6 +405,9 @@ void rules_explain(char *buf, size_t len, enum rules_rule rule, const struct pw_
 		[RULES_RULE_PROTECTED] = "a protect rule of portwatch.conf names the port's owners, "
 					 "and portwatchd's cgroup/bind program refuses anybody else "
 					 "(EPERM)",
+		[RULES_RULE_REUSEPORT_OWN_GROUP] =
+			"the new socket attached a reuseport program before bind(2), which gave "
+			"it an SO_REUSEPORT group of its own: it cannot join the port's",
 	};
 	_Static_assert(ARRAY_SIZE(texts) == RULES_RULE_COUNT, "one text per enum rules_rule");
 	const char *text = "the kernel refused the address";
@@ -1076,6 +1085,22 @@ void rules_predict(const struct rules_query *q, const struct pw_sock *v, size_t 
 		predict_connect(q, v, n, tb_of, arg, ports, p);
 		return;
 	}
+	if (q->own_group && c->reuseport && q->op == RULES_OP_BIND) {
+		/* no sharing through SO_REUSEPORT: as if it were not set */
+		struct rules_query plain = *q, joined = *q;
+		struct rules_prediction as_member;
+
+		plain.own_group = 0;
+		plain.c.reuseport = 0;
+		rules_predict(&plain, v, n, tb_of, arg, ports, p);
+		joined.own_group = 0;
+		if (p->ok || p->err != EADDRINUSE || !c->lport)
+			return;
+		rules_predict(&joined, v, n, tb_of, arg, ports, &as_member);
+		if (as_member.ok && !as_member.uncertain)
+			p->rule = RULES_RULE_REUSEPORT_OWN_GROUP;
+		return;
+	}
 	if (rules_bind_checks(q, p) && !p->uncertain)
 		return;
 	if (p->uncertain) {
@@ -1264,6 +1289,11 @@ void rules_advice(char *buf, size_t len, enum rules_rule rule, const struct rule
 	case RULES_RULE_PROTECTED:
 		snprintf(buf, len, "Only the owners the protect rule names may bind the port "
 				   "(portwatchctl protect); use another port, or change the rule.");
+		return;
+	case RULES_RULE_REUSEPORT_OWN_GROUP:
+		snprintf(buf, len, "Attach the steering program after bind(2) (to a member of the "
+				   "port's group: it then steers the whole group), or bind first and "
+				   "attach it once bound; or use another address or port.");
 		return;
 	case RULES_RULE_NEEDS_DEVICE:
 		snprintf(buf, len, "Give the interface: a scope id (fe80::1%%eth0) or "

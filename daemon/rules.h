@@ -72,6 +72,9 @@ enum rules_rule {
 					 * refuse it (EPERM) */
 	RULES_RULE_PROTECTED,           /* "protected": a protect rule of portwatch's own
 					 * (enforce mode) refuses the caller (EPERM) */
+	RULES_RULE_REUSEPORT_OWN_GROUP, /* "reuseport_own_group": EADDRINUSE, the socket has
+					 * a reuseport group of its own (a program attached
+					 * before bind) and cannot join the port's */
 	RULES_RULE_COUNT
 };
 
@@ -442,6 +445,17 @@ struct rules_query {
 	 * (inet_sk_get_local_port_range()); see rules_ports_narrow().
 	 */
 	uint16_t sk_range_lo, sk_range_hi;
+	/*
+	 * c (an existing, unbound socket: self) has a reuseport group of its
+	 * own, made when it attached SO_ATTACH_REUSEPORT_CBPF/EBPF before
+	 * bind (reuseport_attach_prog() -> reuseport_alloc()). Such a socket
+	 * shares a port through SO_REUSEPORT with nobody:
+	 * inet_bind_conflict() with reuseport_cb_ok false, no fast path
+	 * (sk_reuseport_match()), and udp_lib_lport_inuse() takes it as
+	 * incompatible; SO_REUSEADDR sharing is unchanged. A refusal that
+	 * SO_REUSEPORT would have avoided gets RULES_RULE_REUSEPORT_OWN_GROUP.
+	 */
+	int own_group;
 };
 
 /*

@@ -701,6 +701,63 @@ static void test_reuseport_uid_of_socketless_holder(void **state)
 }
 
 /*
+ * A contender with a reuseport group of its own (a program attached
+ * before bind: rules_query.own_group) shares through SO_REUSEPORT with
+ * nobody (inet_bind_conflict() reuseport_cb_ok false, udp_lib_lport_inuse()),
+ * and gets rule reuseport_own_group where SO_REUSEPORT would have let it
+ * join; SO_REUSEADDR sharing and free ports are unchanged.
+ */
+static void test_reuseport_own_group(void **state)
+{
+	struct rules_tb any = { .fastreuse = 0, .fastreuseport = RULES_FASTREUSEPORT_ANY,
+				.fastuid = 1000 };
+	struct rules_query q = { .op = RULES_OP_BIND, .reuseport_uid = RULES_REUSEPORT_UID_SK };
+	struct rules_prediction p;
+	uint8_t protos[2] = { IPPROTO_TCP, IPPROTO_UDP };
+
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		struct pw_sock v[1] = { pwt_sock(protos[i], "127.0.0.1", 7410, PW_TCP_LISTEN, PWT_RP,
+						 1000) };
+
+		if (protos[i] == IPPROTO_UDP)
+			v[0].state = PW_TCP_CLOSE;
+		v[0].inode = 21;
+		any.fast = v[0];
+		q.c = pwt_sock(protos[i], "127.0.0.1", 7410, PW_TCP_CLOSE, PWT_RP, 1000);
+		q.own_group = 0;
+		p = predict(&q, v, 1, protos[i] == IPPROTO_TCP ? &any : NULL);
+		assert_true(p.ok);
+		q.own_group = 1; /* not even the fast path */
+		p = predict(&q, v, 1, protos[i] == IPPROTO_TCP ? &any : NULL);
+		assert_false(p.ok);
+		assert_int_equal(p.err, EADDRINUSE);
+		assert_int_equal(p.rule, RULES_RULE_REUSEPORT_OWN_GROUP);
+		assert_int_equal(p.nblockers, 1);
+		/* another uid: refused anyway, for its own reason */
+		q.c.sk_uid = 1001;
+		p = predict(&q, v, 1, NULL);
+		assert_false(p.ok);
+		assert_int_not_equal(p.rule, RULES_RULE_REUSEPORT_OWN_GROUP);
+		q.c.sk_uid = 1000;
+		/* another port: free */
+		q.c.lport = 7411;
+		p = predict(&q, v, 1, NULL);
+		assert_true(p.ok);
+	}
+	/* UDP, both SO_REUSEADDR: shared, group or not */
+	{
+		struct pw_sock v[1] = { pwt_udp("127.0.0.1", 7412, PWT_RA | PWT_RP, 1000) };
+
+		q.c = pwt_udp("127.0.0.1", 7412, PWT_RA | PWT_RP, 1000);
+		q.own_group = 1;
+		p = predict(&q, v, 1, NULL);
+		assert_true(p.ok);
+	}
+	assert_string_equal(rules_rule_name(RULES_RULE_REUSEPORT_OWN_GROUP), "reuseport_own_group");
+}
+
+/*
  * ip_autobind_reuse (inet_csk_find_open_port(), relax) and
  * IP_LOCAL_PORT_RANGE (inet_sk_get_local_port_range()).
  */
@@ -1239,6 +1296,7 @@ int main(void)
 		cmocka_unit_test(test_udp_walk_any_refuses),
 		cmocka_unit_test(test_tcp_mapped_any_unseen),
 		cmocka_unit_test(test_reuseport_uid_of_socketless_holder),
+		cmocka_unit_test(test_reuseport_own_group),
 		cmocka_unit_test(test_devices),
 		cmocka_unit_test(test_autobind_reuse_and_socket_range),
 		cmocka_unit_test(test_bind_checks),
