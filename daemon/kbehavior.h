@@ -56,6 +56,18 @@ struct kbehavior {
 	 * uid 0 both ways), and no connection (admitted).
 	 */
 	enum rules_reuseport_uid reuseport_uid;
+	/*
+	 * What the TCP bind check of a contender on a specific address meets
+	 * (rules.h RULES_B2_*): bit RULES_B2_BIT(ck, hk) set when a plain
+	 * contender of kind ck (127.0.0.1 from AF_INET, ::ffff:127.0.0.1 from
+	 * AF_INET6) is refused by a plain holder of kind hk (0.0.0.0, [::],
+	 * [::] with IPV6_V6ONLY, ::ffff:0.0.0.0), each pair on a port of its
+	 * own; RULES_B2_TW set when a plain 127.0.0.1 bind is refused by a
+	 * TIME_WAIT entry of 127.0.0.1 (a loopback connection closed first by
+	 * the side on that port; the control, 0.0.0.0 on that port, must be
+	 * refused). tcp_bhash2_unsure: the bits whose round could not run.
+	 */
+	uint16_t tcp_bhash2_meets, tcp_bhash2_unsure;
 };
 
 /*

@@ -262,6 +262,12 @@ static void put_texts(struct pw_prediction *p, const struct rules_ports *ports)
 	else if (r->uncertain == RULES_UNCERTAIN_ADDRESS)
 		n = snprintf(p->advice, sizeof(p->advice),
 			     "The namespace's addresses could not be read: the call may fail. ");
+	else if (r->uncertain == RULES_UNCERTAIN_BHASH2)
+		n = snprintf(p->advice, sizeof(p->advice),
+			     "Whether this kernel's TCP bind check meets the sockets listed (a "
+			     "TIME_WAIT entry, or a wildcard bucket of the other family: kernels "
+			     "since 6.1 differ there) is unknown, the start-up trial could not "
+			     "tell: the call may fail. ");
 	else if (r->uncertain == RULES_UNCERTAIN_REUSEPORT_UID)
 		n = snprintf(p->advice, sizeof(p->advice),
 			     "A connection without a socket of its own (in an accept queue, or "
@@ -408,6 +414,9 @@ int predict(struct pw_monitor *m, const struct rules_query *q, uint64_t now,
 	p->tw_wait_s = -1;
 	p->q.udp_walk = m->kb.udp_walk;
 	p->q.reuseport_uid = m->kb.reuseport_uid;
+	p->q.tcp_bhash2_unsure = m->kb.tcp_bhash2_unsure & RULES_B2_MODELLED;
+	p->q.tcp_bhash2_deviate = (m->kb.tcp_bhash2_meets ^ RULES_B2_FIXED) & RULES_B2_MODELLED &
+				  ~p->q.tcp_bhash2_unsure;
 	p->q.tcp_mapped_any_unseen = m->kb.tcp_mapped_any_unseen == 1 ? RULES_MAPPED_ANY_V6 : 0;
 	if (!ports)
 		return -ENOMEM;

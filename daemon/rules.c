@@ -138,11 +138,9 @@ static int both_reuseport_ok(const struct pw_sock *c, const struct pw_sock *h, u
 	       (h->state == PW_TCP_TIME_WAIT || c->sk_uid == huid);
 }
 
-/* rules_blocks() with the holder's uid as the kernel counts it. */
-static int blocks_as(const struct pw_sock *c, const struct pw_sock *h, uint32_t huid)
+/* rules_blocks() without the overlap, with the holder's uid as the kernel counts it. */
+static int blocks_flags(const struct pw_sock *c, const struct pw_sock *h, uint32_t huid)
 {
-	if (!rules_overlap(c, h))
-		return 0;
 	if (c->protocol == IPPROTO_UDP) {
 		if (c->reuseaddr && h->reuseaddr)
 			return 0;
@@ -151,6 +149,12 @@ static int blocks_as(const struct pw_sock *c, const struct pw_sock *h, uint32_t 
 	if (c->reuseaddr && h->reuseaddr && h->state != PW_TCP_LISTEN)
 		return 0;
 	return !both_reuseport_ok(c, h, huid);
+}
+
+/* rules_blocks() with the holder's uid as the kernel counts it. */
+static int blocks_as(const struct pw_sock *c, const struct pw_sock *h, uint32_t huid)
+{
+	return rules_overlap(c, h) && blocks_flags(c, h, huid);
 }
 
 int rules_blocks(const struct pw_sock *c, const struct pw_sock *h)
@@ -561,6 +565,26 @@ const char *rules_udp_walk_name(enum rules_udp_walk w)
 	return "unknown";
 }
 
+const char *rules_b2_name(unsigned int b)
+{
+	static const char *const names[9] = {
+		"127.0.0.1/0.0.0.0",
+		"127.0.0.1/[::]",
+		"127.0.0.1/[::]v6only",
+		"127.0.0.1/[::ffff:0.0.0.0]",
+		"[::ffff:127.0.0.1]/0.0.0.0",
+		"[::ffff:127.0.0.1]/[::]",
+		"[::ffff:127.0.0.1]/[::]v6only",
+		"[::ffff:127.0.0.1]/[::ffff:0.0.0.0]",
+		"time_wait",
+	};
+
+	for (unsigned int i = 0; i < 9; i++)
+		if (b == 1u << i)
+			return names[i];
+	return NULL;
+}
+
 const char *rules_reuseport_uid_name(enum rules_reuseport_uid r)
 {
 	switch (r) {
@@ -699,15 +723,96 @@ static int mapped_any_unseen(const struct rules_query *q, const struct pw_sock *
 	return q->tcp_mapped_any_unseen == RULES_MAPPED_ANY_BUCKET && rcv_saddr4(h) == 0;
 }
 
+/*
+ * The RULES_B2_* bit of the pair (c, h) when c takes the bhash2 path (a
+ * TCP socket on a specific address: inet_use_hash2_on_bind()) and h is a
+ * TIME_WAIT entry or in one of the wildcard buckets
+ * inet_bhash2_addr_any_conflict() may walk; 0 otherwise (the overlap
+ * decides) and for pairs outside RULES_B2_MODELLED.
+ */
+static unsigned int b2_bit(const struct pw_sock *c, const struct pw_sock *h)
+{
+	int ck, hk;
+
+	if (c->protocol != IPPROTO_TCP || rules_width(c) != 0)
+		return 0;
+	if (h->state == PW_TCP_TIME_WAIT)
+		return RULES_B2_TW;
+	if (addr_class(c) != ADDR_MAPPED)
+		return 0;
+	ck = c->family == AF_INET ? RULES_B2_C_V4 : RULES_B2_C_MAPPED;
+	switch (addr_class(h)) {
+	case ADDR_ANY:
+		hk = h->v6only ? RULES_B2_H_V6ONLY : RULES_B2_H_DUAL;
+		break;
+	case ADDR_MAPPED:
+		if (rcv_saddr4(h))
+			return 0;
+		hk = h->family == AF_INET ? RULES_B2_H_V4ANY : RULES_B2_H_MAPPEDANY;
+		break;
+	default:
+		return 0;
+	}
+	return RULES_B2_BIT(ck, hk) & RULES_B2_MODELLED;
+}
+
+/* The pairs the running kernel meets (alt: with the unsure ones the other way). */
+static unsigned int b2_meets(const struct rules_query *q, int alt)
+{
+	return (RULES_B2_FIXED ^ q->tcp_bhash2_deviate) ^ (alt ? q->tcp_bhash2_unsure : 0u);
+}
+
+/*
+ * How the TCP bind check meets holder h for c under bhash2 view `meets`:
+ * 0 passes over it, 1 meets it without comparing addresses (the flags
+ * decide; devices still count: inet_bind_conflict()), -1 as the overlap
+ * says.
+ */
+static int b2_view(const struct rules_query *q, const struct pw_sock *c, const struct pw_sock *h,
+		   unsigned int meets)
+{
+	unsigned int bit = b2_bit(c, h);
+
+	if (mapped_any_unseen(q, c, h))
+		return 0;
+	if (!bit)
+		return -1;
+	if (!(meets & bit))
+		return 0;
+	if (rules_overlap(c, h))
+		return -1;
+	return !(c->bound_dev_if && h->bound_dev_if && c->bound_dev_if != h->bound_dev_if);
+}
+
+/*
+ * Does TCP holder h refuse c (inet_csk_bind_conflict(), relax, at bind
+ * or listen) on the kernel variant with reuseport uid u and bhash2 view
+ * meets?
+ */
+static int tcp_refuses(const struct rules_query *q, const struct pw_sock *c,
+		       const struct pw_sock *h, enum rules_reuseport_uid u, unsigned int meets)
+{
+	uint32_t huid = rules_reuseport_holder_uid(u, h);
+	int view = b2_view(q, c, h, meets);
+
+	if (view == 0)
+		return 0;
+	return view == 1 ? blocks_flags(c, h, huid) : blocks_as(c, h, huid);
+}
+
 static int blocks_search(const struct rules_query *q, const struct pw_sock *s)
 {
 	const struct pw_sock *c = &q->c;
 
+	if (c->protocol == IPPROTO_TCP) {
+		/* inet_bind_conflict() with relax and reuseport_ok false: any
+		 * holder it meets */
+		int view = b2_view(q, c, s, b2_meets(q, 0));
+
+		return view < 0 ? rules_overlap(c, s) : view;
+	}
 	if (!rules_overlap(c, s))
 		return 0;
-	if (c->protocol == IPPROTO_TCP)
-		/* inet_bind_conflict() with relax and reuseport_ok false: any overlap */
-		return !mapped_any_unseen(q, c, s);
 	/* udp_lib_lport_inuse() with a bitmap: reuseport-compatible sockets are skipped */
 	if (c->reuseaddr && s->reuseaddr)
 		return 0;
@@ -946,7 +1051,9 @@ static int blocks_search_relaxed(const struct rules_query *q, const struct pw_so
 {
 	const struct pw_sock *c = &q->c;
 
-	if (!rules_overlap(c, s) || mapped_any_unseen(q, c, s))
+	int view = b2_view(q, c, s, b2_meets(q, 0));
+
+	if (view == 0 || (view < 0 && !rules_overlap(c, s)))
 		return 0;
 	if (c->reuseaddr && s->reuseaddr && s->state != PW_TCP_LISTEN)
 		return both_reuseport_ok(c, s, rules_reuseport_holder_uid(q->reuseport_uid, s));
@@ -1079,6 +1186,7 @@ void rules_predict(const struct rules_query *q, const struct pw_sock *v, size_t 
 {
 	const struct pw_sock *c = &q->c;
 	int any = 0, only_connect = 1, origin_known = 0, maybe = 0;
+	enum rules_uncertain why = RULES_UNCERTAIN_BHASH2;
 
 	memset(p, 0, sizeof(*p));
 	if (q->op == RULES_OP_CONNECT) {
@@ -1153,36 +1261,52 @@ void rules_predict(const struct rules_query *q, const struct pw_sock *v, size_t 
 		return;
 	}
 	/*
-	 * inet_csk_bind_conflict(): on a kernel whose reuseport uid is
-	 * unknown, a holder that refuses c under one uid and not the other
-	 * (rules_reuseport_holder_uid()) makes the answer uncertain when no
-	 * other holder refuses it for sure.
+	 * inet_csk_bind_conflict() on every variant of the kernel that the
+	 * start-up trials left open (the reuseport uid, unsure bhash2 pairs):
+	 * a holder that refuses c on all is a blocker; one that refuses it on
+	 * some makes the answer uncertain when no holder refuses it for sure.
 	 */
-	for (size_t i = 0; i < n; i++) {
-		const struct pw_sock *h = &v[i];
-		int as_inode, as_sk;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < n; i++) {
+			const struct pw_sock *h = &v[i];
+			int all = 1, some = 0, uid_split = 0;
 
-		if (h->protocol != IPPROTO_TCP || h->lport != c->lport || !other(q, h) ||
-		    mapped_any_unseen(q, c, h))
-			continue;
-		as_inode = blocks_as(c, h, rules_reuseport_holder_uid(RULES_REUSEPORT_UID_INODE, h));
-		as_sk = blocks_as(c, h, h->sk_uid);
-		if (q->reuseport_uid == RULES_REUSEPORT_UID_INODE ? as_inode :
-		    q->reuseport_uid == RULES_REUSEPORT_UID_SK   ? as_sk :
-								   as_inode && as_sk)
-			add_blocker(p, q, v, i);
-		else if (q->reuseport_uid == RULES_REUSEPORT_UID_UNKNOWN && as_inode != as_sk)
-			maybe++;
-	}
-	if (!p->nblockers && maybe) {
-		for (size_t i = 0; i < n; i++)
-			if (v[i].protocol == IPPROTO_TCP && v[i].lport == c->lport &&
-			    other(q, &v[i]) && !mapped_any_unseen(q, c, &v[i]) &&
-			    (blocks_as(c, &v[i], v[i].sk_uid) ||
-			     blocks_as(c, &v[i], rules_reuseport_holder_uid(
-							 RULES_REUSEPORT_UID_INODE, &v[i]))))
+			if (h->protocol != IPPROTO_TCP || h->lport != c->lport || !other(q, h))
+				continue;
+			for (int u = RULES_REUSEPORT_UID_INODE; u <= RULES_REUSEPORT_UID_SK; u++) {
+				int first = -1;
+
+				if (q->reuseport_uid != RULES_REUSEPORT_UID_UNKNOWN &&
+				    u != (int)q->reuseport_uid)
+					continue;
+				for (int alt = 0; alt < (q->tcp_bhash2_unsure ? 2 : 1); alt++) {
+					int r = tcp_refuses(q, c, h, (enum rules_reuseport_uid)u,
+							    b2_meets(q, alt));
+
+					all &= r;
+					some |= r;
+					if (!alt)
+						first = r;
+				}
+				if (u == RULES_REUSEPORT_UID_SK && first >= 0 &&
+				    q->reuseport_uid == RULES_REUSEPORT_UID_UNKNOWN &&
+				    first != tcp_refuses(q, c, h, RULES_REUSEPORT_UID_INODE,
+							 b2_meets(q, 0)))
+					uid_split = 1;
+			}
+			if (pass == 0 && all) {
 				add_blocker(p, q, v, i);
-		p->uncertain = RULES_UNCERTAIN_REUSEPORT_UID;
+			} else if (pass == 0 && some) {
+				maybe++;
+				if (uid_split)
+					why = RULES_UNCERTAIN_REUSEPORT_UID;
+			} else if (pass == 1 && some) {
+				add_blocker(p, q, v, i);
+			}
+		}
+		if (p->nblockers || !maybe)
+			break;
+		p->uncertain = why; /* pass 1: the holders that may refuse it */
 	}
 	if (p->nblockers) {
 		p->ok = 0;

@@ -283,6 +283,8 @@ enum rules_uncertain {
 	RULES_UNCERTAIN_REUSEPORT_UID, /* the running kernel's reuseport uid is unknown
 					* (RULES_REUSEPORT_UID_UNKNOWN) and the two
 					* answer differently */
+	RULES_UNCERTAIN_BHASH2,    /* the running kernel's bhash2 view is unknown
+				    * (rules_query.tcp_bhash2_unsure) and matters */
 };
 
 /*
@@ -378,6 +380,63 @@ enum rules_reuseport_uid {
 	RULES_REUSEPORT_UID_SK,
 };
 
+/*
+ * What the TCP bind check of a contender on a specific IPv4 or v4-mapped
+ * address meets in the port's wildcard bhash2 buckets, and whether it meets
+ * TIME_WAIT entries at all: bits of rules_query.tcp_bhash2_deviate. Such a
+ * contender takes the bhash2 path (inet_use_hash2_on_bind()):
+ * inet_bhash2_addr_any_conflict() walks the wildcard buckets that
+ * inet_bind2_bucket_match_addr_any() matches, and inet_bhash2_conflict()
+ * calls inet_bind_conflict() on their sockets without comparing addresses
+ * (__inet_bhash2_conflict() exempts IPV6_V6ONLY holders). Both functions
+ * were fixed several times after bhash2 came in Linux 6.1, each fix
+ * backported to stable kernels, so they are found by trial (kbehavior.h):
+ *   TIME_WAIT entries in bhash2  "tcp: Add TIME_WAIT sockets in bhash2"
+ *                                (6.2, 6.1.x): before it none is met;
+ *   AF_INET contender vs [::]    "tcp: Fix bind() conflict check for
+ *                                dual-stack wildcard address" (6.3, 6.1.21):
+ *                                before it a family mismatch matched no
+ *                                bucket;
+ *   AF_INET vs ::ffff:0.0.0.0    "tcp: Fix bind() regression for v4-mapped v6
+ *                                wildcard address" (ipv6_addr_v4mapped_any());
+ *   [::] with IPV6_V6ONLY        "tcp: Fix bind() regression for v6-only
+ *                                wildcard address" (the exemption above):
+ *                                before it such a holder was met (refusing
+ *                                by the flags alone);
+ *   v4-mapped contender vs       inet_use_hash2_on_bind() and
+ *   0.0.0.0 / ::ffff:0.0.0.0     inet_bind2_bucket_match_addr_any() for
+ *                                v4-mapped addresses ("...v4-mapped v6
+ *                                non-wildcard address"; Linux 6.1.192 still
+ *                                passes over ::ffff:0.0.0.0 buckets an
+ *                                AF_INET6 socket made, which
+ *                                rules_query.tcp_mapped_any_unseen models
+ *                                with the bucket's maker).
+ * A bit index is contender kind * 4 + holder kind, or TW.
+ */
+enum rules_b2_contender { RULES_B2_C_V4 = 0, RULES_B2_C_MAPPED = 1 };
+enum rules_b2_holder {
+	RULES_B2_H_V4ANY = 0,     /* AF_INET 0.0.0.0 */
+	RULES_B2_H_DUAL = 1,      /* AF_INET6 [::] without IPV6_V6ONLY */
+	RULES_B2_H_V6ONLY = 2,    /* AF_INET6 [::] with IPV6_V6ONLY */
+	RULES_B2_H_MAPPEDANY = 3, /* AF_INET6 ::ffff:0.0.0.0 */
+};
+#define RULES_B2_BIT(ck, hk) (1u << ((ck) * 4 + (hk)))
+#define RULES_B2_TW (1u << 8)
+/* The pairs a fixed kernel (6.12+) meets: every one but the v6only holder. */
+#define RULES_B2_FIXED                                                                         \
+	(RULES_B2_TW | RULES_B2_BIT(0, 0) | RULES_B2_BIT(0, 1) | RULES_B2_BIT(0, 3) |          \
+	 RULES_B2_BIT(1, 0) | RULES_B2_BIT(1, 1) | RULES_B2_BIT(1, 3))
+/* The pairs rules_query.tcp_bhash2_deviate applies to (the mapped-any pair is
+ * tcp_mapped_any_unseen's). */
+#define RULES_B2_MODELLED (0x1ffu & ~RULES_B2_BIT(1, 3))
+
+/*
+ * The name `stats` gives bit b (one of RULES_B2_*): "127.0.0.1/0.0.0.0",
+ * "127.0.0.1/[::]", "127.0.0.1/[::]v6only", "127.0.0.1/[::ffff:0.0.0.0]",
+ * "[::ffff:127.0.0.1]/..." alike, "time_wait"; NULL for other values.
+ */
+const char *rules_b2_name(unsigned int b);
+
 /* "inode", "sk_uid", "unknown": the names `stats` shows. */
 const char *rules_reuseport_uid_name(enum rules_reuseport_uid r);
 
@@ -456,6 +515,14 @@ struct rules_query {
 	 * SO_REUSEPORT would have avoided gets RULES_RULE_REUSEPORT_OWN_GROUP.
 	 */
 	int own_group;
+	/*
+	 * The running kernel's bhash2 view (RULES_B2_*): bits of
+	 * RULES_B2_MODELLED where it differs from RULES_B2_FIXED
+	 * (deviate), and bits the start-up trial could not measure (unsure:
+	 * both are computed, and where they differ the prediction is
+	 * RULES_UNCERTAIN_BHASH2). 0, 0: a fixed kernel.
+	 */
+	uint16_t tcp_bhash2_deviate, tcp_bhash2_unsure;
 };
 
 /*

@@ -179,7 +179,7 @@ fi
 if [ "$up" != 1 ]; then
 	# Nothing else can be checked without the daemon: each counts as failed.
 	for name in snapshot_tcp_listener snapshot_udp shadow_wildcard takeover refused_bind \
-		why_conflict check_prediction release idle_wakeup reuseport_uid bind_wildcard_oracle; do
+		why_conflict check_prediction release idle_wakeup reuseport_uid tcp_bhash2 bind_wildcard_oracle; do
 		fail "$name" "portwatchd is not running"
 	done
 else
@@ -351,6 +351,82 @@ else
 	for f in ru_l ru_a ru_k; do
 		[ -f "$OUT/$f.pid" ] && kill "$(pid_of $f)" 2>/dev/null
 	done
+
+	# (l) tcp_bhash2 (issue 18): what the start-up trial says a TCP bind of
+	# a specific address meets (stats: kernel.tcp_bhash2_deviate, the pairs
+	# where this kernel differs from a fixed one; _unsure) is what this
+	# kernel does: for each pair a plain holder on a port of its own
+	# (7041-7048), then a plain contender; and a TIME_WAIT entry on
+	# 127.0.0.1 (a client of a listener on 7050 that exits).
+	$CTL --json stats >/run/b2_stats.json 2>&1
+	b2_list() {
+		tr -d ' \n' </run/b2_stats.json | sed -n "s/.*\"$1\":\[\([^]]*\)\].*/\1/p"
+	}
+	b2_dev=$(b2_list tcp_bhash2_deviate)
+	b2_uns=$(b2_list tcp_bhash2_unsure)
+	b2_port=7041
+	b2_bad=""
+	b2_n=0
+	# b2_pair NAME FIXED_MEETS KERNEL_SAID: compare one answer with stats
+	b2_said() { sockop "$@" 2>/dev/null | sed -n 's/^\(ok\|err [A-Z]*\).*/\1/p' | head -n 1; }
+	b2_pair() {
+		case ",$b2_uns," in *"\"$1\""*) return ;; esac
+		_meet=$2
+		case ",$b2_dev," in *"\"$1\""*) _meet=$((1 - _meet)) ;; esac
+		_k=0
+		[ "$3" = "err EADDRINUSE" ] && _k=1
+		b2_n=$((b2_n + 1))
+		if [ "$3" != ok ] && [ "$3" != "err EADDRINUSE" ]; then
+			b2_bad="$b2_bad $1:said($3)"
+		elif [ "$_k" != "$_meet" ]; then
+			b2_bad="$b2_bad $1:kernel($3),stats($_meet)"
+		fi
+	}
+	for cv in 4 6; do
+		if [ $cv = 4 ]; then ca=127.0.0.1 cn=127.0.0.1 cf=""; else
+			ca=::ffff:127.0.0.1 cn="[::ffff:127.0.0.1]" cf=-6; fi
+		for hk in v4any dual v6only mappedany; do
+			case $hk in
+			v4any) ha=0.0.0.0 hf="" hn=0.0.0.0 fixed=1 ;;
+			dual) ha=:: hf=-6 hn="[::]" fixed=1 ;;
+			v6only) ha=:: hf="-6 -v" hn="[::]v6only" fixed=0 ;;
+			mappedany) ha=::ffff:0.0.0.0 hf=-6 hn="[::ffff:0.0.0.0]" fixed=1 ;;
+			esac
+			if bg_sockop b2_h $hf $ha $b2_port -s 600; then
+				said_k=$(b2_said $cf $ca $b2_port)
+				b2_pair "$cn/$hn" $fixed "$said_k"
+			else
+				b2_bad="$b2_bad $cn/$hn:holder($(said b2_h))"
+			fi
+			kill "$(pid_of b2_h)" 2>/dev/null
+			b2_port=$((b2_port + 1))
+		done
+	done
+	# 1B8A = 7050; the client's port Q holds a TIME_WAIT (FIN_WAIT2 substate) entry
+	if bg_sockop b2_l -l 127.0.0.1 7050 -s 600; then
+		b2_q=$(sockop -c 127.0.0.1 7050 2>/dev/null | sed -n 's/^ok //p')
+		b2_hex=$(printf '%04X' "${b2_q:-0}")
+		b2_tw() { grep -q "^ *[0-9]*: 0100007F:$b2_hex [0-9A-F]*:1B8A 0[56] " /proc/net/tcp; }
+		if [ -n "$b2_q" ] && until_ok "$WAIT" b2_tw; then
+			said_w=$(b2_said 0.0.0.0 "$b2_q")
+			said_k=$(b2_said 127.0.0.1 "$b2_q")
+			if [ "$said_w" != "err EADDRINUSE" ]; then
+				b2_bad="$b2_bad time_wait:control($said_w)"
+			else
+				b2_pair time_wait 1 "$said_k"
+			fi
+		else
+			b2_bad="$b2_bad time_wait:no-entry(port $b2_q)"
+		fi
+		kill "$(pid_of b2_l)" 2>/dev/null
+	else
+		b2_bad="$b2_bad time_wait:listener($(said b2_l))"
+	fi
+	if [ -z "$b2_bad" ] && [ "$b2_n" -gt 0 ]; then
+		pass "tcp_bhash2: $b2_n pairs as stats says (deviate: ${b2_dev:-none}; unsure: ${b2_uns:-none})"
+	else
+		fail tcp_bhash2 "$b2_n compared, disagreements:${b2_bad:- none}"
+	fi
 fi
 
 # ---- (h) bind_wildcard_oracle ----------------------------------------------

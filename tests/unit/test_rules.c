@@ -758,6 +758,97 @@ static void test_reuseport_own_group(void **state)
 }
 
 /*
+ * The bhash2 view of the running kernel (rules_query.tcp_bhash2_deviate,
+ * kbehavior.c trial_bhash2()): a TCP contender on a specific address
+ * meets only the wildcard buckets and TIME_WAIT entries its kernel's
+ * inet_bind2_bucket_match_addr_any() / __inet_bhash2_conflict() let it;
+ * fixed kernels and each pre-fix form, and unsure pairs as uncertain.
+ */
+static void test_bhash2_view(void **state)
+{
+	struct rules_query q = { .op = RULES_OP_BIND, .reuseport_uid = RULES_REUSEPORT_UID_SK };
+	struct rules_prediction p;
+	struct pw_sock tw[1] = { pwt_tcp("127.0.0.1", 7420, PW_TCP_TIME_WAIT, 0, 1000) };
+	struct pw_sock dual[1] = { pwt_tcp("::", 7421, PW_TCP_LISTEN, 0, 1000) };
+	struct pw_sock only[1] = { pwt_tcp("::", 7422, PW_TCP_CLOSE, PWT_V6ONLY, 1000) };
+	struct pw_sock many[1] = { pwt_tcp("::ffff:0.0.0.0", 7423, PW_TCP_CLOSE, 0, 1000) };
+
+	(void)state;
+	/* TIME_WAIT entries: met by a fixed kernel, not before "Add TIME_WAIT
+	 * sockets in bhash2"; a wildcard contender meets them on both */
+	q.c = pwt_tcp("127.0.0.1", 7420, PW_TCP_CLOSE, 0, 1000);
+	p = predict(&q, tw, 1, NULL);
+	assert_false(p.ok);
+	assert_int_equal(p.rule, RULES_RULE_TIME_WAIT);
+	q.tcp_bhash2_deviate = RULES_B2_TW;
+	p = predict(&q, tw, 1, NULL);
+	assert_true(p.ok);
+	q.c = pwt_tcp("0.0.0.0", 7420, PW_TCP_CLOSE, 0, 1000);
+	p = predict(&q, tw, 1, NULL);
+	assert_false(p.ok);
+	q.tcp_bhash2_deviate = 0;
+	q.tcp_bhash2_unsure = RULES_B2_TW;
+	q.c = pwt_tcp("127.0.0.1", 7420, PW_TCP_CLOSE, 0, 1000);
+	p = predict(&q, tw, 1, NULL);
+	assert_false(p.ok);
+	assert_int_equal(p.uncertain, RULES_UNCERTAIN_BHASH2);
+	assert_int_equal(p.nblockers, 1);
+	q.tcp_bhash2_unsure = 0;
+
+	/* AF_INET contender, dual-stack [::] listener: a family mismatch
+	 * matched no bucket before "Fix bind() conflict check for dual-stack
+	 * wildcard address" */
+	q.c = pwt_tcp("127.0.0.1", 7421, PW_TCP_CLOSE, 0, 1000);
+	p = predict(&q, dual, 1, NULL);
+	assert_false(p.ok);
+	assert_int_equal(p.rule, RULES_RULE_WILDCARD_LISTENER);
+	q.tcp_bhash2_deviate = RULES_B2_BIT(RULES_B2_C_V4, RULES_B2_H_DUAL);
+	p = predict(&q, dual, 1, NULL);
+	assert_true(p.ok);
+	/* the v4-mapped contender is another pair: still met */
+	q.c = pwt_tcp("::ffff:127.0.0.1", 7421, PW_TCP_CLOSE, 0, 1000);
+	p = predict(&q, dual, 1, NULL);
+	assert_false(p.ok);
+	q.tcp_bhash2_deviate = 0;
+
+	/* [::] with IPV6_V6ONLY: passed over by a fixed kernel; met before
+	 * "Fix bind() regression for v6-only wildcard address", where the
+	 * flags alone decide */
+	q.c = pwt_tcp("127.0.0.1", 7422, PW_TCP_CLOSE, 0, 1000);
+	p = predict(&q, only, 1, NULL);
+	assert_true(p.ok);
+	q.tcp_bhash2_deviate = RULES_B2_BIT(RULES_B2_C_V4, RULES_B2_H_V6ONLY);
+	p = predict(&q, only, 1, NULL);
+	assert_false(p.ok);
+	assert_int_equal(p.rule, RULES_RULE_NO_REUSEADDR);
+	only[0].reuseaddr = 1;
+	q.c.reuseaddr = 1;
+	p = predict(&q, only, 1, NULL);
+	assert_true(p.ok);
+	q.c.reuseaddr = 0;
+	q.c.bound_dev_if = 2; /* other devices never meet */
+	only[0].bound_dev_if = 3;
+	only[0].reuseaddr = 0;
+	p = predict(&q, only, 1, NULL);
+	assert_true(p.ok);
+	q.c.bound_dev_if = 0;
+	q.tcp_bhash2_deviate = 0;
+
+	/* AF_INET contender, AF_INET6 ::ffff:0.0.0.0 holder */
+	q.c = pwt_tcp("127.0.0.1", 7423, PW_TCP_CLOSE, 0, 1000);
+	p = predict(&q, many, 1, NULL);
+	assert_false(p.ok);
+	q.tcp_bhash2_deviate = RULES_B2_BIT(RULES_B2_C_V4, RULES_B2_H_MAPPEDANY);
+	p = predict(&q, many, 1, NULL);
+	assert_true(p.ok);
+	q.tcp_bhash2_deviate = 0;
+	assert_string_equal(rules_b2_name(RULES_B2_TW), "time_wait");
+	assert_string_equal(rules_b2_name(RULES_B2_BIT(RULES_B2_C_MAPPED, RULES_B2_H_V6ONLY)),
+			    "[::ffff:127.0.0.1]/[::]v6only");
+	assert_null(rules_b2_name(3));
+}
+
+/*
  * ip_autobind_reuse (inet_csk_find_open_port(), relax) and
  * IP_LOCAL_PORT_RANGE (inet_sk_get_local_port_range()).
  */
@@ -1297,6 +1388,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_mapped_any_unseen),
 		cmocka_unit_test(test_reuseport_uid_of_socketless_holder),
 		cmocka_unit_test(test_reuseport_own_group),
+		cmocka_unit_test(test_bhash2_view),
 		cmocka_unit_test(test_devices),
 		cmocka_unit_test(test_autobind_reuse_and_socket_range),
 		cmocka_unit_test(test_bind_checks),
