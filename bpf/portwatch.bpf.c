@@ -38,6 +38,7 @@
 
 #define EADDRINUSE 98
 #define EADDRNOTAVAIL 99
+#define EACCES 13
 #define SOL_SOCKET 1
 #define SO_REUSEADDR 2
 #define SO_REUSEPORT 15
@@ -472,6 +473,15 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 t
 	else
 		pw_fill_sock(sk, &e->sk);
 	read_user_sockaddr(e, a.uaddr);
+	/*
+	 * EACCES: the netns's ip_unprivileged_port_start that refused it
+	 * (inet_port_requires_bind_service()), read now: the namespace may be
+	 * gone before the daemon could read it there.
+	 */
+	if (type == PW_EV_BIND && ret == -EACCES &&
+	    bpf_core_field_exists(((struct netns_ipv4 *)0)->sysctl_ip_prot_sock))
+		e->sk.bind_prot_sock =
+			(__u32)BPF_CORE_READ(sk, __sk_common.skc_net.net, ipv4.sysctl_ip_prot_sock) + 1;
 	if (type == PW_EV_CONNECT) {
 		/* the destination asked for, even when the call failed */
 		__builtin_memcpy(e->sk.raddr, e->req_addr, 16);

@@ -956,11 +956,13 @@ static void on_conflict(struct pw_monitor *m, const struct pw_event *e, enum rul
 		 * capability; above the namespace's limit an LSM refused it
 		 * (security_socket_bind()), which no socket explains.
 		 */
-		cf->rule = ce->sk.lport && ce->sk.lport < monitor_sysctl_int(
-						   m, ce->sk.netns,
-						   "net/ipv4/ip_unprivileged_port_start", 1024) ?
-				   RULES_RULE_PRIVILEGED_PORT :
-				   RULES_RULE_UNKNOWN_HOLDER;
+		int prot_sock = e->sk.bind_prot_sock ?
+					(int)(e->sk.bind_prot_sock - 1) : /* read at the bind */
+					monitor_sysctl_int(m, ce->sk.netns,
+							   "net/ipv4/ip_unprivileged_port_start", 1024);
+
+		cf->rule = ce->sk.lport && ce->sk.lport < prot_sock ? RULES_RULE_PRIVILEGED_PORT :
+								      RULES_RULE_UNKNOWN_HOLDER;
 	} else if ((op == RULES_OP_CONNECT && !e->bound_before) ||
 		   (op == RULES_OP_BIND && !e->req_port)) {
 		/* the kernel chose the port and found none free */
