@@ -19,6 +19,7 @@
 #define PORTWATCH_PREDICT_H
 
 #include <stddef.h>
+#include <net/if.h>
 #include <stdint.h>
 
 #include "monitor.h"
@@ -78,6 +79,7 @@ struct pw_prediction {
 	char advice[PW_MSG_LEN];      /* what would let the call through, or a caveat */
 	char explanation[PW_MSG_LEN]; /* why it fails; "" when r.ok */
 	char cgroup_progs[160];       /* the cgroup/bind programs that run first, "" none */
+	char l3mdev[IF_NAMESIZE];     /* the VRF device of RULES_UNCERTAIN_L3MDEV, "" none */
 };
 
 /*

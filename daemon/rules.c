@@ -236,6 +236,7 @@ static const char *const rule_names[] = {
 	[RULES_RULE_CGROUP_PROGRAM] = "cgroup_program",
 	[RULES_RULE_PROTECTED] = "protected",
 	[RULES_RULE_REUSEPORT_OWN_GROUP] = "reuseport_own_group",
+	[RULES_RULE_VRF_DEVICE] = "vrf_device",
 };
 _Static_assert(ARRAY_SIZE(rule_names) == RULES_RULE_COUNT, "one name per enum rules_rule");
 
@@ -265,6 +266,7 @@ int rules_rule_rank(enum rules_rule rule)
 		[RULES_RULE_CGROUP_PROGRAM] = 0,
 		[RULES_RULE_PROTECTED] = 0,
 		[RULES_RULE_REUSEPORT_OWN_GROUP] = 0,
+		[RULES_RULE_VRF_DEVICE] = 0,
 	};
 	_Static_assert(ARRAY_SIZE(rank) == RULES_RULE_COUNT, "one rank per enum rules_rule");
 
@@ -412,6 +414,9 @@ void rules_explain(char *buf, size_t len, enum rules_rule rule, const struct pw_
 		[RULES_RULE_REUSEPORT_OWN_GROUP] =
 			"the new socket attached a reuseport program before bind(2), which gave "
 			"it an SO_REUSEPORT group of its own: it cannot join the port's",
+		[RULES_RULE_VRF_DEVICE] =
+			"a socket bound to a VRF (l3mdev) device uses the VRF's own TCP bind "
+			"buckets and address tables, which portwatch does not model",
 	};
 	_Static_assert(ARRAY_SIZE(texts) == RULES_RULE_COUNT, "one text per enum rules_rule");
 	const char *text = "the kernel refused the address";
@@ -1418,6 +1423,11 @@ void rules_advice(char *buf, size_t len, enum rules_rule rule, const struct rule
 		snprintf(buf, len, "Attach the steering program after bind(2) (to a member of the "
 				   "port's group: it then steers the whole group), or bind first and "
 				   "attach it once bound; or use another address or port.");
+		return;
+	case RULES_RULE_VRF_DEVICE:
+		snprintf(buf, len, "Try it: sockets in one VRF conflict as on any device, and with "
+				   "net.ipv4.tcp_l3mdev_accept = 0 a VRF-bound TCP socket does not "
+				   "meet sockets outside the VRF.");
 		return;
 	case RULES_RULE_NEEDS_DEVICE:
 		snprintf(buf, len, "Give the interface: a scope id (fe80::1%%eth0) or "

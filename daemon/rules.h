@@ -18,7 +18,8 @@
  *
  * The pairwise checks take sockets of one netns, protocol and port.
  * Device binding (SO_BINDTODEVICE) counts as the kernel's checks count it
- * (rules_overlap()); VRF (l3mdev) bind buckets are not modelled. Only the port-0 and
+ * (rules_overlap()); VRF (l3mdev) bind buckets are not modelled (predict.c
+ * says RULES_UNCERTAIN_L3MDEV where a VRF device is involved). Only the port-0 and
  * autobind predictions allocate (a port bitmap).
  *
  * Two levels. The pairwise checks (rules_overlap(), rules_blocks(),
@@ -75,6 +76,9 @@ enum rules_rule {
 	RULES_RULE_REUSEPORT_OWN_GROUP, /* "reuseport_own_group": EADDRINUSE, the socket has
 					 * a reuseport group of its own (a program attached
 					 * before bind) and cannot join the port's */
+	RULES_RULE_VRF_DEVICE,          /* "vrf_device": (uncertain) the socket is bound to a
+					 * VRF (l3mdev) device, whose bind buckets and
+					 * addresses are not modelled */
 	RULES_RULE_COUNT
 };
 
@@ -285,6 +289,10 @@ enum rules_uncertain {
 					* answer differently */
 	RULES_UNCERTAIN_BHASH2,    /* the running kernel's bhash2 view is unknown
 				    * (rules_query.tcp_bhash2_unsure) and matters */
+	RULES_UNCERTAIN_L3MDEV,    /* the socket, or a holder that refuses it, is bound to
+				    * a VRF (l3mdev) device or one enslaved to a VRF
+				    * (predict.c: the kernel's VRF bind buckets and
+				    * address tables are not modelled) */
 };
 
 /*
