@@ -359,11 +359,13 @@ else
 	# (7041-7048), then a plain contender; and a TIME_WAIT entry on
 	# 127.0.0.1 (a client of a listener on 7050 that exits).
 	$CTL --json stats >/run/b2_stats.json 2>&1
+	# the names hold brackets: cut between the keys (json-c keeps their order)
 	b2_list() {
-		tr -d ' \n' </run/b2_stats.json | sed -n "s/.*\"$1\":\[\([^]]*\)\].*/\1/p"
+		tr -d ' \n' </run/b2_stats.json |
+			sed -n "s/.*\"tcp_bhash2_deviate\":\[\(.*\)\],\"tcp_bhash2_unsure\":\[\(.*\)\],\"fd_to_socket\".*/\\$1/p"
 	}
-	b2_dev=$(b2_list tcp_bhash2_deviate)
-	b2_uns=$(b2_list tcp_bhash2_unsure)
+	b2_dev=$(b2_list 1)
+	b2_uns=$(b2_list 2)
 	b2_port=7041
 	b2_bad=""
 	b2_n=0
