@@ -805,6 +805,28 @@ static int tcp_refuses(const struct rules_query *q, const struct pw_sock *c,
 	return view == 1 ? blocks_flags(c, h, huid) : blocks_as(c, h, huid);
 }
 
+/*
+ * tcp_refuses() on every kernel variant the start-up trials left open:
+ * the reuseport uid (both when unknown) and the unsure bhash2 pairs (both
+ * views). *all: h refuses c on every one, *some: on at least one.
+ */
+static void tcp_variants(const struct rules_query *q, const struct pw_sock *c,
+			 const struct pw_sock *h, int *all, int *some)
+{
+	*all = 1;
+	*some = 0;
+	for (int u = RULES_REUSEPORT_UID_INODE; u <= RULES_REUSEPORT_UID_SK; u++) {
+		if (q->reuseport_uid != RULES_REUSEPORT_UID_UNKNOWN && u != (int)q->reuseport_uid)
+			continue;
+		for (int alt = 0; alt < (q->tcp_bhash2_unsure ? 2 : 1); alt++) {
+			int r = tcp_refuses(q, c, h, (enum rules_reuseport_uid)u, b2_meets(q, alt));
+
+			*all &= r;
+			*some |= r;
+		}
+	}
+}
+
 static int blocks_search(const struct rules_query *q, const struct pw_sock *s)
 {
 	const struct pw_sock *c = &q->c;
@@ -1274,36 +1296,18 @@ void rules_predict(const struct rules_query *q, const struct pw_sock *v, size_t 
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < n; i++) {
 			const struct pw_sock *h = &v[i];
-			int all = 1, some = 0, uid_split = 0;
+			int all, some;
 
 			if (h->protocol != IPPROTO_TCP || h->lport != c->lport || !other(q, h))
 				continue;
-			for (int u = RULES_REUSEPORT_UID_INODE; u <= RULES_REUSEPORT_UID_SK; u++) {
-				int first = -1;
-
-				if (q->reuseport_uid != RULES_REUSEPORT_UID_UNKNOWN &&
-				    u != (int)q->reuseport_uid)
-					continue;
-				for (int alt = 0; alt < (q->tcp_bhash2_unsure ? 2 : 1); alt++) {
-					int r = tcp_refuses(q, c, h, (enum rules_reuseport_uid)u,
-							    b2_meets(q, alt));
-
-					all &= r;
-					some |= r;
-					if (!alt)
-						first = r;
-				}
-				if (u == RULES_REUSEPORT_UID_SK && first >= 0 &&
-				    q->reuseport_uid == RULES_REUSEPORT_UID_UNKNOWN &&
-				    first != tcp_refuses(q, c, h, RULES_REUSEPORT_UID_INODE,
-							 b2_meets(q, 0)))
-					uid_split = 1;
-			}
+			tcp_variants(q, c, h, &all, &some);
 			if (pass == 0 && all) {
 				add_blocker(p, q, v, i);
 			} else if (pass == 0 && some) {
 				maybe++;
-				if (uid_split)
+				if (q->reuseport_uid == RULES_REUSEPORT_UID_UNKNOWN &&
+				    tcp_refuses(q, c, h, RULES_REUSEPORT_UID_INODE, b2_meets(q, 0)) !=
+					    tcp_refuses(q, c, h, RULES_REUSEPORT_UID_SK, b2_meets(q, 0)))
 					why = RULES_UNCERTAIN_REUSEPORT_UID;
 			} else if (pass == 1 && some) {
 				add_blocker(p, q, v, i);
