@@ -181,7 +181,13 @@ static int bind4_as_trial_uid(int reuseport, uint32_t addr, uint16_t port, int *
 {
 	int ret;
 
+	/* setfsuid(2) reports no error: without CAP_SETUID (the shipped unit's
+	 * bounding set lacks it) the fsuid stays 0, and the trial cannot run */
 	setfsuid(TRIAL_UID);
+	if (setfsuid((uid_t)-1) != TRIAL_UID) {
+		*fd_out = -1;
+		return -EPERM;
+	}
 	ret = bind4(SOCK_STREAM, 0, reuseport, addr, port, fd_out);
 	setfsuid(0);
 	return ret;

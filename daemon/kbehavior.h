@@ -53,7 +53,8 @@ struct kbehavior {
 	 * 127.0.0.1:P: refused on an INODE kernel (the child counts as uid 0),
 	 * admitted on an SK_UID one. Controls, which every kernel answers
 	 * alike: the child accepted by root (refused: sock_graft() gives it
-	 * uid 0 both ways), and no connection (admitted).
+	 * uid 0 both ways), and no connection (admitted). Needs CAP_SETUID
+	 * (setfsuid(2)); without it the answer is unknown.
 	 */
 	enum rules_reuseport_uid reuseport_uid;
 	/*
