@@ -784,7 +784,8 @@ static int b2_view(const struct rules_query *q, const struct pw_sock *c, const s
 		return -1;
 	if (!(meets & bit))
 		return 0;
-	if (rules_overlap(c, h))
+	/* a TIME_WAIT entry is in the bucket of its own address: overlap decides */
+	if (bit == RULES_B2_TW || rules_overlap(c, h))
 		return -1;
 	return !(c->bound_dev_if && h->bound_dev_if && c->bound_dev_if != h->bound_dev_if);
 }

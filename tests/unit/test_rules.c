@@ -787,6 +787,19 @@ static void test_bhash2_view(void **state)
 	p = predict(&q, tw, 1, NULL);
 	assert_false(p.ok);
 	q.tcp_bhash2_deviate = 0;
+	/* met or not, an entry of another address never refuses (differential
+	 * test, seed 1: [::1] and [::ffff:127.0.0.1] entries against 127.0.0.2) */
+	q.c = pwt_tcp("127.0.0.2", 7420, PW_TCP_CLOSE, 0, 1000);
+	p = predict(&q, tw, 1, NULL);
+	assert_true(p.ok);
+	q.c.lport = 0; /* nor take its port from a search */
+	{
+		struct rules_ports ports;
+
+		assert_int_equal(rules_ports_parse(&ports, "7420 7420", ""), 0);
+		rules_predict(&q, tw, 1, no_tb, NULL, &ports, &p);
+		assert_true(p.ok);
+	}
 	q.tcp_bhash2_unsure = RULES_B2_TW;
 	q.c = pwt_tcp("127.0.0.1", 7420, PW_TCP_CLOSE, 0, 1000);
 	p = predict(&q, tw, 1, NULL);
