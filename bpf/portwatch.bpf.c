@@ -42,6 +42,7 @@
 
 #define EADDRINUSE 98
 #define EADDRNOTAVAIL 99
+#define EACCES 13
 #define SOL_SOCKET 1
 #define SO_REUSEADDR 2
 #define SO_REUSEPORT 15
@@ -512,6 +513,7 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 t
 	struct pw_event *e;
 	struct sock *sk;
 	__s32 ret = ctx->ret;
+	int unbound;
 
 	if (type == PW_EV_CONNECT ? take_args(&a, type) : args_from_regs(&a, type))
 		return 0;
@@ -523,8 +525,14 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 t
 	if (type == PW_EV_SOCKOPT &&
 	    (a.sockopt == PW_SOCKOPT_FILTER_CBPF || a.sockopt == PW_SOCKOPT_FILTER_EBPF))
 		return sniffer_filter(sk, &a, how);
-	/* an unbound socket is not in the table: bind will report its flags */
-	if (type == PW_EV_SOCKOPT && !sk_num(sk, how)) {
+	/*
+	 * An unbound socket is not in the table: bind will report its flags.
+	 * But a reuseport program attached before bind gives it a reuseport
+	 * group of its own (reuseport_attach_prog()), which no later event
+	 * shows and which bars it from joining another group: reported.
+	 */
+	unbound = type == PW_EV_SOCKOPT && !sk_num(sk, how);
+	if (unbound && a.sockopt != PW_SOCKOPT_REUSEPORT_PROG) {
 		count(PW_CNT_FILTERED);
 		return 0;
 	}
@@ -542,7 +550,7 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 t
 		count(PW_CNT_FILTERED);
 		return 0;
 	}
-	if (type == PW_EV_SOCKOPT && (ret || !is_tracked(sk_inode(sk, how))))
+	if (type == PW_EV_SOCKOPT && (ret || (!unbound && !is_tracked(sk_inode(sk, how)))))
 		return 0;
 
 	e = event_reserve(type);
@@ -558,6 +566,15 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 t
 		pw_fill_sock(sk, &e->sk);
 	e->sk.ipflags = pw_ip_flags(sk);
 	read_user_sockaddr(e, a.uaddr);
+	/*
+	 * EACCES: the netns's ip_unprivileged_port_start that refused it
+	 * (inet_port_requires_bind_service()), read now: the namespace may be
+	 * gone before the daemon could read it there.
+	 */
+	if (type == PW_EV_BIND && ret == -EACCES &&
+	    bpf_core_field_exists(((struct netns_ipv4 *)0)->sysctl_ip_prot_sock))
+		e->sk.bind_prot_sock =
+			(__u32)BPF_CORE_READ(sk, __sk_common.skc_net.net, ipv4.sysctl_ip_prot_sock) + 1;
 	if (type == PW_EV_CONNECT) {
 		/* the destination asked for, even when the call failed */
 		__builtin_memcpy(e->sk.raddr, e->req_addr, 16);

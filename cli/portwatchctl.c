@@ -72,6 +72,7 @@ enum {
 	OPT_NUMERIC = 1 << 20,  /* -n */
 	OPT_STATE = 1 << 21,
 	OPT_SNIFFERS = 1 << 22, /* owners --sniffers */
+	OPT_INODE = 1 << 23,    /* check --inode */
 };
 
 static const struct option long_opts[] = {
@@ -102,6 +103,7 @@ static const struct option long_opts[] = {
 	{ "numeric", no_argument, NULL, OPT_NUMERIC },
 	{ "sniffers", no_argument, NULL, OPT_SNIFFERS },
 	{ "state", required_argument, NULL, OPT_STATE },
+	{ "inode", required_argument, NULL, OPT_INODE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -109,7 +111,7 @@ struct ctl {
 	struct ctlconn conn;
 	bool json;
 	unsigned int opts; /* OPT_* given */
-	unsigned long port, pid, netns, since, limit, uid;
+	unsigned long port, pid, netns, since, limit, uid, inode;
 	unsigned int states; /* --state: bit i for ctlfmt_states[i] */
 	char addr[INET6_ADDRSTRLEN];
 	const char *connect; /* check --connect ADDR:PORT */
@@ -222,6 +224,9 @@ static int parse_opt(struct ctl *c, int opt, const char *arg)
 	case OPT_NETNS:
 		err = parse_num(arg, opt, 1, UINT32_MAX, &c->netns);
 		break;
+	case OPT_INODE:
+		err = parse_num(arg, opt, 1, UINT32_MAX, &c->inode);
+		break;
 	case OPT_SINCE:
 		err = parse_num(arg, opt, 0, INT64_MAX, &c->since);
 		break;
@@ -286,7 +291,7 @@ static struct json_object *request(struct ctl *c, const char *cmd, unsigned int 
 	} nums[] = {
 		{ OPT_PORT, "port", &c->port },	   { OPT_PID, "pid", &c->pid },
 		{ OPT_NETNS, "netns", &c->netns }, { OPT_SINCE, "since", &c->since },
-		{ OPT_LIMIT, "limit", &c->limit },
+		{ OPT_LIMIT, "limit", &c->limit }, { OPT_INODE, "inode", &c->inode },
 	};
 
 	if (!req)
@@ -820,7 +825,7 @@ static int parse_addr_port(const char *what, const char *s, char addr[INET6_ADDR
 #define CHECK_OPTS                                                                             \
 	(OPT_REUSEADDR | OPT_REUSEPORT | OPT_V6ONLY | OPT_LISTEN | OPT_UID | OPT_NETNS | OPT_PID | \
 	 OPT_CONNECT | OPT_FREEBIND | OPT_TRANSPARENT | OPT_CAP_BIND | OPT_DEVICE |          \
-	 OPT_PORT_RANGE)
+	 OPT_PORT_RANGE | OPT_INODE)
 
 /* check PROTO ADDR:PORT: exit 0 when the call would succeed, 1 when it would fail. */
 static int do_check(struct ctl *c)
@@ -856,7 +861,7 @@ static int do_check(struct ctl *c)
 		if (!rport)
 			return usage_err("--connect: the port must be 1..65535");
 	}
-	req = request(c, "check", OPT_NETNS | OPT_PID);
+	req = request(c, "check", OPT_NETNS | OPT_PID | OPT_INODE);
 	if (!req) {
 		ctlconn_err("building the request: %s", strerror(ENOMEM));
 		return EXIT_IO;
@@ -864,14 +869,17 @@ static int do_check(struct ctl *c)
 	json_object_object_add(req, "proto", json_object_new_string(proto));
 	json_object_object_add(req, "addr", json_object_new_string(addr));
 	json_object_object_add(req, "port", json_object_new_int((int)port));
-	json_object_object_add(req, "reuseaddr",
-			       json_object_new_boolean(!!(c->opts & OPT_REUSEADDR)));
-	json_object_object_add(req, "reuseport",
-			       json_object_new_boolean(!!(c->opts & OPT_REUSEPORT)));
-	json_object_object_add(req, "v6only", json_object_new_boolean(!!(c->opts & OPT_V6ONLY)));
+	/* only those given: with --inode the existing socket's own flags count for the rest */
+	if (c->opts & OPT_REUSEADDR)
+		json_object_object_add(req, "reuseaddr", json_object_new_boolean(1));
+	if (c->opts & OPT_REUSEPORT)
+		json_object_object_add(req, "reuseport", json_object_new_boolean(1));
+	if (c->opts & OPT_V6ONLY)
+		json_object_object_add(req, "v6only", json_object_new_boolean(1));
 	json_object_object_add(req, "listen", json_object_new_boolean(!!(c->opts & OPT_LISTEN)));
-	/* with --pid and no --uid, the daemon takes that process's uid and capabilities */
-	if ((c->opts & OPT_UID) || !(c->opts & OPT_PID))
+	/* with --pid (or --inode) and no --uid, the daemon takes that process's uid and
+	 * capabilities (that socket's creator) */
+	if ((c->opts & OPT_UID) || !(c->opts & (OPT_PID | OPT_INODE)))
 		json_object_object_add(req, "uid",
 				       json_object_new_int64((c->opts & OPT_UID) ?
 								     (int64_t)c->uid :
@@ -984,7 +992,7 @@ static int do_help(struct ctl *c)
 	       "    check tcp|udp ADDR:PORT [--reuseaddr] [--reuseport] [--v6only] [--listen]\n"
 	       "          [--uid N] [--netns INODE | --pid PID] [--connect RADDR:RPORT]\n"
 	       "          [--freebind] [--transparent] [--cap-net-bind-service]\n"
-	       "          [--device IFNAME] [--port-range LO-HI]\n"
+	       "          [--device IFNAME] [--port-range LO-HI] [--inode N]\n"
 	       "        Dry run: would a new socket with these options bind ADDR:PORT (and\n"
 	       "        listen, with --listen) right now, in the daemon's network namespace,\n"
 	       "        namespace INODE, or that of process PID? PORT 0 asks whether the\n"
@@ -998,6 +1006,9 @@ static int do_help(struct ctl *c)
 	       "        (SO_BINDTODEVICE), which only sockets on no device or on the same\n"
 	       "        one conflict with. --port-range LO-HI: the socket's\n"
 	       "        IP_LOCAL_PORT_RANGE (port 0 and autobind search there).\n"
+	       "        --inode N: the socket exists (socket inode N, as ss -e shows); an\n"
+	       "        unbound one that attached a reuseport program has a group of its\n"
+	       "        own, and its own flags, uid and device count where not given.\n"
 	       "        --connect RADDR:RPORT asks about connect(2)\n"
 	       "        from ADDR:PORT (port 0: unbound) instead: the 4-tuple and the\n"
 	       "        ephemeral range. The answer follows the kernel's own checks\n"

@@ -134,13 +134,40 @@ static int pid_creds(int64_t pid, int64_t *uid, int *cap)
 	return 0;
 }
 
+/*
+ * "inode" names an unbound socket that attached a reuseport program before
+ * bind(2) (monitor_own_group()): it has a reuseport group of its own, and
+ * the options it had then count where the request does not give them
+ * (flags; uid unless "uid" or "pid"; device unless "device").
+ */
+static void take_own_group(struct pw_monitor *m, struct rules_query *q, json_object *req,
+			   int has_who, int has_device)
+{
+	const struct pw_sock *o = monitor_own_group(m, q->c.netns, q->self);
+
+	if (!o || o->protocol != q->c.protocol || o->family != q->c.family)
+		return;
+	q->own_group = 1;
+	if (!json_object_object_get_ex(req, "reuseaddr", NULL))
+		q->c.reuseaddr = o->reuseaddr;
+	if (!json_object_object_get_ex(req, "reuseport", NULL))
+		q->c.reuseport = o->reuseport;
+	if (!json_object_object_get_ex(req, "v6only", NULL) && q->c.family == AF_INET6 &&
+	    (pw_addr_is_any(AF_INET6, q->c.laddr) || pw_addr_is_v4mapped(q->c.laddr)))
+		q->c.v6only = o->v6only;
+	if (!has_who)
+		q->c.sk_uid = o->sk_uid;
+	if (!has_device)
+		q->c.bound_dev_if = o->bound_dev_if;
+}
+
 /* Parse the request into *q. 0, or a message in err and -EINVAL. */
 static int parse(struct pw_monitor *m, struct rules_query *q, const char **device,
 		 json_object *req, char *err, size_t len)
 {
 	struct pw_sock *s = &q->c;
 	int64_t port = -1, uid = -1, netns = 0, pid = 0, rport = -1, inode = 0;
-	uint8_t listen = 0, cap = 0, has_cap;
+	uint8_t listen = 0, cap = 0, has_cap, has_uid;
 	uint16_t rfamily;
 	const char *proto;
 	json_object *v;
@@ -191,6 +218,7 @@ static int parse(struct pw_monitor *m, struct rules_query *q, const char **devic
 		return -EINVAL;
 	}
 	has_cap = json_object_object_get_ex(req, "cap_net_bind_service", NULL);
+	has_uid = uid >= 0;
 	if (port < 0) {
 		snprintf(err, len, "\"check\" needs \"port\": an integer from 0 to 65535");
 		return -EINVAL;
@@ -258,6 +286,8 @@ static int parse(struct pw_monitor *m, struct rules_query *q, const char **devic
 	s->rport = rport > 0 ? (uint16_t)rport : 0;
 	q->self = (uint64_t)inode;
 	q->op = r == 0 ? RULES_OP_CONNECT : listen ? RULES_OP_LISTEN : RULES_OP_BIND;
+	if (inode && q->op == RULES_OP_BIND)
+		take_own_group(m, q, req, pid || has_uid, *device != NULL);
 	return 0;
 }
 

@@ -275,6 +275,22 @@ json_object *ctl_cmd_stats(struct ctl_cmd_ctx *ctx, json_object *req)
 			       m->kb.tcp_mapped_any_unseen < 0 ?
 				       NULL :
 				       json_object_new_boolean(m->kb.tcp_mapped_any_unseen));
+	json_object_object_add(kernel, "reuseport_uid",
+			       json_object_new_string(rules_reuseport_uid_name(m->kb.reuseport_uid)));
+	{
+		json_object *dev = json_object_new_array(), *uns = json_object_new_array();
+		unsigned int deviate = (m->kb.tcp_bhash2_meets ^ RULES_B2_FIXED) &
+				       ~m->kb.tcp_bhash2_unsure;
+
+		for (unsigned int b = 1; b <= RULES_B2_TW; b <<= 1) {
+			if (deviate & b)
+				json_object_array_add(dev, json_object_new_string(rules_b2_name(b)));
+			if (m->kb.tcp_bhash2_unsure & b)
+				json_object_array_add(uns, json_object_new_string(rules_b2_name(b)));
+		}
+		json_object_object_add(kernel, "tcp_bhash2_deviate", dev);
+		json_object_object_add(kernel, "tcp_bhash2_unsure", uns);
+	}
 	json_object_object_add(kernel, "fd_to_socket",
 			       ctx->bpf ? json_object_new_string(ctx->bpf->fd_read) : NULL);
 	json_object_object_add(s, "kernel", kernel);

@@ -164,7 +164,7 @@ static json_object *blocker_json(const struct pw_prediction *p, const struct pw_
 		e.sk = h->sk;
 	}
 	o = pwj_socket(&e);
-	rule = p->q.op == RULES_OP_CONNECT ? RULES_RULE_FOUR_TUPLE : rules_block_rule(&p->q.c, &e.sk);
+	rule = p->q.op == RULES_OP_CONNECT ? RULES_RULE_FOUR_TUPLE : rules_block_rule_q(&p->q, &e.sk);
 	json_object_object_add(o, "rule", json_object_new_string(rules_rule_name(rule)));
 	if (h->sk.state == PW_TCP_TIME_WAIT && h->tw_expires_ms != UINT32_MAX)
 		json_object_object_add(o, "expires_s",

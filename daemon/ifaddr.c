@@ -54,7 +54,22 @@
 struct link {
 	int ifindex;
 	char name[IF_NAMESIZE];
+	uint8_t l3mdev; /* a VRF device (IFLA_INFO_KIND "vrf", an l3mdev master) or
+			 * enslaved to one (IFLA_INFO_SLAVE_KIND "vrf") */
 };
+
+/* IFLA_LINKINFO: is the kind, or the slave kind, "vrf"? */
+static int vrf_info(const struct nlattr *info)
+{
+	const struct nlattr *a;
+
+	mnl_attr_for_each_nested(a, info)
+		if ((mnl_attr_get_type(a) == IFLA_INFO_KIND ||
+		     mnl_attr_get_type(a) == IFLA_INFO_SLAVE_KIND) &&
+		    !mnl_attr_validate(a, MNL_TYPE_NUL_STRING) && !strcmp(mnl_attr_get_str(a), "vrf"))
+			return 1;
+	return 0;
+}
 
 struct ifa {
 	uint8_t family;
@@ -200,9 +215,12 @@ static int on_link(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_ERROR;
 	}
 	l->ifindex = ifi->ifi_index;
-	mnl_attr_for_each(a, nlh, sizeof(*ifi))
+	mnl_attr_for_each(a, nlh, sizeof(*ifi)) {
 		if (mnl_attr_get_type(a) == IFLA_IFNAME && !mnl_attr_validate(a, MNL_TYPE_NUL_STRING))
 			snprintf(l->name, sizeof(l->name), "%s", mnl_attr_get_str(a));
+		else if (mnl_attr_get_type(a) == IFLA_LINKINFO && !mnl_attr_validate(a, MNL_TYPE_NESTED))
+			l->l3mdev = (uint8_t)vrf_info(a);
+	}
 	return MNL_CB_OK;
 }
 
@@ -788,4 +806,27 @@ int ifaddr_watch_read(int fd, ifaddr_new_fn fn, void *arg)
 	}
 	free(addrs.v);
 	return err ? err : lost ? -ENOBUFS : 0;
+}
+
+int ifaddr_l3mdev(const uint32_t *ifindex, size_t n, char *name, size_t namelen)
+{
+	struct vec links = { 0 };
+	const struct link *l;
+	int fd, err, found = 0;
+
+	fd = nl_open();
+	if (fd < 0)
+		return fd;
+	err = dump_links(fd, &links);
+	close(fd);
+	l = links.v;
+	for (size_t i = 0; !err && !found && i < links.n; i++)
+		for (size_t k = 0; l[i].l3mdev && k < n && !found; k++)
+			if (ifindex[k] && (int)ifindex[k] == l[i].ifindex) {
+				found = 1;
+				if (name && namelen)
+					snprintf(name, namelen, "%s", l[i].name);
+			}
+	free(links.v);
+	return err ? err : found;
 }

@@ -99,4 +99,15 @@ typedef void (*ifaddr_new_fn)(int family, const uint8_t addr[16], int ifindex, v
  */
 int ifaddr_watch_read(int fd, ifaddr_new_fn fn, void *arg);
 
+/*
+ * Is one of the n devices ifindex[] (0 entries skipped) of the current
+ * namespace a VRF (an l3mdev master: rtnetlink IFLA_INFO_KIND "vrf") or
+ * enslaved to one (IFLA_INFO_SLAVE_KIND "vrf")? Sockets bound to such a
+ * device use the VRF's TCP bind buckets (inet_bind_bucket.l3mdev,
+ * inet_sk_bound_l3mdev() unless net.ipv4.tcp_l3mdev_accept), which
+ * portwatch does not model. Returns 1 and its name in name (truncated to
+ * namelen), 0 when none is, or -errno of netlink.
+ */
+int ifaddr_l3mdev(const uint32_t *ifindex, size_t n, char *name, size_t namelen);
+
 #endif /* PORTWATCH_IFADDR_H */

@@ -42,6 +42,33 @@ struct kbehavior {
 	 * control, 127.0.0.2:P from an AF_INET socket, must be refused.
 	 */
 	int tcp_mapped_any_unseen;
+	/*
+	 * The uid the TCP bind check compares for SO_REUSEPORT (rules.h enum
+	 * rules_reuseport_uid): sock_i_uid() or sk_uid. Trial, three rounds
+	 * on three ports, the sockets created by a non-root uid U (setfsuid):
+	 * listener L (SO_REUSEPORT) on 127.0.0.1:P, a plain socket on
+	 * 127.0.0.2:P (it clears the bucket's fast path, so the conflict
+	 * check runs), a connection to L left in its accept queue (a socket
+	 * without struct socket, sk_uid U), then C of U with SO_REUSEPORT binds
+	 * 127.0.0.1:P: refused on an INODE kernel (the child counts as uid 0),
+	 * admitted on an SK_UID one. Controls, which every kernel answers
+	 * alike: the child accepted by root (refused: sock_graft() gives it
+	 * uid 0 both ways), and no connection (admitted). Needs CAP_SETUID
+	 * (setfsuid(2)); without it the answer is unknown.
+	 */
+	enum rules_reuseport_uid reuseport_uid;
+	/*
+	 * What the TCP bind check of a contender on a specific address meets
+	 * (rules.h RULES_B2_*): bit RULES_B2_BIT(ck, hk) set when a plain
+	 * contender of kind ck (127.0.0.1 from AF_INET, ::ffff:127.0.0.1 from
+	 * AF_INET6) is refused by a plain holder of kind hk (0.0.0.0, [::],
+	 * [::] with IPV6_V6ONLY, ::ffff:0.0.0.0), each pair on a port of its
+	 * own; RULES_B2_TW set when a plain 127.0.0.1 bind is refused by a
+	 * TIME_WAIT entry of 127.0.0.1 (a loopback connection closed first by
+	 * the side on that port; the control, 0.0.0.0 on that port, must be
+	 * refused). tcp_bhash2_unsure: the bits whose round could not run.
+	 */
+	uint16_t tcp_bhash2_meets, tcp_bhash2_unsure;
 };
 
 /*

@@ -875,6 +875,13 @@ struct conflict_scan {
 	struct pw_conflict *cf;
 	const struct pw_sock *c;
 	int four_tuple;
+	/*
+	 * c's bind failed with a reuseport program on its still unbound
+	 * socket: a group of its own, so SO_REUSEPORT shared nothing
+	 * (rules_query.own_group); plain is c without SO_REUSEPORT.
+	 */
+	int own_group;
+	struct pw_sock plain;
 };
 
 /* Keep the holders that refuse c, highest-ranked rule first. */
@@ -915,6 +922,8 @@ static int scan_conflict(struct pw_entry *h, void *arg)
 	}
 	if (rules_blocks(s->c, &h->sk))
 		add_holder(s, h, rules_block_rule(s->c, &h->sk));
+	else if (s->own_group && rules_blocks(&s->plain, &h->sk))
+		add_holder(s, h, RULES_RULE_REUSEPORT_OWN_GROUP);
 	return 0;
 }
 
@@ -1131,6 +1140,9 @@ static void on_conflict(struct pw_monitor *m, const struct pw_event *e, enum rul
 	}
 	s.c = &ce->sk;
 	s.four_tuple = op == RULES_OP_CONNECT;
+	s.own_group = op == RULES_OP_BIND && ce->sk.reuseport && ce->sk.reuseport_prog;
+	s.plain = ce->sk;
+	s.plain.reuseport = 0;
 	/* a non-owner's bind of a protected address: its own alert, no `blocked` */
 	protected = op == RULES_OP_BIND && protect_bind(m, ce, err, now, &pline, &held);
 
@@ -1156,11 +1168,13 @@ static void on_conflict(struct pw_monitor *m, const struct pw_event *e, enum rul
 		 * capability; above the namespace's limit an LSM refused it
 		 * (security_socket_bind()), which no socket explains.
 		 */
-		cf->rule = ce->sk.lport && ce->sk.lport < monitor_sysctl_int(
-						   m, ce->sk.netns,
-						   "net/ipv4/ip_unprivileged_port_start", 1024) ?
-				   RULES_RULE_PRIVILEGED_PORT :
-				   RULES_RULE_UNKNOWN_HOLDER;
+		int prot_sock = e->sk.bind_prot_sock ?
+					(int)(e->sk.bind_prot_sock - 1) : /* read at the bind */
+					monitor_sysctl_int(m, ce->sk.netns,
+							   "net/ipv4/ip_unprivileged_port_start", 1024);
+
+		cf->rule = ce->sk.lport && ce->sk.lport < prot_sock ? RULES_RULE_PRIVILEGED_PORT :
+								      RULES_RULE_UNKNOWN_HOLDER;
 	} else if ((op == RULES_OP_CONNECT && !e->bound_before) ||
 		   (op == RULES_OP_BIND && !e->req_port)) {
 		/* the kernel chose the port and found none free */
@@ -1417,6 +1431,46 @@ static int conflict_ignored(const struct pw_monitor *m, const struct pw_event *e
 	       port && policy_port_ignored(m->cfg.policy, port);
 }
 
+/* The slot of own_group[] holding (netns, inode), or -1. */
+static int own_group_index(const struct pw_monitor *m, uint32_t netns, uint64_t inode)
+{
+	for (int i = 0; inode && i < MONITOR_OWN_GROUP_SLOTS; i++)
+		if (m->own_group[i].inode == inode && m->own_group[i].netns == netns)
+			return i;
+	return -1;
+}
+
+const struct pw_sock *monitor_own_group(const struct pw_monitor *m, uint32_t netns,
+					uint64_t inode)
+{
+	int i = own_group_index(m, netns, inode);
+
+	return i < 0 ? NULL : &m->own_group[i];
+}
+
+/* An unbound socket attached a reuseport program: it has a group of its own. */
+static void own_group_note(struct pw_monitor *m, const struct pw_sock *sk)
+{
+	int i = own_group_index(m, sk->netns, sk->inode);
+
+	if (!sk->inode)
+		return;
+	if (i < 0) {
+		i = (int)m->own_group_next;
+		m->own_group_next = (m->own_group_next + 1) % MONITOR_OWN_GROUP_SLOTS;
+	}
+	m->own_group[i] = *sk;
+}
+
+/* It bound: bind(2) cannot be asked about it again. */
+static void own_group_forget(struct pw_monitor *m, uint32_t netns, uint64_t inode)
+{
+	int i = own_group_index(m, netns, inode);
+
+	if (i >= 0)
+		memset(&m->own_group[i], 0, sizeof(m->own_group[i]));
+}
+
 void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e)
 {
 	uint64_t now = monitor_realtime(m, e->ts_ns);
@@ -1430,8 +1484,10 @@ void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e)
 	}
 	switch (e->type) {
 	case PW_EV_BIND:
-		if (!e->err)
+		if (!e->err) {
+			own_group_forget(m, e->sk.netns, e->sk.inode);
 			on_bind_ok(m, e, now);
+		}
 		else if (e->err == -EADDRINUSE || e->err == -EADDRNOTAVAIL || e->err == -EACCES)
 			on_conflict(m, e, RULES_OP_BIND, now);
 		else if (e->err == -EPERM && protect_refusal(m, e))
@@ -1471,6 +1527,8 @@ void monitor_handle_event(struct pw_monitor *m, const struct pw_event *e)
 		}
 		if (h && e->sockopt == PW_SOCKOPT_REUSEPORT_PROG)
 			steer_check(m, h, now);
+		else if (!h && e->sockopt == PW_SOCKOPT_REUSEPORT_PROG && !e->sk.lport)
+			own_group_note(m, &e->sk);
 		break;
 	case PW_EV_STATE:
 		h = table_lookup(m->table, e->sk.netns, e->sk.inode);

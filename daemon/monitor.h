@@ -106,6 +106,8 @@ typedef void (*monitor_alert_fn)(const struct pw_alert *a, void *arg);
  */
 typedef void (*monitor_hold_fn)(struct pw_hold *h, int added, void *arg);
 
+#define MONITOR_OWN_GROUP_SLOTS 64
+
 struct pw_monitor {
 	struct monitor_config cfg;
 	struct pw_table *table;
@@ -160,7 +162,28 @@ struct pw_monitor {
 	 * owner is hijack_attempt/squatted.
 	 */
 	struct expected_owners *expected;
+	/*
+	 * Unbound sockets that attached a reuseport program
+	 * (SO_ATTACH_REUSEPORT_CBPF/EBPF: reuseport_attach_prog() gives an
+	 * unhashed SO_REUSEPORT socket a group of its own), as the setsockopt
+	 * event read them; the oldest is overwritten, a successful bind
+	 * forgets one. monitor_own_group() reads them.
+	 */
+	struct pw_sock own_group[MONITOR_OWN_GROUP_SLOTS];
+	size_t own_group_next;
 };
+
+/*
+ * The unbound socket (netns, inode) if it attached a reuseport program
+ * before any bind(2), so that it has a reuseport group of its own and
+ * cannot join another (rules_query.own_group): the socket as its
+ * setsockopt event read it (flags, sk_uid, device). NULL when the daemon
+ * saw no such call, or saw the socket bind since. A socket closed while
+ * unbound stays listed until its slot is reused (socket inode numbers are
+ * not reused before 2^32 more sockets).
+ */
+const struct pw_sock *monitor_own_group(const struct pw_monitor *m, uint32_t netns,
+					uint64_t inode);
 
 void monitor_defaults(struct monitor_config *cfg);
 /* Set up; 0 or -ENOMEM. snap may be NULL (no TIME_WAIT lookups). */

@@ -1055,8 +1055,16 @@ static void setup(struct daemon *d)
 		log_warnx("kernel behaviour trials in a private network namespace: %s: "
 			  "`check` says \"uncertain\" where kernels differ", strerror(-err));
 	log_info("kernel behaviour: UDP bind walk %s; sock_diag lists bound-only TCP "
-		 "sockets: %s", rules_udp_walk_name(kb.udp_walk),
-		 kb.diag_bound_inactive < 0 ? "unknown" : kb.diag_bound_inactive ? "yes" : "no");
+		 "sockets: %s; TCP SO_REUSEPORT uid: %s", rules_udp_walk_name(kb.udp_walk),
+		 kb.diag_bound_inactive < 0 ? "unknown" : kb.diag_bound_inactive ? "yes" : "no",
+		 rules_reuseport_uid_name(kb.reuseport_uid));
+	for (unsigned int b = 1; b <= RULES_B2_TW; b <<= 1)
+		if (b & (kb.tcp_bhash2_unsure | (kb.tcp_bhash2_meets ^ RULES_B2_FIXED)))
+			log_info("kernel behaviour: a TCP bind of a specific address %s %s (%s): "
+				 "check follows it", b & kb.tcp_bhash2_unsure ? "may or may not meet" :
+				 b & kb.tcp_bhash2_meets ? "meets" : "does not meet",
+				 b == RULES_B2_TW ? "TIME_WAIT entries" : "the wildcard holder",
+				 rules_b2_name(b));
 	if (kb.tcp_mapped_any_unseen == 1)
 		log_info("kernel behaviour: a TCP bind of a v4-mapped address does not meet "
 			 "[::ffff:0.0.0.0] sockets (Linux 6.1's bhash2 check): check follows it");

@@ -263,6 +263,25 @@ static void put_texts(struct pw_prediction *p, const struct rules_ports *ports)
 	else if (r->uncertain == RULES_UNCERTAIN_ADDRESS)
 		n = snprintf(p->advice, sizeof(p->advice),
 			     "The namespace's addresses could not be read: the call may fail. ");
+	else if (r->uncertain == RULES_UNCERTAIN_L3MDEV)
+		n = snprintf(p->advice, sizeof(p->advice),
+			     "%s is a VRF (l3mdev) device or enslaved to one: the kernel keeps "
+			     "the VRF's own TCP bind buckets and address tables, which portwatch "
+			     "does not model, so this answer may be wrong either way. ",
+			     p->l3mdev);
+	else if (r->uncertain == RULES_UNCERTAIN_BHASH2)
+		n = snprintf(p->advice, sizeof(p->advice),
+			     "Whether this kernel's TCP bind check meets the sockets listed (a "
+			     "TIME_WAIT entry, or a wildcard bucket of the other family: kernels "
+			     "since 6.1 differ there) is unknown, the start-up trial could not "
+			     "tell: the call may fail. ");
+	else if (r->uncertain == RULES_UNCERTAIN_REUSEPORT_UID)
+		n = snprintf(p->advice, sizeof(p->advice),
+			     "A connection without a socket of its own (in an accept queue, or "
+			     "closed and finishing) holds the address: kernels up to 6.16 count "
+			     "it as uid 0 for SO_REUSEPORT, later ones as its creator, and the "
+			     "start-up trial could not tell which this one does: the call may "
+			     "fail. ");
 	else if (r->uncertain)
 		n = snprintf(p->advice, sizeof(p->advice), "%s",
 			     r->uncertain == RULES_UNCERTAIN_UDP_WALK ?
@@ -417,6 +436,59 @@ static void bind_env(struct pw_monitor *m, struct rules_query *q, char *progs, s
 	q->env.cgroup_progs = err > 0 ? err : 0;
 }
 
+struct l3mdev_call {
+	uint32_t dev[1 + RULES_MAX_BLOCKERS];
+	size_t n;
+	char *name;
+	int found;
+};
+
+static int l3mdev_fn(void *arg)
+{
+	struct l3mdev_call *c = arg;
+
+	c->found = ifaddr_l3mdev(c->dev, c->n, c->name, IF_NAMESIZE);
+	return c->found < 0 ? c->found : 0;
+}
+
+/*
+ * VRF (l3mdev) devices: a TCP socket bound to a VRF or to a device
+ * enslaved to one uses the VRF's bind buckets (inet_bind_bucket.l3mdev,
+ * inet_sk_bound_l3mdev(): unless net.ipv4.tcp_l3mdev_accept) and the
+ * VRF's tables decide its address (inet_addr_type_dev_table()). Not
+ * modelled, and not testable here (no vrf module): when the socket asked
+ * about, or a holder that refuses it, is on such a device, the answer
+ * becomes uncertain instead of confident (a refusal for the address or a
+ * conflict; EACCES and cgroup programs do not depend on it).
+ */
+static void l3mdev_caveat(struct pw_monitor *m, struct pw_prediction *p)
+{
+	struct l3mdev_call c = { .name = p->l3mdev };
+	int any = 0, err;
+
+	if (p->q.op == RULES_OP_CONNECT || p->r.uncertain ||
+	    (!p->r.ok && p->r.err != EADDRINUSE && p->r.err != EADDRNOTAVAIL))
+		return;
+	c.dev[c.n++] = p->q.c.bound_dev_if;
+	for (size_t i = 0; i < p->r.nblockers && i < RULES_MAX_BLOCKERS; i++)
+		c.dev[c.n++] = p->view.h[p->r.blockers[i]].sk.bound_dev_if;
+	for (size_t i = 0; i < c.n; i++)
+		any |= c.dev[i] != 0;
+	if (!any)
+		return;
+	err = m->snap ? snap_netns_call(m->snap, p->q.c.netns, l3mdev_fn, &c) : l3mdev_fn(&c);
+	if (err)
+		log_debug("check: links of netns %u: %s", p->q.c.netns, strerror(-err));
+	if (err || c.found != 1)
+		return;
+	if (p->r.ok) {
+		p->r.ok = 0;
+		p->r.err = EADDRINUSE;
+		p->r.rule = RULES_RULE_VRF_DEVICE;
+	}
+	p->r.uncertain = RULES_UNCERTAIN_L3MDEV;
+}
+
 int predict(struct pw_monitor *m, const struct rules_query *q, uint64_t now,
 	    struct pw_prediction *p)
 {
@@ -430,6 +502,10 @@ int predict(struct pw_monitor *m, const struct rules_query *q, uint64_t now,
 	p->q = *q;
 	p->tw_wait_s = -1;
 	p->q.udp_walk = m->kb.udp_walk;
+	p->q.reuseport_uid = m->kb.reuseport_uid;
+	p->q.tcp_bhash2_unsure = m->kb.tcp_bhash2_unsure & RULES_B2_MODELLED;
+	p->q.tcp_bhash2_deviate = (m->kb.tcp_bhash2_meets ^ RULES_B2_FIXED) & RULES_B2_MODELLED &
+				  ~p->q.tcp_bhash2_unsure;
 	p->q.tcp_mapped_any_unseen = m->kb.tcp_mapped_any_unseen == 1 ? RULES_MAPPED_ANY_V6 : 0;
 	if (!ports)
 		return -ENOMEM;
@@ -522,6 +598,7 @@ int predict(struct pw_monitor *m, const struct rules_query *q, uint64_t now,
 		    s > p->tw_wait_s)
 			p->tw_wait_s = s;
 	}
+	l3mdev_caveat(m, p);
 	put_texts(p, ports);
 	err = 0;
 out:

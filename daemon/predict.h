@@ -19,6 +19,7 @@
 #define PORTWATCH_PREDICT_H
 
 #include <stddef.h>
+#include <net/if.h>
 #include <stdint.h>
 
 #include "monitor.h"
@@ -85,6 +86,7 @@ struct pw_prediction {
 	 */
 	int has_hold;
 	struct pw_hold hold;
+	char l3mdev[IF_NAMESIZE];     /* the VRF device of RULES_UNCERTAIN_L3MDEV, "" none */
 };
 
 /*

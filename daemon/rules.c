@@ -122,10 +122,39 @@ int rules_width(const struct pw_sock *s)
 	return 0;
 }
 
-static int both_reuseport_ok(const struct pw_sock *c, const struct pw_sock *h)
+uint32_t rules_reuseport_holder_uid(enum rules_reuseport_uid r, const struct pw_sock *h)
+{
+	/* sock_i_uid(): GLOBAL_ROOT_UID without sk_socket (pw_sock_inode() 0) */
+	if (r == RULES_REUSEPORT_UID_INODE && h->protocol == IPPROTO_TCP && !h->inode &&
+	    h->state != PW_TCP_TIME_WAIT)
+		return 0;
+	return h->sk_uid;
+}
+
+/* Both SO_REUSEPORT and one uid (huid: the holder's, as the kernel counts it). */
+static int both_reuseport_ok(const struct pw_sock *c, const struct pw_sock *h, uint32_t huid)
 {
 	return c->reuseport && h->reuseport &&
-	       (h->state == PW_TCP_TIME_WAIT || c->sk_uid == h->sk_uid);
+	       (h->state == PW_TCP_TIME_WAIT || c->sk_uid == huid);
+}
+
+/* rules_blocks() without the overlap, with the holder's uid as the kernel counts it. */
+static int blocks_flags(const struct pw_sock *c, const struct pw_sock *h, uint32_t huid)
+{
+	if (c->protocol == IPPROTO_UDP) {
+		if (c->reuseaddr && h->reuseaddr)
+			return 0;
+		return !(c->reuseport && h->reuseport && c->sk_uid == huid);
+	}
+	if (c->reuseaddr && h->reuseaddr && h->state != PW_TCP_LISTEN)
+		return 0;
+	return !both_reuseport_ok(c, h, huid);
+}
+
+/* rules_blocks() with the holder's uid as the kernel counts it. */
+static int blocks_as(const struct pw_sock *c, const struct pw_sock *h, uint32_t huid)
+{
+	return rules_overlap(c, h) && blocks_flags(c, h, huid);
 }
 
 int rules_blocks(const struct pw_sock *c, const struct pw_sock *h)
@@ -144,19 +173,48 @@ int rules_blocks(const struct pw_sock *c, const struct pw_sock *h)
 	 * SO_REUSEPORT on both with one creator uid (or a TIME_WAIT holder). */
 	if (c->reuseaddr && h->reuseaddr && h->state != PW_TCP_LISTEN)
 		return 0;
-	return !both_reuseport_ok(c, h);
+	return !both_reuseport_ok(c, h, h->sk_uid);
 }
 
-enum rules_rule rules_block_rule(const struct pw_sock *c, const struct pw_sock *h)
+/* rules_block_rule() with the holder's uid as the kernel counts it. */
+static enum rules_rule block_rule_as(const struct pw_sock *c, const struct pw_sock *h,
+				     uint32_t huid)
 {
 	if (h->protocol == IPPROTO_TCP && h->state == PW_TCP_TIME_WAIT)
 		return RULES_RULE_TIME_WAIT;
-	if (c->reuseport && h->reuseport && c->sk_uid != h->sk_uid)
+	if (c->reuseport && h->reuseport && c->sk_uid != huid)
 		return RULES_RULE_REUSEPORT_UID;
 	if (h->protocol == IPPROTO_TCP && h->state == PW_TCP_LISTEN)
 		return rules_width(h) > rules_width(c) ? RULES_RULE_WILDCARD_LISTENER :
 							 RULES_RULE_LISTENER;
 	return RULES_RULE_NO_REUSEADDR;
+}
+
+enum rules_rule rules_block_rule(const struct pw_sock *c, const struct pw_sock *h)
+{
+	return block_rule_as(c, h, h->sk_uid);
+}
+
+/*
+ * The uid a blocker is explained with: where the kernel may count it as
+ * sock_i_uid() (INODE, or UNKNOWN: a holder that refuses only on such a
+ * kernel), that one.
+ */
+static uint32_t explain_uid(const struct rules_query *q, const struct pw_sock *h)
+{
+	return rules_reuseport_holder_uid(q->reuseport_uid == RULES_REUSEPORT_UID_SK ?
+						  RULES_REUSEPORT_UID_SK :
+						  RULES_REUSEPORT_UID_INODE,
+					  h);
+}
+
+enum rules_rule rules_block_rule_q(const struct rules_query *q, const struct pw_sock *h)
+{
+	struct pw_sock c = q->c;
+
+	if (q->own_group) /* it shares through SO_REUSEPORT with nobody */
+		c.reuseport = 0;
+	return block_rule_as(&c, h, explain_uid(q, h));
 }
 
 /* Every value of enum rules_rule, in its order: each table below lists them all. */
@@ -177,6 +235,8 @@ static const char *const rule_names[] = {
 	[RULES_RULE_NEEDS_DEVICE] = "needs_device",
 	[RULES_RULE_CGROUP_PROGRAM] = "cgroup_program",
 	[RULES_RULE_PROTECTED] = "protected",
+	[RULES_RULE_REUSEPORT_OWN_GROUP] = "reuseport_own_group",
+	[RULES_RULE_VRF_DEVICE] = "vrf_device",
 };
 _Static_assert(ARRAY_SIZE(rule_names) == RULES_RULE_COUNT, "one name per enum rules_rule");
 
@@ -205,6 +265,8 @@ int rules_rule_rank(enum rules_rule rule)
 		[RULES_RULE_NEEDS_DEVICE] = 0,
 		[RULES_RULE_CGROUP_PROGRAM] = 0,
 		[RULES_RULE_PROTECTED] = 0,
+		[RULES_RULE_REUSEPORT_OWN_GROUP] = 0,
+		[RULES_RULE_VRF_DEVICE] = 0,
 	};
 	_Static_assert(ARRAY_SIZE(rank) == RULES_RULE_COUNT, "one rank per enum rules_rule");
 
@@ -354,6 +416,12 @@ void rules_explain(char *buf, size_t len, enum rules_rule rule, const struct pw_
 		[RULES_RULE_PROTECTED] = "a protect rule of portwatch.conf names the port's owners, "
 					 "and portwatchd's cgroup/bind program refuses anybody else "
 					 "(EPERM)",
+		[RULES_RULE_REUSEPORT_OWN_GROUP] =
+			"the new socket attached a reuseport program before bind(2), which gave "
+			"it an SO_REUSEPORT group of its own: it cannot join the port's",
+		[RULES_RULE_VRF_DEVICE] =
+			"a socket bound to a VRF (l3mdev) device uses the VRF's own TCP bind "
+			"buckets and address tables, which portwatch does not model",
 	};
 	_Static_assert(ARRAY_SIZE(texts) == RULES_RULE_COUNT, "one text per enum rules_rule");
 	const char *text = "the kernel refused the address";
@@ -507,16 +575,49 @@ const char *rules_udp_walk_name(enum rules_udp_walk w)
 	return "unknown";
 }
 
+const char *rules_b2_name(unsigned int b)
+{
+	static const char *const names[9] = {
+		"127.0.0.1/0.0.0.0",
+		"127.0.0.1/[::]",
+		"127.0.0.1/[::]v6only",
+		"127.0.0.1/[::ffff:0.0.0.0]",
+		"[::ffff:127.0.0.1]/0.0.0.0",
+		"[::ffff:127.0.0.1]/[::]",
+		"[::ffff:127.0.0.1]/[::]v6only",
+		"[::ffff:127.0.0.1]/[::ffff:0.0.0.0]",
+		"time_wait",
+	};
+
+	for (unsigned int i = 0; i < 9; i++)
+		if (b == 1u << i)
+			return names[i];
+	return NULL;
+}
+
+const char *rules_reuseport_uid_name(enum rules_reuseport_uid r)
+{
+	switch (r) {
+	case RULES_REUSEPORT_UID_INODE:
+		return "inode";
+	case RULES_REUSEPORT_UID_SK:
+		return "sk_uid";
+	case RULES_REUSEPORT_UID_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}
+
 /* Keep blocker i, highest-ranked rule first (ties: in holder order). */
 static void add_blocker(struct rules_prediction *p, const struct rules_query *q,
 			const struct pw_sock *v, size_t i)
 {
 	size_t k, n = p->nblockers < RULES_MAX_BLOCKERS ? p->nblockers : RULES_MAX_BLOCKERS;
-	int rank = rules_rule_rank(rules_block_rule(&q->c, &v[i]));
+	int rank = rules_rule_rank(rules_block_rule_q(q, &v[i]));
 
 	p->nblockers++;
 	for (k = 0; k < n; k++)
-		if (rank > rules_rule_rank(rules_block_rule(&q->c, &v[p->blockers[k]])))
+		if (rank > rules_rule_rank(rules_block_rule_q(q, &v[p->blockers[k]])))
 			break;
 	if (k == RULES_MAX_BLOCKERS)
 		return;
@@ -632,15 +733,119 @@ static int mapped_any_unseen(const struct rules_query *q, const struct pw_sock *
 	return q->tcp_mapped_any_unseen == RULES_MAPPED_ANY_BUCKET && rcv_saddr4(h) == 0;
 }
 
+/*
+ * The RULES_B2_* bit of the pair (c, h) when c takes the bhash2 path (a
+ * TCP socket on a specific address: inet_use_hash2_on_bind()) and h is a
+ * TIME_WAIT entry or in one of the wildcard buckets
+ * inet_bhash2_addr_any_conflict() may walk; 0 otherwise (the overlap
+ * decides) and for pairs outside RULES_B2_MODELLED.
+ */
+static unsigned int b2_bit(const struct pw_sock *c, const struct pw_sock *h)
+{
+	int ck, hk;
+
+	if (c->protocol != IPPROTO_TCP || rules_width(c) != 0)
+		return 0;
+	if (h->state == PW_TCP_TIME_WAIT)
+		return RULES_B2_TW;
+	if (addr_class(c) != ADDR_MAPPED)
+		return 0;
+	ck = c->family == AF_INET ? RULES_B2_C_V4 : RULES_B2_C_MAPPED;
+	switch (addr_class(h)) {
+	case ADDR_ANY:
+		hk = h->v6only ? RULES_B2_H_V6ONLY : RULES_B2_H_DUAL;
+		break;
+	case ADDR_MAPPED:
+		if (rcv_saddr4(h))
+			return 0;
+		hk = h->family == AF_INET ? RULES_B2_H_V4ANY : RULES_B2_H_MAPPEDANY;
+		break;
+	default:
+		return 0;
+	}
+	return RULES_B2_BIT(ck, hk) & RULES_B2_MODELLED;
+}
+
+/* The pairs the running kernel meets (alt: with the unsure ones the other way). */
+static unsigned int b2_meets(const struct rules_query *q, int alt)
+{
+	return (RULES_B2_FIXED ^ q->tcp_bhash2_deviate) ^ (alt ? q->tcp_bhash2_unsure : 0u);
+}
+
+/*
+ * How the TCP bind check meets holder h for c under bhash2 view `meets`:
+ * 0 passes over it, 1 meets it without comparing addresses (the flags
+ * decide; devices still count: inet_bind_conflict()), -1 as the overlap
+ * says.
+ */
+static int b2_view(const struct rules_query *q, const struct pw_sock *c, const struct pw_sock *h,
+		   unsigned int meets)
+{
+	unsigned int bit = b2_bit(c, h);
+
+	if (mapped_any_unseen(q, c, h))
+		return 0;
+	if (!bit)
+		return -1;
+	if (!(meets & bit))
+		return 0;
+	/* a TIME_WAIT entry is in the bucket of its own address: overlap decides */
+	if (bit == RULES_B2_TW || rules_overlap(c, h))
+		return -1;
+	return !(c->bound_dev_if && h->bound_dev_if && c->bound_dev_if != h->bound_dev_if);
+}
+
+/*
+ * Does TCP holder h refuse c (inet_csk_bind_conflict(), relax, at bind
+ * or listen) on the kernel variant with reuseport uid u and bhash2 view
+ * meets?
+ */
+static int tcp_refuses(const struct rules_query *q, const struct pw_sock *c,
+		       const struct pw_sock *h, enum rules_reuseport_uid u, unsigned int meets)
+{
+	uint32_t huid = rules_reuseport_holder_uid(u, h);
+	int view = b2_view(q, c, h, meets);
+
+	if (view == 0)
+		return 0;
+	return view == 1 ? blocks_flags(c, h, huid) : blocks_as(c, h, huid);
+}
+
+/*
+ * tcp_refuses() on every kernel variant the start-up trials left open:
+ * the reuseport uid (both when unknown) and the unsure bhash2 pairs (both
+ * views). *all: h refuses c on every one, *some: on at least one.
+ */
+static void tcp_variants(const struct rules_query *q, const struct pw_sock *c,
+			 const struct pw_sock *h, int *all, int *some)
+{
+	*all = 1;
+	*some = 0;
+	for (int u = RULES_REUSEPORT_UID_INODE; u <= RULES_REUSEPORT_UID_SK; u++) {
+		if (q->reuseport_uid != RULES_REUSEPORT_UID_UNKNOWN && u != (int)q->reuseport_uid)
+			continue;
+		for (int alt = 0; alt < (q->tcp_bhash2_unsure ? 2 : 1); alt++) {
+			int r = tcp_refuses(q, c, h, (enum rules_reuseport_uid)u, b2_meets(q, alt));
+
+			*all &= r;
+			*some |= r;
+		}
+	}
+}
+
 static int blocks_search(const struct rules_query *q, const struct pw_sock *s)
 {
 	const struct pw_sock *c = &q->c;
 
+	if (c->protocol == IPPROTO_TCP) {
+		/* inet_bind_conflict() with relax and reuseport_ok false: any
+		 * holder it meets */
+		int view = b2_view(q, c, s, b2_meets(q, 0));
+
+		return view < 0 ? rules_overlap(c, s) : view;
+	}
 	if (!rules_overlap(c, s))
 		return 0;
-	if (c->protocol == IPPROTO_TCP)
-		/* inet_bind_conflict() with relax and reuseport_ok false: any overlap */
-		return !mapped_any_unseen(q, c, s);
 	/* udp_lib_lport_inuse() with a bitmap: reuseport-compatible sockets are skipped */
 	if (c->reuseaddr && s->reuseaddr)
 		return 0;
@@ -879,11 +1084,12 @@ static int blocks_search_relaxed(const struct rules_query *q, const struct pw_so
 {
 	const struct pw_sock *c = &q->c;
 
-	if (!rules_overlap(c, s) || mapped_any_unseen(q, c, s))
+	int view = b2_view(q, c, s, b2_meets(q, 0));
+
+	if (view == 0 || (view < 0 && !rules_overlap(c, s)))
 		return 0;
 	if (c->reuseaddr && s->reuseaddr && s->state != PW_TCP_LISTEN)
-		return c->reuseport && s->reuseport &&
-		       (s->state == PW_TCP_TIME_WAIT || c->sk_uid == s->sk_uid);
+		return both_reuseport_ok(c, s, rules_reuseport_holder_uid(q->reuseport_uid, s));
 	return 1;
 }
 
@@ -1012,11 +1218,28 @@ void rules_predict(const struct rules_query *q, const struct pw_sock *v, size_t 
 		   const struct rules_ports *ports, struct rules_prediction *p)
 {
 	const struct pw_sock *c = &q->c;
-	int any = 0, only_connect = 1, origin_known = 0;
+	int any = 0, only_connect = 1, origin_known = 0, maybe = 0;
+	enum rules_uncertain why = RULES_UNCERTAIN_BHASH2;
 
 	memset(p, 0, sizeof(*p));
 	if (q->op == RULES_OP_CONNECT) {
 		predict_connect(q, v, n, tb_of, arg, ports, p);
+		return;
+	}
+	if (q->own_group && c->reuseport && q->op == RULES_OP_BIND) {
+		/* no sharing through SO_REUSEPORT: as if it were not set */
+		struct rules_query plain = *q, joined = *q;
+		struct rules_prediction as_member;
+
+		plain.own_group = 0;
+		plain.c.reuseport = 0;
+		rules_predict(&plain, v, n, tb_of, arg, ports, p);
+		joined.own_group = 0;
+		if (p->ok || p->err != EADDRINUSE || !c->lport)
+			return;
+		rules_predict(&joined, v, n, tb_of, arg, ports, &as_member);
+		if (as_member.ok && !as_member.uncertain)
+			p->rule = RULES_RULE_REUSEPORT_OWN_GROUP;
 		return;
 	}
 	if (rules_bind_checks(q, p) && !p->uncertain)
@@ -1070,14 +1293,40 @@ void rules_predict(const struct rules_query *q, const struct pw_sock *v, size_t 
 		p->rule = RULES_RULE_FAST_PATH;
 		return;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (v[i].protocol == IPPROTO_TCP && v[i].lport == c->lport && other(q, &v[i]) &&
-		    rules_blocks(c, &v[i]) && !mapped_any_unseen(q, c, &v[i]))
-			add_blocker(p, q, v, i);
+	/*
+	 * inet_csk_bind_conflict() on every variant of the kernel that the
+	 * start-up trials left open (the reuseport uid, unsure bhash2 pairs):
+	 * a holder that refuses c on all is a blocker; one that refuses it on
+	 * some makes the answer uncertain when no holder refuses it for sure.
+	 */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < n; i++) {
+			const struct pw_sock *h = &v[i];
+			int all, some;
+
+			if (h->protocol != IPPROTO_TCP || h->lport != c->lport || !other(q, h))
+				continue;
+			tcp_variants(q, c, h, &all, &some);
+			if (pass == 0 && all) {
+				add_blocker(p, q, v, i);
+			} else if (pass == 0 && some) {
+				maybe++;
+				if (q->reuseport_uid == RULES_REUSEPORT_UID_UNKNOWN &&
+				    tcp_refuses(q, c, h, RULES_REUSEPORT_UID_INODE, b2_meets(q, 0)) !=
+					    tcp_refuses(q, c, h, RULES_REUSEPORT_UID_SK, b2_meets(q, 0)))
+					why = RULES_UNCERTAIN_REUSEPORT_UID;
+			} else if (pass == 1 && some) {
+				add_blocker(p, q, v, i);
+			}
+		}
+		if (p->nblockers || !maybe)
+			break;
+		p->uncertain = why; /* pass 1: the holders that may refuse it */
+	}
 	if (p->nblockers) {
 		p->ok = 0;
 		p->err = EADDRINUSE;
-		p->rule = rules_block_rule(c, &v[p->blockers[0]]);
+		p->rule = rules_block_rule_q(q, &v[p->blockers[0]]);
 	}
 }
 
@@ -1179,6 +1428,16 @@ void rules_advice(char *buf, size_t len, enum rules_rule rule, const struct rule
 	case RULES_RULE_PROTECTED:
 		snprintf(buf, len, "Only the owners the protect rule names may bind the port "
 				   "(portwatchctl protect); use another port, or change the rule.");
+		return;
+	case RULES_RULE_REUSEPORT_OWN_GROUP:
+		snprintf(buf, len, "Attach the steering program after bind(2) (to a member of the "
+				   "port's group: it then steers the whole group), or bind first and "
+				   "attach it once bound; or use another address or port.");
+		return;
+	case RULES_RULE_VRF_DEVICE:
+		snprintf(buf, len, "Try it: sockets in one VRF conflict as on any device, and with "
+				   "net.ipv4.tcp_l3mdev_accept = 0 a VRF-bound TCP socket does not "
+				   "meet sockets outside the VRF.");
 		return;
 	case RULES_RULE_NEEDS_DEVICE:
 		snprintf(buf, len, "Give the interface: a scope id (fe80::1%%eth0) or "

@@ -18,7 +18,8 @@
  *
  * The pairwise checks take sockets of one netns, protocol and port.
  * Device binding (SO_BINDTODEVICE) counts as the kernel's checks count it
- * (rules_overlap()); VRF (l3mdev) bind buckets are not modelled. Only the port-0 and
+ * (rules_overlap()); VRF (l3mdev) bind buckets are not modelled (predict.c
+ * says RULES_UNCERTAIN_L3MDEV where a VRF device is involved). Only the port-0 and
  * autobind predictions allocate (a port bitmap).
  *
  * Two levels. The pairwise checks (rules_overlap(), rules_blocks(),
@@ -72,6 +73,12 @@ enum rules_rule {
 					 * refuse it (EPERM) */
 	RULES_RULE_PROTECTED,           /* "protected": a protect rule of portwatch's own
 					 * (enforce mode) refuses the caller (EPERM) */
+	RULES_RULE_REUSEPORT_OWN_GROUP, /* "reuseport_own_group": EADDRINUSE, the socket has
+					 * a reuseport group of its own (a program attached
+					 * before bind) and cannot join the port's */
+	RULES_RULE_VRF_DEVICE,          /* "vrf_device": (uncertain) the socket is bound to a
+					 * VRF (l3mdev) device, whose bind buckets and
+					 * addresses are not modelled */
 	RULES_RULE_COUNT
 };
 
@@ -169,6 +176,14 @@ int rules_blocks(const struct pw_sock *c, const struct pw_sock *h);
  * or _TIME_WAIT.
  */
 enum rules_rule rules_block_rule(const struct pw_sock *c, const struct pw_sock *h);
+
+/*
+ * rules_block_rule() of holder h for the contender q->c, with h's uid as
+ * the kernel of q->reuseport_uid counts it (for UNKNOWN, as sock_i_uid():
+ * a holder that refuses only on such a kernel is explained by its uid).
+ */
+struct rules_query;
+enum rules_rule rules_block_rule_q(const struct rules_query *q, const struct pw_sock *h);
 
 /*
  * Rank of a rule for picking the one to report: higher wins; 0 for the
@@ -284,6 +299,15 @@ enum rules_uncertain {
 	RULES_UNCERTAIN_PRIVILEGE, /* whether the caller has CAP_NET_BIND_SERVICE is unknown */
 	RULES_UNCERTAIN_ADDRESS,   /* the namespace's addresses could not be read */
 	RULES_UNCERTAIN_CGROUP,    /* a cgroup/bind4|6 program runs first and decides */
+	RULES_UNCERTAIN_REUSEPORT_UID, /* the running kernel's reuseport uid is unknown
+					* (RULES_REUSEPORT_UID_UNKNOWN) and the two
+					* answer differently */
+	RULES_UNCERTAIN_BHASH2,    /* the running kernel's bhash2 view is unknown
+				    * (rules_query.tcp_bhash2_unsure) and matters */
+	RULES_UNCERTAIN_L3MDEV,    /* the socket, or a holder that refuses it, is bound to
+				    * a VRF (l3mdev) device or one enslaved to a VRF
+				    * (predict.c: the kernel's VRF bind buckets and
+				    * address tables are not modelled) */
 };
 
 /*
@@ -354,6 +378,99 @@ enum rules_udp_walk {
 const char *rules_udp_walk_name(enum rules_udp_walk w);
 
 /*
+ * Which uid the running kernel's TCP bind check compares for SO_REUSEPORT
+ * (inet_bind_conflict(), sk_reuseport_match(), inet_csk_update_fastreuse()
+ * in net/ipv4/inet_connection_sock.c). Found by trial (kbehavior.h).
+ *   INODE   sock_i_uid(): the uid of the socket's inode, GLOBAL_ROOT_UID (0)
+ *           for a socket that has no struct socket (sk_socket NULL): a
+ *           connection still in its listener's accept queue, or an orphan
+ *           closed by its process and finishing (FIN_WAIT1/2, CLOSING,
+ *           LAST_ACK). Linux 6.1 and 6.12.
+ *   SK_UID  sk->sk_uid: the creator's uid, which such sockets keep (a child
+ *           inherits its listener's; sock_graft() at accept(2) sets it to
+ *           the accepting socket's inode uid). Linux 6.17 and later.
+ *   UNKNOWN both are computed; where they differ the prediction is
+ *           RULES_UNCERTAIN_REUSEPORT_UID.
+ * While a socket has a struct socket, both are the same (sock_init_data()
+ * and sockfs_setattr() keep sk_uid equal to the inode's uid, fchown(2)
+ * included), so only holders without one, pw_sock.inode 0 outside
+ * TIME_WAIT (which the check exempts from the uid comparison), differ. UDP
+ * sockets always have one while bound: udp_lib_lport_inuse() is the same.
+ */
+enum rules_reuseport_uid {
+	RULES_REUSEPORT_UID_UNKNOWN = 0,
+	RULES_REUSEPORT_UID_INODE,
+	RULES_REUSEPORT_UID_SK,
+};
+
+/*
+ * What the TCP bind check of a contender on a specific IPv4 or v4-mapped
+ * address meets in the port's wildcard bhash2 buckets, and whether it meets
+ * TIME_WAIT entries at all: bits of rules_query.tcp_bhash2_deviate. Such a
+ * contender takes the bhash2 path (inet_use_hash2_on_bind()):
+ * inet_bhash2_addr_any_conflict() walks the wildcard buckets that
+ * inet_bind2_bucket_match_addr_any() matches, and inet_bhash2_conflict()
+ * calls inet_bind_conflict() on their sockets without comparing addresses
+ * (__inet_bhash2_conflict() exempts IPV6_V6ONLY holders). Both functions
+ * were fixed several times after bhash2 came in Linux 6.1, each fix
+ * backported to stable kernels, so they are found by trial (kbehavior.h):
+ *   TIME_WAIT entries in bhash2  "tcp: Add TIME_WAIT sockets in bhash2"
+ *                                (6.2, 6.1.x): before it none is met;
+ *   AF_INET contender vs [::]    "tcp: Fix bind() conflict check for
+ *                                dual-stack wildcard address" (6.3, 6.1.21):
+ *                                before it a family mismatch matched no
+ *                                bucket;
+ *   AF_INET vs ::ffff:0.0.0.0    "tcp: Fix bind() regression for v4-mapped v6
+ *                                wildcard address" (ipv6_addr_v4mapped_any());
+ *   [::] with IPV6_V6ONLY        "tcp: Fix bind() regression for v6-only
+ *                                wildcard address" (the exemption above):
+ *                                before it such a holder was met (refusing
+ *                                by the flags alone);
+ *   v4-mapped contender vs       inet_use_hash2_on_bind() and
+ *   0.0.0.0 / ::ffff:0.0.0.0     inet_bind2_bucket_match_addr_any() for
+ *                                v4-mapped addresses ("...v4-mapped v6
+ *                                non-wildcard address"; Linux 6.1.192 still
+ *                                passes over ::ffff:0.0.0.0 buckets an
+ *                                AF_INET6 socket made, which
+ *                                rules_query.tcp_mapped_any_unseen models
+ *                                with the bucket's maker).
+ * A bit index is contender kind * 4 + holder kind, or TW.
+ */
+enum rules_b2_contender { RULES_B2_C_V4 = 0, RULES_B2_C_MAPPED = 1 };
+enum rules_b2_holder {
+	RULES_B2_H_V4ANY = 0,     /* AF_INET 0.0.0.0 */
+	RULES_B2_H_DUAL = 1,      /* AF_INET6 [::] without IPV6_V6ONLY */
+	RULES_B2_H_V6ONLY = 2,    /* AF_INET6 [::] with IPV6_V6ONLY */
+	RULES_B2_H_MAPPEDANY = 3, /* AF_INET6 ::ffff:0.0.0.0 */
+};
+#define RULES_B2_BIT(ck, hk) (1u << ((ck) * 4 + (hk)))
+#define RULES_B2_TW (1u << 8)
+/* The pairs a fixed kernel (6.12+) meets: every one but the v6only holder. */
+#define RULES_B2_FIXED                                                                         \
+	(RULES_B2_TW | RULES_B2_BIT(0, 0) | RULES_B2_BIT(0, 1) | RULES_B2_BIT(0, 3) |          \
+	 RULES_B2_BIT(1, 0) | RULES_B2_BIT(1, 1) | RULES_B2_BIT(1, 3))
+/* The pairs rules_query.tcp_bhash2_deviate applies to (the mapped-any pair is
+ * tcp_mapped_any_unseen's). */
+#define RULES_B2_MODELLED (0x1ffu & ~RULES_B2_BIT(1, 3))
+
+/*
+ * The name `stats` gives bit b (one of RULES_B2_*): "127.0.0.1/0.0.0.0",
+ * "127.0.0.1/[::]", "127.0.0.1/[::]v6only", "127.0.0.1/[::ffff:0.0.0.0]",
+ * "[::ffff:127.0.0.1]/..." alike, "time_wait"; NULL for other values.
+ */
+const char *rules_b2_name(unsigned int b);
+
+/* "inode", "sk_uid", "unknown": the names `stats` shows. */
+const char *rules_reuseport_uid_name(enum rules_reuseport_uid r);
+
+/*
+ * The uid holder h counts with in the TCP SO_REUSEPORT comparisons of a
+ * kernel of kind r (UNKNOWN counts as SK_UID here): h->sk_uid, or 0 for
+ * an INODE kernel and a TCP holder without a struct socket.
+ */
+uint32_t rules_reuseport_holder_uid(enum rules_reuseport_uid r, const struct pw_sock *h);
+
+/*
  * A prediction. blockers[] index the holder array given to
  * rules_predict(), highest-ranked rule first (at most RULES_MAX_BLOCKERS;
  * nblockers counts them all). For port 0 and autobind, free_ports is the
@@ -382,6 +499,7 @@ struct rules_query {
 	int tw_reuse;       /* net.ipv4.tcp_tw_reuse of the netns (connect) */
 	int timestamps;     /* net.ipv4.tcp_timestamps of the netns (connect) */
 	enum rules_udp_walk udp_walk; /* the running kernel's (kbehavior.h) */
+	enum rules_reuseport_uid reuseport_uid; /* the running kernel's (kbehavior.h) */
 	/*
 	 * Kernels whose TCP bind check, for an AF_INET6 socket binding a
 	 * specific v4-mapped address, does not see the port's IPv4-wildcard
@@ -409,6 +527,25 @@ struct rules_query {
 	 * (inet_sk_get_local_port_range()); see rules_ports_narrow().
 	 */
 	uint16_t sk_range_lo, sk_range_hi;
+	/*
+	 * c (an existing, unbound socket: self) has a reuseport group of its
+	 * own, made when it attached SO_ATTACH_REUSEPORT_CBPF/EBPF before
+	 * bind (reuseport_attach_prog() -> reuseport_alloc()). Such a socket
+	 * shares a port through SO_REUSEPORT with nobody:
+	 * inet_bind_conflict() with reuseport_cb_ok false, no fast path
+	 * (sk_reuseport_match()), and udp_lib_lport_inuse() takes it as
+	 * incompatible; SO_REUSEADDR sharing is unchanged. A refusal that
+	 * SO_REUSEPORT would have avoided gets RULES_RULE_REUSEPORT_OWN_GROUP.
+	 */
+	int own_group;
+	/*
+	 * The running kernel's bhash2 view (RULES_B2_*): bits of
+	 * RULES_B2_MODELLED where it differs from RULES_B2_FIXED
+	 * (deviate), and bits the start-up trial could not measure (unsure:
+	 * both are computed, and where they differ the prediction is
+	 * RULES_UNCERTAIN_BHASH2). 0, 0: a fixed kernel.
+	 */
+	uint16_t tcp_bhash2_deviate, tcp_bhash2_unsure;
 };
 
 /*

@@ -85,7 +85,10 @@ struct pw_sock {
 	__u8 pad[1];
 	__u32 bound_dev_if;  /* skc_bound_dev_if: the ifindex SO_BINDTODEVICE (or a
 			      * link-local scope id) bound the socket to, 0 none */
-	__u8 pad2[4];
+	__u32 bind_prot_sock; /* a bind that failed with EACCES: net.ipv4.
+			       * ip_unprivileged_port_start of the socket's netns
+			       * at that bind (sysctl_ip_prot_sock), plus one; 0
+			       * elsewhere and on kernels without the field */
 };
 
 /*

@@ -6,11 +6,11 @@
 #
 # Ports: 7001 tcp listener and 7002 udp bound before the daemon starts (b),
 # 7003 shadow_wildcard (c), 7004 takeover (d), 7005/7006 refused bind,
-# check and release (e, f, g), 7010 idle wake-up (i); the bind_wildcard
-# oracle (h) runs on ports the kernel picks; (k) packet sniffers: a raw one
-# filtering port 2222 from before the start, a packet one on 2223 after;
-# then (j) a second daemon in protect mode enforce: 7020 (uid), 7021 (exe),
-# 7022 (cgroup).
+# check and release (e, f, g), 7010 idle wake-up (i), 7030 reuseport_uid
+# (k) and 7041-7050 tcp_bhash2 (l); the bind_wildcard oracle (h) runs on
+# ports the kernel picks; (m) packet sniffers: a raw one filtering port
+# 2222 from before the start, a packet one on 2223 after; then (j) a second
+# daemon in protect mode enforce: 7020 (uid), 7021 (exe), 7022 (cgroup).
 
 SOCK=/run/pw.sock
 LOG=/run/portwatchd.log
@@ -182,8 +182,8 @@ fi
 if [ "$up" != 1 ]; then
 	# Nothing else can be checked without the daemon: each counts as failed.
 	for name in snapshot_tcp_listener snapshot_udp shadow_wildcard takeover refused_bind \
-		why_conflict check_prediction release idle_wakeup bind_wildcard_oracle \
-		sniffer_startup sniffer_event; do
+		why_conflict check_prediction release idle_wakeup reuseport_uid tcp_bhash2 \
+		bind_wildcard_oracle sniffer_startup sniffer_event; do
 		fail "$name" "portwatchd is not running"
 	done
 else
@@ -316,6 +316,123 @@ else
 		fi
 	fi
 	kill "$watchpid" 2>/dev/null
+
+	# (k) reuseport_uid (issue 18): what the start-up trial says of the uid
+	# the TCP bind check compares for SO_REUSEPORT is what this kernel does,
+	# and `check` predicts it. uid 1000 listens with SO_REUSEPORT on
+	# 127.0.0.1:7030 and holds a plain 127.0.0.2:7030 (no fast path); root
+	# connects and the connection stays in the accept queue (no struct
+	# socket: sock_i_uid() says root, sk_uid 1000); uid 1000's SO_REUSEPORT
+	# bind of 127.0.0.1:7030 is refused ("inode") or admitted ("sk_uid").
+	ru=$($CTL --json stats 2>/dev/null | tr -d ' \n' |
+		sed -n 's/.*"reuseport_uid":"\([a-z_]*\)".*/\1/p')
+	# 1B76 = 7030, 01 = ESTABLISHED, in /proc/net/tcp
+	ru_child() { grep -q '^ *[0-9]*: 0100007F:1B76 [0-9A-F]*:[0-9A-F]* 01 ' /proc/net/tcp; }
+	if ! bg_sockop ru_l -u 1000 -p -l 127.0.0.1 7030 -s 600; then
+		fail reuseport_uid "uid 1000 listen on 127.0.0.1:7030: $(said ru_l)"
+	elif ! bg_sockop ru_a -u 1000 127.0.0.2 7030 -s 600; then
+		fail reuseport_uid "uid 1000 bind of 127.0.0.2:7030: $(said ru_a)"
+	elif ! bg_sockop ru_k -c 127.0.0.1 7030 -s 600; then
+		fail reuseport_uid "connect to 127.0.0.1:7030: $(said ru_k)"
+	elif ! until_ok "$WAIT" ru_child; then
+		fail reuseport_uid "no established connection on 127.0.0.1:7030"
+	else
+		$CTL check tcp 127.0.0.1:7030 --uid 1000 --reuseport >/run/ru_check.txt 2>&1
+		rc=$?
+		sockop -u 1000 -p 127.0.0.1 7030 >"$OUT/ru_try" 2>&1
+		kern=$(sed -n 's/^\(ok\|err [A-Z]*\).*/\1/p' "$OUT/ru_try" | head -n 1)
+		want=""
+		[ "$kern" = ok ] && want=sk_uid
+		[ "$kern" = "err EADDRINUSE" ] && want=inode
+		if [ -z "$want" ] || [ "$ru" != "$want" ]; then
+			fail reuseport_uid "stats says reuseport_uid \"$ru\", the kernel said \"$kern\""
+		elif { [ "$kern" = ok ] && [ "$rc" != 0 ]; } || { [ "$kern" != ok ] && [ "$rc" != 1 ]; }; then
+			fail reuseport_uid "kernel \"$kern\", check exit $rc: $(tr '\n' ' ' </run/ru_check.txt)"
+		else
+			pass "reuseport_uid: $ru (the kernel said $kern, check exit $rc)"
+		fi
+	fi
+	for f in ru_l ru_a ru_k; do
+		[ -f "$OUT/$f.pid" ] && kill "$(pid_of $f)" 2>/dev/null
+	done
+
+	# (l) tcp_bhash2 (issue 18): what the start-up trial says a TCP bind of
+	# a specific address meets (stats: kernel.tcp_bhash2_deviate, the pairs
+	# where this kernel differs from a fixed one; _unsure) is what this
+	# kernel does: for each pair a plain holder on a port of its own
+	# (7041-7048), then a plain contender; and a TIME_WAIT entry on
+	# 127.0.0.1 (a client of a listener on 7050 that exits).
+	$CTL --json stats >/run/b2_stats.json 2>&1
+	# the names hold brackets: cut between the keys (json-c keeps their order)
+	b2_list() {
+		tr -d ' \n' </run/b2_stats.json |
+			sed -n "s/.*\"tcp_bhash2_deviate\":\[\(.*\)\],\"tcp_bhash2_unsure\":\[\(.*\)\],\"fd_to_socket\".*/\\$1/p"
+	}
+	b2_dev=$(b2_list 1)
+	b2_uns=$(b2_list 2)
+	b2_port=7041
+	b2_bad=""
+	b2_n=0
+	# b2_pair NAME FIXED_MEETS KERNEL_SAID: compare one answer with stats
+	b2_said() { sockop "$@" 2>/dev/null | sed -n 's/^\(ok\|err [A-Z]*\).*/\1/p' | head -n 1; }
+	b2_pair() {
+		case ",$b2_uns," in *"\"$1\""*) return ;; esac
+		_meet=$2
+		case ",$b2_dev," in *"\"$1\""*) _meet=$((1 - _meet)) ;; esac
+		_k=0
+		[ "$3" = "err EADDRINUSE" ] && _k=1
+		b2_n=$((b2_n + 1))
+		if [ "$3" != ok ] && [ "$3" != "err EADDRINUSE" ]; then
+			b2_bad="$b2_bad $1:said($3)"
+		elif [ "$_k" != "$_meet" ]; then
+			b2_bad="$b2_bad $1:kernel($3),stats($_meet)"
+		fi
+	}
+	for cv in 4 6; do
+		if [ $cv = 4 ]; then ca=127.0.0.1 cn=127.0.0.1 cf=""; else
+			ca=::ffff:127.0.0.1 cn="[::ffff:127.0.0.1]" cf=-6; fi
+		for hk in v4any dual v6only mappedany; do
+			case $hk in
+			v4any) ha=0.0.0.0 hf="" hn=0.0.0.0 fixed=1 ;;
+			dual) ha=:: hf=-6 hn="[::]" fixed=1 ;;
+			v6only) ha=:: hf="-6 -v" hn="[::]v6only" fixed=0 ;;
+			mappedany) ha=::ffff:0.0.0.0 hf=-6 hn="[::ffff:0.0.0.0]" fixed=1 ;;
+			esac
+			if bg_sockop b2_h $hf $ha $b2_port -s 600; then
+				said_k=$(b2_said $cf $ca $b2_port)
+				b2_pair "$cn/$hn" $fixed "$said_k"
+			else
+				b2_bad="$b2_bad $cn/$hn:holder($(said b2_h))"
+			fi
+			kill "$(pid_of b2_h)" 2>/dev/null
+			b2_port=$((b2_port + 1))
+		done
+	done
+	# 1B8A = 7050; the client's port Q holds a TIME_WAIT (FIN_WAIT2 substate) entry
+	if bg_sockop b2_l -l 127.0.0.1 7050 -s 600; then
+		b2_q=$(sockop -c 127.0.0.1 7050 2>/dev/null | sed -n 's/^ok //p')
+		b2_hex=$(printf '%04X' "${b2_q:-0}")
+		b2_tw() { grep -q "^ *[0-9]*: 0100007F:$b2_hex [0-9A-F]*:1B8A 0[56] " /proc/net/tcp; }
+		if [ -n "$b2_q" ] && until_ok "$WAIT" b2_tw; then
+			said_w=$(b2_said 0.0.0.0 "$b2_q")
+			said_k=$(b2_said 127.0.0.1 "$b2_q")
+			if [ "$said_w" != "err EADDRINUSE" ]; then
+				b2_bad="$b2_bad time_wait:control($said_w)"
+			else
+				b2_pair time_wait 1 "$said_k"
+			fi
+		else
+			b2_bad="$b2_bad time_wait:no-entry(port $b2_q)"
+		fi
+		kill "$(pid_of b2_l)" 2>/dev/null
+	else
+		b2_bad="$b2_bad time_wait:listener($(said b2_l))"
+	fi
+	if [ -z "$b2_bad" ] && [ "$b2_n" -gt 0 ]; then
+		pass "tcp_bhash2: $b2_n pairs as stats says (deviate: ${b2_dev:-none}; unsure: ${b2_uns:-none})"
+	else
+		fail tcp_bhash2 "$b2_n compared, disagreements:${b2_bad:- none}"
+	fi
 fi
 
 # ---- (h) bind_wildcard_oracle ----------------------------------------------
@@ -576,7 +693,7 @@ sniffer_listed() {
 		grep -q -E "\"ports\": *\[ *$2 *\]"
 }
 
-# (k) packet sniffers (issue 19): the raw one from before the start is found
+# (m) packet sniffers (issue 19): the raw one from before the start is found
 # by the start-up scan (raw_diag, SO_GET_FILTER through pidfd_getfd); a new
 # packet one comes from the setsockopt tracepoint (sniffer_filter(), with
 # the packet_sock CO-RE read) and raises diversion/packet_sniffer.

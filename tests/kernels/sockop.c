@@ -2,7 +2,7 @@
 /*
  * sockop.c - socket operations for the kernel matrix checks (guest.sh).
  *
- *   sockop [-u UID] [-t tcp|udp] [-6] [-a] [-p] [-v] [-l] [-s SECONDS] ADDR PORT
+ *   sockop [-u UID] [-t tcp|udp] [-6] [-a] [-p] [-v] [-l] [-c] [-s SECONDS] ADDR PORT
  *   sockop [-u UID] -b
  *   sockop -F raw|packet [-s SECONDS] PORT
  *
@@ -10,7 +10,9 @@
  * creates the socket: the kernel records the creator's uid in the socket
  * (sk_uid), and that is the uid it compares for SO_REUSEPORT. Then sets
  * SO_REUSEADDR (-a), SO_REUSEPORT (-p), IPV6_V6ONLY (-v, with -6), binds
- * ADDR:PORT, listens (-l, TCP only) and prints one line on stdout:
+ * ADDR:PORT, listens (-l, TCP only) and prints one line on stdout; with
+ * -c it connects to ADDR:PORT instead of binding it (PORT is then the local
+ * port the kernel chose, of no interest but to be printed):
  *
  *   ok PORT          the port bound (the kernel's choice for PORT 0)
  *   err ERRNO_NAME   the first call that failed, e.g. "err EADDRINUSE"
@@ -64,14 +66,14 @@
 
 /* One socket operation: what to create, set, bind and maybe listen. */
 struct op {
-	int tcp, inet6, reuseaddr, reuseport, v6only, listening;
+	int tcp, inet6, reuseaddr, reuseport, v6only, listening, connecting;
 	struct sockaddr_storage ss;
 	socklen_t len;
 };
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: sockop [-u UID] [-t tcp|udp] [-6] [-a] [-p] [-v] [-l] "
+	fprintf(stderr, "usage: sockop [-u UID] [-t tcp|udp] [-6] [-a] [-p] [-v] [-l] [-c] "
 			"[-s SECONDS] ADDR PORT\n"
 			"       sockop [-u UID] -b   (operations read from stdin, one a line)\n"
 			"       sockop -F raw|packet [-s SECONDS] PORT\n");
@@ -109,6 +111,7 @@ static int op_option(struct op *op, int opt, const char *arg)
 	case 'p': op->reuseport = 1; return 0;
 	case 'v': op->v6only = 1; return 0;
 	case 'l': op->listening = 1; return 0;
+	case 'c': op->connecting = 1; return 0;
 	default: return -1;
 	}
 }
@@ -119,7 +122,8 @@ static int op_address(struct op *op, const char *addr, const char *portstr)
 {
 	long port = number(portstr, 65535);
 
-	if (port < 0 || (op->listening && !op->tcp) || (op->v6only && !op->inet6))
+	if (port < 0 || (op->listening && !op->tcp) || (op->v6only && !op->inet6) ||
+	    (op->connecting && op->listening))
 		return -1;
 	memset(&op->ss, 0, sizeof(op->ss));
 	if (op->inet6) {
@@ -169,8 +173,9 @@ static int op_run(const struct op *op, unsigned short *port, const char **call)
 		*call = "setsockopt(IPV6_V6ONLY)";
 		goto fail;
 	}
-	*call = "bind";
-	if (bind(fd, (const struct sockaddr *)&op->ss, op->len))
+	*call = op->connecting ? "connect" : "bind";
+	if (op->connecting ? connect(fd, (const struct sockaddr *)&op->ss, op->len) :
+			     bind(fd, (const struct sockaddr *)&op->ss, op->len))
 		goto fail;
 	*call = "listen";
 	if (op->listening && listen(fd, 16))
@@ -245,7 +250,7 @@ static int batch(void)
 			nheld = 0;
 		} else {
 			optind = 0; /* glibc: a fresh scan of the new argv */
-			while (!bad && (opt = getopt(argc, argv, "+t:6apvl")) != -1)
+			while (!bad && (opt = getopt(argc, argv, "+t:6apvlc")) != -1)
 				bad = op_option(&op, opt, optarg) != 0;
 			if (bad || argc - optind != 2 ||
 			    op_address(&op, argv[optind], argv[optind + 1])) {
@@ -305,7 +310,7 @@ int main(int argc, char **argv)
 	unsigned short port;
 	const char *call, *sniff = NULL;
 
-	while ((opt = getopt(argc, argv, "u:t:6apvls:bF:")) != -1) {
+	while ((opt = getopt(argc, argv, "u:t:6apvlcs:bF:")) != -1) {
 		switch (opt) {
 		case 'F':
 			if (strcmp(optarg, "raw") && strcmp(optarg, "packet"))

@@ -633,6 +633,235 @@ static void test_tcp_mapped_any_unseen(void **state)
 }
 
 /*
+ * The SO_REUSEPORT uid of a TCP holder without a struct socket (here a
+ * connection in its listener's accept queue: inode 0, sk_uid of the
+ * listener): sock_i_uid() makes it root's on INODE kernels (6.1, 6.12),
+ * sk_uid keeps it the creator's on SK_UID kernels (6.17+); an unknown
+ * kernel is uncertain exactly where they differ. The kbehavior.c trial.
+ */
+static void test_reuseport_uid_of_socketless_holder(void **state)
+{
+	struct pw_sock v[3] = {
+		pwt_tcp("127.0.0.1", 7400, PW_TCP_LISTEN, PWT_RP, 1000),
+		pwt_tcp("127.0.0.2", 7400, PW_TCP_CLOSE, 0, 1000),
+		pwt_tcp("127.0.0.1", 7400, PW_TCP_ESTABLISHED, PWT_RP, 1000),
+	};
+	struct rules_tb tb = { .fastreuse = 0, .fastreuseport = 0 }; /* no fast path */
+	struct rules_query q = { .op = RULES_OP_BIND };
+	struct rules_prediction p;
+
+	(void)state;
+	v[0].inode = 11;
+	v[1].inode = 12;
+	v[2].inode = 0; /* not accepted yet */
+	v[2].rport = 40000;
+	q.c = pwt_tcp("127.0.0.1", 7400, PW_TCP_CLOSE, PWT_RP, 1000);
+	q.reuseport_uid = RULES_REUSEPORT_UID_SK;
+	p = predict(&q, v, 3, &tb);
+	assert_true(p.ok);
+	q.reuseport_uid = RULES_REUSEPORT_UID_INODE;
+	p = predict(&q, v, 3, &tb);
+	assert_false(p.ok);
+	assert_int_equal(p.uncertain, RULES_SURE);
+	assert_int_equal(p.err, EADDRINUSE);
+	assert_int_equal(p.rule, RULES_RULE_REUSEPORT_UID);
+	assert_int_equal(p.nblockers, 1);
+	assert_int_equal(p.blockers[0], 2);
+	q.reuseport_uid = RULES_REUSEPORT_UID_UNKNOWN;
+	p = predict(&q, v, 3, &tb);
+	assert_false(p.ok);
+	assert_int_equal(p.uncertain, RULES_UNCERTAIN_REUSEPORT_UID);
+	assert_int_equal(p.blockers[0], 2);
+	/* a contender of root's: refused by the listener either way */
+	q.c.sk_uid = 0;
+	p = predict(&q, v, 3, &tb);
+	assert_false(p.ok);
+	assert_int_equal(p.uncertain, RULES_SURE);
+	assert_int_equal(p.rule, RULES_RULE_REUSEPORT_UID);
+	/* accepted (an inode of its own): the same on every kernel */
+	q.c.sk_uid = 1000;
+	v[2].inode = 13;
+	for (int r = RULES_REUSEPORT_UID_UNKNOWN; r <= RULES_REUSEPORT_UID_SK; r++) {
+		q.reuseport_uid = (enum rules_reuseport_uid)r;
+		p = predict(&q, v, 3, &tb);
+		assert_true(p.ok);
+		assert_int_equal(p.uncertain, RULES_SURE);
+	}
+	/* a TIME_WAIT entry (inode 0 too) is exempt from the uid check */
+	v[2].inode = 0;
+	v[2].state = PW_TCP_TIME_WAIT;
+	v[2].sk_uid = 0;
+	q.reuseport_uid = RULES_REUSEPORT_UID_INODE;
+	p = predict(&q, v, 3, &tb);
+	assert_true(p.ok);
+	assert_int_equal(rules_reuseport_holder_uid(RULES_REUSEPORT_UID_INODE, &v[0]), 1000);
+	assert_string_equal(rules_reuseport_uid_name(RULES_REUSEPORT_UID_INODE), "inode");
+	assert_string_equal(rules_reuseport_uid_name(RULES_REUSEPORT_UID_SK), "sk_uid");
+	assert_string_equal(rules_reuseport_uid_name(RULES_REUSEPORT_UID_UNKNOWN), "unknown");
+}
+
+/*
+ * A contender with a reuseport group of its own (a program attached
+ * before bind: rules_query.own_group) shares through SO_REUSEPORT with
+ * nobody (inet_bind_conflict() reuseport_cb_ok false, udp_lib_lport_inuse()),
+ * and gets rule reuseport_own_group where SO_REUSEPORT would have let it
+ * join; SO_REUSEADDR sharing and free ports are unchanged.
+ */
+static void test_reuseport_own_group(void **state)
+{
+	struct rules_tb any = { .fastreuse = 0, .fastreuseport = RULES_FASTREUSEPORT_ANY,
+				.fastuid = 1000 };
+	struct rules_query q = { .op = RULES_OP_BIND, .reuseport_uid = RULES_REUSEPORT_UID_SK };
+	struct rules_prediction p;
+	uint8_t protos[2] = { IPPROTO_TCP, IPPROTO_UDP };
+
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		struct pw_sock v[1] = { pwt_sock(protos[i], "127.0.0.1", 7410, PW_TCP_LISTEN, PWT_RP,
+						 1000) };
+
+		if (protos[i] == IPPROTO_UDP)
+			v[0].state = PW_TCP_CLOSE;
+		v[0].inode = 21;
+		any.fast = v[0];
+		q.c = pwt_sock(protos[i], "127.0.0.1", 7410, PW_TCP_CLOSE, PWT_RP, 1000);
+		q.own_group = 0;
+		p = predict(&q, v, 1, protos[i] == IPPROTO_TCP ? &any : NULL);
+		assert_true(p.ok);
+		q.own_group = 1; /* not even the fast path */
+		p = predict(&q, v, 1, protos[i] == IPPROTO_TCP ? &any : NULL);
+		assert_false(p.ok);
+		assert_int_equal(p.err, EADDRINUSE);
+		assert_int_equal(p.rule, RULES_RULE_REUSEPORT_OWN_GROUP);
+		assert_int_equal(p.nblockers, 1);
+		/* another uid: refused anyway, for its own reason */
+		q.c.sk_uid = 1001;
+		p = predict(&q, v, 1, NULL);
+		assert_false(p.ok);
+		assert_int_not_equal(p.rule, RULES_RULE_REUSEPORT_OWN_GROUP);
+		q.c.sk_uid = 1000;
+		/* another port: free */
+		q.c.lport = 7411;
+		p = predict(&q, v, 1, NULL);
+		assert_true(p.ok);
+	}
+	/* UDP, both SO_REUSEADDR: shared, group or not */
+	{
+		struct pw_sock v[1] = { pwt_udp("127.0.0.1", 7412, PWT_RA | PWT_RP, 1000) };
+
+		q.c = pwt_udp("127.0.0.1", 7412, PWT_RA | PWT_RP, 1000);
+		q.own_group = 1;
+		p = predict(&q, v, 1, NULL);
+		assert_true(p.ok);
+	}
+	assert_string_equal(rules_rule_name(RULES_RULE_REUSEPORT_OWN_GROUP), "reuseport_own_group");
+}
+
+/*
+ * The bhash2 view of the running kernel (rules_query.tcp_bhash2_deviate,
+ * kbehavior.c trial_bhash2()): a TCP contender on a specific address
+ * meets only the wildcard buckets and TIME_WAIT entries its kernel's
+ * inet_bind2_bucket_match_addr_any() / __inet_bhash2_conflict() let it;
+ * fixed kernels and each pre-fix form, and unsure pairs as uncertain.
+ */
+static void test_bhash2_view(void **state)
+{
+	struct rules_query q = { .op = RULES_OP_BIND, .reuseport_uid = RULES_REUSEPORT_UID_SK };
+	struct rules_prediction p;
+	struct pw_sock tw[1] = { pwt_tcp("127.0.0.1", 7420, PW_TCP_TIME_WAIT, 0, 1000) };
+	struct pw_sock dual[1] = { pwt_tcp("::", 7421, PW_TCP_LISTEN, 0, 1000) };
+	struct pw_sock only[1] = { pwt_tcp("::", 7422, PW_TCP_CLOSE, PWT_V6ONLY, 1000) };
+	struct pw_sock many[1] = { pwt_tcp("::ffff:0.0.0.0", 7423, PW_TCP_CLOSE, 0, 1000) };
+
+	(void)state;
+	/* TIME_WAIT entries: met by a fixed kernel, not before "Add TIME_WAIT
+	 * sockets in bhash2"; a wildcard contender meets them on both */
+	q.c = pwt_tcp("127.0.0.1", 7420, PW_TCP_CLOSE, 0, 1000);
+	p = predict(&q, tw, 1, NULL);
+	assert_false(p.ok);
+	assert_int_equal(p.rule, RULES_RULE_TIME_WAIT);
+	q.tcp_bhash2_deviate = RULES_B2_TW;
+	p = predict(&q, tw, 1, NULL);
+	assert_true(p.ok);
+	q.c = pwt_tcp("0.0.0.0", 7420, PW_TCP_CLOSE, 0, 1000);
+	p = predict(&q, tw, 1, NULL);
+	assert_false(p.ok);
+	q.tcp_bhash2_deviate = 0;
+	/* met or not, an entry of another address never refuses (differential
+	 * test, seed 1: [::1] and [::ffff:127.0.0.1] entries against 127.0.0.2) */
+	q.c = pwt_tcp("127.0.0.2", 7420, PW_TCP_CLOSE, 0, 1000);
+	p = predict(&q, tw, 1, NULL);
+	assert_true(p.ok);
+	q.c.lport = 0; /* nor take its port from a search */
+	{
+		struct rules_ports ports;
+
+		assert_int_equal(rules_ports_parse(&ports, "7420 7420", ""), 0);
+		rules_predict(&q, tw, 1, no_tb, NULL, &ports, &p);
+		assert_true(p.ok);
+	}
+	q.tcp_bhash2_unsure = RULES_B2_TW;
+	q.c = pwt_tcp("127.0.0.1", 7420, PW_TCP_CLOSE, 0, 1000);
+	p = predict(&q, tw, 1, NULL);
+	assert_false(p.ok);
+	assert_int_equal(p.uncertain, RULES_UNCERTAIN_BHASH2);
+	assert_int_equal(p.nblockers, 1);
+	q.tcp_bhash2_unsure = 0;
+
+	/* AF_INET contender, dual-stack [::] listener: a family mismatch
+	 * matched no bucket before "Fix bind() conflict check for dual-stack
+	 * wildcard address" */
+	q.c = pwt_tcp("127.0.0.1", 7421, PW_TCP_CLOSE, 0, 1000);
+	p = predict(&q, dual, 1, NULL);
+	assert_false(p.ok);
+	assert_int_equal(p.rule, RULES_RULE_WILDCARD_LISTENER);
+	q.tcp_bhash2_deviate = RULES_B2_BIT(RULES_B2_C_V4, RULES_B2_H_DUAL);
+	p = predict(&q, dual, 1, NULL);
+	assert_true(p.ok);
+	/* the v4-mapped contender is another pair: still met */
+	q.c = pwt_tcp("::ffff:127.0.0.1", 7421, PW_TCP_CLOSE, 0, 1000);
+	p = predict(&q, dual, 1, NULL);
+	assert_false(p.ok);
+	q.tcp_bhash2_deviate = 0;
+
+	/* [::] with IPV6_V6ONLY: passed over by a fixed kernel; met before
+	 * "Fix bind() regression for v6-only wildcard address", where the
+	 * flags alone decide */
+	q.c = pwt_tcp("127.0.0.1", 7422, PW_TCP_CLOSE, 0, 1000);
+	p = predict(&q, only, 1, NULL);
+	assert_true(p.ok);
+	q.tcp_bhash2_deviate = RULES_B2_BIT(RULES_B2_C_V4, RULES_B2_H_V6ONLY);
+	p = predict(&q, only, 1, NULL);
+	assert_false(p.ok);
+	assert_int_equal(p.rule, RULES_RULE_NO_REUSEADDR);
+	only[0].reuseaddr = 1;
+	q.c.reuseaddr = 1;
+	p = predict(&q, only, 1, NULL);
+	assert_true(p.ok);
+	q.c.reuseaddr = 0;
+	q.c.bound_dev_if = 2; /* other devices never meet */
+	only[0].bound_dev_if = 3;
+	only[0].reuseaddr = 0;
+	p = predict(&q, only, 1, NULL);
+	assert_true(p.ok);
+	q.c.bound_dev_if = 0;
+	q.tcp_bhash2_deviate = 0;
+
+	/* AF_INET contender, AF_INET6 ::ffff:0.0.0.0 holder */
+	q.c = pwt_tcp("127.0.0.1", 7423, PW_TCP_CLOSE, 0, 1000);
+	p = predict(&q, many, 1, NULL);
+	assert_false(p.ok);
+	q.tcp_bhash2_deviate = RULES_B2_BIT(RULES_B2_C_V4, RULES_B2_H_MAPPEDANY);
+	p = predict(&q, many, 1, NULL);
+	assert_true(p.ok);
+	q.tcp_bhash2_deviate = 0;
+	assert_string_equal(rules_b2_name(RULES_B2_TW), "time_wait");
+	assert_string_equal(rules_b2_name(RULES_B2_BIT(RULES_B2_C_MAPPED, RULES_B2_H_V6ONLY)),
+			    "[::ffff:127.0.0.1]/[::]v6only");
+	assert_null(rules_b2_name(3));
+}
+
+/*
  * ip_autobind_reuse (inet_csk_find_open_port(), relax) and
  * IP_LOCAL_PORT_RANGE (inet_sk_get_local_port_range()).
  */
@@ -1170,6 +1399,9 @@ int main(void)
 		cmocka_unit_test(test_advice),
 		cmocka_unit_test(test_udp_walk_any_refuses),
 		cmocka_unit_test(test_tcp_mapped_any_unseen),
+		cmocka_unit_test(test_reuseport_uid_of_socketless_holder),
+		cmocka_unit_test(test_reuseport_own_group),
+		cmocka_unit_test(test_bhash2_view),
 		cmocka_unit_test(test_devices),
 		cmocka_unit_test(test_autobind_reuse_and_socket_range),
 		cmocka_unit_test(test_bind_checks),
