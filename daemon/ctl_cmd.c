@@ -84,6 +84,62 @@ static int sockets_sorted(struct pw_monitor *m, const struct ctl_filter *f, stru
 	return err;
 }
 
+/*
+ * `owners` for ctl.c: the answer without its "sockets" member, which
+ * ctx->stream then brings; frees c->v.
+ */
+static json_object *owners_stream(struct ctl_cmd_ctx *ctx, const struct ctl_filter *f,
+				  struct collect *c)
+{
+	struct ctl_stream *s = calloc(1, sizeof(*s));
+
+	if (s && c->n)
+		s->keys = malloc(c->n * sizeof(*s->keys));
+	if (!s || (c->n && !s->keys)) {
+		free(s);
+		free(c->v);
+		return ctl_error("out of memory");
+	}
+	for (size_t i = 0; i < c->n; i++)
+		s->keys[i] = (struct ctl_stream_key){ .inode = c->v[i]->sk.inode,
+						      .netns = c->v[i]->sk.netns };
+	free(c->v);
+	s->member = "sockets";
+	s->f = *f;
+	s->n = c->n;
+	ctx->stream = s;
+	return ctl_ok();
+}
+
+json_object *ctl_stream_next(struct ctl_stream *s, const struct pw_monitor *m)
+{
+	while (s->next < s->n) {
+		const struct ctl_stream_key *k = &s->keys[s->next++];
+		const struct pw_entry *e = table_lookup(m->table, k->netns, k->inode);
+		json_object *o;
+
+		if (!e || !ctl_filter_match(&s->f, e))
+			continue;
+		o = pwj_socket(e);
+		if (o)
+			return o;
+	}
+	return NULL;
+}
+
+size_t ctl_stream_bytes(const struct ctl_stream *s)
+{
+	return s ? sizeof(*s) + s->n * sizeof(*s->keys) : 0;
+}
+
+void ctl_stream_free(struct ctl_stream *s)
+{
+	if (!s)
+		return;
+	free(s->keys);
+	free(s);
+}
+
 json_object *ctl_cmd_owners(struct ctl_cmd_ctx *ctx, json_object *req)
 {
 	struct collect c = { 0 };
@@ -97,13 +153,9 @@ json_object *ctl_cmd_owners(struct ctl_cmd_ctx *ctx, json_object *req)
 		free(c.v);
 		return ctl_error("out of memory");
 	}
+	if (ctx->can_stream)
+		return owners_stream(ctx, &f, &c);
 	o = ctl_ok();
-	if (ctx->can_stream) {
-		ctx->stream_member = "sockets";
-		ctx->stream = c.v;
-		ctx->nstream = c.n;
-		return o;
-	}
 	arr = json_object_new_array();
 	for (size_t i = 0; i < c.n; i++)
 		json_object_array_add(arr, pwj_socket(c.v[i]));
