@@ -334,7 +334,7 @@ json_object *ctl_cmd_diversions(struct ctl_cmd_ctx *ctx, json_object *req)
 		json_object_object_add(d, "pid", w->pid ? json_object_new_int64(w->pid) : NULL);
 		json_object_object_add(d, "comm", w->pid ? pwj_text(w->comm) : NULL);
 		json_object_object_add(d, "uid", w->pid ? json_object_new_int64(w->uid) : NULL);
-		json_object_object_add(d, "exe", w->pid ? pwj_text(w->exe) : NULL);
+		json_object_object_add(d, "exe", w->pid ? pwj_text(pw_owner_exe(w)) : NULL);
 		json_object_array_add(v, d);
 	}
 	json_object_object_add(o, "diversions", v);

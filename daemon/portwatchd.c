@@ -1122,6 +1122,7 @@ static void teardown(struct daemon *d)
 	sklookup_free(&d->sklookup);
 	expected_free(&d->expected);
 	container_pool_free(); /* after the table: its entries drop their references */
+	strpool_free();
 	config_free(&d->cfg);
 	if (d->watchdog_fd >= 0)
 		close(d->watchdog_fd);
