@@ -461,10 +461,15 @@ static int turn_spent(const struct pw_ctl *c, const struct turn *t)
 	       c->queued - t->queued_at_start >= CTL_BYTES_PER_TURN;
 }
 
-/* May cl's stream be written now? (It has one, and less than a window waits.) */
+/*
+ * May cl's stream be written now? (It has one, and less than a window
+ * waits.) A subscriber's is written whole at once, as every answer was
+ * before streams: an alert published between two pieces would land in
+ * the middle of the array (its output bound, 4 MiB, still applies).
+ */
 static int stream_ready(const struct ctl_client *cl)
 {
-	return cl->stream && cl->outlen - cl->outoff < CTL_STREAM_WINDOW;
+	return cl->stream && (cl->subscribed || cl->outlen - cl->outoff < CTL_STREAM_WINDOW);
 }
 
 static int client_flush(struct pw_ctl *c, struct ctl_client *cl);
@@ -482,7 +487,8 @@ static int stream_more(struct pw_ctl *c, struct ctl_client *cl, const struct tur
 	uint64_t start = c->queued;
 	int err = 0;
 
-	while (!err && c->queued - start < CTL_STREAM_CHUNK && !turn_spent(c, t)) {
+	while (!err && (cl->subscribed ||
+			(c->queued - start < CTL_STREAM_CHUNK && !turn_spent(c, t)))) {
 		json_object *o;
 		const char *s;
 		size_t len;

@@ -130,3 +130,36 @@ def test_small_answer_is_one_line_as_before(daemon, netns):
         c.send_raw(b'{"cmd":"owners","netns":%d}\n{"cmd":"stats"}\n' % nsino)
         assert c.recv_line() == b'{"version":1,"ok":true,"sockets":[]}'
         assert json.loads(c.recv_line())["stats"]["clients"] >= 1
+
+
+def test_subscriber_gets_whole_lines(daemon, netns, actors, port):
+    """A subscriber's alerts never land inside its `owners` answer: the
+    answer (2.5 MB here, under a subscriber's 4 MiB bound) is written whole,
+    and an alert raised while it waits unread comes after it, on its own line."""
+    ns = netns()
+    nsino = netns_inode(ns)
+    n = 6000
+    holder = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-c", HOLDER, str(n),
+                               str(BASE_PORT)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline().strip() == b"ready"
+        wait_until(lambda: len(daemon.owners(netns=nsino)) == n, timeout=60,
+                   what="the %d sockets in the table" % n)
+        a = actors(uid=1234)
+        b = actors(uid=1235)
+        ra = a.bound("u", "0.0.0.0", port, type="udp", reuseaddr=True)
+        daemon.wait_inode(ra["inode"], port=port)
+        with Conn(daemon.socket_path) as sub:
+            assert sub.request({"cmd": "subscribe"})["subscribed"] is True
+            sub.send({"cmd": "owners", "netns": nsino})
+            # the answer has begun (bytes wait in the socket) before the alert is raised
+            wait_until(lambda: sub.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT),
+                       what="the start of the owners answer")
+            b.bound("u", "127.0.0.1", port, type="udp", reuseaddr=True)
+            first = sub.recv(timeout=60)
+            assert first.get("ok") is True and len(first["sockets"]) == n, str(first)[:300]
+            second = sub.recv(timeout=30)
+            assert second["alert"]["port"] == port, second
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
