@@ -472,8 +472,6 @@ static int stream_ready(const struct ctl_client *cl)
 	return cl->stream && (cl->subscribed || cl->outlen - cl->outoff < CTL_STREAM_WINDOW);
 }
 
-static int client_flush(struct pw_ctl *c, struct ctl_client *cl);
-
 /*
  * Write the next piece of cl's stream: elements, comma-separated, each
  * window handed to the socket, until CTL_STREAM_CHUNK bytes are queued in
@@ -901,8 +899,8 @@ void ctl_tick(struct pw_ctl *c, uint64_t now)
 	for (size_t i = 0; c->idle_timeout_ns && i < c->nclients; i++) {
 		struct ctl_client *cl = c->clients[i];
 
-		if (cl->dead || cl->subscribed || cl->backlog || cl->stream || cl->outlen > cl->outoff ||
-		    now - cl->active_ns < c->idle_timeout_ns)
+		if (cl->dead || cl->subscribed || cl->backlog || cl->stream ||
+		    cl->outlen > cl->outoff || now - cl->active_ns < c->idle_timeout_ns)
 			continue;
 		c->stats.idle_closed++;
 		log_debug("control socket: closing a client of uid %ld idle for %llu s",

@@ -573,7 +573,8 @@ static int protect_bind(struct pw_monitor *m, const struct pw_entry *c, int resu
 	snprintf(a->message, sizeof(a->message),
 		 "protected_port: pid %u (%s, uid %u, %s) %s %s%s%s:%u/%s, protected for other "
 		 "owners by the rule of line %u%s%s%s",
-		 c->owner.pid, c->owner.comm, c->owner.uid, pw_owner_exe(&c->owner)[0] ? pw_owner_exe(&c->owner) : "?",
+		 c->owner.pid, c->owner.comm, c->owner.uid,
+		 pw_owner_exe(&c->owner)[0] ? pw_owner_exe(&c->owner) : "?",
 		 a->enforced ? "was refused" : result ? "failed to bind" : "bound",
 		 c->sk.family == AF_INET6 ? "[" : "",
 		 pw_addr_ntop(c->sk.family, c->sk.laddr, addr),
