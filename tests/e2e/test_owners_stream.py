@@ -13,9 +13,14 @@ import time
 
 from pwe2e import Conn, netns_inode, wait_until
 
-HOLDERS = 2        # processes, each under RLIMIT_NOFILE (often 20,000 in containers)
+HOLDERS = 3        # processes, each under RLIMIT_NOFILE (often 20,000 in containers)
 PER_HOLDER = 15000
-N = HOLDERS * PER_HOLDER  # UDP sockets in the namespace: ~12 MB of `owners` answer
+N = HOLDERS * PER_HOLDER  # UDP sockets in the namespace: ~19 MB of `owners` answer
+# What the daemon may grow by while that answer waits unread: main's whole-answer
+# queue grew by the answer's size; a stream holds a window and 16 bytes a socket.
+# The slack is for what other programs on the host make the daemon do meanwhile
+# (a /proc scan for an ephemeral-port conflict holds a 4 MiB map at 110k sockets).
+RSS_GROWTH_KIB = 9 * 1024
 BASE_PORT = 10000  # ports BASE_PORT .. BASE_PORT + N - 1, a fresh namespace's own
 
 # A process in the namespace holding N UDP sockets on fixed ports; prints
@@ -33,6 +38,13 @@ for i in range(n):
 print("ready", flush=True)
 sys.stdin.read()
 """
+
+
+def sanitized(pid):
+    """True when the daemon runs with AddressSanitizer (make test-sanitize),
+    whose quarantine keeps freed memory resident: its RSS says nothing here."""
+    with open("/proc/%d/maps" % pid) as fh:
+        return "libasan" in fh.read()
 
 
 def rss_kib(pid):
@@ -81,7 +93,7 @@ def test_full_dump_streams_while_others_are_served(daemon, netns):
         slow.sendall(b'{"cmd":"owners"}\n')
 
         # another client is answered meanwhile, more than once, while the dump
-        # cannot be complete: its reader has taken none of its ~12 MB
+        # cannot be complete: its reader has taken none of its ~19 MB
         with Conn(daemon.socket_path) as other:
             for port in (BASE_PORT, BASE_PORT + N - 1):
                 r = other.request({"cmd": "owners", "port": port, "netns": nsino})
@@ -90,10 +102,10 @@ def test_full_dump_streams_while_others_are_served(daemon, netns):
         peek = slow.recv(1 << 22, socket.MSG_PEEK | socket.MSG_DONTWAIT)
         assert b"\n" not in peek, "the dump was complete before it was read"
 
-        # the daemon holds a piece of the answer, not all of it (12 MB); a
-        # few MiB of slack for what other events add to the table meanwhile
+        # the daemon holds a piece of the answer, not all of it
         grown = rss_kib(daemon.pid) - rss_before
-        assert grown < 6 * 1024, "RSS grew by %d KiB during an unread dump" % grown
+        assert grown < RSS_GROWTH_KIB or sanitized(daemon.pid), \
+            "RSS grew by %d KiB during an unread dump" % grown
 
         line = read_line(slow)
     finally:
@@ -156,10 +168,20 @@ def test_subscriber_gets_whole_lines(daemon, netns, actors, port):
             wait_until(lambda: sub.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT),
                        what="the start of the owners answer")
             b.bound("u", "127.0.0.1", port, type="udp", reuseaddr=True)
-            first = sub.recv(timeout=60)
-            assert first.get("ok") is True and len(first["sockets"]) == n, str(first)[:300]
-            second = sub.recv(timeout=30)
-            assert second["alert"]["port"] == port, second
+            # every line parses (recv() asserts it); other programs' alerts on this
+            # host may come too, each on its own line
+            answer, mine, deadline = None, None, time.monotonic() + 60
+            while answer is None or mine is None:
+                assert time.monotonic() < deadline, "answer %s, alert %s" % (
+                    answer is not None, mine is not None)
+                line = sub.recv(timeout=60)
+                if "alert" in line:
+                    if line["alert"]["port"] == port:
+                        mine = line
+                else:
+                    assert answer is None, str(line)[:300]
+                    answer = line
+            assert answer.get("ok") is True and len(answer["sockets"]) == n, str(answer)[:300]
     finally:
         holder.stdin.close()
         holder.wait(timeout=30)
