@@ -360,22 +360,36 @@ static __always_inline void event_submit(struct pw_event *e)
 	bpf_ringbuf_submit(e, flags);
 }
 
-/* Copy the address and port of a user sockaddr into the req_* fields. */
+/*
+ * Copy the address and port of a user sockaddr into the req_* fields.
+ * The first 8 bytes (family, port and an IPv4 address: struct sockaddr_in,
+ * in.h) come in one read, an IPv6 address in a second; a sockaddr too
+ * short for 8 bytes (bind() refuses it, but the event still reports the
+ * call) is read field by field.
+ */
 static __always_inline void read_user_sockaddr(struct pw_event *e, __u64 uaddr)
 {
-	__u16 family = 0;
-	__be16 port = 0;
+	struct {
+		__u16 family;
+		__be16 port;
+		__u8 addr4[4];
+	} head = {};
 
 	if (!uaddr)
 		return;
-	bpf_probe_read_user(&family, sizeof(family), (void *)uaddr);
-	bpf_probe_read_user(&port, sizeof(port), (void *)(uaddr + 2));
-	e->req_family = family;
-	e->req_port = bpf_ntohs(port);
-	if (family == AF_INET6)
+	if (bpf_probe_read_user(&head, sizeof(head), (void *)uaddr)) {
+		__builtin_memset(&head, 0, sizeof(head));
+		bpf_probe_read_user(&head.family, sizeof(head.family), (void *)uaddr);
+		bpf_probe_read_user(&head.port, sizeof(head.port), (void *)(uaddr + 2));
+		if (head.family == AF_INET)
+			bpf_probe_read_user(head.addr4, 4, (void *)(uaddr + 4));
+	}
+	e->req_family = head.family;
+	e->req_port = bpf_ntohs(head.port);
+	if (head.family == AF_INET6)
 		bpf_probe_read_user(e->req_addr, 16, (void *)(uaddr + 8));
-	else if (family == AF_INET)
-		bpf_probe_read_user(e->req_addr, 4, (void *)(uaddr + 4));
+	else if (head.family == AF_INET)
+		__builtin_memcpy(e->req_addr, head.addr4, 4);
 }
 
 static __always_inline int save_args(__s32 fd, __u64 uaddr, __u32 type, __u8 bound_before)
@@ -402,14 +416,29 @@ static __always_inline int take_args(struct call_args *out, __u32 type)
 	return out->type == type ? 0 : -1;
 }
 
+/*
+ * What the exit needs to know from before the call: whether the socket
+ * had a port. A TCP socket without one (an ordinary client) is reported
+ * only when its connect() fails with EADDRNOTAVAIL/EADDRINUSE, which its
+ * exit reads from the registers without this: it is counted filtered
+ * here and saves nothing, so that its exit finds no saved arguments and
+ * returns without walking the fd table (one fd -> sock resolution per
+ * connect() instead of two, and no map update and delete).
+ */
 static __always_inline int on_enter_connect(struct trace_event_raw_sys_enter *ctx,
 					    enum pw_read how)
 {
 	struct sock *sk = fd_to_sock((__s32)ctx->args[0], how);
+	int bound;
 
 	if (!sk || !is_inet(sk, how))
 		return 0;
-	return save_args((__s32)ctx->args[0], ctx->args[1], PW_EV_CONNECT, sk_num(sk, how) != 0);
+	bound = sk_num(sk, how) != 0;
+	if (!bound && sk_proto(sk, how) == IPPROTO_TCP) {
+		count(PW_CNT_FILTERED);
+		return 0;
+	}
+	return save_args((__s32)ctx->args[0], ctx->args[1], PW_EV_CONNECT, bound);
 }
 
 PW_TWINS("tracepoint/syscalls/sys_enter_connect", tp_enter_connect, struct trace_event_raw_sys_enter,
@@ -434,7 +463,7 @@ static __always_inline int args_from_regs(struct call_args *a, __u32 type)
 	a->type = type;
 	a->bound_before = 0;
 	a->sockopt = 0;
-	a->uaddr = type == PW_EV_BIND ? PT_REGS_PARM2_SYSCALL(regs) : 0;
+	a->uaddr = type == PW_EV_BIND || type == PW_EV_CONNECT ? PT_REGS_PARM2_SYSCALL(regs) : 0;
 	if (type == PW_EV_SOCKOPT) {
 		__s32 level = PT_REGS_PARM2_SYSCALL(regs);
 		__s32 opt = PT_REGS_PARM3_SYSCALL(regs);
@@ -515,8 +544,16 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 t
 	__s32 ret = ctx->ret;
 	int unbound;
 
-	if (type == PW_EV_CONNECT ? take_args(&a, type) : args_from_regs(&a, type))
+	if (type == PW_EV_CONNECT) {
+		/* nothing saved at entry: a TCP socket without a port, or not ours */
+		if (take_args(&a, type)) {
+			if (ret != -EADDRNOTAVAIL && ret != -EADDRINUSE)
+				return 0;
+			args_from_regs(&a, type);
+		}
+	} else if (args_from_regs(&a, type)) {
 		return 0;
+	}
 	if (type == PW_EV_SOCKOPT && ret)
 		return 0;
 	sk = fd_to_sock(a.fd, how);

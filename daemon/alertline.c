@@ -47,7 +47,7 @@ static void kv_who(char *buf, size_t len, const struct pw_entry *e)
 	char comm[PW_COMM_LEN * 4], exe[PW_EXE_LEN * 4], ctr[PW_CONTAINER_ID_LEN * 4 + 64];
 
 	text_kv_escape(comm, sizeof(comm), e->owner.comm);
-	text_kv_escape(exe, sizeof(exe), e->owner.exe);
+	text_kv_escape(exe, sizeof(exe), pw_owner_exe(&e->owner));
 	kv_container(ctr, sizeof(ctr), &e->owner);
 	snprintf(buf, len, "pid=%u comm=%s uid=%u%s exe=%s", e->owner.pid, comm[0] ? comm : "-",
 		 e->owner.uid, ctr, exe[0] ? exe : "-");

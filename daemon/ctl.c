@@ -33,6 +33,19 @@
 #define CTL_REQUESTS_PER_TURN 64
 #define CTL_BYTES_PER_TURN (8u << 20)
 
+/*
+ * A streamed answer (ctl_cmd.h struct ctl_stream: `owners`) is written
+ * at most CTL_STREAM_CHUNK bytes per client per turn, handed to the
+ * socket every CTL_STREAM_WINDOW bytes, and only while less than
+ * CTL_STREAM_WINDOW waits to be sent to that client. A dump of 100k
+ * sockets (30 MB) takes ~120 turns, each after a drain of the ring
+ * buffer and with the other clients served in between; a client that
+ * does not read holds one window of output (a 128 KiB buffer) and its
+ * stream's keys in the daemon, not the whole answer.
+ */
+#define CTL_STREAM_CHUNK (256u << 10)
+#define CTL_STREAM_WINDOW (64u << 10)
+
 /* A client's first input buffer; it doubles up to PW_CTL_MAX_REQUEST + 1. */
 #define CTL_IN_START 1024
 
@@ -56,6 +69,13 @@ struct ctl_client {
 	size_t inlen, incap;
 	char *out;          /* pending output */
 	size_t outlen, outcap, outoff;
+	/*
+	 * An answer being written a piece at a time (stream_more()); its
+	 * requests after it wait. NULL when none. stream_items: elements
+	 * written so far; stream_bytes: its heap, counted in out_total.
+	 */
+	struct ctl_stream *stream;
+	size_t stream_items, stream_bytes;
 };
 
 static int make_dir_of(const char *path)
@@ -218,7 +238,10 @@ static void client_kill(struct pw_ctl *c, struct ctl_client *cl)
 	cl->dead = 1;
 	cl->backlog = 0;
 	cl->subscribed = 0;
-	c->out_total -= cl->outlen - cl->outoff;
+	c->out_total -= cl->outlen - cl->outoff + cl->stream_bytes;
+	ctl_stream_free(cl->stream);
+	cl->stream = NULL;
+	cl->stream_bytes = 0;
 	free(cl->out); /* unsent output goes now, not at ctl_reap() */
 	cl->out = NULL;
 	cl->outlen = cl->outoff = cl->outcap = 0;
@@ -308,6 +331,12 @@ static void note_dropped(struct pw_ctl *c, const struct ctl_client *cl, const ch
 	c->dropped = 0;
 }
 
+/* What cl holds of the output budget: unsent bytes and its stream's keys. */
+static size_t unsent(const struct ctl_client *cl)
+{
+	return cl->outlen - cl->outoff + cl->stream_bytes;
+}
+
 /*
  * Make room for len more bytes of self's output within the budget of all
  * clients: drop the others that hold the most unsent output, clients of
@@ -322,11 +351,10 @@ static int make_room(struct pw_ctl *c, struct ctl_client *self, size_t len)
 			for (size_t i = 0; i < c->nclients; i++) {
 				struct ctl_client *cl = c->clients[i];
 
-				if (cl == self || cl->dead || cl->outlen == cl->outoff ||
+				if (cl == self || cl->dead || !unsent(cl) ||
 				    (cl->peer.uid == 0) != root)
 					continue;
-				if (!victim || cl->outlen - cl->outoff >
-						       victim->outlen - victim->outoff)
+				if (!victim || unsent(cl) > unsent(victim))
 					victim = cl;
 			}
 		if (!victim)
@@ -370,12 +398,17 @@ static int client_queue(struct pw_ctl *c, struct ctl_client *cl, const char *dat
 	return 0;
 }
 
-/* Output buffers above this are freed once sent (and the heap trimmed). */
+/*
+ * Output buffers above CTL_KEEP_OUTPUT are freed once sent, and so are
+ * those above CTL_KEEP_IDLE when no stream will fill them again (the
+ * heap is trimmed after one above CTL_KEEP_OUTPUT).
+ */
 #define CTL_KEEP_OUTPUT (1u << 20)
+#define CTL_KEEP_IDLE (64u << 10)
 
 /*
  * Write what the socket takes now; -errno when the client is gone. Once a
- * large answer (an `owners` of the whole table: ~330 bytes a socket) is
+ * large answer (a piece of an `owners` stream: ~420 bytes a socket) is
  * out, its buffer goes back to the system: malloc_trim(), since glibc
  * keeps freed heap memory and the RSS would stay at the peak.
  */
@@ -391,11 +424,14 @@ static int client_flush(struct pw_ctl *c, struct ctl_client *cl)
 		c->out_total -= n;
 		cl->active_ns = mono_ns();
 	}
-	if (cl->outcap > CTL_KEEP_OUTPUT) {
+	if (cl->outcap > CTL_KEEP_OUTPUT || (!cl->stream && cl->outcap > CTL_KEEP_IDLE)) {
+		int trim = cl->outcap > CTL_KEEP_OUTPUT;
+
 		free(cl->out);
 		cl->out = NULL;
 		cl->outcap = cl->outlen = cl->outoff = 0;
-		malloc_trim(0);
+		if (trim)
+			malloc_trim(0);
 	}
 	return 0;
 }
@@ -413,42 +449,103 @@ static int client_send(struct pw_ctl *c, struct ctl_client *cl, json_object *obj
 	return err;
 }
 
-/*
- * Queue obj (consumed) with the member ctx->stream_member appended: a
- * JSON array of ctx->stream[0..nstream), each socket encoded and freed
- * before the next (ctl_cmd.h). The object's own text is written without
- * its closing brace, which the array is followed by. Frees ctx->stream.
- */
-static int client_send_stream(struct pw_ctl *c, struct ctl_client *cl, json_object *obj,
-			      struct ctl_cmd_ctx *ctx)
+/* The spending of one ctl_serve() turn. */
+struct turn {
+	unsigned int requests;
+	uint64_t queued_at_start; /* c->queued when the turn began */
+};
+
+static int turn_spent(const struct pw_ctl *c, const struct turn *t)
 {
-	size_t len;
-	const char *s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN, &len);
-	char head[64];
-	int err;
+	return t->requests >= CTL_REQUESTS_PER_TURN ||
+	       c->queued - t->queued_at_start >= CTL_BYTES_PER_TURN;
+}
 
-	snprintf(head, sizeof(head), ",\"%s\":[", ctx->stream_member);
-	err = client_queue(c, cl, s, len - 1);
-	if (!err)
-		err = client_queue(c, cl, head, strlen(head));
-	for (size_t i = 0; !err && i < ctx->nstream; i++) {
-		json_object *o = pwj_socket(ctx->stream[i]);
+/*
+ * May cl's stream be written now? (It has one, and less than a window
+ * waits.) A subscriber's is written whole at once, as every answer was
+ * before streams: an alert published between two pieces would land in
+ * the middle of the array (its output bound, 4 MiB, still applies).
+ */
+static int stream_ready(const struct ctl_client *cl)
+{
+	return cl->stream && (cl->subscribed || cl->outlen - cl->outoff < CTL_STREAM_WINDOW);
+}
 
+/*
+ * Write the next piece of cl's stream: elements, comma-separated, each
+ * window handed to the socket, until CTL_STREAM_CHUNK bytes are queued in
+ * this call, a window waits that the socket did not take, or the turn is
+ * spent; then, once no element is left, the array's and the answer's ends
+ * ("]}\n"), and the stream is freed. 0, or -ENOBUFS/-ENOMEM when the
+ * client cannot take it, -errno when it is gone.
+ */
+static int stream_more(struct pw_ctl *c, struct ctl_client *cl, const struct turn *t)
+{
+	uint64_t start = c->queued;
+	int err = 0;
+
+	while (!err && (cl->subscribed ||
+			(c->queued - start < CTL_STREAM_CHUNK && !turn_spent(c, t)))) {
+		json_object *o;
+		const char *s;
+		size_t len;
+
+		if (!stream_ready(cl) && ((err = client_flush(c, cl)) || !stream_ready(cl)))
+			break;
+		o = ctl_stream_next(cl->stream, c->mon);
+		if (!o) {
+			err = client_queue(c, cl, "]}\n", 3);
+			c->out_total -= cl->stream_bytes;
+			ctl_stream_free(cl->stream);
+			cl->stream = NULL;
+			cl->stream_bytes = 0;
+			break;
+		}
 		s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
-		err = i ? client_queue(c, cl, ",", 1) : 0;
+		err = cl->stream_items++ ? client_queue(c, cl, ",", 1) : 0;
 		if (!err)
 			err = client_queue(c, cl, s, len);
 		json_object_put(o);
 	}
-	if (!err)
-		err = client_queue(c, cl, "]}\n", 3);
-	json_object_put(obj);
-	free(ctx->stream);
 	return err;
 }
 
+/*
+ * Queue obj (consumed) without its closing brace, then the member
+ * stream->member opening its array, and make stream (taken) cl's:
+ * stream_more() writes the rest, beginning now. The stream's keys count
+ * against the output budget of all clients.
+ */
+static int stream_begin(struct pw_ctl *c, struct ctl_client *cl, json_object *obj,
+			struct ctl_stream *stream, const struct turn *t)
+{
+	size_t len, keys = ctl_stream_bytes(stream);
+	const char *s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN, &len);
+	char head[64];
+	int err;
+
+	snprintf(head, sizeof(head), ",\"%s\":[", stream->member);
+	err = make_room(c, cl, keys);
+	if (!err)
+		err = client_queue(c, cl, s, len - 1);
+	if (!err)
+		err = client_queue(c, cl, head, strlen(head));
+	json_object_put(obj);
+	if (err) {
+		ctl_stream_free(stream);
+		return err;
+	}
+	cl->stream = stream;
+	cl->stream_bytes = keys;
+	cl->stream_items = 0;
+	c->out_total += keys;
+	return stream_more(c, cl, t);
+}
+
 /* Answer one request; -ENOBUFS/-ENOMEM when the client cannot take the answer. */
-static int handle_line(struct pw_ctl *c, struct ctl_client *cl, const char *line, size_t len)
+static int handle_line(struct pw_ctl *c, struct ctl_client *cl, const char *line, size_t len,
+		       const struct turn *t)
 {
 	struct ctl_cmd_ctx ctx = { .mon = c->mon, .bpf = c->bpf, .start_ns = c->start_ns,
 				   .nclients = c->nclients, .ctl_stats = &c->stats,
@@ -462,8 +559,8 @@ static int handle_line(struct pw_ctl *c, struct ctl_client *cl, const char *line
 	c->stats.requests++;
 	if (ctx.subscribe)
 		cl->subscribed = 1;
-	if (ctx.stream_member)
-		return client_send_stream(c, cl, resp, &ctx);
+	if (ctx.stream)
+		return stream_begin(c, cl, resp, ctx.stream, t);
 	return client_send(c, cl, resp);
 }
 
@@ -495,29 +592,29 @@ static void client_scan(struct pw_ctl *c, struct ctl_client *cl)
 	}
 }
 
-/* The spending of one ctl_serve() turn. */
-struct turn {
-	unsigned int requests;
-	uint64_t queued_at_start; /* c->queued when the turn began */
-};
-
-static int turn_spent(const struct pw_ctl *c, const struct turn *t)
-{
-	return t->requests >= CTL_REQUESTS_PER_TURN ||
-	       c->queued - t->queued_at_start >= CTL_BYTES_PER_TURN;
-}
-
 /*
- * Answer the complete requests in cl->in, at most CTL_REQUESTS_PER_CLIENT
- * of them and what is left of the turn's budget; cl->backlog stays set
- * when some are left. *gone: the client cannot take its answers.
+ * Go on with cl's stream, then, once it is done, answer the complete
+ * requests in cl->in, at most CTL_REQUESTS_PER_CLIENT of them and what is
+ * left of the turn's budget; cl->backlog stays set when some are left
+ * (answers go out in order: requests wait behind a stream). *gone: the
+ * client cannot take its answers.
  */
 static void client_process(struct pw_ctl *c, struct ctl_client *cl, struct turn *t, int *gone)
 {
 	unsigned int done = 0;
 	char *nl;
+	int err;
 
-	while (!cl->dead && cl->inlen && (nl = memchr(cl->in, '\n', cl->inlen))) {
+	if (cl->stream) {
+		err = stream_more(c, cl, t);
+		if (err) {
+			if ((err == -ENOBUFS || err == -ENOMEM) && !cl->dead)
+				note_dropped(c, cl, "its answers exceed the output bound");
+			*gone = 1;
+			return;
+		}
+	}
+	while (!cl->stream && !cl->dead && cl->inlen && (nl = memchr(cl->in, '\n', cl->inlen))) {
 		size_t linelen = nl - cl->in;
 
 		if (done == CTL_REQUESTS_PER_CLIENT || turn_spent(c, t))
@@ -525,8 +622,8 @@ static void client_process(struct pw_ctl *c, struct ctl_client *cl, struct turn 
 		done++;
 		t->requests++;
 		cl->active_ns = mono_ns();
-		if (linelen && handle_line(c, cl, cl->in, linelen)) {
-			if (!cl->dead)
+		if (linelen && (err = handle_line(c, cl, cl->in, linelen, t))) {
+			if ((err == -ENOBUFS || err == -ENOMEM) && !cl->dead)
 				note_dropped(c, cl, "its answers exceed the output bound");
 			*gone = 1;
 			return;
@@ -534,6 +631,8 @@ static void client_process(struct pw_ctl *c, struct ctl_client *cl, struct turn 
 		memmove(cl->in, nl + 1, cl->inlen - linelen - 1);
 		cl->inlen -= linelen + 1;
 	}
+	if (cl->stream) /* the requests after it wait: backlog is checked again then */
+		return;
 	if (!cl->inlen && cl->incap > CTL_IN_START) { /* a big request is done */
 		free(cl->in);
 		cl->in = NULL;
@@ -713,7 +812,8 @@ static void client_settle(struct pw_ctl *c, struct ctl_client *cl, int gone)
 		return;
 	if (!gone && client_flush(c, cl) < 0)
 		gone = 1;
-	if (gone || (cl->eof && !cl->backlog && !cl->subscribed && cl->outoff == cl->outlen)) {
+	if (gone || (cl->eof && !cl->backlog && !cl->stream && !cl->subscribed &&
+		     cl->outoff == cl->outlen)) {
 		client_kill(c, cl);
 		return;
 	}
@@ -754,10 +854,22 @@ int ctl_handle(struct pw_ctl *c, void *ptr, uint32_t events)
 	return 1;
 }
 
+/*
+ * Has cl work for ctl_serve()? Its stream when there is room to write
+ * it (a stream waiting for the client to read is not work: EPOLLOUT
+ * brings it back), else its waiting requests.
+ */
+static int client_ready(const struct ctl_client *cl)
+{
+	if (cl->dead)
+		return 0;
+	return cl->stream ? stream_ready(cl) : cl->backlog;
+}
+
 int ctl_pending(const struct pw_ctl *c)
 {
 	for (size_t i = 0; i < c->nclients; i++)
-		if (c->clients[i]->backlog && !c->clients[i]->dead)
+		if (client_ready(c->clients[i]))
 			return 1;
 	return 0;
 }
@@ -774,7 +886,7 @@ void ctl_serve(struct pw_ctl *c)
 		struct ctl_client *cl = c->clients[(start + k) % n];
 		int gone = 0;
 
-		if (!cl->backlog || cl->dead)
+		if (!client_ready(cl))
 			continue;
 		client_process(c, cl, &t, &gone);
 		client_settle(c, cl, gone);
@@ -788,8 +900,8 @@ void ctl_tick(struct pw_ctl *c, uint64_t now)
 	for (size_t i = 0; c->idle_timeout_ns && i < c->nclients; i++) {
 		struct ctl_client *cl = c->clients[i];
 
-		if (cl->dead || cl->subscribed || cl->backlog || cl->outlen > cl->outoff ||
-		    now - cl->active_ns < c->idle_timeout_ns)
+		if (cl->dead || cl->subscribed || cl->backlog || cl->stream ||
+		    cl->outlen > cl->outoff || now - cl->active_ns < c->idle_timeout_ns)
 			continue;
 		c->stats.idle_closed++;
 		log_debug("control socket: closing a client of uid %ld idle for %llu s",

@@ -121,7 +121,9 @@ int ctl_handle(struct pw_ctl *c, void *ptr, uint32_t events);
 int ctl_pending(const struct pw_ctl *c);
 /*
  * Answer one turn's worth of waiting requests: at most 16 of one client
- * and 64 or 8 MiB of answers in all, clients taking turns. Call only
+ * and 64 or 8 MiB of answers in all, clients taking turns; a streamed
+ * answer (`owners`, ctl_cmd.h struct ctl_stream) gets its next piece, at
+ * most 256 KiB, and holds back its client's later requests. Call only
  * with the table up to date (the ring buffer drained).
  */
 void ctl_serve(struct pw_ctl *c);

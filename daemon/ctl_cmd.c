@@ -115,9 +115,10 @@ static json_object *sniffer_json(const struct sniffer *f)
 	json_object_object_add(d, "ports", ports);
 	json_object_object_add(d, "pid", w->pid ? json_object_new_int64(w->pid) : NULL);
 	json_object_object_add(d, "comm", w->pid ? pwj_text(w->comm) : NULL);
-	json_object_object_add(d, "exe", w->pid && w->exe[0] ? pwj_text(w->exe) : NULL);
+	json_object_object_add(d, "exe",
+			       w->pid && *pw_owner_exe(w) ? pwj_text(pw_owner_exe(w)) : NULL);
 	json_object_object_add(d, "uid", w->pid ? json_object_new_int64(w->uid) : NULL);
-	json_object_object_add(d, "unit", w->unit[0] ? pwj_text(w->unit) : NULL);
+	json_object_object_add(d, "unit", *pw_owner_unit(w) ? pwj_text(pw_owner_unit(w)) : NULL);
 	json_object_object_add(d, "since",
 			       json_object_new_string(pw_time_rfc3339(f->first_ns, t)));
 	json_object_object_add(d, "alert_id",
@@ -134,6 +135,62 @@ static json_object *owners_sniffers(struct ctl_cmd_ctx *ctx)
 		json_object_array_add(v, sniffer_json(&ctx->sniffers->v[i]));
 	json_object_object_add(o, "sniffers", v);
 	return o;
+}
+
+/*
+ * `owners` for ctl.c: the answer without its "sockets" member, which
+ * ctx->stream then brings; frees c->v.
+ */
+static json_object *owners_stream(struct ctl_cmd_ctx *ctx, const struct ctl_filter *f,
+				  struct collect *c)
+{
+	struct ctl_stream *s = calloc(1, sizeof(*s));
+
+	if (s && c->n)
+		s->keys = malloc(c->n * sizeof(*s->keys));
+	if (!s || (c->n && !s->keys)) {
+		free(s);
+		free(c->v);
+		return ctl_error("out of memory");
+	}
+	for (size_t i = 0; i < c->n; i++)
+		s->keys[i] = (struct ctl_stream_key){ .inode = c->v[i]->sk.inode,
+						      .netns = c->v[i]->sk.netns };
+	free(c->v);
+	s->member = "sockets";
+	s->f = *f;
+	s->n = c->n;
+	ctx->stream = s;
+	return ctl_ok();
+}
+
+json_object *ctl_stream_next(struct ctl_stream *s, const struct pw_monitor *m)
+{
+	while (s->next < s->n) {
+		const struct ctl_stream_key *k = &s->keys[s->next++];
+		const struct pw_entry *e = table_lookup(m->table, k->netns, k->inode);
+		json_object *o;
+
+		if (!e || !ctl_filter_match(&s->f, e))
+			continue;
+		o = pwj_socket(e);
+		if (o)
+			return o;
+	}
+	return NULL;
+}
+
+size_t ctl_stream_bytes(const struct ctl_stream *s)
+{
+	return s ? sizeof(*s) + s->n * sizeof(*s->keys) : 0;
+}
+
+void ctl_stream_free(struct ctl_stream *s)
+{
+	if (!s)
+		return;
+	free(s->keys);
+	free(s);
 }
 
 json_object *ctl_cmd_owners(struct ctl_cmd_ctx *ctx, json_object *req)
@@ -155,15 +212,15 @@ json_object *ctl_cmd_owners(struct ctl_cmd_ctx *ctx, json_object *req)
 		free(c.v);
 		return ctl_error("out of memory");
 	}
+	if (ctx->can_stream) {
+		o = owners_stream(ctx, &f, &c);
+		if (ctx->nat && ctx->stream)
+			json_object_object_add(o, "diverted", ctl_nat_owners(ctx->nat, &f));
+		return o;
+	}
 	o = ctl_ok();
 	if (ctx->nat)
 		json_object_object_add(o, "diverted", ctl_nat_owners(ctx->nat, &f));
-	if (ctx->can_stream) {
-		ctx->stream_member = "sockets";
-		ctx->stream = c.v;
-		ctx->nstream = c.n;
-		return o;
-	}
 	arr = json_object_new_array();
 	for (size_t i = 0; i < c.n; i++)
 		json_object_array_add(arr, pwj_socket(c.v[i]));
@@ -379,7 +436,7 @@ json_object *ctl_cmd_diversions(struct ctl_cmd_ctx *ctx, json_object *req)
 		json_object_object_add(d, "pid", w->pid ? json_object_new_int64(w->pid) : NULL);
 		json_object_object_add(d, "comm", w->pid ? pwj_text(w->comm) : NULL);
 		json_object_object_add(d, "uid", w->pid ? json_object_new_int64(w->uid) : NULL);
-		json_object_object_add(d, "exe", w->pid ? pwj_text(w->exe) : NULL);
+		json_object_object_add(d, "exe", w->pid ? pwj_text(pw_owner_exe(w)) : NULL);
 		json_object_array_add(v, d);
 	}
 	if (ctx->nat)

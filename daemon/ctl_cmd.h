@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "bpfload.h"
+#include "ctl_req.h"
 #include "monitor.h"
 
 struct sklookup;
@@ -49,16 +50,48 @@ struct ctl_cmd_ctx {
 	int can_stream;         /* in: the caller writes `stream` itself (ctl.c does) */
 	/*
 	 * out, with can_stream: `owners` answers without its "sockets" member
-	 * and leaves here the member's name and the sorted entries (an array
-	 * the caller frees; the entries are the table's, valid until the
-	 * table changes: write them before handling anything else). Each is
-	 * then encoded and queued one at a time, so that 100k sockets never
-	 * exist as one json-c tree (~3 KB a socket, which malloc keeps).
+	 * and leaves here the sockets to write (caller frees it with
+	 * ctl_stream_free()), so that a dump of 100k sockets is written a
+	 * piece at a time and never exists whole: neither as one json-c
+	 * tree (~3 KB a socket) nor as one 30 MB string.
 	 */
-	const char *stream_member;
-	const struct pw_entry **stream;
-	size_t nstream;
+	struct ctl_stream *stream;
 };
+
+/*
+ * An answer whose last member is an array written one element at a time,
+ * across turns of the event loop (ctl.c). It holds the identities
+ * (netns inode, socket inode) of the sockets the request matched, in the
+ * answer's order, 16 bytes each, not pointers: the table changes between
+ * two pieces. Each socket is looked up again when its turn comes, so a
+ * socket closed meanwhile is left out, one whose filter members changed
+ * is checked again, and one opened after the request is not in the answer.
+ */
+struct ctl_stream_key {
+	uint64_t inode;
+	uint32_t netns;
+	uint32_t pad;
+};
+
+struct ctl_stream {
+	const char *member;            /* the array's name in the answer, e.g. "sockets" */
+	struct ctl_filter f;           /* the request's filter, checked again per socket */
+	struct ctl_stream_key *keys;   /* [0, n), owned */
+	size_t n, next;                /* next: index of the next key to look up */
+};
+
+/*
+ * The next element of s still in m's table and still matching, as an
+ * object the caller owns; NULL when s is done (or an encoding failed:
+ * ENOMEM, the element is skipped).
+ */
+json_object *ctl_stream_next(struct ctl_stream *s, const struct pw_monitor *m);
+
+/* Heap bytes s holds (for the control socket's output budget); 0 for NULL. */
+size_t ctl_stream_bytes(const struct ctl_stream *s);
+
+/* Free s. Accepts NULL. */
+void ctl_stream_free(struct ctl_stream *s);
 
 /*
  * Parse one request line (len bytes, no newline, not NUL-terminated) and

@@ -192,8 +192,9 @@ static json_object *why_protected(struct why *w, const struct pw_monitor *m,
 	json_object *j;
 
 	snprintf(who, sizeof(who), "pid %u (%s, uid %u, %s%s%s)", o->pid,
-		 o->comm[0] ? o->comm : "?", o->uid, o->exe[0] ? o->exe : "executable unknown",
-		 o->unit[0] ? ", unit " : "", o->unit);
+		 o->comm[0] ? o->comm : "?", o->uid,
+		 *pw_owner_exe(o) ? pw_owner_exe(o) : "executable unknown",
+		 *pw_owner_unit(o) ? ", unit " : "", pw_owner_unit(o));
 	for (size_t i = 0; p && lc->protect_line && i < p->nrules && !r; i++)
 		if (p->rules[i].line == lc->protect_line)
 			r = &p->rules[i];
@@ -206,7 +207,8 @@ static json_object *why_protected(struct why *w, const struct pw_monitor *m,
 		       "(another uid or executable). What would let it through: the owner's "
 		       "restart binds at once; anybody else can bind once the hold ends "
 		       "(takeover_window, portwatchctl protect lists the holds).",
-		    who, pw_time_rfc3339(lc->time_ns, t), h->uid, h->exe[0] ? h->exe : "?",
+		    who, pw_time_rfc3339(lc->time_ns, t), h->uid,
+		    *pw_owner_exe(h) ? pw_owner_exe(h) : "?",
 		    pw_time_rfc3339(lc->held_until_ns, text), who);
 		return NULL;
 	}
@@ -223,7 +225,7 @@ static json_object *why_protected(struct why *w, const struct pw_monitor *m,
 	       "owners, or add a selector for this one to the rule and reload (portwatchctl "
 	       "reload); portwatchctl protect shows the rules.",
 	    who, pw_time_rfc3339(lc->time_ns, t), text, p->path[0] ? p->path : "portwatch.conf",
-	    r->line, o->unit[0] ? ", unit" : "");
+	    r->line, *pw_owner_unit(o) ? ", unit" : "");
 	j = json_object_new_object();
 	json_object_object_add(j, "line", json_object_new_int64(r->line));
 	json_object_object_add(j, "file", pwj_text(p->path));

@@ -5,6 +5,10 @@
  * kernel's bind hash, which iter/tcp does not walk; NETLINK_SOCK_DIAG
  * dumps them since Linux 6.5 (state TCP_BOUND_INACTIVE, inet_diag_dump_
  * bound_inactive... in net/ipv4/inet_diag.c). Uses libmnl.
+ * Each dump asks for IPv4 and IPv6 at once (the TCPDIAG_GETSOCK request,
+ * run by the kernel as family AF_UNSPEC), since every dump walks the
+ * host's whole bind and established hashes; per family where the kernel
+ * refuses that request.
  */
 #ifndef PORTWATCH_DIAG_H
 #define PORTWATCH_DIAG_H

@@ -62,8 +62,8 @@ static void add_owner(json_object *o, const struct pw_entry *e)
 	json_object_object_add(p, "pid", json_object_new_int64(e->owner.pid));
 	if (e->owner.comm[0])
 		json_object_object_add(p, "name", pwj_text(e->owner.comm));
-	if (e->owner.exe[0])
-		json_object_object_add(p, "executable", pwj_text(e->owner.exe));
+	if (pw_owner_exe(&e->owner)[0])
+		json_object_object_add(p, "executable", pwj_text(pw_owner_exe(&e->owner)));
 	add_kw_u64(obj(o, "user"), "id", e->owner.uid);
 	/* container.id, container.runtime (ECS), when the cgroup path names one */
 	{
@@ -89,8 +89,8 @@ static void add_party_extra(json_object *o, const struct pw_entry *e)
 
 	const struct pw_container *c = container_get(e->owner.ctr);
 
-	if (e->owner.pid && e->owner.unit[0])
-		json_object_object_add(o, "unit", pwj_text(e->owner.unit));
+	if (e->owner.pid && pw_owner_unit(&e->owner)[0])
+		json_object_object_add(o, "unit", pwj_text(pw_owner_unit(&e->owner)));
 	if (e->owner.pid && c && c->pod_uid[0]) /* ECS has no pod field: ours */
 		add_str(obj(o, "pod"), "uid", c->pod_uid);
 	add_str(s, "ip", pw_addr_ntop(e->sk.family, e->sk.laddr, addr));

@@ -61,7 +61,7 @@ void expected_note(struct expected_owners *x, const struct pw_entry *e, uint64_t
 	if (!x->slots || !e->owner.pid || !e->sk.lport)
 		return;
 	memcpy(r.comm, e->owner.comm, sizeof(r.comm));
-	memcpy(r.exe, e->owner.exe, sizeof(r.exe));
+	snprintf(r.exe, sizeof(r.exe), "%s", pw_owner_exe(&e->owner));
 	r.comm[sizeof(r.comm) - 1] = r.exe[sizeof(r.exe) - 1] = '\0';
 	put(x, &r);
 }
@@ -84,7 +84,7 @@ int expected_is_owner(const struct expected_owner *r, const struct pw_owner *o)
 		return 0;
 	if (r->exe_ino && o->exe_ino)
 		return r->exe_ino == o->exe_ino && r->exe_dev == o->exe_dev;
-	return r->exe[0] && !strcmp(r->exe, o->exe);
+	return r->exe[0] && !strcmp(r->exe, pw_owner_exe(o));
 }
 
 /* s escaped into buf (room for 3 bytes per byte of s, plus NUL); "-" when empty. */

@@ -115,7 +115,7 @@ void freebind_message(char *buf, size_t len, const struct pw_entry *holder,
 		 "freebind: pid %u (%s, uid %u, %s) bound %s%s%s:%u/%s with %s at %s, before "
 		 "network namespace %u had that address; %s: what is sent to port %u of it goes "
 		 "to that socket",
-		 h->pid, h->comm, h->uid, h->exe[0] ? h->exe : "?", v6 ? "[" : "", addr,
+		 h->pid, h->comm, h->uid, *pw_owner_exe(h) ? pw_owner_exe(h) : "?", v6 ? "[" : "", addr,
 		 v6 ? "]" : "", holder->sk.lport, pw_proto_name(holder->sk.protocol),
 		 (holder->sk.ipflags & PW_IPF_TRANSPARENT) ? "IP_TRANSPARENT" : "IP_FREEBIND",
 		 pw_time_rfc3339(holder->since_ns, when), holder->sk.netns, then,

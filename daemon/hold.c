@@ -121,7 +121,7 @@ void hold_explain(char *buf, size_t len, const struct pw_hold *h)
 		 "takeover protection keeps port %u/%s until %s for uid %u (%s), whose %s "
 		 "(pid %u, %s) went away at %s; anybody else is refused (EPERM) until then",
 		 h->port, pw_proto_name(h->protocol), pw_time_rfc3339(h->until_ns, t1), o->uid,
-		 o->exe[0] ? o->exe : "executable unknown",
+		 *pw_owner_exe(o) ? pw_owner_exe(o) : "executable unknown",
 		 h->protocol == IPPROTO_TCP ? "listener" : "socket", o->pid,
 		 o->comm[0] ? o->comm : "?", pw_time_rfc3339(h->since_ns, t2));
 }

@@ -106,9 +106,9 @@ static void add_party(struct journal_entry *e, const char *side, const struct pw
 	snprintf(name, sizeof(name), "PORTWATCH_%s_COMM", side);
 	add_text(e, name, p->owner.comm);
 	snprintf(name, sizeof(name), "PORTWATCH_%s_EXE", side);
-	add_text(e, name, p->owner.exe);
+	add_text(e, name, pw_owner_exe(&p->owner));
 	snprintf(name, sizeof(name), "PORTWATCH_%s_UNIT", side);
-	add_text(e, name, p->owner.unit);
+	add_text(e, name, pw_owner_unit(&p->owner));
 	if (c && c->runtime != CONTAINER_NONE) {
 		char buf[PW_CONTAINER_ID_LEN * 4 + 32];
 

@@ -170,7 +170,7 @@ static int same_group(const struct pw_owner *a, const struct pw_owner *b)
 		return 0;
 	if (a->exe_ino && b->exe_ino)
 		return a->exe_ino == b->exe_ino && a->exe_dev == b->exe_dev;
-	return !strcmp(a->exe, b->exe);
+	return !strcmp(pw_owner_exe(a), pw_owner_exe(b));
 }
 
 int monitor_same_group(const struct pw_owner *a, const struct pw_owner *b)
@@ -392,7 +392,7 @@ static int fold_same_owner(const struct pw_owner *a, const struct pw_owner *b)
 		return 0;
 	if (a->exe_ino && b->exe_ino)
 		return a->exe_ino == b->exe_ino && a->exe_dev == b->exe_dev;
-	return !strcmp(a->exe, b->exe);
+	return !strcmp(pw_owner_exe(a), pw_owner_exe(b));
 }
 
 static struct alert_fold *fold_slot(struct pw_monitor *m, const struct rules_alert *ra,
@@ -621,6 +621,11 @@ static void event_owner(struct pw_monitor *m, const struct pw_event *e, struct p
 		if (proc_owner(e->pid, o))
 			log_debug("pid %u exited before it could be attributed", e->pid);
 		else if (o->exe_ino == e->exe_ino && o->exe_dev == e->exe_dev) {
+			/* the cache holds its strings: they outlive the process's sockets */
+			strpool_ref(o->exe);
+			strpool_ref(o->unit);
+			strpool_unref(oc->owner.exe);
+			strpool_unref(oc->owner.unit);
 			oc->owner = *o;
 			oc->read_ns = now;
 		}
@@ -634,12 +639,12 @@ static void event_owner(struct pw_monitor *m, const struct pw_event *e, struct p
 	o->exe_dev = e->exe_dev;
 	if (!e->exe_ino)
 		return;
-	if (o->exe[0] && (slot->ino != e->exe_ino || slot->dev != e->exe_dev)) {
+	if (pw_owner_exe(o)[0] && (slot->ino != e->exe_ino || slot->dev != e->exe_dev)) {
 		slot->ino = e->exe_ino;
 		slot->dev = e->exe_dev;
-		memcpy(slot->path, o->exe, sizeof(slot->path));
-	} else if (!o->exe[0] && slot->ino == e->exe_ino && slot->dev == e->exe_dev) {
-		memcpy(o->exe, slot->path, sizeof(o->exe));
+		snprintf(slot->path, sizeof(slot->path), "%s", pw_owner_exe(o));
+	} else if (!pw_owner_exe(o)[0] && slot->ino == e->exe_ino && slot->dev == e->exe_dev) {
+		o->exe = strpool_intern(slot->path);
 	}
 }
 
@@ -708,11 +713,11 @@ static int hold_refused(struct pw_monitor *m, const struct pw_entry *c, int resu
 	snprintf(a->message, sizeof(a->message),
 		 "takeover: pid %u (%s, uid %u, %s) was refused %s%s%s:%u/%s, kept until %s for "
 		 "uid %u (%s), whose socket went away at %s (takeover protection)",
-		 c->owner.pid, c->owner.comm, c->owner.uid, c->owner.exe[0] ? c->owner.exe : "?",
+		 c->owner.pid, c->owner.comm, c->owner.uid, *pw_owner_exe(&c->owner) ? pw_owner_exe(&c->owner) : "?",
 		 c->sk.family == AF_INET6 ? "[" : "", pw_addr_ntop(c->sk.family, c->sk.laddr, addr),
 		 c->sk.family == AF_INET6 ? "]" : "", c->sk.lport, pw_proto_name(c->sk.protocol),
 		 pw_time_rfc3339(x->until_ns, t1), x->gone.owner.uid,
-		 x->gone.owner.exe[0] ? x->gone.owner.exe : "?", pw_time_rfc3339(x->since_ns, t2));
+		 *pw_owner_exe(&x->gone.owner) ? pw_owner_exe(&x->gone.owner) : "?", pw_time_rfc3339(x->since_ns, t2));
 	monitor_alert_raise(m, a);
 	return 1;
 }
@@ -758,7 +763,8 @@ static int protect_bind(struct pw_monitor *m, const struct pw_entry *c, int resu
 	snprintf(a->message, sizeof(a->message),
 		 "protected_port: pid %u (%s, uid %u, %s) %s %s%s%s:%u/%s, protected for other "
 		 "owners by the rule of line %u%s%s%s",
-		 c->owner.pid, c->owner.comm, c->owner.uid, c->owner.exe[0] ? c->owner.exe : "?",
+		 c->owner.pid, c->owner.comm, c->owner.uid,
+		 pw_owner_exe(&c->owner)[0] ? pw_owner_exe(&c->owner) : "?",
 		 a->enforced ? "was refused" : result ? "failed to bind" : "bound",
 		 c->sk.family == AF_INET6 ? "[" : "",
 		 pw_addr_ntop(c->sk.family, c->sk.laddr, addr),

@@ -216,9 +216,9 @@ static int selector_matches(const struct pw_selector *s, const struct pw_owner *
 {
 	switch (s->type) {
 	case PW_SEL_EXE:
-		return !strcmp(o->exe, s->value);
+		return !strcmp(pw_owner_exe(o), s->value);
 	case PW_SEL_UNIT:
-		return !strcmp(o->unit, s->value);
+		return !strcmp(pw_owner_unit(o), s->value);
 	case PW_SEL_UID:
 		return o->uid == s->uid;
 	}

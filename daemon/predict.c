@@ -299,7 +299,7 @@ static void put_texts(struct pw_prediction *p, const struct rules_ports *ports)
 			 "Takeover protection keeps the port for uid %u (%s) until %s: that "
 			 "owner's restart binds at once, anybody else once the hold ends "
 			 "(portwatchctl protect lists the holds).", p->hold.gone.owner.uid,
-			 p->hold.gone.owner.exe[0] ? p->hold.gone.owner.exe : "?",
+			 *pw_owner_exe(&p->hold.gone.owner) ? pw_owner_exe(&p->hold.gone.owner) : "?",
 			 pw_time_rfc3339(p->hold.until_ns, until));
 	} else {
 		rules_advice(p->advice + n, sizeof(p->advice) - (size_t)n,

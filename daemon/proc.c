@@ -79,7 +79,7 @@ static int parse_status_uid(const char *status, uint32_t *uid)
 
 int proc_owner(uint32_t pid, struct pw_owner *out)
 {
-	char path[32], buf[4096];
+	char path[32], buf[4096], exe[PW_EXE_LEN];
 	struct stat st;
 	ssize_t n;
 	int dirfd, err;
@@ -110,8 +110,9 @@ int proc_owner(uint32_t pid, struct pw_owner *out)
 	}
 
 	/* Kernel threads and processes of other mount namespaces: "". */
-	n = readlinkat(dirfd, "exe", out->exe, sizeof(out->exe) - 1);
-	out->exe[n < 0 ? 0 : n] = '\0';
+	n = readlinkat(dirfd, "exe", exe, sizeof(exe) - 1);
+	exe[n < 0 ? 0 : n] = '\0';
+	out->exe = strpool_intern(exe);
 	if (!fstatat(dirfd, "exe", &st, 0)) {
 		out->exe_ino = st.st_ino;
 		out->exe_dev = pw_kernel_dev(major(st.st_dev), minor(st.st_dev));
@@ -120,11 +121,13 @@ int proc_owner(uint32_t pid, struct pw_owner *out)
 	/* A missing cgroup file (no cgroups configured) is not an error. */
 	out->ctr = 0;
 	if (read_small(dirfd, "cgroup", buf, sizeof(buf)) < 0) {
-		out->unit[0] = '\0';
+		out->unit = 0;
 	} else {
 		struct pw_container c;
+		char unit[PW_UNIT_LEN];
 
-		proc_unit_from_cgroup(buf, out->unit, sizeof(out->unit));
+		proc_unit_from_cgroup(buf, unit, sizeof(unit));
+		out->unit = strpool_intern(unit);
 		if (!container_from_proc_cgroup(buf, &c))
 			out->ctr = container_intern(&c);
 	}

@@ -385,12 +385,12 @@ int protect_owner_allowed(const struct pw_protect_rule *r, const struct pw_owner
 
 		switch (s->type) {
 		case PW_PSEL_EXE:
-			if ((o->exe[0] && !strcmp(o->exe, s->value)) ||
+			if ((pw_owner_exe(o)[0] && !strcmp(pw_owner_exe(o), s->value)) ||
 			    (s->exe_ino && o->exe_ino == s->exe_ino && o->exe_dev == s->exe_dev))
 				return 1;
 			break;
 		case PW_PSEL_UNIT:
-			if (o->unit[0] && !strcmp(o->unit, s->value))
+			if (pw_owner_unit(o)[0] && !strcmp(pw_owner_unit(o), s->value))
 				return 1;
 			break;
 		case PW_PSEL_UID:

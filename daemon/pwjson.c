@@ -84,9 +84,9 @@ json_object *pwj_socket(const struct pw_entry *e)
 	json_object_object_add(o, "inode", json_object_new_int64((int64_t)e->sk.inode));
 	json_object_object_add(o, "pid", e->owner.pid ? json_object_new_int64(e->owner.pid) : NULL);
 	json_object_object_add(o, "comm", str_or_null(e->owner.comm));
-	json_object_object_add(o, "exe", pwj_text(e->owner.exe));
+	json_object_object_add(o, "exe", pwj_text(pw_owner_exe(&e->owner)));
 	json_object_object_add(o, "uid", e->owner.pid ? json_object_new_int64(e->owner.uid) : NULL);
-	json_object_object_add(o, "unit", str_or_null(e->owner.unit));
+	json_object_object_add(o, "unit", str_or_null(pw_owner_unit(&e->owner)));
 	json_object_object_add(o, "since", e->since_ns ? json_object_new_string(pw_time_rfc3339(
 								 e->since_ns, t)) :
 							 NULL);
@@ -196,7 +196,7 @@ json_object *pwj_conflict(const struct pw_conflict *c)
 	json_object_object_add(o, "pid", json_object_new_int64(ce->owner.pid));
 	json_object_object_add(o, "comm", pwj_text(ce->owner.comm));
 	json_object_object_add(o, "uid", json_object_new_int64(ce->owner.uid));
-	json_object_object_add(o, "exe", pwj_text(ce->owner.exe));
+	json_object_object_add(o, "exe", pwj_text(pw_owner_exe(&ce->owner)));
 	json_object_object_add(o, "netns", json_object_new_int64(ce->sk.netns));
 	json_object_object_add(o, "proto", json_object_new_string(pw_proto_name(ce->sk.protocol)));
 	json_object_object_add(o, "addr", json_object_new_string(pw_addr_ntop(

@@ -242,7 +242,8 @@ void sklookup_message(char *buf, size_t len, const struct sklookup_link *l)
 
 	if (l->owner.pid)
 		snprintf(who, sizeof(who), "pid %u (%s, uid %u, %s)", l->owner.pid,
-			 l->owner.comm, l->owner.uid, l->owner.exe[0] ? l->owner.exe : "?");
+			 l->owner.comm, l->owner.uid,
+			 pw_owner_exe(&l->owner)[0] ? pw_owner_exe(&l->owner) : "?");
 	else
 		snprintf(who, sizeof(who), "no process (pinned, or its loader closed it)");
 	snprintf(buf, len,

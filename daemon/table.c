@@ -14,6 +14,21 @@ struct pw_table {
 	size_t count;
 };
 
+/* An entry takes / drops its owner's interned records (container.h, strpool.h). */
+static void owner_ref(const struct pw_owner *o)
+{
+	container_ref(o->ctr);
+	strpool_ref(o->exe);
+	strpool_ref(o->unit);
+}
+
+static void owner_unref(const struct pw_owner *o)
+{
+	container_unref(o->ctr);
+	strpool_unref(o->exe);
+	strpool_unref(o->unit);
+}
+
 #define TABLE_MIN_BUCKETS 1024
 
 /* 64-bit mix (splitmix64 finaliser): cheap and spreads sequential inodes. */
@@ -62,7 +77,7 @@ void table_free(struct pw_table *t)
 
 		for (; e; e = next) {
 			next = e->next_id;
-			container_unref(e->owner.ctr);
+			owner_unref(&e->owner);
 			free(e);
 		}
 	}
@@ -150,8 +165,8 @@ struct pw_entry *table_upsert(struct pw_table *t, const struct pw_entry *in, int
 	if (e) {
 		table_update_sock(t, e, &in->sk);
 		if (!keep_owner) {
-			container_ref(in->owner.ctr);
-			container_unref(e->owner.ctr);
+			owner_ref(&in->owner);
+			owner_unref(&e->owner);
 			e->owner = in->owner;
 			e->since_ns = in->since_ns;
 		}
@@ -162,7 +177,7 @@ struct pw_entry *table_upsert(struct pw_table *t, const struct pw_entry *in, int
 	if (!e)
 		return NULL;
 	*e = *in;
-	container_ref(e->owner.ctr);
+	owner_ref(&e->owner);
 	link_entry(t, e);
 	t->count++;
 	maybe_grow(t);
@@ -195,7 +210,7 @@ int table_remove(struct pw_table *t, uint32_t netns, uint64_t inode)
 			*pp = e->next_id;
 			unlink_port(t, e);
 			t->count--;
-			container_unref(e->owner.ctr);
+			owner_unref(&e->owner);
 			free(e);
 			return 0;
 		}
@@ -274,7 +289,7 @@ size_t table_sweep(struct pw_table *t, uint64_t gen, void (*gone)(struct pw_entr
 			*pp = e->next_id;
 			unlink_port(t, e);
 			t->count--;
-			container_unref(e->owner.ctr);
+			owner_unref(&e->owner);
 			free(e);
 			removed++;
 		}

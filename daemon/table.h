@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "portwatch/event.h"
+#include "strpool.h"
 
 #define PW_COMM_LEN 16
 #define PW_EXE_LEN 256
@@ -41,24 +42,40 @@ static inline uint32_t pw_kernel_dev(unsigned int major, unsigned int minor)
  * The process a socket is attributed to: the one that bound it (from the
  * bind event), or for sockets found by a snapshot, the lowest pid holding
  * an fd to it. uid is the real uid of that process. exe is the target of
- * /proc/PID/exe ("" when unreadable), unit the systemd unit from
- * /proc/PID/cgroup ("" when none: JSON null). exe_ino/exe_dev identify the
- * executable even when the process is gone before /proc could be read
- * (the BPF side reads task->mm->exe_file): owner groups compare them.
- * ctr is the container and pod from the same cgroup path, a handle of the
- * pool of container.h (0: none; JSON null): 4 bytes that fill what was
- * padding, where the id itself would add 104 bytes to each socket.
+ * /proc/PID/exe ("" when unreadable; at most PW_EXE_LEN - 1 bytes), unit
+ * the systemd unit from /proc/PID/cgroup ("" when none: JSON null; at
+ * most PW_UNIT_LEN - 1 bytes): both strpool.h handles, read with
+ * pw_owner_exe() and pw_owner_unit(), so that the 74k sockets of a few
+ * programs hold 8 bytes of them each, not 384. exe_ino/exe_dev identify
+ * the executable even when the process is gone before /proc could be
+ * read (the BPF side reads task->mm->exe_file): owner groups compare
+ * them. ctr is the container and pod from the same cgroup path, a handle
+ * of the pool of container.h (0: none; JSON null). A struct pw_owner is
+ * copied by value; only the table's entries (and the monitor's owner
+ * cache) hold references on its handles (table.c).
  */
 struct pw_owner {
 	uint64_t exe_ino; /* inode of the executable, 0 when unknown */
 	uint32_t exe_dev; /* its device, kernel encoding (MAJOR << 20 | MINOR) */
 	uint32_t pid;
 	uint32_t uid;
-	uint32_t ctr; /* container_get() handle, 0 = none */
+	uint32_t ctr;  /* container_get() handle, 0 = none */
+	uint32_t exe;  /* strpool_get() handle of the executable's path, 0 = "" */
+	uint32_t unit; /* strpool_get() handle of the systemd unit, 0 = none */
 	char comm[PW_COMM_LEN];
-	char exe[PW_EXE_LEN];
-	char unit[PW_UNIT_LEN];
 };
+
+/* The owner's executable path; "" when unknown. */
+static inline const char *pw_owner_exe(const struct pw_owner *o)
+{
+	return strpool_get(o->exe);
+}
+
+/* The owner's systemd unit; "" when none. */
+static inline const char *pw_owner_unit(const struct pw_owner *o)
+{
+	return strpool_get(o->unit);
+}
 
 /* One socket of the table. */
 struct pw_entry {

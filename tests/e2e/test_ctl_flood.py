@@ -467,9 +467,13 @@ def test_flood_from_many_members(daemon_factory, actors, flooders, group, port):
     """The same numbers spread over 20 member uids, each under the per-uid
     limit (45 held + 10 hung-up in flight, of 64) and all together under the
     1,008 non-root slots: every connection is taken, so what keeps the loop
-    on the ring here is the per-turn budget, and what bounds RSS is the
-    global output budget: 100 non-readers ask for 4 MiB each, and some of
-    them are dropped."""
+    on the ring here is the per-turn budget. 100 non-readers ask for 4 MiB
+    of answers each, twice the global output budget: `owners` answers are
+    streamed a window at a time (issue 13), so what the daemon holds for a
+    client that does not read is one window, not its answers; they stay
+    connected (nothing of theirs is in the daemon to drop), the non-readers'
+    answers stay in their sockets, and VmHWM stays under the bound
+    (run_flood's checks)."""
     name, gid = group
     d = daemon_factory(config=member_config(name))
     plan = [(2120 + i, dict(nonread=5, idle=40, hangup=10)) for i in range(20)]
@@ -480,13 +484,9 @@ def test_flood_from_many_members(daemon_factory, actors, flooders, group, port):
     queued = sum(r["nonread_open"] for r in m["ready"]) * m["nonread_requests"] * \
         m["owners_bytes"]
     p.check(queued > 2 * OUTPUT_BUDGET, "the plan asks for %d MiB only" % (queued >> 20))
-    closed = sum(c["nonread_closed"] for c in m["count"])
-    p.check(closed >= 1, "%d MiB asked for by non-readers, none of them dropped"
-            % (queued >> 20))
-    ctl = m["after"].get("control")  # its absence is already a problem
-    if ctl is not None:
-        p.attempt("dropped_slow", lambda: p.check(counter(ctl, "drop") >= 1,
-                                                  "no slow reader counted dropped: %s" % ctl))
+    p.check(m["hwm_kib"] < RSS_LIMIT_KIB // 2 or sanitized(d.pid),
+            "%d MiB asked for by non-readers: daemon peak RSS (VmHWM) %.1f MiB"
+            % (queued >> 20, m["hwm_kib"] / 1024))
     idle = sum(c["idle_open"] for c in m["count"])
     p.check(idle == 800, "%d of 800 idle connections left: idle ones are not slow readers"
             % idle)

@@ -4,7 +4,8 @@
 # "PASS name" or "FAIL name: why" per check, then "N passed, M failed", and
 # writes that last line to /run/result. Every wait is bounded.
 #
-# Ports: 7001 tcp listener and 7002 udp bound before the daemon starts (b),
+# Ports: 7001 tcp listener, 7002 udp and 7008 bound-only tcp, all bound
+# before the daemon starts (b),
 # 7003 shadow_wildcard (c), 7004 takeover (d), 7005/7006 refused bind,
 # check and release (e, f, g), 7010 idle wake-up (i), 7030 reuseport_uid
 # (k) and 7041-7050 tcp_bhash2 (l); the bind_wildcard oracle (h) runs on
@@ -140,6 +141,7 @@ bg_sockop pre_tcp -u 1000 -t tcp -l 127.0.0.1 7001 -s 600 || pre_ok=0
 bg_sockop pre_udp -u 1000 -t udp 0.0.0.0 7002 -s 600 || pre_ok=0
 sniff_ok=1
 bg_sockop pre_sniff -F raw -s 600 2222 || sniff_ok=0
+bg_sockop pre_tcpb -u 1000 -t tcp 127.0.0.1 7008 -s 600 || pre_ok=0
 
 # (a) the daemon starts and answers.
 echo "guest: starting portwatchd"
@@ -181,9 +183,9 @@ fi
 
 if [ "$up" != 1 ]; then
 	# Nothing else can be checked without the daemon: each counts as failed.
-	for name in snapshot_tcp_listener snapshot_udp shadow_wildcard takeover refused_bind \
-		why_conflict check_prediction release idle_wakeup reuseport_uid tcp_bhash2 \
-		bind_wildcard_oracle sniffer_startup sniffer_event; do
+	for name in snapshot_tcp_listener snapshot_udp snapshot_tcp_bound shadow_wildcard takeover \
+		refused_bind why_conflict check_prediction release idle_wakeup reuseport_uid \
+		tcp_bhash2 bind_wildcard_oracle sniffer_startup sniffer_event; do
 		fail "$name" "portwatchd is not running"
 	done
 else
@@ -191,6 +193,7 @@ else
 	if [ "$pre_ok" != 1 ]; then
 		fail snapshot_tcp_listener "sockop said: $(said pre_tcp)"
 		fail snapshot_udp "sockop said: $(said pre_udp)"
+		fail snapshot_tcp_bound "sockop said: $(said pre_tcpb)"
 	else
 		if until_ok "$WAIT" owners_lists 7001 "$(pid_of pre_tcp)"; then
 			pass snapshot_tcp_listener
@@ -201,6 +204,21 @@ else
 			pass snapshot_udp
 		else
 			fail snapshot_udp "owners 7002 lacks pid $(pid_of pre_udp): $(cat /run/owners.txt)"
+		fi
+		# bound-only TCP comes from sock_diag (one TCPDIAG_GETSOCK dump for
+		# both families), which reports it from Linux 6.5 on: before, the
+		# kernel cannot, and stats says so (kernel.diag_bound_inactive false)
+		if tr -d '\n ' </run/stats.json | grep -q '"diag_bound_inactive":true'; then
+			if until_ok "$WAIT" owners_lists 7008 "$(pid_of pre_tcpb)"; then
+				pass snapshot_tcp_bound
+			else
+				fail snapshot_tcp_bound "owners 7008 lacks pid $(pid_of pre_tcpb): $(cat /run/owners.txt)"
+			fi
+		elif tr -d '\n ' </run/stats.json | grep -q '"diag_bound_inactive":false' &&
+			owners_lacks 7008 "$(pid_of pre_tcpb)"; then
+			pass snapshot_tcp_bound
+		else
+			fail snapshot_tcp_bound "stats: $(tr -d '\n' </run/stats.json | grep -o '"diag_bound_inactive":[^,]*'); owners 7008: $(cat /run/owners.txt)"
 		fi
 	fi
 

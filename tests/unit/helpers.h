@@ -73,6 +73,19 @@ static inline struct pw_sock pwt_udp(const char *addr, uint16_t port, unsigned i
 	return pwt_sock(IPPROTO_UDP, addr, port, PW_TCP_CLOSE, flags, sk_uid);
 }
 
+/* The strpool.h handle of a formatted string (an owner's exe or unit). */
+static inline uint32_t pwt_str(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline uint32_t pwt_str(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return strpool_intern(buf);
+}
+
 /*
  * A table entry for sk with identity (netns, inode), owned by pid/uid
  * with comm and exe "/usr/bin/<comm>" (comm NULL: no owner known).
@@ -90,7 +103,7 @@ static inline struct pw_entry pwt_entry(const struct pw_sock *sk, uint32_t netns
 	e.owner.uid = uid;
 	if (comm) {
 		snprintf(e.owner.comm, sizeof(e.owner.comm), "%s", comm);
-		snprintf(e.owner.exe, sizeof(e.owner.exe), "/usr/bin/%s", comm);
+		e.owner.exe = pwt_str("/usr/bin/%s", comm);
 	}
 	return e;
 }
@@ -108,9 +121,9 @@ static inline void pwt_alert(struct pw_alert *a, const char *holder_addr, const 
 	a->kind = RULES_KIND_HIJACK_ATTEMPT;
 	a->reason = RULES_REASON_SHADOW_WILDCARD;
 	a->holder = pwt_entry(&hs, PWT_NS1, 100, 10, 33, "nginx");
-	snprintf(a->holder.owner.exe, sizeof(a->holder.owner.exe), "/usr/sbin/nginx");
+	a->holder.owner.exe = pwt_str("/usr/sbin/nginx");
 	a->contender = pwt_entry(&cs, PWT_NS1, 200, 20, 1000, "evil");
-	snprintf(a->contender.owner.exe, sizeof(a->contender.owner.exe), "/tmp/evil");
+	a->contender.owner.exe = pwt_str("/tmp/evil");
 	snprintf(a->message, sizeof(a->message), "shadow_wildcard: test");
 }
 

@@ -30,9 +30,9 @@ static void test_alert_kv(void **state)
 	a.severity = RULES_SEV_NOTICE;
 	a.reason = RULES_REASON_BLOCKED;
 	snprintf(a.contender.owner.comm, sizeof(a.contender.owner.comm), "a \"b\"");
-	snprintf(a.contender.owner.exe, sizeof(a.contender.owner.exe), "/tmp/x\"y");
+	a.contender.owner.exe = pwt_str("/tmp/x\"y");
 	a.holder.owner.comm[0] = '\0';
-	a.holder.owner.exe[0] = '\0';
+	a.holder.owner.exe = 0;
 	pw_alert_kv(&a, buf, sizeof(buf));
 	assert_string_equal(buf, "kind=hijack_attempt reason=blocked severity=notice "
 				 "proto=tcp local=[::1]:8080 netns=4026531840 "

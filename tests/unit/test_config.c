@@ -183,8 +183,8 @@ static struct pw_entry who(uint8_t proto, uint16_t port, uint32_t uid, const cha
 						   pwt_udp("0.0.0.0", port, 0, uid);
 	struct pw_entry e = pwt_entry(&sk, PWT_NS1, 1, 100, uid, "x");
 
-	snprintf(e.owner.exe, sizeof(e.owner.exe), "%s", exe);
-	snprintf(e.owner.unit, sizeof(e.owner.unit), "%s", unit ? unit : "");
+	e.owner.exe = pwt_str("%s", exe);
+	e.owner.unit = pwt_str("%s", unit ? unit : "");
 	return e;
 }
 

@@ -331,6 +331,64 @@ static void check_history(struct fixture *f, const char *cmd, const char *args, 
 	json_object_put(o);
 }
 
+/*
+ * With can_stream, `owners` answers without "sockets" and leaves the
+ * matching identities in order; ctl_stream_next() looks each up when its
+ * turn comes: a socket removed meanwhile is skipped, one that no longer
+ * matches the filter too, and each is encoded as pwj_socket() does.
+ */
+static void test_owners_stream(void **state)
+{
+	struct fixture *f = *state;
+	static const char line[] = "{\"cmd\":\"owners\",\"port\":80}";
+	const uint64_t want[] = { 101, 106 }; /* as the table changed meanwhile */
+	struct pw_entry *e;
+	json_object *o, *x;
+	size_t n = 0;
+
+	f->ctx.can_stream = 1;
+	o = ctl_cmd_dispatch(&f->ctx, line, sizeof(line) - 1);
+	assert_true(json_object_get_boolean(member(o, "ok", json_type_boolean)));
+	assert_false(json_object_object_get_ex(o, "sockets", NULL));
+	json_object_put(o);
+	assert_non_null(f->ctx.stream);
+	assert_string_equal(f->ctx.stream->member, "sockets");
+	assert_int_equal(f->ctx.stream->n, 4); /* 101, 102, 107, 106 */
+	assert_int_equal(ctl_stream_bytes(f->ctx.stream),
+			 sizeof(struct ctl_stream) + 4 * sizeof(struct ctl_stream_key));
+
+	/*
+	 * Between two pieces: 102 closes, 107 moves off port 80 (it no longer
+	 * matches), 103 moves onto it (it was not in the table's answer then).
+	 */
+	assert_int_equal(table_remove(f->m.table, PWT_NS1, 102), 0);
+	for (int i = 0; i < 2; i++) {
+		struct pw_sock sk;
+
+		e = table_lookup(f->m.table, PWT_NS1, i ? 103 : 107);
+		sk = e->sk;
+		sk.lport = i ? 80 : 81;
+		table_update_sock(f->m.table, e, &sk);
+	}
+	while ((x = ctl_stream_next(f->ctx.stream, &f->m))) {
+		json_object *ref;
+
+		assert_true(n < 2);
+		assert_int_equal(int_member(x, "inode"), want[n]);
+		ref = pwj_socket(table_lookup(f->m.table, (uint32_t)int_member(x, "netns"), want[n]));
+		assert_true(json_object_equal(x, ref));
+		json_object_put(ref);
+		json_object_put(x);
+		n++;
+	}
+	assert_int_equal(n, 2);
+	assert_null(ctl_stream_next(f->ctx.stream, &f->m)); /* done stays done */
+	ctl_stream_free(f->ctx.stream);
+	f->ctx.stream = NULL;
+	ctl_stream_free(NULL);
+	assert_int_equal(ctl_stream_bytes(NULL), 0);
+}
+
 static void test_alerts(void **state)
 {
 	struct fixture *f = *state;
@@ -488,6 +546,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_duplicate_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_framing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_owners, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_owners_stream, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alerts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subscribe, setup, teardown),

@@ -194,8 +194,8 @@ static void test_ecs_owner_ephemeral_fold(void **state)
 	(void)state;
 	pwt_alert(&a, "0.0.0.0", "10.0.0.1");
 	memset(&a.holder.owner, 0, sizeof(a.holder.owner)); /* TIME_WAIT: no process */
-	snprintf(a.contender.owner.unit, sizeof(a.contender.owner.unit), "app.service");
-	a.contender.owner.exe[0] = '\0';
+	a.contender.owner.unit = pwt_str("app.service");
+	a.contender.owner.exe = 0;
 	a.kind = RULES_KIND_RESOURCE;
 	a.reason = RULES_REASON_EPHEMERAL_EXHAUSTED;
 	a.severity = RULES_SEV_WARNING;
@@ -261,8 +261,8 @@ static void test_ecs_hostile_names(void **state)
 	(void)state;
 	pwt_alert(&a, "0.0.0.0", "127.0.0.1");
 	snprintf(a.contender.owner.comm, sizeof(a.contender.owner.comm), "e\xff\"\n}");
-	snprintf(a.contender.owner.exe, sizeof(a.contender.owner.exe), "/tmp/\xc0\xaf\",\"x");
-	snprintf(a.holder.owner.unit, sizeof(a.holder.owner.unit), "u\xed\xa0\x80.service");
+	a.contender.owner.exe = pwt_str("/tmp/\xc0\xaf\",\"x");
+	a.holder.owner.unit = pwt_str("u\xed\xa0\x80.service");
 	snprintf(a.message, sizeof(a.message), "bad \xfe byte");
 	o = ecs_alert(&a, "h\xff");
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);

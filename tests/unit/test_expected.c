@@ -26,7 +26,7 @@ static struct pw_entry listener(uint32_t netns, uint16_t port, uint32_t uid, uin
 	e.owner.uid = uid;
 	e.owner.exe_ino = ino;
 	e.owner.exe_dev = 2049;
-	snprintf(e.owner.exe, sizeof(e.owner.exe), "%s", exe);
+	e.owner.exe = pwt_str("%s", exe);
 	snprintf(e.owner.comm, sizeof(e.owner.comm), "svc");
 	return e;
 }

@@ -11,6 +11,7 @@
 
 #include "helpers.h"
 #include "hold.h"
+#include "strpool.h"
 
 static void test_get_find_remove(void **state)
 {
@@ -109,7 +110,7 @@ static void test_explain(void **state)
 	h.until_ns = 61000000000ULL;
 	h.gone.owner.uid = 53;
 	h.gone.owner.pid = 99;
-	snprintf(h.gone.owner.exe, sizeof(h.gone.owner.exe), "/usr/sbin/unbound");
+	h.gone.owner.exe = strpool_intern("/usr/sbin/unbound");
 	snprintf(h.gone.owner.comm, sizeof(h.gone.owner.comm), "unbound");
 	hold_explain(buf, sizeof(buf), &h);
 	assert_string_equal(buf, "takeover protection keeps port 53/udp until "

@@ -13,6 +13,17 @@
 #include "report.h"
 #include "rules.h"
 
+/* The handle of the longest string a buffer of len bytes holds: len - 1 bytes of c. */
+static uint32_t longest(int c, size_t len)
+{
+	char buf[1024];
+
+	assert_true(len <= sizeof(buf));
+	memset(buf, c, len - 1);
+	buf[len - 1] = '\0';
+	return strpool_intern(buf);
+}
+
 /* The value of field name in e, or NULL; each field must be there once. */
 static const char *field(const struct journal_entry *e, const char *name)
 {
@@ -46,7 +57,7 @@ static void test_fields(void **state)
 
 	(void)state;
 	pwt_alert(&a, "0.0.0.0", "127.0.0.1");
-	snprintf(a.holder.owner.unit, sizeof(a.holder.owner.unit), "nginx.service");
+	a.holder.owner.unit = pwt_str("nginx.service");
 	journal_entry_build(&e, &a, "kind=hijack_attempt the line", LOG_LOCAL3);
 	assert_false(e.truncated);
 	assert_field(&e, "MESSAGE", "kind=hijack_attempt the line");
@@ -130,7 +141,7 @@ static void test_hostile_names(void **state)
 	(void)state;
 	pwt_alert(&a, "0.0.0.0", "127.0.0.1");
 	snprintf(a.contender.owner.comm, sizeof(a.contender.owner.comm), "x\" uid=0\n\x1b[1m\xff");
-	snprintf(a.contender.owner.exe, sizeof(a.contender.owner.exe), "/tmp/a b\\c\r\xc3\xa9");
+	a.contender.owner.exe = pwt_str("/tmp/a b\\c\r\xc3\xa9");
 	snprintf(a.message, sizeof(a.message), "shadow_wildcard: pid 20 (x\" uid=0\n\x1b[1m\xff)");
 	journal_entry_build(&e, &a, "line", LOG_DAEMON);
 	assert_field(&e, "PORTWATCH_CONTENDER_COMM", "x\" uid=0\\x0a\\x1b[1m\\xff");
@@ -147,10 +158,10 @@ static void test_hostile_names(void **state)
 	}
 
 	/* the longest names still fit: nothing is left out */
-	memset(a.holder.owner.exe, 0xff, sizeof(a.holder.owner.exe) - 1);
-	memset(a.contender.owner.exe, 0x01, sizeof(a.contender.owner.exe) - 1);
-	memset(a.holder.owner.unit, '\n', sizeof(a.holder.owner.unit) - 1);
-	memset(a.contender.owner.unit, '\\', sizeof(a.contender.owner.unit) - 1);
+	a.holder.owner.exe = longest(0xff, PW_EXE_LEN);
+	a.contender.owner.exe = longest(0x01, PW_EXE_LEN);
+	a.holder.owner.unit = longest('\n', PW_UNIT_LEN);
+	a.contender.owner.unit = longest('\\', PW_UNIT_LEN);
 	memset(a.message, 0x7f, sizeof(a.message) - 1);
 	a.message[sizeof(a.message) - 1] = '\0';
 	journal_entry_build(&e, &a, "line", LOG_DAEMON);

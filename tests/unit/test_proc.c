@@ -157,7 +157,7 @@ static void test_owner_self(void **state)
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	assert_true(n > 0);
 	exe[n] = '\0';
-	assert_string_equal(o.exe, exe);
+	assert_string_equal(pw_owner_exe(&o), exe);
 
 	/* A comm already set is the one at bind time: kept. */
 	memset(&o, 0, sizeof(o));

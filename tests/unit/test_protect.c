@@ -162,12 +162,12 @@ static void test_match_owners(void **state)
 	assert_true(allowed);
 
 	s = pwt_udp("0.0.0.0", 53, 0, 0);
-	snprintf(o.exe, sizeof(o.exe), "/usr/sbin/unbound");
+	o.exe = pwt_str("/usr/sbin/unbound");
 	r = protect_match(&p, &s, &o, NULL, &allowed);
 	assert_non_null(r);
 	assert_int_equal(r->line, 1);
 	assert_true(allowed);
-	snprintf(o.exe, sizeof(o.exe), "/usr/sbin/dnsmasq");
+	o.exe = pwt_str("/usr/sbin/dnsmasq");
 	r = protect_match(&p, &s, &o, NULL, &allowed);
 	assert_int_equal(r->line, 1);
 	assert_false(allowed);
@@ -178,7 +178,7 @@ static void test_match_owners(void **state)
 		struct stat st;
 
 		assert_int_equal(stat("/bin/sh", &st), 0);
-		o.exe[0] = '\0';
+		o.exe = 0;
 		o.exe_ino = st.st_ino;
 		o.exe_dev = pw_kernel_dev(major(st.st_dev), minor(st.st_dev));
 		s = pwt_tcp("0.0.0.0", 9000, PW_TCP_CLOSE, 0, 0);
@@ -206,7 +206,7 @@ static void test_match_owners(void **state)
 	protect_match(&p, &s, &o, NULL, &allowed); /* cgroup unknown */
 	assert_false(allowed);
 	o.uid = 0;
-	snprintf(o.unit, sizeof(o.unit), "nginx.service");
+	o.unit = pwt_str("nginx.service");
 	protect_match(&p, &s, &o, "/system.slice/nginx.service", &allowed);
 	assert_true(allowed);
 	assert_non_null(protect_in_range(&p, IPPROTO_TCP, 400, 500));

@@ -152,7 +152,7 @@ static void test_socket_json(void **state)
 	/* IPv6 listener with a unit */
 	sk = pwt_tcp("2001:db8::1", 443, PW_TCP_LISTEN, PWT_RP, 0);
 	e = pwt_entry(&sk, PWT_NS2, 5, 1, 0, "systemd");
-	snprintf(e.owner.unit, sizeof(e.owner.unit), "nginx.service");
+	e.owner.unit = pwt_str("nginx.service");
 	o = pwj_socket(&e);
 	check_keys(o, socket_keys);
 	check_str(o, "family", "inet6");

@@ -107,7 +107,7 @@ static void test_message(void **state)
 	l.owner.pid = 1603;
 	l.owner.uid = 0;
 	strcpy(l.owner.comm, "sklookup_attach");
-	strcpy(l.owner.exe, "/usr/bin/x");
+	l.owner.exe = strpool_intern("/usr/bin/x");
 	sklookup_message(buf, sizeof(buf), &l);
 	assert_non_null(strstr(buf, "pwt_sk_pass (id 42733)"));
 	assert_non_null(strstr(buf, "link 41733"));

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "sniff.h"
+#include "strpool.h"
 
 /* tcpdump -ddd 'tcp port 22' */
 static const char TCP_PORT_22[] = "20 40 0 0 12 21 0 6 34525 48 0 0 20 21 0 15 6 40 0 0 54 21 12 0 22 40 0 0 56 21 10 11 22 21 0 10 2048 48 0 0 23 21 0 8 6 40 0 0 20 69 6 0 8191 177 0 0 14 72 0 0 14 21 2 0 22 72 0 0 16 21 0 1 22 6 0 0 262144 6 0 0 0 ";
@@ -171,12 +172,12 @@ static void test_names_and_message(void **state)
 	struct sniffer f = {
 		.inode = 5, .netns = 4026531840u, .family = AF_INET, .type = SOCK_RAW,
 		.protocol = 6, .filter = SNIFF_FILTER_CBPF, .ports_known = 1, .nports = 2,
-		.ports = { 22, 443 }, .owner = { .pid = 42, .uid = 0, .comm = "bd",
-						 .exe = "/tmp/bd" },
+		.ports = { 22, 443 }, .owner = { .pid = 42, .uid = 0, .comm = "bd" },
 	};
 	char buf[512], pb[8];
 
 	(void)state;
+	f.owner.exe = strpool_intern("/tmp/bd");
 	assert_string_equal(sniff_type_name(&f), "raw");
 	assert_string_equal(sniff_proto_name(&f, pb, sizeof(pb)), "tcp");
 	sniff_ports_text(&f, buf, sizeof(buf));
