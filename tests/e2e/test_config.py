@@ -62,7 +62,7 @@ BAD_LINES = [
     ("[alerts]\ntakeover_window = soon\n", 3, "takeover_window: 'soon'"),
     ("[alerts]\nalert_history = 0\n", 3, "alert_history: '0'"),
     ("[alerts]\nignore_ports = 80, http\n", 3, "ignore_ports: 'http' is not a port"),
-    ("[alerts]\nallow = sctp 9\n", 3, "allow: expected 'tcp' or 'udp'"),
+    ("[alerts]\nallow = sctp 9\n", 3, "allow: expected 'tcp', 'udp', 'sniffer' or 'sk_lookup' first"),
     ("[alerts]\nallow = udp\n", 3, "allow: a port or LO-HI range must follow"),
     ("[alerts]\nallow = udp 70000\n", 3, "allow: '70000' is not a port"),
     ("[alerts]\nallow = udp 53 exe=bin/dns\n", 3, "exe= needs an absolute path"),

@@ -126,21 +126,22 @@ def test_full_dump_streams_while_others_are_served(daemon, netns):
     # the key order of each object is the contract's, as json-c writes it
     # for a small answer too
     first = line.index(b'"sockets":[') + len(b'"sockets":[')
-    assert line.startswith(b'{"version":1,"ok":true,"sockets":[{')
+    assert line.startswith(b'{"version":1,"ok":true,"diverted":[],"sockets":[{')
     assert line[first:first + 1] == b"{"
     wait_until(lambda: not daemon.owners(netns=nsino), timeout=30,
                what="the holder's sockets to leave the table")
 
 
 def test_small_answer_is_one_line_as_before(daemon, netns):
-    # an `owners` that matches nothing: the member is still there, empty
+    # an `owners` that matches nothing: the members are still there, empty
+    # (`diverted`, the nftables diversions of the listeners asked about, first)
     nsino = netns_inode(netns())
     with Conn(daemon.socket_path) as c:
         c.send_raw(b'{"cmd":"owners","netns":%d}\n' % nsino)
-        assert c.recv_line() == b'{"version":1,"ok":true,"sockets":[]}'
+        assert c.recv_line() == b'{"version":1,"ok":true,"diverted":[],"sockets":[]}'
         # answers come in order behind a stream: two requests, two lines
         c.send_raw(b'{"cmd":"owners","netns":%d}\n{"cmd":"stats"}\n' % nsino)
-        assert c.recv_line() == b'{"version":1,"ok":true,"sockets":[]}'
+        assert c.recv_line() == b'{"version":1,"ok":true,"diverted":[],"sockets":[]}'
         assert json.loads(c.recv_line())["stats"]["clients"] >= 1
 
 
