@@ -26,7 +26,9 @@
  * listed (snap_netns_list()), the nsfs mounts of /run/netns visible here,
  * and the namespaces of the table's sockets (the daemon may run in a mount
  * namespace of its own, where later ip-netns mounts do not show; a socket
- * of the namespace does). Our own sockets keep a followed namespace alive,
+ * of the namespace does): the table is walked for those only after an
+ * event named a namespace not followed (nat_note_netns()), and once every
+ * NAT_RETRY_TICKS ticks. Our own sockets keep a followed namespace alive,
  * so every NAT_XT_EVERY ticks each is entered again: one that nothing else
  * holds any more is dropped, and its diversions are cleared.
  *
@@ -80,6 +82,9 @@ struct nat {
 		uint32_t netns;
 		unsigned int until;   /* tick before which it is not tried again */
 	} failed[16];             /* namespaces that could not be entered, by slot */
+	uint32_t known[64];       /* followed namespaces, direct-mapped by netns % 64: a hint */
+	int unseen;               /* a socket of a namespace not followed came since the walk */
+	uint64_t walks;           /* walks of the table for such namespaces */
 	int last_err;             /* -errno of the last failed read or watch; 0 none */
 	uint32_t last_err_netns;
 };
@@ -106,6 +111,14 @@ void nat_handle(struct nat *n);
  * whose ruleset diverts.
  */
 void nat_tick(struct nat *n);
+
+/*
+ * A ring event's socket is in network namespace netns: when that one is
+ * not followed, the next nat_tick() walks the table for such namespaces
+ * (otherwise it does so once every NAT_RETRY_TICKS ticks only, for the
+ * sockets a reconciliation added). O(1) for a namespace seen recently.
+ */
+void nat_note_netns(struct nat *n, uint32_t netns);
 
 /* Free everything; accepts a zeroed struct. */
 void nat_free(struct nat *n);

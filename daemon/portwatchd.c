@@ -427,6 +427,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	monitor_handle_event(&d->mon, data);
+	nat_note_netns(&d->nat, ((const struct pw_event *)data)->sk.netns);
 	if (((const struct pw_event *)data)->type == PW_EV_SOCKOPT &&
 	    (((const struct pw_event *)data)->sockopt == PW_SOCKOPT_FILTER_CBPF ||
 	     ((const struct pw_event *)data)->sockopt == PW_SOCKOPT_FILTER_EBPF))
