@@ -78,24 +78,66 @@ static int same(const char *a, const char *b)
 	return a && b && !strcmp(a, b);
 }
 
+/*
+ * Chains and sets are sorted by (family, table, name) once collected, and
+ * found by binary search: every rule looks its chain up, and a ruleset
+ * that anyone may load in a namespace of its own can have thousands of
+ * chains and tens of thousands of rules (a linear search per rule took
+ * 1.4 s for 3,000 chains and 30,000 rules, each time the ruleset changed).
+ */
+struct key {
+	const char *family, *table, *name;
+};
+
+static int cmp_text(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "");
+}
+
+static int cmp_key(const struct key *a, const struct key *b)
+{
+	int c = cmp_text(a->family, b->family);
+
+	if (!c)
+		c = cmp_text(a->table, b->table);
+	return c ? c : cmp_text(a->name, b->name);
+}
+
+static int cmp_chain(const void *a, const void *b)
+{
+	const struct chain *x = a, *y = b;
+
+	return cmp_key(&(struct key){ x->family, x->table, x->name },
+		       &(struct key){ y->family, y->table, y->name });
+}
+
+static int cmp_set(const void *a, const void *b)
+{
+	const struct nset *x = a, *y = b;
+
+	return cmp_key(&(struct key){ x->family, x->table, x->name },
+		       &(struct key){ y->family, y->table, y->name });
+}
+
 static struct chain *find_chain(struct parse *p, const char *family, const char *table,
 				const char *name)
 {
-	for (size_t i = 0; i < p->nchains; i++)
-		if (same(p->chains[i].family, family) && same(p->chains[i].table, table) &&
-		    same(p->chains[i].name, name))
-			return &p->chains[i];
-	return NULL;
+	struct chain k = { .family = family, .table = table, .name = name };
+
+	if (!family || !table || !name || !p->nchains)
+		return NULL;
+	return bsearch(&k, p->chains, p->nchains, sizeof(k), cmp_chain);
 }
 
 static json_object *find_set(struct parse *p, const char *family, const char *table,
 			     const char *name)
 {
-	for (size_t i = 0; i < p->nsets; i++)
-		if (same(p->sets[i].family, family) && same(p->sets[i].table, table) &&
-		    same(p->sets[i].name, name))
-			return p->sets[i].elem;
-	return NULL;
+	struct nset k = { .family = family, .table = table, .name = name }, *f;
+
+	if (!family || !table || !name || !p->nsets)
+		return NULL;
+	f = bsearch(&k, p->sets, p->nsets, sizeof(k), cmp_set);
+	return f ? f->elem : NULL;
 }
 
 /* ---- port matches ---- */
@@ -521,6 +563,8 @@ static int collect(struct parse *p)
 	}
 	p->nchains = nc;
 	p->nsets = ns;
+	qsort(p->chains, nc, sizeof(*p->chains), cmp_chain);
+	qsort(p->sets, ns, sizeof(*p->sets), cmp_set);
 	return 0;
 }
 
