@@ -367,6 +367,39 @@ static void test_same_names_in_two_tables(void **state)
 	natrule_set_free(&s);
 }
 
+/* The text of each rule by (family, table, chain, handle): handles repeat across tables. */
+static void test_text_by_handle_per_table(void **state)
+{
+	static const char json[] =
+		"{\"nftables\": ["
+		"{\"chain\": {\"family\": \"ip\", \"table\": \"b\", \"name\": \"pre\", \"handle\": 1,"
+		" \"type\": \"nat\", \"hook\": \"prerouting\", \"prio\": -100, \"policy\": \"accept\"}},"
+		"{\"chain\": {\"family\": \"ip\", \"table\": \"a\", \"name\": \"pre\", \"handle\": 1,"
+		" \"type\": \"nat\", \"hook\": \"prerouting\", \"prio\": -100, \"policy\": \"accept\"}},"
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"b\", \"chain\": \"pre\", \"handle\": 4,"
+		" \"expr\": [{\"redirect\": {\"port\": 9}}]}},"
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"b\", \"chain\": \"pre\", \"handle\": 3,"
+		" \"expr\": [{\"redirect\": {\"port\": 7}}]}},"
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"a\", \"chain\": \"pre\", \"handle\": 4,"
+		" \"expr\": [{\"redirect\": {\"port\": 8}}]}}]}";
+	struct natrule_set s;
+
+	(void)state;
+	assert_int_equal(natrule_parse(json, &s), 0);
+	assert_int_equal(s.n, 3);
+	natrule_set_text(&s, "table ip a { # handle 9\n\tchain pre { # handle 1\n"
+			     "\t\tredirect to :8 # handle 4\n\t}\n}\n"
+			     "table ip b { # handle 10\n\tchain pre { # handle 1\n"
+			     "\t\tredirect to :7 # handle 3\n"
+			     "\t\tredirect to :9 # handle 4\n\t}\n}\n");
+	assert_string_equal(rule(&s, "a", "pre", 4)->text, "redirect to :8");
+	assert_string_equal(rule(&s, "b", "pre", 4)->text, "redirect to :9");
+	assert_string_equal(rule(&s, "b", "pre", 3)->text, "redirect to :7");
+	for (size_t i = 0; i < s.n; i++)
+		assert_true(s.rules[i].text_exact);
+	natrule_set_free(&s);
+}
+
 static void test_not_a_listing(void **state)
 {
 	struct natrule_set s;
@@ -392,6 +425,7 @@ int main(void)
 		cmocka_unit_test(test_iptables_nft_targets),
 		cmocka_unit_test(test_a_set_after_a_chain_is_not_a_rule),
 		cmocka_unit_test(test_same_names_in_two_tables),
+		cmocka_unit_test(test_text_by_handle_per_table),
 		cmocka_unit_test(test_not_a_listing),
 	};
 
