@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libmnl/libmnl.h>
@@ -32,7 +33,21 @@ struct nat_ns {
 	int err;                    /* -errno of the last read; 0 ok */
 	struct mnl_socket *nl;      /* NFNLGRP_NFTABLES, made inside the namespace */
 	char xt[NAT_XT_LEN];        /* x_tables tables seen: "ip:nat,filter ip6:raw" */
+	uint64_t not_before_ms;     /* CLOCK_MONOTONIC ms: no read before (nat_read_pause_ms()) */
 };
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t nat_read_pause_ms(uint64_t read_ms)
+{
+	return read_ms <= NAT_COALESCE_MS ? 0 : (NAT_READ_SHARE - 1) * read_ms;
+}
 
 /* ---- setup ---- */
 
@@ -211,7 +226,19 @@ static int list(struct nft_ctx *nft, unsigned int flags, const char **out)
 	return *out ? 0 : -EIO;
 }
 
+static void ns_read_now(struct nat *n, struct nat_ns *s);
+
+/* Read s, and say when it may be read next by what this read cost. */
 static void ns_read(struct nat *n, struct nat_ns *s)
+{
+	uint64_t t0 = mono_ms(), t1;
+
+	ns_read_now(n, s);
+	t1 = mono_ms();
+	s->not_before_ms = t1 + nat_read_pause_ms(t1 - t0);
+}
+
+static void ns_read_now(struct nat *n, struct nat_ns *s)
 {
 	struct natrule_set rs;
 	struct nft_ctx *nft = NULL;
@@ -328,15 +355,26 @@ static int ns_drain(struct nat *n, struct nat_ns *s)
 	return changed;
 }
 
-static void arm(struct nat *n)
+/*
+ * Arm the timer for ms from now, unless it is armed to fire sooner already
+ * (this change joins that read; one deferred by nat_read_pause_ms() does
+ * not delay the others).
+ */
+static void arm_in(struct nat *n, uint64_t ms)
 {
-	struct itimerspec its = { .it_value = { 0, NAT_COALESCE_MS * 1000000L } };
+	struct itimerspec its = { .it_value = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L } };
 	struct itimerspec cur;
 
 	if (!timerfd_gettime(n->timer_fd, &cur) &&
-	    (cur.it_value.tv_sec || cur.it_value.tv_nsec))
-		return; /* armed: this change joins the pending read */
+	    (cur.it_value.tv_sec || cur.it_value.tv_nsec) &&
+	    (uint64_t)cur.it_value.tv_sec * 1000 + (uint64_t)cur.it_value.tv_nsec / 1000000 <= ms)
+		return;
 	timerfd_settime(n->timer_fd, 0, &its, NULL);
+}
+
+static void arm(struct nat *n)
+{
+	arm_in(n, NAT_COALESCE_MS);
 }
 
 void nat_handle(struct nat *n)
@@ -362,9 +400,25 @@ void nat_handle(struct nat *n)
 	}
 	if (!fired)
 		return;
-	for (size_t i = 0; i < n->nns; i++)
-		if (n->ns[i]->dirty)
-			ns_read(n, n->ns[i]);
+	{
+		uint64_t now = mono_ms(), next = 0;
+
+		for (size_t i = 0; i < n->nns; i++) {
+			struct nat_ns *s = n->ns[i];
+
+			if (!s->dirty)
+				continue;
+			if (now < s->not_before_ms) { /* its last read was slow: later */
+				if (!next || s->not_before_ms < next)
+					next = s->not_before_ms;
+				continue;
+			}
+			ns_read(n, s);
+			now = mono_ms();
+		}
+		if (next)
+			arm_in(n, next > now ? next - now : 1);
+	}
 }
 
 /*

@@ -19,7 +19,8 @@
  * (nf_tables_commit() -> nf_tables_gen_notify(), net/netfilter/
  * nf_tables_api.c). A NEWGEN, or a lost notification (ENOBUFS), marks the
  * namespace dirty and arms a NAT_COALESCE_MS timer; the timer re-reads
- * every dirty namespace once, so a burst of transactions costs one read.
+ * every dirty namespace once, so a burst of transactions costs one read
+ * (and one whose reads are slow waits nat_read_pause_ms() between them).
  * No polling: an unchanged ruleset is never read again.
  *
  * Namespaces, synced each second by nat_tick(): the ones the snapshots
@@ -61,6 +62,13 @@
 #include "table.h"
 
 #define NAT_COALESCE_MS 20
+/*
+ * A namespace's ruleset is read at most once per NAT_READ_SHARE times the
+ * time its last read took (nat_read_pause_ms()): a read of a ruleset of
+ * 30,000 rules blocks the loop for about two seconds, and its owner can
+ * commit a change every few milliseconds.
+ */
+#define NAT_READ_SHARE 10
 #define NAT_MAX_NS 1024 /* namespaces followed at most: one notification socket each */
 #define NAT_XT_LEN 96
 
@@ -119,6 +127,14 @@ void nat_tick(struct nat *n);
  * sockets a reconciliation added). O(1) for a namespace seen recently.
  */
 void nat_note_netns(struct nat *n, uint32_t netns);
+
+/*
+ * How long after a read that took read_ms (CLOCK_MONOTONIC ms) the same
+ * namespace is read again at the earliest, changes or not: (NAT_READ_SHARE
+ * - 1) * read_ms, so that one namespace's reads take at most
+ * 1/NAT_READ_SHARE of the loop. 0 for a read within NAT_COALESCE_MS. Pure.
+ */
+uint64_t nat_read_pause_ms(uint64_t read_ms);
 
 /* Free everything; accepts a zeroed struct. */
 void nat_free(struct nat *n);

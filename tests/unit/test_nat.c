@@ -2,7 +2,8 @@
 /*
  * test_nat.c - when nat_tick() walks the table for namespaces it does not
  * follow: only after an event named one (nat_note_netns()), not each
- * second (a walk of 110k sockets costs milliseconds).
+ * second (a walk of 110k sockets costs milliseconds); how long a namespace
+ * whose reads are slow waits between two (nat_read_pause_ms()).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -40,10 +41,20 @@ static void test_walk_only_for_unseen(void **state)
 	nat_free(&n);
 }
 
+/* A namespace whose reads are slow is read at most a tenth of the time. */
+static void test_read_pause(void **state)
+{
+	(void)state;
+	assert_int_equal(nat_read_pause_ms(0), 0);
+	assert_int_equal(nat_read_pause_ms(NAT_COALESCE_MS), 0);
+	assert_int_equal(nat_read_pause_ms(2000), 18000); /* 30,000 rules: ~2 s a read */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_walk_only_for_unseen),
+		cmocka_unit_test(test_read_pause),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
