@@ -284,8 +284,10 @@ static struct nat_ns *ns_add(struct nat *n, uint32_t netns)
 	struct nat_ns *s, **v;
 	int err;
 
-	if (n->nns >= NAT_MAX_NS)
+	if (n->nns >= NAT_MAX_NS) { /* said in stats.nat.error, as nat.h promises */
+		note_err(n, netns, -ENOSPC, "following it (NAT_MAX_NS namespaces are followed)");
 		return NULL;
+	}
 	s = calloc(1, sizeof(*s));
 	v = realloc(n->ns, (n->nns + 1) * sizeof(*v));
 	if (!s || !v) {
