@@ -209,6 +209,8 @@ void freebind_on_event(struct freebind *f, const struct pw_event *e)
 {
 	const struct pw_entry *b;
 	uint64_t now;
+	size_t before = f->n;
+	int dropped;
 
 	if (!f->mon || e->type != PW_EV_BIND || e->err || !e->sk.inode || !specific(&e->sk))
 		return;
@@ -231,9 +233,12 @@ void freebind_on_event(struct freebind *f, const struct pw_event *e)
 		}
 		report_at(f, i, b, now);
 	}
+	dropped = f->n != before; /* keep_if_missing() only adds */
 	if (e->sk.ipflags & (PW_IPF_FREEBIND | PW_IPF_TRANSPARENT))
 		keep_if_missing(f, e);
-	close_idle(f);
+	/* up to FREEBIND_MAX_WATCH x FREEBIND_MAX_PENDING comparisons: not for every bind */
+	if (dropped)
+		close_idle(f);
 }
 
 struct added {
