@@ -693,7 +693,7 @@ static struct natrule *rule_at(struct natrule_set *s, const struct by_handle *id
  */
 static void xt_from_text(struct natrule *r)
 {
-	char tok[PW_ADDRSTRLEN + 16], *port = NULL, *addr = tok;
+	char tok[64], *port = NULL, *addr = tok; /* "%63s" below: 63 bytes and the NUL */
 	const char *p;
 	unsigned int n;
 

@@ -304,6 +304,31 @@ static void test_iptables_nft_targets(void **state)
 	natrule_set_free(&s);
 }
 
+/*
+ * The text after "dnat to " is anybody's: a rule's comment can hold it.
+ * A 63-byte token used to be written into a 62-byte buffer (ASan, or a
+ * smashed stack).
+ */
+static void test_xt_text_long_token(void **state)
+{
+	struct natrule_set s;
+	char text[512], tok[80];
+	char *json = slurp("xt.json");
+
+	(void)state;
+	memset(tok, 'A', sizeof(tok) - 1);
+	tok[sizeof(tok) - 1] = '\0';
+	assert_int_equal(natrule_parse(json, &s), 0);
+	snprintf(text, sizeof(text), "table ip6 nat { # handle 2\n\tchain PREROUTING { # handle 1\n"
+		 "\t\ttcp dport 2225 comment \"dnat to %.63s\" # handle 2\n\t}\n}\n", tok);
+	natrule_set_text(&s, text);
+	for (size_t i = 0; i < s.n; i++)
+		if (!strcmp(s.rules[i].family, "ip6")) /* not an address: still not known */
+			assert_int_equal(s.rules[i].action, NATRULE_XT);
+	natrule_set_free(&s);
+	free(json);
+}
+
 static void test_a_set_after_a_chain_is_not_a_rule(void **state)
 {
 	struct natrule_set s;
@@ -423,6 +448,7 @@ int main(void)
 		cmocka_unit_test(test_inet_families_and_negation),
 		cmocka_unit_test(test_summary_when_the_text_is_unknown),
 		cmocka_unit_test(test_iptables_nft_targets),
+		cmocka_unit_test(test_xt_text_long_token),
 		cmocka_unit_test(test_a_set_after_a_chain_is_not_a_rule),
 		cmocka_unit_test(test_same_names_in_two_tables),
 		cmocka_unit_test(test_text_by_handle_per_table),
