@@ -165,8 +165,12 @@ static int xt_read(struct nat *n, struct nat_ns *s)
 
 	s->xt[0] = '\0';
 	err = snap_netns_call(n->snap, s->d.netns, xt_open_fn, &o);
-	if (err)
+	if (err) { /* opened, but the way home failed (snap_netns_call()) */
+		for (int i = 0; i < 2; i++)
+			if (o.fd[i] >= 0)
+				close(o.fd[i]);
 		return err;
+	}
 	for (int i = 0; i < 2; i++) {
 		char buf[256], *p, *save = NULL;
 		ssize_t r;

@@ -265,6 +265,8 @@ int sniffmon_scan(struct sniffmon *s)
 				e = r == -ENOENT ? e : r;
 			}
 			close(c.fd);
+		} else if (c.fd >= 0) { /* opened, but the way home failed (snap_netns_call()) */
+			close(c.fd);
 		}
 		if (e && !err) {
 			log_debug("sniffers: netns %u: %s", ns[i], strerror(-e));
