@@ -777,7 +777,7 @@ static void housekeeping(struct daemon *d)
 		protect_refresh(d);
 	if (d->ticks % PW_SKLOOKUP_SCAN_S == 0) {
 		scan_sklookup(d);
-		sniffmon_prune(&d->sniff); /* a few readlink(2) calls: sniffers are few */
+		sniffmon_prune(&d->sniff); /* a readlink(2) per sniffer: at most SNIFF_MAX */
 		freebind_housekeeping(&d->freebind);
 	}
 	nat_tick(&d->nat);
