@@ -204,7 +204,7 @@ struct match {
 	int err;
 };
 
-/* Add the candidate (rule, e); 0, or 1 (m->err set) when out of memory. */
+/* Add the candidate (rule, e); 0, or 1 to stop: m->full (NAT_NS_MAX_PAIRS) or m->err (ENOMEM). */
 static int add_cand(struct match *m, size_t rule, struct pw_entry *e)
 {
 	if (m->nv >= NAT_NS_MAX_PAIRS) {
