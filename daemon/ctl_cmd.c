@@ -382,6 +382,8 @@ json_object *ctl_cmd_stats(struct ctl_cmd_ctx *ctx, json_object *req)
 		json_object_object_add(sn, "count", json_object_new_int64((int64_t)ctx->sniffers->n));
 		json_object_object_add(sn, "found",
 				       json_object_new_int64((int64_t)ctx->sniffers->found));
+		json_object_object_add(sn, "not_kept",
+				       json_object_new_int64((int64_t)ctx->sniffers->not_kept));
 		json_object_object_add(s, "sniffers", sn);
 	}
 	if (ctx->freebind) {
@@ -552,6 +554,9 @@ json_object *ctl_cmd_protect(struct ctl_cmd_ctx *ctx, json_object *req)
 		protect_takeover_text(p, text, sizeof(text));
 	json_object_object_add(o, "takeover", json_object_new_string(p ? text : "protected"));
 	json_object_object_add(o, "holds", holds_json(&m->holds));
+	json_object_object_add(o, "holds_evicted", json_object_new_int64((int64_t)m->holds.evicted));
+	json_object_object_add(o, "holds_not_kept",
+			       json_object_new_int64((int64_t)m->holds.not_kept));
 	ok = ctl_ok();
 	json_object_object_add(ok, "protect", o);
 	return ok;

@@ -107,6 +107,7 @@ json_object *ctl_nat_stats(const struct nat *n)
 	json_object_object_add(o, "notifications", json_object_new_int64((int64_t)n->notifications));
 	json_object_object_add(o, "overruns", json_object_new_int64((int64_t)n->overruns));
 	json_object_object_add(o, "advisories", json_object_new_int64((int64_t)n->div.advisories));
+	json_object_object_add(o, "not_kept", json_object_new_int64((int64_t)n->div.not_kept));
 	json_object_object_add(o, "error", n->last_err ? json_object_new_string(strerror(-n->last_err)) :
 						       NULL);
 	/* iptables-legacy tables: their rules are not read (nat.h) */

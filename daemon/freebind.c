@@ -97,15 +97,21 @@ static void close_idle(struct freebind *f)
 	}
 }
 
-void freebind_message(char *buf, size_t len, const struct pw_entry *holder,
-		      const struct pw_entry *other)
+/* freebind_message(), or with unfollowed set the limits' version (not_followed()). */
+static void message(char *buf, size_t len, const struct pw_entry *holder,
+		    const struct pw_entry *other, int unfollowed)
 {
 	const struct pw_owner *h = &holder->owner;
 	char addr[64], when[32], then[PW_COMM_LEN + PW_EXE_LEN + 96];
 	int v6 = holder->sk.family == AF_INET6;
 
 	pw_addr_ntop(holder->sk.family, holder->sk.laddr, addr);
-	if (other)
+	if (unfollowed)
+		snprintf(then, sizeof(then),
+			 "portwatch cannot follow it (%d free binds or %d namespaces followed "
+			 "already), so this is said now, before the address comes",
+			 FREEBIND_MAX_PENDING, FREEBIND_MAX_WATCH);
+	else if (other)
 		snprintf(then, sizeof(then),
 			 "now pid %u (%s, uid %u) binds it (port %u), so the address is in use",
 			 other->owner.pid, other->owner.comm, other->owner.uid, other->sk.lport);
@@ -120,6 +126,12 @@ void freebind_message(char *buf, size_t len, const struct pw_entry *holder,
 		 (holder->sk.ipflags & PW_IPF_TRANSPARENT) ? "IP_TRANSPARENT" : "IP_FREEBIND",
 		 pw_time_rfc3339(holder->since_ns, when), holder->sk.netns, then,
 		 holder->sk.lport);
+}
+
+void freebind_message(char *buf, size_t len, const struct pw_entry *holder,
+		      const struct pw_entry *other)
+{
+	message(buf, len, holder, other, 0);
 }
 
 /*
@@ -141,6 +153,25 @@ static void report_at(struct freebind *f, size_t i, const struct pw_entry *other
 		f->reported++;
 	}
 	drop_at(f, i);
+}
+
+/*
+ * diversion/freebind at once for the free bind of e that cannot be kept
+ * (the limits): counted in not_kept, and not left unsaid, or filling the
+ * pending list first would hide the next free bind.
+ */
+static void not_followed(struct freebind *f, const struct pw_event *e)
+{
+	struct rules_alert ra = { RULES_KIND_DIVERSION, RULES_REASON_FREEBIND, RULES_SEV_WARNING };
+	const struct pw_entry *h = table_lookup(f->mon->table, e->sk.netns, e->sk.inode);
+	char msg[PW_MSG_LEN];
+
+	f->not_kept++;
+	if (!h)
+		return;
+	message(msg, sizeof(msg), h, NULL, 1);
+	monitor_raise(f->mon, &ra, h, h, 0, msg, monitor_realtime(f->mon, e->ts_ns));
+	f->reported++;
 }
 
 /* What a bind's namespace says of its address, found inside it. */
@@ -184,17 +215,17 @@ static void keep_if_missing(struct freebind *f, const struct pw_event *e)
 	f->seen++;
 	if (f->n == FREEBIND_MAX_PENDING ||
 	    (c.watch_fd >= 0 && f->nw == FREEBIND_MAX_WATCH)) {
-		f->not_kept++;
 		if (c.watch_fd >= 0)
 			close(c.watch_fd);
+		not_followed(f, e);
 		return;
 	}
 	if (c.watch_fd >= 0) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = e->sk.netns };
 
 		if (epoll_ctl(f->epfd, EPOLL_CTL_ADD, c.watch_fd, &ev)) {
-			f->not_kept++;
 			close(c.watch_fd);
+			not_followed(f, e);
 			return;
 		}
 		f->w[f->nw++] = (struct freebind_watch){ .netns = e->sk.netns, .fd = c.watch_fd };
@@ -209,6 +240,8 @@ void freebind_on_event(struct freebind *f, const struct pw_event *e)
 {
 	const struct pw_entry *b;
 	uint64_t now;
+	size_t before = f->n;
+	int dropped;
 
 	if (!f->mon || e->type != PW_EV_BIND || e->err || !e->sk.inode || !specific(&e->sk))
 		return;
@@ -231,9 +264,12 @@ void freebind_on_event(struct freebind *f, const struct pw_event *e)
 		}
 		report_at(f, i, b, now);
 	}
+	dropped = f->n != before; /* keep_if_missing() only adds */
 	if (e->sk.ipflags & (PW_IPF_FREEBIND | PW_IPF_TRANSPARENT))
 		keep_if_missing(f, e);
-	close_idle(f);
+	/* up to FREEBIND_MAX_WATCH x FREEBIND_MAX_PENDING comparisons: not for every bind */
+	if (dropped)
+		close_idle(f);
 }
 
 struct added {

@@ -84,6 +84,17 @@ struct pw_hold *hold_soonest(const struct pw_holds *t)
 	return best;
 }
 
+struct pw_hold *hold_victim(const struct pw_holds *t, unsigned int line)
+{
+	struct pw_hold *best = NULL;
+
+	for (size_t i = 0; t->n && i < HOLD_SLOTS; i++)
+		if (t->slot[i].protocol && !t->slot[i].line &&
+		    (!best || t->slot[i].until_ns < best->until_ns))
+			best = &t->slot[i];
+	return best || !line ? best : hold_soonest(t);
+}
+
 void hold_remove(struct pw_holds *t, struct pw_hold *h)
 {
 	size_t i = (size_t)(h - t->slot), j = i;

@@ -40,6 +40,8 @@ struct pw_hold {
 struct pw_holds {
 	struct pw_hold *slot; /* HOLD_SLOTS, owned */
 	size_t n;             /* holds in use */
+	uint64_t evicted;     /* holds removed before their end to make room (hold_victim()) */
+	uint64_t not_kept;    /* listeners' holds not made: every slot a protect rule's */
 };
 
 /* Allocate the slots; 0 or -ENOMEM. */
@@ -60,6 +62,17 @@ struct pw_hold *hold_get(struct pw_holds *t, uint32_t netns, uint8_t protocol, u
 
 /* The hold whose deadline comes first, NULL when none. O(slots). */
 struct pw_hold *hold_soonest(const struct pw_holds *t);
+
+/*
+ * The hold to remove when t is full, to make room for a new one of protect
+ * rule `line` (0: a listener's port under takeover = listeners): the one
+ * of a listener's port that ends first; for a protect rule's, when there
+ * is none, the one that ends first. NULL when the new one is a listener's
+ * and every hold is a protect rule's: under takeover = listeners anyone's
+ * listeners make holds, and their churn must not end the holds of the
+ * addresses protect rules name. O(slots).
+ */
+struct pw_hold *hold_victim(const struct pw_holds *t, unsigned int line);
 
 /* Remove h (a pointer into t); pointers to other holds may move. */
 void hold_remove(struct pw_holds *t, struct pw_hold *h);

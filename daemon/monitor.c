@@ -284,7 +284,8 @@ static int scan_group(struct pw_entry *h, void *arg)
  * e, a TCP listener or a bound UDP socket, went away at now: keep its port
  * for its owner group (uid and executable) until the takeover window ends,
  * when the configuration asks for it and the group has no other socket
- * there. The oldest hold makes room when PW_PROTECT_MAX_HOLDS are in use.
+ * there. When PW_PROTECT_MAX_HOLDS are in use, hold_victim() makes room
+ * (a listener's hold never ends a protect rule's), counted in holds.
  */
 static void hold_departure(struct pw_monitor *m, const struct pw_entry *e, uint64_t now)
 {
@@ -299,10 +300,14 @@ static void hold_departure(struct pw_monitor *m, const struct pw_entry *e, uint6
 		return;
 	h = hold_get(&m->holds, e->sk.netns, e->sk.protocol, e->sk.lport);
 	if (!h) {
-		struct pw_hold *oldest = hold_soonest(&m->holds);
+		struct pw_hold *victim = hold_victim(&m->holds, line);
 
-		if (oldest)
-			hold_drop(m, oldest);
+		if (!victim) {
+			m->holds.not_kept++;
+			return;
+		}
+		hold_drop(m, victim);
+		m->holds.evicted++;
 		h = hold_get(&m->holds, e->sk.netns, e->sk.protocol, e->sk.lport);
 		if (!h)
 			return;

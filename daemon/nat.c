@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libmnl/libmnl.h>
@@ -32,7 +33,21 @@ struct nat_ns {
 	int err;                    /* -errno of the last read; 0 ok */
 	struct mnl_socket *nl;      /* NFNLGRP_NFTABLES, made inside the namespace */
 	char xt[NAT_XT_LEN];        /* x_tables tables seen: "ip:nat,filter ip6:raw" */
+	uint64_t not_before_ms;     /* CLOCK_MONOTONIC ms: no read before (nat_read_pause_ms()) */
 };
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t nat_read_pause_ms(uint64_t read_ms)
+{
+	return read_ms <= NAT_COALESCE_MS ? 0 : (NAT_READ_SHARE - 1) * read_ms;
+}
 
 /* ---- setup ---- */
 
@@ -56,6 +71,7 @@ int nat_init(struct nat *n, struct snap *snap, struct pw_monitor *mon)
 		nat_free(n);
 		return err;
 	}
+	n->unseen = 1; /* the first tick walks the table */
 	return 0;
 }
 
@@ -149,8 +165,12 @@ static int xt_read(struct nat *n, struct nat_ns *s)
 
 	s->xt[0] = '\0';
 	err = snap_netns_call(n->snap, s->d.netns, xt_open_fn, &o);
-	if (err)
+	if (err) { /* opened, but the way home failed (snap_netns_call()) */
+		for (int i = 0; i < 2; i++)
+			if (o.fd[i] >= 0)
+				close(o.fd[i]);
 		return err;
+	}
 	for (int i = 0; i < 2; i++) {
 		char buf[256], *p, *save = NULL;
 		ssize_t r;
@@ -210,7 +230,19 @@ static int list(struct nft_ctx *nft, unsigned int flags, const char **out)
 	return *out ? 0 : -EIO;
 }
 
+static void ns_read_now(struct nat *n, struct nat_ns *s);
+
+/* Read s, and say when it may be read next by what this read cost. */
 static void ns_read(struct nat *n, struct nat_ns *s)
+{
+	uint64_t t0 = mono_ms(), t1;
+
+	ns_read_now(n, s);
+	t1 = mono_ms();
+	s->not_before_ms = t1 + nat_read_pause_ms(t1 - t0);
+}
+
+static void ns_read_now(struct nat *n, struct nat_ns *s)
 {
 	struct natrule_set rs;
 	struct nft_ctx *nft = NULL;
@@ -256,8 +288,10 @@ static struct nat_ns *ns_add(struct nat *n, uint32_t netns)
 	struct nat_ns *s, **v;
 	int err;
 
-	if (n->nns >= NAT_MAX_NS)
+	if (n->nns >= NAT_MAX_NS) { /* said in stats.nat.error, as nat.h promises */
+		note_err(n, netns, -ENOSPC, "following it (NAT_MAX_NS namespaces are followed)");
 		return NULL;
+	}
 	s = calloc(1, sizeof(*s));
 	v = realloc(n->ns, (n->nns + 1) * sizeof(*v));
 	if (!s || !v) {
@@ -292,6 +326,8 @@ static void ns_drop(struct nat *n, size_t i)
 	struct nat_ns *s = n->ns[i];
 	uint64_t now = monitor_now();
 
+	if (n->known[s->d.netns % 64] == s->d.netns)
+		n->known[s->d.netns % 64] = 0;
 	natdiv_clear_netns(&n->div, s->d.netns, "namespace gone", now);
 	ns_free(n, s);
 	n->ns[i] = n->ns[--n->nns];
@@ -325,15 +361,26 @@ static int ns_drain(struct nat *n, struct nat_ns *s)
 	return changed;
 }
 
-static void arm(struct nat *n)
+/*
+ * Arm the timer for ms from now, unless it is armed to fire sooner already
+ * (this change joins that read; one deferred by nat_read_pause_ms() does
+ * not delay the others).
+ */
+static void arm_in(struct nat *n, uint64_t ms)
 {
-	struct itimerspec its = { .it_value = { 0, NAT_COALESCE_MS * 1000000L } };
+	struct itimerspec its = { .it_value = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L } };
 	struct itimerspec cur;
 
 	if (!timerfd_gettime(n->timer_fd, &cur) &&
-	    (cur.it_value.tv_sec || cur.it_value.tv_nsec))
-		return; /* armed: this change joins the pending read */
+	    (cur.it_value.tv_sec || cur.it_value.tv_nsec) &&
+	    (uint64_t)cur.it_value.tv_sec * 1000 + (uint64_t)cur.it_value.tv_nsec / 1000000 <= ms)
+		return;
 	timerfd_settime(n->timer_fd, 0, &its, NULL);
+}
+
+static void arm(struct nat *n)
+{
+	arm_in(n, NAT_COALESCE_MS);
 }
 
 void nat_handle(struct nat *n)
@@ -359,9 +406,25 @@ void nat_handle(struct nat *n)
 	}
 	if (!fired)
 		return;
-	for (size_t i = 0; i < n->nns; i++)
-		if (n->ns[i]->dirty)
-			ns_read(n, n->ns[i]);
+	{
+		uint64_t now = mono_ms(), next = 0;
+
+		for (size_t i = 0; i < n->nns; i++) {
+			struct nat_ns *s = n->ns[i];
+
+			if (!s->dirty)
+				continue;
+			if (now < s->not_before_ms) { /* its last read was slow: later */
+				if (!next || s->not_before_ms < next)
+					next = s->not_before_ms;
+				continue;
+			}
+			ns_read(n, s);
+			now = mono_ms();
+		}
+		if (next)
+			arm_in(n, next > now ? next - now : 1);
+	}
 }
 
 /*
@@ -417,6 +480,20 @@ static int unseen_fn(struct pw_entry *e, void *arg)
 	return u->k == sizeof(u->ids) / sizeof(u->ids[0]); /* the rest next tick */
 }
 
+void nat_note_netns(struct nat *n, uint32_t netns)
+{
+	uint32_t *k = &n->known[netns % 64];
+	size_t slot = netns % (sizeof(n->failed) / sizeof(n->failed[0]));
+
+	if (!netns || *k == netns || n->unseen || n->nns >= NAT_MAX_NS ||
+	    (n->failed[slot].netns == netns && n->ticks < n->failed[slot].until))
+		return; /* known, already due, or not to be tried now */
+	if (ns_find(n, netns))
+		*k = netns;
+	else
+		n->unseen = 1;
+}
+
 void nat_tick(struct nat *n)
 {
 	uint32_t ids[256], *v = ids;
@@ -449,7 +526,18 @@ void nat_tick(struct nat *n)
 		 */
 		struct unseen u = { .n = n };
 
-		table_foreach(n->mon->table, unseen_fn, &u);
+		/*
+		 * The walk costs ~3 ms per 100k sockets, and up to ~50 ms with
+		 * 1,000 followed namespaces: only when an event named one not
+		 * followed, and once a minute for what a reconciliation added.
+		 */
+		if (n->unseen || n->ticks % NAT_RETRY_TICKS == 0) {
+			n->unseen = 0;
+			n->walks++;
+			table_foreach(n->mon->table, unseen_fn, &u);
+			if (u.k == sizeof(u.ids) / sizeof(u.ids[0]))
+				n->unseen = 1; /* the rest next tick */
+		}
 		for (size_t i = 0; i < u.k; i++) {
 			/* one that cannot be entered (its processes left) is tried once a minute */
 			size_t slot = u.ids[i] % (sizeof(n->failed) / sizeof(n->failed[0]));

@@ -19,14 +19,17 @@
  * (nf_tables_commit() -> nf_tables_gen_notify(), net/netfilter/
  * nf_tables_api.c). A NEWGEN, or a lost notification (ENOBUFS), marks the
  * namespace dirty and arms a NAT_COALESCE_MS timer; the timer re-reads
- * every dirty namespace once, so a burst of transactions costs one read.
+ * every dirty namespace once, so a burst of transactions costs one read
+ * (and one whose reads are slow waits nat_read_pause_ms() between them).
  * No polling: an unchanged ruleset is never read again.
  *
  * Namespaces, synced each second by nat_tick(): the ones the snapshots
  * listed (snap_netns_list()), the nsfs mounts of /run/netns visible here,
  * and the namespaces of the table's sockets (the daemon may run in a mount
  * namespace of its own, where later ip-netns mounts do not show; a socket
- * of the namespace does). Our own sockets keep a followed namespace alive,
+ * of the namespace does): the table is walked for those only after an
+ * event named a namespace not followed (nat_note_netns()), and once every
+ * NAT_RETRY_TICKS ticks. Our own sockets keep a followed namespace alive,
  * so every NAT_XT_EVERY ticks each is entered again: one that nothing else
  * holds any more is dropped, and its diversions are cleared.
  *
@@ -59,6 +62,13 @@
 #include "table.h"
 
 #define NAT_COALESCE_MS 20
+/*
+ * A namespace's ruleset is read at most once per NAT_READ_SHARE times the
+ * time its last read took (nat_read_pause_ms()): a read of a ruleset of
+ * 30,000 rules blocks the loop for about two seconds, and its owner can
+ * commit a change every few milliseconds.
+ */
+#define NAT_READ_SHARE 10
 #define NAT_MAX_NS 1024 /* namespaces followed at most: one notification socket each */
 #define NAT_XT_LEN 96
 
@@ -80,6 +90,9 @@ struct nat {
 		uint32_t netns;
 		unsigned int until;   /* tick before which it is not tried again */
 	} failed[16];             /* namespaces that could not be entered, by slot */
+	uint32_t known[64];       /* followed namespaces, direct-mapped by netns % 64: a hint */
+	int unseen;               /* a socket of a namespace not followed came since the walk */
+	uint64_t walks;           /* walks of the table for such namespaces */
 	int last_err;             /* -errno of the last failed read or watch; 0 none */
 	uint32_t last_err_netns;
 };
@@ -106,6 +119,22 @@ void nat_handle(struct nat *n);
  * whose ruleset diverts.
  */
 void nat_tick(struct nat *n);
+
+/*
+ * A ring event's socket is in network namespace netns: when that one is
+ * not followed, the next nat_tick() walks the table for such namespaces
+ * (otherwise it does so once every NAT_RETRY_TICKS ticks only, for the
+ * sockets a reconciliation added). O(1) for a namespace seen recently.
+ */
+void nat_note_netns(struct nat *n, uint32_t netns);
+
+/*
+ * How long after a read that took read_ms (CLOCK_MONOTONIC ms) the same
+ * namespace is read again at the earliest, changes or not: (NAT_READ_SHARE
+ * - 1) * read_ms, so that one namespace's reads take at most
+ * 1/NAT_READ_SHARE of the loop. 0 for a read within NAT_COALESCE_MS. Pure.
+ */
+uint64_t nat_read_pause_ms(uint64_t read_ms);
 
 /* Free everything; accepts a zeroed struct. */
 void nat_free(struct nat *n);

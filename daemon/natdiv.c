@@ -198,16 +198,19 @@ struct match {
 	size_t rule;
 	struct cand *v;
 	size_t nv, cap;
+	size_t *wide;  /* the rules matched by match_wide_fn(), nwide of them */
+	size_t nwide;
+	int full;      /* NAT_NS_MAX_PAIRS candidates: the walks stopped */
 	int err;
 };
 
-static int match_fn(struct pw_entry *e, void *arg)
+/* Add the candidate (rule, e); 0, or 1 to stop: m->full (NAT_NS_MAX_PAIRS) or m->err (ENOMEM). */
+static int add_cand(struct match *m, size_t rule, struct pw_entry *e)
 {
-	struct match *m = arg;
-
-	if (e->sk.netns != m->s->netns || !is_holder(e) ||
-	    !natrule_covers(&m->s->rules.rules[m->rule], &e->sk))
-		return 0;
+	if (m->nv >= NAT_NS_MAX_PAIRS) {
+		m->full = 1;
+		return 1;
+	}
 	if (m->nv == m->cap) {
 		size_t cap = m->cap ? 2 * m->cap : 16;
 		struct cand *v = realloc(m->v, cap * sizeof(*v));
@@ -219,9 +222,33 @@ static int match_fn(struct pw_entry *e, void *arg)
 		m->v = v;
 		m->cap = cap;
 	}
-	m->v[m->nv].rule = m->rule;
+	m->v[m->nv].rule = rule;
 	m->v[m->nv].l = e;
 	m->nv++;
+	return 0;
+}
+
+static int match_fn(struct pw_entry *e, void *arg)
+{
+	struct match *m = arg;
+
+	if (e->sk.netns != m->s->netns || !is_holder(e) ||
+	    !natrule_covers(&m->s->rules.rules[m->rule], &e->sk))
+		return 0;
+	return add_cand(m, m->rule, e);
+}
+
+/* The rules covering more than NAT_SCAN_PORTS ports, all in one walk of the table. */
+static int match_wide_fn(struct pw_entry *e, void *arg)
+{
+	struct match *m = arg;
+
+	if (e->sk.netns != m->s->netns || !is_holder(e))
+		return 0;
+	for (size_t i = 0; i < m->nwide; i++)
+		if (natrule_covers(&m->s->rules.rules[m->wide[i]], &e->sk) &&
+		    add_cand(m, m->wide[i], e))
+			return 1;
 	return 0;
 }
 
@@ -242,11 +269,15 @@ static void match_rule(struct match *m)
 	static const uint8_t protos[2] = { IPPROTO_TCP, IPPROTO_UDP };
 
 	if (span(&r->dport) > NAT_SCAN_PORTS) {
-		table_foreach(m->n->mon->table, match_fn, m);
+		if (m->wide)
+			m->wide[m->nwide++] = m->rule; /* walked once for all, after */
+		else
+			table_foreach(m->n->mon->table, match_fn, m);
 		return;
 	}
-	for (size_t i = 0; i < r->dport.n && !m->err; i++)
-		for (uint32_t p = r->dport.r[i].lo; p <= r->dport.r[i].hi && !m->err; p++)
+	for (size_t i = 0; i < r->dport.n && !m->err && !m->full; i++)
+		for (uint32_t p = r->dport.r[i].lo; p <= r->dport.r[i].hi && !m->err && !m->full;
+		     p++)
 			for (int k = 0; k < 2; k++)
 				table_foreach_port(m->n->mon->table, m->s->netns, protos[k],
 						   (uint16_t)p, match_fn, m);
@@ -257,18 +288,76 @@ static void match_rule(struct match *m)
  * socket, so that a service restarting under the rule (a new socket on the
  * same address within a tick) keeps its diversion and raises nothing new.
  */
-static struct nat_diversion *div_find(struct natdiv *n, uint32_t netns, const struct natrule *r,
-				      const struct pw_entry *l)
+static int div_is(const struct nat_diversion *d, uint32_t netns, const struct natrule *r,
+		  const struct pw_entry *l)
 {
-	for (size_t i = 0; i < n->ndiv; i++) {
-		const struct pw_sock *a = &n->div[i].listener.sk;
+	const struct pw_sock *a = &d->listener.sk;
 
-		if (n->div[i].netns == netns && a->lport == l->sk.lport &&
-		    a->protocol == l->sk.protocol && a->family == l->sk.family &&
-		    !memcmp(a->laddr, l->sk.laddr, sizeof(a->laddr)) &&
-		    same_rule(&n->div[i].rule, r))
-			return &n->div[i];
+	return d->netns == netns && a->lport == l->sk.lport && a->protocol == l->sk.protocol &&
+	       a->family == l->sk.family && !memcmp(a->laddr, l->sk.laddr, sizeof(a->laddr)) &&
+	       same_rule(&d->rule, r);
+}
+
+/*
+ * The diversions of one namespace by (listener address, rule handle), for
+ * one re-match: open addressing over indexes of n->div (+1; 0 empty).
+ * Up to NAT_NS_MAX_PAIRS candidates are looked up against up to
+ * NAT_MAX_DIV diversions each second, so not by a linear search.
+ */
+struct div_index {
+	uint32_t *slot;
+	size_t mask;
+};
+
+static size_t div_hash(const struct pw_sock *a, uint64_t handle)
+{
+	uint64_t h = (uint64_t)a->lport << 16 ^ (uint64_t)a->protocol << 8 ^ a->family;
+
+	for (size_t i = 0; i < sizeof(a->laddr); i += 4) {
+		uint32_t w;
+
+		memcpy(&w, a->laddr + i, 4);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
 	}
+	h = (h ^ handle) * 0x9e3779b97f4a7c15ULL;
+	return (size_t)(h >> 32);
+}
+
+static void div_index_put(struct div_index *x, const struct natdiv *n, size_t i)
+{
+	size_t k = div_hash(&n->div[i].listener.sk, n->div[i].rule.handle) & x->mask;
+
+	while (x->slot[k])
+		k = (k + 1) & x->mask;
+	x->slot[k] = (uint32_t)i + 1;
+}
+
+/* Index n's diversions of netns, with room for `more` added; -ENOMEM. */
+static int div_index_make(struct div_index *x, const struct natdiv *n, uint32_t netns,
+			  size_t more)
+{
+	size_t size = 16;
+
+	while (size < 2 * (n->ndiv + more))
+		size *= 2;
+	x->slot = calloc(size, sizeof(*x->slot));
+	x->mask = size - 1;
+	if (!x->slot)
+		return -ENOMEM;
+	for (size_t i = 0; i < n->ndiv; i++)
+		if (n->div[i].netns == netns)
+			div_index_put(x, n, i);
+	return 0;
+}
+
+static struct nat_diversion *div_find(struct natdiv *n, const struct div_index *x, uint32_t netns,
+				      const struct natrule *r, const struct pw_entry *l)
+{
+	size_t k = div_hash(&l->sk, r->handle) & x->mask;
+
+	for (; x->slot[k]; k = (k + 1) & x->mask)
+		if (div_is(&n->div[x->slot[k] - 1], netns, r, l))
+			return &n->div[x->slot[k] - 1];
 	return NULL;
 }
 
@@ -390,20 +479,41 @@ static void tproxy_targets(struct natdiv *n, struct natdiv_ns *s)
 void natdiv_rematch(struct natdiv *n, struct natdiv_ns *s, uint64_t now)
 {
 	struct match m = { .n = n, .s = s };
+	struct div_index x = { 0 };
 	uint8_t *keep;
 
-	for (m.rule = 0; m.rule < s->rules.n && !m.err; m.rule++)
+	/*
+	 * A wide rule is matched by a walk of the whole table: one walk for
+	 * all of them, not one each, as a ruleset anyone can load in a
+	 * namespace of its own may hold thousands of "th dport != 1" rules
+	 * (and this runs each second). Without memory for the list, a walk
+	 * per rule.
+	 */
+	m.wide = s->rules.n ? calloc(s->rules.n, sizeof(*m.wide)) : NULL;
+	for (m.rule = 0; m.rule < s->rules.n && !m.err && !m.full; m.rule++)
 		match_rule(&m);
+	if (m.nwide && !m.err && !m.full)
+		table_foreach(n->mon->table, match_wide_fn, &m);
+	free(m.wide);
+	if (m.full) {
+		n->not_kept++;
+		if (!(n->not_kept & (n->not_kept - 1)))
+			log_warnx("nftables of network namespace %u: its rules cover more than %d "
+				  "(rule, listener) pairs; the first are followed, none is cleared, "
+				  "and the rest are not seen (%llu times)", s->netns,
+				  NAT_NS_MAX_PAIRS, (unsigned long long)n->not_kept);
+	}
 	keep = calloc(n->capdiv ? n->capdiv : 1, 1); /* a flag per slot of n->div */
-	if (m.err || !keep) {
+	if (m.err || !keep || div_index_make(&x, n, s->netns, m.nv)) {
 		free(m.v);
 		free(keep);
+		free(x.slot);
 		return; /* out of memory: keep what is in force */
 	}
 	for (size_t i = 0; i < m.nv; i++) {
 		const struct natrule *r = &s->rules.rules[m.v[i].rule];
 		struct pw_entry *l = m.v[i].l, *t;
-		struct nat_diversion *d = div_find(n, s->netns, r, l), nd = { 0 };
+		struct nat_diversion *d = div_find(n, &x, s->netns, r, l), nd = { 0 };
 		int tr = 0;
 
 		if (d) {
@@ -419,6 +529,10 @@ void natdiv_rematch(struct natdiv *n, struct natdiv_ns *s, uint64_t now)
 			 * traffic; without one the rule does not match (NFT_BREAK) */
 			if (!t || (tr = tproxy_state(n, s, m.v[i].rule, t)) != 1)
 				continue;
+		}
+		if (n->ndiv >= NAT_MAX_DIV) {
+			n->not_kept++;
+			continue;
 		}
 		if (n->ndiv == n->capdiv) {
 			size_t cap = n->capdiv ? 2 * n->capdiv : 8;
@@ -447,12 +561,13 @@ void natdiv_rematch(struct natdiv *n, struct natdiv_ns *s, uint64_t now)
 		nd.first_ns = now;
 		n->div[n->ndiv] = nd;
 		keep[n->ndiv] = 1;
+		div_index_put(&x, n, n->ndiv);
 		n->ndiv++;
 		n->found++;
 		raise_div(n, &n->div[n->ndiv - 1]);
 	}
 	tproxy_targets(n, s);
-	for (size_t i = n->ndiv; i-- > 0;) {
+	for (size_t i = n->ndiv; i-- > 0 && !m.full;) {
 		if (n->div[i].netns != s->netns || keep[i])
 			continue;
 		{
@@ -465,6 +580,7 @@ void natdiv_rematch(struct natdiv *n, struct natdiv_ns *s, uint64_t now)
 		}
 	}
 	free(keep);
+	free(x.slot);
 	free(m.v);
 }
 

@@ -43,6 +43,14 @@
 #include "table.h"
 
 #define NAT_CLEARED 32 /* cleared diversions kept for `diversions` */
+/*
+ * Bounds on what one namespace's ruleset, which anyone may load in a
+ * namespace of its own, makes the daemon hold and compare each second:
+ * (rule, listener) pairs per re-match of a namespace, and diversions in
+ * force in all. Past them pairs are not recorded (natdiv.not_kept).
+ */
+#define NAT_NS_MAX_PAIRS 1024
+#define NAT_MAX_DIV 8192
 
 /* One diversion: traffic of a listener taken by a rule. */
 struct nat_diversion {
@@ -85,6 +93,8 @@ struct natdiv {
 	size_t ncleared;            /* entries ever cleared */
 	uint64_t found;             /* diversions found, in all */
 	uint64_t advisories;        /* exposure/port_shadow advisories raised */
+	uint64_t not_kept;          /* pairs not recorded past NAT_NS_MAX_PAIRS or NAT_MAX_DIV,
+				     * counted at each re-match while it lasts */
 };
 
 /* A new ruleset for s: takes what *rs owns (zeroed); the tproxy targets are forgotten. */
@@ -98,7 +108,9 @@ void natdiv_free(struct natdiv *n);
  * Match s's rules against the table's sockets of its namespace: new pairs
  * are raised (diversion/nat_redirect) and recorded, pairs that are gone
  * cleared ("rule removed", "listener gone"), the tproxy targets looked up
- * again. now: CLOCK_REALTIME ns. Out of memory keeps what is in force.
+ * again. now: CLOCK_REALTIME ns. Out of memory keeps what is in force;
+ * so do more than NAT_NS_MAX_PAIRS pairs (the first ones are recorded,
+ * none cleared, the rest counted in not_kept).
  */
 void natdiv_rematch(struct natdiv *n, struct natdiv_ns *s, uint64_t now);
 

@@ -78,24 +78,66 @@ static int same(const char *a, const char *b)
 	return a && b && !strcmp(a, b);
 }
 
+/*
+ * Chains and sets are sorted by (family, table, name) once collected, and
+ * found by binary search: every rule looks its chain up, and a ruleset
+ * that anyone may load in a namespace of its own can have thousands of
+ * chains and tens of thousands of rules (a linear search per rule took
+ * 1.4 s for 3,000 chains and 30,000 rules, each time the ruleset changed).
+ */
+struct key {
+	const char *family, *table, *name;
+};
+
+static int cmp_text(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "");
+}
+
+static int cmp_key(const struct key *a, const struct key *b)
+{
+	int c = cmp_text(a->family, b->family);
+
+	if (!c)
+		c = cmp_text(a->table, b->table);
+	return c ? c : cmp_text(a->name, b->name);
+}
+
+static int cmp_chain(const void *a, const void *b)
+{
+	const struct chain *x = a, *y = b;
+
+	return cmp_key(&(struct key){ x->family, x->table, x->name },
+		       &(struct key){ y->family, y->table, y->name });
+}
+
+static int cmp_set(const void *a, const void *b)
+{
+	const struct nset *x = a, *y = b;
+
+	return cmp_key(&(struct key){ x->family, x->table, x->name },
+		       &(struct key){ y->family, y->table, y->name });
+}
+
 static struct chain *find_chain(struct parse *p, const char *family, const char *table,
 				const char *name)
 {
-	for (size_t i = 0; i < p->nchains; i++)
-		if (same(p->chains[i].family, family) && same(p->chains[i].table, table) &&
-		    same(p->chains[i].name, name))
-			return &p->chains[i];
-	return NULL;
+	struct chain k = { .family = family, .table = table, .name = name };
+
+	if (!family || !table || !name || !p->nchains)
+		return NULL;
+	return bsearch(&k, p->chains, p->nchains, sizeof(k), cmp_chain);
 }
 
 static json_object *find_set(struct parse *p, const char *family, const char *table,
 			     const char *name)
 {
-	for (size_t i = 0; i < p->nsets; i++)
-		if (same(p->sets[i].family, family) && same(p->sets[i].table, table) &&
-		    same(p->sets[i].name, name))
-			return p->sets[i].elem;
-	return NULL;
+	struct nset k = { .family = family, .table = table, .name = name }, *f;
+
+	if (!family || !table || !name || !p->nsets)
+		return NULL;
+	f = bsearch(&k, p->sets, p->nsets, sizeof(k), cmp_set);
+	return f ? f->elem : NULL;
 }
 
 /* ---- port matches ---- */
@@ -521,6 +563,8 @@ static int collect(struct parse *p)
 	}
 	p->nchains = nc;
 	p->nsets = ns;
+	qsort(p->chains, nc, sizeof(*p->chains), cmp_chain);
+	qsort(p->sets, ns, sizeof(*p->sets), cmp_set);
 	return 0;
 }
 
@@ -592,13 +636,51 @@ void natrule_set_free(struct natrule_set *s)
 
 /* ---- text ---- */
 
-static struct natrule *rule_at(struct natrule_set *s, const char *family, const char *table,
-			       const char *chain, uint64_t handle)
+/*
+ * The rules by handle, for natrule_set_text(): one line of the text per
+ * rule, so a linear search per line cost 460 ms for 30,000 diverting rules.
+ */
+struct by_handle {
+	uint64_t handle;
+	size_t i; /* index in s->rules */
+};
+
+static int cmp_handle(const void *a, const void *b)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (s->rules[i].handle == handle && !strcmp(s->rules[i].chain, chain) &&
-		    !strcmp(s->rules[i].table, table) && !strcmp(s->rules[i].family, family))
-			return &s->rules[i];
+	const struct by_handle *x = a, *y = b;
+
+	return x->handle < y->handle ? -1 : x->handle > y->handle;
+}
+
+/* idx: s->n entries sorted by handle, or NULL (out of memory: a linear search). */
+static struct natrule *rule_at(struct natrule_set *s, const struct by_handle *idx,
+			       const char *family, const char *table, const char *chain,
+			       uint64_t handle)
+{
+	size_t lo = 0, hi = s->n;
+
+	if (!idx) {
+		for (size_t i = 0; i < s->n; i++)
+			if (s->rules[i].handle == handle && !strcmp(s->rules[i].chain, chain) &&
+			    !strcmp(s->rules[i].table, table) && !strcmp(s->rules[i].family, family))
+				return &s->rules[i];
+		return NULL;
+	}
+	while (lo < hi) { /* the first entry whose handle is not below */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (idx[mid].handle < handle)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < s->n && idx[lo].handle == handle; lo++) { /* handles are per table */
+		struct natrule *r = &s->rules[idx[lo].i];
+
+		if (!strcmp(r->chain, chain) && !strcmp(r->table, table) &&
+		    !strcmp(r->family, family))
+			return r;
+	}
 	return NULL;
 }
 
@@ -611,7 +693,7 @@ static struct natrule *rule_at(struct natrule_set *s, const char *family, const 
  */
 static void xt_from_text(struct natrule *r)
 {
-	char tok[PW_ADDRSTRLEN + 16], *port = NULL, *addr = tok;
+	char tok[64], *port = NULL, *addr = tok; /* "%63s" below: 63 bytes and the NUL */
 	const char *p;
 	unsigned int n;
 
@@ -646,7 +728,13 @@ static void xt_from_text(struct natrule *r)
 void natrule_set_text(struct natrule_set *s, const char *text)
 {
 	char family[8] = "", table[NATRULE_NAME_LEN] = "", chain[NATRULE_NAME_LEN] = "";
+	struct by_handle *idx = s->n ? calloc(s->n, sizeof(*idx)) : NULL;
 	const char *line = text;
+
+	for (size_t i = 0; idx && i < s->n; i++)
+		idx[i] = (struct by_handle){ s->rules[i].handle, i };
+	if (idx)
+		qsort(idx, s->n, sizeof(*idx), cmp_handle);
 
 	while (line && *line) {
 		const char *end = strchr(line, '\n'), *mark;
@@ -669,7 +757,7 @@ void natrule_set_text(struct natrule_set *s, const char *text)
 			chain[0] = '\0'; /* a set's or map's handle is no rule's */
 		} else if (chain[0] && (mark = strstr(b, " # handle ")) &&
 			   sscanf(mark, " # handle %llu", &handle) == 1 &&
-			   (r = rule_at(s, family, table, chain, handle))) {
+			   (r = rule_at(s, idx, family, table, chain, handle))) {
 			snprintf(r->text, sizeof(r->text), "%.*s", (int)(mark - b), b);
 			r->text_exact = 1;
 			if (r->action == NATRULE_XT)
@@ -677,6 +765,7 @@ void natrule_set_text(struct natrule_set *s, const char *text)
 		}
 		line = end ? end + 1 : NULL;
 	}
+	free(idx);
 }
 
 static size_t ports_text(const struct natrule_ports *p, char *buf, size_t len)

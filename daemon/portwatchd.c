@@ -427,6 +427,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	monitor_handle_event(&d->mon, data);
+	nat_note_netns(&d->nat, ((const struct pw_event *)data)->sk.netns);
 	if (((const struct pw_event *)data)->type == PW_EV_SOCKOPT &&
 	    (((const struct pw_event *)data)->sockopt == PW_SOCKOPT_FILTER_CBPF ||
 	     ((const struct pw_event *)data)->sockopt == PW_SOCKOPT_FILTER_EBPF))
@@ -776,7 +777,7 @@ static void housekeeping(struct daemon *d)
 		protect_refresh(d);
 	if (d->ticks % PW_SKLOOKUP_SCAN_S == 0) {
 		scan_sklookup(d);
-		sniffmon_prune(&d->sniff); /* a few readlink(2) calls: sniffers are few */
+		sniffmon_prune(&d->sniff); /* a readlink(2) per sniffer: at most SNIFF_MAX */
 		freebind_housekeeping(&d->freebind);
 	}
 	nat_tick(&d->nat);

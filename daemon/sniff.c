@@ -218,12 +218,18 @@ struct sniffer *sniff_add(struct sniff_set *s, const struct sniffer *n, int *is_
 	*is_new = !f;
 	if (f)
 		return f;
+	if (s->n >= SNIFF_MAX) {
+		s->not_kept++;
+		return NULL;
+	}
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? 2 * s->cap : 8;
 		struct sniffer *v = realloc(s->v, cap * sizeof(*v));
 
-		if (!v)
+		if (!v) {
+			s->not_kept++;
 			return NULL;
+		}
 		s->v = v;
 		s->cap = cap;
 	}

@@ -30,6 +30,14 @@
 
 #define SNIFF_MAX_PORTS 8    /* decoded ports kept per sniffer */
 #define SNIFF_PROG_MAX 4096  /* BPF_MAXINSNS: the longest classic program */
+/*
+ * Sniffers kept at most. Any user can make raw and packet sockets in a
+ * network namespace of its own (CAP_NET_RAW of its user namespace): past
+ * this, new ones are still alerted on but not kept (sniff_set.not_kept),
+ * so that memory, the lookups of each event and sniff_prune()'s readlink
+ * calls stay bounded.
+ */
+#define SNIFF_MAX 4096
 
 /* What filter a sniffer has (sniffer.filter). */
 enum sniff_filter {
@@ -64,6 +72,7 @@ struct sniff_set {
 	struct sniffer *v;     /* owned; n used of cap */
 	size_t n, cap;
 	uint64_t found;        /* sniffers seen new, in all */
+	uint64_t not_kept;     /* new ones refused: SNIFF_MAX reached, or ENOMEM */
 };
 
 /*
@@ -94,8 +103,9 @@ struct sniffer *sniff_find(struct sniff_set *s, uint32_t netns, uint64_t inode);
 
 /*
  * Add a sniffer (copied) unless (netns, inode) is there already. Returns
- * the entry in the set (valid until the set changes) and *is_new; NULL on
- * ENOMEM.
+ * the entry in the set (valid until the set changes) and *is_new; NULL
+ * (*is_new 1, not_kept counted) when the set holds SNIFF_MAX already or
+ * on ENOMEM.
  */
 struct sniffer *sniff_add(struct sniff_set *s, const struct sniffer *n, int *is_new);
 

@@ -117,8 +117,18 @@ static void add(struct sniffmon *s, const struct sniffer *n)
 
 	f = sniff_add(&s->set, n, &is_new);
 	if (!f) {
-		log_warnx("sniffers: out of memory; the sniffer of netns %u inode %llu is not "
-			  "recorded", n->netns, (unsigned long long)n->inode);
+		/* not kept, but not unseen: its alert is raised all the same */
+		struct sniffer copy = *n;
+		uint64_t k = s->set.not_kept;
+
+		if (!(k & (k - 1))) /* the 1st, 2nd, 4th, 8th ... */
+			log_warnx("sniffers: %llu not kept (%zu in force, at most %d, or out of "
+				  "memory); the newest, netns %u inode %llu, is alerted on but "
+				  "not listed", (unsigned long long)k, s->set.n, SNIFF_MAX,
+				  n->netns, (unsigned long long)n->inode);
+		name_interface(s, &copy);
+		if (!copy.accepts_none)
+			raise_alert(s, &copy);
 		return;
 	}
 	if (!is_new) { /* attached again: the newest program counts */
@@ -254,6 +264,8 @@ int sniffmon_scan(struct sniffmon *s)
 				/* ENOENT: no raw_diag in this kernel (CONFIG_INET_RAW_DIAG) */
 				e = r == -ENOENT ? e : r;
 			}
+			close(c.fd);
+		} else if (c.fd >= 0) { /* opened, but the way home failed (snap_netns_call()) */
 			close(c.fd);
 		}
 		if (e && !err) {

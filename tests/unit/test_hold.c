@@ -72,6 +72,29 @@ static void test_remove_keeps_chains(void **state)
 	hold_free(&t);
 }
 
+/* Full: a listener's hold (line 0) never ends a protect rule's; a protect rule's ends the first. */
+static void test_victim(void **state)
+{
+	struct pw_holds t;
+	struct pw_hold *h;
+
+	(void)state;
+	assert_int_equal(hold_init(&t), 0);
+	for (size_t i = 0; i < PW_PROTECT_MAX_HOLDS; i++) {
+		h = hold_get(&t, PWT_NS1, IPPROTO_TCP, (uint16_t)(1000 + i));
+		assert_non_null(h);
+		h->line = 7; /* every hold a protect rule's */
+		h->until_ns = 5000 + i;
+	}
+	assert_null(hold_victim(&t, 0));
+	assert_int_equal(hold_victim(&t, 7)->until_ns, 5000);
+	h = hold_find(&t, PWT_NS1, IPPROTO_TCP, 1500);
+	h->line = 0; /* one listener's, ending later than the rules' first */
+	assert_ptr_equal(hold_victim(&t, 0), h);
+	assert_ptr_equal(hold_victim(&t, 7), h);
+	hold_free(&t);
+}
+
 static void test_is_owner(void **state)
 {
 	struct pw_hold h;
@@ -125,6 +148,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_get_find_remove),
 		cmocka_unit_test(test_remove_keeps_chains),
+		cmocka_unit_test(test_victim),
 		cmocka_unit_test(test_is_owner),
 		cmocka_unit_test(test_explain),
 	};

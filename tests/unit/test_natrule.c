@@ -304,6 +304,31 @@ static void test_iptables_nft_targets(void **state)
 	natrule_set_free(&s);
 }
 
+/*
+ * The text after "dnat to " is anybody's: a rule's comment can hold it.
+ * A 63-byte token used to be written into a 62-byte buffer (ASan, or a
+ * smashed stack).
+ */
+static void test_xt_text_long_token(void **state)
+{
+	struct natrule_set s;
+	char text[512], tok[80];
+	char *json = slurp("xt.json");
+
+	(void)state;
+	memset(tok, 'A', sizeof(tok) - 1);
+	tok[sizeof(tok) - 1] = '\0';
+	assert_int_equal(natrule_parse(json, &s), 0);
+	snprintf(text, sizeof(text), "table ip6 nat { # handle 2\n\tchain PREROUTING { # handle 1\n"
+		 "\t\ttcp dport 2225 comment \"dnat to %.63s\" # handle 2\n\t}\n}\n", tok);
+	natrule_set_text(&s, text);
+	for (size_t i = 0; i < s.n; i++)
+		if (!strcmp(s.rules[i].family, "ip6")) /* not an address: still not known */
+			assert_int_equal(s.rules[i].action, NATRULE_XT);
+	natrule_set_free(&s);
+	free(json);
+}
+
 static void test_a_set_after_a_chain_is_not_a_rule(void **state)
 {
 	struct natrule_set s;
@@ -326,6 +351,78 @@ static void test_a_set_after_a_chain_is_not_a_rule(void **state)
 	assert_string_equal(r->text, "tcp dport { 80, 8000-8100 } ip daddr 127.0.0.1 redirect to :9090");
 	natrule_set_free(&s);
 	free(json);
+}
+
+/*
+ * Chains and sets are found by (family, table, name): the same names in
+ * two tables, listed in any order, are not mixed up (they are looked up
+ * by binary search since a linear search per rule made a 30,000-rule
+ * ruleset cost over a second per read).
+ */
+static void test_same_names_in_two_tables(void **state)
+{
+	static const char json[] =
+		"{\"nftables\": [{\"table\": {\"family\": \"ip\", \"name\": \"b\", \"handle\": 2}},"
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"b\", \"chain\": \"pre\", \"handle\": 5,"
+		" \"expr\": [{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": \"tcp\","
+		" \"field\": \"dport\"}}, \"right\": \"@ports\"}}, {\"redirect\": {\"port\": 9}}]}},"
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"a\", \"chain\": \"pre\", \"handle\": 4,"
+		" \"expr\": [{\"match\": {\"op\": \"==\", \"left\": {\"payload\": {\"protocol\": \"tcp\","
+		" \"field\": \"dport\"}}, \"right\": \"@ports\"}}, {\"redirect\": {\"port\": 9}}]}},"
+		"{\"set\": {\"family\": \"ip\", \"name\": \"ports\", \"table\": \"b\","
+		" \"type\": \"inet_service\", \"handle\": 3, \"elem\": [3333]}},"
+		"{\"chain\": {\"family\": \"ip\", \"table\": \"b\", \"name\": \"pre\", \"handle\": 1}},"
+		"{\"table\": {\"family\": \"ip\", \"name\": \"a\", \"handle\": 1}},"
+		"{\"set\": {\"family\": \"ip\", \"name\": \"ports\", \"table\": \"a\","
+		" \"type\": \"inet_service\", \"handle\": 2, \"elem\": [2222]}},"
+		"{\"chain\": {\"family\": \"ip\", \"table\": \"a\", \"name\": \"pre\", \"handle\": 1,"
+		" \"type\": \"nat\", \"hook\": \"prerouting\", \"prio\": -100, \"policy\": \"accept\"}}]}";
+	struct natrule_set s;
+	struct pw_sock sk;
+
+	(void)state;
+	assert_int_equal(natrule_parse(json, &s), 0);
+	assert_int_equal(s.n, 1); /* b's pre is hooked nowhere */
+	assert_string_equal(s.rules[0].table, "a");
+	assert_int_equal(s.rules[0].handle, 4);
+	sk = sock(IPPROTO_TCP, "0.0.0.0", 2222);
+	assert_true(natrule_covers(&s.rules[0], &sk));
+	sk.lport = 3333; /* b's set of the same name */
+	assert_false(natrule_covers(&s.rules[0], &sk));
+	natrule_set_free(&s);
+}
+
+/* The text of each rule by (family, table, chain, handle): handles repeat across tables. */
+static void test_text_by_handle_per_table(void **state)
+{
+	static const char json[] =
+		"{\"nftables\": ["
+		"{\"chain\": {\"family\": \"ip\", \"table\": \"b\", \"name\": \"pre\", \"handle\": 1,"
+		" \"type\": \"nat\", \"hook\": \"prerouting\", \"prio\": -100, \"policy\": \"accept\"}},"
+		"{\"chain\": {\"family\": \"ip\", \"table\": \"a\", \"name\": \"pre\", \"handle\": 1,"
+		" \"type\": \"nat\", \"hook\": \"prerouting\", \"prio\": -100, \"policy\": \"accept\"}},"
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"b\", \"chain\": \"pre\", \"handle\": 4,"
+		" \"expr\": [{\"redirect\": {\"port\": 9}}]}},"
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"b\", \"chain\": \"pre\", \"handle\": 3,"
+		" \"expr\": [{\"redirect\": {\"port\": 7}}]}},"
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"a\", \"chain\": \"pre\", \"handle\": 4,"
+		" \"expr\": [{\"redirect\": {\"port\": 8}}]}}]}";
+	struct natrule_set s;
+
+	(void)state;
+	assert_int_equal(natrule_parse(json, &s), 0);
+	assert_int_equal(s.n, 3);
+	natrule_set_text(&s, "table ip a { # handle 9\n\tchain pre { # handle 1\n"
+			     "\t\tredirect to :8 # handle 4\n\t}\n}\n"
+			     "table ip b { # handle 10\n\tchain pre { # handle 1\n"
+			     "\t\tredirect to :7 # handle 3\n"
+			     "\t\tredirect to :9 # handle 4\n\t}\n}\n");
+	assert_string_equal(rule(&s, "a", "pre", 4)->text, "redirect to :8");
+	assert_string_equal(rule(&s, "b", "pre", 4)->text, "redirect to :9");
+	assert_string_equal(rule(&s, "b", "pre", 3)->text, "redirect to :7");
+	for (size_t i = 0; i < s.n; i++)
+		assert_true(s.rules[i].text_exact);
+	natrule_set_free(&s);
 }
 
 static void test_not_a_listing(void **state)
@@ -351,7 +448,10 @@ int main(void)
 		cmocka_unit_test(test_inet_families_and_negation),
 		cmocka_unit_test(test_summary_when_the_text_is_unknown),
 		cmocka_unit_test(test_iptables_nft_targets),
+		cmocka_unit_test(test_xt_text_long_token),
 		cmocka_unit_test(test_a_set_after_a_chain_is_not_a_rule),
+		cmocka_unit_test(test_same_names_in_two_tables),
+		cmocka_unit_test(test_text_by_handle_per_table),
 		cmocka_unit_test(test_not_a_listing),
 	};
 

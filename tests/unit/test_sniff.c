@@ -167,6 +167,31 @@ static void test_set_once_per_socket(void **state)
 	sniff_free(&s);
 }
 
+/* Another user's 100k sniffers in its own namespace: the set stops at SNIFF_MAX and counts. */
+static void test_set_bounded(void **state)
+{
+	struct sniff_set s = { 0 };
+	struct sniffer a = { .netns = 7, .fd = -1 };
+	int is_new;
+
+	(void)state;
+	for (uint64_t i = 1; i <= SNIFF_MAX; i++) {
+		a.inode = i;
+		assert_non_null(sniff_add(&s, &a, &is_new));
+	}
+	a.inode = SNIFF_MAX + 1;
+	assert_null(sniff_add(&s, &a, &is_new));
+	assert_true(is_new);
+	assert_int_equal(s.n, SNIFF_MAX);
+	assert_int_equal(s.not_kept, 1);
+	assert_int_equal(s.found, SNIFF_MAX);
+	a.inode = 1; /* one already kept is still found */
+	assert_non_null(sniff_add(&s, &a, &is_new));
+	assert_false(is_new);
+	assert_int_equal(s.not_kept, 1);
+	sniff_free(&s);
+}
+
 static void test_names_and_message(void **state)
 {
 	struct sniffer f = {
@@ -218,6 +243,7 @@ int main(void)
 		cmocka_unit_test(test_unknown),
 		cmocka_unit_test(test_bare_ipv4),
 		cmocka_unit_test(test_set_once_per_socket),
+		cmocka_unit_test(test_set_bounded),
 		cmocka_unit_test(test_names_and_message),
 	};
 
