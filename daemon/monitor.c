@@ -420,6 +420,47 @@ static int fold_key_is(const struct alert_fold *f, const struct rules_alert *ra,
 }
 
 /*
+ * The histories' slots. The oldest entry, about to be overwritten, first
+ * lets go of the owners' records it pins (table.h, pw_owner_pin); a new
+ * entry pins its owners once it is complete (alert_pin(), conflict_pin()).
+ */
+static struct pw_alert *alert_push(struct pw_monitor *m)
+{
+	struct pw_ring *r = &m->alerts;
+	struct pw_alert *old;
+
+	if (r->next_id - ring_first_id(r) >= r->cap && (old = ring_get(r, ring_first_id(r))))
+		for (size_t i = 0; i < sizeof(old->pins) / sizeof(old->pins[0]); i++)
+			pw_owner_unpin(&old->pins[i]);
+	return ring_push(r);
+}
+
+/* a is complete: pin its owners (its pins are unset: a fresh slot, or a copy's). */
+static void alert_pin(struct pw_alert *a)
+{
+	pw_owner_pin(&a->holder.owner, &a->pins[0]);
+	pw_owner_pin(&a->contender.owner, &a->pins[1]);
+}
+
+static struct pw_conflict *conflict_push(struct pw_monitor *m)
+{
+	struct pw_ring *r = &m->conflicts;
+	struct pw_conflict *old;
+
+	if (r->next_id - ring_first_id(r) >= r->cap && (old = ring_get(r, ring_first_id(r))))
+		for (size_t i = 0; i < sizeof(old->pins) / sizeof(old->pins[0]); i++)
+			pw_owner_unpin(&old->pins[i]);
+	return ring_push(r);
+}
+
+static void conflict_pin(struct pw_conflict *cf)
+{
+	pw_owner_pin(&cf->contender.owner, &cf->pins[0]);
+	for (size_t i = 0; i < cf->nholders && i < PW_MAX_HOLDERS; i++)
+		pw_owner_pin(&cf->holders[i].owner, &cf->pins[1 + i]);
+}
+
+/*
  * Count one alert raised (sent or folded) by kind, and by kind, reason
  * and severity for the metrics file; values out of range are left out of
  * the breakdowns, as they have no name to be shown under.
@@ -445,7 +486,7 @@ static void fold_emit(struct pw_monitor *m, struct alert_fold *f)
 		for (size_t i = 0; i < f->nports && n < sizeof(ports); i++)
 			n += (size_t)snprintf(ports + n, sizeof(ports) - n, "%s%u", i ? "," : "",
 					      f->ports[i]);
-		a = ring_push(&m->alerts);
+		a = alert_push(m);
 		*a = f->last;
 		a->id = m->alerts.next_id++;
 		a->time_ns = f->last_ns;
@@ -465,6 +506,7 @@ static void fold_emit(struct pw_monitor *m, struct alert_fold *f)
 			 a->holder.owner.pid, a->holder.owner.comm, a->holder.owner.uid,
 			 (double)(f->last_ns - f->first_ns) / 1e9, f->nports > 1 || f->more ? "s" : "",
 			 ports, f->more ? " and others" : "");
+		alert_pin(a);
 		if (m->on_alert) /* counted when each was raised */
 			m->on_alert(a, m->on_alert_arg);
 	}
@@ -577,7 +619,7 @@ static struct pw_alert *monitor_alert_new(struct pw_monitor *m, const struct rul
 	}
 	if (fold_repeat(m, ra, holder, contender, result, now))
 		return NULL;
-	a = ring_push(&m->alerts);
+	a = alert_push(m);
 	alert_fill(a, ra, holder, contender, result, now);
 	a->id = m->alerts.next_id++;
 	fold_open(m, ra, a);
@@ -585,10 +627,11 @@ static struct pw_alert *monitor_alert_new(struct pw_monitor *m, const struct rul
 }
 
 /* Count a complete alert and hand it to syslog and the subscribers. */
-static void monitor_alert_raise(struct pw_monitor *m, const struct pw_alert *a)
+static void monitor_alert_raise(struct pw_monitor *m, struct pw_alert *a)
 {
 	if (!a)
 		return;
+	alert_pin(a);
 	m->stats.alerts++;
 	count_alert(m, a->kind, a->reason, a->severity);
 	if (m->on_alert)
@@ -1125,7 +1168,7 @@ static int squatted(struct pw_monitor *m, const struct pw_conflict *cf, uint64_t
 static void on_conflict(struct pw_monitor *m, const struct pw_event *e, enum rules_op op,
 			uint64_t now)
 {
-	struct pw_conflict *cf = ring_push(&m->conflicts);
+	struct pw_conflict *cf = conflict_push(m);
 	struct conflict_scan s = { .cf = cf };
 	struct pw_entry *ce = &cf->contender;
 	char what[160], addr[PW_ADDRSTRLEN], holder_text[PW_MSG_LEN], eb[16];
@@ -1220,6 +1263,7 @@ static void on_conflict(struct pw_monitor *m, const struct pw_event *e, enum rul
 				" (the protect rule of line %u)", cf->protect_line);
 	}
 	snprintf(cf->explanation, sizeof(cf->explanation), "%s: %s", what, holder_text);
+	conflict_pin(cf);
 	m->stats.conflicts++;
 	log_debug("conflict: %s", cf->explanation);
 

@@ -75,6 +75,7 @@ struct pw_alert {
 	 */
 	uint8_t enforced;
 	unsigned int protect_line;
+	struct pw_owner_pin pins[2]; /* holder's, contender's (monitor.c) */
 };
 
 /* A failed bind/listen/connect (EADDRINUSE / EADDRNOTAVAIL). */
@@ -98,6 +99,7 @@ struct pw_conflict {
 	uint64_t held_until_ns;
 	int has_eph;      /* rule ephemeral_exhausted: eph is set */
 	struct pw_ephemeral eph;
+	struct pw_owner_pin pins[1 + PW_MAX_HOLDERS]; /* contender's, holders' (monitor.c) */
 };
 
 #endif /* PORTWATCH_REPORT_H */

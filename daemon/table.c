@@ -29,6 +29,22 @@ static void owner_unref(const struct pw_owner *o)
 	strpool_unref(o->unit);
 }
 
+void pw_owner_pin(const struct pw_owner *o, struct pw_owner_pin *p)
+{
+	p->ctr = o->ctr;
+	p->exe = o->exe;
+	p->unit = o->unit;
+	owner_ref(o);
+}
+
+void pw_owner_unpin(struct pw_owner_pin *p)
+{
+	struct pw_owner o = { .ctr = p->ctr, .exe = p->exe, .unit = p->unit };
+
+	owner_unref(&o);
+	memset(p, 0, sizeof(*p));
+}
+
 #define TABLE_MIN_BUCKETS 1024
 
 /* 64-bit mix (splitmix64 finaliser): cheap and spreads sequential inodes. */

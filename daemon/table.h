@@ -65,6 +65,22 @@ struct pw_owner {
 	char comm[PW_COMM_LEN];
 };
 
+/*
+ * The interned records (container, exe, unit) a copy of an owner keeps
+ * alive: the alert and conflict histories pin their owners' records, so
+ * that a history entry still names its programs however many others came
+ * and went since (strpool.h, container.h keep an unheld record only
+ * until STRPOOL_KEEP later ones are unheld). Zeroed: pins nothing.
+ */
+struct pw_owner_pin {
+	uint32_t ctr, exe, unit;
+};
+
+/* Take o's records into *p (which must pin nothing yet). */
+void pw_owner_pin(const struct pw_owner *o, struct pw_owner_pin *p);
+/* Let go of what *p pins and zero it; a zeroed one is left as it is. */
+void pw_owner_unpin(struct pw_owner_pin *p);
+
 /* The owner's executable path; "" when unknown. */
 static inline const char *pw_owner_exe(const struct pw_owner *o)
 {

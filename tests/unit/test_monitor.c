@@ -134,6 +134,16 @@ static void test_udp_share_and_owner_groups(void **state)
 	assert_alert(f, 2, "hijack_attempt", "udp_share", RULES_SEV_CRITICAL, 10, 13);
 	assert_int_equal(f->last.contender.owner.uid, 2000);
 	assert_int_equal(f->last.result, 0);
+	/* the history's copy pins both owners' strings (table.h, pw_owner_pin) */
+	{
+		const struct pw_alert *h = ring_get(&f->m.alerts, f->last.id);
+
+		assert_non_null(h);
+		assert_int_not_equal(h->contender.owner.exe, 0);
+		assert_int_equal(h->pins[0].exe, h->holder.owner.exe);
+		assert_int_equal(h->pins[1].exe, h->contender.owner.exe);
+		assert_int_equal(h->pins[1].unit, h->contender.owner.unit);
+	}
 	assert_int_equal(table_size(f->m.table), 4);
 	assert_int_equal(f->m.stats.alerts, 2);
 	/* by kind, reason and severity: one each (the metrics file's series) */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "helpers.h"
+#include "strpool.h"
 #include "table.h"
 
 /* Inodes seen by a walk, in the order seen. */
@@ -380,6 +381,43 @@ static void test_sweep(void **state)
 	table_free(t);
 }
 
+/* Make STRPOOL_KEEP other strings held once and then unheld. */
+static void churn_strings(const char *prefix)
+{
+	char buf[64];
+
+	for (int i = 0; i < STRPOOL_KEEP; i++) {
+		snprintf(buf, sizeof(buf), "%s%d", prefix, i);
+		strpool_intern(buf);
+	}
+}
+
+/*
+ * A pinned copy of an owner (the alert and conflict histories) keeps its
+ * strings however many others come and go; unpinned, they go the way of
+ * any unheld string.
+ */
+static void test_owner_pin(void **state)
+{
+	struct pw_owner o = { .pid = 1, .uid = 1000 };
+	struct pw_owner_pin pin = { 0 };
+
+	(void)state;
+	o.exe = strpool_intern("/tmp/pwt-pinned-exe");
+	o.unit = strpool_intern("pwt-pinned.service");
+	pw_owner_pin(&o, &pin);
+	churn_strings("/tmp/pwt-churn-a");
+	assert_string_equal(pw_owner_exe(&o), "/tmp/pwt-pinned-exe");
+	assert_string_equal(pw_owner_unit(&o), "pwt-pinned.service");
+	pw_owner_unpin(&pin);
+	assert_int_equal(pin.exe, 0);
+	pw_owner_unpin(&pin); /* a zeroed pin: nothing more is let go */
+	churn_strings("/tmp/pwt-churn-b");
+	assert_string_equal(pw_owner_exe(&o), "");
+	assert_string_equal(pw_owner_unit(&o), "");
+	strpool_free();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -391,6 +429,7 @@ int main(void)
 		cmocka_unit_test(test_update_sock_rehash),
 		cmocka_unit_test(test_growth),
 		cmocka_unit_test(test_sweep),
+		cmocka_unit_test(test_owner_pin),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
