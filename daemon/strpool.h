@@ -11,11 +11,13 @@
  *
  * Lifetime, as for the container pool (container.h): strings are counted
  * by the sockets of the ownership table (strpool_ref()/strpool_unref(),
- * table.c) and by the monitor's per-pid owner cache. One nothing holds
- * any more is kept until STRPOOL_KEEP later ones are in the same state,
- * so that the alert history, the takeover memory of closed listeners and
- * the other copies of an owner that hold no reference still resolve it;
- * after that those copies read "". Single-threaded, like the daemon.
+ * table.c), by the monitor's per-pid owner cache and by the entries of
+ * the alert and conflict histories (pw_owner_pin(), table.h). One nothing
+ * holds any more is kept until STRPOOL_KEEP later ones are in the same
+ * state, so that the takeover memory of closed listeners and the other
+ * copies of an owner that hold no reference still resolve it for a
+ * while; after that those copies read "". Single-threaded, like the
+ * daemon.
  */
 #ifndef PORTWATCH_STRPOOL_H
 #define PORTWATCH_STRPOOL_H
