@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "container.h"
+#include "handlepool.h"
 
 #define ID_HEX 64
 
@@ -245,44 +246,13 @@ int container_from_proc_cgroup(const char *text, struct pw_container *out)
 
 /* -------------------------------------------------------------------- pool */
 
-/*
- * Records in one array indexed by the handle's low bits, found by key
- * through chained buckets of indexes (NIL ends a chain; the free list
- * runs through the same link). A handle is (index + 1) | gen << 20: the
- * generation of a slot goes up each time its record is freed.
- */
+/* 1M records; the rest of a handle is the generation */
 #define IDX_BITS 20
-#define IDX_MASK ((1u << IDX_BITS) - 1)
-#define GEN_MASK ((1u << (32 - IDX_BITS)) - 1)
-#define MAX_RECS (IDX_MASK - 1)
-#define NIL UINT32_MAX
 
-struct rec {
-	struct pw_container c;
-	uint32_t refs;	   /* sockets of the table holding it */
-	uint32_t gen;	   /* GEN_MASK bits */
-	uint32_t next;	   /* bucket chain, or free list */
-	uint32_t idle_seq; /* when refs last dropped to 0: matches its kept[] entry */
-	uint8_t used;
-};
-
-/* A record no socket holds, in the order they became so. */
-struct kept {
-	uint32_t idx;
-	uint32_t seq;
-};
-
-static struct {
-	struct rec *recs;
-	uint32_t nrecs, cap, count, free_head;
-	uint32_t *buckets; /* power of two */
-	uint32_t nbuckets;
-	struct kept kept[CONTAINER_KEEP];
-	uint32_t kept_head, kept_len, seq;
-} pool = { .free_head = NIL };
-
-static uint32_t key_hash(const struct pw_container *c)
+/* A record's payload is its struct pw_container, and so is the key. */
+static uint32_t key_hash(const void *key)
 {
+	const struct pw_container *c = key;
 	uint32_t h = 2166136261u; /* FNV-1a */
 
 	for (const char *s = c->id; *s; s++)
@@ -292,179 +262,57 @@ static uint32_t key_hash(const struct pw_container *c)
 	return (h ^ c->runtime) * 16777619u;
 }
 
-static int key_equal(const struct pw_container *a, const struct pw_container *b)
+static int key_equal(const void *payload, const void *key)
 {
+	const struct pw_container *a = payload, *b = key;
+
 	return a->runtime == b->runtime && !strcmp(a->id, b->id) && !strcmp(a->pod_uid, b->pod_uid);
 }
 
-static struct rec *resolve(uint32_t h)
+static int key_init(void *payload, const void *key)
 {
-	uint32_t idx = (h & IDX_MASK) - 1;
-
-	if (!h || (h & IDX_MASK) == 0 || idx >= pool.nrecs || !pool.recs[idx].used ||
-	    pool.recs[idx].gen != h >> IDX_BITS)
-		return NULL;
-	return &pool.recs[idx];
-}
-
-static uint32_t handle(uint32_t idx)
-{
-	return (idx + 1) | pool.recs[idx].gen << IDX_BITS;
-}
-
-static void unlink_rec(uint32_t idx)
-{
-	uint32_t *pp = &pool.buckets[key_hash(&pool.recs[idx].c) & (pool.nbuckets - 1)];
-
-	while (*pp != idx)
-		pp = &pool.recs[*pp].next;
-	*pp = pool.recs[idx].next;
-}
-
-/* Free a record nothing holds: its slot gets the next generation. */
-static void free_rec(uint32_t idx)
-{
-	struct rec *r = &pool.recs[idx];
-
-	unlink_rec(idx);
-	r->used = 0;
-	r->gen = (r->gen + 1) & GEN_MASK;
-	r->next = pool.free_head;
-	pool.free_head = idx;
-	pool.count--;
-}
-
-/* r has no holder now: keep it among the last CONTAINER_KEEP such, freeing the oldest. */
-static void keep(uint32_t idx)
-{
-	struct kept *k;
-
-	if (pool.kept_len == CONTAINER_KEEP) {
-		k = &pool.kept[pool.kept_head];
-		pool.kept_head = (pool.kept_head + 1) % CONTAINER_KEEP;
-		pool.kept_len--;
-		/* still unheld since it was queued (not taken and dropped again since) */
-		if (pool.recs[k->idx].used && !pool.recs[k->idx].refs &&
-		    pool.recs[k->idx].idle_seq == k->seq)
-			free_rec(k->idx);
-	}
-	k = &pool.kept[(pool.kept_head + pool.kept_len++) % CONTAINER_KEEP];
-	k->idx = idx;
-	k->seq = pool.recs[idx].idle_seq = ++pool.seq;
-}
-
-static int grow_buckets(void)
-{
-	uint32_t n = pool.nbuckets ? pool.nbuckets * 2 : 256, *b;
-
-	b = malloc(n * sizeof(*b));
-	if (!b)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < n; i++)
-		b[i] = NIL;
-	for (uint32_t i = 0; i < pool.nrecs; i++) {
-		struct rec *r = &pool.recs[i];
-		uint32_t bi;
-
-		if (!r->used)
-			continue;
-		bi = key_hash(&r->c) & (n - 1);
-		r->next = b[bi];
-		b[bi] = i;
-	}
-	free(pool.buckets);
-	pool.buckets = b;
-	pool.nbuckets = n;
+	memcpy(payload, key, sizeof(struct pw_container));
 	return 0;
 }
 
-/* A free slot index, or NIL on ENOMEM / when MAX_RECS are in use. */
-static uint32_t alloc_rec(void)
-{
-	uint32_t idx;
+static const struct handlepool_ops container_ops = {
+	.hash = key_hash,
+	.equal = key_equal,
+	.init = key_init,
+};
 
-	if (pool.free_head != NIL) {
-		idx = pool.free_head;
-		pool.free_head = pool.recs[idx].next;
-		return idx;
-	}
-	if (pool.nrecs == pool.cap) {
-		uint32_t ncap = pool.cap ? pool.cap * 2 : 64;
-		struct rec *nr;
-
-		if (pool.cap >= MAX_RECS)
-			return NIL;
-		if (ncap > MAX_RECS)
-			ncap = MAX_RECS;
-		nr = realloc(pool.recs, ncap * sizeof(*nr));
-		if (!nr)
-			return NIL;
-		pool.recs = nr;
-		pool.cap = ncap;
-	}
-	pool.recs[pool.nrecs].gen = 0;
-	return pool.nrecs++;
-}
+static struct handlepool_kept kept[CONTAINER_KEEP];
+static struct handlepool pool =
+	HANDLEPOOL_INIT(&container_ops, sizeof(struct pw_container), IDX_BITS, kept);
 
 uint32_t container_intern(const struct pw_container *c)
 {
-	uint32_t h, idx;
-	struct rec *r;
-
 	if (c->runtime == CONTAINER_NONE && !c->pod_uid[0])
 		return 0;
-	if (pool.count >= pool.nbuckets && grow_buckets())
-		return 0;
-	h = key_hash(c) & (pool.nbuckets - 1);
-	for (idx = pool.buckets[h]; idx != NIL; idx = pool.recs[idx].next)
-		if (key_equal(&pool.recs[idx].c, c))
-			return handle(idx);
-	idx = alloc_rec();
-	if (idx == NIL)
-		return 0;
-	r = &pool.recs[idx];
-	r->c = *c;
-	r->refs = 0;
-	r->used = 1;
-	r->next = pool.buckets[h];
-	pool.buckets[h] = idx;
-	pool.count++;
-	keep(idx); /* unheld until a socket of the table takes it */
-	return handle(idx);
+	return handlepool_intern(&pool, c);
 }
 
 const struct pw_container *container_get(uint32_t h)
 {
-	struct rec *r = resolve(h);
-
-	return r ? &r->c : NULL;
+	return handlepool_get(&pool, h);
 }
 
 void container_ref(uint32_t h)
 {
-	struct rec *r = resolve(h);
-
-	if (r)
-		r->refs++;
+	handlepool_ref(&pool, h);
 }
 
 void container_unref(uint32_t h)
 {
-	struct rec *r = resolve(h);
-
-	if (r && r->refs && !--r->refs)
-		keep(r - pool.recs);
+	handlepool_unref(&pool, h);
 }
 
 size_t container_count(void)
 {
-	return pool.count;
+	return handlepool_count(&pool);
 }
 
 void container_pool_free(void)
 {
-	free(pool.recs);
-	free(pool.buckets);
-	memset(&pool, 0, sizeof(pool));
-	pool.free_head = NIL;
+	handlepool_free(&pool);
 }

@@ -4,220 +4,83 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "handlepool.h"
 #include "strpool.h"
 
-#define NIL UINT32_MAX
-#define IDX_BITS 22 /* 4M strings; the rest of a handle is the generation */
-#define IDX_MASK ((1u << IDX_BITS) - 1)
-#define GEN_MASK ((1u << (32 - IDX_BITS)) - 1)
-#define MAX_RECS (IDX_MASK - 1)
-
-struct rec {
-	char *s;           /* owned; NULL when the slot is free */
-	uint32_t hash;
-	uint32_t next;     /* bucket chain, or free list */
-	uint32_t refs;
-	uint32_t gen;      /* generation of the slot's current string */
-	uint64_t idle_seq; /* when it was last queued as unheld */
-};
-
-struct kept {
-	uint32_t idx;
-	uint64_t seq;
-};
-
-static struct {
-	struct rec *recs;
-	uint32_t nrecs, cap, count, free_head;
-	uint32_t *buckets;
-	uint32_t nbuckets; /* power of two */
-	struct kept kept[STRPOOL_KEEP]; /* ring of unheld strings, oldest first */
-	uint32_t kept_head, kept_len;
-	uint64_t seq;
-} pool = { .free_head = NIL };
+/* 4M strings; the rest of a handle is the generation */
+#define IDX_BITS 22
 
 /* FNV-1a, 32 bits. */
-static uint32_t str_hash(const char *s)
+static uint32_t str_hash(const void *key)
 {
 	uint32_t h = 2166136261u;
 
-	for (; *s; s++)
+	for (const char *s = key; *s; s++)
 		h = (h ^ (uint8_t)*s) * 16777619u;
 	return h;
 }
 
-static struct rec *resolve(uint32_t h)
+/* A record's payload is its string: a char *, owned. */
+static int str_equal(const void *payload, const void *key)
 {
-	uint32_t idx = (h & IDX_MASK) - 1;
-
-	if ((h & IDX_MASK) == 0 || idx >= pool.nrecs || !pool.recs[idx].s ||
-	    pool.recs[idx].gen != h >> IDX_BITS)
-		return NULL;
-	return &pool.recs[idx];
+	return !strcmp(*(char *const *)payload, key);
 }
 
-static uint32_t handle(uint32_t idx)
+static int str_init(void *payload, const void *key)
 {
-	return (idx + 1) | pool.recs[idx].gen << IDX_BITS;
-}
+	char *copy = strdup(key);
 
-/* Free a string nothing holds: its slot gets the next generation. */
-static void free_rec(uint32_t idx)
-{
-	struct rec *r = &pool.recs[idx];
-	uint32_t *pp = &pool.buckets[r->hash & (pool.nbuckets - 1)];
-
-	while (*pp != idx)
-		pp = &pool.recs[*pp].next;
-	*pp = r->next;
-	free(r->s);
-	r->s = NULL;
-	r->gen = (r->gen + 1) & GEN_MASK;
-	r->next = pool.free_head;
-	pool.free_head = idx;
-	pool.count--;
-}
-
-/* idx has no holder now: keep it among the last STRPOOL_KEEP such, freeing the oldest. */
-static void keep(uint32_t idx)
-{
-	struct kept *k;
-
-	if (pool.kept_len == STRPOOL_KEEP) {
-		struct rec *r;
-
-		k = &pool.kept[pool.kept_head];
-		pool.kept_head = (pool.kept_head + 1) % STRPOOL_KEEP;
-		pool.kept_len--;
-		r = &pool.recs[k->idx];
-		/* still unheld since it was queued (not taken and dropped again since) */
-		if (r->s && !r->refs && r->idle_seq == k->seq)
-			free_rec(k->idx);
-	}
-	k = &pool.kept[(pool.kept_head + pool.kept_len++) % STRPOOL_KEEP];
-	k->idx = idx;
-	k->seq = pool.recs[idx].idle_seq = ++pool.seq;
-}
-
-static int grow_buckets(void)
-{
-	uint32_t n = pool.nbuckets ? pool.nbuckets * 2 : 256, *b;
-
-	b = malloc(n * sizeof(*b));
-	if (!b)
+	if (!copy)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < n; i++)
-		b[i] = NIL;
-	for (uint32_t i = 0; i < pool.nrecs; i++) {
-		struct rec *r = &pool.recs[i];
-
-		if (!r->s)
-			continue;
-		r->next = b[r->hash & (n - 1)];
-		b[r->hash & (n - 1)] = i;
-	}
-	free(pool.buckets);
-	pool.buckets = b;
-	pool.nbuckets = n;
+	*(char **)payload = copy;
 	return 0;
 }
 
-/* A free slot index, or NIL on ENOMEM / when MAX_RECS are in use. */
-static uint32_t alloc_rec(void)
+static void str_release(void *payload)
 {
-	uint32_t idx;
-
-	if (pool.free_head != NIL) {
-		idx = pool.free_head;
-		pool.free_head = pool.recs[idx].next;
-		return idx;
-	}
-	if (pool.nrecs == pool.cap) {
-		uint32_t ncap = pool.cap ? pool.cap * 2 : 64;
-		struct rec *nr;
-
-		if (pool.cap >= MAX_RECS)
-			return NIL;
-		if (ncap > MAX_RECS)
-			ncap = MAX_RECS;
-		nr = realloc(pool.recs, ncap * sizeof(*nr));
-		if (!nr)
-			return NIL;
-		pool.recs = nr;
-		pool.cap = ncap;
-	}
-	pool.recs[pool.nrecs].gen = 0;
-	pool.recs[pool.nrecs].s = NULL;
-	return pool.nrecs++;
+	free(*(char **)payload);
 }
+
+static const struct handlepool_ops str_ops = {
+	.hash = str_hash,
+	.equal = str_equal,
+	.init = str_init,
+	.release = str_release,
+};
+
+static struct handlepool_kept kept[STRPOOL_KEEP];
+static struct handlepool pool = HANDLEPOOL_INIT(&str_ops, sizeof(char *), IDX_BITS, kept);
 
 uint32_t strpool_intern(const char *s)
 {
-	uint32_t hash, idx;
-	struct rec *r;
-	char *copy;
-
 	if (!s || !s[0])
 		return 0;
-	if (pool.count >= pool.nbuckets && grow_buckets())
-		return 0;
-	hash = str_hash(s);
-	for (idx = pool.buckets[hash & (pool.nbuckets - 1)]; idx != NIL; idx = pool.recs[idx].next)
-		if (pool.recs[idx].hash == hash && !strcmp(pool.recs[idx].s, s))
-			return handle(idx);
-	copy = strdup(s);
-	if (!copy)
-		return 0;
-	idx = alloc_rec();
-	if (idx == NIL) {
-		free(copy);
-		return 0;
-	}
-	r = &pool.recs[idx];
-	r->s = copy;
-	r->hash = hash;
-	r->refs = 0;
-	r->next = pool.buckets[hash & (pool.nbuckets - 1)];
-	pool.buckets[hash & (pool.nbuckets - 1)] = idx;
-	pool.count++;
-	keep(idx); /* unheld until a holder takes it */
-	return handle(idx);
+	return handlepool_intern(&pool, s);
 }
 
 const char *strpool_get(uint32_t h)
 {
-	struct rec *r = resolve(h);
+	char **s = handlepool_get(&pool, h);
 
-	return r ? r->s : "";
+	return s ? *s : "";
 }
 
 void strpool_ref(uint32_t h)
 {
-	struct rec *r = resolve(h);
-
-	if (r)
-		r->refs++;
+	handlepool_ref(&pool, h);
 }
 
 void strpool_unref(uint32_t h)
 {
-	struct rec *r = resolve(h);
-
-	if (r && r->refs && !--r->refs)
-		keep(r - pool.recs);
+	handlepool_unref(&pool, h);
 }
 
 size_t strpool_count(void)
 {
-	return pool.count;
+	return handlepool_count(&pool);
 }
 
 void strpool_free(void)
 {
-	for (uint32_t i = 0; i < pool.nrecs; i++)
-		free(pool.recs[i].s);
-	free(pool.recs);
-	free(pool.buckets);
-	memset(&pool, 0, sizeof(pool));
-	pool.free_head = NIL;
+	handlepool_free(&pool);
 }
