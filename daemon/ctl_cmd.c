@@ -384,6 +384,8 @@ json_object *ctl_cmd_stats(struct ctl_cmd_ctx *ctx, json_object *req)
 				       json_object_new_int64((int64_t)ctx->sniffers->found));
 		json_object_object_add(sn, "not_kept",
 				       json_object_new_int64((int64_t)ctx->sniffers->not_kept));
+		json_object_object_add(sn, "read_errors",
+				       json_object_new_int64((int64_t)ctx->sniffers->read_errors));
 		json_object_object_add(s, "sniffers", sn);
 	}
 	if (ctx->freebind) {

@@ -761,11 +761,13 @@ static int hold_refused(struct pw_monitor *m, const struct pw_entry *c, int resu
 	snprintf(a->message, sizeof(a->message),
 		 "takeover: pid %u (%s, uid %u, %s) was refused %s%s%s:%u/%s, kept until %s for "
 		 "uid %u (%s), whose socket went away at %s (takeover protection)",
-		 c->owner.pid, c->owner.comm, c->owner.uid, *pw_owner_exe(&c->owner) ? pw_owner_exe(&c->owner) : "?",
+		 c->owner.pid, c->owner.comm, c->owner.uid,
+		 *pw_owner_exe(&c->owner) ? pw_owner_exe(&c->owner) : "?",
 		 c->sk.family == AF_INET6 ? "[" : "", pw_addr_ntop(c->sk.family, c->sk.laddr, addr),
 		 c->sk.family == AF_INET6 ? "]" : "", c->sk.lport, pw_proto_name(c->sk.protocol),
 		 pw_time_rfc3339(x->until_ns, t1), x->gone.owner.uid,
-		 *pw_owner_exe(&x->gone.owner) ? pw_owner_exe(&x->gone.owner) : "?", pw_time_rfc3339(x->since_ns, t2));
+		 *pw_owner_exe(&x->gone.owner) ? pw_owner_exe(&x->gone.owner) : "?",
+		 pw_time_rfc3339(x->since_ns, t2));
 	monitor_alert_raise(m, a);
 	return 1;
 }

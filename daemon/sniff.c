@@ -318,7 +318,8 @@ void sniff_message(char *buf, size_t len, const struct sniffer *f)
 
 	if (f->owner.pid)
 		snprintf(who, sizeof(who), "pid %u (%s, uid %u, %s%s%s)", f->owner.pid,
-			 f->owner.comm, f->owner.uid, *pw_owner_exe(&f->owner) ? pw_owner_exe(&f->owner) : "?",
+			 f->owner.comm, f->owner.uid,
+			 *pw_owner_exe(&f->owner) ? pw_owner_exe(&f->owner) : "?",
 			 *pw_owner_unit(&f->owner) ? ", " : "", pw_owner_unit(&f->owner));
 	else
 		snprintf(who, sizeof(who), "no process found");

@@ -73,6 +73,8 @@ struct sniff_set {
 	size_t n, cap;
 	uint64_t found;        /* sniffers seen new, in all */
 	uint64_t not_kept;     /* new ones refused: SNIFF_MAX reached, or ENOMEM */
+	uint64_t read_errors;  /* filters the daemon could not read (owner gone, EPERM):
+				* their ports are "unknown" */
 };
 
 /*

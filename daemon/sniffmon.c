@@ -178,7 +178,7 @@ void sniffmon_event(struct sniffmon *s, const struct pw_event *e)
 	r = read_filter(s, &n, e->fd, NULL, 0);
 	if (r < 0) {
 		/* the type of program is the event's; its ports stay unknown */
-		s->read_errors++;
+		s->set.read_errors++;
 		log_debug("sniffers: the filter of pid %u fd %d: %s", e->pid, e->fd,
 			  strerror(-r));
 	}

@@ -20,7 +20,6 @@ struct sniffmon {
 	struct pw_monitor *mon;    /* borrowed: alerts, device names */
 	struct snap *snap;         /* borrowed, may be NULL: namespaces of the start-up scan */
 	struct sock_filter *prog;  /* owned: SNIFF_PROG_MAX instructions, for SO_GET_FILTER */
-	uint64_t read_errors;      /* filters that could not be read (process gone, EPERM) */
 	int scan_err;              /* -errno of the last start-up scan; 0 it read everything */
 };
 

@@ -142,6 +142,26 @@ def test_drop_all_filter_alerts_once_the_real_one_comes(daemon, netns, sniffers)
     assert listed_inode(daemon, ino, info["inode"])[0]["ports"] == [22]
 
 
+def test_a_filter_that_cannot_be_read_is_counted(daemon_factory, netns, sniffers):
+    """The owner closes its sniffer before the daemon reads the filter (the
+    daemon is stopped meanwhile): the alert still comes, with its ports
+    unknown, and stats.sniffers.read_errors counts the filter not read."""
+    import signal
+    d = daemon_factory()
+    ns = netns()
+    ino = netns_inode(ns)
+    before = d.stats()["sniffers"]["read_errors"]
+    os.kill(d.pid, signal.SIGSTOP)
+    try:
+        p, info = sniffers(ns, "raw", "tcp port 22")
+        stop(p)
+    finally:
+        os.kill(d.pid, signal.SIGCONT)
+    al = d.wait_alert(is_ours(ino, info["inode"]))
+    assert "comparing ports unknown" in al["message"], al["message"]
+    assert d.stats()["sniffers"]["read_errors"] == before + 1
+
+
 def test_tcpdump_allowed_by_its_exe(daemon_factory, netns):
     exe = os.path.realpath(TCPDUMP)
     daemon = daemon_factory(config="[alerts]\nallow = sniffer exe=%s\n" % exe)
