@@ -218,17 +218,13 @@ e2e: all $(E2E_HELPERS)
 # with AddressSanitizer and UBSan (build/sanitize): a memory error or
 # undefined behaviour anywhere fails the run (tests/e2e/conftest.py reads
 # the daemon's log). Leak checks are off: libbpf and json-c keep caches.
-# ASan's quarantine is cut from 256 to 8 MiB: the suite's RSS bounds (a
-# daemon that follows 300 namespaces, each ruleset read by a libnftables
-# context made and freed, must end near its start) assume freed memory is
-# reused, and a freed block still waits behind 8 MiB of newer frees.
 SANITIZE_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
 test-sanitize: deps
 	$(MAKE) BUILD=$(BUILD)/sanitize SANITIZE="$(SANITIZE_FLAGS)" \
 		$(BUILD)/sanitize/portwatchd $(BUILD)/sanitize/portwatchctl \
 		$(patsubst $(BUILD)/%,$(BUILD)/sanitize/%,$(E2E_HELPERS))
-	PW_BUILD=$(abspath $(BUILD))/sanitize ASAN_OPTIONS=detect_leaks=0:quarantine_size_mb=8 \
+	PW_BUILD=$(abspath $(BUILD))/sanitize ASAN_OPTIONS=detect_leaks=0 \
 		UBSAN_OPTIONS=print_stacktrace=1 $(PYTHON) -m pytest -v tests/e2e
 
 # The same suites with the probe-read programs (kernels before 6.2) forced

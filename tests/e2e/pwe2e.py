@@ -780,3 +780,11 @@ def devlog_state():
         return "stale" if e.errno == errno.ENOENT else "in_use"
     finally:
         s.close()
+
+
+def sanitized(pid):
+    """True when the daemon pid runs with AddressSanitizer (make
+    test-sanitize), whose quarantine (256 MiB) keeps freed memory resident:
+    its RSS says nothing about leaks or bounds, which the plain run checks."""
+    with open("/proc/%d/maps" % pid) as fh:
+        return "libasan" in fh.read()

@@ -38,7 +38,7 @@ import time
 
 import pytest
 
-from pwe2e import HERE, PORTWATCHCTL, PYTHON, wait_until
+from pwe2e import HERE, PORTWATCHCTL, PYTHON, sanitized, wait_until
 
 FLOOD = os.path.join(HERE, "flood.py")
 
@@ -156,11 +156,6 @@ def status_kib(pid, field):
                 return int(line.split()[1])
     return 0
 
-
-def sanitized(pid):
-    """True when the daemon runs with AddressSanitizer (make test-sanitize)."""
-    with open("/proc/%d/maps" % pid) as fh:
-        return "libasan" in fh.read()
 
 
 class RssWatch(threading.Thread):

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 
-from pwe2e import Conn, netns_inode, wait_until
+from pwe2e import Conn, netns_inode, sanitized, wait_until
 
 HOLDERS = 3        # processes, each under RLIMIT_NOFILE (often 20,000 in containers)
 PER_HOLDER = 15000
@@ -39,12 +39,6 @@ print("ready", flush=True)
 sys.stdin.read()
 """
 
-
-def sanitized(pid):
-    """True when the daemon runs with AddressSanitizer (make test-sanitize),
-    whose quarantine keeps freed memory resident: its RSS says nothing here."""
-    with open("/proc/%d/maps" % pid) as fh:
-        return "libasan" in fh.read()
 
 
 def rss_kib(pid):

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 
-from pwe2e import wait_until
+from pwe2e import sanitized, wait_until
 
 PYTHON = sys.executable
 
@@ -136,5 +136,6 @@ def test_namespace_churn_returns_to_baseline(daemon_factory):
                what="the daemon's fds back to %d (now %d)" % (base_fds, fd_count(d.pid)))
     grown = rss_kib(d.pid) - base_rss
     print("namespace churn: RSS grew by %d KiB" % grown)
-    assert grown < 16 * 1024, "RSS grew by %d KiB over 300 namespaces" % grown
+    assert grown < 16 * 1024 or sanitized(d.pid), \
+        "RSS grew by %d KiB over 300 namespaces" % grown
     assert d.running()
