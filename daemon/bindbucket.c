@@ -18,13 +18,15 @@ struct bindbucket_rec {
 
 int bindbucket_init(struct bindbucket_table *t)
 {
-	t->slots = calloc(BINDBUCKET_SLOTS, sizeof(*t->slots));
+	t->n = 0;
+	t->nslots = BINDBUCKET_SLOTS;
+	t->slots = calloc(t->nslots, sizeof(*t->slots));
 	return t->slots ? 0 : -ENOMEM;
 }
 
 void bindbucket_free(struct bindbucket_table *t)
 {
-	for (size_t i = 0; t->slots && i < BINDBUCKET_SLOTS; i++)
+	for (size_t i = 0; t->slots && i < t->nslots; i++)
 		while (t->slots[i]) {
 			struct bindbucket_rec *r = t->slots[i];
 
@@ -33,14 +35,42 @@ void bindbucket_free(struct bindbucket_table *t)
 		}
 	free(t->slots);
 	t->slots = NULL;
+	t->n = t->nslots = 0;
+}
+
+static size_t tb_hash(uint32_t netns, uint16_t port, size_t nslots)
+{
+	uint64_t h = ((uint64_t)netns * 0x9e3779b97f4a7c15ULL) ^ (port * 0xff51afd7ed558ccdULL);
+
+	return (size_t)(h >> 24) & (nslots - 1);
 }
 
 static struct bindbucket_rec **tb_slot(const struct bindbucket_table *t, uint32_t netns,
 				       uint16_t port)
 {
-	uint64_t h = ((uint64_t)netns * 0x9e3779b97f4a7c15ULL) ^ (port * 0xff51afd7ed558ccdULL);
+	return &t->slots[tb_hash(netns, port, t->nslots)];
+}
 
-	return &t->slots[(h >> 24) % BINDBUCKET_SLOTS];
+/* Twice the chains, when there is memory for them (else the chains just grow longer). */
+static void tb_grow(struct bindbucket_table *t)
+{
+	size_t nslots = t->nslots * 2;
+	struct bindbucket_rec **slots = calloc(nslots, sizeof(*slots));
+
+	if (!slots)
+		return;
+	for (size_t i = 0; i < t->nslots; i++)
+		while (t->slots[i]) {
+			struct bindbucket_rec *r = t->slots[i];
+			struct bindbucket_rec **to = &slots[tb_hash(r->netns, r->port, nslots)];
+
+			t->slots[i] = r->next;
+			r->next = *to;
+			*to = r;
+		}
+	free(t->slots);
+	t->slots = slots;
+	t->nslots = nslots;
 }
 
 static struct bindbucket_rec *tb_find(const struct bindbucket_table *t, uint32_t netns,
@@ -76,6 +106,7 @@ void bindbucket_forget(struct bindbucket_table *t, uint32_t netns, uint16_t port
 
 			*pp = r->next;
 			free(r);
+			t->n--;
 			return;
 		}
 }
@@ -114,9 +145,18 @@ void bindbucket_join(struct bindbucket_table *t, const struct pw_sock *sk, int o
 	if (!r) {
 		struct bindbucket_rec **slot = tb_slot(t, sk->netns, sk->lport);
 
+		if (t->n >= BINDBUCKET_MAX) {
+			t->over++;
+			return;
+		}
+		if (t->n >= 2 * t->nslots) {
+			tb_grow(t);
+			slot = tb_slot(t, sk->netns, sk->lport);
+		}
 		r = calloc(1, sizeof(*r));
 		if (!r)
 			return;
+		t->n++;
 		r->netns = sk->netns;
 		r->port = sk->lport;
 		r->tb.fastreuse = r->tb.fastreuseport = -1;
@@ -180,7 +220,7 @@ void bindbucket_keep_alive(struct bindbucket_table *t, const struct pw_sock *sk,
 
 void bindbucket_sweep(struct bindbucket_table *t, const struct pw_table *table, uint64_t now)
 {
-	for (size_t i = 0; t->slots && i < BINDBUCKET_SLOTS; i++) {
+	for (size_t i = 0; t->slots && i < t->nslots; i++) {
 		struct bindbucket_rec **pp = &t->slots[i];
 
 		while (*pp) {
@@ -191,6 +231,7 @@ void bindbucket_sweep(struct bindbucket_table *t, const struct pw_table *table, 
 			if (!n && now >= r->alive_until_ns) {
 				*pp = r->next;
 				free(r);
+				t->n--;
 			} else {
 				pp = &r->next;
 			}

@@ -311,6 +311,8 @@ json_object *ctl_cmd_stats(struct ctl_cmd_ctx *ctx, json_object *req)
 	json_object_object_add(s, "short_records",
 			       json_object_new_int64(ctx->bpf ? ctx->bpf->short_records : 0));
 	json_object_object_add(s, "table_size", json_object_new_int64(table_size(m->table)));
+	json_object_object_add(s, "bind_buckets", json_object_new_int64((int64_t)m->tbs.n));
+	json_object_object_add(s, "bind_buckets_over", json_object_new_int64((int64_t)m->tbs.over));
 	json_object_object_add(s, "netns", json_object_new_int64(m->stats.netns));
 	json_object_object_add(s, "reconciliations", json_object_new_int64(m->stats.reconciliations));
 	json_object_object_add(s, "reconcile_added", json_object_new_int64(m->stats.reconcile_added));

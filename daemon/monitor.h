@@ -171,6 +171,7 @@ struct pw_monitor {
 	 */
 	struct pw_sock own_group[MONITOR_OWN_GROUP_SLOTS];
 	size_t own_group_next;
+	size_t own_group_n; /* slots in use: a bind looks only when some are */
 };
 
 /*

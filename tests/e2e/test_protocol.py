@@ -266,7 +266,8 @@ def test_conflicts_since_and_limit(daemon, actors):
 def test_stats(daemon, actors, port):
     s0 = daemon.stats()
     for k in ("uptime_s", "dropped", "filtered", "table_size", "netns", "reconciliations",
-              "last_reconcile_ms", "alerts", "conflicts", "clients"):
+              "last_reconcile_ms", "alerts", "conflicts", "clients", "bind_buckets",
+              "bind_buckets_over"):
         assert isinstance(s0[k], (int, float)) and not isinstance(s0[k], bool), (k, s0.get(k))
     assert set(s0["events"]) >= {"bind", "listen", "connect", "sockopt", "state", "release"}
     assert isinstance(s0["alerts_by_kind"], dict)

@@ -210,6 +210,47 @@ static void test_sweep_edge(void **state)
 	assert_null(bindbucket_get(&f->tbs, PWT_NS1, 9401));
 }
 
+/*
+ * Records on every port of many namespaces: the chains double as the
+ * records grow and every record is still found, with its own fields;
+ * past BINDBUCKET_MAX a new bucket gets no record and is counted, and
+ * forget and sweep keep the count.
+ */
+static void test_grow_and_cap(void **state)
+{
+	struct fixture *f = *state;
+	struct pw_sock a = pwt_tcp("127.0.0.1", 1, PW_TCP_CLOSE, PWT_RA, 1000);
+	uint32_t nns = BINDBUCKET_MAX / 65535 + 1;
+	size_t n = 0;
+
+	for (uint32_t ns = 1; ns <= nns; ns++)
+		for (uint32_t port = 1; port <= 65535; port++) {
+			a.netns = ns;
+			a.lport = (uint16_t)port;
+			a.reuseaddr = (port & 1) != 0;
+			a.inode = n + 1;
+			bindbucket_join(&f->tbs, &a, 0, 0, NULL, T0);
+			n++;
+		}
+	assert_int_equal(f->tbs.n, BINDBUCKET_MAX);
+	assert_int_equal(f->tbs.over, n - BINDBUCKET_MAX);
+	assert_true(f->tbs.nslots >= BINDBUCKET_MAX / 2);
+	assert_int_equal(f->tbs.nslots & (f->tbs.nslots - 1), 0);
+	for (uint32_t port = 1; port <= 65535; port += 7) {
+		const struct rules_tb *tb = bindbucket_get(&f->tbs, 1, (uint16_t)port);
+
+		assert_non_null(tb);
+		assert_int_equal(tb->fastreuse, (port & 1) != 0);
+	}
+	/* the last namespace's ports came after the cap: none recorded */
+	assert_null(bindbucket_get(&f->tbs, nns, 65535));
+	bindbucket_forget(&f->tbs, 1, 7);
+	assert_null(bindbucket_get(&f->tbs, 1, 7));
+	assert_int_equal(f->tbs.n, BINDBUCKET_MAX - 1);
+	bindbucket_sweep(&f->tbs, f->table, T0);
+	assert_int_equal(f->tbs.n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -218,6 +259,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_join_walk_age_edge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_left_edges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sweep_edge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_grow_and_cap, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
