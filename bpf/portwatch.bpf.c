@@ -65,6 +65,9 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* One event in this many (per CPU) reads the ring's backlog: event_submit(). */
+#define PW_BACKLOG_EVERY 16
+
 /* Set by the daemon before load: backlog (bytes) that forces a wake-up. */
 const volatile __u64 wakeup_bytes = 256 * 1024;
 
@@ -273,6 +276,21 @@ static __always_inline int is_sniffer_sock(const struct sock *sk, enum pw_read h
 	       ((family == AF_INET || family == AF_INET6) && sk_type(sk, how) == SOCK_RAW);
 }
 
+/*
+ * pw_ip_flags() (sock.bpf.h); where inet_flags exists (6.6+) and sk is a
+ * BTF pointer (PW_DIRECT), one direct load instead of a
+ * bpf_probe_read_kernel() call.
+ */
+static __always_inline __u8 sk_ip_flags(const struct sock *sk, enum pw_read how)
+{
+	const struct inet_sock *inet;
+
+	if (how == PW_PROBE || !bpf_core_field_exists(((struct inet_sock *)0)->inet_flags))
+		return pw_ip_flags(sk);
+	inet = bpf_rdonly_cast((void *)sk, bpf_core_type_id_kernel(struct inet_sock));
+	return pw_ip_flags_of(inet->inet_flags);
+}
+
 static __always_inline __u64 sk_inode(const struct sock *sk, enum pw_read how)
 {
 	return how == PW_PROBE ? pw_sock_inode_probe(sk) : pw_sock_inode(sk);
@@ -280,10 +298,12 @@ static __always_inline __u64 sk_inode(const struct sock *sk, enum pw_read how)
 
 /*
  * Reserve and fill the common header of an event; NULL (counted) when full.
- * The caller's executable is read only for the calls the daemon attributes
- * (bind, listen, connect): the other events update a socket the table
- * already holds and are matched by its inode. For a state change the
- * "current" task may be any (TCP changes state in softirq context too).
+ * The caller's comm, cgroup and executable are read only for the calls the
+ * daemon attributes (bind, listen, connect; a sniffer's filter adds comm
+ * and cgroup itself): the other events update a socket the table already
+ * holds and are matched by its inode (two helper calls fewer per release).
+ * For a state change the "current" task may be any (TCP changes state in
+ * softirq context too).
  */
 static __always_inline struct pw_event *event_reserve(__u32 type)
 {
@@ -305,10 +325,10 @@ static __always_inline struct pw_event *event_reserve(__u32 type)
 	e->tid = (__u32)id;
 	e->uid = (__u32)ugid;
 	e->gid = ugid >> 32;
-	e->cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	if (type != PW_EV_BIND && type != PW_EV_LISTEN && type != PW_EV_CONNECT)
 		return e;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	task = bpf_get_current_task_btf();
 	exe = task->mm ? task->mm->exe_file : NULL;
 	if (exe) {
@@ -347,16 +367,29 @@ static __always_inline void event_submit(struct pw_event *e)
 {
 	__u32 idx = PW_CNT_EMITTED;
 	__u64 *emitted = bpf_map_lookup_elem(&counters, &idx);
-	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	__u64 flags = BPF_RB_NO_WAKEUP;
+	__u64 flags = BPF_RB_NO_WAKEUP, n = 0, avail;
 
-	if (emitted)
-		__sync_lock_test_and_set(emitted, *emitted + 1);
+	if (emitted) {
+		n = *emitted + 1;
+		__sync_lock_test_and_set(emitted, n);
+	}
 	if (*(volatile __u32 *)&consumer_asleep &&
-	    __sync_val_compare_and_swap(&consumer_asleep, 1, 0) == 1)
+	    __sync_val_compare_and_swap(&consumer_asleep, 1, 0) == 1) {
 		flags = BPF_RB_FORCE_WAKEUP;
-	else if (avail < wakeup_bytes && avail + sizeof(*e) + 8 >= wakeup_bytes)
-		flags = BPF_RB_FORCE_WAKEUP;
+	} else if (!(n % PW_BACKLOG_EVERY)) {
+		/*
+		 * The backlog is read on one event in PW_BACKLOG_EVERY of this
+		 * CPU only: reading it loads the consumer position, a cache
+		 * line the daemon writes as it drains. So it is seen crossing
+		 * wakeup_bytes within PW_BACKLOG_EVERY records of this CPU;
+		 * one that no CPU sees cross is still drained by the daemon's
+		 * flush timer, which runs whenever it is awake (ring_settle()).
+		 */
+		avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+		if (avail >= wakeup_bytes &&
+		    avail < wakeup_bytes + PW_BACKLOG_EVERY * (sizeof(*e) + 8))
+			flags = BPF_RB_FORCE_WAKEUP;
+	}
 	bpf_ringbuf_submit(e, flags);
 }
 
@@ -506,6 +539,9 @@ static __always_inline int sniffer_filter(struct sock *sk, const struct call_arg
 	e = event_reserve(PW_EV_SOCKOPT);
 	if (!e)
 		return 0;
+	/* the alert names the sniffer's program (daemon/sniffmon.c) */
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	family = sk_family(sk, how);
 	e->fd = a->fd;
 	e->sockopt = a->sockopt;
@@ -601,7 +637,7 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 t
 		pw_fill_sock_probe(sk, &e->sk);
 	else
 		pw_fill_sock(sk, &e->sk);
-	e->sk.ipflags = pw_ip_flags(sk);
+	e->sk.ipflags = sk_ip_flags(sk, how);
 	read_user_sockaddr(e, a.uaddr);
 	/*
 	 * EACCES: the netns's ip_unprivileged_port_start that refused it

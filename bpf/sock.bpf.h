@@ -37,6 +37,19 @@ struct inet_sock___bits {
 	__u8 transparent : 1;
 } __attribute__((preserve_access_index));
 
+/* PW_IPF_* of a value of inet_sock.inet_flags (Linux 6.6+). */
+static __always_inline __u8 pw_ip_flags_of(unsigned long inet_flags)
+{
+	/*
+	 * The bit numbers come from an anonymous enum (no BTF name to
+	 * relocate against): INET_FLAGS_FREEBIND 11 and
+	 * INET_FLAGS_TRANSPARENT 15 in the 6.12 sources and the 6.18 BTF of
+	 * bpf/vmlinux.h alike.
+	 */
+	return ((inet_flags >> 11) & 1 ? PW_IPF_FREEBIND : 0) |
+	       ((inet_flags >> 15) & 1 ? PW_IPF_TRANSPARENT : 0);
+}
+
 /*
  * PW_IPF_* of an AF_INET/AF_INET6 socket: IP_FREEBIND / IP_TRANSPARENT
  * (IPV6_FREEBIND / IPV6_TRANSPARENT set the same flags). Probe reads
@@ -49,20 +62,9 @@ static __always_inline __u8 pw_ip_flags(const struct sock *sk)
 	const struct inet_sock *inet = (const struct inet_sock *)sk;
 	__u8 f = 0;
 
-	if (bpf_core_field_exists(inet->inet_flags)) {
-		/*
-		 * The bit numbers come from an anonymous enum (no BTF name to
-		 * relocate against): INET_FLAGS_FREEBIND 11 and
-		 * INET_FLAGS_TRANSPARENT 15 in the 6.12 sources and the 6.18
-		 * BTF of bpf/vmlinux.h alike.
-		 */
-		unsigned long v = BPF_CORE_READ(inet, inet_flags);
-
-		if ((v >> 11) & 1)
-			f |= PW_IPF_FREEBIND;
-		if ((v >> 15) & 1)
-			f |= PW_IPF_TRANSPARENT;
-	} else {
+	if (bpf_core_field_exists(inet->inet_flags))
+		return pw_ip_flags_of(BPF_CORE_READ(inet, inet_flags));
+	else {
 		const struct inet_sock___bits *old = (const void *)sk;
 
 		if (BPF_CORE_READ_BITFIELD_PROBED(old, freebind))

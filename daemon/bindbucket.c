@@ -3,11 +3,18 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bindbucket.h"
 
+/*
+ * The records sit in the table's array itself (open addressing, linear
+ * probing): a lookup costs one cache miss, where a chain of calloc()ed
+ * records cost two or more (tb_find() was a quarter of the daemon's CPU
+ * under bind churn on kernel-chosen ports). netns 0 marks a free slot (a
+ * namespace's inode number is never 0).
+ */
 struct bindbucket_rec {
-	struct bindbucket_rec *next;
 	uint32_t netns;
 	uint16_t port;
 	uint64_t alive_until_ns; /* CLOCK_REALTIME ns: a connected or listening socket
@@ -19,6 +26,7 @@ struct bindbucket_rec {
 int bindbucket_init(struct bindbucket_table *t)
 {
 	t->n = 0;
+	t->over = 0;
 	t->nslots = BINDBUCKET_SLOTS;
 	t->slots = calloc(t->nslots, sizeof(*t->slots));
 	return t->slots ? 0 : -ENOMEM;
@@ -26,13 +34,6 @@ int bindbucket_init(struct bindbucket_table *t)
 
 void bindbucket_free(struct bindbucket_table *t)
 {
-	for (size_t i = 0; t->slots && i < t->nslots; i++)
-		while (t->slots[i]) {
-			struct bindbucket_rec *r = t->slots[i];
-
-			t->slots[i] = r->next;
-			free(r);
-		}
 	free(t->slots);
 	t->slots = NULL;
 	t->n = t->nslots = 0;
@@ -45,32 +46,19 @@ static size_t tb_hash(uint32_t netns, uint16_t port, size_t nslots)
 	return (size_t)(h >> 24) & (nslots - 1);
 }
 
-static struct bindbucket_rec **tb_slot(const struct bindbucket_table *t, uint32_t netns,
+/* The slot of (netns, port), or the free slot where it would go. t->slots != NULL. */
+static struct bindbucket_rec *tb_probe(const struct bindbucket_table *t, uint32_t netns,
 				       uint16_t port)
 {
-	return &t->slots[tb_hash(netns, port, t->nslots)];
-}
+	size_t mask = t->nslots - 1, i = tb_hash(netns, port, t->nslots);
 
-/* Twice the chains, when there is memory for them (else the chains just grow longer). */
-static void tb_grow(struct bindbucket_table *t)
-{
-	size_t nslots = t->nslots * 2;
-	struct bindbucket_rec **slots = calloc(nslots, sizeof(*slots));
+	/* the load stays under BINDBUCKET_LOAD: a free slot ends every probe */
+	for (;; i = (i + 1) & mask) {
+		struct bindbucket_rec *r = &t->slots[i];
 
-	if (!slots)
-		return;
-	for (size_t i = 0; i < t->nslots; i++)
-		while (t->slots[i]) {
-			struct bindbucket_rec *r = t->slots[i];
-			struct bindbucket_rec **to = &slots[tb_hash(r->netns, r->port, nslots)];
-
-			t->slots[i] = r->next;
-			r->next = *to;
-			*to = r;
-		}
-	free(t->slots);
-	t->slots = slots;
-	t->nslots = nslots;
+		if (!r->netns || (r->netns == netns && r->port == port))
+			return r;
+	}
 }
 
 static struct bindbucket_rec *tb_find(const struct bindbucket_table *t, uint32_t netns,
@@ -78,12 +66,53 @@ static struct bindbucket_rec *tb_find(const struct bindbucket_table *t, uint32_t
 {
 	struct bindbucket_rec *r;
 
-	if (!t->slots)
+	if (!t->slots || !netns)
 		return NULL;
-	for (r = *tb_slot(t, netns, port); r; r = r->next)
-		if (r->netns == netns && r->port == port)
-			return r;
-	return NULL;
+	r = tb_probe(t, netns, port);
+	return r->netns ? r : NULL;
+}
+
+/* Twice the slots, when there is memory for them: 0 or -ENOMEM. */
+static int tb_grow(struct bindbucket_table *t)
+{
+	struct bindbucket_table g = { .nslots = t->nslots * 2, .n = t->n, .over = t->over };
+
+	g.slots = calloc(g.nslots, sizeof(*g.slots));
+	if (!g.slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->nslots; i++)
+		if (t->slots[i].netns)
+			*tb_probe(&g, t->slots[i].netns, t->slots[i].port) = t->slots[i];
+	free(t->slots);
+	*t = g;
+	return 0;
+}
+
+/*
+ * Empty slot r and close the gap it leaves in the probe sequences that
+ * ran through it (backward-shift deletion, Knuth's Algorithm R).
+ */
+static void tb_delete(struct bindbucket_table *t, struct bindbucket_rec *r)
+{
+	size_t mask = t->nslots - 1, i = (size_t)(r - t->slots), j = i;
+
+	for (;;) {
+		struct bindbucket_rec *x;
+		size_t home;
+
+		j = (j + 1) & mask;
+		x = &t->slots[j];
+		if (!x->netns)
+			break;
+		home = tb_hash(x->netns, x->port, t->nslots);
+		/* x may move back to i unless its home lies cyclically in (i, j] */
+		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
+			continue;
+		t->slots[i] = *x;
+		i = j;
+	}
+	memset(&t->slots[i], 0, sizeof(t->slots[i]));
+	t->n--;
 }
 
 const struct rules_tb *bindbucket_get(const struct bindbucket_table *t, uint32_t netns,
@@ -96,19 +125,10 @@ const struct rules_tb *bindbucket_get(const struct bindbucket_table *t, uint32_t
 
 void bindbucket_forget(struct bindbucket_table *t, uint32_t netns, uint16_t port)
 {
-	struct bindbucket_rec **pp;
+	struct bindbucket_rec *r = tb_find(t, netns, port);
 
-	if (!t->slots)
-		return;
-	for (pp = tb_slot(t, netns, port); *pp; pp = &(*pp)->next)
-		if ((*pp)->netns == netns && (*pp)->port == port) {
-			struct bindbucket_rec *r = *pp;
-
-			*pp = r->next;
-			free(r);
-			t->n--;
-			return;
-		}
+	if (r)
+		tb_delete(t, r);
 }
 
 void bindbucket_join(struct bindbucket_table *t, const struct pw_sock *sk, int others,
@@ -116,7 +136,7 @@ void bindbucket_join(struct bindbucket_table *t, const struct pw_sock *sk, int o
 {
 	struct bindbucket_rec *r = tb_find(t, sk->netns, sk->lport);
 
-	if (sk->protocol != IPPROTO_TCP || !sk->lport || !t->slots)
+	if (sk->protocol != IPPROTO_TCP || !sk->lport || !sk->netns || !t->slots)
 		return;
 	/*
 	 * Sockets only the kernel knows (autobound connections, accepted
@@ -143,25 +163,17 @@ void bindbucket_join(struct bindbucket_table *t, const struct pw_sock *sk, int o
 			r->tb.fastreuse = r->tb.fastreuseport = -1;
 	}
 	if (!r) {
-		struct bindbucket_rec **slot = tb_slot(t, sk->netns, sk->lport);
-
-		if (t->n >= BINDBUCKET_MAX) {
+		if (t->n >= BINDBUCKET_MAX ||
+		    (t->n + 1 > t->nslots / 4 * 3 && tb_grow(t) && t->n + 1 >= t->nslots)) {
 			t->over++;
 			return;
 		}
-		if (t->n >= 2 * t->nslots) {
-			tb_grow(t);
-			slot = tb_slot(t, sk->netns, sk->lport);
-		}
-		r = calloc(1, sizeof(*r));
-		if (!r)
-			return;
+		r = tb_probe(t, sk->netns, sk->lport);
+		memset(r, 0, sizeof(*r));
 		t->n++;
 		r->netns = sk->netns;
 		r->port = sk->lport;
 		r->tb.fastreuse = r->tb.fastreuseport = -1;
-		r->next = *slot;
-		*slot = r;
 		if (!listen && !others) {
 			rules_tb_join(&r->tb, 1, sk);
 			return;
@@ -220,21 +232,22 @@ void bindbucket_keep_alive(struct bindbucket_table *t, const struct pw_sock *sk,
 
 void bindbucket_sweep(struct bindbucket_table *t, const struct pw_table *table, uint64_t now)
 {
-	for (size_t i = 0; t->slots && i < t->nslots; i++) {
-		struct bindbucket_rec **pp = &t->slots[i];
+	/* a deletion shifts a later record of the run into slot i: slot i is
+	 * looked at again after one (records only move back into the hole,
+	 * so none is skipped; one from a run that wraps round may be looked
+	 * at twice, which decides the same) */
+	for (size_t i = 0; t->slots && i < t->nslots;) {
+		struct bindbucket_rec *r = &t->slots[i];
+		size_t n = 0;
 
-		while (*pp) {
-			struct bindbucket_rec *r = *pp;
-			size_t n = 0;
-
-			table_foreach_port(table, r->netns, IPPROTO_TCP, r->port, count_first, &n);
-			if (!n && now >= r->alive_until_ns) {
-				*pp = r->next;
-				free(r);
-				t->n--;
-			} else {
-				pp = &r->next;
-			}
+		if (!r->netns) {
+			i++;
+			continue;
 		}
+		table_foreach_port(table, r->netns, IPPROTO_TCP, r->port, count_first, &n);
+		if (!n && now >= r->alive_until_ns)
+			tb_delete(t, r);
+		else
+			i++;
 	}
 }

@@ -25,24 +25,25 @@
 #include "table.h"
 
 /*
- * Hash chains of a new struct bindbucket_table. The table doubles them
- * whenever it holds twice as many records as chains: under bind churn on
- * kernel-chosen ports a departed listener's record stays
- * BINDBUCKET_ALIVE_NS, so one busy namespace alone can hold a record for
- * each of its ~28k ephemeral ports (ip_local_port_range), and a fixed
- * 4,096 chains made every lookup walk several cache misses (perf under
- * 2-process TCP bind churn: tb_find() 14 % of the daemon's CPU).
+ * Slots of a new struct bindbucket_table. The records sit in the slots
+ * (open addressing), which double whenever three quarters are in use:
+ * under bind churn on kernel-chosen ports a departed listener's record
+ * stays BINDBUCKET_ALIVE_NS, so one busy namespace alone can hold a record
+ * for each of its ~28k ephemeral ports (ip_local_port_range), and the
+ * fixed 4,096 hash chains this replaced made every lookup walk several
+ * cache misses (perf under 2-process TCP bind churn: tb_find() 14-27 %
+ * of the daemon's CPU).
  */
 #define BINDBUCKET_SLOTS 4096
 
 /*
- * At most this many records (about 56 MiB with their chains): past it a
- * new bucket gets no record, as after a restart of the daemon (the
- * prediction then has no fast-path fields for that port), so that a user
- * binding ports in many namespaces cannot grow the daemon without bound.
- * Counted in bindbucket_table.over.
+ * At most this many records (96 bytes each, in at most 2^19 slots: 48
+ * MiB): past it a new bucket gets no record, as after a restart of the
+ * daemon (the prediction then has no fast-path fields for that port), so
+ * that a user binding ports in many namespaces cannot grow the daemon
+ * without bound. Counted in bindbucket_table.over.
  */
-#define BINDBUCKET_MAX (1U << 20)
+#define BINDBUCKET_MAX (1U << 18)
 
 /*
  * How long a connected or listening socket's departure may keep its
@@ -59,7 +60,7 @@ struct bindbucket_rec; /* one bucket, private to bindbucket.c */
  * (zeroed, or freed) is empty and every call on it does nothing.
  */
 struct bindbucket_table {
-	struct bindbucket_rec **slots; /* nslots chains */
+	struct bindbucket_rec *slots;  /* nslots records, private to bindbucket.c */
 	size_t nslots;                 /* a power of two, >= BINDBUCKET_SLOTS */
 	size_t n;                      /* records held, <= BINDBUCKET_MAX */
 	uint64_t over;                 /* buckets not recorded: BINDBUCKET_MAX reached */

@@ -335,7 +335,7 @@ json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req)
 	if (xo && (!w.proto || w.proto == IPPROTO_TCP))
 		say(&w, " Its expected owner is uid %u (%s, %s), whose listener left at %s: when that "
 			"owner is refused the port, whoever holds it squatted it.",
-		    xo->uid, xo->comm[0] ? xo->comm : "?", xo->exe[0] ? xo->exe : "executable unknown",
+		    xo->uid, xo->comm[0] ? xo->comm : "?", xo->exe ? expected_exe(xo) : "executable unknown",
 		    pw_time_rfc3339(xo->gone_ns, tbuf));
 	else
 		xo = NULL;
@@ -369,7 +369,7 @@ json_object *ctl_cmd_why(struct ctl_cmd_ctx *ctx, json_object *req)
 
 		json_object_object_add(x, "uid", json_object_new_int64(xo->uid));
 		json_object_object_add(x, "comm", pwj_text(xo->comm));
-		json_object_object_add(x, "exe", pwj_text(xo->exe));
+		json_object_object_add(x, "exe", pwj_text(expected_exe(xo)));
 		json_object_object_add(x, "gone",
 				       json_object_new_string(pw_time_rfc3339(xo->gone_ns, tbuf)));
 		json_object_object_add(ok, "expected_owner", x);

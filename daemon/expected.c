@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "expected.h"
+#include "strpool.h"
 
 #define HEADER "portwatch-expected-owners 1\n"
 
@@ -22,6 +23,8 @@ int expected_init(struct expected_owners *x)
 
 void expected_free(struct expected_owners *x)
 {
+	for (size_t i = 0; x->slots && i < EXPECTED_SLOTS; i++)
+		strpool_unref(x->slots[i].exe);
 	free(x->slots);
 	x->slots = NULL;
 }
@@ -34,29 +37,43 @@ static size_t slot_of(uint32_t netns, uint8_t protocol, uint16_t port)
 	return (h >> 22) % EXPECTED_SLOTS;
 }
 
-/* Put r in its slot unless the slot holds a record that went away later. */
+const char *expected_exe(const struct expected_owner *r)
+{
+	return strpool_get(r->exe);
+}
+
+/* Point the record's path at exe (a handle), moving the reference. */
+static void set_exe(struct expected_owner *s, uint32_t exe)
+{
+	if (s->exe == exe)
+		return;
+	strpool_ref(exe);
+	strpool_unref(s->exe);
+	s->exe = exe;
+}
+
+/* Put r (no reference held) in its slot unless the slot holds a record that went away later. */
 static void put(struct expected_owners *x, const struct expected_owner *r)
 {
 	struct expected_owner *s = &x->slots[slot_of(r->netns, r->protocol, r->port)];
 	int same = s->netns == r->netns && s->protocol == r->protocol && s->port == r->port;
+	uint32_t exe = s->exe;
 
 	if (s->gone_ns && !same && s->gone_ns > r->gone_ns)
 		return;
 	*s = *r;
+	s->exe = exe;
+	set_exe(s, r->exe);
 	x->dirty = 1;
 }
 
 /*
  * Written in place, not built on the stack and copied (put()): this runs
- * for every listener that goes away, and the copy of a whole record
- * (with its PW_EXE_LEN path) and an snprintf() of the path were 10 % of
- * the daemon's CPU under TCP bind churn.
+ * for every listener that goes away.
  */
 void expected_note(struct expected_owners *x, const struct pw_entry *e, uint64_t now)
 {
 	struct expected_owner *s;
-	const char *exe;
-	size_t len;
 
 	if (!x->slots || !e->owner.pid || !e->sk.lport)
 		return;
@@ -74,10 +91,7 @@ void expected_note(struct expected_owners *x, const struct pw_entry *e, uint64_t
 	s->protocol = e->sk.protocol;
 	memcpy(s->comm, e->owner.comm, sizeof(s->comm));
 	s->comm[sizeof(s->comm) - 1] = '\0';
-	exe = pw_owner_exe(&e->owner);
-	len = strnlen(exe, sizeof(s->exe) - 1);
-	memcpy(s->exe, exe, len);
-	s->exe[len] = '\0';
+	set_exe(s, e->owner.exe);
 	x->dirty = 1;
 }
 
@@ -99,7 +113,7 @@ int expected_is_owner(const struct expected_owner *r, const struct pw_owner *o)
 		return 0;
 	if (r->exe_ino && o->exe_ino)
 		return r->exe_ino == o->exe_ino && r->exe_dev == o->exe_dev;
-	return r->exe[0] && !strcmp(r->exe, pw_owner_exe(o));
+	return r->exe && !strcmp(expected_exe(r), pw_owner_exe(o));
 }
 
 /* s escaped into buf (room for 3 bytes per byte of s, plus NUL); "-" when empty. */
@@ -172,7 +186,7 @@ void expected_format(const struct expected_owner *r, char *buf, size_t len)
 	char comm[3 * PW_COMM_LEN + 1], exe[3 * PW_EXE_LEN + 1];
 
 	escape(r->comm, comm);
-	escape(r->exe, exe);
+	escape(expected_exe(r), exe);
 	snprintf(buf, len, "%u %u %u %u %u %" PRIu64 " %" PRIu64 " %s %s\n", r->netns,
 		 r->protocol, r->port, r->uid, r->exe_dev, r->exe_ino, (uint64_t)(r->gone_ns / 1000000000ULL),
 		 comm, exe);
@@ -183,6 +197,7 @@ int expected_parse(const char *line, struct expected_owner *r)
 	unsigned int netns, proto, port, uid, dev;
 	uint64_t ino, gone;
 	int used = 0;
+	char path[PW_EXE_LEN];
 	const char *p;
 
 	memset(r, 0, sizeof(*r));
@@ -194,7 +209,7 @@ int expected_parse(const char *line, struct expected_owner *r)
 		return -EINVAL;
 	p = line + used;
 	if (*p != ' ' || unescape(&p, r->comm, sizeof(r->comm)) || *p != ' ' ||
-	    unescape(&p, r->exe, sizeof(r->exe)))
+	    unescape(&p, path, sizeof(path)))
 		return -EINVAL;
 	while (*p == ' ')
 		p++;
@@ -207,6 +222,7 @@ int expected_parse(const char *line, struct expected_owner *r)
 	r->exe_dev = dev;
 	r->exe_ino = ino;
 	r->gone_ns = gone * 1000000000ULL;
+	r->exe = strpool_intern(path);
 	return 0;
 }
 

@@ -783,7 +783,7 @@ static int protect_bind(struct pw_monitor *m, const struct pw_entry *c, int resu
 	struct rules_alert ra = { RULES_KIND_HIJACK_ATTEMPT, RULES_REASON_PROTECTED_PORT,
 				  RULES_SEV_CRITICAL };
 	struct owner_scan s = { .c = c };
-	struct pw_entry none = { 0 };
+	struct pw_entry none; /* zeroed only when used: every bind comes through here */
 	struct pw_protect_rule *r;
 	char addr[PW_ADDRSTRLEN], eb[16];
 	struct pw_alert *a;
@@ -808,6 +808,8 @@ static int protect_bind(struct pw_monitor *m, const struct pw_entry *c, int resu
 		r->n.refused++;
 	s.r = r;
 	table_foreach_port(m->table, c->sk.netns, c->sk.protocol, c->sk.lport, scan_owner, &s);
+	if (!s.found)
+		memset(&none, 0, sizeof(none));
 	a = monitor_alert_new(m, &ra, s.found ? s.found : &none, c, result, now);
 	if (!a)
 		return 1; /* silenced or folded: counted */

@@ -143,9 +143,12 @@ enum pw_sockopt {
  * ts_ns: CLOCK_BOOTTIME nanoseconds (bpf_ktime_get_boot_ns()); the daemon
  * turns it into wall-clock time once per event with an offset it measures
  * at start. pid is the thread-group id (what ps calls PID), tid the thread.
- * uid/gid: the caller's real uid/gid (bpf_get_current_uid_gid()). comm and
- * cgroup_id (cgroup v2 id) are the caller's too; for PW_EV_STATE the task is
- * whichever was current when the state changed (often softirq context).
+ * uid/gid: the caller's real uid/gid (bpf_get_current_uid_gid()); for
+ * PW_EV_STATE the task is whichever was current when the state changed
+ * (often softirq context). comm and cgroup_id (cgroup v2 id) are the
+ * caller's for PW_EV_BIND, PW_EV_LISTEN, PW_EV_CONNECT and a sniffer's
+ * PW_EV_SOCKOPT, and 0 for the other events, which update a socket the
+ * daemon already holds (its owner came with its bind).
  *
  * err: 0 on success, else the negative errno the syscall returned.
  * sk: what the kernel holds after the call (no event is sent when the fd

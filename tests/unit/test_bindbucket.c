@@ -251,6 +251,55 @@ static void test_grow_and_cap(void **state)
 	assert_int_equal(f->tbs.n, 0);
 }
 
+/*
+ * Records deleted from the middle of probe runs (forget) leave every other
+ * record findable with its own fields, through growth and wrap-around:
+ * 30,000 records in four namespaces, every third forgotten in a shuffled
+ * order, then the rest checked one by one.
+ */
+static void test_delete_keeps_others(void **state)
+{
+	struct fixture *f = *state;
+	struct pw_sock a = pwt_tcp("127.0.0.1", 1, PW_TCP_CLOSE, PWT_RA, 1000);
+	enum { N = 30000 };
+	static uint32_t order[N / 3];
+	uint32_t seed = 12345;
+
+	for (uint32_t i = 0; i < N; i++) {
+		a.netns = 1 + i % 4;
+		a.lport = (uint16_t)(1 + i / 4);
+		a.reuseaddr = (i & 1) != 0;
+		bindbucket_join(&f->tbs, &a, 0, 0, NULL, T0);
+	}
+	assert_int_equal(f->tbs.n, N);
+	for (uint32_t k = 0; k < N / 3; k++)
+		order[k] = 3 * k;
+	for (uint32_t k = N / 3 - 1; k > 0; k--) { /* Fisher-Yates, fixed seed */
+		uint32_t j, tmp;
+
+		seed = seed * 1103515245 + 12345;
+		j = (seed >> 8) % (k + 1);
+		tmp = order[k];
+		order[k] = order[j];
+		order[j] = tmp;
+	}
+	for (uint32_t k = 0; k < N / 3; k++)
+		bindbucket_forget(&f->tbs, 1 + order[k] % 4, (uint16_t)(1 + order[k] / 4));
+	assert_int_equal(f->tbs.n, N - N / 3);
+	for (uint32_t i = 0; i < N; i++) {
+		const struct rules_tb *tb = bindbucket_get(&f->tbs, 1 + i % 4, (uint16_t)(1 + i / 4));
+
+		if (i % 3 == 0) {
+			assert_null(tb);
+		} else {
+			assert_non_null(tb);
+			assert_int_equal(tb->fastreuse, (i & 1) != 0);
+		}
+	}
+	bindbucket_forget(&f->tbs, 9, 9); /* not there: nothing changes */
+	assert_int_equal(f->tbs.n, N - N / 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +309,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_left_edges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sweep_edge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grow_and_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_keeps_others, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
