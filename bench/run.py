@@ -1097,7 +1097,8 @@ def bench_idle(env, cfg, out):
                        "events_during": events, "alert_after_idle_ms": round(alert_ms, 3),
                        "note": "voluntary context switches of the daemon over the window, no "
                                "socket activity of ours (events_during: other processes' on "
-                               "the host); the 1 s housekeeping timer is 1/s of it"}
+                               "the host); the housekeeping timer (each second, every 2 s "
+                               "while idle) is all of it"}
     finally:
         sub.close()
         actor.stdin.close()

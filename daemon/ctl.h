@@ -129,7 +129,8 @@ int ctl_pending(const struct pw_ctl *c);
 void ctl_serve(struct pw_ctl *c);
 
 /*
- * Once a second: close the clients idle for idle_timeout_ns (not
+ * At each housekeeping tick (each second; every PW_IDLE_TICK_S seconds
+ * while the daemon is idle, daemon/portwatchd.c): close the clients idle for idle_timeout_ns (not
  * subscribed, no request or answer pending, no complete request and no
  * answer sent for that long: a partial line does not count);
  * now: CLOCK_MONOTONIC ns.

@@ -577,6 +577,16 @@ static void fold_open(struct pw_monitor *m, const struct rules_alert *ra, const 
 	f->nports = f->more = 0;
 }
 
+int monitor_timers_pending(const struct pw_monitor *m)
+{
+	if (m->holds.n)
+		return 1;
+	for (size_t i = 0; m->folds && i < MONITOR_FOLD_SLOTS; i++)
+		if (m->folds[i].kind != RULES_KIND_NONE)
+			return 1;
+	return 0;
+}
+
 void monitor_fold_flush(struct pw_monitor *m, uint64_t now)
 {
 	for (size_t i = 0; m->folds && i < MONITOR_FOLD_SLOTS; i++) {

@@ -258,9 +258,17 @@ const struct pw_sock *monitor_kernel_all(const struct pw_monitor *m, uint32_t ne
 /*
  * Send the summaries of the alert folds whose window has ended by now
  * (CLOCK_REALTIME ns); all of them with now = UINT64_MAX (shutdown).
- * Called once a second.
+ * Called by the housekeeping tick: once a second while
+ * monitor_timers_pending().
  */
 void monitor_fold_flush(struct pw_monitor *m, uint64_t now);
+
+/*
+ * 1 while something of the monitor ends at a time of its own: an alert
+ * fold open (its summary is due at the window's end) or a takeover hold
+ * kept (monitor_holds_expire()); 0 otherwise.
+ */
+int monitor_timers_pending(const struct pw_monitor *m);
 
 /* Record that a TCP listener went away (takeover detection); now: CLOCK_REALTIME ns. */
 void monitor_listener_gone(struct pw_monitor *m, const struct pw_entry *e, uint64_t now);

@@ -24,8 +24,8 @@
 #include "sysctl.h"
 
 
-#define NAT_XT_EVERY 10    /* ticks between two looks at the x_tables table names */
-#define NAT_RETRY_TICKS 60 /* ticks before a namespace that could not be entered is tried again */
+#define NAT_XT_EVERY 10    /* seconds between two looks at the x_tables table names */
+#define NAT_RETRY_TICKS 60 /* seconds before a namespace that could not be entered is tried again */
 
 struct nat_ns {
 	struct natdiv_ns d;         /* netns, the ruleset and what natdiv.c keeps of it */
@@ -494,13 +494,14 @@ void nat_note_netns(struct nat *n, uint32_t netns)
 		n->unseen = 1;
 }
 
-void nat_tick(struct nat *n)
+void nat_tick(struct nat *n, unsigned int secs)
 {
 	uint32_t ids[256], *v = ids;
 	size_t k = snap_netns_list(n->snap, ids, 256);
 	uint64_t now = monitor_now();
+	unsigned int prev = n->ticks;
 
-	n->ticks++;
+	n->ticks += secs;
 	if (k > 256) {
 		v = calloc(k, sizeof(*v));
 		if (!v)
@@ -531,7 +532,7 @@ void nat_tick(struct nat *n)
 		 * 1,000 followed namespaces: only when an event named one not
 		 * followed, and once a minute for what a reconciliation added.
 		 */
-		if (n->unseen || n->ticks % NAT_RETRY_TICKS == 0) {
+		if (n->unseen || prev / NAT_RETRY_TICKS != n->ticks / NAT_RETRY_TICKS) {
 			n->unseen = 0;
 			n->walks++;
 			table_foreach(n->mon->table, unseen_fn, &u);
@@ -558,7 +559,7 @@ void nat_tick(struct nat *n)
 		struct nat_ns *s = n->ns[i];
 		char before[NAT_XT_LEN];
 
-		if (n->ticks % NAT_XT_EVERY == 0) {
+		if (prev / NAT_XT_EVERY != n->ticks / NAT_XT_EVERY) {
 			/*
 			 * Our own sockets keep the namespace alive (sk_net holds a
 			 * reference): it is gone when no process or mount can

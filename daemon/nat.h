@@ -23,19 +23,20 @@
  * (and one whose reads are slow waits nat_read_pause_ms() between them).
  * No polling: an unchanged ruleset is never read again.
  *
- * Namespaces, synced each second by nat_tick(): the ones the snapshots
+ * Namespaces, synced by nat_tick() at each housekeeping tick (each second,
+ * every PW_IDLE_TICK_S seconds while the daemon is idle): the ones the snapshots
  * listed (snap_netns_list()), the nsfs mounts of /run/netns visible here,
  * and the namespaces of the table's sockets (the daemon may run in a mount
  * namespace of its own, where later ip-netns mounts do not show; a socket
  * of the namespace does): the table is walked for those only after an
  * event named a namespace not followed (nat_note_netns()), and once every
- * NAT_RETRY_TICKS ticks. Our own sockets keep a followed namespace alive,
- * so every NAT_XT_EVERY ticks each is entered again: one that nothing else
+ * NAT_RETRY_TICKS seconds. Our own sockets keep a followed namespace alive,
+ * so every NAT_XT_EVERY seconds each is entered again: one that nothing else
  * holds any more is dropped, and its diversions are cleared.
  *
  * What the rules do to the table's listeners (diversions, tproxy targets,
  * Port Shadow) is natdiv.h's: nat.c calls it after each read and, for
- * namespaces with diverting rules, once a second (nat_tick()).
+ * namespaces with diverting rules, at each tick (nat_tick()).
  *
  * iptables-legacy: x_tables rules are not in the nftables ruleset. The
  * names in /proc/net/ip_tables_names and ip6_tables_names (opened inside
@@ -85,7 +86,7 @@ struct nat {
 	uint64_t reads;           /* rulesets read */
 	uint64_t notifications;   /* transactions notified (NEWGEN) */
 	uint64_t overruns;        /* notification sockets that overflowed (ENOBUFS) */
-	unsigned int ticks;       /* nat_tick() calls */
+	unsigned int ticks;       /* seconds of nat_tick() calls */
 	struct {
 		uint32_t netns;
 		unsigned int until;   /* tick before which it is not tried again */
@@ -118,12 +119,12 @@ void nat_handle(struct nat *n);
  * read, gone ones dropped) and re-match the diversions of namespaces
  * whose ruleset diverts.
  */
-void nat_tick(struct nat *n);
+void nat_tick(struct nat *n, unsigned int secs);
 
 /*
  * A ring event's socket is in network namespace netns: when that one is
  * not followed, the next nat_tick() walks the table for such namespaces
- * (otherwise it does so once every NAT_RETRY_TICKS ticks only, for the
+ * (otherwise it does so once every NAT_RETRY_TICKS seconds only, for the
  * sockets a reconciliation added). O(1) for a namespace seen recently.
  */
 void nat_note_netns(struct nat *n, uint32_t netns);

@@ -78,6 +78,17 @@
  */
 #define PW_OWNERS_SAVE_S 10
 
+/*
+ * Seconds between two housekeeping ticks while nothing is going on: no
+ * event handled since the last tick, no alert fold open, no takeover hold
+ * kept (monitor_timers_pending()). Every period above is a multiple of
+ * it or longer, so an idle daemon wakes half as often (issue 13: at most
+ * one wake-up a second when idle) and does the same work; a busy one
+ * ticks each second. Control clients' idle timeouts are then enforced to
+ * within this many seconds.
+ */
+#define PW_IDLE_TICK_S 2
+
 struct options {
 	const char *config_path; /* --config, or NULL for PW_DEFAULT_CONFIG (may be missing) */
 	int foreground;
@@ -107,7 +118,9 @@ struct daemon {
 	uint64_t dropped_seen;
 	uint64_t consume_errors;  /* ring_buffer__consume() failures since consume_log_ns */
 	uint64_t consume_log_ns;  /* CLOCK_REALTIME ns of the last line about them */
-	unsigned int ticks;
+	unsigned int ticks;        /* seconds of housekeeping ticks since start */
+	unsigned int tick_s;       /* seconds between ticks now: 1, or PW_IDLE_TICK_S when idle */
+	uint64_t tick_events;      /* events handled at the last tick */
 	uint64_t metrics_errors;  /* failed writes of the metrics file, in all */
 	uint64_t metrics_failing; /* of which since the last good write */
 	int metrics_err;          /* -errno of the last failure logged; 0 = none since a good write */
@@ -753,14 +766,36 @@ static void save_owners(struct daemon *d)
 	d->expected_err = err;
 }
 
-/* Once a second: lost events, the periodic reconciliation, the metrics file. */
+/* A period of n seconds began between housekeeping second prev and now (ticks). */
+static int due(unsigned int prev, unsigned int now, unsigned int n)
+{
+	return n && prev / n != now / n;
+}
+
+/* Events the monitor has handled since start. */
+static uint64_t events_handled(const struct daemon *d)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < sizeof(d->mon.stats.events) / sizeof(d->mon.stats.events[0]); i++)
+		n += d->mon.stats.events[i];
+	return n;
+}
+
+/*
+ * Once a second, or every PW_IDLE_TICK_S seconds while idle: lost events,
+ * the periodic reconciliation, the metrics file. Each periodic task runs
+ * when its period began since the last tick (due()), so the tasks keep
+ * their periods whichever the tick.
+ */
 static void housekeeping(struct daemon *d)
 {
-	uint64_t dropped = 0;
+	uint64_t dropped = 0, events;
 	int err = pwbpf_counter(&d->bpf, PW_CNT_DROPPED, &dropped);
+	unsigned int prev = d->ticks, tick_s;
 
-	d->ticks++;
-	if (err && d->ticks % 60 == 1)
+	d->ticks += d->tick_s;
+	if (err && due(prev, d->ticks, 60))
 		log_warnx("reading the lost-event counter of the BPF side failed: %s; lost events "
 			  "are not noticed until it reads again", strerror(-err));
 	if (!err && dropped != d->dropped_seen) {
@@ -770,18 +805,18 @@ static void housekeeping(struct daemon *d)
 			  (unsigned long long)dropped);
 		d->dropped_seen = dropped;
 		reconcile(d, "after lost events");
-	} else if (d->cfg.reconcile_s && d->ticks % d->cfg.reconcile_s == 0) {
+	} else if (due(prev, d->ticks, d->cfg.reconcile_s)) {
 		reconcile(d, "periodic");
 	}
-	if (d->ticks % 5 == 0)
+	if (due(prev, d->ticks, 5))
 		protect_refresh(d);
-	if (d->ticks % PW_SKLOOKUP_SCAN_S == 0) {
+	if (due(prev, d->ticks, PW_SKLOOKUP_SCAN_S)) {
 		scan_sklookup(d);
 		sniffmon_prune(&d->sniff); /* a readlink(2) per sniffer: at most SNIFF_MAX */
 		freebind_housekeeping(&d->freebind);
 	}
-	nat_tick(&d->nat);
-	if (d->ticks % PW_OWNERS_SAVE_S == 0)
+	nat_tick(&d->nat, d->tick_s);
+	if (due(prev, d->ticks, PW_OWNERS_SAVE_S))
 		save_owners(d);
 	monitor_fold_flush(&d->mon, monitor_now());
 	monitor_holds_expire(&d->mon, monitor_now());
@@ -793,8 +828,13 @@ static void housekeeping(struct daemon *d)
 		ctl_tick(&d->ctl, (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
 	}
 	notify_status(d);
-	if (d->ticks % d->cfg.metrics_interval_s == 0)
+	if (due(prev, d->ticks, d->cfg.metrics_interval_s))
 		write_metrics(d);
+	events = events_handled(d);
+	tick_s = events != d->tick_events || monitor_timers_pending(&d->mon) ? 1 : PW_IDLE_TICK_S;
+	d->tick_events = events;
+	if (tick_s != d->tick_s && !timer_set(d->house_fd, (long long)tick_s * 1000000000LL))
+		d->tick_s = tick_s;
 }
 
 static void drain_fd(int fd)
@@ -1055,6 +1095,7 @@ static void setup(struct daemon *d)
 	d->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	d->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	d->flush_fd = timer_fd(PW_BUSY_NS); /* awake until the first ring_settle() */
+	d->tick_s = 1;
 	d->house_fd = timer_fd(1000000000LL);
 	d->watchdog_fd = watchdog_fd();
 	if (d->signal_fd < 0 || d->epoll_fd < 0 || d->flush_fd < 0 || d->house_fd < 0)
@@ -1151,7 +1192,7 @@ static void setup(struct daemon *d)
 	err = nat_init(&d->nat, d->snap, &d->mon);
 	if (err)
 		fatalx("cannot set up the nftables watch: %s", strerror(-err));
-	nat_tick(&d->nat);
+	nat_tick(&d->nat, 1);
 	log_info("nftables: %zu network namespaces followed, %zu diverting rules",
 		 nat_namespaces(&d->nat), nat_rules(&d->nat));
 	err = sniffmon_scan(&d->sniff);
