@@ -772,6 +772,18 @@ static int due(unsigned int prev, unsigned int now, unsigned int n)
 	return n && prev / n != now / n;
 }
 
+/* The tick while idle: PW_IDLE_TICK_S, or a configured period shorter than that. */
+static unsigned int idle_tick_s(const struct daemon *d)
+{
+	unsigned int t = PW_IDLE_TICK_S;
+
+	if (d->cfg.metrics_textfile[0] && d->cfg.metrics_interval_s && d->cfg.metrics_interval_s < t)
+		t = d->cfg.metrics_interval_s;
+	if (d->cfg.reconcile_s && d->cfg.reconcile_s < t)
+		t = d->cfg.reconcile_s;
+	return t;
+}
+
 /* Events the monitor has handled since start. */
 static uint64_t events_handled(const struct daemon *d)
 {
@@ -831,7 +843,7 @@ static void housekeeping(struct daemon *d)
 	if (due(prev, d->ticks, d->cfg.metrics_interval_s))
 		write_metrics(d);
 	events = events_handled(d);
-	tick_s = events != d->tick_events || monitor_timers_pending(&d->mon) ? 1 : PW_IDLE_TICK_S;
+	tick_s = events != d->tick_events || monitor_timers_pending(&d->mon) ? 1 : idle_tick_s(d);
 	d->tick_events = events;
 	if (tick_s != d->tick_s && !timer_set(d->house_fd, (long long)tick_s * 1000000000LL))
 		d->tick_s = tick_s;
