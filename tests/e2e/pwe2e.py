@@ -1,5 +1,6 @@
 """Helpers of the end-to-end tests: the daemon, its control socket, actors,
 rsyslog, ports and waits. The fixtures that use them are in conftest.py."""
+import contextlib
 import errno
 import json
 import os
@@ -10,6 +11,7 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -56,6 +58,28 @@ def wait_until(fn, timeout=WAIT, interval=0.05, what="condition"):
 
 def own_netns():
     return os.stat("/proc/self/ns/net").st_ino
+
+
+@contextlib.contextmanager
+def netns_script(name, body, nofile=None):
+    """Run the Python statements of body in network namespace name (ip netns
+    exec) for the duration of the with block: they set things up, then the
+    script prints "ready" and waits for its stdin to close. nofile raises
+    RLIMIT_NOFILE first (for scripts that hold thousands of sockets).
+    Yields the Popen; at the end the process is killed by pid and reaped."""
+    script = "import resource, socket, sys\n"
+    if nofile:
+        script += "resource.setrlimit(resource.RLIMIT_NOFILE, (%d, %d))\n" % (nofile, nofile)
+    script += body + '\nprint("ready", flush=True)\nsys.stdin.read()\n'
+    p = subprocess.Popen(["ip", "netns", "exec", name, sys.executable, "-c", script],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        line = p.stdout.readline().strip()
+        assert line == "ready", "the script in netns %s did not start: %r" % (name, line)
+        yield p
+    finally:
+        p.kill()
+        p.wait(timeout=10)
 
 
 def netns_inode(name):

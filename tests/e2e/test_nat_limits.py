@@ -4,10 +4,7 @@ pair used to be recorded, compared with every other each second, and kept
 without limit. Past NAT_NS_MAX_PAIRS pairs in a namespace (daemon/natdiv.h)
 the first ones are followed, none is cleared, and stats.nat.not_kept
 counts the re-matches that went past the bound."""
-import subprocess
-import sys
-
-from pwe2e import netns_inode, wait_until
+from pwe2e import netns_inode, netns_script, wait_until
 
 from test_nat import nat_diversions, nft
 
@@ -16,26 +13,19 @@ LISTENERS = 1100
 FIRST_PORT = 20000  # in the test's own namespace: no other socket there
 
 HOLDER = r"""
-import resource, socket, sys
-resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
 socks = []
 for p in range(%d, %d):
     s = socket.socket()
     s.bind(("127.0.0.1", p))
     s.listen(1)
     socks.append(s)
-print("ready", flush=True)
-sys.stdin.read()
 """ % (FIRST_PORT, FIRST_PORT + LISTENERS)
 
 
 def test_pairs_past_the_bound_are_counted_not_kept(daemon, netns):
     name = netns()
     ino = netns_inode(name)
-    holder = subprocess.Popen(["ip", "netns", "exec", name, sys.executable, "-c", HOLDER],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "ready"
+    with netns_script(name, HOLDER, nofile=4096):
         wait_until(lambda: len(daemon.ok({"cmd": "owners", "netns": ino})["sockets"]) ==
                    LISTENERS, what="the listeners in the table")
         # th dport != 1: wider than NAT_SCAN_PORTS, matched by a walk of the table
@@ -46,6 +36,3 @@ def test_pairs_past_the_bound_are_counted_not_kept(daemon, netns):
         d = [x for x in nat_diversions(daemon, ino) if x["state"] == "active"]
         assert len(d) == NS_MAX_PAIRS, len(d)
         assert all(FIRST_PORT <= x["port"] < FIRST_PORT + LISTENERS for x in d)
-    finally:
-        holder.kill()
-        holder.wait(timeout=10)
