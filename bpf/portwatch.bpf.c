@@ -363,7 +363,7 @@ static __always_inline struct pw_event *event_reserve(__u32 type)
  * writes, unlike consumer_asleep, which is only read here while the
  * daemon is awake), so the barrier costs no cache-line transfer.
  */
-static __always_inline void event_submit(struct pw_event *e)
+static __always_inline void record_submit(void *rec, __u64 size)
 {
 	__u32 idx = PW_CNT_EMITTED;
 	__u64 *emitted = bpf_map_lookup_elem(&counters, &idx);
@@ -386,11 +386,16 @@ static __always_inline void event_submit(struct pw_event *e)
 		 * flush timer, which runs whenever it is awake (ring_settle()).
 		 */
 		avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-		if (avail >= wakeup_bytes &&
-		    avail < wakeup_bytes + PW_BACKLOG_EVERY * (sizeof(*e) + 8))
+		if (avail >= wakeup_bytes && avail < wakeup_bytes + PW_BACKLOG_EVERY * (size + 8))
 			flags = BPF_RB_FORCE_WAKEUP;
 	}
-	bpf_ringbuf_submit(e, flags);
+	bpf_ringbuf_submit(rec, flags);
+}
+
+/* record_submit() of a struct pw_event. */
+static __always_inline void event_submit(struct pw_event *e)
+{
+	record_submit(e, sizeof(*e));
 }
 
 /*
@@ -746,13 +751,14 @@ int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
 /*
  * Release of a socket (inet_release(), net/ipv4/af_inet.c): runs on the
  * last close(), on exit and on SIGKILL, in the releasing task's context.
- * Reports tracked sockets only; always allows the release.
+ * Reports tracked sockets only, in a struct pw_release_record; always
+ * allows the release.
  */
 static __always_inline int on_release(struct bpf_sock *ctx, enum pw_read how)
 {
+	struct pw_release_record *r;
 	struct sock *sk;
-	struct pw_event *e;
-	__u64 ino;
+	__u64 ino, id, ugid;
 
 	if (how == PW_PROBE) {
 		/* the context is the struct sock itself: copy the pointer out, so
@@ -765,19 +771,30 @@ static __always_inline int on_release(struct bpf_sock *ctx, enum pw_read how)
 	ino = sk_inode(sk, how);
 	if (!untrack(ino))
 		return 1;
-	e = event_reserve(PW_EV_RELEASE);
-	if (!e)
+	/* the table finds the socket by (netns, inode): a compact record (event.h) */
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count(PW_CNT_DROPPED);
 		return 1;
-	/* the table finds the socket by (netns, inode): nothing else is needed */
-	e->sk.inode = ino;
-	if (how == PW_PROBE) {
-		e->sk.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-	} else {
-		e->sk.netns = sk->__sk_common.skc_net.net->ns.inum;
 	}
-	e->sk.lport = sk_num(sk, how);
-	e->sk.protocol = sk_proto(sk, how);
-	event_submit(e);
+	id = bpf_get_current_pid_tgid();
+	ugid = bpf_get_current_uid_gid();
+	__builtin_memset(r, 0, sizeof(*r));
+	r->ts_ns = bpf_ktime_get_boot_ns();
+	r->type = PW_EV_RELEASE;
+	r->pid = id >> 32;
+	r->tid = (__u32)id;
+	r->uid = (__u32)ugid;
+	r->gid = ugid >> 32;
+	r->inode = ino;
+	if (how == PW_PROBE) {
+		r->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	} else {
+		r->netns = sk->__sk_common.skc_net.net->ns.inum;
+	}
+	r->lport = sk_num(sk, how);
+	r->protocol = sk_proto(sk, how);
+	record_submit(r, sizeof(*r));
 	return 1;
 }
 

@@ -18,6 +18,7 @@
 
 #include "bpfload.h"
 #include "log.h"
+#include "portwatch/event.h"
 #include "portwatch.skel.h"
 
 #define TRACEFS "/sys/kernel/tracing"
@@ -264,6 +265,28 @@ void pwbpf_close(struct pw_bpf *b)
 int pwbpf_epoll_fd(const struct pw_bpf *b)
 {
 	return ring_buffer__epoll_fd(b->rb);
+}
+
+const struct pw_event *pwbpf_record(const void *data, size_t size, struct pw_event *buf)
+{
+	const struct pw_release_record *r = data;
+
+	if (size >= sizeof(struct pw_event))
+		return data;
+	if (size != sizeof(*r) || r->type != PW_EV_RELEASE)
+		return NULL;
+	memset(buf, 0, sizeof(*buf));
+	buf->ts_ns = r->ts_ns;
+	buf->type = r->type;
+	buf->pid = r->pid;
+	buf->tid = r->tid;
+	buf->uid = r->uid;
+	buf->gid = r->gid;
+	buf->sk.inode = r->inode;
+	buf->sk.netns = r->netns;
+	buf->sk.lport = r->lport;
+	buf->sk.protocol = r->protocol;
+	return buf;
 }
 
 int pwbpf_consume(struct pw_bpf *b)

@@ -16,6 +16,8 @@
 
 #include <bpf/libbpf.h>
 
+struct pw_event;
+
 #define PWBPF_MAX_HOOKS 16
 
 struct pw_bpf {
@@ -52,6 +54,14 @@ void pwbpf_close(struct pw_bpf *b);
 int pwbpf_epoll_fd(const struct pw_bpf *b);
 /* Consume every pending event; returns the count or -errno. */
 int pwbpf_consume(struct pw_bpf *b);
+
+/*
+ * The event a ring record of size bytes holds: data itself when it is a
+ * struct pw_event, buf filled from it when it is a struct
+ * pw_release_record (event.h), NULL for a record of neither size (a BPF
+ * side of another layout: the caller counts it in short_records).
+ */
+const struct pw_event *pwbpf_record(const void *data, size_t size, struct pw_event *buf);
 /*
  * Wake-ups (bpf/portwatch.bpf.c, event_submit()). pwbpf_sleep(): the
  * consumer, having drained the ring, is about to block with no timer:

@@ -434,18 +434,19 @@ static void on_alert(const struct pw_alert *a, void *arg)
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct daemon *d = ctx;
+	struct pw_event buf;
+	const struct pw_event *e = pwbpf_record(data, size, &buf);
 
-	if (size < sizeof(struct pw_event)) { /* a BPF side of another layout */
+	if (!e) { /* a BPF side of another layout */
 		d->bpf.short_records++;
 		return 0;
 	}
-	monitor_handle_event(&d->mon, data);
-	nat_note_netns(&d->nat, ((const struct pw_event *)data)->sk.netns);
-	if (((const struct pw_event *)data)->type == PW_EV_SOCKOPT &&
-	    (((const struct pw_event *)data)->sockopt == PW_SOCKOPT_FILTER_CBPF ||
-	     ((const struct pw_event *)data)->sockopt == PW_SOCKOPT_FILTER_EBPF))
-		sniffmon_event(&d->sniff, data);
-	freebind_on_event(&d->freebind, data);
+	monitor_handle_event(&d->mon, e);
+	nat_note_netns(&d->nat, e->sk.netns);
+	if (e->type == PW_EV_SOCKOPT &&
+	    (e->sockopt == PW_SOCKOPT_FILTER_CBPF || e->sockopt == PW_SOCKOPT_FILTER_EBPF))
+		sniffmon_event(&d->sniff, e);
+	freebind_on_event(&d->freebind, e);
 	return 0;
 }
 

@@ -189,6 +189,32 @@ struct pw_event {
 _Static_assert(sizeof(struct pw_event) == 168, "struct pw_event is an ABI");
 
 /*
+ * A PW_EV_RELEASE event as the ring carries it: the fields of struct
+ * pw_event a release fills, in 48 bytes instead of 168. A release is a
+ * third of the events of a TCP bind cycle and half of a UDP one, and each
+ * ring byte is written by the releasing CPU and read by the daemon's, so
+ * the smaller record is less to zero, write and move. Told apart from a
+ * struct pw_event by its size (the ring gives each record's length);
+ * pwbpf_record() (daemon/bpfload.h) turns either into a struct pw_event,
+ * the other fields 0. Fields as in struct pw_event; inode, netns, lport
+ * (host order) and protocol are its sk's.
+ */
+struct pw_release_record {
+	__u64 ts_ns;
+	__u64 inode;
+	__u32 type; /* PW_EV_RELEASE */
+	__u32 pid;
+	__u32 tid;
+	__u32 uid;
+	__u32 gid;
+	__u32 netns;
+	__u16 lport;
+	__u8 protocol;
+	__u8 pad[5];
+};
+_Static_assert(sizeof(struct pw_release_record) == 48, "struct pw_release_record is an ABI");
+
+/*
  * One open socket file of a process, from the iter/task_file iterator of
  * bpf/snapshot.bpf.c: the socket inode and the thread-group id of a task
  * holding it (as /proc/PID/fd shows it: "socket:[inode]"). pid is the id

@@ -50,10 +50,11 @@ static pid_t child_pid; /* a child of the running subtest whose events count too
 /* Keep the events of this process (and of child_pid); drop everyone else's. */
 static int on_event(void *ctx, void *data, size_t size)
 {
-	const struct pw_event *e = data;
+	struct pw_event buf;
+	const struct pw_event *e = pwbpf_record(data, size, &buf);
 
 	(void)ctx;
-	if (size >= sizeof(*e) && nevents < MAX_EVENTS &&
+	if (e && nevents < MAX_EVENTS &&
 	    (e->pid == (uint32_t)getpid() || (child_pid && e->pid == (uint32_t)child_pid)))
 		events[nevents++] = *e;
 	return 0;
