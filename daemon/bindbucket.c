@@ -163,8 +163,11 @@ void bindbucket_join(struct bindbucket_table *t, const struct pw_sock *sk, int o
 			r->tb.fastreuse = r->tb.fastreuseport = -1;
 	}
 	if (!r) {
-		if (t->n >= BINDBUCKET_MAX ||
-		    (t->n + 1 > t->nslots / 4 * 3 && tb_grow(t) && t->n + 1 >= t->nslots)) {
+		/* grow past 3/4 full; when that fails, go on while one slot stays
+		 * free (it ends every probe) */
+		if (t->n + 1 > t->nslots / 4 * 3)
+			(void)tb_grow(t);
+		if (t->n >= BINDBUCKET_MAX || t->n + 1 >= t->nslots) {
 			t->over++;
 			return;
 		}

@@ -63,7 +63,7 @@ struct bindbucket_table {
 	struct bindbucket_rec *slots;  /* nslots records, private to bindbucket.c */
 	size_t nslots;                 /* a power of two, >= BINDBUCKET_SLOTS */
 	size_t n;                      /* records held, <= BINDBUCKET_MAX */
-	uint64_t over;                 /* buckets not recorded: BINDBUCKET_MAX reached */
+	uint64_t over;                 /* buckets not recorded: BINDBUCKET_MAX reached, or no memory to grow */
 };
 
 /*

@@ -52,7 +52,10 @@ static void set_exe(struct expected_owner *s, uint32_t exe)
 	s->exe = exe;
 }
 
-/* Put r (no reference held) in its slot unless the slot holds a record that went away later. */
+/*
+ * Put r (its exe: a handle r holds no reference to) in its slot unless the
+ * slot holds a record that went away later.
+ */
 static void put(struct expected_owners *x, const struct expected_owner *r)
 {
 	struct expected_owner *s = &x->slots[slot_of(r->netns, r->protocol, r->port)];
@@ -67,32 +70,25 @@ static void put(struct expected_owners *x, const struct expected_owner *r)
 	x->dirty = 1;
 }
 
-/*
- * Written in place, not built on the stack and copied (put()): this runs
- * for every listener that goes away.
- */
 void expected_note(struct expected_owners *x, const struct pw_entry *e, uint64_t now)
 {
-	struct expected_owner *s;
+	/* 48 bytes with the path as a handle: building and copying it is cheap */
+	struct expected_owner r = {
+		.gone_ns = now ? now : 1,
+		.exe_ino = e->owner.exe_ino,
+		.exe_dev = e->owner.exe_dev,
+		.netns = e->sk.netns,
+		.uid = e->owner.uid,
+		.port = e->sk.lport,
+		.protocol = e->sk.protocol,
+		.exe = e->owner.exe,
+	};
 
 	if (!x->slots || !e->owner.pid || !e->sk.lport)
 		return;
-	now = now ? now : 1;
-	s = &x->slots[slot_of(e->sk.netns, e->sk.protocol, e->sk.lport)];
-	if (s->gone_ns && s->gone_ns > now &&
-	    !(s->netns == e->sk.netns && s->protocol == e->sk.protocol && s->port == e->sk.lport))
-		return; /* put()'s rule: a record that went away later stays */
-	s->gone_ns = now;
-	s->exe_ino = e->owner.exe_ino;
-	s->exe_dev = e->owner.exe_dev;
-	s->netns = e->sk.netns;
-	s->uid = e->owner.uid;
-	s->port = e->sk.lport;
-	s->protocol = e->sk.protocol;
-	memcpy(s->comm, e->owner.comm, sizeof(s->comm));
-	s->comm[sizeof(s->comm) - 1] = '\0';
-	set_exe(s, e->owner.exe);
-	x->dirty = 1;
+	memcpy(r.comm, e->owner.comm, sizeof(r.comm));
+	r.comm[sizeof(r.comm) - 1] = '\0';
+	put(x, &r);
 }
 
 const struct expected_owner *expected_get(const struct expected_owners *x, uint32_t netns,
