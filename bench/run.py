@@ -662,7 +662,11 @@ def bench_loss(env, cfg, out):
             "reconcile_added": after["reconcile_added"] - before["reconcile_added"],
             "daemon_cpu_s": round(cpu, 2),
             "daemon_cpu_ns_per_op": round(cpu * 1e9 / max(ops, 1)),
-            "note": "daemon at nice %d, default ring (8 MiB), --reconcile-interval 0; events "
+            # records of one CPU's ring applied before the others were known past them
+            "rings": after["rings"]["count"],
+            "merge_late": after["rings"]["late"] - before["rings"]["late"],
+            "merge_queued_max": after["rings"]["queued_max"],
+            "note": "daemon at nice %d, default rings (8 MiB), --reconcile-interval 0; events "
                     "of other processes on the host count too" % DAEMON_NICE,
         }
         out["loss"]["missed_events"] = max(0, out["loss"]["events_expected"]
@@ -1298,6 +1302,9 @@ def print_table(s):
               % (l["workload"], l["procs"], l["seconds"], l["ops"], l["events_expected"],
                  l["events_seen"], l["dropped"], l["table_exact"], l["table_size"],
                  l["kernel_sockets"], l["daemon_cpu_s"], l["daemon_cpu_ns_per_op"]))
+        if "rings" in l:
+            print("   %d rings: %d records applied late, at most %d waiting for another ring"
+                  % (l["rings"], l["merge_late"], l["merge_queued_max"]))
     if "scale" in s:
         c = s["scale"]
         print("\n3. scale: %d TCP + %d UDP sockets in %d processes; table %d"

@@ -79,10 +79,29 @@ const volatile __u64 wakeup_bytes = 256 * 1024;
  */
 __u32 consumer_asleep = 0;
 
+/*
+ * The rings events go to: one per CPU up to PW_RINGS_MAX, CPU c writing to
+ * ring c % nr_rings, so that CPUs do not contend for one ring's lock and
+ * producer cache line (2-process bind churn spent 7 % of its CPU in
+ * __bpf_ringbuf_reserve() with one ring). The daemon sizes the outer map
+ * to nr_rings, creates each ring and stores it before attaching
+ * (daemon/bpfload.c) and merges the rings back into one ordered stream
+ * by ts_ns (daemon/ringmerge.h). Ring buffers as inner maps: Linux 5.8
+ * (ringbuf_map_ops has map_meta_equal).
+ */
+const volatile __u32 nr_rings = 1;
+
 struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 << 20); /* resized by the daemon before load */
-} events SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, PW_RINGS_MAX); /* set to nr_rings by the daemon */
+	__type(key, __u32);
+	__array(values, struct {
+		__uint(type, BPF_MAP_TYPE_RINGBUF);
+		/* the template only: the kernel's bpf_map_meta_equal() does not
+		 * compare sizes, the daemon creates the rings at its size */
+		__uint(max_entries, 64 << 10);
+	});
+} rings SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -297,6 +316,17 @@ static __always_inline __u64 sk_inode(const struct sock *sk, enum pw_read how)
 }
 
 /*
+ * This CPU's ring (`rings` above); NULL only if the daemon stored none
+ * there, which it does before attaching anything.
+ */
+static __always_inline void *this_ring(void)
+{
+	__u32 idx = bpf_get_smp_processor_id() % nr_rings;
+
+	return bpf_map_lookup_elem(&rings, &idx);
+}
+
+/*
  * Reserve and fill the common header of an event; NULL (counted) when full.
  * The caller's comm, cgroup and executable are read only for the calls the
  * daemon attributes (bind, listen, connect; a sniffer's filter adds comm
@@ -307,7 +337,8 @@ static __always_inline __u64 sk_inode(const struct sock *sk, enum pw_read how)
  */
 static __always_inline struct pw_event *event_reserve(__u32 type)
 {
-	struct pw_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	void *ring = this_ring();
+	struct pw_event *e = ring ? bpf_ringbuf_reserve(ring, sizeof(*e), 0) : NULL;
 	struct task_struct *task;
 	struct file *exe;
 	__u64 id, ugid;
@@ -344,10 +375,11 @@ static __always_inline struct pw_event *event_reserve(__u32 type)
  *
  * No event may be stranded: left in the ring while the daemon blocks with
  * no timer. The daemon (daemon/portwatchd.c, ring_settle()) drains the
- * ring, stores consumer_asleep = 1, then a full barrier, then reads the
+ * rings, stores consumer_asleep = 1, then a full barrier, then reads every
  * ring's producer position and blocks only if nothing was reserved since
  * its drain. Here the order is the mirror image: bpf_ringbuf_reserve()
- * advanced the producer position before we got e, then the xchg below
+ * advanced this CPU's ring's producer position before we got e, then the
+ * xchg below
  * (a fully ordered atomic: `lock xchg` on x86, `swpal` on arm64; a
  * non-fetching add would not be ordered on arm64), then the read of
  * consumer_asleep. Two stores, each followed by a full barrier and a read
@@ -368,6 +400,7 @@ static __always_inline void record_submit(void *rec, __u64 size)
 	__u32 idx = PW_CNT_EMITTED;
 	__u64 *emitted = bpf_map_lookup_elem(&counters, &idx);
 	__u64 flags = BPF_RB_NO_WAKEUP, n = 0, avail;
+	void *ring;
 
 	if (emitted) {
 		n = *emitted + 1;
@@ -385,7 +418,8 @@ static __always_inline void record_submit(void *rec, __u64 size)
 		 * one that no CPU sees cross is still drained by the daemon's
 		 * flush timer, which runs whenever it is awake (ring_settle()).
 		 */
-		avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+		ring = this_ring();
+		avail = ring ? bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) : 0;
 		if (avail >= wakeup_bytes && avail < wakeup_bytes + PW_BACKLOG_EVERY * (size + 8))
 			flags = BPF_RB_FORCE_WAKEUP;
 	}
@@ -757,6 +791,7 @@ int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
 static __always_inline int on_release(struct bpf_sock *ctx, enum pw_read how)
 {
 	struct pw_release_record *r;
+	void *ring;
 	struct sock *sk;
 	__u64 ino, id, ugid;
 
@@ -772,7 +807,8 @@ static __always_inline int on_release(struct bpf_sock *ctx, enum pw_read how)
 	if (!untrack(ino))
 		return 1;
 	/* the table finds the socket by (netns, inode): a compact record (event.h) */
-	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	ring = this_ring();
+	r = ring ? bpf_ringbuf_reserve(ring, sizeof(*r), 0) : NULL;
 	if (!r) {
 		count(PW_CNT_DROPPED);
 		return 1;

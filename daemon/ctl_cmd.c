@@ -293,7 +293,7 @@ json_object *ctl_cmd_stats(struct ctl_cmd_ctx *ctx, json_object *req)
 	struct pw_monitor *m = ctx->mon;
 	json_object *o = ctl_ok(), *s = json_object_new_object();
 	json_object *ev = json_object_new_object(), *hooks = json_object_new_array();
-	json_object *kinds = json_object_new_object(), *kernel;
+	json_object *kinds = json_object_new_object(), *kernel, *rings;
 	_Static_assert(sizeof(names) / sizeof(names[0]) == PW_EV_RELEASE + 1 &&
 			       sizeof(names) / sizeof(names[0]) ==
 				       sizeof(m->stats.events) / sizeof(m->stats.events[0]),
@@ -310,6 +310,15 @@ json_object *ctl_cmd_stats(struct ctl_cmd_ctx *ctx, json_object *req)
 	json_object_object_add(s, "untracked", bpf_counter(ctx, PW_CNT_UNTRACKED));
 	json_object_object_add(s, "short_records",
 			       json_object_new_int64(ctx->bpf ? ctx->bpf->short_records : 0));
+	rings = json_object_new_object();
+	json_object_object_add(rings, "count", json_object_new_int64(ctx->bpf ? ctx->bpf->nrings : 0));
+	json_object_object_add(rings, "bytes",
+			       json_object_new_int64(ctx->bpf ? (int64_t)ctx->bpf->ring_bytes : 0));
+	json_object_object_add(rings, "queued_max",
+			       json_object_new_int64(ctx->bpf ? (int64_t)ctx->bpf->merge.queued_max : 0));
+	json_object_object_add(rings, "late",
+			       json_object_new_int64(ctx->bpf ? (int64_t)ctx->bpf->merge_late : 0));
+	json_object_object_add(s, "rings", rings);
 	json_object_object_add(s, "table_size", json_object_new_int64(table_size(m->table)));
 	json_object_object_add(s, "bind_buckets", json_object_new_int64((int64_t)m->tbs.n));
 	json_object_object_add(s, "bind_buckets_over", json_object_new_int64((int64_t)m->tbs.over));

@@ -155,7 +155,8 @@ static void usage(FILE *f)
 		"                              compare the table with the kernel every SECS\n"
 		"                              seconds (default 5; 0 = only after lost events)\n"
 		"      --history N             alerts and conflicts kept in memory (default 1024)\n"
-		"      --ring-size MIB         BPF ring buffer size, a power of two (default 8)\n"
+		"      --ring-size MIB         BPF ring buffers' size, a power of two shared by one\n"
+		"                              ring per CPU (default 8)\n"
 		"      --owners-dir DIR        where the last owner of each listening port is kept\n"
 		"                              (default " PW_DEFAULT_OWNERS_DIR "; \"\" = memory)\n"
 		"  -n, --check                 read the configuration, print it, and exit\n"
@@ -451,14 +452,13 @@ static int on_event(void *ctx, void *data, size_t size)
 }
 
 /*
- * Apply every event waiting in the ring buffer. A failure of the ring
- * itself (ring_buffer__consume() < 0: epoll or map errors) is logged,
- * once a minute at most with the count; the events stay in the ring and
- * the next wake-up tries again.
+ * Count what a drain returned: n records drained, or -errno for a failure
+ * of the rings themselves (ring_buffer__consume() < 0: epoll or map
+ * errors), logged once a minute at most with the count; the events stay
+ * in the rings and the next wake-up tries again.
  */
-static void drain_ring(struct daemon *d)
+static void drained(struct daemon *d, int n)
 {
-	int n = pwbpf_consume(&d->bpf);
 	uint64_t now;
 
 	if (n >= 0) {
@@ -473,6 +473,26 @@ static void drain_ring(struct daemon *d)
 		  strerror(-n), (unsigned long long)d->consume_errors);
 	d->consume_log_ns = now;
 	d->consume_errors = 0;
+}
+
+/*
+ * Apply the events waiting in the ring buffers: all of them, except, with
+ * several rings, those another CPU's ring may still precede; they wait
+ * for the next drain (pwbpf_consume(), the flush timer stays armed).
+ */
+static void drain_ring(struct daemon *d)
+{
+	drained(d, pwbpf_consume(&d->bpf));
+}
+
+/*
+ * drain_ring() for a request or a reconciliation: every record stamped
+ * before now is applied, none left waiting for another CPU's ring
+ * (pwbpf_consume_sync()).
+ */
+static void drain_ring_sync(struct daemon *d)
+{
+	drained(d, pwbpf_consume_sync(&d->bpf));
 }
 
 static int add_fd(struct daemon *d, int fd, void *tag)
@@ -544,7 +564,7 @@ static void reconcile(struct daemon *d, const char *why)
 {
 	int err;
 
-	drain_ring(d); /* apply what is queued before comparing */
+	drain_ring_sync(d); /* apply what is queued before comparing */
 	err = monitor_reconcile(&d->mon);
 	if (err == -ENOTRECOVERABLE)
 		fatalx("cannot return to the daemon's own network namespace");
@@ -1006,7 +1026,7 @@ static void loop(struct daemon *d)
 		 * the ring by now (ctl.h).
 		 */
 		if (ctl_pending(&d->ctl)) {
-			drain_ring(d);
+			drain_ring_sync(d);
 			ctl_serve(&d->ctl);
 		}
 		ctl_reap(&d->ctl);

@@ -255,4 +255,11 @@ static inline __u32 pw_tracked_slot(__u64 inode)
 	return (__u32)(inode & (PW_TRACKED_SLOTS - 1));
 }
 
+/*
+ * The most ring buffers events go to (bpf/portwatch.bpf.c, `rings`): one
+ * per possible CPU up to this many; above it CPUs share (CPU c writes to
+ * ring c modulo the count). Each ring is mapped and polled by the daemon.
+ */
+#define PW_RINGS_MAX 16
+
 #endif /* PORTWATCH_EVENT_H */

@@ -60,11 +60,11 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-/* Drain the ring buffer; the events of this process land in events[]. */
+/* Drain the rings: every event of a call made so far; this process's land in events[]. */
 static void drain(void)
 {
 	nevents = 0;
-	assert_true(pwbpf_consume(&bpf) >= 0);
+	assert_true(pwbpf_consume_sync(&bpf) >= 0);
 }
 
 /* The first event of this type on this port (0 = any), or fail. */
@@ -364,6 +364,69 @@ static void test_port_zero(void **state)
 	close(fd);
 }
 
+/*
+ * One ring per CPU (bpfload.h): a socket bound on one CPU and put to
+ * listen on the other has its two events in two rings, and they must
+ * still come out bind first, every event in the order of the calls.
+ * The thread moves between the first two online CPUs (sched_setaffinity()
+ * returns once it runs on the new one); on a machine of one CPU both
+ * events share a ring and the order is the ring's.
+ */
+static void test_order_across_cpus(void **state)
+{
+	enum { ROUNDS = 300 };
+	uint64_t inodes[ROUNDS];
+	int cpus[2], ncpu = 0;
+	cpu_set_t all, one;
+	size_t k = 0;
+
+	(void)state;
+	assert_int_equal(sched_getaffinity(0, sizeof(all), &all), 0);
+	for (int c = 0; c < CPU_SETSIZE && ncpu < 2; c++)
+		if (CPU_ISSET(c, &all))
+			cpus[ncpu++] = c;
+	if (ncpu < 2)
+		cpus[1] = cpus[0];
+	for (int i = 0; i < ROUNDS; i++) {
+		struct sockaddr_in sin = { .sin_family = AF_INET,
+					   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		struct stat st;
+
+		assert_true(fd >= 0);
+		assert_int_equal(fstat(fd, &st), 0);
+		inodes[i] = st.st_ino;
+		CPU_ZERO(&one);
+		CPU_SET(cpus[i % 2], &one);
+		assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+		assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+		CPU_ZERO(&one);
+		CPU_SET(cpus[(i + 1) % 2], &one);
+		assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+		assert_int_equal(listen(fd, 1), 0);
+		close(fd);
+	}
+	assert_int_equal(sched_setaffinity(0, sizeof(all), &all), 0);
+	drain();
+	/* this process's bind and listen events, in the calls' order, stamps rising */
+	for (size_t i = 0; i < nevents; i++) {
+		const struct pw_event *e = &events[i];
+
+		if (i)
+			assert_true(events[i - 1].ts_ns <= e->ts_ns);
+		if (e->type != PW_EV_BIND && e->type != PW_EV_LISTEN)
+			continue;
+		assert_true(k < 2 * ROUNDS);
+		if (e->sk.inode != inodes[k / 2] || e->type != (k % 2 ? PW_EV_LISTEN : PW_EV_BIND))
+			fail_msg("event %zu: %s of inode %llu, expected the %s of inode %llu",
+				 i, e->type == PW_EV_BIND ? "bind" : "listen",
+				 (unsigned long long)e->sk.inode, k % 2 ? "listen" : "bind",
+				 (unsigned long long)inodes[k / 2]);
+		k++;
+	}
+	assert_int_equal(k, 2 * ROUNDS);
+}
+
 /* connect: nothing for an ordinary one, an event after an explicit bind. */
 static void test_connect_filter(void **state)
 {
@@ -562,6 +625,7 @@ int main(void)
 		cmocka_unit_test(test_port_zero), cmocka_unit_test(test_connect_filter),
 		cmocka_unit_test(test_connect_no_free_port),
 		cmocka_unit_test(test_release_on_sigkilled_child),
+		cmocka_unit_test(test_order_across_cpus),
 	};
 
 	return cmocka_run_group_tests_name("bpf_events", tests, group_setup, group_teardown);

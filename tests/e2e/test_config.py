@@ -182,6 +182,15 @@ def ringbuf_sizes(pid):
     return sizes
 
 
+def possible_cpus():
+    """How many CPUs the kernel may bring up (/sys/devices/system/cpu/possible, e.g. "0-7")."""
+    n = 0
+    for part in open("/sys/devices/system/cpu/possible").read().strip().split(","):
+        lo, _, hi = part.partition("-")
+        n += int(hi or lo) - int(lo) + 1
+    return n
+
+
 def test_daemon_and_control_settings_take_effect(daemon_factory, tmp_path):
     os.chmod(tmp_path, 0o755)
     sock = str(tmp_path / "custom.sock")
@@ -191,7 +200,11 @@ def test_daemon_and_control_settings_take_effect(daemon_factory, tmp_path):
     st = os.stat(sock)
     assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600
     assert st.st_gid == 0
-    assert ringbuf_sizes(d.pid) == [2 << 20]
+    # ring_size is shared by the rings, one per possible CPU (up to 16)
+    rings = d.stats()["rings"]
+    assert rings["count"] == min(possible_cpus(), 16)
+    assert ringbuf_sizes(d.pid) == [rings["bytes"]] * rings["count"]
+    assert rings["count"] * rings["bytes"] <= 2 << 20 < 2 * rings["count"] * rings["bytes"]
     # a reconciliation a second
     n0 = d.stats()["reconciliations"]
     wait_until(lambda: d.stats()["reconciliations"] >= n0 + 2, timeout=5,

@@ -235,7 +235,8 @@ for i in range(int(sys.argv[1])):
 
 
 def test_lost_events_are_counted_logged_and_repaired(daemon_factory, actors, port):
-    # A 1 MiB ring holds ~6,500 events. With the daemon stopped (SIGSTOP),
+    # 1 MiB of rings (shared by one per CPU) holds ~6,500 events. With the
+    # daemon stopped (SIGSTOP),
     # 20,000 bind/listen/close cycles overflow it, so the bind of the socket
     # made afterwards is lost too: the daemon must count the loss, say so,
     # and find the socket by reconciling (the periodic one is off here).
