@@ -840,6 +840,8 @@ def bench_latency(env, cfg, out):
                           "alert_p99_ms": round(pct(lat, 99), 3),
                           "alert_max_ms": round(max(lat), 3),
                           "kind": "hijack_attempt/shadow_wildcard (UDP, SO_REUSEADDR)",
+                          # drains that left an event waiting for another CPU's ring
+                          "rings_behind": d.stats()["rings"]["behind"],
                           "note": "bind() return in the actor -> alert line read from a "
                                   "`subscribe` stream, CLOCK_MONOTONIC on both sides"}
     finally:
@@ -1322,6 +1324,9 @@ def print_table(s):
         a = s["latency"]
         print("\n4. alert latency over %d hijack binds: p50 %.2f ms  p99 %.2f ms  max %.2f ms"
               % (a["alerts"], a["alert_p50_ms"], a["alert_p99_ms"], a["alert_max_ms"]))
+        if "rings_behind" in a:
+            print("   drains that left an event waiting for another CPU's ring: %d"
+                  % a["rings_behind"])
     if "flood" in s:
         f = s["flood"]
         pl, mb = f["plan"], f["member"]

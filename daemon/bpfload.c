@@ -479,6 +479,7 @@ int pwbpf_consume(struct pw_bpf *b)
 		b->merge_late += ringmerge_apply(&b->merge, now - PWBPF_MERGE_MAX_NS, b->fn, b->fn_ctx);
 	}
 	ringmerge_apply(&b->merge, mark, b->fn, b->fn_ctx);
+	b->merge_behind += b->merge.queued && mark < t;
 	return n;
 }
 

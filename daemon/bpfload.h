@@ -42,6 +42,7 @@ struct pw_bpf {
 	struct pwbpf_ring ring_ctx[PW_RINGS_MAX];
 	struct ringmerge merge;               /* records drained, not yet final (nrings > 1) */
 	uint64_t merge_late;                  /* records applied before their turn was known (stats) */
+	uint64_t merge_behind;                /* drains that left records waiting for a ring not yet clean */
 	ring_buffer_sample_fn fn;             /* the caller's callback, and its context */
 	void *fn_ctx;
 	int cgroup_fd;                        /* cgroup v2 root, -1 when not used */

@@ -316,6 +316,8 @@ json_object *ctl_cmd_stats(struct ctl_cmd_ctx *ctx, json_object *req)
 			       json_object_new_int64(ctx->bpf ? (int64_t)ctx->bpf->ring_bytes : 0));
 	json_object_object_add(rings, "queued_max",
 			       json_object_new_int64(ctx->bpf ? (int64_t)ctx->bpf->merge.queued_max : 0));
+	json_object_object_add(rings, "behind",
+			       json_object_new_int64(ctx->bpf ? (int64_t)ctx->bpf->merge_behind : 0));
 	json_object_object_add(rings, "late",
 			       json_object_new_int64(ctx->bpf ? (int64_t)ctx->bpf->merge_late : 0));
 	json_object_object_add(s, "rings", rings);
