@@ -356,7 +356,8 @@ void pwbpf_close(struct pw_bpf *b)
 {
 	ring_buffer__free(b->rb);
 	b->rb = NULL;
-	for (int i = 0; i < PW_RINGS_MAX; i++) {
+	/* only the rings pwbpf_open() counted: a zeroed struct has nrings 0 (and fds 0) */
+	for (unsigned int i = 0; i < b->nrings && i < PW_RINGS_MAX; i++) {
 		if (b->ring_pos[i])
 			munmap(b->ring_pos[i], b->pos_len);
 		b->ring_pos[i] = NULL;
@@ -364,6 +365,7 @@ void pwbpf_close(struct pw_bpf *b)
 			close(b->ring_fd[i]);
 		b->ring_fd[i] = -1;
 	}
+	b->nrings = 0;
 	ringmerge_free(&b->merge);
 	portwatch__destroy(b->skel);
 	b->skel = NULL;
