@@ -437,7 +437,6 @@ static uint64_t boot_ns(void)
 int pwbpf_consume(struct pw_bpf *b)
 {
 	unsigned long prod[PW_RINGS_MAX];
-	int behind[PW_RINGS_MAX];
 	uint64_t t, now, mark;
 	int n, k, left;
 
@@ -458,10 +457,10 @@ int pwbpf_consume(struct pw_bpf *b)
 	for (int tries = 0; n >= 0; tries++) {
 		left = 0;
 		for (unsigned int i = 0; i < b->nrings; i++) {
-			behind[i] = (long)(__atomic_load_n(cons_pos(b, i), __ATOMIC_ACQUIRE) - prod[i]) < 0;
-			if (!behind[i])
+			if ((long)(__atomic_load_n(cons_pos(b, i), __ATOMIC_ACQUIRE) - prod[i]) < 0)
+				left++;
+			else
 				ringmerge_clean(&b->merge, i, t);
-			left += behind[i];
 		}
 		if (!left || tries == SETTLE_TRIES)
 			break;
