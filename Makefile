@@ -61,7 +61,9 @@ LDLIBS   += -Wl,--as-needed $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf
 DAEMON_INC := -Idaemon -I$(BUILD)
 CLI_INC    := -Icli
 CLI_LDLIBS := -Wl,--as-needed $(shell pkg-config --libs json-c 2>/dev/null)
-BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Iinclude -Ibpf
+# BPF_DEFS: extra -D flags of the BPF objects (the floor build below)
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Iinclude -Ibpf \
+	$(BPF_DEFS)
 
 ifeq ($(V),1)
 Q :=
@@ -95,7 +97,7 @@ E2E_HELPERS := $(E2E_BPF_OBJS) $(BUILD)/tests/bpf/sklookup_attach
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all deps run test test-kernels deb test-package test-sanitize unit check-layers bpf-test e2e e2e-probe-read fuzz-rules replay-rules bench bench-smoke vmlinux clean install uninstall \
+.PHONY: all deps run test test-kernels deb test-package test-sanitize unit check-layers bpf-test e2e e2e-probe-read fuzz-rules replay-rules bench bench-smoke floor vmlinux clean install uninstall \
 	man-lint
 
 # Installation layout. Units go where systemd looks for PREFIX's units; the
@@ -269,11 +271,20 @@ test-kernels: deps all
 
 # Figures, never pass/fail on time: bare vs portwatchd vs bpftrace vs auditd
 # in alternating rounds; see bench/run.py and docs/PERFORMANCE.md.
-bench: all $(BENCH_BINS)
+# The floor and the minimal reporter (bench/run.py's "floor" and "minimal"
+# subjects): the daemon whose programs are attached where the real ones are
+# and return at once, or send one bare record per bind, listen and release
+# (PW_FLOOR in bpf/portwatch.bpf.c), each in a build directory of its own.
+# Sub-makes, so that they rebuild whatever changed, as test-sanitize does.
+floor:
+	$(MAKE) BUILD=$(BUILD)/floor BPF_DEFS=-DPW_FLOOR=1 $(BUILD)/floor/portwatchd
+	$(MAKE) BUILD=$(BUILD)/minimal BPF_DEFS=-DPW_FLOOR=2 $(BUILD)/minimal/portwatchd
+
+bench: all $(BENCH_BINS) floor
 	$(PYTHON) bench/run.py
 
 # The harness at tiny sizes (< 1 min): every key of the summary, sane values.
-bench-smoke: all $(BENCH_BINS)
+bench-smoke: all $(BENCH_BINS) floor
 	$(PYTHON) bench/run.py --smoke
 	$(PYTHON) bench/run.py --check $(BUILD)/bench-smoke/summary.json
 

@@ -8,9 +8,12 @@ idle wake-ups, bind churn under a 1,000-rule nftables ruleset.
 
 Runs as root on the real kernel (stdlib only). Every timed workload runs
 bare and with a subject attached in alternating rounds (bare, portwatchd,
-bpftrace, auditd, bare, ...), and the summary keeps the median of the
-rounds and the ratio to the bare median, so a machine that gets busier
-half way through (other builds) disturbs both sides alike. Prints a table
+floor, minimal, bpftrace, auditd, bare, ...), and the summary keeps the
+median of the rounds and the ratio to the bare median, so a machine that
+gets busier half way through (other builds) disturbs both sides alike.
+The floor and the minimal reporter are portwatchd built with PW_FLOOR
+(`make floor`): programs attached and returning at once, or sending one
+bare record per call; they bound what any program could reach. Prints a table
 and writes DIR/summary.json (DIR defaults to build/bench). Nothing is
 asserted on time: --check only verifies that every key of the summary is
 there and sane (positive numbers, ratios in (0, 2]), which is what
@@ -45,13 +48,17 @@ ROOT = os.path.dirname(HERE)
 BUILD = os.path.join(ROOT, "build")
 BBIN = os.path.join(BUILD, "bench")
 PORTWATCHD = os.path.join(BUILD, "portwatchd")
+# the floor: the same daemon with every program returning at once; the
+# minimal reporter: one bare record per bind, listen and release (make floor)
+PORTWATCHD_FLOOR = os.path.join(BUILD, "floor", "portwatchd")
+PORTWATCHD_MINIMAL = os.path.join(BUILD, "minimal", "portwatchd")
 # one uid's control-socket flood, shared with the end-to-end suite
 FLOOD = os.path.join(ROOT, "tests", "e2e", "flood.py")
 TAG = "pwb-%d" % os.getpid()
 
 WORKLOADS = ("tcp_bind", "udp_bind", "connect", "bind_connect")
 PROCS = (1, 2)
-SUBJECTS = ("portwatchd", "bpftrace", "auditd")
+SUBJECTS = ("portwatchd", "floor", "minimal", "bpftrace", "auditd")
 # The service unit runs the daemon at Nice=-10 (systemd/portwatchd.service).
 DAEMON_NICE = -10
 
@@ -209,7 +216,7 @@ class Daemon:
     an empty configuration file (or `config`): the built-in defaults even
     where the host has an /etc/portwatch/portwatch.conf."""
 
-    def __init__(self, env, args=(), config=""):
+    def __init__(self, env, args=(), config="", binary=PORTWATCHD):
         self.env = env
         self.sock = os.path.join(env.workdir, "pw.sock")
         self.logpath = os.path.join(env.workdir, "portwatchd.log")
@@ -218,7 +225,7 @@ class Daemon:
             f.write(config)
         self.logf = open(self.logpath, "w")
         # the expected owners' file in the run's directory, not the host's /var/lib
-        cmd = ["nice", "-n", str(DAEMON_NICE), PORTWATCHD, "--foreground",
+        cmd = ["nice", "-n", str(DAEMON_NICE), binary, "--foreground",
                "--config", self.conf, "--socket", self.sock,
                "--owners-dir", os.path.join(env.workdir, "owners")] + list(args)
         self.t0 = time.monotonic()
@@ -300,6 +307,7 @@ class Subject:
     name = "bare"
     available = True
     reason = None
+    workloads = WORKLOADS  # the overhead workloads it runs
 
     def start(self):
         pass
@@ -310,19 +318,42 @@ class Subject:
 
 class PortwatchSubject(Subject):
     name = "portwatchd"
+    binary = PORTWATCHD
 
     def __init__(self, env):
         self.env = env
         self.d = None
         self.dropped = 0
+        if not os.access(self.binary, os.X_OK):
+            self.available, self.reason = False, "%s is not built" % self.binary
 
     def start(self):
-        self.d = Daemon(self.env)
+        self.d = Daemon(self.env, binary=self.binary)
 
     def stop(self):
         self.dropped += self.d.stats()["dropped"]
         self.d.stop()
         self.d = None
+
+
+class FloorSubject(PortwatchSubject):
+    """The floor: portwatchd whose programs are attached where the real
+    ones are and return at once (PW_FLOOR, `make floor`). What it costs is
+    what attaching costs, the syscall tracepoints' slow path above all;
+    portwatchd against it is what the programs' work and the daemon cost."""
+    name = "floor"
+    binary = PORTWATCHD_FLOOR
+
+
+class MinimalSubject(PortwatchSubject):
+    """The minimal reporter: portwatchd whose programs send one 48-byte
+    record (stamped, the caller's ids, nothing read from the socket) per
+    bind, listen and release, the cheapest report of each call the ring
+    buffers allow (PW_FLOOR=2, `make floor`). Run on the bind workloads,
+    the ones whose calls it reports."""
+    name = "minimal"
+    binary = PORTWATCHD_MINIMAL
+    workloads = ("tcp_bind", "udp_bind")
 
 
 class BpftraceSubject(Subject):
@@ -505,7 +536,7 @@ def bench_overhead(env, cfg, subjects, out):
         for wl in WORKLOADS:
             for n in PROCS:
                 for s in order:
-                    if not s.available:
+                    if not s.available or wl not in s.workloads:
                         continue
                     s.start()
                     time.sleep(0.2)  # let the start-up work (snapshot, JIT) settle
@@ -521,8 +552,10 @@ def bench_overhead(env, cfg, subjects, out):
             bare = median(row["bare"]["ops_s_rounds"])
             for s in subjects:
                 cell = row[s.name]
-                if not s.available:
-                    cell.update(available=False, reason=s.reason, ops_s=None, ratio=None)
+                if not s.available or wl not in s.workloads:
+                    cell.update(available=False, ops_s=None, ratio=None,
+                                reason=s.reason or "run on %s only" % ", ".join(s.workloads),
+                                skipped=s.available)
                     continue
                 cell["ops_s"] = round(median(cell["ops_s_rounds"]))
                 # ratio: the median of the rounds' own ratios, each subject run
@@ -533,6 +566,12 @@ def bench_overhead(env, cfg, subjects, out):
                                   zip(cell["ops_s_rounds"], row["bare"]["ops_s_rounds"])]
                 cell["ratio"] = round(median(cell["ratios"]), 3)
                 cell["ratio_of_medians"] = round(cell["ops_s"] / bare, 3)
+            pw, fl = row["portwatchd"], row["floor"]
+            if pw.get("available") is not False and fl.get("available") is not False:
+                # the programs' and the daemon's share alone: portwatchd
+                # against the floor run in the same round
+                pw["ratio_to_floor"] = round(median(
+                    [x / f for x, f in zip(pw["ops_s_rounds"], fl["ops_s_rounds"])]), 3)
     env.del_netns(ns)
     out["overhead"] = res
     pw = [s for s in subjects if s.name == "portwatchd"][0]
@@ -540,6 +579,12 @@ def bench_overhead(env, cfg, subjects, out):
         "portwatchd": "build/portwatchd --foreground at nice %d (the service unit's Nice=), "
                       "built-in defaults; ring-buffer drops over all rounds: %d"
                       % (DAEMON_NICE, pw.dropped),
+        "floor": "%s: portwatchd with every BPF program attached and returning at once "
+                 "(PW_FLOOR); portwatchd's ratio_to_floor is its ops/s over the floor's, "
+                 "round by round" % PORTWATCHD_FLOOR,
+        "minimal": "%s: portwatchd whose programs send one 48-byte record per bind, listen "
+                   "and release and read nothing (PW_FLOOR=2), on the bind workloads"
+                   % PORTWATCHD_MINIMAL,
         "bpftrace": "tracepoints sys_enter/exit_{bind,listen,connect} and "
                     "sock:inet_sock_set_state, one printf per event to a file",
         "auditd": "auditd -n (own config, logs to a file), rule -a always,exit -F arch=b64 "
@@ -1277,15 +1322,19 @@ def print_table(s):
         print("\n1. overhead: ops/s, median of %d rounds of %.1f s (ratio to bare: median of "
               "the rounds' paired ratios)"
               % (s["overhead_notes"]["rounds"], s["overhead_notes"]["seconds_per_round"]))
-        print("%-14s %5s %10s %18s %18s %18s" % ("workload", "procs", "bare", *SUBJECTS))
+        cols = "%-14s %5s %10s" + " %18s" * len(SUBJECTS) + " %10s"
+        print(cols % ("workload", "procs", "bare", *SUBJECTS, "pw/floor"))
         for wl, rows in s["overhead"].items():
             for n, row in rows.items():
                 cells = []
                 for sub in SUBJECTS:
                     c = row[sub]
-                    cells.append("unavailable" if c.get("available") is False else
+                    cells.append("-" if c.get("skipped") else
+                                 "unavailable" if c.get("available") is False else
                                  "%8d (%.2fx)" % (c["ops_s"], c["ratio"]))
-                print("%-14s %5s %10d %18s %18s %18s" % (wl, n, row["bare"]["ops_s"], *cells))
+                tf = row["portwatchd"].get("ratio_to_floor")
+                print(cols % (wl, n, row["bare"]["ops_s"], *cells,
+                              "-" if tf is None else "%.2fx" % tf))
         for k in SUBJECTS:
             print("  %s: %s" % (k, s["overhead_notes"][k]))
     if "protect" in s:
@@ -1374,9 +1423,21 @@ def print_table(s):
         print("\ntargets (issue 13):")
         for what, key, test, goal in TARGETS:
             v = lookup(s, key, None)
-            print("  %-44s %-10s goal %-10s %s" % (what, v, goal, "not measured" if v is None
-                                                  else "met" if test(v) else "MISSED"))
+            print(("  %-44s %-10s goal %-10s %-12s %s" % (
+                what, v, goal, "not measured" if v is None else "met" if test(v) else "MISSED",
+                floor_context(s, key))).rstrip())
     print()
+
+
+def floor_context(s, key):
+    """For a churn ratio of portwatchd: the same row's floor and minimal
+    reporter ("" otherwise), which bound what any program could reach."""
+    if not (key.startswith("overhead.") and key.endswith(".portwatchd.ratio")):
+        return ""
+    row = lookup(s, key.rsplit(".", 2)[0], {})
+    got = ["%s %.2fx" % (sub, row[sub]["ratio"]) for sub in ("floor", "minimal")
+           if sub in row and row[sub].get("ratio") is not None]
+    return "(%s)" % ", ".join(got) if got else ""
 
 
 # ------------------------------------------------------------------ markdown
@@ -1411,16 +1472,21 @@ TARGETS = [  # (what, key, test, target text): issue 13's "done when", and earli
 
 def markdown(s):
     """The tables of docs/PERFORMANCE.md from a summary."""
-    out = ["| workload | procs | bare ops/s | portwatchd | bpftrace | auditd |",
-           "|---|---|---|---|---|---|"]
+    out = ["| workload | procs | bare ops/s | portwatchd | floor | minimal | bpftrace | auditd "
+           "| portwatchd / floor |",
+           "|---|---|---|---|---|---|---|---|---|"]
     for wl, rows in s["overhead"].items():
         for n, row in rows.items():
             cells = []
             for sub in SUBJECTS:
                 c = row[sub]
-                cells.append("unavailable: " + c["reason"] if c.get("available") is False else
+                cells.append("-" if c.get("skipped") else
+                             "unavailable: " + c["reason"] if c.get("available") is False else
                              "%d (**%.2f×**)" % (c["ops_s"], c["ratio"]))
-            out.append("| %s | %s | %d | %s |" % (wl, n, row["bare"]["ops_s"], " | ".join(cells)))
+            tf = row["portwatchd"].get("ratio_to_floor")
+            out.append("| %s | %s | %d | %s | %s |" % (wl, n, row["bare"]["ops_s"],
+                                                     " | ".join(cells),
+                                                     "-" if tf is None else "%.2f×" % tf))
     l, c, a = s["loss"], s["scale"], s["latency"]
     if "protect" in s:
         p = s["protect"]
@@ -1512,6 +1578,7 @@ def required_keys():
             for sub in ("bare",) + SUBJECTS:
                 keys.append("overhead.%s.%d.%s.%s" % (wl, n, sub,
                                                        "ops_s" if sub == "bare" else "ratio"))
+            keys.append("overhead.%s.%d.portwatchd.ratio_to_floor" % (wl, n))
     return keys
 
 
@@ -1540,6 +1607,9 @@ def check(path):
             bad.append("missing " + k)
             continue
         if k.startswith("protect.") and k.endswith("_ratio"):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 2:
+                bad.append("%s = %r, not in (0, 2]" % (k, v))
+        elif k.endswith(".ratio_to_floor"):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 2:
                 bad.append("%s = %r, not in (0, 2]" % (k, v))
         elif k.endswith(".ratio"):
@@ -1618,8 +1688,8 @@ def main():
 
     try:
         if "overhead" in only:
-            subjects = [Subject(), PortwatchSubject(env), BpftraceSubject(env),
-                        AuditdSubject(env)]
+            subjects = [Subject(), PortwatchSubject(env), FloorSubject(env),
+                        MinimalSubject(env), BpftraceSubject(env), AuditdSubject(env)]
             bench_overhead(env, cfg, subjects, summary)
             save()  # a later failure keeps what was measured
         if "protect" in only:
