@@ -13,7 +13,8 @@ median of the rounds and the ratio to the bare median, so a machine that
 gets busier half way through (other builds) disturbs both sides alike.
 The floor and the minimal reporter are portwatchd built with PW_FLOOR
 (`make floor`): programs attached and returning at once, or sending one
-bare record per call; they bound what any program could reach. Prints a table
+bare record per call: how much of a ratio attaching and bare reporting
+take before any work of ours. Prints a table
 and writes DIR/summary.json (DIR defaults to build/bench). Nothing is
 asserted on time: --check only verifies that every key of the summary is
 there and sane (positive numbers, ratios in (0, 2]), which is what
@@ -348,8 +349,8 @@ class FloorSubject(PortwatchSubject):
 class MinimalSubject(PortwatchSubject):
     """The minimal reporter: portwatchd whose programs send one 48-byte
     record (stamped, the caller's ids, nothing read from the socket) per
-    bind, listen and release, the cheapest report of each call the ring
-    buffers allow (PW_FLOOR=2, `make floor`). Run on the bind workloads,
+    bind, listen and release through the rings, the cheapest report of
+    each call (PW_FLOOR=2, `make floor`). Run on the bind workloads,
     the ones whose calls it reports."""
     name = "minimal"
     binary = PORTWATCHD_MINIMAL
@@ -1431,7 +1432,7 @@ def print_table(s):
 
 def floor_context(s, key):
     """For a churn ratio of portwatchd: the same row's floor and minimal
-    reporter ("" otherwise), which bound what any program could reach."""
+    reporter ("" otherwise): what attaching and bare reporting leave."""
     if not (key.startswith("overhead.") and key.endswith(".portwatchd.ratio")):
         return ""
     row = lookup(s, key.rsplit(".", 2)[0], {})
