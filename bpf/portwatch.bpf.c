@@ -629,10 +629,12 @@ static __always_inline int sniffer_filter(struct sock *sk, const struct call_arg
 }
 
 /*
- * PW_FLOOR=2's record: a struct pw_release_record of inode 0, which the
- * daemon looks up and finds nothing for.
+ * Reserve a struct pw_release_record (event.h) on this CPU's ring, with
+ * its stamp and the caller's ids filled and the socket's fields zero;
+ * NULL (counted) when the ring is full. The caller fills the socket and
+ * submits it with record_submit().
  */
-static __always_inline void floor_record(void)
+static __always_inline struct pw_release_record *release_reserve(void)
 {
 	void *ring = this_ring();
 	struct pw_release_record *r = ring ? bpf_ringbuf_reserve(ring, sizeof(*r), 0) : NULL;
@@ -640,7 +642,7 @@ static __always_inline void floor_record(void)
 
 	if (!r) {
 		count(PW_CNT_DROPPED);
-		return;
+		return NULL;
 	}
 	id = bpf_get_current_pid_tgid();
 	ugid = bpf_get_current_uid_gid();
@@ -651,7 +653,19 @@ static __always_inline void floor_record(void)
 	r->tid = (__u32)id;
 	r->uid = (__u32)ugid;
 	r->gid = ugid >> 32;
-	record_submit(r, sizeof(*r));
+	return r;
+}
+
+/*
+ * PW_FLOOR=2's record: a release record of inode 0, which the daemon
+ * looks up and finds nothing for.
+ */
+static __always_inline void floor_record(void)
+{
+	struct pw_release_record *r = release_reserve();
+
+	if (r)
+		record_submit(r, sizeof(*r));
 }
 
 /* Common exit path: emit an event describing fd's socket after the call. */
@@ -843,9 +857,8 @@ int BPF_PROG(tp_set_state, struct sock *sk, int oldstate, int newstate)
 static __always_inline int on_release(struct bpf_sock *ctx, enum pw_read how)
 {
 	struct pw_release_record *r;
-	void *ring;
 	struct sock *sk;
-	__u64 ino, id, ugid;
+	__u64 ino;
 
 	if (PW_FLOOR) {
 		if (PW_FLOOR == 2)
@@ -864,21 +877,9 @@ static __always_inline int on_release(struct bpf_sock *ctx, enum pw_read how)
 	if (!untrack(ino))
 		return 1;
 	/* the table finds the socket by (netns, inode): a compact record (event.h) */
-	ring = this_ring();
-	r = ring ? bpf_ringbuf_reserve(ring, sizeof(*r), 0) : NULL;
-	if (!r) {
-		count(PW_CNT_DROPPED);
+	r = release_reserve();
+	if (!r)
 		return 1;
-	}
-	id = bpf_get_current_pid_tgid();
-	ugid = bpf_get_current_uid_gid();
-	__builtin_memset(r, 0, sizeof(*r));
-	r->ts_ns = bpf_ktime_get_boot_ns();
-	r->type = PW_EV_RELEASE;
-	r->pid = id >> 32;
-	r->tid = (__u32)id;
-	r->uid = (__u32)ugid;
-	r->gid = ugid >> 32;
 	r->inode = ino;
 	if (how == PW_PROBE) {
 		r->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
