@@ -62,6 +62,7 @@
 #define IPV6_FREEBIND 78
 #define AF_PACKET 17
 #define SOCK_RAW 3
+#define SOCK_BINDPORT_LOCK 8
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -480,6 +481,29 @@ static __always_inline void read_user_sockaddr(struct pw_event *e, __u64 uaddr)
 		__builtin_memcpy(e->req_addr, head.addr4, 4);
 }
 
+/*
+ * The req_* fields of a bind that succeeded, from the socket the kernel
+ * bound instead of the caller's memory (one bpf_probe_read_user() fewer
+ * per bind): __inet_bind() (net/ipv4/af_inet.c) and __inet6_bind()
+ * (net/ipv6/af_inet6.c) store the address asked for as the socket's
+ * receive address, and set SOCK_BINDPORT_LOCK in sk_userlocks exactly
+ * when a port was asked for (a bitfield in 6.1's struct sock, a u8 in
+ * 6.12's: read either way through CO-RE). With port 0 the kernel chose
+ * sk.lport, and req_port stays 0, as the caller's sockaddr says. The
+ * family is the socket's (inet_bind() also takes AF_UNSPEC with
+ * INADDR_ANY on an AF_INET socket: reported AF_INET).
+ */
+static __always_inline void bound_sockaddr(struct pw_event *e, const struct sock *sk,
+					   enum pw_read how)
+{
+	__u32 locks = how == PW_PROBE ? BPF_CORE_READ_BITFIELD_PROBED(sk, sk_userlocks) :
+					BPF_CORE_READ_BITFIELD(sk, sk_userlocks);
+
+	e->req_family = e->sk.family;
+	e->req_port = locks & SOCK_BINDPORT_LOCK ? e->sk.lport : 0;
+	__builtin_memcpy(e->req_addr, e->sk.laddr, 16);
+}
+
 static __always_inline int save_args(__s32 fd, __u64 uaddr, __u32 type, __u8 bound_before)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -741,7 +765,10 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx, __u32 t
 	else
 		pw_fill_sock(sk, &e->sk);
 	e->sk.ipflags = sk_ip_flags(sk, how);
-	read_user_sockaddr(e, a.uaddr);
+	if (type == PW_EV_BIND && ret == 0)
+		bound_sockaddr(e, sk, how);
+	else
+		read_user_sockaddr(e, a.uaddr);
 	/*
 	 * EACCES: the netns's ip_unprivileged_port_start that refused it
 	 * (inet_port_requires_bind_service()), read now: the namespace may be

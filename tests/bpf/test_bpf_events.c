@@ -276,6 +276,11 @@ static void run_variant(void **state)
 	assert_int_equal(e->sk.protocol, proto);
 	assert_int_equal(e->sk.lport, v->port);
 	assert_memory_equal(e->sk.laddr, want, 16);
+	/* what was asked for, as a refused bind reports it below (a bound
+	 * socket's comes from the socket: bound_sockaddr()) */
+	assert_int_equal(e->req_port, v->port);
+	assert_int_equal(e->req_family, v->family);
+	assert_memory_equal(e->req_addr, want, 16);
 	assert_int_equal(e->sk.reuseaddr, 1);
 	assert_int_equal(e->sk.reuseport, 0);
 	assert_int_equal(e->sk.netns, self_netns);
