@@ -225,12 +225,19 @@ static __always_inline void track(__u64 ino)
 		count(PW_CNT_UNTRACKED);
 }
 
-/* Unmark ino; true when it was marked. */
+/*
+ * Unmark ino; true when it was marked. Most sockets released were never
+ * marked (accepted children, clients): a plain load turns them away
+ * before the locked compare-and-swap. The slot cannot become ino between
+ * the two: only this socket's own bind or listen marks ino, and those hold
+ * a reference to its file, which the release comes after.
+ */
 static __always_inline int untrack(__u64 ino)
 {
 	__u64 *slot = ino ? tracked_slot(ino) : NULL;
 
-	return slot && __sync_val_compare_and_swap(slot, ino, 0) == ino;
+	return slot && *(volatile __u64 *)slot == ino &&
+	       __sync_val_compare_and_swap(slot, ino, 0) == ino;
 }
 
 /*
