@@ -154,8 +154,10 @@ enum pw_sockopt {
  * sk: what the kernel holds after the call (no event is sent when the fd
  * does not resolve to an AF_INET/AF_INET6 TCP or UDP socket). For a failed bind the requested address
  * is in req_addr/req_port/req_family (req_port host order), since the
- * socket itself stays unbound. For connect, raddr/rport are the
- * destination asked for.
+ * socket itself stays unbound. For a bind that succeeded they come from
+ * the socket: its address, its port when one was asked for and 0 when
+ * the kernel chose it, its family (an AF_UNSPEC bind of INADDR_ANY says
+ * AF_INET). For connect, raddr/rport are the destination asked for.
  * old_state/new_state: for PW_EV_STATE, the TCP transition. A PW_EV_CONNECT
  * with new_state PW_TCP_SYN_SENT (err 0, no local port yet) is a TCP Fast
  * Open connect that sendto()/sendmsg() started: the socket's tracked
