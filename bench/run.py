@@ -1607,10 +1607,7 @@ def check(path):
         except KeyError:
             bad.append("missing " + k)
             continue
-        if k.startswith("protect.") and k.endswith("_ratio"):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 2:
-                bad.append("%s = %r, not in (0, 2]" % (k, v))
-        elif k.endswith(".ratio_to_floor"):
+        if (k.startswith("protect.") and k.endswith("_ratio")) or k.endswith(".ratio_to_floor"):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 2:
                 bad.append("%s = %r, not in (0, 2]" % (k, v))
         elif k.endswith(".ratio"):
