@@ -402,9 +402,11 @@ def run_flood(daemon, actors, flooders, gid, plan, port):
     p.check(not watch.tripped, "daemon RSS passed %d MiB: the flood was killed"
             % (watch.abort_kib >> 10))
     p.check(daemon.running(), "portwatchd is gone")
+    # the alert must come (p.attempt above waits 3 x ALERT_DEADLINE for it);
+    # within the deadline is the production build's, like the others
     if m["alert_s"] is not None:
-        p.check(m["alert_s"] <= ALERT_DEADLINE,
-                "hijack alert after %.2f s under the flood" % m["alert_s"])
+        timed.check(m["alert_s"] <= ALERT_DEADLINE,
+                    "hijack alert after %.2f s under the flood" % m["alert_s"])
     p.check(daemon.alerts_of(port, "shadow_wildcard"), "the hijack is not in `alerts`")
     timed.check(m["stats_s"] and max(m["stats_s"]) <= STATS_DEADLINE,
             "root's stats took %s s (quiet: %.1f ms)" % (m["stats_s"], quiet_dt * 1e3))
